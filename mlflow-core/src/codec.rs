@@ -1,0 +1,237 @@
+//! The one place that turns artifacts into bytes and back, and hashes bytes.
+//!
+//! Encoding is bincode 2 through its serde API (standard configuration); hashing is BLAKE3.
+//! Every byte an artifact occupies in the store went through [`encode`], and every artifact read
+//! back goes through [`decode`], which refuses inputs over a size limit instead of trusting the
+//! length prefixes inside them.
+
+use std::fmt;
+
+use serde::{de::DeserializeOwned, Serialize};
+
+/// Upper bound on what bincode may claim while decoding one artifact (memory it may reserve).
+const DECODE_CLAIM_LIMIT: usize = 1 << 36;
+
+/// Default limit on the encoded size of one artifact that [`decode`] accepts: 4 GiB.
+pub const DEFAULT_DECODE_LIMIT: u64 = 4 << 30;
+
+/// A BLAKE3 digest: the identity of an artifact's bytes, a cache key or a code hash.
+///
+/// ```
+/// use mlflow_core::codec::ContentHash;
+/// let h = ContentHash::of(b"hello");
+/// assert_eq!(h, ContentHash::of(b"hello"));
+/// assert_eq!(h.to_hex().len(), 64);
+/// assert_eq!(ContentHash::from_hex(&h.to_hex()), Some(h));
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ContentHash([u8; 32]);
+
+impl ContentHash {
+    /// Wraps raw digest bytes.
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+        ContentHash(bytes)
+    }
+
+    /// The raw digest bytes.
+    pub const fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Hashes a byte string.
+    pub fn of(bytes: &[u8]) -> Self {
+        hash_bytes(bytes)
+    }
+
+    /// Lower-case hexadecimal, 64 characters.
+    pub fn to_hex(&self) -> String {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut out = String::with_capacity(64);
+        for byte in self.0 {
+            out.push(DIGITS[(byte >> 4) as usize] as char);
+            out.push(DIGITS[(byte & 15) as usize] as char);
+        }
+        out
+    }
+
+    /// The first 12 hex digits: enough to tell hashes apart in a report.
+    pub fn short(&self) -> String {
+        self.to_hex()[..12].to_owned()
+    }
+
+    /// Parses 64 hex digits; `None` for anything else.
+    pub fn from_hex(hex: &str) -> Option<Self> {
+        let hex = hex.as_bytes();
+        if hex.len() != 64 {
+            return None;
+        }
+        let mut out = [0u8; 32];
+        for (i, pair) in hex.chunks_exact(2).enumerate() {
+            let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+            out[i] = digit(pair[0])? << 4 | digit(pair[1])?;
+        }
+        Some(ContentHash(out))
+    }
+}
+
+impl fmt::Debug for ContentHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ContentHash({})", self.short())
+    }
+}
+
+impl fmt::Display for ContentHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+/// What can go wrong turning an artifact into bytes or back.
+#[derive(Debug, thiserror::Error)]
+pub enum CodecError {
+    /// The value's `Serialize` implementation failed.
+    #[error("cannot encode a `{type_name}`: {message}")]
+    Encode {
+        /// The Rust type being encoded.
+        type_name: &'static str,
+        /// What the encoder said.
+        message: String,
+    },
+    /// The bytes do not decode as the expected type.
+    #[error("cannot decode {len} bytes as a `{type_name}`: {message} (the artifact was written by a different type or is corrupt)")]
+    Decode {
+        /// The Rust type being decoded.
+        type_name: &'static str,
+        /// Size of the input.
+        len: usize,
+        /// What the decoder said.
+        message: String,
+    },
+    /// The input is larger than the decode limit.
+    #[error("refusing to decode a `{type_name}` of {len} bytes: over the limit of {limit} bytes (raise it with `Store::with_decode_limit`)")]
+    TooLarge {
+        /// The Rust type being decoded.
+        type_name: &'static str,
+        /// Size of the input.
+        len: u64,
+        /// The limit in force.
+        limit: u64,
+    },
+    /// Decoding stopped before the end of the input: the bytes are not one whole artifact.
+    #[error("decoding a `{type_name}` used {used} of {len} bytes: trailing bytes mean the artifact is not of this type or is corrupt")]
+    TrailingBytes {
+        /// The Rust type being decoded.
+        type_name: &'static str,
+        /// Bytes consumed.
+        used: usize,
+        /// Size of the input.
+        len: usize,
+    },
+}
+
+fn config() -> bincode::config::Configuration {
+    bincode::config::standard()
+}
+
+/// Encodes a value into artifact bytes.
+///
+/// ```
+/// let bytes = mlflow_core::codec::encode(&vec![1u32, 2, 3]).unwrap();
+/// let back: Vec<u32> = mlflow_core::codec::decode(&bytes, 1 << 20).unwrap();
+/// assert_eq!(back, [1, 2, 3]);
+/// ```
+pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CodecError> {
+    bincode::serde::encode_to_vec(value, config()).map_err(|e| CodecError::Encode {
+        type_name: std::any::type_name::<T>(),
+        message: e.to_string(),
+    })
+}
+
+/// Decodes artifact bytes, refusing inputs longer than `limit` bytes and inputs with bytes left over.
+///
+/// ```
+/// use mlflow_core::codec::{decode, encode, CodecError};
+/// let bytes = encode(&"a long enough string".to_string()).unwrap();
+/// assert!(matches!(decode::<String>(&bytes, 4), Err(CodecError::TooLarge { .. })));
+/// ```
+pub fn decode<T: DeserializeOwned>(bytes: &[u8], limit: u64) -> Result<T, CodecError> {
+    let type_name = std::any::type_name::<T>();
+    if bytes.len() as u64 > limit {
+        return Err(CodecError::TooLarge { type_name, len: bytes.len() as u64, limit });
+    }
+    let config = config().with_limit::<DECODE_CLAIM_LIMIT>();
+    let (value, used) = bincode::serde::decode_from_slice(bytes, config).map_err(|e| {
+        CodecError::Decode { type_name, len: bytes.len(), message: e.to_string() }
+    })?;
+    if used != bytes.len() {
+        return Err(CodecError::TrailingBytes { type_name, used, len: bytes.len() });
+    }
+    Ok(value)
+}
+
+/// BLAKE3 of a byte string. Large inputs are hashed with SIMD over several lanes.
+pub fn hash_bytes(bytes: &[u8]) -> ContentHash {
+    ContentHash(*blake3::hash(bytes).as_bytes())
+}
+
+/// Incremental hashing of several labelled parts, each length-prefixed so that no two different
+/// sequences of parts can produce the same stream.
+///
+/// ```
+/// use mlflow_core::codec::Hasher;
+/// let a = Hasher::new("demo").part(b"ab").part(b"c").finish();
+/// let b = Hasher::new("demo").part(b"a").part(b"bc").finish();
+/// assert_ne!(a, b);
+/// ```
+#[derive(Clone)]
+pub struct Hasher(blake3::Hasher);
+
+impl Hasher {
+    /// Starts a hash under a domain tag, so hashes of different kinds never collide.
+    pub fn new(domain: &str) -> Self {
+        Hasher(blake3::Hasher::new()).part(domain.as_bytes())
+    }
+
+    /// Appends one part.
+    pub fn part(mut self, bytes: &[u8]) -> Self {
+        self.0.update(&(bytes.len() as u64).to_le_bytes());
+        self.0.update(bytes);
+        self
+    }
+
+    /// The digest of everything appended.
+    pub fn finish(&self) -> ContentHash {
+        ContentHash(*self.0.finalize().as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decode_rejects_other_types_and_trailing_bytes() {
+        let bytes = encode(&(1u8, 2u8, 3u8)).unwrap();
+        let err = decode::<u8>(&bytes, 1024).unwrap_err();
+        assert!(matches!(err, CodecError::TrailingBytes { used: 1, len: 3, .. }), "{err}");
+        let err = decode::<String>(&[200, 1], 1024).unwrap_err();
+        assert!(err.to_string().contains("String"), "{err}");
+    }
+
+    #[test]
+    fn a_length_prefix_claiming_too_much_is_an_error_not_an_allocation() {
+        // varint tag 253 = u64 length follows: claim 2^62 bytes of string.
+        let mut bytes = vec![253u8];
+        bytes.extend_from_slice(&(1u64 << 62).to_le_bytes());
+        assert!(decode::<String>(&bytes, 1024).is_err());
+        assert!(decode::<Vec<u64>>(&bytes, 1024).is_err());
+    }
+
+    #[test]
+    fn hex_round_trips_and_rejects_garbage() {
+        let h = hash_bytes(b"x");
+        assert_eq!(ContentHash::from_hex(&h.to_hex()), Some(h));
+        assert_eq!(ContentHash::from_hex("zz"), None);
+        assert_eq!(ContentHash::from_hex(&"g".repeat(64)), None);
+    }
+}

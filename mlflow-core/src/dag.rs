@@ -1,0 +1,396 @@
+//! The pipeline builder: typed node handles, params as nodes, compile-time-checked wiring, and
+//! drawings of the DAG.
+
+use std::any::type_name;
+use std::fmt::{self, Write as _};
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crate::artifact::{AnyArtifact, Artifact};
+use crate::codec::{self, CodecError, ContentHash};
+use crate::step::{fold_hashes, CrateId, Step, StepError, StepInputs, StepOptions};
+
+static NEXT_PIPELINE_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A typed handle to a node's output. Cheap to copy: using a node twice is fan-out.
+///
+/// ```
+/// use mlflow_core::prelude::*;
+/// let mut p = Pipeline::new("doc");
+/// let n: Node<u32> = p.param("n", 3u32);
+/// let again = n; // Copy
+/// assert_eq!(p.node_name(again), Some("n"));
+/// ```
+pub struct Node<T> {
+    pub(crate) pipeline: u64,
+    pub(crate) index: usize,
+    _output: PhantomData<fn() -> T>,
+}
+
+impl<T> Node<T> {
+    fn new(pipeline: u64, index: usize) -> Self {
+        Node { pipeline, index, _output: PhantomData }
+    }
+}
+
+impl<T> Clone for Node<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Node<T> {}
+
+impl<T> fmt::Debug for Node<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Node<{}>(#{} of pipeline {})", type_name::<T>(), self.index, self.pipeline)
+    }
+}
+
+/// Connects node handles to a step's inputs. rustc checks it: wiring a `Node<A>` where the step
+/// expects a `B`, or the wrong number of nodes, does not compile.
+///
+/// Implemented for `()` (no inputs), `Node<A>` (one input), and tuples of up to 12 nodes.
+///
+/// ```compile_fail
+/// use mlflow_core::prelude::*;
+/// use mlflow_core::dag::WiresInto;
+/// fn wire<I: WiresInto<(String,)>>(_: I) {}
+/// let mut p = Pipeline::new("doc");
+/// let n = p.param("n", 1u32);
+/// wire(n); // a Node<u32> cannot feed a String input
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "these nodes cannot be wired into this step: it expects inputs of types `{Inputs}`, but was given `{Self}`",
+    label = "expected nodes carrying `{Inputs}`, found `{Self}`",
+    note = "a step with no input takes `()`, one input `Node<A>`, several `(Node<A>, Node<B>, ...)` in the order of the function's arguments"
+)]
+pub trait WiresInto<Inputs: StepInputs> {
+    /// The pipeline ids and node indices, in input order.
+    fn endpoints(&self) -> Vec<(u64, usize)>;
+}
+
+impl WiresInto<()> for () {
+    fn endpoints(&self) -> Vec<(u64, usize)> {
+        Vec::new()
+    }
+}
+
+impl<A: Artifact> WiresInto<(A,)> for Node<A> {
+    fn endpoints(&self) -> Vec<(u64, usize)> {
+        vec![(self.pipeline, self.index)]
+    }
+}
+
+macro_rules! impl_wires_into {
+    ($($name:ident : $idx:tt),+) => {
+        impl<$($name: Artifact),+> WiresInto<($($name,)+)> for ($(Node<$name>,)+) {
+            fn endpoints(&self) -> Vec<(u64, usize)> {
+                vec![$((self.$idx.pipeline, self.$idx.index)),+]
+            }
+        }
+    };
+}
+
+impl_wires_into!(A: 0);
+impl_wires_into!(A: 0, B: 1);
+impl_wires_into!(A: 0, B: 1, C: 2);
+impl_wires_into!(A: 0, B: 1, C: 2, D: 3);
+impl_wires_into!(A: 0, B: 1, C: 2, D: 3, E: 4);
+impl_wires_into!(A: 0, B: 1, C: 2, D: 3, E: 4, F: 5);
+impl_wires_into!(A: 0, B: 1, C: 2, D: 3, E: 4, F: 5, G: 6);
+impl_wires_into!(A: 0, B: 1, C: 2, D: 3, E: 4, F: 5, G: 6, H: 7);
+impl_wires_into!(A: 0, B: 1, C: 2, D: 3, E: 4, F: 5, G: 6, H: 7, I: 8);
+impl_wires_into!(A: 0, B: 1, C: 2, D: 3, E: 4, F: 5, G: 6, H: 7, I: 8, J: 9);
+impl_wires_into!(A: 0, B: 1, C: 2, D: 3, E: 4, F: 5, G: 6, H: 7, I: 8, J: 9, K: 10);
+impl_wires_into!(A: 0, B: 1, C: 2, D: 3, E: 4, F: 5, G: 6, H: 7, I: 8, J: 9, K: 10, L: 11);
+
+/// A wiring mistake rustc could not see: found when the pipeline is run or planned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WiringError {
+    /// A node handle of one pipeline was used in another.
+    #[error("pipeline `{pipeline}`: input {position} of step `{step}` is a node of another pipeline; use nodes returned by this pipeline's `param`/`step`")]
+    ForeignNode {
+        /// The pipeline being built.
+        pipeline: String,
+        /// The step whose input was wrong.
+        step: String,
+        /// 1-based input position.
+        position: usize,
+    },
+    /// Two params share a name.
+    #[error("pipeline `{pipeline}`: two params are named `{name}`; param names must be unique")]
+    DuplicateParam {
+        /// The pipeline being built.
+        pipeline: String,
+        /// The repeated name.
+        name: String,
+    },
+    /// A param value could not be encoded.
+    #[error("pipeline `{pipeline}`: param `{name}` cannot be encoded: {message}")]
+    ParamEncode {
+        /// The pipeline being built.
+        pipeline: String,
+        /// The param.
+        name: String,
+        /// What the encoder said.
+        message: String,
+    },
+}
+
+/// The identity of a step as the cache sees it (everything in its key but the inputs).
+#[derive(Clone, Debug)]
+pub(crate) struct StepIdentity {
+    pub name: &'static str,
+    pub code_hash: ContentHash,
+    pub version: u32,
+    pub deps_hash: ContentHash,
+    pub krate: CrateId,
+    pub options: StepOptions,
+}
+
+/// A step with its types erased, as the executor drives it.
+pub(crate) trait ErasedStep: Send + Sync {
+    fn identity(&self) -> StepIdentity;
+    fn run(&self, inputs: &[AnyArtifact]) -> Result<AnyArtifact, StepError>;
+    fn encode(&self, output: &AnyArtifact) -> Result<Vec<u8>, CodecError>;
+    fn decode(&self, bytes: &[u8], limit: u64) -> Result<AnyArtifact, CodecError>;
+}
+
+struct Erased<S>(S);
+
+impl<S: Step> ErasedStep for Erased<S> {
+    fn identity(&self) -> StepIdentity {
+        StepIdentity {
+            name: S::NAME,
+            code_hash: S::CODE_HASH,
+            version: S::VERSION,
+            deps_hash: fold_hashes(S::DEPS),
+            krate: S::CRATE,
+            options: S::OPTIONS,
+        }
+    }
+
+    fn run(&self, inputs: &[AnyArtifact]) -> Result<AnyArtifact, StepError> {
+        let refs = S::Inputs::downcast(inputs).ok_or_else(|| {
+            StepError::new(format!(
+                "internal error: inputs of step `{}` do not have the types `{}`",
+                S::NAME,
+                type_name::<S::Inputs>()
+            ))
+        })?;
+        let output = self.0.call(refs)?;
+        Ok(Arc::new(output))
+    }
+
+    fn encode(&self, output: &AnyArtifact) -> Result<Vec<u8>, CodecError> {
+        encode_erased::<S::Output>(output)
+    }
+
+    fn decode(&self, bytes: &[u8], limit: u64) -> Result<AnyArtifact, CodecError> {
+        Ok(Arc::new(codec::decode::<S::Output>(bytes, limit)?))
+    }
+}
+
+fn encode_erased<T: Artifact>(value: &AnyArtifact) -> Result<Vec<u8>, CodecError> {
+    match value.downcast_ref::<T>() {
+        Some(v) => codec::encode(v),
+        None => Err(CodecError::Encode {
+            type_name: type_name::<T>(),
+            message: "internal error: value has another type".into(),
+        }),
+    }
+}
+
+pub(crate) enum NodeKind {
+    Param { value: AnyArtifact, hash: ContentHash },
+    Step { step: Arc<dyn ErasedStep>, inputs: Vec<usize>, identity: StepIdentity },
+}
+
+pub(crate) struct NodeSpec {
+    pub name: String,
+    pub type_name: &'static str,
+    pub kind: NodeKind,
+}
+
+/// A DAG of params and steps, built with typed handles and run against a [`Store`](crate::store::Store).
+///
+/// Nodes can only refer to nodes created before them, so a pipeline is acyclic by construction
+/// and its nodes are always in a valid execution order.
+///
+/// ```
+/// use mlflow_core::prelude::*;
+/// let mut p = Pipeline::new("shapes");
+/// let side = p.param("side", 3.0f64);
+/// assert_eq!(p.name(), "shapes");
+/// assert!(p.to_mermaid().contains("side"));
+/// # let _ = side;
+/// ```
+pub struct Pipeline {
+    id: u64,
+    name: String,
+    pub(crate) nodes: Vec<NodeSpec>,
+    errors: Vec<WiringError>,
+}
+
+impl Pipeline {
+    /// An empty pipeline. The name groups its runs in the store and in `plan` comparisons.
+    pub fn new(name: impl Into<String>) -> Self {
+        Pipeline {
+            id: NEXT_PIPELINE_ID.fetch_add(1, Ordering::Relaxed),
+            name: name.into(),
+            nodes: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// The pipeline's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Adds a param: a named input value, hashed by content and recorded with every run.
+    /// Changing its value invalidates exactly the steps downstream of it.
+    pub fn param<T: Artifact>(&mut self, name: impl Into<String>, value: T) -> Node<T> {
+        let name = name.into();
+        if self.nodes.iter().any(|n| n.name == name && matches!(n.kind, NodeKind::Param { .. })) {
+            self.errors.push(WiringError::DuplicateParam { pipeline: self.name.clone(), name: name.clone() });
+        }
+        let hash = match codec::encode(&value) {
+            Ok(bytes) => codec::hash_bytes(&bytes),
+            Err(e) => {
+                self.errors.push(WiringError::ParamEncode {
+                    pipeline: self.name.clone(),
+                    name: name.clone(),
+                    message: e.to_string(),
+                });
+                ContentHash::from_bytes([0; 32])
+            }
+        };
+        self.push(name, type_name::<T>(), NodeKind::Param { value: Arc::new(value), hash })
+    }
+
+    /// Adds a step fed by `inputs`: `()`, one node, or a tuple of nodes in argument order.
+    ///
+    /// The node is named after the step; a step used several times gets `name#2`, `name#3`...
+    /// (or choose names with [`Pipeline::step_named`]).
+    pub fn step<S: Step, I: WiresInto<S::Inputs>>(&mut self, step: S, inputs: I) -> Node<S::Output> {
+        let base = S::NAME;
+        let mut name = base.to_string();
+        let mut n = 1;
+        while self.nodes.iter().any(|node| node.name == name) {
+            n += 1;
+            name = format!("{base}#{n}");
+        }
+        self.step_named(name, step, inputs)
+    }
+
+    /// Like [`Pipeline::step`], with an explicit node name (shown in reports, used by `plan` to find
+    /// the node's previous runs).
+    pub fn step_named<S: Step, I: WiresInto<S::Inputs>>(
+        &mut self,
+        name: impl Into<String>,
+        step: S,
+        inputs: I,
+    ) -> Node<S::Output> {
+        let name = name.into();
+        let mut indices = Vec::new();
+        for (position, (pipeline, index)) in inputs.endpoints().into_iter().enumerate() {
+            if pipeline != self.id || index >= self.nodes.len() {
+                self.errors.push(WiringError::ForeignNode {
+                    pipeline: self.name.clone(),
+                    step: name.clone(),
+                    position: position + 1,
+                });
+            } else {
+                indices.push(index);
+            }
+        }
+        let erased: Arc<dyn ErasedStep> = Arc::new(Erased(step));
+        let identity = erased.identity();
+        self.push(name, type_name::<S::Output>(), NodeKind::Step { step: erased, inputs: indices, identity })
+    }
+
+    fn push<T>(&mut self, name: String, type_name: &'static str, kind: NodeKind) -> Node<T> {
+        self.nodes.push(NodeSpec { name, type_name, kind });
+        Node::new(self.id, self.nodes.len() - 1)
+    }
+
+    /// The name of a node of this pipeline, `None` for a node of another pipeline.
+    pub fn node_name<T>(&self, node: Node<T>) -> Option<&str> {
+        self.owns(node).then(|| self.nodes[node.index].name.as_str())
+    }
+
+    pub(crate) fn owns<T>(&self, node: Node<T>) -> bool {
+        node.pipeline == self.id && node.index < self.nodes.len()
+    }
+
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Every wiring mistake found while building, or `Ok` if there is none.
+    pub fn check(&self) -> Result<(), Vec<WiringError>> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(self.errors.clone())
+        }
+    }
+
+    /// The DAG as a Mermaid flowchart (params as rounded nodes, steps as boxes).
+    pub fn to_mermaid(&self) -> String {
+        let mut out = String::from("flowchart LR\n");
+        for (i, node) in self.nodes.iter().enumerate() {
+            let label = escape_label(&node.name);
+            match &node.kind {
+                NodeKind::Param { .. } => writeln!(out, "    n{i}([\"{label}\"])"),
+                NodeKind::Step { .. } => writeln!(out, "    n{i}[\"{label}\"]"),
+            }
+            .expect("writing to a String cannot fail");
+        }
+        for (i, node) in self.nodes.iter().enumerate() {
+            if let NodeKind::Step { inputs, .. } = &node.kind {
+                for input in inputs {
+                    writeln!(out, "    n{input} --> n{i}").expect("writing to a String cannot fail");
+                }
+            }
+        }
+        out
+    }
+
+    /// The DAG in Graphviz DOT (params as ellipses, steps as boxes).
+    pub fn to_dot(&self) -> String {
+        let mut out = format!("digraph \"{}\" {{\n    rankdir=LR;\n", escape_label(&self.name));
+        for (i, node) in self.nodes.iter().enumerate() {
+            let shape = match node.kind {
+                NodeKind::Param { .. } => "ellipse",
+                NodeKind::Step { .. } => "box",
+            };
+            writeln!(out, "    n{i} [label=\"{}\\n{}\", shape={shape}];", escape_label(&node.name), escape_label(node.type_name))
+                .expect("writing to a String cannot fail");
+        }
+        for (i, node) in self.nodes.iter().enumerate() {
+            if let NodeKind::Step { inputs, .. } = &node.kind {
+                for input in inputs {
+                    writeln!(out, "    n{input} -> n{i};").expect("writing to a String cannot fail");
+                }
+            }
+        }
+        out.push_str("}\n");
+        out
+    }
+}
+
+fn escape_label(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+impl fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("name", &self.name)
+            .field("nodes", &self.nodes.iter().map(|n| n.name.as_str()).collect::<Vec<_>>())
+            .finish()
+    }
+}

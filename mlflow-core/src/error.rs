@@ -1,0 +1,46 @@
+//! The library's error type: one enum per room, wrapped here.
+
+use crate::codec::CodecError;
+use crate::dag::WiringError;
+use crate::store::StoreError;
+
+/// Everything that can go wrong in `mlflow`.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The store could not be opened, read or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// An artifact could not be encoded or decoded.
+    #[error(transparent)]
+    Codec(#[from] CodecError),
+    /// The pipeline was wired wrongly in a way rustc could not catch.
+    #[error("{} wiring error(s):\n{}", .0.len(), .0.iter().map(|e| format!("  - {e}")).collect::<Vec<_>>().join("\n"))]
+    Wiring(Vec<WiringError>),
+    /// A step failed, so its output does not exist.
+    #[error("step `{step}` failed: {message}")]
+    StepFailed {
+        /// The node name.
+        step: String,
+        /// The failure as reported.
+        message: String,
+    },
+    /// A step did not run because something upstream failed.
+    #[error("step `{step}` was skipped: {reason}")]
+    StepSkipped {
+        /// The node name.
+        step: String,
+        /// Why.
+        reason: String,
+    },
+    /// A node handle that does not belong to the pipeline this report or plan is about.
+    #[error("node {node} does not belong to pipeline `{pipeline}`; use the handles returned while building it")]
+    ForeignNode {
+        /// The node, as debug-printed.
+        node: String,
+        /// The pipeline's name.
+        pipeline: String,
+    },
+}
+
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

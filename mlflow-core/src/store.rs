@@ -1,0 +1,792 @@
+//! The local store: content-addressed artifact files plus one SQLite database holding the cache
+//! index and the runs.
+//!
+//! Layout of a store folder (default `./.mlflow`, or `$MLFLOW_HOME`):
+//!
+//! ```text
+//! .mlflow/
+//!   mlflow.db            SQLite (WAL): meta, cache index, runs, run steps, run params
+//!   artifacts/ab/cdef…   one file per distinct artifact, named by the BLAKE3 of its bytes
+//! ```
+//!
+//! Several processes may share a store: SQLite serializes writers (WAL, busy timeout), and
+//! artifact files are written to a temporary file in the same folder, fsynced, then renamed, so a
+//! reader sees either nothing or a whole artifact. A leftover temporary file is never read.
+
+use std::collections::HashSet;
+use std::fs;
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::codec::{self, ContentHash, DEFAULT_DECODE_LIMIT};
+
+/// The database format this build writes. A store with a higher number is refused.
+pub const FORMAT_VERSION: u32 = 1;
+
+const DB_FILE: &str = "mlflow.db";
+const ARTIFACTS_DIR: &str = "artifacts";
+const TEMP_PREFIX: &str = ".tmp-";
+
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// What can go wrong with the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The folder cannot be created or written.
+    #[error("cannot use `{}` as an mlflow store: {source}; choose a writable folder (set MLFLOW_HOME or pass another path to Store::open)", path.display())]
+    Unwritable {
+        /// The folder.
+        path: PathBuf,
+        /// The operating system's reason.
+        source: io::Error,
+    },
+    /// The database was written by a newer mlflow.
+    #[error("the store at `{}` has format version {found}, but this mlflow reads up to version {supported}; upgrade mlflow (it is never read with an older format)", path.display())]
+    NewerFormat {
+        /// The store folder.
+        path: PathBuf,
+        /// Format found in the database.
+        found: u32,
+        /// Highest format this build reads.
+        supported: u32,
+    },
+    /// The database failed.
+    #[error("store database `{}`: {source}", path.display())]
+    Database {
+        /// The database file.
+        path: PathBuf,
+        /// SQLite's error.
+        source: rusqlite::Error,
+    },
+    /// An artifact file could not be read or written.
+    #[error("artifact file `{}`: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's reason.
+        source: io::Error,
+    },
+    /// The artifact is not in the store.
+    #[error("artifact {} is missing from the store (expected at `{}`)", hash.short(), path.display())]
+    ArtifactMissing {
+        /// The artifact's hash.
+        hash: ContentHash,
+        /// Where it should be.
+        path: PathBuf,
+    },
+    /// The artifact's bytes do not hash to its name.
+    #[error("artifact {} is corrupt: its bytes hash to {} (file `{}`)", expected.short(), actual.short(), path.display())]
+    ArtifactCorrupt {
+        /// The hash it should have.
+        expected: ContentHash,
+        /// The hash of what is there.
+        actual: ContentHash,
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+/// What `gc` removed.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct GcReport {
+    /// Artifact files removed because no run and no cache entry refers to them.
+    pub artifacts_removed: usize,
+    /// Bytes freed by those.
+    pub bytes_freed: u64,
+    /// Leftover temporary files of interrupted writes removed.
+    pub temp_files_removed: usize,
+    /// Artifacts still referenced.
+    pub artifacts_kept: usize,
+}
+
+/// Options of [`Store::gc_with`].
+#[derive(Debug, Clone, Copy)]
+pub struct GcOptions {
+    /// Files younger than this are left alone, so that a write under way in another process
+    /// (file written, index row not yet committed) is not collected. Default 10 minutes.
+    pub grace: Duration,
+}
+
+impl Default for GcOptions {
+    fn default() -> Self {
+        GcOptions { grace: Duration::from_secs(600) }
+    }
+}
+
+/// The components of a step's cache key, recorded with every run so that `plan` and the run
+/// report can say which one changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyParts {
+    /// The step's code hash.
+    pub code: ContentHash,
+    /// The step's `version`.
+    pub version: u32,
+    /// The folded hashes of the step's `deps`.
+    pub deps: ContentHash,
+    /// `name@version` of the crate that defines the step.
+    pub krate: String,
+    /// The mlflow version.
+    pub library: String,
+    /// The inputs, in order.
+    pub inputs: Vec<InputPart>,
+}
+
+/// One input of a step's cache key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputPart {
+    /// The upstream node's name.
+    pub node: String,
+    /// Whether the upstream node is a param.
+    pub is_param: bool,
+    /// Content hash of the input artifact.
+    pub hash: ContentHash,
+}
+
+/// One step of a run as recorded in the store.
+#[derive(Debug, Clone)]
+pub struct StepRecord {
+    /// Node name.
+    pub node: String,
+    /// Step name.
+    pub step: String,
+    /// `ran`, `cached`, `failed` or `skipped`.
+    pub status: String,
+    /// Wall time spent (attempts and waits included).
+    pub duration: Duration,
+    /// Attempts made.
+    pub attempts: u32,
+    /// The cache key, when all inputs existed.
+    pub cache_key: Option<ContentHash>,
+    /// Content hash of the output, when there is one.
+    pub output: Option<ContentHash>,
+    /// Why the cache missed.
+    pub miss_reason: Option<String>,
+    /// The error, for a failed or skipped step.
+    pub error: Option<String>,
+    /// The key components.
+    pub key_parts: Option<KeyParts>,
+}
+
+/// A run as recorded in the store.
+#[derive(Debug, Clone)]
+pub struct RunRecord {
+    /// Run id.
+    pub id: String,
+    /// Pipeline name.
+    pub pipeline: String,
+    /// `running`, `succeeded` or `failed`.
+    pub status: String,
+    /// Start, in milliseconds since the Unix epoch.
+    pub started_ms: i64,
+    /// End, when finished.
+    pub ended_ms: Option<i64>,
+    /// Params by name with their content hash.
+    pub params: Vec<(String, ContentHash)>,
+    /// Steps in pipeline order.
+    pub steps: Vec<StepRecord>,
+}
+
+/// A store folder: artifacts plus the metadata database. `Sync`: share one across threads.
+///
+/// ```
+/// use mlflow_core::store::Store;
+/// let dir = std::env::temp_dir().join(format!("mlflow-doc-store-{}", std::process::id()));
+/// let store = Store::open(&dir).unwrap();
+/// let hash = store.put_artifact(b"some bytes").unwrap();
+/// assert_eq!(store.read_artifact(hash).unwrap(), b"some bytes");
+/// # std::fs::remove_dir_all(&dir).ok();
+/// ```
+pub struct Store {
+    root: PathBuf,
+    artifacts: PathBuf,
+    db_path: PathBuf,
+    db: Mutex<Connection>,
+    decode_limit: u64,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("root", &self.root).finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `path`.
+    pub fn open(path: impl AsRef<Path>) -> Result<Store, StoreError> {
+        let root = path.as_ref().to_path_buf();
+        let artifacts = root.join(ARTIFACTS_DIR);
+        let unwritable = |source| StoreError::Unwritable { path: root.clone(), source };
+        fs::create_dir_all(&artifacts).map_err(unwritable)?;
+        probe_writable(&artifacts).map_err(unwritable)?;
+        let db_path = root.join(DB_FILE);
+        let db = open_database(&root, &db_path)?;
+        Ok(Store { root, artifacts, db_path, db: Mutex::new(db), decode_limit: DEFAULT_DECODE_LIMIT })
+    }
+
+    /// Opens `$MLFLOW_HOME`, or `./.mlflow` when it is not set.
+    pub fn open_default() -> Result<Store, StoreError> {
+        Store::open(default_path())
+    }
+
+    /// Sets the largest artifact (in encoded bytes) this store will decode (default 4 GiB).
+    pub fn with_decode_limit(mut self, bytes: u64) -> Self {
+        self.decode_limit = bytes;
+        self
+    }
+
+    /// The largest artifact this store will decode.
+    pub fn decode_limit(&self) -> u64 {
+        self.decode_limit
+    }
+
+    /// The store folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where the artifact with this hash lives (whether or not it exists).
+    pub fn artifact_path(&self, hash: ContentHash) -> PathBuf {
+        let hex = hash.to_hex();
+        self.artifacts.join(&hex[..2]).join(&hex[2..])
+    }
+
+    /// Stores bytes under their hash (atomically; a no-op when a sound copy is already there).
+    pub fn put_artifact(&self, bytes: &[u8]) -> Result<ContentHash, StoreError> {
+        let hash = codec::hash_bytes(bytes);
+        self.write_artifact(hash, bytes)?;
+        Ok(hash)
+    }
+
+    /// Writes bytes already known to hash to `hash`.
+    pub(crate) fn write_artifact(&self, hash: ContentHash, bytes: &[u8]) -> Result<(), StoreError> {
+        let path = self.artifact_path(hash);
+        if self.read_artifact(hash).is_ok() {
+            return Ok(());
+        }
+        let io_err = |source| StoreError::Io { path: path.clone(), source };
+        let dir = path.parent().expect("artifact paths have a shard folder");
+        fs::create_dir_all(dir).map_err(io_err)?;
+        let temp = dir.join(format!(
+            "{TEMP_PREFIX}{}-{}-{}",
+            std::process::id(),
+            TEMP_COUNTER.fetch_add(1, Ordering::Relaxed),
+            now_nanos()
+        ));
+        let result = (|| {
+            let mut file = fs::File::create(&temp)?;
+            file.write_all(bytes)?;
+            file.sync_all()?;
+            fs::rename(&temp, &path)
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(&temp);
+        }
+        result.map_err(io_err)
+    }
+
+    /// Reads an artifact and checks that its bytes hash to its name.
+    pub fn read_artifact(&self, hash: ContentHash) -> Result<Vec<u8>, StoreError> {
+        let path = self.artifact_path(hash);
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(StoreError::ArtifactMissing { hash, path })
+            }
+            Err(source) => return Err(StoreError::Io { path, source }),
+        };
+        let actual = codec::hash_bytes(&bytes);
+        if actual != hash {
+            return Err(StoreError::ArtifactCorrupt { expected: hash, actual, path });
+        }
+        Ok(bytes)
+    }
+
+    fn db(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite half-written: keep going.
+        self.db.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn db_err(&self, source: rusqlite::Error) -> StoreError {
+        StoreError::Database { path: self.db_path.clone(), source }
+    }
+
+    /// The output hash a cache key maps to, if any.
+    pub(crate) fn cache_get(&self, key: ContentHash) -> Result<Option<ContentHash>, StoreError> {
+        let db = self.db();
+        let mut stmt = db
+            .prepare_cached("SELECT output FROM cache WHERE key = ?1")
+            .map_err(|e| self.db_err(e))?;
+        let found: Option<Vec<u8>> = stmt
+            .query_row([key.as_bytes().as_slice()], |row| row.get(0))
+            .optional()
+            .map_err(|e| self.db_err(e))?;
+        Ok(found.and_then(|bytes| hash_from_blob(&bytes)))
+    }
+
+    /// Records that `key` produced `output`.
+    pub(crate) fn cache_put(
+        &self,
+        key: ContentHash,
+        step: &str,
+        output: ContentHash,
+        size: usize,
+        run_id: &str,
+    ) -> Result<(), StoreError> {
+        let db = self.db();
+        let mut stmt = db
+            .prepare_cached(
+                "INSERT OR REPLACE INTO cache (key, step, output, size, created_ms, run_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .map_err(|e| self.db_err(e))?;
+        stmt.execute(params![
+            key.as_bytes().as_slice(),
+            step,
+            output.as_bytes().as_slice(),
+            size as i64,
+            now_ms(),
+            run_id
+        ])
+        .map_err(|e| self.db_err(e))?;
+        Ok(())
+    }
+
+    /// Records the start of a run.
+    pub(crate) fn begin_run(&self, id: &str, pipeline: &str, started_ms: i64) -> Result<(), StoreError> {
+        self.db()
+            .execute(
+                "INSERT INTO runs (id, pipeline, status, started_ms) VALUES (?1, ?2, 'running', ?3)",
+                params![id, pipeline, started_ms],
+            )
+            .map_err(|e| self.db_err(e))?;
+        Ok(())
+    }
+
+    /// Records the end of a run with its params and steps, in one transaction.
+    pub(crate) fn finish_run(
+        &self,
+        id: &str,
+        status: &str,
+        params: &[(String, ContentHash)],
+        steps: &[StepRecord],
+    ) -> Result<(), StoreError> {
+        let mut db = self.db();
+        let tx = db.transaction().map_err(|e| StoreError::Database { path: self.db_path.clone(), source: e })?;
+        let result = (|| {
+            tx.execute(
+                "UPDATE runs SET status = ?2, ended_ms = ?3 WHERE id = ?1",
+                params![id, status, now_ms()],
+            )?;
+            {
+                let mut stmt = tx.prepare_cached("INSERT INTO run_params (run_id, name, hash) VALUES (?1, ?2, ?3)")?;
+                for (name, hash) in params {
+                    stmt.execute(params![id, name, hash.as_bytes().as_slice()])?;
+                }
+                let mut stmt = tx.prepare_cached(
+                    "INSERT INTO run_steps (run_id, position, node, step, status, duration_ns, attempts,
+                        cache_key, output, miss_reason, error, code_hash, version, deps_hash, crate,
+                        library, inputs)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                )?;
+                for (position, s) in steps.iter().enumerate() {
+                    let parts = s.key_parts.as_ref();
+                    stmt.execute(params![
+                        id,
+                        position as i64,
+                        s.node,
+                        s.step,
+                        s.status,
+                        s.duration.as_nanos().min(i64::MAX as u128) as i64,
+                        s.attempts,
+                        s.cache_key.map(|h| h.as_bytes().to_vec()),
+                        s.output.map(|h| h.as_bytes().to_vec()),
+                        s.miss_reason,
+                        s.error,
+                        parts.map(|p| p.code.as_bytes().to_vec()),
+                        parts.map(|p| p.version),
+                        parts.map(|p| p.deps.as_bytes().to_vec()),
+                        parts.map(|p| p.krate.clone()),
+                        parts.map(|p| p.library.clone()),
+                        parts.map(|p| encode_inputs(&p.inputs)),
+                    ])?;
+                }
+            }
+            Ok(())
+        })();
+        result.and_then(|()| tx.commit()).map_err(|e| self.db_err(e))
+    }
+
+    /// The key components of the most recent run of node `node` in pipeline `pipeline` that got
+    /// as far as computing a cache key.
+    pub(crate) fn last_key_parts(&self, pipeline: &str, node: &str) -> Result<Option<KeyParts>, StoreError> {
+        let db = self.db();
+        let mut stmt = db
+            .prepare_cached(
+                "SELECT s.code_hash, s.version, s.deps_hash, s.crate, s.library, s.inputs
+                 FROM run_steps s JOIN runs r ON r.id = s.run_id
+                 WHERE r.pipeline = ?1 AND s.node = ?2 AND s.code_hash IS NOT NULL
+                 ORDER BY r.started_ms DESC, r.rowid DESC LIMIT 1",
+            )
+            .map_err(|e| self.db_err(e))?;
+        let row = stmt
+            .query_row(params![pipeline, node], |row| {
+                Ok((
+                    row.get::<_, Vec<u8>>(0)?,
+                    row.get::<_, u32>(1)?,
+                    row.get::<_, Vec<u8>>(2)?,
+                    row.get::<_, String>(3)?,
+                    row.get::<_, String>(4)?,
+                    row.get::<_, String>(5)?,
+                ))
+            })
+            .optional()
+            .map_err(|e| self.db_err(e))?;
+        Ok(row.and_then(|(code, version, deps, krate, library, inputs)| {
+            Some(KeyParts {
+                code: hash_from_blob(&code)?,
+                version,
+                deps: hash_from_blob(&deps)?,
+                krate,
+                library,
+                inputs: decode_inputs(&inputs)?,
+            })
+        }))
+    }
+
+    /// One run with its params and steps.
+    pub fn run(&self, id: &str) -> Result<Option<RunRecord>, StoreError> {
+        let db = self.db();
+        let q = || -> rusqlite::Result<Option<RunRecord>> {
+            let head = db
+                .query_row(
+                    "SELECT id, pipeline, status, started_ms, ended_ms FROM runs WHERE id = ?1",
+                    [id],
+                    |r| {
+                        Ok(RunRecord {
+                            id: r.get(0)?,
+                            pipeline: r.get(1)?,
+                            status: r.get(2)?,
+                            started_ms: r.get(3)?,
+                            ended_ms: r.get(4)?,
+                            params: Vec::new(),
+                            steps: Vec::new(),
+                        })
+                    },
+                )
+                .optional()?;
+            let Some(mut run) = head else { return Ok(None) };
+            let mut stmt = db.prepare("SELECT name, hash FROM run_params WHERE run_id = ?1 ORDER BY name")?;
+            run.params = stmt
+                .query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))?
+                .filter_map(|row| row.map(|(n, h)| hash_from_blob(&h).map(|h| (n, h))).transpose())
+                .collect::<rusqlite::Result<_>>()?;
+            let mut stmt = db.prepare(
+                "SELECT node, step, status, duration_ns, attempts, cache_key, output, miss_reason, error,
+                        code_hash, version, deps_hash, crate, library, inputs
+                 FROM run_steps WHERE run_id = ?1 ORDER BY position",
+            )?;
+            run.steps = stmt
+                .query_map([id], |r| {
+                    let blob = |i: usize| -> rusqlite::Result<Option<ContentHash>> {
+                        Ok(r.get::<_, Option<Vec<u8>>>(i)?.and_then(|b| hash_from_blob(&b)))
+                    };
+                    let key_parts = match (blob(9)?, blob(11)?) {
+                        (Some(code), Some(deps)) => Some(KeyParts {
+                            code,
+                            version: r.get(10)?,
+                            deps,
+                            krate: r.get(12)?,
+                            library: r.get(13)?,
+                            inputs: decode_inputs(&r.get::<_, String>(14)?).unwrap_or_default(),
+                        }),
+                        _ => None,
+                    };
+                    Ok(StepRecord {
+                        node: r.get(0)?,
+                        step: r.get(1)?,
+                        status: r.get(2)?,
+                        duration: Duration::from_nanos(r.get::<_, i64>(3)?.max(0) as u64),
+                        attempts: r.get(4)?,
+                        cache_key: blob(5)?,
+                        output: blob(6)?,
+                        miss_reason: r.get(7)?,
+                        error: r.get(8)?,
+                        key_parts,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(Some(run))
+        };
+        q().map_err(|e| self.db_err(e))
+    }
+
+    /// Ids of the runs of a pipeline, newest first.
+    pub fn run_ids(&self, pipeline: &str) -> Result<Vec<String>, StoreError> {
+        let db = self.db();
+        let q = || -> rusqlite::Result<Vec<String>> {
+            let mut stmt =
+                db.prepare("SELECT id FROM runs WHERE pipeline = ?1 ORDER BY started_ms DESC, rowid DESC")?;
+            let ids = stmt.query_map([pipeline], |r| r.get(0))?.collect();
+            ids
+        };
+        q().map_err(|e| self.db_err(e))
+    }
+
+    /// Removes artifacts that no run and no cache entry refers to, and leftover temporary files,
+    /// leaving alone anything younger than 10 minutes (see [`GcOptions`]).
+    pub fn gc(&self) -> Result<GcReport, StoreError> {
+        self.gc_with(GcOptions::default())
+    }
+
+    /// [`Store::gc`] with options.
+    pub fn gc_with(&self, options: GcOptions) -> Result<GcReport, StoreError> {
+        let referenced = self.referenced_artifacts()?;
+        let cutoff = SystemTime::now().checked_sub(options.grace).unwrap_or(UNIX_EPOCH);
+        let mut report = GcReport::default();
+        let io_err = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| StoreError::Io { path, source }
+        };
+        for shard in fs::read_dir(&self.artifacts).map_err(io_err(&self.artifacts))? {
+            let shard = shard.map_err(io_err(&self.artifacts))?.path();
+            if !shard.is_dir() {
+                continue;
+            }
+            let shard_name = shard.file_name().and_then(|s| s.to_str()).unwrap_or_default().to_owned();
+            for entry in fs::read_dir(&shard).map_err(io_err(&shard))? {
+                let entry = entry.map_err(io_err(&shard))?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let meta = entry.metadata().map_err(io_err(&entry.path()))?;
+                let young = meta.modified().map(|m| m > cutoff).unwrap_or(true);
+                if name.starts_with(TEMP_PREFIX) {
+                    if !young {
+                        fs::remove_file(entry.path()).map_err(io_err(&entry.path()))?;
+                        report.temp_files_removed += 1;
+                    }
+                    continue;
+                }
+                let keep = ContentHash::from_hex(&format!("{shard_name}{name}"))
+                    .map(|h| referenced.contains(&h))
+                    .unwrap_or(true);
+                if keep || young {
+                    report.artifacts_kept += 1;
+                } else {
+                    fs::remove_file(entry.path()).map_err(io_err(&entry.path()))?;
+                    report.artifacts_removed += 1;
+                    report.bytes_freed += meta.len();
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    fn referenced_artifacts(&self) -> Result<HashSet<ContentHash>, StoreError> {
+        let db = self.db();
+        let q = || -> rusqlite::Result<HashSet<ContentHash>> {
+            let mut stmt = db.prepare(
+                "SELECT output FROM cache UNION SELECT output FROM run_steps WHERE output IS NOT NULL",
+            )?;
+            let rows = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+            let mut set = HashSet::new();
+            for row in rows {
+                if let Some(h) = hash_from_blob(&row?) {
+                    set.insert(h);
+                }
+            }
+            Ok(set)
+        };
+        q().map_err(|e| self.db_err(e))
+    }
+}
+
+/// `$MLFLOW_HOME`, or `./.mlflow`.
+pub fn default_path() -> PathBuf {
+    std::env::var_os("MLFLOW_HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(".mlflow"))
+}
+
+fn probe_writable(dir: &Path) -> io::Result<()> {
+    let probe = dir.join(format!("{TEMP_PREFIX}probe-{}-{}", std::process::id(), now_nanos()));
+    fs::write(&probe, b"")?;
+    fs::remove_file(&probe)
+}
+
+fn open_database(root: &Path, db_path: &Path) -> Result<Connection, StoreError> {
+    let db_err = |source| StoreError::Database { path: db_path.to_path_buf(), source };
+    let mut db = Connection::open(db_path).map_err(db_err)?;
+    db.busy_timeout(Duration::from_secs(30)).map_err(db_err)?;
+    db.pragma_update(None, "journal_mode", "WAL").map_err(db_err)?;
+    db.pragma_update(None, "synchronous", "NORMAL").map_err(db_err)?;
+    let tx = db
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(db_err)?;
+    tx.execute_batch("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);")
+        .map_err(db_err)?;
+    let found: Option<String> = tx
+        .query_row("SELECT value FROM meta WHERE key = 'format'", [], |r| r.get(0))
+        .optional()
+        .map_err(db_err)?;
+    match found {
+        None => {
+            tx.execute_batch(SCHEMA).map_err(db_err)?;
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('format', ?1), ('created_by', ?2)",
+                params![FORMAT_VERSION.to_string(), env!("CARGO_PKG_VERSION")],
+            )
+            .map_err(db_err)?;
+        }
+        Some(text) => {
+            let found = text.trim().parse::<u32>().unwrap_or(u32::MAX);
+            if found > FORMAT_VERSION {
+                return Err(StoreError::NewerFormat {
+                    path: root.to_path_buf(),
+                    found,
+                    supported: FORMAT_VERSION,
+                });
+            }
+        }
+    }
+    tx.commit().map_err(db_err)?;
+    Ok(db)
+}
+
+const SCHEMA: &str = "
+CREATE TABLE cache (
+    key BLOB PRIMARY KEY,
+    step TEXT NOT NULL,
+    output BLOB NOT NULL,
+    size INTEGER NOT NULL,
+    created_ms INTEGER NOT NULL,
+    run_id TEXT NOT NULL
+);
+CREATE TABLE runs (
+    id TEXT PRIMARY KEY,
+    pipeline TEXT NOT NULL,
+    status TEXT NOT NULL,
+    started_ms INTEGER NOT NULL,
+    ended_ms INTEGER
+);
+CREATE INDEX runs_by_pipeline ON runs (pipeline, started_ms);
+CREATE TABLE run_params (
+    run_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    hash BLOB NOT NULL,
+    PRIMARY KEY (run_id, name)
+);
+CREATE TABLE run_steps (
+    run_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    node TEXT NOT NULL,
+    step TEXT NOT NULL,
+    status TEXT NOT NULL,
+    duration_ns INTEGER NOT NULL,
+    attempts INTEGER NOT NULL,
+    cache_key BLOB,
+    output BLOB,
+    miss_reason TEXT,
+    error TEXT,
+    code_hash BLOB,
+    version INTEGER,
+    deps_hash BLOB,
+    crate TEXT,
+    library TEXT,
+    inputs TEXT,
+    PRIMARY KEY (run_id, node)
+);
+CREATE INDEX run_steps_by_node ON run_steps (node);
+";
+
+fn encode_inputs(inputs: &[InputPart]) -> String {
+    inputs
+        .iter()
+        .map(|i| format!("{}\t{}\t{}\n", if i.is_param { "param" } else { "step" }, i.hash.to_hex(), i.node))
+        .collect()
+}
+
+fn decode_inputs(text: &str) -> Option<Vec<InputPart>> {
+    text.lines()
+        .map(|line| {
+            let mut fields = line.splitn(3, '\t');
+            let is_param = fields.next()? == "param";
+            let hash = ContentHash::from_hex(fields.next()?)?;
+            Some(InputPart { node: fields.next()?.to_owned(), is_param, hash })
+        })
+        .collect()
+}
+
+fn hash_from_blob(bytes: &[u8]) -> Option<ContentHash> {
+    <[u8; 32]>::try_from(bytes).ok().map(ContentHash::from_bytes)
+}
+
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+fn now_nanos() -> u128 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("store")).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn artifacts_are_verified_on_read() {
+        let (_dir, store) = temp_store();
+        let hash = store.put_artifact(b"abc").unwrap();
+        fs::write(store.artifact_path(hash), b"abd").unwrap();
+        assert!(matches!(store.read_artifact(hash), Err(StoreError::ArtifactCorrupt { .. })));
+        // Writing again repairs the corrupt copy.
+        store.put_artifact(b"abc").unwrap();
+        assert_eq!(store.read_artifact(hash).unwrap(), b"abc");
+        fs::remove_file(store.artifact_path(hash)).unwrap();
+        assert!(matches!(store.read_artifact(hash), Err(StoreError::ArtifactMissing { .. })));
+    }
+
+    #[test]
+    fn a_newer_format_is_refused() {
+        let (dir, store) = temp_store();
+        store.db().execute("UPDATE meta SET value = '999' WHERE key = 'format'", []).unwrap();
+        drop(store);
+        let err = Store::open(dir.path().join("store")).unwrap_err();
+        assert!(matches!(err, StoreError::NewerFormat { found: 999, supported: FORMAT_VERSION, .. }));
+        assert!(err.to_string().contains("upgrade mlflow"), "{err}");
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_database_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("s")).unwrap();
+        fs::write(dir.path().join("s").join(DB_FILE), b"this is not sqlite, just text that is long enough").unwrap();
+        let err = Store::open(dir.path().join("s")).unwrap_err();
+        assert!(matches!(err, StoreError::Database { .. }), "{err}");
+        assert!(err.to_string().contains("mlflow.db"), "{err}");
+    }
+
+    #[test]
+    fn gc_keeps_referenced_and_young_files() {
+        let (_dir, store) = temp_store();
+        let kept = store.put_artifact(b"kept").unwrap();
+        store.cache_put(ContentHash::of(b"k"), "s", kept, 4, "r").unwrap();
+        let orphan = store.put_artifact(b"orphan").unwrap();
+        let temp = store.artifact_path(orphan).with_file_name(".tmp-crashed");
+        fs::write(&temp, b"half").unwrap();
+        let report = store.gc().unwrap();
+        assert_eq!(report.artifacts_removed, 0, "young files survive the default grace");
+        let report = store.gc_with(GcOptions { grace: Duration::ZERO }).unwrap();
+        assert_eq!(report.artifacts_removed, 1);
+        assert_eq!(report.temp_files_removed, 1);
+        assert!(store.read_artifact(kept).is_ok());
+        assert!(store.read_artifact(orphan).is_err());
+    }
+}

@@ -1,0 +1,497 @@
+//! Parsing the options of `#[step(...)]` and `#[helper(...)]`.
+//!
+//! Every mistake is reported at its own span and parsing goes on, so one compile shows them all.
+
+use std::collections::BTreeSet;
+
+use proc_macro2::TokenStream;
+use quote::ToTokens;
+use syn::parse::Parser;
+use syn::punctuated::Punctuated;
+use syn::{Expr, ExprLit, Lit, LitStr, Meta, Token};
+
+use crate::diag::{did_you_mean, Errors};
+
+/// Which attribute is being parsed: decides the accepted options and the wording of errors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MacroKind {
+    /// `#[step]`
+    Step,
+    /// `#[helper]`
+    Helper,
+}
+
+impl MacroKind {
+    /// The attribute as users write it.
+    pub fn attr(self) -> &'static str {
+        match self {
+            MacroKind::Step => "#[step]",
+            MacroKind::Helper => "#[helper]",
+        }
+    }
+
+    /// The options this attribute accepts.
+    pub fn known(self) -> &'static [&'static str] {
+        match self {
+            MacroKind::Step => STEP_OPTIONS,
+            MacroKind::Helper => HELPER_OPTIONS,
+        }
+    }
+}
+
+/// All `#[step]` options, in the order the docs list them.
+pub const STEP_OPTIONS: &[&str] = &["name", "version", "deps", "cache", "retries", "backoff", "timeout"];
+/// All `#[helper]` options.
+pub const HELPER_OPTIONS: &[&str] = &["deps"];
+
+/// Nanoseconds in one millisecond.
+const MS: u64 = 1_000_000;
+/// The default `backoff`, as `StepOptions::DEFAULT` has it.
+pub const DEFAULT_BACKOFF_NANOS: u64 = 100 * MS;
+
+/// The parsed options; `None` / empty for an option that was not given (or was invalid).
+#[derive(Debug, Default)]
+pub struct Options {
+    /// `name = "..."`
+    pub name: Option<LitStr>,
+    /// `version = N`
+    pub version: Option<u32>,
+    /// `deps = [path, ...]`
+    pub deps: Vec<syn::Path>,
+    /// `cache = bool`
+    pub cache: Option<bool>,
+    /// `retries = N`
+    pub retries: Option<u32>,
+    /// `backoff = "..."`, in nanoseconds.
+    pub backoff: Option<u64>,
+    /// `timeout = "..."`, in nanoseconds.
+    pub timeout: Option<u64>,
+}
+
+/// Parses the attribute's arguments. Errors go to `errors`; the options that were valid are
+/// still returned, so the caller can report further mistakes (in the signature, say) too.
+pub fn parse(attr: TokenStream, kind: MacroKind, errors: &mut Errors) -> Options {
+    let mut options = Options::default();
+    let metas = match Punctuated::<Meta, Token![,]>::parse_terminated.parse2(attr) {
+        Ok(metas) => metas,
+        Err(error) => {
+            let known = kind.known().iter().map(|k| format!("{k} = ...")).collect::<Vec<_>>();
+            errors.push(syn::Error::new(
+                error.span(),
+                format!(
+                    "invalid {} options: {error}; write them as `{}`",
+                    kind.attr(),
+                    known.join(", ")
+                ),
+            ));
+            return options;
+        }
+    };
+    let mut seen = BTreeSet::new();
+    for meta in metas {
+        let Some(key) = meta.path().get_ident().map(ToString::to_string) else {
+            unknown(meta.path(), &meta.path().to_token_stream().to_string().replace(' ', ""), kind, errors);
+            continue;
+        };
+        if !kind.known().contains(&key.as_str()) {
+            unknown(meta.path(), &key, kind, errors);
+            continue;
+        }
+        if !seen.insert(key.clone()) {
+            errors.spanned(
+                meta.path(),
+                format!("duplicate {} option `{key}`: it is already set earlier in this attribute; keep only one", kind.attr()),
+            );
+            continue;
+        }
+        let value = match &meta {
+            Meta::NameValue(nv) => &nv.value,
+            Meta::Path(path) => {
+                errors.spanned(path, format!("{} option `{key}` needs a value: write `{key} = {}`", kind.attr(), example(&key)));
+                continue;
+            }
+            Meta::List(list) => {
+                errors.spanned(
+                    &list.path,
+                    format!("{} option `{key}` is written with `=`: `{key} = {}`", kind.attr(), example(&key)),
+                );
+                continue;
+            }
+        };
+        match key.as_str() {
+            "name" => options.name = parse_name(value, errors),
+            "version" => options.version = parse_u32(value, &key, errors),
+            "deps" => options.deps = parse_deps(value, kind, errors),
+            "cache" => options.cache = parse_bool(value, &key, errors),
+            "retries" => options.retries = parse_u32(value, &key, errors),
+            "backoff" => options.backoff = parse_duration_option(value, &key, false, errors),
+            "timeout" => options.timeout = parse_duration_option(value, &key, true, errors),
+            _ => unreachable!("every known option is handled"),
+        }
+    }
+    options
+}
+
+/// An example value for `key`, for error messages.
+fn example(key: &str) -> &'static str {
+    match key {
+        "name" => "\"my_step\"",
+        "version" => "2",
+        "deps" => "[helper_fn, other::helper_fn]",
+        "cache" => "false",
+        "retries" => "3",
+        "backoff" => "\"250ms\"",
+        "timeout" => "\"30s\"",
+        _ => "...",
+    }
+}
+
+fn unknown(path: &syn::Path, key: &str, kind: MacroKind, errors: &mut Errors) {
+    let known = kind.known();
+    let mut message = format!("unknown {} option `{key}`", kind.attr());
+    if let Some(suggestion) = did_you_mean(key, known) {
+        message += &format!(": did you mean `{suggestion}`?");
+    }
+    if kind == MacroKind::Helper && STEP_OPTIONS.contains(&key) {
+        message += &format!("; `{key}` is a #[step] option, a #[helper] only takes `deps = [...]`");
+    } else if known.len() == 1 {
+        message += &format!("; the only option is `{} = {}`", known[0], example(known[0]));
+    } else {
+        let list = known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>();
+        message += &format!("; the options are {}", list.join(", "));
+    }
+    errors.spanned(path, message);
+}
+
+/// The literal of `expr`, looking through invisible groups (from `macro_rules!` fragments).
+fn literal(expr: &Expr) -> Option<&Lit> {
+    match expr {
+        Expr::Lit(ExprLit { lit, .. }) => Some(lit),
+        Expr::Group(group) => literal(&group.expr),
+        _ => None,
+    }
+}
+
+/// What kind of value `expr` is, for "expected X, found Y" messages.
+fn describe(expr: &Expr) -> &'static str {
+    match literal(expr) {
+        Some(Lit::Str(_)) => "a string",
+        Some(Lit::Int(_)) => "an integer",
+        Some(Lit::Float(_)) => "a float",
+        Some(Lit::Bool(_)) => "a bool",
+        Some(_) => "a literal of another kind",
+        None => match expr {
+            Expr::Unary(syn::ExprUnary { op: syn::UnOp::Neg(_), .. }) => "a negative number",
+            Expr::Path(_) => "a path",
+            Expr::Array(_) => "a list",
+            _ => "an expression",
+        },
+    }
+}
+
+fn parse_name(value: &Expr, errors: &mut Errors) -> Option<LitStr> {
+    match literal(value) {
+        Some(Lit::Str(name)) if name.value().trim().is_empty() => {
+            errors.spanned(name, "#[step] option `name` must not be empty: write `name = \"my_step\"` or leave it out to use the function's name");
+            None
+        }
+        Some(Lit::Str(name)) => Some(name.clone()),
+        _ => {
+            errors.spanned(
+                value,
+                format!("#[step] option `name` takes a string, found {}: write `name = \"my_step\"`", describe(value)),
+            );
+            None
+        }
+    }
+}
+
+fn parse_u32(value: &Expr, key: &str, errors: &mut Errors) -> Option<u32> {
+    let what = if key == "version" { "the step's version" } else { "the number of retries" };
+    let expected = format!("#[step] option `{key}` takes a non-negative integer ({what}, a `u32`)");
+    match literal(value) {
+        Some(Lit::Int(int)) => {
+            if !matches!(int.suffix(), "" | "u32") {
+                errors.spanned(int, format!("{expected}, found a `{}` literal: write `{key} = {}`", int.suffix(), int.base10_digits()));
+                return None;
+            }
+            match int.base10_parse::<u32>() {
+                Ok(n) => Some(n),
+                Err(_) => {
+                    errors.spanned(int, format!("{expected}, and {} does not fit in a u32 (at most {})", int.base10_digits(), u32::MAX));
+                    None
+                }
+            }
+        }
+        Some(Lit::Str(s)) if s.value().trim().parse::<u32>().is_ok() => {
+            errors.spanned(s, format!("{expected}, found a string: write `{key} = {}` without quotes", s.value().trim()));
+            None
+        }
+        _ => {
+            errors.spanned(value, format!("{expected}, found {}: write `{key} = {}`", describe(value), example(key)));
+            None
+        }
+    }
+}
+
+fn parse_bool(value: &Expr, key: &str, errors: &mut Errors) -> Option<bool> {
+    match literal(value) {
+        Some(Lit::Bool(b)) => Some(b.value),
+        Some(Lit::Str(s)) if matches!(s.value().as_str(), "true" | "false") => {
+            errors.spanned(s, format!("#[step] option `{key}` takes a bool, found a string: write `{key} = {}` without quotes", s.value()));
+            None
+        }
+        _ => {
+            errors.spanned(value, format!("#[step] option `{key}` takes a bool, found {}: write `{key} = true` or `{key} = false`", describe(value)));
+            None
+        }
+    }
+}
+
+fn parse_deps(value: &Expr, kind: MacroKind, errors: &mut Errors) -> Vec<syn::Path> {
+    let hint = "write `deps = [helper_fn, other::helper_fn]`, naming functions marked #[helper]";
+    let elems = match value {
+        Expr::Array(array) => &array.elems,
+        Expr::Path(p) if p.qself.is_none() => {
+            let path = p.path.to_token_stream().to_string().replace(' ', "");
+            errors.spanned(value, format!("{} option `deps` takes a list in brackets: write `deps = [{path}]`", kind.attr()));
+            return Vec::new();
+        }
+        _ => {
+            errors.spanned(value, format!("{} option `deps` takes a list of paths, found {}: {hint}", kind.attr(), describe(value)));
+            return Vec::new();
+        }
+    };
+    let mut deps: Vec<syn::Path> = Vec::new();
+    let mut seen = BTreeSet::new();
+    for elem in elems {
+        match elem {
+            Expr::Path(p) if p.qself.is_none() && p.attrs.is_empty() => {
+                let text = p.path.to_token_stream().to_string().replace(' ', "");
+                if !seen.insert(text.clone()) {
+                    errors.spanned(&p.path, format!("`{text}` is listed twice in `deps`: list each helper once"));
+                    continue;
+                }
+                deps.push(p.path.clone());
+            }
+            other => errors.spanned(other, format!("each entry of `deps` must be the path of a function marked #[helper], found {}: {hint}", describe(other))),
+        }
+    }
+    deps
+}
+
+fn parse_duration_option(value: &Expr, key: &str, nonzero: bool, errors: &mut Errors) -> Option<u64> {
+    let Some(Lit::Str(s)) = literal(value) else {
+        let found = match literal(value) {
+            Some(Lit::Int(i)) => format!("an integer: write `{key} = \"{}ms\"` or `\"{}s\"` with a unit", i.base10_digits(), i.base10_digits()),
+            _ => format!("{}: write `{key} = {}`", describe(value), example(key)),
+        };
+        errors.spanned(value, format!("#[step] option `{key}` takes a duration string, found {found}"));
+        return None;
+    };
+    match parse_duration(&s.value()) {
+        Ok(0) if nonzero => {
+            errors.spanned(s, format!("#[step] option `{key}` must be longer than zero: give the limit, e.g. `{key} = \"30s\"`, or leave `{key}` out to wait without limit"));
+            None
+        }
+        Ok(nanos) => Some(nanos),
+        Err(why) => {
+            errors.spanned(s, format!("invalid duration for `{key}`: {why}"));
+            None
+        }
+    }
+}
+
+/// Parses `"250ms"`, `"2s"`, `"1.5s"`, `"1m"`, `"500us"`, `"1h"`, ... into nanoseconds.
+///
+/// The grammar is a decimal number (digits, optionally a `.` and more digits) directly followed
+/// by a unit: `ns`, `us` (or `µs`), `ms`, `s`, `m` (minutes) or `h`. The result must be a whole
+/// number of nanoseconds and fit in a `u64` (about 584 years).
+pub fn parse_duration(text: &str) -> Result<u64, String> {
+    const FORMS: &str = "a number directly followed by a unit, like \"500us\", \"250ms\", \"2s\", \"1.5s\", \"1m\" or \"1h\" (units: ns, us, ms, s, m, h)";
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let unit_nanos: u64 = match unit {
+        "ns" => 1,
+        "us" | "µs" => 1_000,
+        "ms" => MS,
+        "s" => 1_000 * MS,
+        "m" => 60_000 * MS,
+        "h" => 3_600_000 * MS,
+        "" => return Err(format!("`{text}` has no unit; expected {FORMS}")),
+        _ => return Err(format!("`{text}` is not a duration; expected {FORMS}")),
+    };
+    let (int, frac) = number.split_once('.').unwrap_or((number, ""));
+    if int.is_empty() || frac.contains('.') || (number.contains('.') && frac.is_empty()) {
+        return Err(format!("`{text}` is not a duration; expected {FORMS}"));
+    }
+    let too_long = || format!("`{text}` is too long: a duration must be under 584 years");
+    let whole: u128 = int
+        .parse::<u128>()
+        .ok()
+        .and_then(|n| n.checked_mul(u128::from(unit_nanos)))
+        .ok_or_else(too_long)?;
+    let mut fraction: u128 = 0;
+    if !frac.is_empty() {
+        if frac.len() > 18 {
+            return Err(format!("`{text}` has too many decimal places"));
+        }
+        let scale = 10u128.pow(frac.len() as u32);
+        let scaled = frac.parse::<u128>().map_err(|_| too_long())? * u128::from(unit_nanos);
+        if scaled % scale != 0 {
+            return Err(format!("`{text}` is not a whole number of nanoseconds"));
+        }
+        fraction = scaled / scale;
+    }
+    u64::try_from(whole + fraction).map_err(|_| too_long())
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    use super::*;
+
+    fn ok(attr: TokenStream, kind: MacroKind) -> Options {
+        let mut errors = Errors::default();
+        let options = parse(attr, kind, &mut errors);
+        if let Some(error) = errors.take() {
+            panic!("unexpected errors: {:?}", error.into_iter().map(|e| e.to_string()).collect::<Vec<_>>());
+        }
+        options
+    }
+
+    fn errs(attr: TokenStream, kind: MacroKind) -> Vec<String> {
+        let mut errors = Errors::default();
+        parse(attr, kind, &mut errors);
+        errors.take().map(|e| e.into_iter().map(|e| e.to_string()).collect()).unwrap_or_default()
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("250ms"), Ok(250 * MS));
+        assert_eq!(parse_duration("2s"), Ok(2_000 * MS));
+        assert_eq!(parse_duration("1m"), Ok(60_000 * MS));
+        assert_eq!(parse_duration("1h"), Ok(3_600_000 * MS));
+        assert_eq!(parse_duration("500us"), Ok(500_000));
+        assert_eq!(parse_duration("500µs"), Ok(500_000));
+        assert_eq!(parse_duration("7ns"), Ok(7));
+        assert_eq!(parse_duration("1.5s"), Ok(1_500 * MS));
+        assert_eq!(parse_duration("0.25ms"), Ok(250_000));
+        assert_eq!(parse_duration("0s"), Ok(0));
+        assert_eq!(parse_duration("007ms"), Ok(7 * MS));
+        assert_eq!(parse_duration("5000000h"), Ok(5_000_000 * 3_600_000 * MS));
+        for bad in ["", "5", "ms", "1.s", ".5s", "1..5s", "1.2.3s", "1 s", " 1s", "1s ", "-1s", "1sec", "1S", "1d", "1e3ms", "1m30s", "+1s", "1_000ms"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} should be rejected");
+        }
+        assert!(parse_duration("5").unwrap_err().contains("no unit"));
+        assert!(parse_duration("1x").unwrap_err().contains("\"250ms\""));
+        assert!(parse_duration("1.5ns").unwrap_err().contains("whole number of nanoseconds"));
+        assert!(parse_duration("600000000000h").unwrap_err().contains("too long"));
+        assert!(parse_duration("99999999999999999999999999999999999999999999s").unwrap_err().contains("too long"));
+        assert_eq!(parse_duration("18446744073.709551615s"), Ok(u64::MAX));
+        assert!(parse_duration("18446744073.709551616s").is_err());
+    }
+
+    #[test]
+    fn no_options_gives_defaults() {
+        let o = ok(quote!(), MacroKind::Step);
+        assert!(o.name.is_none() && o.version.is_none() && o.deps.is_empty());
+        assert!(o.cache.is_none() && o.retries.is_none() && o.backoff.is_none() && o.timeout.is_none());
+    }
+
+    #[test]
+    fn all_step_options() {
+        let o = ok(
+            quote!(name = "train", version = 3, deps = [a, b::c, ::d::e], cache = false, retries = 2u32, backoff = "50ms", timeout = "1.5s",),
+            MacroKind::Step,
+        );
+        assert_eq!(o.name.unwrap().value(), "train");
+        assert_eq!(o.version, Some(3));
+        let deps: Vec<String> = o.deps.iter().map(|p| p.to_token_stream().to_string()).collect();
+        assert_eq!(deps, ["a", "b :: c", ":: d :: e"]);
+        assert_eq!(o.cache, Some(false));
+        assert_eq!(o.retries, Some(2));
+        assert_eq!(o.backoff, Some(50 * MS));
+        assert_eq!(o.timeout, Some(1_500 * MS));
+    }
+
+    #[test]
+    fn helper_takes_deps_only() {
+        let o = ok(quote!(deps = [x]), MacroKind::Helper);
+        assert_eq!(o.deps.len(), 1);
+        let e = errs(quote!(version = 2), MacroKind::Helper);
+        assert_eq!(e.len(), 1);
+        assert!(e[0].contains("unknown #[helper] option `version`") && e[0].contains("#[step] option"), "{e:?}");
+        let e = errs(quote!(colour = 2), MacroKind::Helper);
+        assert!(e[0].contains("the only option is `deps"), "{e:?}");
+    }
+
+    #[test]
+    fn unknown_options_list_the_known_ones_and_suggest() {
+        let e = errs(quote!(colour = "red"), MacroKind::Step);
+        assert_eq!(e.len(), 1);
+        assert!(e[0].starts_with("unknown #[step] option `colour`"), "{e:?}");
+        assert!(e[0].contains("`name`, `version`, `deps`, `cache`, `retries`, `backoff`, `timeout`"), "{e:?}");
+        let e = errs(quote!(retry = 3), MacroKind::Step);
+        assert!(e[0].contains("did you mean `retries`?"), "{e:?}");
+        let e = errs(quote!(a::b = 3), MacroKind::Step);
+        assert!(e[0].contains("option `a::b`"), "{e:?}");
+    }
+
+    #[test]
+    fn duplicates_are_reported_once_each() {
+        let e = errs(quote!(cache = false, retries = 1, cache = true, cache = false), MacroKind::Step);
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert!(e.iter().all(|e| e.starts_with("duplicate #[step] option `cache`")), "{e:?}");
+    }
+
+    #[test]
+    fn ill_typed_values() {
+        let cases: &[(TokenStream, &str)] = &[
+            (quote!(cache = "no"), "`cache` takes a bool, found a string"),
+            (quote!(cache = "false"), "write `cache = false` without quotes"),
+            (quote!(cache = 1), "`cache` takes a bool, found an integer"),
+            (quote!(retries = -1), "non-negative integer (the number of retries, a `u32`), found a negative number"),
+            (quote!(retries = 1.5), "found a float"),
+            (quote!(retries = 4294967296), "does not fit in a u32"),
+            (quote!(retries = 3u8), "found a `u8` literal: write `retries = 3`"),
+            (quote!(version = "2"), "write `version = 2` without quotes"),
+            (quote!(version = v2), "found a path"),
+            (quote!(name = 5), "`name` takes a string, found an integer"),
+            (quote!(name = ""), "must not be empty"),
+            (quote!(deps = helper), "write `deps = [helper]`"),
+            (quote!(deps = "helper"), "takes a list of paths, found a string"),
+            (quote!(deps = [a, "b"]), "each entry of `deps` must be the path"),
+            (quote!(deps = [a, b, a]), "`a` is listed twice"),
+            (quote!(backoff = 100), "write `backoff = \"100ms\"`"),
+            (quote!(backoff = "fast"), "invalid duration for `backoff`: `fast` is not a duration"),
+            (quote!(timeout = "0s"), "`timeout` must be longer than zero"),
+            (quote!(timeout = "0.0ms"), "`timeout` must be longer than zero"),
+            (quote!(cache), "needs a value: write `cache = false`"),
+            (quote!(deps(a, b)), "is written with `=`"),
+        ];
+        for (attr, expected) in cases {
+            let e = errs(attr.clone(), MacroKind::Step);
+            assert_eq!(e.len(), 1, "{attr}: {e:?}");
+            assert!(e[0].contains(expected), "{attr}: expected {expected:?} in {:?}", e[0]);
+        }
+        assert_eq!(ok(quote!(backoff = "0s"), MacroKind::Step).backoff, Some(0));
+    }
+
+    #[test]
+    fn every_mistake_is_reported_and_valid_options_kept() {
+        let mut errors = Errors::default();
+        let o = parse(quote!(colour = 1, cache = "no", retries = 2, timeout = "soon", retries = 3), MacroKind::Step, &mut errors);
+        let e: Vec<String> = errors.take().unwrap().into_iter().map(|e| e.to_string()).collect();
+        assert_eq!(e.len(), 4, "{e:?}");
+        assert_eq!(o.retries, Some(2));
+    }
+
+    #[test]
+    fn syntax_errors_are_reported() {
+        let e = errs(quote!(cache = false retries = 1), MacroKind::Step);
+        assert_eq!(e.len(), 1);
+        assert!(e[0].starts_with("invalid #[step] options"), "{e:?}");
+    }
+}

@@ -1,0 +1,83 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+pub use mlflow_core::*;
+
+/// Turns a plain function into a pipeline step.
+///
+/// The function stays as written (call it directly in unit tests) and a sibling unit struct
+/// `FooStep` (for `fn foo`) implements [`Step`](crate::step::Step). Arguments are the step's
+/// inputs: `&T` borrows the shared artifact, `T` receives a clone. The return type `T` or
+/// `Result<T, E>` (with `E: std::error::Error + Send + Sync`) is the output. Every input and
+/// output type must be an [`Artifact`](crate::artifact::Artifact).
+///
+/// Options: `name = "..."`, `version = N`, `deps = [helper, ...]`, `cache = false`,
+/// `retries = N`, `backoff = "100ms"` (doubles for each retry), `timeout = "30s"`.
+///
+/// ```
+/// use mlflow::prelude::*;
+///
+/// #[helper]
+/// fn square(x: f64) -> f64 {
+///     x * x
+/// }
+///
+/// #[step(version = 2, deps = [square], retries = 1, backoff = "10ms", timeout = "5s")]
+/// fn sum_of_squares(xs: &Vec<f64>) -> f64 {
+///     xs.iter().map(|&x| square(x)).sum()
+/// }
+///
+/// #[step(cache = false)]
+/// fn checked_sqrt(x: f64) -> Result<f64, std::io::Error> {
+///     if x < 0.0 {
+///         return Err(std::io::Error::other("negative"));
+///     }
+///     Ok(x.sqrt())
+/// }
+///
+/// // Still a plain function.
+/// assert_eq!(sum_of_squares(&vec![3.0, 4.0]), 25.0);
+///
+/// let mut p = Pipeline::new("norm");
+/// let xs = p.param("xs", vec![3.0, 4.0]);
+/// let sum = p.step(SumOfSquaresStep, xs);
+/// let norm = p.step(CheckedSqrtStep, sum);
+/// let dir = std::env::temp_dir().join(format!("mlflow-doc-step-macro-{}", std::process::id()));
+/// let store = Store::open(&dir)?;
+/// assert_eq!(*p.run(&store)?.get(norm)?, 5.0);
+/// # std::fs::remove_dir_all(&dir).ok();
+/// # Ok::<(), mlflow::Error>(())
+/// ```
+pub use mlflow_macros::step;
+
+/// Marks a function that steps call, so that its code hash can be folded into theirs with
+/// `#[step(deps = [...])]`: editing the helper then invalidates those steps' cached results.
+///
+/// A helper may list its own helpers: `#[helper(deps = [inner])]`.
+///
+/// ```
+/// use mlflow::prelude::*;
+///
+/// #[helper]
+/// fn clamp01(x: f64) -> f64 {
+///     x.clamp(0.0, 1.0)
+/// }
+///
+/// #[helper(deps = [clamp01])]
+/// fn scale(x: f64) -> f64 {
+///     clamp01(x / 100.0)
+/// }
+///
+/// #[step(deps = [scale])]
+/// fn normalise(xs: &Vec<f64>) -> Vec<f64> {
+///     xs.iter().map(|&x| scale(x)).collect()
+/// }
+/// assert_eq!(normalise(&vec![50.0, 250.0]), [0.5, 1.0]);
+/// ```
+pub use mlflow_macros::helper;
+
+/// The few names almost every pipeline needs: `use mlflow::prelude::*;`.
+pub mod prelude {
+    pub use mlflow_core::prelude::*;
+    pub use mlflow_macros::{helper, step};
+}
