@@ -2,6 +2,7 @@
 //! drawings of the DAG.
 
 use std::any::type_name;
+use std::collections::HashSet;
 use std::fmt::{self, Write as _};
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -119,8 +120,8 @@ pub enum WiringError {
         position: usize,
     },
     /// Two params share a name.
-    #[error("pipeline `{pipeline}`: two params are named `{name}`; param names must be unique")]
-    DuplicateParam {
+    #[error("pipeline `{pipeline}`: two nodes are named `{name}`; give params and named steps unique names")]
+    DuplicateName {
         /// The pipeline being built.
         pipeline: String,
         /// The repeated name.
@@ -230,6 +231,7 @@ pub struct Pipeline {
     id: u64,
     name: String,
     pub(crate) nodes: Vec<NodeSpec>,
+    names: HashSet<String>,
     errors: Vec<WiringError>,
 }
 
@@ -240,6 +242,7 @@ impl Pipeline {
             id: NEXT_PIPELINE_ID.fetch_add(1, Ordering::Relaxed),
             name: name.into(),
             nodes: Vec::new(),
+            names: HashSet::new(),
             errors: Vec::new(),
         }
     }
@@ -250,11 +253,12 @@ impl Pipeline {
     }
 
     /// Adds a param: a named input value, hashed by content and recorded with every run.
-    /// Changing its value invalidates exactly the steps downstream of it.
+    /// Changing its value invalidates exactly the steps downstream of it. Node names (params and
+    /// steps) must be unique.
     pub fn param<T: Artifact>(&mut self, name: impl Into<String>, value: T) -> Node<T> {
         let name = name.into();
-        if self.nodes.iter().any(|n| n.name == name && matches!(n.kind, NodeKind::Param { .. })) {
-            self.errors.push(WiringError::DuplicateParam { pipeline: self.name.clone(), name: name.clone() });
+        if self.names.contains(&name) {
+            self.errors.push(WiringError::DuplicateName { pipeline: self.name.clone(), name: name.clone() });
         }
         let hash = match codec::encode(&value) {
             Ok(bytes) => codec::hash_bytes(&bytes),
@@ -278,7 +282,7 @@ impl Pipeline {
         let base = S::NAME;
         let mut name = base.to_string();
         let mut n = 1;
-        while self.nodes.iter().any(|node| node.name == name) {
+        while self.names.contains(&name) {
             n += 1;
             name = format!("{base}#{n}");
         }
@@ -294,6 +298,9 @@ impl Pipeline {
         inputs: I,
     ) -> Node<S::Output> {
         let name = name.into();
+        if self.names.contains(&name) {
+            self.errors.push(WiringError::DuplicateName { pipeline: self.name.clone(), name: name.clone() });
+        }
         let mut indices = Vec::new();
         for (position, (pipeline, index)) in inputs.endpoints().into_iter().enumerate() {
             if pipeline != self.id || index >= self.nodes.len() {
@@ -312,6 +319,7 @@ impl Pipeline {
     }
 
     fn push<T>(&mut self, name: String, type_name: &'static str, kind: NodeKind) -> Node<T> {
+        self.names.insert(name.clone());
         self.nodes.push(NodeSpec { name, type_name, kind });
         Node::new(self.id, self.nodes.len() - 1)
     }

@@ -664,9 +664,13 @@ impl<'a> Run<'a> {
             };
             sched.running += 1;
             let task = self.task(&sched, node);
-            if !sched.ready.is_empty() && sched.idle == 0 && sched.workers < self.max_workers {
-                sched.workers += 1;
-                scope.spawn(move || self.worker(scope));
+            if !sched.ready.is_empty() {
+                if sched.idle > 0 {
+                    self.wake.notify_one();
+                } else if sched.workers < self.max_workers {
+                    sched.workers += 1;
+                    scope.spawn(move || self.worker(scope));
+                }
             }
             drop(sched);
             let outcome = self.execute(task);

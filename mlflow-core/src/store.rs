@@ -376,7 +376,9 @@ impl Store {
         steps: &[StepRecord],
     ) -> Result<(), StoreError> {
         let mut db = self.db();
-        let tx = db.transaction().map_err(|e| StoreError::Database { path: self.db_path.clone(), source: e })?;
+        let tx = db
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| StoreError::Database { path: self.db_path.clone(), source: e })?;
         let result = (|| {
             tx.execute(
                 "UPDATE runs SET status = ?2, ended_ms = ?3 WHERE id = ?1",

@@ -5,6 +5,9 @@
 //! breaks and comments, which never become tokens) and doc attributes (`#[doc ...]` and
 //! `#![doc ...]`, which is what `///` and `//!` comments turn into).
 //!
+//! Trailing commas before a closing delimiter are dropped (`f(a, b,)` is `f(a, b)`), except
+//! the single comma of a one-element tuple `(x,)`.
+//!
 //! Spacing is canonical: a punctuation character counts as joined to the next one only when the
 //! two form (part of) a multi-character operator (`&&`, `<<=`, `::`, `->`, ...) or a lifetime
 //! (`'a`). So `a && b` and `a & &b` differ, while `Vec<u8>,` and `Vec<u8> ,` do not.
@@ -28,7 +31,7 @@ const TAG_END: u8 = b'E';
 pub fn code_hash(tokens: &TokenStream) -> [u8; 32] {
     let mut hasher = blake3::Hasher::new();
     write_text(&mut hasher, DOMAIN);
-    walk(&mut hasher, tokens.clone());
+    walk(&mut hasher, tokens.clone(), None);
     *hasher.finalize().as_bytes()
 }
 
@@ -38,11 +41,19 @@ fn write_text(hasher: &mut blake3::Hasher, text: &str) {
     hasher.update(text.as_bytes());
 }
 
-fn walk(hasher: &mut blake3::Hasher, tokens: TokenStream) {
+/// Hashes `tokens`, the contents of a group with delimiter `group` (`None` at the top level).
+fn walk(hasher: &mut blake3::Hasher, tokens: TokenStream, group: Option<Delimiter>) {
     let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    let is_comma = |t: &TokenTree| matches!(t, TokenTree::Punct(p) if p.as_char() == ',');
+    // A trailing comma is formatting (rustfmt adds it when it breaks a list over several lines),
+    // except in `(x,)`, where the only comma makes a one-element tuple.
+    let drop_trailing_comma = group.is_some()
+        && tokens.last().is_some_and(is_comma)
+        && !(group == Some(Delimiter::Parenthesis) && tokens.iter().filter(|t| is_comma(t)).count() == 1);
+    let end = tokens.len() - usize::from(drop_trailing_comma);
     let mut i = 0;
-    while i < tokens.len() {
-        if let Some(len) = doc_attribute_len(&tokens[i..]) {
+    while i < end {
+        if let Some(len) = doc_attribute_len(&tokens[i..end]) {
             i += len;
             continue;
         }
@@ -76,7 +87,7 @@ fn walk(hasher: &mut blake3::Hasher, tokens: TokenStream) {
                         Delimiter::None => b'N',
                     },
                 ]);
-                walk(hasher, group.stream());
+                walk(hasher, group.stream(), Some(group.delimiter()));
                 hasher.update(&[TAG_END]);
             }
         }
@@ -104,7 +115,8 @@ fn forms_operator(a: char, b: char) -> bool {
 /// If `tokens` starts with a doc attribute (`# [doc ...]` or `# ! [doc ...]`), its length in
 /// token trees.
 fn doc_attribute_len(tokens: &[TokenTree]) -> Option<usize> {
-    let is_punct = |t: Option<&TokenTree>, c: char| matches!(t, Some(TokenTree::Punct(p)) if p.as_char() == c);
+    let is_punct =
+        |t: Option<&TokenTree>, c: char| matches!(t, Some(TokenTree::Punct(p)) if p.as_char() == c);
     if !is_punct(tokens.first(), '#') {
         return None;
     }
@@ -212,8 +224,7 @@ mod tests {
             // added statement
             BASE.replace("out\n", "let out = out; out\n"),
             // removed statement
-            "fn scale(xs: &Vec<f64>, k: &f64) -> Vec<f64> { xs.iter().map(|x| x * k).collect() }"
-                .to_owned(),
+            "fn scale(xs: &Vec<f64>, k: &f64) -> Vec<f64> { xs.iter().map(|x| x * k).collect() }".to_owned(),
             // signature: argument type, borrow, return type, visibility
             BASE.replace("k: &f64", "k: &f32"),
             BASE.replace("k: &f64", "k: f64"),
@@ -256,6 +267,12 @@ mod tests {
         assert_eq!(hash("f::<Vec<u8>, u8>()"), hash("f::<Vec<u8> , u8>()"));
         assert_eq!(hash("x?;"), hash("x? ;"));
         assert_eq!(hash("x = !y"), hash("x =!y"));
+        // Trailing commas are formatting, except the one that makes a one-element tuple.
+        assert_eq!(hash("f(a, b,)"), hash("f(a, b)"));
+        assert_eq!(hash("[a, b,]"), hash("[a, b]"));
+        assert_eq!(hash("S { a: 1, b: 2, }"), hash("S { a: 1, b: 2 }"));
+        assert_ne!(hash("(x,)"), hash("(x)"));
+        assert_ne!(hash("(a, b,)"), hash("(a, b, ,)"));
         // The empty stream still hashes under the domain tag.
         assert_eq!(hash(""), hash("  // nothing \n"));
     }

@@ -2,7 +2,6 @@
 
 use std::fmt::Display;
 
-use proc_macro2::Span;
 use quote::ToTokens;
 
 /// An accumulator of `syn::Error`s, combined in the order they were found.
@@ -18,27 +17,9 @@ impl Errors {
         }
     }
 
-    /// Adds an error at `span`.
-    pub fn at(&mut self, span: Span, message: impl Display) {
-        self.push(syn::Error::new(span, message));
-    }
-
     /// Adds an error covering the tokens of `node`.
     pub fn spanned(&mut self, node: impl ToTokens, message: impl Display) {
         self.push(syn::Error::new_spanned(node, message));
-    }
-
-    /// Whether no error was added.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_none()
-    }
-
-    /// `Ok(())` if no error was added, else all of them combined.
-    pub fn finish(self) -> syn::Result<()> {
-        match self.0 {
-            Some(error) => Err(error),
-            None => Ok(()),
-        }
     }
 
     /// Takes the errors out, leaving the accumulator empty.

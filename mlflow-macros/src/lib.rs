@@ -17,6 +17,7 @@ use proc_macro2::TokenStream as TokenStream2;
 mod code_hash;
 mod diag;
 mod helper;
+mod item;
 mod options;
 mod step;
 

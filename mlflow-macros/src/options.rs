@@ -50,7 +50,7 @@ const MS: u64 = 1_000_000;
 pub const DEFAULT_BACKOFF_NANOS: u64 = 100 * MS;
 
 /// The parsed options; `None` / empty for an option that was not given (or was invalid).
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Options {
     /// `name = "..."`
     pub name: Option<LitStr>,
@@ -78,11 +78,7 @@ pub fn parse(attr: TokenStream, kind: MacroKind, errors: &mut Errors) -> Options
             let known = kind.known().iter().map(|k| format!("{k} = ...")).collect::<Vec<_>>();
             errors.push(syn::Error::new(
                 error.span(),
-                format!(
-                    "invalid {} options: {error}; write them as `{}`",
-                    kind.attr(),
-                    known.join(", ")
-                ),
+                format!("invalid {} options: {error}; write them as `{}`", kind.attr(), known.join(", ")),
             ));
             return options;
         }
@@ -100,20 +96,34 @@ pub fn parse(attr: TokenStream, kind: MacroKind, errors: &mut Errors) -> Options
         if !seen.insert(key.clone()) {
             errors.spanned(
                 meta.path(),
-                format!("duplicate {} option `{key}`: it is already set earlier in this attribute; keep only one", kind.attr()),
+                format!(
+                    "duplicate {} option `{key}`: it is already set earlier in this attribute; keep only one",
+                    kind.attr()
+                ),
             );
             continue;
         }
         let value = match &meta {
             Meta::NameValue(nv) => &nv.value,
             Meta::Path(path) => {
-                errors.spanned(path, format!("{} option `{key}` needs a value: write `{key} = {}`", kind.attr(), example(&key)));
+                errors.spanned(
+                    path,
+                    format!(
+                        "{} option `{key}` needs a value: write `{key} = {}`",
+                        kind.attr(),
+                        example(&key)
+                    ),
+                );
                 continue;
             }
             Meta::List(list) => {
                 errors.spanned(
                     &list.path,
-                    format!("{} option `{key}` is written with `=`: `{key} = {}`", kind.attr(), example(&key)),
+                    format!(
+                        "{} option `{key}` is written with `=`: `{key} = {}`",
+                        kind.attr(),
+                        example(&key)
+                    ),
                 );
                 continue;
             }
@@ -199,7 +209,10 @@ fn parse_name(value: &Expr, errors: &mut Errors) -> Option<LitStr> {
         _ => {
             errors.spanned(
                 value,
-                format!("#[step] option `name` takes a string, found {}: write `name = \"my_step\"`", describe(value)),
+                format!(
+                    "#[step] option `name` takes a string, found {}: write `name = \"my_step\"`",
+                    describe(value)
+                ),
             );
             None
         }
@@ -210,25 +223,52 @@ fn parse_u32(value: &Expr, key: &str, errors: &mut Errors) -> Option<u32> {
     let what = if key == "version" { "the step's version" } else { "the number of retries" };
     let expected = format!("#[step] option `{key}` takes a non-negative integer ({what}, a `u32`)");
     match literal(value) {
+        Some(Lit::Int(int)) if int.base10_digits().starts_with('-') => {
+            errors.spanned(
+                int,
+                format!("{expected}, found a negative number: write `{key} = {}`", example(key)),
+            );
+            None
+        }
         Some(Lit::Int(int)) => {
             if !matches!(int.suffix(), "" | "u32") {
-                errors.spanned(int, format!("{expected}, found a `{}` literal: write `{key} = {}`", int.suffix(), int.base10_digits()));
+                errors.spanned(
+                    int,
+                    format!(
+                        "{expected}, found a `{}` literal: write `{key} = {}`",
+                        int.suffix(),
+                        int.base10_digits()
+                    ),
+                );
                 return None;
             }
             match int.base10_parse::<u32>() {
                 Ok(n) => Some(n),
                 Err(_) => {
-                    errors.spanned(int, format!("{expected}, and {} does not fit in a u32 (at most {})", int.base10_digits(), u32::MAX));
+                    errors.spanned(
+                        int,
+                        format!(
+                            "{expected}, and {} does not fit in a u32 (at most {})",
+                            int.base10_digits(),
+                            u32::MAX
+                        ),
+                    );
                     None
                 }
             }
         }
         Some(Lit::Str(s)) if s.value().trim().parse::<u32>().is_ok() => {
-            errors.spanned(s, format!("{expected}, found a string: write `{key} = {}` without quotes", s.value().trim()));
+            errors.spanned(
+                s,
+                format!("{expected}, found a string: write `{key} = {}` without quotes", s.value().trim()),
+            );
             None
         }
         _ => {
-            errors.spanned(value, format!("{expected}, found {}: write `{key} = {}`", describe(value), example(key)));
+            errors.spanned(
+                value,
+                format!("{expected}, found {}: write `{key} = {}`", describe(value), example(key)),
+            );
             None
         }
     }
@@ -238,11 +278,23 @@ fn parse_bool(value: &Expr, key: &str, errors: &mut Errors) -> Option<bool> {
     match literal(value) {
         Some(Lit::Bool(b)) => Some(b.value),
         Some(Lit::Str(s)) if matches!(s.value().as_str(), "true" | "false") => {
-            errors.spanned(s, format!("#[step] option `{key}` takes a bool, found a string: write `{key} = {}` without quotes", s.value()));
+            errors.spanned(
+                s,
+                format!(
+                    "#[step] option `{key}` takes a bool, found a string: write `{key} = {}` without quotes",
+                    s.value()
+                ),
+            );
             None
         }
         _ => {
-            errors.spanned(value, format!("#[step] option `{key}` takes a bool, found {}: write `{key} = true` or `{key} = false`", describe(value)));
+            errors.spanned(
+                value,
+                format!(
+                    "#[step] option `{key}` takes a bool, found {}: write `{key} = true` or `{key} = false`",
+                    describe(value)
+                ),
+            );
             None
         }
     }
@@ -254,11 +306,21 @@ fn parse_deps(value: &Expr, kind: MacroKind, errors: &mut Errors) -> Vec<syn::Pa
         Expr::Array(array) => &array.elems,
         Expr::Path(p) if p.qself.is_none() => {
             let path = p.path.to_token_stream().to_string().replace(' ', "");
-            errors.spanned(value, format!("{} option `deps` takes a list in brackets: write `deps = [{path}]`", kind.attr()));
+            errors.spanned(
+                value,
+                format!("{} option `deps` takes a list in brackets: write `deps = [{path}]`", kind.attr()),
+            );
             return Vec::new();
         }
         _ => {
-            errors.spanned(value, format!("{} option `deps` takes a list of paths, found {}: {hint}", kind.attr(), describe(value)));
+            errors.spanned(
+                value,
+                format!(
+                    "{} option `deps` takes a list of paths, found {}: {hint}",
+                    kind.attr(),
+                    describe(value)
+                ),
+            );
             return Vec::new();
         }
     };
@@ -269,12 +331,21 @@ fn parse_deps(value: &Expr, kind: MacroKind, errors: &mut Errors) -> Vec<syn::Pa
             Expr::Path(p) if p.qself.is_none() && p.attrs.is_empty() => {
                 let text = p.path.to_token_stream().to_string().replace(' ', "");
                 if !seen.insert(text.clone()) {
-                    errors.spanned(&p.path, format!("`{text}` is listed twice in `deps`: list each helper once"));
+                    errors.spanned(
+                        &p.path,
+                        format!("`{text}` is listed twice in `deps`: list each helper once"),
+                    );
                     continue;
                 }
                 deps.push(p.path.clone());
             }
-            other => errors.spanned(other, format!("each entry of `deps` must be the path of a function marked #[helper], found {}: {hint}", describe(other))),
+            other => errors.spanned(
+                other,
+                format!(
+                    "each entry of `deps` must be the path of a function marked #[helper], found {}: {hint}",
+                    describe(other)
+                ),
+            ),
         }
     }
     deps
@@ -283,7 +354,11 @@ fn parse_deps(value: &Expr, kind: MacroKind, errors: &mut Errors) -> Vec<syn::Pa
 fn parse_duration_option(value: &Expr, key: &str, nonzero: bool, errors: &mut Errors) -> Option<u64> {
     let Some(Lit::Str(s)) = literal(value) else {
         let found = match literal(value) {
-            Some(Lit::Int(i)) => format!("an integer: write `{key} = \"{}ms\"` or `\"{}s\"` with a unit", i.base10_digits(), i.base10_digits()),
+            Some(Lit::Int(i)) => format!(
+                "an integer: write `{key} = \"{}ms\"` or `\"{}s\"` with a unit",
+                i.base10_digits(),
+                i.base10_digits()
+            ),
             _ => format!("{}: write `{key} = {}`", describe(value), example(key)),
         };
         errors.spanned(value, format!("#[step] option `{key}` takes a duration string, found {found}"));
@@ -326,11 +401,8 @@ pub fn parse_duration(text: &str) -> Result<u64, String> {
         return Err(format!("`{text}` is not a duration; expected {FORMS}"));
     }
     let too_long = || format!("`{text}` is too long: a duration must be under 584 years");
-    let whole: u128 = int
-        .parse::<u128>()
-        .ok()
-        .and_then(|n| n.checked_mul(u128::from(unit_nanos)))
-        .ok_or_else(too_long)?;
+    let whole: u128 =
+        int.parse::<u128>().ok().and_then(|n| n.checked_mul(u128::from(unit_nanos))).ok_or_else(too_long)?;
     let mut fraction: u128 = 0;
     if !frac.is_empty() {
         if frac.len() > 18 {
@@ -381,14 +453,19 @@ mod tests {
         assert_eq!(parse_duration("0s"), Ok(0));
         assert_eq!(parse_duration("007ms"), Ok(7 * MS));
         assert_eq!(parse_duration("5000000h"), Ok(5_000_000 * 3_600_000 * MS));
-        for bad in ["", "5", "ms", "1.s", ".5s", "1..5s", "1.2.3s", "1 s", " 1s", "1s ", "-1s", "1sec", "1S", "1d", "1e3ms", "1m30s", "+1s", "1_000ms"] {
+        for bad in [
+            "", "5", "ms", "1.s", ".5s", "1..5s", "1.2.3s", "1 s", " 1s", "1s ", "-1s", "1sec", "1S", "1d",
+            "1e3ms", "1m30s", "+1s", "1_000ms",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad:?} should be rejected");
         }
         assert!(parse_duration("5").unwrap_err().contains("no unit"));
         assert!(parse_duration("1x").unwrap_err().contains("\"250ms\""));
         assert!(parse_duration("1.5ns").unwrap_err().contains("whole number of nanoseconds"));
         assert!(parse_duration("600000000000h").unwrap_err().contains("too long"));
-        assert!(parse_duration("99999999999999999999999999999999999999999999s").unwrap_err().contains("too long"));
+        assert!(parse_duration("99999999999999999999999999999999999999999999s")
+            .unwrap_err()
+            .contains("too long"));
         assert_eq!(parse_duration("18446744073.709551615s"), Ok(u64::MAX));
         assert!(parse_duration("18446744073.709551616s").is_err());
     }
@@ -403,7 +480,15 @@ mod tests {
     #[test]
     fn all_step_options() {
         let o = ok(
-            quote!(name = "train", version = 3, deps = [a, b::c, ::d::e], cache = false, retries = 2u32, backoff = "50ms", timeout = "1.5s",),
+            quote!(
+                name = "train",
+                version = 3,
+                deps = [a, b::c, ::d::e],
+                cache = false,
+                retries = 2u32,
+                backoff = "50ms",
+                timeout = "1.5s",
+            ),
             MacroKind::Step,
         );
         assert_eq!(o.name.unwrap().value(), "train");
@@ -422,7 +507,10 @@ mod tests {
         assert_eq!(o.deps.len(), 1);
         let e = errs(quote!(version = 2), MacroKind::Helper);
         assert_eq!(e.len(), 1);
-        assert!(e[0].contains("unknown #[helper] option `version`") && e[0].contains("#[step] option"), "{e:?}");
+        assert!(
+            e[0].contains("unknown #[helper] option `version`") && e[0].contains("#[step] option"),
+            "{e:?}"
+        );
         let e = errs(quote!(colour = 2), MacroKind::Helper);
         assert!(e[0].contains("the only option is `deps"), "{e:?}");
     }
@@ -432,7 +520,10 @@ mod tests {
         let e = errs(quote!(colour = "red"), MacroKind::Step);
         assert_eq!(e.len(), 1);
         assert!(e[0].starts_with("unknown #[step] option `colour`"), "{e:?}");
-        assert!(e[0].contains("`name`, `version`, `deps`, `cache`, `retries`, `backoff`, `timeout`"), "{e:?}");
+        assert!(
+            e[0].contains("`name`, `version`, `deps`, `cache`, `retries`, `backoff`, `timeout`"),
+            "{e:?}"
+        );
         let e = errs(quote!(retry = 3), MacroKind::Step);
         assert!(e[0].contains("did you mean `retries`?"), "{e:?}");
         let e = errs(quote!(a::b = 3), MacroKind::Step);
@@ -452,7 +543,10 @@ mod tests {
             (quote!(cache = "no"), "`cache` takes a bool, found a string"),
             (quote!(cache = "false"), "write `cache = false` without quotes"),
             (quote!(cache = 1), "`cache` takes a bool, found an integer"),
-            (quote!(retries = -1), "non-negative integer (the number of retries, a `u32`), found a negative number"),
+            (
+                quote!(retries = -1),
+                "non-negative integer (the number of retries, a `u32`), found a negative number",
+            ),
             (quote!(retries = 1.5), "found a float"),
             (quote!(retries = 4294967296), "does not fit in a u32"),
             (quote!(retries = 3u8), "found a `u8` literal: write `retries = 3`"),
@@ -482,7 +576,11 @@ mod tests {
     #[test]
     fn every_mistake_is_reported_and_valid_options_kept() {
         let mut errors = Errors::default();
-        let o = parse(quote!(colour = 1, cache = "no", retries = 2, timeout = "soon", retries = 3), MacroKind::Step, &mut errors);
+        let o = parse(
+            quote!(colour = 1, cache = "no", retries = 2, timeout = "soon", retries = 3),
+            MacroKind::Step,
+            &mut errors,
+        );
         let e: Vec<String> = errors.take().unwrap().into_iter().map(|e| e.to_string()).collect();
         assert_eq!(e.len(), 4, "{e:?}");
         assert_eq!(o.retries, Some(2));

@@ -1,0 +1,134 @@
+//! `#[helper]`: keeps the function and adds a same-named braced struct implementing `Helper`.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned, ToTokens};
+use syn::ext::IdentExt;
+use syn::spanned::Spanned;
+use syn::FnArg;
+
+use crate::code_hash::code_hash;
+use crate::diag::Errors;
+use crate::item::{cfg_attrs, content_hash_literal, parse_fn};
+use crate::options::{self, MacroKind};
+
+/// Expands `#[helper(attr)] item`.
+pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let mut errors = Errors::default();
+    let options = options::parse(attr, MacroKind::Helper, &mut errors);
+    let func = parse_fn(item.clone(), MacroKind::Helper, &mut errors);
+    let Some(func) = func else {
+        return Err(errors.take().expect("parse_fn reports why it failed"));
+    };
+    let fn_ident = &func.sig.ident;
+    let name = fn_ident.unraw().to_string();
+    let deps: Vec<&syn::Path> = options
+        .deps
+        .iter()
+        .filter(|dep| {
+            let is_self = dep.get_ident().is_some_and(|d| d.unraw() == name);
+            if is_self {
+                errors.spanned(
+                    dep,
+                    format!("helper `{name}` cannot depend on itself: remove `{name}` from its `deps`"),
+                );
+            }
+            !is_self
+        })
+        .collect();
+    if let Some(FnArg::Receiver(receiver)) = func.sig.inputs.first() {
+        errors.spanned(
+            receiver,
+            format!("#[helper] must be on a free function, not a method: `{name}` takes `self`. Move it out of the impl block, or mark the free functions it calls as helpers instead"),
+        );
+        return Err(errors.take().expect("just pushed"));
+    }
+    // Option mistakes alone still give the full expansion (without the invalid options), so
+    // steps naming this helper do not fail with follow-on errors.
+    let option_errors = errors.take().map(|e| e.to_compile_error());
+
+    let own = content_hash_literal(code_hash(&item));
+    let deps = deps
+        .iter()
+        .map(|path| quote_spanned!(path.span()=> <#path as ::mlflow::__private::Helper>::code_hash));
+    let vis = func.vis.to_token_stream();
+    let cfgs = cfg_attrs(&func);
+    Ok(quote! {
+        #item
+
+        #(#cfgs)*
+        #[doc(hidden)]
+        #[allow(dead_code, non_camel_case_types)]
+        #vis struct #fn_ident {}
+
+        #(#cfgs)*
+        impl ::mlflow::__private::Helper for #fn_ident {
+            fn code_hash() -> ::mlflow::__private::ContentHash {
+                ::mlflow::__private::helper_hash(#own, &[#(#deps),*])
+            }
+        }
+
+        #option_errors
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expand_str(attr: &str, item: &str) -> syn::Result<String> {
+        expand(attr.parse().unwrap(), item.parse().unwrap()).map(|t| t.to_string())
+    }
+
+    #[test]
+    fn expansion_shape() {
+        let out = expand_str(
+            "deps = [scale, util::center]",
+            "pub fn normalize<T: Into<f64>>(x: T) -> f64 { x.into() }",
+        )
+        .unwrap();
+        for expected in [
+            "pub fn normalize < T : Into < f64 >> (x : T) -> f64 { x . into () }",
+            "# [doc (hidden)] # [allow (dead_code , non_camel_case_types)] pub struct normalize { }",
+            "impl :: mlflow :: __private :: Helper for normalize",
+            "fn code_hash () -> :: mlflow :: __private :: ContentHash { :: mlflow :: __private :: helper_hash (:: mlflow :: __private :: ContentHash :: from_bytes ([",
+            "& [< scale as :: mlflow :: __private :: Helper > :: code_hash , < util :: center as :: mlflow :: __private :: Helper > :: code_hash])",
+        ] {
+            assert!(out.contains(expected), "missing {expected:?} in\n{out}");
+        }
+        let out = expand_str("", "fn plain() {}").unwrap();
+        assert!(out.contains("& []"), "{out}");
+    }
+
+    #[test]
+    fn same_code_same_own_hash_as_formatting_changes() {
+        let a = expand_str("", "fn h(x: f64) -> f64 { x * 2.0 }").unwrap();
+        let b = expand_str("", "/// doc\nfn h(x:f64)->f64{ x*2.0 }").unwrap();
+        let c = expand_str("", "fn h(x: f64) -> f64 { x * 3.0 }").unwrap();
+        let hash = |s: &str| s[s.find("from_bytes").unwrap()..].split(']').next().unwrap().to_owned();
+        assert_eq!(hash(&a), hash(&b));
+        assert_ne!(hash(&a), hash(&c));
+    }
+
+    #[test]
+    fn errors() {
+        let all = |attr: &str, item: &str| -> Vec<String> {
+            expand(attr.parse().unwrap(), item.parse().unwrap())
+                .unwrap_err()
+                .into_iter()
+                .map(|e| e.to_string())
+                .collect()
+        };
+        let e = all("retries = 2, deps = [h]", "fn h(&self) {}");
+        assert_eq!(e.len(), 3, "{e:?}");
+        assert!(e[0].contains("unknown #[helper] option `retries`"), "{e:?}");
+        assert!(e[1].contains("cannot depend on itself"), "{e:?}");
+        assert!(e[2].contains("not a method"), "{e:?}");
+        // Option mistakes alone keep the expansion, minus the bad option.
+        let out = expand_str("deps = [h, g], version = 1", "fn h() {}").unwrap();
+        assert!(out.contains("impl :: mlflow :: __private :: Helper for h"), "{out}");
+        assert!(out.contains("& [< g as :: mlflow :: __private :: Helper > :: code_hash]"), "{out}");
+        assert_eq!(out.matches("compile_error !").count(), 2, "{out}");
+        let e = all("", "const X: u8 = 1;");
+        assert_eq!(e, ["#[helper] can only be applied to a free function, not a const: write `#[helper] fn name(...) { ... }`"]);
+    }
+}

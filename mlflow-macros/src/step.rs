@@ -1,0 +1,645 @@
+//! `#[step]`: keeps the function and adds a sibling unit struct implementing `Step`.
+
+use proc_macro2::{Delimiter, Group, Ident, Literal, Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
+use syn::ext::IdentExt;
+use syn::spanned::Spanned;
+use syn::visit::Visit;
+use syn::{
+    FnArg, GenericArgument, GenericParam, ItemFn, LitStr, Pat, PathArguments, ReturnType, Type,
+    WherePredicate,
+};
+
+use crate::code_hash::code_hash;
+use crate::diag::Errors;
+use crate::item::{cfg_attrs, content_hash_literal, parse_fn};
+use crate::options::{self, MacroKind, Options, DEFAULT_BACKOFF_NANOS};
+
+/// The most inputs a step can have (`StepInputs` is implemented for tuples up to this size).
+const MAX_INPUTS: usize = 12;
+
+/// Expands `#[step(attr)] item`.
+///
+/// Option mistakes alone still produce the full expansion (invalid options fall back to their
+/// defaults) followed by the errors, so the rest of the crate type-checks and every mistake,
+/// including non-artifact types, is reported in one compile. Signature mistakes produce an
+/// error: the caller emits the function unchanged plus all errors.
+pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let mut errors = Errors::default();
+    let options = options::parse(attr, MacroKind::Step, &mut errors);
+    let Some(func) = parse_fn(item.clone(), MacroKind::Step, &mut errors) else {
+        return Err(errors.take().expect("parse_fn reports why it failed"));
+    };
+    let mut sig_errors = Errors::default();
+    let signature = analyze(&func, &mut sig_errors);
+    if let Some(error) = sig_errors.take() {
+        errors.push(error);
+        return Err(errors.take().expect("just pushed"));
+    }
+    let generated = generate(&func, &signature, &options, code_hash(&item));
+    let option_errors = errors.take().map(|e| e.to_compile_error());
+    Ok(quote!(#item #generated #option_errors))
+}
+
+/// One argument of the step function.
+struct Input {
+    /// The artifact type: `T` for both `x: &T` and `x: T`.
+    ty: Type,
+    /// `x: &T` (pass the reference) rather than `x: T` (pass a clone).
+    by_ref: bool,
+    /// The argument's whole type as written, for spans.
+    span_of: TokenStream,
+}
+
+/// How the function's return value becomes the step's result.
+enum Output {
+    /// No return type, or `-> ()`.
+    Unit(Option<Type>),
+    /// `-> T`.
+    Plain(Type),
+    /// `-> Result<T, E>` or `-> SomeAlias::Result<T>`: the step's output is `ok`.
+    Result { ok: Type, span: Span },
+}
+
+/// The function's signature, checked.
+struct Signature {
+    inputs: Vec<Input>,
+    output: Output,
+}
+
+/// Checks everything a step function must satisfy, reporting every violation.
+fn analyze(func: &ItemFn, errors: &mut Errors) -> Signature {
+    let sig = &func.sig;
+    let name = sig.ident.unraw().to_string();
+    if let Some(token) = &sig.asyncness {
+        errors.spanned(
+            token,
+            format!("#[step] functions cannot be async: make `{name}` synchronous; steps run on the executor's thread pool (block on a future inside the function if you must)"),
+        );
+    }
+    if let Some(token) = &sig.unsafety {
+        errors.spanned(
+            token,
+            format!("#[step] functions cannot be unsafe: the executor calls `{name}` without an `unsafe` block; make `{name}` safe and use `unsafe` blocks inside it"),
+        );
+    }
+    let mut lifetimes = Vec::new();
+    for param in &sig.generics.params {
+        match param {
+            GenericParam::Lifetime(l) => lifetimes.push(l.lifetime.ident.to_string()),
+            GenericParam::Type(t) => errors.spanned(
+                param,
+                format!("#[step] functions cannot be generic: `{name}` has the type parameter `{}`; a step needs concrete input and output types. Keep the generic function and add a non-generic #[step] function that calls it with concrete types", t.ident),
+            ),
+            GenericParam::Const(c) => errors.spanned(
+                param,
+                format!("#[step] functions cannot be generic: `{name}` has the const parameter `{}`; a step needs concrete input and output types. Keep the generic function and add a non-generic #[step] function that calls it with a concrete value", c.ident),
+            ),
+        }
+    }
+    if let Some(where_clause) = &sig.generics.where_clause {
+        for predicate in &where_clause.predicates {
+            if !matches!(predicate, WherePredicate::Lifetime(_)) {
+                errors.spanned(
+                    predicate,
+                    format!("#[step] functions cannot have `where` bounds on types: a step needs concrete input and output types; remove the bound from `{name}`"),
+                );
+            }
+        }
+    }
+    if let Some(variadic) = &sig.variadic {
+        errors.spanned(
+            variadic,
+            format!("#[step] functions cannot be variadic: give `{name}` one argument per input"),
+        );
+    }
+
+    let mut inputs = Vec::new();
+    for (index, arg) in sig.inputs.iter().enumerate() {
+        let pat_type = match arg {
+            FnArg::Receiver(receiver) => {
+                errors.spanned(
+                    receiver,
+                    format!("#[step] must be on a free function, not a method: `{name}` takes `self`. Move it out of the impl block and take the value as an ordinary argument (`x: &T`)"),
+                );
+                continue;
+            }
+            FnArg::Typed(pat_type) => pat_type,
+        };
+        if index == MAX_INPUTS {
+            errors.spanned(
+                arg,
+                format!("a step takes at most {MAX_INPUTS} inputs, and `{name}` has {}: group some of them into one struct artifact", sig.inputs.len()),
+            );
+        }
+        let arg_name = match &*pat_type.pat {
+            Pat::Ident(p) => format!("argument `{}`", p.ident.unraw()),
+            _ => format!("argument {}", index + 1),
+        };
+        let ty = strip_groups(&pat_type.ty);
+        let input = match ty {
+            Type::Reference(r) => {
+                if r.mutability.is_some() {
+                    errors.spanned(
+                        r,
+                        format!("#[step] arguments cannot be `&mut`: {arg_name} of `{name}` borrows mutably, but inputs are shared artifacts that other steps may read at the same time. Take `&T` to borrow it, or `T` to receive your own clone"),
+                    );
+                    continue;
+                }
+                if let Some(lifetime) = &r.lifetime {
+                    if lifetime.ident == "static" {
+                        errors.spanned(
+                            r,
+                            format!("{arg_name} of `{name}` borrows for `'static`, but a step's inputs are borrowed only for the call: write `&T` instead of `&'static T`"),
+                        );
+                        continue;
+                    }
+                }
+                Input { ty: (*r.elem).clone(), by_ref: true, span_of: pat_type.ty.to_token_stream() }
+            }
+            _ => Input { ty: ty.clone(), by_ref: false, span_of: pat_type.ty.to_token_stream() },
+        };
+        check_owned(&input.ty, &format!("{arg_name} of `{name}`"), "input", errors);
+        inputs.push(input);
+    }
+
+    let output = match &sig.output {
+        ReturnType::Default => Output::Unit(None),
+        ReturnType::Type(_, ty) => {
+            let ty = strip_groups(ty);
+            match result_ok_type(ty) {
+                Some((ok, err)) => {
+                    check_owned(&ok, &format!("the output of `{name}`"), "output", errors);
+                    if let Some(err) = err {
+                        check_no_impl_trait(&err, &format!("the error type of `{name}`"), errors);
+                    }
+                    Output::Result { ok, span: ty.span() }
+                }
+                None if matches!(ty, Type::Tuple(t) if t.elems.is_empty()) => Output::Unit(Some(ty.clone())),
+                None => {
+                    check_owned(ty, &format!("the output of `{name}`"), "output", errors);
+                    Output::Plain(ty.clone())
+                }
+            }
+        }
+    };
+    Signature { inputs, output }
+}
+
+/// Looks through invisible groups (types passed through `macro_rules!` fragments) and parentheses.
+fn strip_groups(ty: &Type) -> &Type {
+    match ty {
+        Type::Group(g) => strip_groups(&g.elem),
+        Type::Paren(p) => strip_groups(&p.elem),
+        _ => ty,
+    }
+}
+
+/// For `Result<T, E>`: `T` and `E`; for a one-argument alias like `io::Result<T>`: `T`.
+fn result_ok_type(ty: &Type) -> Option<(Type, Option<Type>)> {
+    let Type::Path(path) = ty else { return None };
+    if path.qself.is_some() {
+        return None;
+    }
+    let last = path.path.segments.last()?;
+    if last.ident != "Result" {
+        return None;
+    }
+    let PathArguments::AngleBracketed(args) = &last.arguments else { return None };
+    let types: Vec<&Type> = args
+        .args
+        .iter()
+        .map(|a| match a {
+            GenericArgument::Type(t) => Some(t),
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
+    match types.as_slice() {
+        [ok] => Some(((*ok).clone(), None)),
+        [ok, err] => Some(((*ok).clone(), Some((*err).clone()))),
+        _ => None,
+    }
+}
+
+/// Reports an artifact type that borrows (a reference or a lifetime other than `'static`) or is
+/// `impl Trait`: artifacts are owned values that outlive the call.
+fn check_owned(ty: &Type, what: &str, role: &str, errors: &mut Errors) {
+    let mut finder = Borrows::default();
+    finder.visit_type(ty);
+    if let Some((tokens, problem)) = finder.found {
+        let message = match problem {
+            Problem::ImplTrait => format!("{what} is `impl Trait`: a step's {role} must be a concrete artifact type; name the type"),
+            Problem::Reference => format!("{what} contains the reference `{}`: a step's {role} must be an owned artifact type (it is stored and shared between steps); use an owned type, e.g. `String` for `&str` or `Vec<T>` for `&[T]`", pretty(&tokens)),
+            Problem::Lifetime => format!("{what} borrows for `{}`: a step's {role} must be an owned artifact type without lifetimes (it is stored and shared between steps); use an owned type", pretty(&tokens)),
+        };
+        errors.spanned(tokens, message);
+    }
+}
+
+/// Reports `impl Trait` anywhere in `ty`.
+fn check_no_impl_trait(ty: &Type, what: &str, errors: &mut Errors) {
+    let mut finder = Borrows::default();
+    finder.visit_type(ty);
+    if let Some((tokens, Problem::ImplTrait)) = finder.found {
+        errors.spanned(
+            tokens,
+            format!("{what} is `impl Trait`: a step's error type must be a concrete type; name the type"),
+        );
+    }
+}
+
+/// Source-like text of tokens (`& str`, not `& str`), for messages.
+fn pretty(tokens: &TokenStream) -> String {
+    let text = tokens.to_string();
+    text.replace("& ", "&")
+        .replace(" <", "<")
+        .replace("< ", "<")
+        .replace(" >", ">")
+        .replace(" ,", ",")
+        .replace(" :: ", "::")
+        .replace("' ", "'")
+}
+
+enum Problem {
+    ImplTrait,
+    Reference,
+    Lifetime,
+}
+
+/// Finds the first borrow or `impl Trait` in a type.
+#[derive(Default)]
+struct Borrows {
+    found: Option<(TokenStream, Problem)>,
+}
+
+impl<'ast> Visit<'ast> for Borrows {
+    fn visit_type_impl_trait(&mut self, node: &'ast syn::TypeImplTrait) {
+        if self.found.is_none() {
+            self.found = Some((node.to_token_stream(), Problem::ImplTrait));
+        }
+    }
+
+    fn visit_type_reference(&mut self, node: &'ast syn::TypeReference) {
+        let is_static = node.lifetime.as_ref().is_some_and(|l| l.ident == "static");
+        if self.found.is_none() && !is_static {
+            self.found = Some((node.to_token_stream(), Problem::Reference));
+        }
+        syn::visit::visit_type_reference(self, node);
+    }
+
+    fn visit_lifetime(&mut self, node: &'ast syn::Lifetime) {
+        if self.found.is_none() && node.ident != "static" {
+            self.found = Some((node.to_token_stream(), Problem::Lifetime));
+        }
+    }
+
+    fn visit_type_bare_fn(&mut self, _: &'ast syn::TypeBareFn) {
+        // Function pointers have their own (higher-ranked) lifetimes; they are not artifacts
+        // anyway, which the `Artifact` check reports.
+    }
+}
+
+/// `load_csv` -> `LoadCsv`.
+fn upper_camel(name: &str) -> String {
+    let camel: String = name
+        .split('_')
+        .map(|word| {
+            let mut chars = word.chars();
+            match chars.next() {
+                Some(first) => first.to_uppercase().chain(chars).collect(),
+                None => String::new(),
+            }
+        })
+        .collect();
+    if camel.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("_{camel}")
+    } else {
+        camel
+    }
+}
+
+/// The name of the generated struct for the function `name`: `FooStep` for `foo`.
+pub fn struct_name(name: &str) -> String {
+    format!("{}Step", upper_camel(name))
+}
+
+fn nanos(n: u64) -> TokenStream {
+    let n = Literal::u64_unsuffixed(n);
+    quote!(::mlflow::__private::Duration::from_nanos(#n))
+}
+
+/// The struct, the `Step` impl and the artifact checks.
+fn generate(func: &ItemFn, sig: &Signature, options: &Options, hash: [u8; 32]) -> TokenStream {
+    let fn_ident = &func.sig.ident;
+    let fn_name = fn_ident.unraw().to_string();
+    let struct_ident = Ident::new(&struct_name(&fn_name), fn_ident.span());
+    let vis = &func.vis;
+    let cfgs = cfg_attrs(func);
+
+    let link = if fn_ident.to_string().starts_with("r#") {
+        format!("`{fn_name}`")
+    } else {
+        format!("[`{fn_name}`](fn@{fn_name})")
+    };
+    let doc = format!(
+        " The pipeline step for the function {link}, generated by `#[step]`.\n\n Pass `{struct_ident}` to `Pipeline::step` to add the step to a pipeline; call `{fn_name}` directly to unit-test the function itself."
+    );
+
+    let step_name = match &options.name {
+        Some(name) => name.clone(),
+        None => LitStr::new(&fn_name, fn_ident.span()),
+    };
+    let code_hash = content_hash_literal(hash);
+    let version = Literal::u32_unsuffixed(options.version.unwrap_or(0));
+    let deps = options
+        .deps
+        .iter()
+        .map(|path| quote_spanned!(path.span()=> <#path as ::mlflow::__private::Helper>::code_hash));
+    let cache = options.cache.unwrap_or(true);
+    let retries = Literal::u32_unsuffixed(options.retries.unwrap_or(0));
+    let backoff = nanos(options.backoff.unwrap_or(DEFAULT_BACKOFF_NANOS));
+    let timeout = match options.timeout {
+        Some(t) => {
+            let t = nanos(t);
+            quote!(::mlflow::__private::Some(#t))
+        }
+        None => quote!(::mlflow::__private::None),
+    };
+
+    // `type Inputs = (A, B,);`, the tuple's parentheses spanned at the function's argument list.
+    let input_types = sig.inputs.iter().map(|input| &input.ty);
+    let mut inputs_tuple = Group::new(Delimiter::Parenthesis, quote!(#(#input_types,)*));
+    inputs_tuple.set_span(func.sig.paren_token.span.join());
+
+    let output_type = match &sig.output {
+        Output::Unit(Some(ty)) => ty.to_token_stream(),
+        Output::Unit(None) => quote!(()),
+        Output::Plain(ty) | Output::Result { ok: ty, .. } => ty.to_token_stream(),
+    };
+
+    let bindings: Vec<Ident> = (0..sig.inputs.len()).map(|i| format_ident!("__mlflow_input_{}", i)).collect();
+    let args = sig.inputs.iter().zip(&bindings).map(|(input, binding)| {
+        if input.by_ref {
+            quote!(#binding)
+        } else {
+            quote_spanned!(input.span_of.span()=> ::mlflow::__private::Clone::clone(#binding))
+        }
+    });
+    let call = quote!(#fn_ident(#(#args),*));
+    let body = match &sig.output {
+        Output::Unit(_) => quote! {
+            #call;
+            ::mlflow::__private::Ok(())
+        },
+        Output::Plain(_) => quote!(::mlflow::__private::Ok(#call)),
+        Output::Result { span, .. } => {
+            quote_spanned!(*span=> ::mlflow::__private::StepResult::into_step_result(#call))
+        }
+    };
+    let inputs_param = if bindings.is_empty() { quote!(_) } else { quote!((#(#bindings,)*)) };
+
+    // One check per artifact type, spanned at the type, so that a non-artifact is reported there.
+    let checked_types = sig.inputs.iter().map(|input| &input.ty).chain(match &sig.output {
+        Output::Plain(ty) | Output::Result { ok: ty, .. } => Some(ty),
+        Output::Unit(_) => None,
+    });
+    let checks = checked_types
+        .map(|ty| quote_spanned!(ty.span()=> const _: () = ::mlflow::__private::assert_artifact::<#ty>();));
+
+    quote! {
+        #(#cfgs)*
+        #[doc = #doc]
+        #[derive(
+            ::core::clone::Clone,
+            ::core::marker::Copy,
+            ::core::fmt::Debug,
+            ::core::default::Default,
+        )]
+        #vis struct #struct_ident;
+
+        #(#cfgs)*
+        impl ::mlflow::__private::Step for #struct_ident {
+            type Inputs = #inputs_tuple;
+            type Output = #output_type;
+            const NAME: &'static ::core::primitive::str = #step_name;
+            const CODE_HASH: ::mlflow::__private::ContentHash = #code_hash;
+            const VERSION: ::core::primitive::u32 = #version;
+            const DEPS: &'static [fn() -> ::mlflow::__private::ContentHash] = &[#(#deps),*];
+            const OPTIONS: ::mlflow::__private::StepOptions = ::mlflow::__private::StepOptions {
+                cache: #cache,
+                retries: #retries,
+                backoff: #backoff,
+                timeout: #timeout,
+            };
+            const CRATE: ::mlflow::__private::CrateId = ::mlflow::__private::CrateId {
+                name: ::core::env!("CARGO_PKG_NAME"),
+                version: ::core::env!("CARGO_PKG_VERSION"),
+            };
+
+            fn call(
+                &self,
+                #inputs_param: <Self::Inputs as ::mlflow::__private::StepInputs>::Refs<'_>,
+            ) -> ::mlflow::__private::Result<Self::Output, ::mlflow::__private::StepError> {
+                #body
+            }
+        }
+
+        #(#checks)*
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expand_str(attr: &str, item: &str) -> syn::Result<String> {
+        expand(attr.parse().unwrap(), item.parse().unwrap()).map(|t| t.to_string())
+    }
+
+    fn errors(attr: &str, item: &str) -> Vec<String> {
+        match expand(attr.parse().unwrap(), item.parse().unwrap()) {
+            Ok(tokens) => {
+                // Option errors come back inside the expansion, as `compile_error!`s.
+                let text = tokens.to_string();
+                text.match_indices("compile_error !")
+                    .map(|(i, _)| {
+                        let rest = &text[i..];
+                        let start = rest.find('"').unwrap() + 1;
+                        let end = rest[start..].find("\" }").unwrap();
+                        rest[start..start + end].to_owned()
+                    })
+                    .collect()
+            }
+            Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(struct_name("foo"), "FooStep");
+        assert_eq!(struct_name("load_csv"), "LoadCsvStep");
+        assert_eq!(struct_name("train_rf2"), "TrainRf2Step");
+        assert_eq!(struct_name("_private_thing"), "PrivateThingStep");
+        assert_eq!(struct_name("a__b"), "ABStep");
+        assert_eq!(struct_name("loadCSV"), "LoadCSVStep");
+        assert_eq!(struct_name("_1st"), "_1stStep");
+    }
+
+    #[test]
+    fn expansion_shape() {
+        let out = expand_str(
+            "name = \"features\", version = 2, deps = [norm], cache = false, retries = 3, backoff = \"1s\", timeout = \"2m\"",
+            "pub(crate) fn engineer(raw: &Raw, k: u32) -> Result<Features, DataError> { todo!() }",
+        )
+        .unwrap();
+        for expected in [
+            "pub (crate) fn engineer",
+            "pub (crate) struct EngineerStep ;",
+            "impl :: mlflow :: __private :: Step for EngineerStep",
+            "type Inputs = (Raw , u32 ,) ;",
+            "type Output = Features ;",
+            "const NAME : & 'static :: core :: primitive :: str = \"features\" ;",
+            "const VERSION : :: core :: primitive :: u32 = 2 ;",
+            "< norm as :: mlflow :: __private :: Helper > :: code_hash",
+            "cache : false , retries : 3 , backoff : :: mlflow :: __private :: Duration :: from_nanos (1000000000) , timeout : :: mlflow :: __private :: Some (:: mlflow :: __private :: Duration :: from_nanos (120000000000))",
+            ":: mlflow :: __private :: StepResult :: into_step_result (engineer (__mlflow_input_0 , :: mlflow :: __private :: Clone :: clone (__mlflow_input_1)))",
+            "const _ : () = :: mlflow :: __private :: assert_artifact :: < Raw > () ;",
+            "const _ : () = :: mlflow :: __private :: assert_artifact :: < u32 > () ;",
+            "const _ : () = :: mlflow :: __private :: assert_artifact :: < Features > () ;",
+        ] {
+            assert!(out.contains(expected), "missing {expected:?} in\n{out}");
+        }
+    }
+
+    #[test]
+    fn defaults_zero_args_and_plain_outputs() {
+        let out = expand_str("", "fn seed() -> u64 { 42 }").unwrap();
+        assert!(out.contains("struct SeedStep ;"), "{out}");
+        assert!(out.contains("type Inputs = () ;"), "{out}");
+        assert!(out.contains("type Output = u64 ;"), "{out}");
+        assert!(out.contains("const NAME : & 'static :: core :: primitive :: str = \"seed\" ;"), "{out}");
+        assert!(out.contains("cache : true , retries : 0 , backoff : :: mlflow :: __private :: Duration :: from_nanos (100000000) , timeout : :: mlflow :: __private :: None"), "{out}");
+        assert!(
+            out.contains("const DEPS : & 'static [fn () -> :: mlflow :: __private :: ContentHash] = & [] ;"),
+            "{out}"
+        );
+        assert!(out.contains("fn call (& self , _ :"), "{out}");
+        assert!(out.contains(":: mlflow :: __private :: Ok (seed ())"), "{out}");
+
+        let out = expand_str("", "fn log_it(x: &String) { println!(\"{x}\") }").unwrap();
+        assert!(out.contains("type Output = () ;"), "{out}");
+        assert!(out.contains("log_it (__mlflow_input_0) ; :: mlflow :: __private :: Ok (())"), "{out}");
+
+        let out = expand_str("", "fn read(path: &String) -> std::io::Result<Vec<u8>> { todo!() }").unwrap();
+        assert!(out.contains("type Output = Vec < u8 > ;"), "{out}");
+        assert!(out.contains("into_step_result (read (__mlflow_input_0))"), "{out}");
+
+        // A `Result` with other than one or two type arguments is a plain output.
+        let out = expand_str("", "fn odd() -> my::Result { todo!() }").unwrap();
+        assert!(out.contains("type Output = my :: Result ;"), "{out}");
+        assert!(out.contains(":: mlflow :: __private :: Ok (odd ())"), "{out}");
+    }
+
+    #[test]
+    fn the_function_is_kept_verbatim() {
+        let item = "/// docs\n#[inline] pub fn twice(x: &u64) -> u64 { x * 2 }";
+        let out = expand_str("", item).unwrap();
+        let original: TokenStream = item.parse().unwrap();
+        assert!(out.starts_with(&original.to_string()), "{out}");
+    }
+
+    #[test]
+    fn code_hash_ignores_formatting_but_not_edits() {
+        let hash_of = |item: &str| {
+            let out = expand_str("", item).unwrap();
+            let start = out.find("from_bytes").unwrap();
+            out[start..start + out[start..].find(']').unwrap()].to_owned()
+        };
+        let a = hash_of("fn f(x: &u64) -> u64 { x + 1 }");
+        let b = hash_of("/// doc\nfn f( x : &u64 )->u64{\n    // comment\n    x+1\n}");
+        let c = hash_of("fn f(x: &u64) -> u64 { x + 2 }");
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        // Options are not part of the code hash.
+        let out = expand_str("version = 9, retries = 2", "fn f(x: &u64) -> u64 { x + 1 }").unwrap();
+        assert!(out.contains(&a));
+    }
+
+    #[test]
+    fn cfg_attributes_are_copied() {
+        let out = expand_str("", "#[cfg(feature = \"x\")] fn f() {}").unwrap();
+        assert_eq!(out.matches("# [cfg (feature = \"x\")]").count(), 3, "{out}");
+    }
+
+    #[test]
+    fn signature_errors_are_all_reported() {
+        let e = errors(
+            "retries = -1, colour = 1",
+            "async unsafe fn f<'a, T, const N: usize>(&self, a: &mut u8, b: impl Clone, c: &'static str, d: &'a Vec<&'a str>) -> impl Send where T: Clone { todo!() }",
+        );
+        let expected = [
+            "`retries` takes a non-negative integer",
+            "unknown #[step] option `colour`",
+            "cannot be async: make `f` synchronous",
+            "cannot be unsafe",
+            "type parameter `T`",
+            "const parameter `N`",
+            "cannot have `where` bounds",
+            "not a method: `f` takes `self`",
+            "cannot be `&mut`: argument `a` of `f`",
+            "argument `b` of `f` is `impl Trait`",
+            "argument `c` of `f` borrows for `'static`",
+            "argument `d` of `f` contains the reference `&'a str`",
+            "the output of `f` is `impl Trait`",
+        ];
+        assert_eq!(e.len(), expected.len(), "{e:#?}");
+        for (error, expected) in e.iter().zip(expected) {
+            assert!(error.contains(expected), "expected {expected:?} in {error:?}");
+        }
+    }
+
+    #[test]
+    fn lifetimes_on_argument_references_are_fine() {
+        let out = expand_str(
+            "",
+            "fn f<'a, 'b: 'a>(x: &'a String, y: &'b u8, z: &'_ u8) -> usize where 'a: 'b { 0 }",
+        )
+        .unwrap();
+        assert!(out.contains("type Inputs = (String , u8 , u8 ,) ;"), "{out}");
+        let e = errors("", "fn f<'a>(x: &'a String) -> Cow<'a, str> { todo!() }");
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].contains("the output of `f` borrows for `'a`"), "{e:?}");
+        let e = errors("", "fn f(x: &Wrapper<'_>) -> u8 { 0 }");
+        assert!(e[0].contains("argument `x` of `f` borrows for `'_`"), "{e:?}");
+    }
+
+    #[test]
+    fn other_errors() {
+        let e = errors("", "struct S;");
+        assert_eq!(e, ["#[step] can only be applied to a free function, not a struct: write `#[step] fn name(a: &A, b: B) -> Out { ... }`"]);
+        let args: Vec<String> = (0..13).map(|i| format!("a{i}: &u8")).collect();
+        let e = errors("", &format!("fn many({}) {{}}", args.join(", ")));
+        assert_eq!(e.len(), 1);
+        assert!(e[0].contains("at most 12 inputs, and `many` has 13"), "{e:?}");
+        let e = errors("", "fn f(x: &[u8]) -> &str { todo!() }");
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].contains("the output of `f` contains the reference `&str`"), "{e:?}");
+    }
+
+    #[test]
+    fn option_errors_keep_the_expansion() {
+        let out = expand(
+            quote!(cache = "no"),
+            quote!(
+                fn f() -> u8 {
+                    0
+                }
+            ),
+        )
+        .unwrap()
+        .to_string();
+        assert!(out.contains("struct FStep"), "{out}");
+        assert!(out.contains("cache : true"), "{out}");
+        assert!(out.contains("compile_error !"), "{out}");
+    }
+}

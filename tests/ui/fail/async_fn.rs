@@ -1,0 +1,10 @@
+use mlflow::prelude::*;
+
+#[step]
+async fn fetch(url: &String) -> String {
+    url.clone()
+}
+
+fn main() {
+    let _ = fetch;
+}

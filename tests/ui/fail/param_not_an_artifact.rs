@@ -1,0 +1,10 @@
+use mlflow::prelude::*;
+
+struct Config {
+    depth: usize,
+}
+
+fn main() {
+    let mut p = Pipeline::new("ui");
+    p.param("config", Config { depth: 3 });
+}
