@@ -296,6 +296,10 @@ fn runs_are_recorded_in_the_store() {
     assert_eq!(run.steps.len(), 4);
     assert_eq!(run.steps[1].node, "total");
     assert_eq!(run.steps[1].output, report.step("total").unwrap().output_hash);
-    assert_eq!(run.steps[1].key_parts.as_ref().unwrap().inputs[0].node, "numbers");
+    let keys = store.last_keys("cache-test").unwrap();
+    let (key, parts) = &keys["total"];
+    assert_eq!(Some(*key), run.steps[1].cache_key);
+    assert_eq!(parts.inputs[0].node, "numbers");
+    assert!(!parts.inputs[0].is_param && keys["numbers"].1.inputs[0].is_param);
     assert_eq!(store.run_ids("cache-test").unwrap(), [report.run_id()]);
 }

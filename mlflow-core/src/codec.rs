@@ -24,7 +24,7 @@ pub const DEFAULT_DECODE_LIMIT: u64 = 4 << 30;
 /// assert_eq!(h.to_hex().len(), 64);
 /// assert_eq!(ContentHash::from_hex(&h.to_hex()), Some(h));
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
 pub struct ContentHash([u8; 32]);
 
 impl ContentHash {

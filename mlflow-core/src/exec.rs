@@ -12,6 +12,7 @@
 //! background until it returns, and its result is thrown away.
 
 use std::any::Any;
+use std::collections::HashMap;
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -217,8 +218,11 @@ impl RunOptions {
     }
 
     fn thread_count(&self) -> usize {
-        self.threads
-            .unwrap_or_else(|| thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+        // available_parallelism reads cgroup files on every call: ask once per process.
+        static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+        self.threads.unwrap_or_else(|| {
+            *CORES.get_or_init(|| thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+        })
     }
 }
 
@@ -565,11 +569,10 @@ fn input_change(was: &KeyParts, now: &KeyParts) -> MissReason {
     }
 }
 
-fn explain_miss(store: &Store, pipeline: &str, node: &str, now: &KeyParts) -> MissReason {
-    match store.last_key_parts(pipeline, node) {
-        Ok(Some(was)) => own_change(&was, now).unwrap_or_else(|| input_change(&was, now)),
-        Ok(None) => MissReason::FirstRun,
-        Err(e) => MissReason::ArtifactUnreadable { error: e.to_string() },
+fn explain_miss(previous: Option<&(ContentHash, KeyParts)>, now: &KeyParts) -> MissReason {
+    match previous {
+        Some((_, was)) => own_change(was, now).unwrap_or_else(|| input_change(was, now)),
+        None => MissReason::FirstRun,
     }
 }
 
@@ -605,6 +608,7 @@ struct Sched {
     slots: Vec<Slot>,
     reports: Vec<Option<StepReport>>,
     parts: Vec<Option<KeyParts>>,
+    keys: Vec<Option<ContentHash>>,
     /// For a node that cannot run, the first failed upstream node.
     blocked_by: Vec<Option<usize>>,
     unfinished: usize,
@@ -620,6 +624,8 @@ struct Run<'a> {
     options: &'a RunOptions,
     run_id: String,
     dependents: Vec<Vec<usize>>,
+    /// The key (and its parts) of each step at its last run, by node name.
+    previous: HashMap<String, (ContentHash, KeyParts)>,
     max_workers: usize,
     sched: Mutex<Sched>,
     wake: Condvar,
@@ -711,8 +717,9 @@ impl<'a> Run<'a> {
             Some((value, hash)) => Slot::Done { value, hash },
             None => Slot::Failed,
         };
-        sched.reports[node] = Some(outcome.report);
+        sched.keys[node] = outcome.report.cache_key;
         sched.parts[node] = Some(outcome.parts);
+        sched.reports[node] = Some(outcome.report);
         if failed && self.options.fail_fast {
             sched.stopped = true;
         }
@@ -780,7 +787,7 @@ impl<'a> Run<'a> {
                     return self.finish(report, parts, Some((value, hash)));
                 }
                 Err(Some(reason)) => reason,
-                Err(None) => explain_miss(self.store, self.pipeline.name(), &spec.name, &parts),
+                Err(None) => explain_miss(self.previous.get(&spec.name), &parts),
             }
         };
         report.miss_reason = Some(reason);
@@ -937,6 +944,7 @@ impl Pipeline {
             slots: Vec::with_capacity(nodes.len()),
             reports: vec![None; nodes.len()],
             parts: vec![None; nodes.len()],
+            keys: vec![None; nodes.len()],
             blocked_by: vec![None; nodes.len()],
             unfinished: 0,
             running: 0,
@@ -978,6 +986,7 @@ impl Pipeline {
         // Pop from the back: start with the first ready step.
         sched.ready.reverse();
         let step_count = sched.unfinished;
+        let previous = store.last_keys(self.name())?;
         store.begin_run(&run_id, self.name(), now_ms())?;
         let run = Run {
             pipeline: self,
@@ -985,6 +994,7 @@ impl Pipeline {
             options: &options,
             run_id,
             dependents,
+            previous,
             max_workers: options.thread_count(),
             sched: Mutex::new(sched),
             wake: Condvar::new(),
@@ -993,7 +1003,7 @@ impl Pipeline {
         tracing::info!(target: "mlflow", run_id = %run.run_id, pipeline = %self.name(), steps = step_count, "run started");
         thread::scope(|scope| run.worker(scope));
 
-        let Run { run_id, sched, .. } = run;
+        let Run { run_id, sched, previous, .. } = run;
         let mut sched = sched.into_inner().unwrap_or_else(|p| p.into_inner());
         let mut outputs = Vec::with_capacity(nodes.len());
         let mut steps = Vec::with_capacity(step_count);
@@ -1020,7 +1030,6 @@ impl Pipeline {
                     output: report.output_hash,
                     miss_reason: report.miss_reason.as_ref().map(|r| r.to_string()),
                     error: report.error.clone(),
-                    key_parts: sched.parts[i].take(),
                 });
                 step_of_node.push(Some(steps.len()));
                 steps.push(report);
@@ -1040,7 +1049,17 @@ impl Pipeline {
             duration: started.elapsed(),
         };
         let status = if report.is_success() { "succeeded" } else { "failed" };
-        store.finish_run(&report.run_id, status, &params, &records)?;
+        let changed_keys: Vec<(&str, ContentHash, &KeyParts)> = nodes
+            .iter()
+            .zip(&sched.parts)
+            .zip(&sched.keys)
+            .filter_map(|((node, parts), key)| {
+                let (parts, key) = (parts.as_ref()?, (*key)?);
+                let unchanged = previous.get(&node.name).is_some_and(|(k, _)| *k == key);
+                (!unchanged).then_some((node.name.as_str(), key, parts))
+            })
+            .collect();
+        store.finish_run(&report.run_id, self.name(), status, &params, &records, &changed_keys)?;
         let event = Event::RunFinished {
             run_id: &report.run_id,
             ran: report.count(StepStatus::Ran),
@@ -1064,6 +1083,7 @@ impl Pipeline {
     /// [`Pipeline::plan`] for a run with these options (forcing is taken into account).
     pub fn plan_with(&self, store: &Store, options: &RunOptions) -> Result<Plan> {
         self.check().map_err(Error::Wiring)?;
+        let previous = store.last_keys(self.name())?;
         let mut known: Vec<Option<ContentHash>> = Vec::with_capacity(self.nodes.len());
         let mut steps = Vec::new();
         for node in &self.nodes {
@@ -1087,9 +1107,9 @@ impl Pipeline {
                     })
                     .collect(),
             );
-            let last = store.last_key_parts(self.name(), &node.name)?;
-            let own = match &last {
-                Some(was) => own_change(was, &parts),
+            let last = previous.get(&node.name);
+            let own = match last {
+                Some((_, was)) => own_change(was, &parts),
                 None => Some(MissReason::FirstRun),
             };
             let (outcome, output) = if options.force.covers(&node.name, identity.name) {
@@ -1106,12 +1126,7 @@ impl Pipeline {
                 match lookup(store, step.as_ref(), key) {
                     Ok((_, hash)) => (PlanOutcome::Hit, Some(hash)),
                     Err(Some(reason)) => (PlanOutcome::Miss(reason), None),
-                    Err(None) => (
-                        PlanOutcome::Miss(own.unwrap_or_else(|| {
-                            input_change(last.as_ref().expect("own is None only with a last run"), &parts)
-                        })),
-                        None,
-                    ),
+                    Err(None) => (PlanOutcome::Miss(explain_miss(last, &parts)), None),
                 }
             };
             known.push(output);

@@ -5,7 +5,8 @@
 //!
 //! ```text
 //! .mlflow/
-//!   mlflow.db            SQLite (WAL): meta, cache index, runs, run steps, run params
+//!   mlflow.db            SQLite (WAL): meta, cache index, runs (steps as one blob), params, and
+//!                        the last cache key (with its components) of every step
 //!   artifacts/ab/cdef…   one file per distinct artifact, named by the BLAKE3 of its bytes
 //! ```
 //!
@@ -13,7 +14,7 @@
 //! artifact files are written to a temporary file in the same folder, fsynced, then renamed, so a
 //! reader sees either nothing or a whole artifact. A leftover temporary file is never read.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
@@ -148,7 +149,7 @@ pub struct InputPart {
 }
 
 /// One step of a run as recorded in the store.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StepRecord {
     /// Node name.
     pub node: String,
@@ -168,8 +169,6 @@ pub struct StepRecord {
     pub miss_reason: Option<String>,
     /// The error, for a failed or skipped step.
     pub error: Option<String>,
-    /// The key components.
-    pub key_parts: Option<KeyParts>,
 }
 
 /// A run as recorded in the store.
@@ -367,97 +366,101 @@ impl Store {
         Ok(())
     }
 
-    /// Records the end of a run with its params and steps, in one transaction.
+    /// Records the end of a run with its params and steps, and the new key parts of the steps
+    /// whose cache key changed since their last run, in one transaction.
     pub(crate) fn finish_run(
         &self,
         id: &str,
+        pipeline: &str,
         status: &str,
         params: &[(String, ContentHash)],
         steps: &[StepRecord],
+        changed_keys: &[(&str, ContentHash, &KeyParts)],
     ) -> Result<(), StoreError> {
+        // One compact blob per run: recording a run costs one row, not one per step.
+        let steps_blob = codec::encode(steps).map_err(|e| StoreError::Io {
+            path: self.db_path.clone(),
+            source: io::Error::other(e.to_string()),
+        })?;
         let mut db = self.db();
         let tx = db
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(|e| StoreError::Database { path: self.db_path.clone(), source: e })?;
         let result = (|| {
             tx.execute(
-                "UPDATE runs SET status = ?2, ended_ms = ?3 WHERE id = ?1",
-                params![id, status, now_ms()],
+                "UPDATE runs SET status = ?2, ended_ms = ?3, steps = ?4 WHERE id = ?1",
+                params![id, status, now_ms(), steps_blob],
             )?;
-            {
-                let mut stmt = tx.prepare_cached("INSERT INTO run_params (run_id, name, hash) VALUES (?1, ?2, ?3)")?;
-                for (name, hash) in params {
-                    stmt.execute(params![id, name, hash.as_bytes().as_slice()])?;
-                }
-                let mut stmt = tx.prepare_cached(
-                    "INSERT INTO run_steps (run_id, position, node, step, status, duration_ns, attempts,
-                        cache_key, output, miss_reason, error, code_hash, version, deps_hash, crate,
-                        library, inputs)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
-                )?;
-                for (position, s) in steps.iter().enumerate() {
-                    let parts = s.key_parts.as_ref();
-                    stmt.execute(params![
-                        id,
-                        position as i64,
-                        s.node,
-                        s.step,
-                        s.status,
-                        s.duration.as_nanos().min(i64::MAX as u128) as i64,
-                        s.attempts,
-                        s.cache_key.map(|h| h.as_bytes().to_vec()),
-                        s.output.map(|h| h.as_bytes().to_vec()),
-                        s.miss_reason,
-                        s.error,
-                        parts.map(|p| p.code.as_bytes().to_vec()),
-                        parts.map(|p| p.version),
-                        parts.map(|p| p.deps.as_bytes().to_vec()),
-                        parts.map(|p| p.krate.clone()),
-                        parts.map(|p| p.library.clone()),
-                        parts.map(|p| encode_inputs(&p.inputs)),
-                    ])?;
-                }
+            let mut stmt = tx.prepare_cached("INSERT INTO run_params (run_id, name, hash) VALUES (?1, ?2, ?3)")?;
+            for (name, hash) in params {
+                stmt.execute(params![id, name, hash.as_bytes().as_slice()])?;
+            }
+            let mut stmt = tx.prepare_cached(
+                "INSERT OR REPLACE INTO step_keys (pipeline, node, cache_key, code_hash, version,
+                    deps_hash, crate, library, inputs, run_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?;
+            for (node, key, parts) in changed_keys {
+                stmt.execute(params![
+                    pipeline,
+                    node,
+                    key.as_bytes().as_slice(),
+                    parts.code.as_bytes().as_slice(),
+                    parts.version,
+                    parts.deps.as_bytes().as_slice(),
+                    parts.krate,
+                    parts.library,
+                    encode_inputs(&parts.inputs),
+                    id,
+                ])?;
             }
             Ok(())
         })();
         result.and_then(|()| tx.commit()).map_err(|e| self.db_err(e))
     }
 
-    /// The key components of the most recent run of node `node` in pipeline `pipeline` that got
-    /// as far as computing a cache key.
-    pub(crate) fn last_key_parts(&self, pipeline: &str, node: &str) -> Result<Option<KeyParts>, StoreError> {
+    /// The cache key and its components at the most recent run of each step of a pipeline that
+    /// got as far as computing a key, by node name.
+    pub fn last_keys(&self, pipeline: &str) -> Result<HashMap<String, (ContentHash, KeyParts)>, StoreError> {
         let db = self.db();
-        let mut stmt = db
-            .prepare_cached(
-                "SELECT s.code_hash, s.version, s.deps_hash, s.crate, s.library, s.inputs
-                 FROM run_steps s JOIN runs r ON r.id = s.run_id
-                 WHERE r.pipeline = ?1 AND s.node = ?2 AND s.code_hash IS NOT NULL
-                 ORDER BY r.started_ms DESC, r.rowid DESC LIMIT 1",
-            )
-            .map_err(|e| self.db_err(e))?;
-        let row = stmt
-            .query_row(params![pipeline, node], |row| {
-                Ok((
-                    row.get::<_, Vec<u8>>(0)?,
-                    row.get::<_, u32>(1)?,
-                    row.get::<_, Vec<u8>>(2)?,
-                    row.get::<_, String>(3)?,
-                    row.get::<_, String>(4)?,
-                    row.get::<_, String>(5)?,
-                ))
-            })
-            .optional()
-            .map_err(|e| self.db_err(e))?;
-        Ok(row.and_then(|(code, version, deps, krate, library, inputs)| {
-            Some(KeyParts {
-                code: hash_from_blob(&code)?,
-                version,
-                deps: hash_from_blob(&deps)?,
-                krate,
-                library,
-                inputs: decode_inputs(&inputs)?,
-            })
-        }))
+        let q = || -> rusqlite::Result<HashMap<String, (ContentHash, KeyParts)>> {
+            let mut stmt = db.prepare_cached(
+                "SELECT node, cache_key, code_hash, version, deps_hash, crate, library, inputs
+                 FROM step_keys WHERE pipeline = ?1",
+            )?;
+            let rows = stmt.query_map([pipeline], |r| {
+                let blob = |i: usize| r.get::<_, Vec<u8>>(i).map(|b| hash_from_blob(&b));
+                let parts = (|| {
+                    Ok::<_, rusqlite::Error>(Some(KeyParts {
+                        code: match blob(2)? {
+                            Some(h) => h,
+                            None => return Ok(None),
+                        },
+                        version: r.get(3)?,
+                        deps: match blob(4)? {
+                            Some(h) => h,
+                            None => return Ok(None),
+                        },
+                        krate: r.get(5)?,
+                        library: r.get(6)?,
+                        inputs: match decode_inputs(&r.get::<_, String>(7)?) {
+                            Some(inputs) => inputs,
+                            None => return Ok(None),
+                        },
+                    }))
+                })()?;
+                Ok((r.get::<_, String>(0)?, blob(1)?, parts))
+            })?;
+            let mut map = HashMap::new();
+            for row in rows {
+                // A row this build cannot read explains nothing: the step just reports "first run".
+                if let (node, Some(key), Some(parts)) = row? {
+                    map.insert(node, (key, parts));
+                }
+            }
+            Ok(map)
+        };
+        q().map_err(|e| self.db_err(e))
     }
 
     /// One run with its params and steps.
@@ -487,41 +490,8 @@ impl Store {
                 .query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))?
                 .filter_map(|row| row.map(|(n, h)| hash_from_blob(&h).map(|h| (n, h))).transpose())
                 .collect::<rusqlite::Result<_>>()?;
-            let mut stmt = db.prepare(
-                "SELECT node, step, status, duration_ns, attempts, cache_key, output, miss_reason, error,
-                        code_hash, version, deps_hash, crate, library, inputs
-                 FROM run_steps WHERE run_id = ?1 ORDER BY position",
-            )?;
-            run.steps = stmt
-                .query_map([id], |r| {
-                    let blob = |i: usize| -> rusqlite::Result<Option<ContentHash>> {
-                        Ok(r.get::<_, Option<Vec<u8>>>(i)?.and_then(|b| hash_from_blob(&b)))
-                    };
-                    let key_parts = match (blob(9)?, blob(11)?) {
-                        (Some(code), Some(deps)) => Some(KeyParts {
-                            code,
-                            version: r.get(10)?,
-                            deps,
-                            krate: r.get(12)?,
-                            library: r.get(13)?,
-                            inputs: decode_inputs(&r.get::<_, String>(14)?).unwrap_or_default(),
-                        }),
-                        _ => None,
-                    };
-                    Ok(StepRecord {
-                        node: r.get(0)?,
-                        step: r.get(1)?,
-                        status: r.get(2)?,
-                        duration: Duration::from_nanos(r.get::<_, i64>(3)?.max(0) as u64),
-                        attempts: r.get(4)?,
-                        cache_key: blob(5)?,
-                        output: blob(6)?,
-                        miss_reason: r.get(7)?,
-                        error: r.get(8)?,
-                        key_parts,
-                    })
-                })?
-                .collect::<rusqlite::Result<_>>()?;
+            let blob: Option<Vec<u8>> = db.query_row("SELECT steps FROM runs WHERE id = ?1", [id], |r| r.get(0))?;
+            run.steps = decode_steps(blob.as_deref())?;
             Ok(Some(run))
         };
         q().map_err(|e| self.db_err(e))
@@ -590,15 +560,14 @@ impl Store {
     fn referenced_artifacts(&self) -> Result<HashSet<ContentHash>, StoreError> {
         let db = self.db();
         let q = || -> rusqlite::Result<HashSet<ContentHash>> {
-            let mut stmt = db.prepare(
-                "SELECT output FROM cache UNION SELECT output FROM run_steps WHERE output IS NOT NULL",
-            )?;
-            let rows = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
             let mut set = HashSet::new();
-            for row in rows {
-                if let Some(h) = hash_from_blob(&row?) {
-                    set.insert(h);
-                }
+            let mut stmt = db.prepare("SELECT output FROM cache")?;
+            for row in stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))? {
+                set.extend(hash_from_blob(&row?));
+            }
+            let mut stmt = db.prepare("SELECT steps FROM runs WHERE steps IS NOT NULL")?;
+            for row in stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))? {
+                set.extend(decode_steps(Some(&row?))?.into_iter().filter_map(|s| s.output));
             }
             Ok(set)
         };
@@ -621,7 +590,20 @@ fn open_database(root: &Path, db_path: &Path) -> Result<Connection, StoreError> 
     let db_err = |source| StoreError::Database { path: db_path.to_path_buf(), source };
     let mut db = Connection::open(db_path).map_err(db_err)?;
     db.busy_timeout(Duration::from_secs(30)).map_err(db_err)?;
-    db.pragma_update(None, "journal_mode", "WAL").map_err(db_err)?;
+    // Switching to WAL needs an exclusive lock and SQLite does not wait for it through the busy
+    // handler: when several processes open a new store at once, retry for a while.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        match db.pragma_update(None, "journal_mode", "WAL") {
+            Ok(()) => break,
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => return Err(db_err(e)),
+        }
+    }
     db.pragma_update(None, "synchronous", "NORMAL").map_err(db_err)?;
     let tx = db
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -670,7 +652,8 @@ CREATE TABLE runs (
     pipeline TEXT NOT NULL,
     status TEXT NOT NULL,
     started_ms INTEGER NOT NULL,
-    ended_ms INTEGER
+    ended_ms INTEGER,
+    steps BLOB
 );
 CREATE INDEX runs_by_pipeline ON runs (pipeline, started_ms);
 CREATE TABLE run_params (
@@ -678,28 +661,20 @@ CREATE TABLE run_params (
     name TEXT NOT NULL,
     hash BLOB NOT NULL,
     PRIMARY KEY (run_id, name)
-);
-CREATE TABLE run_steps (
-    run_id TEXT NOT NULL,
-    position INTEGER NOT NULL,
+) WITHOUT ROWID;
+CREATE TABLE step_keys (
+    pipeline TEXT NOT NULL,
     node TEXT NOT NULL,
-    step TEXT NOT NULL,
-    status TEXT NOT NULL,
-    duration_ns INTEGER NOT NULL,
-    attempts INTEGER NOT NULL,
-    cache_key BLOB,
-    output BLOB,
-    miss_reason TEXT,
-    error TEXT,
-    code_hash BLOB,
-    version INTEGER,
-    deps_hash BLOB,
-    crate TEXT,
-    library TEXT,
-    inputs TEXT,
-    PRIMARY KEY (run_id, node)
-);
-CREATE INDEX run_steps_by_node ON run_steps (node);
+    cache_key BLOB NOT NULL,
+    code_hash BLOB NOT NULL,
+    version INTEGER NOT NULL,
+    deps_hash BLOB NOT NULL,
+    crate TEXT NOT NULL,
+    library TEXT NOT NULL,
+    inputs TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    PRIMARY KEY (pipeline, node)
+) WITHOUT ROWID;
 ";
 
 fn encode_inputs(inputs: &[InputPart]) -> String {
@@ -718,6 +693,14 @@ fn decode_inputs(text: &str) -> Option<Vec<InputPart>> {
             Some(InputPart { node: fields.next()?.to_owned(), is_param, hash })
         })
         .collect()
+}
+
+fn decode_steps(blob: Option<&[u8]>) -> rusqlite::Result<Vec<StepRecord>> {
+    match blob {
+        None => Ok(Vec::new()),
+        Some(bytes) => codec::decode(bytes, u64::MAX)
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Blob, Box::new(e))),
+    }
 }
 
 fn hash_from_blob(bytes: &[u8]) -> Option<ContentHash> {
