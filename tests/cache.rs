@@ -303,3 +303,58 @@ fn runs_are_recorded_in_the_store() {
     assert!(!parts.inputs[0].is_param && keys["numbers"].1.inputs[0].is_param);
     assert_eq!(store.run_ids("cache-test").unwrap(), [report.run_id()]);
 }
+
+mod helpers_a {
+    use mlflow::prelude::*;
+    #[helper]
+    pub fn scale(x: f64) -> f64 {
+        x * 2.0
+    }
+}
+
+mod helpers_b {
+    use mlflow::prelude::*;
+    #[helper]
+    pub fn scale(x: f64) -> f64 {
+        x * 3.0
+    }
+}
+
+// Token-identical steps whose only difference is the helper behind `scale`.
+mod scaled_a {
+    use super::helpers_a::scale;
+    use mlflow::prelude::*;
+    #[step(name = "scaled", deps = [scale])]
+    pub fn scaled(x: &f64) -> f64 {
+        scale(*x)
+    }
+}
+
+mod scaled_b {
+    use super::helpers_b::scale;
+    use mlflow::prelude::*;
+    #[step(name = "scaled", deps = [scale])]
+    pub fn scaled(x: &f64) -> f64 {
+        scale(*x)
+    }
+}
+
+#[test]
+fn a_changed_helper_in_deps_misses_with_reason_deps() {
+    use mlflow::step::Step;
+    assert_eq!(scaled_a::ScaledStep::CODE_HASH, scaled_b::ScaledStep::CODE_HASH);
+    let (_dir, store) = temp_store();
+    let mut p = Pipeline::new("deps");
+    let x = p.param("x", 1.5f64);
+    p.step(scaled_a::ScaledStep, x);
+    p.run(&store).unwrap();
+    assert_eq!(p.run(&store).unwrap().count(StepStatus::Cached), 1);
+
+    let mut p = Pipeline::new("deps");
+    let x = p.param("x", 1.5f64);
+    let y = p.step(scaled_b::ScaledStep, x);
+    assert_eq!(p.plan(&store).unwrap().steps[0].outcome, PlanOutcome::Miss(MissReason::Deps));
+    let report = p.run(&store).unwrap();
+    assert_eq!(reason(&report, "scaled"), Some("deps"));
+    assert_eq!(*report.get(y).unwrap(), 4.5);
+}

@@ -47,8 +47,6 @@ struct Input {
     ty: Type,
     /// `x: &T` (pass the reference) rather than `x: T` (pass a clone).
     by_ref: bool,
-    /// The argument's whole type as written, for spans.
-    span_of: TokenStream,
 }
 
 /// How the function's return value becomes the step's result.
@@ -57,8 +55,9 @@ enum Output {
     Unit(Option<Type>),
     /// `-> T`.
     Plain(Type),
-    /// `-> Result<T, E>` or `-> SomeAlias::Result<T>`: the step's output is `ok`.
-    Result { ok: Type, span: Span },
+    /// `-> Result<T, E>` or `-> SomeAlias::Result<T>`: the step's output is `ok`; `whole` is the
+    /// return type as written.
+    Result { ok: Type, whole: Box<Type> },
 }
 
 /// The function's signature, checked.
@@ -155,9 +154,9 @@ fn analyze(func: &ItemFn, errors: &mut Errors) -> Signature {
                         continue;
                     }
                 }
-                Input { ty: (*r.elem).clone(), by_ref: true, span_of: pat_type.ty.to_token_stream() }
+                Input { ty: (*r.elem).clone(), by_ref: true }
             }
-            _ => Input { ty: ty.clone(), by_ref: false, span_of: pat_type.ty.to_token_stream() },
+            _ => Input { ty: ty.clone(), by_ref: false },
         };
         check_owned(&input.ty, &format!("{arg_name} of `{name}`"), "input", errors);
         inputs.push(input);
@@ -173,7 +172,7 @@ fn analyze(func: &ItemFn, errors: &mut Errors) -> Signature {
                     if let Some(err) = err {
                         check_no_impl_trait(&err, &format!("the error type of `{name}`"), errors);
                     }
-                    Output::Result { ok, span: ty.span() }
+                    Output::Result { ok, whole: Box::new(ty.clone()) }
                 }
                 None if matches!(ty, Type::Tuple(t) if t.elems.is_empty()) => Output::Unit(Some(ty.clone())),
                 None => {
@@ -299,6 +298,22 @@ impl<'ast> Visit<'ast> for Borrows {
     }
 }
 
+/// `const _: () = { ... };` failing at `ty`'s span, with our message, when `ty` does not satisfy
+/// `bound`. The message comes from a trait defined right there (the user's crate), marked
+/// `#[diagnostic::on_unimplemented]` and implemented for everything that satisfies `bound`.
+fn local_check(ty: &Type, bound: TokenStream, message: &str, label: &str, note: &str) -> TokenStream {
+    let check = quote_spanned!(ty.span()=> __mlflow_check::<#ty>(););
+    quote! {
+        const _: () = {
+            #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
+            trait __MlflowRequirement {}
+            impl<T: ?::core::marker::Sized + #bound> __MlflowRequirement for T {}
+            const fn __mlflow_check<T: ?::core::marker::Sized + __MlflowRequirement>() {}
+            #check
+        };
+    }
+}
+
 /// `load_csv` -> `LoadCsv`.
 fn upper_camel(name: &str) -> String {
     let camel: String = name
@@ -382,7 +397,9 @@ fn generate(func: &ItemFn, sig: &Signature, options: &Options, hash: [u8; 32]) -
         if input.by_ref {
             quote!(#binding)
         } else {
-            quote_spanned!(input.span_of.span()=> ::mlflow::__private::Clone::clone(#binding))
+            let span = input.ty.span();
+            let binding = Ident::new(&binding.to_string(), span);
+            quote_spanned!(span=> ::mlflow::__private::Clone::clone(#binding))
         }
     });
     let call = quote!(#fn_ident(#(#args),*));
@@ -392,19 +409,59 @@ fn generate(func: &ItemFn, sig: &Signature, options: &Options, hash: [u8; 32]) -
             ::mlflow::__private::Ok(())
         },
         Output::Plain(_) => quote!(::mlflow::__private::Ok(#call)),
-        Output::Result { span, .. } => {
-            quote_spanned!(*span=> ::mlflow::__private::StepResult::into_step_result(#call))
+        Output::Result { whole, .. } => {
+            quote_spanned!(whole.span()=> ::mlflow::__private::StepResult::into_step_result(#call))
         }
     };
     let inputs_param = if bindings.is_empty() { quote!(_) } else { quote!((#(#bindings,)*)) };
 
-    // One check per artifact type, spanned at the type, so that a non-artifact is reported there.
-    let checked_types = sig.inputs.iter().map(|input| &input.ty).chain(match &sig.output {
+    let output_artifact = match &sig.output {
         Output::Plain(ty) | Output::Result { ok: ty, .. } => Some(ty),
         Output::Unit(_) => None,
-    });
-    let checks = checked_types
-        .map(|ty| quote_spanned!(ty.span()=> const _: () = ::mlflow::__private::assert_artifact::<#ty>();));
+    };
+    let artifact_types: Vec<&Type> =
+        sig.inputs.iter().map(|input| &input.ty).chain(output_artifact).collect();
+    let owned_inputs: Vec<&Type> = sig.inputs.iter().filter(|i| !i.by_ref).map(|i| &i.ty).collect();
+
+    // The impl holds only if every type is what it must be. These bounds are higher-ranked, so
+    // rustc does not check them where the impl is defined; it assumes them inside the impl. A
+    // wrong type is then reported once, by the checks below, at the user's type and with our
+    // message, instead of again at every place inside the impl that needs the bound.
+    let mut bounds = Vec::new();
+    for ty in &artifact_types {
+        bounds.push(quote!(for<'__mlflow> #ty: ::mlflow::__private::Artifact));
+    }
+    for ty in &owned_inputs {
+        bounds.push(quote!(for<'__mlflow> #ty: ::mlflow::__private::Clone));
+    }
+    if let Output::Result { ok, whole } = &sig.output {
+        bounds.push(quote!(for<'__mlflow> #whole: ::mlflow::__private::StepResult<Ok = #ok>));
+    }
+
+    // One check per requirement, spanned at the type, so that rustc reports a wrong type there.
+    let mut checks: Vec<TokenStream> = artifact_types
+        .iter()
+        .map(|ty| quote_spanned!(ty.span()=> const _: () = ::mlflow::__private::assert_artifact::<#ty>();))
+        .collect();
+    for ty in &owned_inputs {
+        checks.push(local_check(
+            ty,
+            quote!(::mlflow::__private::Clone),
+            &format!("step `{fn_name}` takes `{{Self}}` by value, so `{{Self}}` must implement `Clone`"),
+            "`{Self}` is not `Clone`",
+            "the step receives its own clone of the shared input artifact: derive `Clone` for `{Self}`, or take `&{Self}` to borrow the artifact instead",
+        ));
+    }
+    if let Output::Result { ok, whole } = &sig.output {
+        checks.push(local_check(
+            whole,
+            quote!(::mlflow::__private::StepResult<Ok = #ok>),
+            &format!("`{{Self}}` cannot be the result of step `{fn_name}`: its error type must convert into `Box<dyn Error + Send + Sync>`"),
+            "the error type is not a `std::error::Error + Send + Sync + 'static`",
+            "implement `std::error::Error` for the error type (for example with `thiserror`) and keep it `Send + Sync + 'static`, or return `Box<dyn std::error::Error + Send + Sync>` or `String` as the error",
+        ));
+    }
+    let checks = checks.iter().map(|check| quote!(#(#cfgs)* #check));
 
     quote! {
         #(#cfgs)*
@@ -418,7 +475,10 @@ fn generate(func: &ItemFn, sig: &Signature, options: &Options, hash: [u8; 32]) -
         #vis struct #struct_ident;
 
         #(#cfgs)*
-        impl ::mlflow::__private::Step for #struct_ident {
+        impl ::mlflow::__private::Step for #struct_ident
+        where
+            #(#bounds,)*
+        {
             type Inputs = #inputs_tuple;
             type Output = #output_type;
             const NAME: &'static ::core::primitive::str = #step_name;
