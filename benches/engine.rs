@@ -118,7 +118,8 @@ fn whole_process(c: &mut Criterion) {
     for (name, cached) in [("uncached", "0"), ("all_hits", "1")] {
         group.bench_function(name, |b| {
             b.iter(|| {
-                let status = Command::new(&exe).env(CHILD_VAR, dir.path()).env("MLFLOW_BENCH_CACHED", cached).status();
+                let status =
+                    Command::new(&exe).env(CHILD_VAR, dir.path()).env("MLFLOW_BENCH_CACHED", cached).status();
                 assert!(status.unwrap().success());
             })
         });

@@ -64,8 +64,14 @@ fn a_param_change_reruns_only_its_downstream() {
     let (p, _, out) = pipeline(10, "total");
     let plan = p.plan(&store).unwrap();
     assert_eq!(plan.step("numbers").unwrap().outcome, PlanOutcome::Hit);
-    assert_eq!(plan.step("label").unwrap().outcome, PlanOutcome::Miss(MissReason::Param { name: "prefix".into() }));
-    assert_eq!(plan.step("describe").unwrap().outcome, PlanOutcome::DependsOn { upstream: vec!["label".into()] });
+    assert_eq!(
+        plan.step("label").unwrap().outcome,
+        PlanOutcome::Miss(MissReason::Param { name: "prefix".into() })
+    );
+    assert_eq!(
+        plan.step("describe").unwrap().outcome,
+        PlanOutcome::DependsOn { upstream: vec!["label".into()] }
+    );
     let report = p.run(&store).unwrap();
     assert_eq!(statuses(&report), ["numbers=cached", "total=cached", "label=ran", "describe=ran"]);
     assert_eq!(reason(&report, "label"), Some("param"));
@@ -134,12 +140,16 @@ fn a_version_bump_misses_with_reason_version() {
 
 #[step]
 fn parity(n: &u32) -> bool {
-    n % 2 == 0
+    n.is_multiple_of(2)
 }
 
 #[step]
 fn announce(even: &bool) -> String {
-    if *even { "even".into() } else { "odd".into() }
+    if *even {
+        "even".into()
+    } else {
+        "odd".into()
+    }
 }
 
 #[test]

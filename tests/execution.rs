@@ -121,7 +121,11 @@ fn retries_with_backoff_until_success_or_exhaustion() {
     let events = events.lock().unwrap();
     let retries: Vec<_> = events.iter().filter(|e| e.starts_with("StepRetrying")).collect();
     assert_eq!(retries.len(), 3, "{events:#?}");
-    assert!(retries[0].contains("transient failure #1") && retries[0].contains("wait: 1ms"), "{}", retries[0]);
+    assert!(
+        retries[0].contains("transient failure #1") && retries[0].contains("wait: 1ms"),
+        "{}",
+        retries[0]
+    );
     assert!(retries[1].contains("wait: 2ms"), "backoff doubles: {}", retries[1]);
 }
 
@@ -181,10 +185,16 @@ fn resume_after_fixing_the_failure_reruns_only_what_did_not_finish() {
     let c = p.step(AfterStep, b);
     p.step(IndependentStep, a);
     let first = p.run(&store).unwrap();
-    assert_eq!(statuses(&first), ["counted_source=ran", "needs_marker=failed", "after=skipped", "independent=ran"]);
+    assert_eq!(
+        statuses(&first),
+        ["counted_source=ran", "needs_marker=failed", "after=skipped", "independent=ran"]
+    );
     std::fs::write(&marker, b"fixed").unwrap();
     let second = p.run(&store).unwrap();
-    assert_eq!(statuses(&second), ["counted_source=cached", "needs_marker=ran", "after=ran", "independent=cached"]);
+    assert_eq!(
+        statuses(&second),
+        ["counted_source=cached", "needs_marker=ran", "after=ran", "independent=cached"]
+    );
     assert_eq!(reason(&second, "needs_marker"), Some("not cached"));
     assert_eq!(*second.get(c).unwrap(), 102);
     assert_eq!(SOURCE_CALLS.load(Ordering::SeqCst), 1);
@@ -286,7 +296,15 @@ fn events_are_sent_in_order_for_every_state_change() {
         events.lock().unwrap().iter().map(|e| e.split([' ', '{']).next().unwrap().to_string()).collect();
     assert_eq!(
         kinds,
-        ["RunStarted", "StepStarted", "StepFinished", "StepStarted", "StepFailed", "StepSkipped", "RunFinished"]
+        [
+            "RunStarted",
+            "StepStarted",
+            "StepFinished",
+            "StepStarted",
+            "StepFailed",
+            "StepSkipped",
+            "RunFinished"
+        ]
     );
     events.lock().unwrap().clear();
     p.run_with(&store, options.threads(1)).unwrap();
@@ -301,7 +319,10 @@ fn a_node_of_another_pipeline_is_a_clear_error() {
     let mut p = Pipeline::new("mine");
     p.step(SourceStep, foreign);
     let err = p.run(&store).unwrap_err().to_string();
-    assert!(err.contains("pipeline `mine`") && err.contains("another pipeline") && err.contains("`source`"), "{err}");
+    assert!(
+        err.contains("pipeline `mine`") && err.contains("another pipeline") && err.contains("`source`"),
+        "{err}"
+    );
     assert!(p.plan(&store).is_err());
     let report = other.run(&store).unwrap();
     let mut q = Pipeline::new("third");

@@ -52,7 +52,13 @@ fn two_processes_share_one_store() {
     let children: Vec<_> = (0..2)
         .map(|_| {
             Command::new(&exe)
-                .args(["child_process_runs_the_pipeline", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+                .args([
+                    "child_process_runs_the_pipeline",
+                    "--exact",
+                    "--ignored",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
                 .env(STORE_VAR, &store_path)
                 .output_async()
         })
@@ -60,7 +66,11 @@ fn two_processes_share_one_store() {
     for child in children {
         let output = child.wait_with_output().unwrap();
         let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(output.status.success(), "child failed:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "child failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         assert!(stdout.contains("RESULT 91"), "1+4+9+16+25+36 = 91, got:\n{stdout}");
     }
     let store = Store::open(&store_path).unwrap();

@@ -141,10 +141,8 @@ fn config() -> bincode::config::Configuration {
 /// assert_eq!(back, [1, 2, 3]);
 /// ```
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CodecError> {
-    bincode::serde::encode_to_vec(value, config()).map_err(|e| CodecError::Encode {
-        type_name: std::any::type_name::<T>(),
-        message: e.to_string(),
-    })
+    bincode::serde::encode_to_vec(value, config())
+        .map_err(|e| CodecError::Encode { type_name: std::any::type_name::<T>(), message: e.to_string() })
 }
 
 /// Decodes artifact bytes, refusing inputs longer than `limit` bytes and inputs with bytes left over.
@@ -160,8 +158,10 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8], limit: u64) -> Result<T, CodecE
         return Err(CodecError::TooLarge { type_name, len: bytes.len() as u64, limit });
     }
     let config = config().with_limit::<DECODE_CLAIM_LIMIT>();
-    let (value, used) = bincode::serde::decode_from_slice(bytes, config).map_err(|e| {
-        CodecError::Decode { type_name, len: bytes.len(), message: e.to_string() }
+    let (value, used) = bincode::serde::decode_from_slice(bytes, config).map_err(|e| CodecError::Decode {
+        type_name,
+        len: bytes.len(),
+        message: e.to_string(),
     })?;
     if used != bytes.len() {
         return Err(CodecError::TrailingBytes { type_name, used, len: bytes.len() });

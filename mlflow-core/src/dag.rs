@@ -375,8 +375,13 @@ impl Pipeline {
                 NodeKind::Param { .. } => "ellipse",
                 NodeKind::Step { .. } => "box",
             };
-            writeln!(out, "    n{i} [label=\"{}\\n{}\", shape={shape}];", escape_label(&node.name), escape_label(node.type_name))
-                .expect("writing to a String cannot fail");
+            writeln!(
+                out,
+                "    n{i} [label=\"{}\\n{}\", shape={shape}];",
+                escape_label(&node.name),
+                escape_label(node.type_name)
+            )
+            .expect("writing to a String cannot fail");
         }
         for (i, node) in self.nodes.iter().enumerate() {
             if let NodeKind::Step { inputs, .. } = &node.kind {

@@ -33,7 +33,9 @@ pub enum Error {
         reason: String,
     },
     /// A node handle that does not belong to the pipeline this report or plan is about.
-    #[error("node {node} does not belong to pipeline `{pipeline}`; use the handles returned while building it")]
+    #[error(
+        "node {node} does not belong to pipeline `{pipeline}`; use the handles returned while building it"
+    )]
     ForeignNode {
         /// The node, as debug-printed.
         node: String,

@@ -447,7 +447,9 @@ impl RunReport {
     /// Ok if the run succeeded, else the first failure as an error.
     pub fn into_result(self) -> Result<RunReport> {
         match self.steps.iter().find(|s| s.status == StepStatus::Failed) {
-            Some(s) => Err(Error::StepFailed { step: s.node.clone(), message: s.error.clone().unwrap_or_default() }),
+            Some(s) => {
+                Err(Error::StepFailed { step: s.node.clone(), message: s.error.clone().unwrap_or_default() })
+            }
             None => Ok(self),
         }
     }
@@ -577,7 +579,11 @@ fn explain_miss(previous: Option<&(ContentHash, KeyParts)>, now: &KeyParts) -> M
 }
 
 /// Looks a key up and loads the artifact, or says why it cannot.
-fn lookup(store: &Store, step: &dyn ErasedStep, key: ContentHash) -> Result<(AnyArtifact, ContentHash), Option<MissReason>> {
+fn lookup(
+    store: &Store,
+    step: &dyn ErasedStep,
+    key: ContentHash,
+) -> Result<(AnyArtifact, ContentHash), Option<MissReason>> {
     let output = match store.cache_get(key) {
         Ok(Some(output)) => output,
         Ok(None) => return Err(None),
@@ -807,7 +813,11 @@ impl<'a> Run<'a> {
         match stored {
             Ok((value, hash)) => {
                 report.output_hash = Some(hash);
-                self.emit(Event::StepFinished { node: &spec.name, duration: report.duration, attempts: report.attempts });
+                self.emit(Event::StepFinished {
+                    node: &spec.name,
+                    duration: report.duration,
+                    attempts: report.attempts,
+                });
                 tracing::info!(target: "mlflow", node = %spec.name, attempts = report.attempts, "step finished");
                 self.finish(report, parts, Some((value, hash)))
             }
@@ -821,7 +831,12 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn finish(&self, report: StepReport, parts: KeyParts, value: Option<(AnyArtifact, ContentHash)>) -> Outcome {
+    fn finish(
+        &self,
+        report: StepReport,
+        parts: KeyParts,
+        value: Option<(AnyArtifact, ContentHash)>,
+    ) -> Outcome {
         Outcome { report, parts, value }
     }
 
@@ -910,10 +925,8 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
 
 fn new_run_id() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     Hasher::new("mlflow/run-id/v1")
         .part(&nanos.to_le_bytes())
         .part(&std::process::id().to_le_bytes())
@@ -1136,7 +1149,13 @@ impl Pipeline {
     }
 }
 
-fn mark_skipped(options: &RunOptions, sched: &mut Sched, spec: &crate::dag::NodeSpec, node: usize, reason: String) {
+fn mark_skipped(
+    options: &RunOptions,
+    sched: &mut Sched,
+    spec: &crate::dag::NodeSpec,
+    node: usize,
+    reason: String,
+) {
     for observer in &options.observers {
         observer.on_event(&Event::StepSkipped { node: &spec.name, reason: &reason });
     }

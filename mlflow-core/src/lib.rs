@@ -11,8 +11,8 @@ pub mod codec;
 pub mod dag;
 pub mod error;
 pub mod exec;
-pub mod store;
 pub mod step;
+pub mod store;
 
 pub use error::{Error, Result};
 
@@ -30,7 +30,9 @@ pub mod prelude {
 pub mod __private {
     pub use crate::artifact::Artifact;
     pub use crate::codec::{ContentHash, Hasher};
-    pub use crate::step::{fold_hashes, CrateId, Helper, Step, StepError, StepInputs, StepOptions, StepResult};
+    pub use crate::step::{
+        fold_hashes, CrateId, Helper, Step, StepError, StepInputs, StepOptions, StepResult,
+    };
     pub use core::clone::Clone;
     pub use core::option::Option::{None, Some};
     pub use core::result::Result::{self, Ok};
@@ -44,9 +46,6 @@ pub mod __private {
         if deps.is_empty() {
             return own;
         }
-        Hasher::new("mlflow/helper/v1")
-            .part(own.as_bytes())
-            .part(fold_hashes(deps).as_bytes())
-            .finish()
+        Hasher::new("mlflow/helper/v1").part(own.as_bytes()).part(fold_hashes(deps).as_bytes()).finish()
     }
 }

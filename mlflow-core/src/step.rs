@@ -33,12 +33,8 @@ pub struct StepOptions {
 
 impl StepOptions {
     /// Cache on, no retries, 100 ms backoff, no timeout.
-    pub const DEFAULT: StepOptions = StepOptions {
-        cache: true,
-        retries: 0,
-        backoff: Duration::from_millis(100),
-        timeout: None,
-    };
+    pub const DEFAULT: StepOptions =
+        StepOptions { cache: true, retries: 0, backoff: Duration::from_millis(100), timeout: None };
 
     /// The wait before retry number `retry` (1-based): `backoff * 2^(retry-1)`, capped at 2^16 times.
     pub fn backoff_before(&self, retry: u32) -> Duration {
@@ -166,9 +162,7 @@ pub trait Helper {
 /// assert_ne!(fold_hashes(&[a, b]), fold_hashes(&[b, a]));
 /// ```
 pub fn fold_hashes(deps: &[fn() -> ContentHash]) -> ContentHash {
-    deps.iter()
-        .fold(Hasher::new("mlflow/deps/v1"), |h, dep| h.part(dep().as_bytes()))
-        .finish()
+    deps.iter().fold(Hasher::new("mlflow/deps/v1"), |h, dep| h.part(dep().as_bytes())).finish()
 }
 
 /// The tuple of a step's input types. Implemented for tuples of up to 12 artifacts.

@@ -317,9 +317,8 @@ impl Store {
     /// The output hash a cache key maps to, if any.
     pub(crate) fn cache_get(&self, key: ContentHash) -> Result<Option<ContentHash>, StoreError> {
         let db = self.db();
-        let mut stmt = db
-            .prepare_cached("SELECT output FROM cache WHERE key = ?1")
-            .map_err(|e| self.db_err(e))?;
+        let mut stmt =
+            db.prepare_cached("SELECT output FROM cache WHERE key = ?1").map_err(|e| self.db_err(e))?;
         let found: Option<Vec<u8>> = stmt
             .query_row([key.as_bytes().as_slice()], |row| row.get(0))
             .optional()
@@ -391,7 +390,8 @@ impl Store {
                 "UPDATE runs SET status = ?2, ended_ms = ?3, steps = ?4 WHERE id = ?1",
                 params![id, status, now_ms(), steps_blob],
             )?;
-            let mut stmt = tx.prepare_cached("INSERT INTO run_params (run_id, name, hash) VALUES (?1, ?2, ?3)")?;
+            let mut stmt =
+                tx.prepare_cached("INSERT INTO run_params (run_id, name, hash) VALUES (?1, ?2, ?3)")?;
             for (name, hash) in params {
                 stmt.execute(params![id, name, hash.as_bytes().as_slice()])?;
             }
@@ -490,7 +490,8 @@ impl Store {
                 .query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))?
                 .filter_map(|row| row.map(|(n, h)| hash_from_blob(&h).map(|h| (n, h))).transpose())
                 .collect::<rusqlite::Result<_>>()?;
-            let blob: Option<Vec<u8>> = db.query_row("SELECT steps FROM runs WHERE id = ?1", [id], |r| r.get(0))?;
+            let blob: Option<Vec<u8>> =
+                db.query_row("SELECT steps FROM runs WHERE id = ?1", [id], |r| r.get(0))?;
             run.steps = decode_steps(blob.as_deref())?;
             Ok(Some(run))
         };
@@ -605,9 +606,7 @@ fn open_database(root: &Path, db_path: &Path) -> Result<Connection, StoreError> 
         }
     }
     db.pragma_update(None, "synchronous", "NORMAL").map_err(db_err)?;
-    let tx = db
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-        .map_err(db_err)?;
+    let tx = db.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(db_err)?;
     tx.execute_batch("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);")
         .map_err(db_err)?;
     let found: Option<String> = tx
@@ -698,8 +697,9 @@ fn decode_inputs(text: &str) -> Option<Vec<InputPart>> {
 fn decode_steps(blob: Option<&[u8]>) -> rusqlite::Result<Vec<StepRecord>> {
     match blob {
         None => Ok(Vec::new()),
-        Some(bytes) => codec::decode(bytes, u64::MAX)
-            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Blob, Box::new(e))),
+        Some(bytes) => codec::decode(bytes, u64::MAX).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Blob, Box::new(e))
+        }),
     }
 }
 
@@ -752,7 +752,8 @@ mod tests {
     fn a_file_that_is_not_a_database_is_a_clear_error() {
         let dir = tempfile::tempdir().unwrap();
         fs::create_dir_all(dir.path().join("s")).unwrap();
-        fs::write(dir.path().join("s").join(DB_FILE), b"this is not sqlite, just text that is long enough").unwrap();
+        fs::write(dir.path().join("s").join(DB_FILE), b"this is not sqlite, just text that is long enough")
+            .unwrap();
         let err = Store::open(dir.path().join("s")).unwrap_err();
         assert!(matches!(err, StoreError::Database { .. }), "{err}");
         assert!(err.to_string().contains("mlflow.db"), "{err}");

@@ -1,14 +1,13 @@
 //! `#[helper]`: keeps the function and adds a same-named braced struct implementing `Helper`.
 
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned, ToTokens};
+use quote::{quote, ToTokens};
 use syn::ext::IdentExt;
-use syn::spanned::Spanned;
 use syn::FnArg;
 
 use crate::code_hash::code_hash;
 use crate::diag::Errors;
-use crate::item::{cfg_attrs, content_hash_literal, parse_fn};
+use crate::item::{cfg_attrs, content_hash_literal, deps_array, parse_fn};
 use crate::options::{self, MacroKind};
 
 /// Expands `#[helper(attr)] item`.
@@ -47,9 +46,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     let option_errors = errors.take().map(|e| e.to_compile_error());
 
     let own = content_hash_literal(code_hash(&item));
-    let deps = deps
-        .iter()
-        .map(|path| quote_spanned!(path.span()=> <#path as ::mlflow::__private::Helper>::code_hash));
+    let deps = deps_array(&deps, MacroKind::Helper);
     let vis = func.vis.to_token_stream();
     let cfgs = cfg_attrs(&func);
     Ok(quote! {
@@ -63,7 +60,8 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
         #(#cfgs)*
         impl ::mlflow::__private::Helper for #fn_ident {
             fn code_hash() -> ::mlflow::__private::ContentHash {
-                ::mlflow::__private::helper_hash(#own, &[#(#deps),*])
+                const DEPS: &[fn() -> ::mlflow::__private::ContentHash] = #deps;
+                ::mlflow::__private::helper_hash(#own, DEPS)
             }
         }
 
@@ -90,13 +88,16 @@ mod tests {
             "pub fn normalize < T : Into < f64 >> (x : T) -> f64 { x . into () }",
             "# [doc (hidden)] # [allow (dead_code , non_camel_case_types)] pub struct normalize { }",
             "impl :: mlflow :: __private :: Helper for normalize",
-            "fn code_hash () -> :: mlflow :: __private :: ContentHash { :: mlflow :: __private :: helper_hash (:: mlflow :: __private :: ContentHash :: from_bytes ([",
-            "& [< scale as :: mlflow :: __private :: Helper > :: code_hash , < util :: center as :: mlflow :: __private :: Helper > :: code_hash])",
+            "fn code_hash () -> :: mlflow :: __private :: ContentHash { const DEPS : & [fn () -> :: mlflow :: __private :: ContentHash] = {",
+            "use scale as __not_a_helper_0 ;",
+            "use util :: center as __not_a_helper_1 ;",
+            "& [< __not_a_helper_0 as __MlflowIsHelper0 > :: code_hash , < __not_a_helper_1 as __MlflowIsHelper1 > :: code_hash] } ;",
+            ":: mlflow :: __private :: helper_hash (:: mlflow :: __private :: ContentHash :: from_bytes ([",
         ] {
             assert!(out.contains(expected), "missing {expected:?} in\n{out}");
         }
         let out = expand_str("", "fn plain() {}").unwrap();
-        assert!(out.contains("& []"), "{out}");
+        assert!(out.contains("ContentHash] = & [] ;"), "{out}");
     }
 
     #[test]
@@ -126,7 +127,8 @@ mod tests {
         // Option mistakes alone keep the expansion, minus the bad option.
         let out = expand_str("deps = [h, g], version = 1", "fn h() {}").unwrap();
         assert!(out.contains("impl :: mlflow :: __private :: Helper for h"), "{out}");
-        assert!(out.contains("& [< g as :: mlflow :: __private :: Helper > :: code_hash]"), "{out}");
+        assert!(out.contains("use g as __not_a_helper_0 ;"), "{out}");
+        assert!(!out.contains("__not_a_helper_1"), "{out}");
         assert_eq!(out.matches("compile_error !").count(), 2, "{out}");
         let e = all("", "const X: u8 = 1;");
         assert_eq!(e, ["#[helper] can only be applied to a free function, not a const: write `#[helper] fn name(...) { ... }`"]);

@@ -1,7 +1,7 @@
 //! What `#[step]` and `#[helper]` share about the annotated item.
 
-use proc_macro2::{Literal, TokenStream};
-use quote::{quote, ToTokens};
+use proc_macro2::{Ident, Literal, Span, TokenStream};
+use quote::{quote, quote_spanned, ToTokens};
 use syn::{Attribute, Item, ItemFn};
 
 use crate::diag::Errors;
@@ -56,6 +56,67 @@ fn pair(a: &impl ToTokens, b: &impl ToTokens) -> TokenStream {
 /// exactly when the function does.
 pub fn cfg_attrs(func: &ItemFn) -> Vec<&Attribute> {
     func.attrs.iter().filter(|a| a.path().is_ident("cfg")).collect()
+}
+
+/// A block expression for a `const` of type `&'static [fn() -> ContentHash]`: the code hashes
+/// of the `#[helper]` functions `deps` names.
+///
+/// `#[helper] fn h` adds a braced struct `h` (type namespace) implementing `Helper`. Each path is
+/// imported under a fixed alias next to a glob import of a local fallback module that has a
+/// struct of the same alias name: an explicit import shadows a glob one namespace by namespace,
+/// so the alias is the helper's struct when the path names a `#[helper]`, and the fallback struct
+/// when it names a plain function. The fallback does not implement the requirement trait, whose
+/// `#[diagnostic::on_unimplemented]` message then names the path and says what to do, at the
+/// path's span (instead of rustc's bare "expected type, found function").
+pub fn deps_array(deps: &[&syn::Path], kind: MacroKind) -> TokenStream {
+    if deps.is_empty() {
+        return quote!(&[]);
+    }
+    let mut aliases = Vec::new();
+    let mut items = Vec::new();
+    let mut entries = Vec::new();
+    for (i, path) in deps.iter().enumerate() {
+        let text = path.to_token_stream().to_string().replace(' ', "");
+        let span = path.segments.last().map_or_else(Span::call_site, |s| s.ident.span());
+        let alias = Ident::new(&format!("__not_a_helper_{i}"), span);
+        let requirement = Ident::new(&format!("__MlflowIsHelper{i}"), span);
+        let message = format!("`{text}` in `deps` is not a function marked #[helper]");
+        let label = "not a #[helper]";
+        let note = format!(
+            "{} `deps` lists functions marked #[helper], whose code hash is known: add `#[helper]` to `fn {}`, or remove it from `deps`",
+            kind.attr(),
+            path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default(),
+        );
+        items.push(quote! {
+            #[allow(unused_imports)]
+            use #path as #alias;
+            #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
+            trait #requirement {
+                fn code_hash() -> ::mlflow::__private::ContentHash;
+            }
+            impl<T: ::mlflow::__private::Helper> #requirement for T {
+                fn code_hash() -> ::mlflow::__private::ContentHash {
+                    <T as ::mlflow::__private::Helper>::code_hash()
+                }
+            }
+        });
+        // rustc reports an unmet bound of `<T as R>::f` at `T`: the alias, spanned at the path's
+        // last segment.
+        entries.push(quote_spanned!(span=> <#alias as #requirement>::code_hash));
+        aliases.push(alias);
+    }
+    quote! {
+        {
+            #[allow(dead_code, non_camel_case_types)]
+            mod __mlflow_deps {
+                #(pub struct #aliases;)*
+            }
+            #[allow(unused_imports)]
+            use __mlflow_deps::*;
+            #(#items)*
+            &[#(#entries),*]
+        }
+    }
 }
 
 /// `::mlflow::__private::ContentHash::from_bytes([...])` for a hash computed at expansion time.

@@ -28,7 +28,10 @@ mod step;
 /// fn engineer(raw: &RawTable, cfg: &FeatureConfig) -> Result<Features, DataError> { ... }
 /// ```
 ///
-/// The function is left exactly as written: it stays callable and unit-testable. Next to it the
+/// The function is left as written: it stays callable and unit-testable. The only addition is
+/// `#[allow(clippy::ptr_arg, clippy::too_many_arguments)]` when it has inputs: a step borrowing
+/// the artifact `Vec<f64>` must take `&Vec<f64>` (not the `&[f64]` clippy would suggest), and
+/// each argument is one input wired from its own node. Next to it the
 /// macro adds a unit struct named after the function in UpperCamelCase plus `Step` (`engineer`
 /// gives `EngineerStep`), with the function's visibility and `#[derive(Clone, Copy, Debug,
 /// Default)]`, implementing `mlflow::step::Step`. Pass that struct to `Pipeline::step`.
@@ -73,16 +76,20 @@ mod step;
 /// # Code hash
 ///
 /// `Step::CODE_HASH` is computed at expansion time from a canonical walk of the function's tokens
-/// (signature and body; identifiers, punctuation, literals and groups, without spans): reformatting
+/// (attributes, signature and body; identifiers, punctuation, literals and groups, without
+/// spans): reformatting (whitespace, line breaks, the trailing commas rustfmt adds or removes)
 /// and comments, including doc comments, keep it; any other edit changes it and so invalidates
-/// the step's cached results. Code the function calls is not seen: list such functions in
+/// the step's cached results. The `#[step(...)]` options are not part of it. Code the function calls is not seen: list such functions in
 /// `deps` (after marking them `#[helper]`) or bump `version`.
 ///
 /// # Errors
 ///
 /// Every mistake (unknown, duplicate or ill-typed option, invalid duration, unsupported
 /// signature) is reported at its own span, all at once; the function itself is still emitted, so
-/// the rest of the crate does not fail with follow-on errors.
+/// the rest of the crate does not fail with follow-on errors. Type mistakes are reported by rustc
+/// at the offending type with a message saying what to do: an input or output that is not an
+/// artifact, an input taken by value that is not `Clone`, an error type that is not
+/// `std::error::Error + Send + Sync + 'static`.
 #[proc_macro_attribute]
 pub fn step(attr: TokenStream, item: TokenStream) -> TokenStream {
     run(attr, item, step::expand)

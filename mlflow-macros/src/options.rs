@@ -4,11 +4,11 @@
 
 use std::collections::BTreeSet;
 
-use proc_macro2::TokenStream;
+use proc_macro2::{TokenStream, TokenTree};
 use quote::ToTokens;
-use syn::parse::Parser;
+use syn::parse::{Parse, ParseStream, Parser};
 use syn::punctuated::Punctuated;
-use syn::{Expr, ExprLit, Lit, LitStr, Meta, Token};
+use syn::{token, Expr, ExprLit, Lit, LitStr, Token};
 
 use crate::diag::{did_you_mean, Errors};
 
@@ -72,8 +72,8 @@ pub struct Options {
 /// still returned, so the caller can report further mistakes (in the signature, say) too.
 pub fn parse(attr: TokenStream, kind: MacroKind, errors: &mut Errors) -> Options {
     let mut options = Options::default();
-    let metas = match Punctuated::<Meta, Token![,]>::parse_terminated.parse2(attr) {
-        Ok(metas) => metas,
+    let args = match Punctuated::<Arg, Token![,]>::parse_terminated.parse2(attr) {
+        Ok(args) => args,
         Err(error) => {
             let known = kind.known().iter().map(|k| format!("{k} = ...")).collect::<Vec<_>>();
             errors.push(syn::Error::new(
@@ -84,18 +84,18 @@ pub fn parse(attr: TokenStream, kind: MacroKind, errors: &mut Errors) -> Options
         }
     };
     let mut seen = BTreeSet::new();
-    for meta in metas {
-        let Some(key) = meta.path().get_ident().map(ToString::to_string) else {
-            unknown(meta.path(), &meta.path().to_token_stream().to_string().replace(' ', ""), kind, errors);
+    for arg in args {
+        let Some(key) = arg.path.get_ident().map(ToString::to_string) else {
+            unknown(&arg.path, &arg.path.to_token_stream().to_string().replace(' ', ""), kind, errors);
             continue;
         };
         if !kind.known().contains(&key.as_str()) {
-            unknown(meta.path(), &key, kind, errors);
+            unknown(&arg.path, &key, kind, errors);
             continue;
         }
         if !seen.insert(key.clone()) {
             errors.spanned(
-                meta.path(),
+                &arg.path,
                 format!(
                     "duplicate {} option `{key}`: it is already set earlier in this attribute; keep only one",
                     kind.attr()
@@ -103,11 +103,24 @@ pub fn parse(attr: TokenStream, kind: MacroKind, errors: &mut Errors) -> Options
             );
             continue;
         }
-        let value = match &meta {
-            Meta::NameValue(nv) => &nv.value,
-            Meta::Path(path) => {
+        let (value, raw) = match arg.value {
+            ArgValue::Value { expr, raw } => match *expr {
+                Ok(expr) => (expr, raw),
+                Err(error) => {
+                    errors.spanned(
+                        &raw,
+                        format!(
+                            "invalid value for {} option `{key}` ({error}): write `{key} = {}`",
+                            kind.attr(),
+                            example(&key)
+                        ),
+                    );
+                    continue;
+                }
+            },
+            ArgValue::Missing => {
                 errors.spanned(
-                    path,
+                    &arg.path,
                     format!(
                         "{} option `{key}` needs a value: write `{key} = {}`",
                         kind.attr(),
@@ -116,9 +129,9 @@ pub fn parse(attr: TokenStream, kind: MacroKind, errors: &mut Errors) -> Options
                 );
                 continue;
             }
-            Meta::List(list) => {
+            ArgValue::List => {
                 errors.spanned(
-                    &list.path,
+                    &arg.path,
                     format!(
                         "{} option `{key}` is written with `=`: `{key} = {}`",
                         kind.attr(),
@@ -128,18 +141,58 @@ pub fn parse(attr: TokenStream, kind: MacroKind, errors: &mut Errors) -> Options
                 continue;
             }
         };
+        let (value, raw) = (&value, &raw);
         match key.as_str() {
-            "name" => options.name = parse_name(value, errors),
-            "version" => options.version = parse_u32(value, &key, errors),
-            "deps" => options.deps = parse_deps(value, kind, errors),
-            "cache" => options.cache = parse_bool(value, &key, errors),
-            "retries" => options.retries = parse_u32(value, &key, errors),
-            "backoff" => options.backoff = parse_duration_option(value, &key, false, errors),
-            "timeout" => options.timeout = parse_duration_option(value, &key, true, errors),
+            "name" => options.name = parse_name(value, raw, errors),
+            "version" => options.version = parse_u32(value, raw, &key, errors),
+            "deps" => options.deps = parse_deps(value, raw, kind, errors),
+            "cache" => options.cache = parse_bool(value, raw, &key, errors),
+            "retries" => options.retries = parse_u32(value, raw, &key, errors),
+            "backoff" => options.backoff = parse_duration_option(value, raw, &key, false, errors),
+            "timeout" => options.timeout = parse_duration_option(value, raw, &key, true, errors),
             _ => unreachable!("every known option is handled"),
         }
     }
     options
+}
+
+/// One argument of the attribute: `key = value`, or a malformed `key` or `key(...)`.
+struct Arg {
+    path: syn::Path,
+    value: ArgValue,
+}
+
+enum ArgValue {
+    /// `key = value`: the value's tokens as written (for spans) and parsed.
+    Value { raw: TokenStream, expr: Box<syn::Result<Expr>> },
+    /// Just `key`.
+    Missing,
+    /// `key(...)`.
+    List,
+}
+
+impl Parse for Arg {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let path = input.call(syn::Path::parse_mod_style)?;
+        let value = if input.peek(Token![=]) {
+            let eq: Token![=] = input.parse()?;
+            let mut raw = TokenStream::new();
+            while !input.is_empty() && !input.peek(Token![,]) {
+                raw.extend([input.parse::<TokenTree>()?]);
+            }
+            if raw.is_empty() {
+                return Err(syn::Error::new(eq.span, "expected a value after `=`"));
+            }
+            let expr = Box::new(syn::parse2::<Expr>(raw.clone()));
+            ArgValue::Value { raw, expr }
+        } else if input.peek(token::Paren) || input.peek(token::Bracket) || input.peek(token::Brace) {
+            input.parse::<TokenTree>()?;
+            ArgValue::List
+        } else {
+            ArgValue::Missing
+        };
+        Ok(Arg { path, value })
+    }
 }
 
 /// An example value for `key`, for error messages.
@@ -160,7 +213,7 @@ fn unknown(path: &syn::Path, key: &str, kind: MacroKind, errors: &mut Errors) {
     let known = kind.known();
     let mut message = format!("unknown {} option `{key}`", kind.attr());
     if let Some(suggestion) = did_you_mean(key, known) {
-        message += &format!(": did you mean `{suggestion}`?");
+        message += &format!(" (did you mean `{suggestion}`?)");
     }
     if kind == MacroKind::Helper && STEP_OPTIONS.contains(&key) {
         message += &format!("; `{key}` is a #[step] option, a #[helper] only takes `deps = [...]`");
@@ -199,7 +252,7 @@ fn describe(expr: &Expr) -> &'static str {
     }
 }
 
-fn parse_name(value: &Expr, errors: &mut Errors) -> Option<LitStr> {
+fn parse_name(value: &Expr, raw: &TokenStream, errors: &mut Errors) -> Option<LitStr> {
     match literal(value) {
         Some(Lit::Str(name)) if name.value().trim().is_empty() => {
             errors.spanned(name, "#[step] option `name` must not be empty: write `name = \"my_step\"` or leave it out to use the function's name");
@@ -208,7 +261,7 @@ fn parse_name(value: &Expr, errors: &mut Errors) -> Option<LitStr> {
         Some(Lit::Str(name)) => Some(name.clone()),
         _ => {
             errors.spanned(
-                value,
+                raw,
                 format!(
                     "#[step] option `name` takes a string, found {}: write `name = \"my_step\"`",
                     describe(value)
@@ -219,13 +272,13 @@ fn parse_name(value: &Expr, errors: &mut Errors) -> Option<LitStr> {
     }
 }
 
-fn parse_u32(value: &Expr, key: &str, errors: &mut Errors) -> Option<u32> {
+fn parse_u32(value: &Expr, raw: &TokenStream, key: &str, errors: &mut Errors) -> Option<u32> {
     let what = if key == "version" { "the step's version" } else { "the number of retries" };
     let expected = format!("#[step] option `{key}` takes a non-negative integer ({what}, a `u32`)");
     match literal(value) {
         Some(Lit::Int(int)) if int.base10_digits().starts_with('-') => {
             errors.spanned(
-                int,
+                raw,
                 format!("{expected}, found a negative number: write `{key} = {}`", example(key)),
             );
             None
@@ -266,7 +319,7 @@ fn parse_u32(value: &Expr, key: &str, errors: &mut Errors) -> Option<u32> {
         }
         _ => {
             errors.spanned(
-                value,
+                raw,
                 format!("{expected}, found {}: write `{key} = {}`", describe(value), example(key)),
             );
             None
@@ -274,7 +327,7 @@ fn parse_u32(value: &Expr, key: &str, errors: &mut Errors) -> Option<u32> {
     }
 }
 
-fn parse_bool(value: &Expr, key: &str, errors: &mut Errors) -> Option<bool> {
+fn parse_bool(value: &Expr, raw: &TokenStream, key: &str, errors: &mut Errors) -> Option<bool> {
     match literal(value) {
         Some(Lit::Bool(b)) => Some(b.value),
         Some(Lit::Str(s)) if matches!(s.value().as_str(), "true" | "false") => {
@@ -289,7 +342,7 @@ fn parse_bool(value: &Expr, key: &str, errors: &mut Errors) -> Option<bool> {
         }
         _ => {
             errors.spanned(
-                value,
+                raw,
                 format!(
                     "#[step] option `{key}` takes a bool, found {}: write `{key} = true` or `{key} = false`",
                     describe(value)
@@ -300,21 +353,21 @@ fn parse_bool(value: &Expr, key: &str, errors: &mut Errors) -> Option<bool> {
     }
 }
 
-fn parse_deps(value: &Expr, kind: MacroKind, errors: &mut Errors) -> Vec<syn::Path> {
+fn parse_deps(value: &Expr, raw: &TokenStream, kind: MacroKind, errors: &mut Errors) -> Vec<syn::Path> {
     let hint = "write `deps = [helper_fn, other::helper_fn]`, naming functions marked #[helper]";
     let elems = match value {
         Expr::Array(array) => &array.elems,
         Expr::Path(p) if p.qself.is_none() => {
             let path = p.path.to_token_stream().to_string().replace(' ', "");
             errors.spanned(
-                value,
+                raw,
                 format!("{} option `deps` takes a list in brackets: write `deps = [{path}]`", kind.attr()),
             );
             return Vec::new();
         }
         _ => {
             errors.spanned(
-                value,
+                raw,
                 format!(
                     "{} option `deps` takes a list of paths, found {}: {hint}",
                     kind.attr(),
@@ -330,6 +383,13 @@ fn parse_deps(value: &Expr, kind: MacroKind, errors: &mut Errors) -> Vec<syn::Pa
         match elem {
             Expr::Path(p) if p.qself.is_none() && p.attrs.is_empty() => {
                 let text = p.path.to_token_stream().to_string().replace(' ', "");
+                if p.path.segments.iter().any(|s| !s.arguments.is_none()) {
+                    errors.spanned(
+                        &p.path,
+                        format!("`{text}`: each entry of `deps` is the plain path of a #[helper] function, without generic arguments"),
+                    );
+                    continue;
+                }
                 if !seen.insert(text.clone()) {
                     errors.spanned(
                         &p.path,
@@ -351,7 +411,13 @@ fn parse_deps(value: &Expr, kind: MacroKind, errors: &mut Errors) -> Vec<syn::Pa
     deps
 }
 
-fn parse_duration_option(value: &Expr, key: &str, nonzero: bool, errors: &mut Errors) -> Option<u64> {
+fn parse_duration_option(
+    value: &Expr,
+    raw: &TokenStream,
+    key: &str,
+    nonzero: bool,
+    errors: &mut Errors,
+) -> Option<u64> {
     let Some(Lit::Str(s)) = literal(value) else {
         let found = match literal(value) {
             Some(Lit::Int(i)) => format!(
@@ -361,7 +427,7 @@ fn parse_duration_option(value: &Expr, key: &str, nonzero: bool, errors: &mut Er
             ),
             _ => format!("{}: write `{key} = {}`", describe(value), example(key)),
         };
-        errors.spanned(value, format!("#[step] option `{key}` takes a duration string, found {found}"));
+        errors.spanned(raw, format!("#[step] option `{key}` takes a duration string, found {found}"));
         return None;
     };
     match parse_duration(&s.value()) {
@@ -371,7 +437,7 @@ fn parse_duration_option(value: &Expr, key: &str, nonzero: bool, errors: &mut Er
         }
         Ok(nanos) => Some(nanos),
         Err(why) => {
-            errors.spanned(s, format!("invalid duration for `{key}`: {why}"));
+            errors.spanned(s, format!("invalid duration for #[step] option `{key}`: {why}"));
             None
         }
     }
@@ -558,8 +624,12 @@ mod tests {
             (quote!(deps = "helper"), "takes a list of paths, found a string"),
             (quote!(deps = [a, "b"]), "each entry of `deps` must be the path"),
             (quote!(deps = [a, b, a]), "`a` is listed twice"),
+            (quote!(deps = [a::<u8>]), "without generic arguments"),
             (quote!(backoff = 100), "write `backoff = \"100ms\"`"),
-            (quote!(backoff = "fast"), "invalid duration for `backoff`: `fast` is not a duration"),
+            (
+                quote!(backoff = "fast"),
+                "invalid duration for #[step] option `backoff`: `fast` is not a duration",
+            ),
             (quote!(timeout = "0s"), "`timeout` must be longer than zero"),
             (quote!(timeout = "0.0ms"), "`timeout` must be longer than zero"),
             (quote!(cache), "needs a value: write `cache = false`"),
@@ -590,6 +660,11 @@ mod tests {
     fn syntax_errors_are_reported() {
         let e = errs(quote!(cache = false retries = 1), MacroKind::Step);
         assert_eq!(e.len(), 1);
+        assert!(e[0].starts_with("invalid value for #[step] option `cache`"), "{e:?}");
+        let e = errs(quote!(cache = ), MacroKind::Step);
+        assert_eq!(e.len(), 1);
+        assert!(e[0].starts_with("invalid #[step] options: expected a value after `=`"), "{e:?}");
+        let e = errs(quote!(= 1), MacroKind::Step);
         assert!(e[0].starts_with("invalid #[step] options"), "{e:?}");
     }
 }

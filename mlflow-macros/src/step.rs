@@ -1,6 +1,6 @@
 //! `#[step]`: keeps the function and adds a sibling unit struct implementing `Step`.
 
-use proc_macro2::{Delimiter, Group, Ident, Literal, Span, TokenStream};
+use proc_macro2::{Delimiter, Group, Ident, Literal, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
@@ -12,7 +12,7 @@ use syn::{
 
 use crate::code_hash::code_hash;
 use crate::diag::Errors;
-use crate::item::{cfg_attrs, content_hash_literal, parse_fn};
+use crate::item::{cfg_attrs, content_hash_literal, deps_array, parse_fn};
 use crate::options::{self, MacroKind, Options, DEFAULT_BACKOFF_NANOS};
 
 /// The most inputs a step can have (`StepInputs` is implemented for tuples up to this size).
@@ -38,7 +38,12 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     }
     let generated = generate(&func, &signature, &options, code_hash(&item));
     let option_errors = errors.take().map(|e| e.to_compile_error());
-    Ok(quote!(#item #generated #option_errors))
+    // Two clippy lints do not fit step functions: a step borrows the artifact `T` as `&T`, so
+    // `&Vec<f64>` and `&String` are required (`ptr_arg` suggests `&[f64]` / `&str`), and each
+    // argument is one input wired from its own node (`too_many_arguments` suggests a struct).
+    let allow =
+        (!signature.inputs.is_empty()).then(|| quote!(#[allow(clippy::ptr_arg, clippy::too_many_arguments)]));
+    Ok(quote!(#allow #item #generated #option_errors))
 }
 
 /// One argument of the step function.
@@ -82,10 +87,10 @@ fn analyze(func: &ItemFn, errors: &mut Errors) -> Signature {
             format!("#[step] functions cannot be unsafe: the executor calls `{name}` without an `unsafe` block; make `{name}` safe and use `unsafe` blocks inside it"),
         );
     }
-    let mut lifetimes = Vec::new();
     for param in &sig.generics.params {
         match param {
-            GenericParam::Lifetime(l) => lifetimes.push(l.lifetime.ident.to_string()),
+            // Fine on the argument references (`x: &'a T`); anywhere else `check_owned` reports it.
+            GenericParam::Lifetime(_) => {}
             GenericParam::Type(t) => errors.spanned(
                 param,
                 format!("#[step] functions cannot be generic: `{name}` has the type parameter `{}`; a step needs concrete input and output types. Keep the generic function and add a non-generic #[step] function that calls it with concrete types", t.ident),
@@ -175,6 +180,10 @@ fn analyze(func: &ItemFn, errors: &mut Errors) -> Signature {
                     Output::Result { ok, whole: Box::new(ty.clone()) }
                 }
                 None if matches!(ty, Type::Tuple(t) if t.elems.is_empty()) => Output::Unit(Some(ty.clone())),
+                None if matches!(ty, Type::Never(_)) => {
+                    errors.spanned(ty, format!("#[step] functions must return: `{name}` returns `!`; return the output artifact, or `()` if there is none"));
+                    Output::Unit(None)
+                }
                 None => {
                     check_owned(ty, &format!("the output of `{name}`"), "output", errors);
                     Output::Plain(ty.clone())
@@ -314,6 +323,52 @@ fn local_check(ty: &Type, bound: TokenStream, message: &str, label: &str, note: 
     }
 }
 
+/// Checks that the error type of `-> Result<T, E>` (or of an alias like `io::Result<T>`, whose `E`
+/// only rustc knows) converts into `Box<dyn Error + Send + Sync>`, reporting it at the return
+/// type with our message.
+fn error_type_check(whole: &Type, fn_name: &str) -> TokenStream {
+    let message = format!(
+        "`{{Self}}` cannot be the error type of step `{fn_name}`: it must implement `std::error::Error + Send + Sync + 'static`"
+    );
+    let label = "`{Self}` is not an `Error + Send + Sync + 'static`";
+    let note = "implement `std::error::Error` for `{Self}` (for example with `thiserror`) and keep it `Send + Sync + 'static`, or return `Box<dyn std::error::Error + Send + Sync>` or `String` as the error";
+    let not_result = format!(
+        "`{{Self}}` is not a `std::result::Result`: step `{fn_name}` returns a type named `Result`, so it must be `std::result::Result<T, E>` or an alias of it"
+    );
+    // `<` spanned at the type's first token and `Error` at its last, so rustc underlines the type.
+    let last = whole.to_token_stream().into_iter().last().map_or_else(|| whole.span(), |t| t.span());
+    let error = Ident::new("Error", last);
+    let check = quote_spanned!(whole.span()=> __mlflow_check::< <#whole as __MlflowErrorOf>::#error >(););
+    quote! {
+        const _: () = {
+            #[diagnostic::on_unimplemented(message = #not_result)]
+            trait __MlflowErrorOf {
+                type Error: ?::core::marker::Sized;
+            }
+            impl<T, E> __MlflowErrorOf for ::core::result::Result<T, E> {
+                type Error = E;
+            }
+            #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
+            trait __MlflowRequirement {}
+            impl<E> __MlflowRequirement for E
+            where
+                E: ::core::convert::Into<
+                    ::std::boxed::Box<dyn ::core::error::Error + ::core::marker::Send + ::core::marker::Sync>,
+                >,
+            {
+            }
+            const fn __mlflow_check<E: __MlflowRequirement>() {}
+            #check
+        };
+    }
+}
+
+/// The types, without repeats (compared by their tokens), in order of first appearance.
+fn distinct<'a>(types: impl Iterator<Item = &'a Type>) -> Vec<&'a Type> {
+    let mut seen = std::collections::BTreeSet::new();
+    types.filter(|ty| seen.insert(ty.to_token_stream().to_string())).collect()
+}
+
 /// `load_csv` -> `LoadCsv`.
 fn upper_camel(name: &str) -> String {
     let camel: String = name
@@ -366,10 +421,7 @@ fn generate(func: &ItemFn, sig: &Signature, options: &Options, hash: [u8; 32]) -
     };
     let code_hash = content_hash_literal(hash);
     let version = Literal::u32_unsuffixed(options.version.unwrap_or(0));
-    let deps = options
-        .deps
-        .iter()
-        .map(|path| quote_spanned!(path.span()=> <#path as ::mlflow::__private::Helper>::code_hash));
+    let deps = deps_array(&options.deps.iter().collect::<Vec<_>>(), MacroKind::Step);
     let cache = options.cache.unwrap_or(true);
     let retries = Literal::u32_unsuffixed(options.retries.unwrap_or(0));
     let backoff = nanos(options.backoff.unwrap_or(DEFAULT_BACKOFF_NANOS));
@@ -419,9 +471,9 @@ fn generate(func: &ItemFn, sig: &Signature, options: &Options, hash: [u8; 32]) -
         Output::Plain(ty) | Output::Result { ok: ty, .. } => Some(ty),
         Output::Unit(_) => None,
     };
-    let artifact_types: Vec<&Type> =
-        sig.inputs.iter().map(|input| &input.ty).chain(output_artifact).collect();
-    let owned_inputs: Vec<&Type> = sig.inputs.iter().filter(|i| !i.by_ref).map(|i| &i.ty).collect();
+    // Each distinct type once: a wrong type used twice is reported once, at its first use.
+    let artifact_types = distinct(sig.inputs.iter().map(|input| &input.ty).chain(output_artifact));
+    let owned_inputs = distinct(sig.inputs.iter().filter(|i| !i.by_ref).map(|i| &i.ty));
 
     // The impl holds only if every type is what it must be. These bounds are higher-ranked, so
     // rustc does not check them where the impl is defined; it assumes them inside the impl. A
@@ -452,14 +504,8 @@ fn generate(func: &ItemFn, sig: &Signature, options: &Options, hash: [u8; 32]) -
             "the step receives its own clone of the shared input artifact: derive `Clone` for `{Self}`, or take `&{Self}` to borrow the artifact instead",
         ));
     }
-    if let Output::Result { ok, whole } = &sig.output {
-        checks.push(local_check(
-            whole,
-            quote!(::mlflow::__private::StepResult<Ok = #ok>),
-            &format!("`{{Self}}` cannot be the result of step `{fn_name}`: its error type must convert into `Box<dyn Error + Send + Sync>`"),
-            "the error type is not a `std::error::Error + Send + Sync + 'static`",
-            "implement `std::error::Error` for the error type (for example with `thiserror`) and keep it `Send + Sync + 'static`, or return `Box<dyn std::error::Error + Send + Sync>` or `String` as the error",
-        ));
+    if let Output::Result { whole, .. } = &sig.output {
+        checks.push(error_type_check(whole, &fn_name));
     }
     let checks = checks.iter().map(|check| quote!(#(#cfgs)* #check));
 
@@ -484,7 +530,7 @@ fn generate(func: &ItemFn, sig: &Signature, options: &Options, hash: [u8; 32]) -
             const NAME: &'static ::core::primitive::str = #step_name;
             const CODE_HASH: ::mlflow::__private::ContentHash = #code_hash;
             const VERSION: ::core::primitive::u32 = #version;
-            const DEPS: &'static [fn() -> ::mlflow::__private::ContentHash] = &[#(#deps),*];
+            const DEPS: &'static [fn() -> ::mlflow::__private::ContentHash] = #deps;
             const OPTIONS: ::mlflow::__private::StepOptions = ::mlflow::__private::StepOptions {
                 cache: #cache,
                 retries: #retries,
@@ -560,12 +606,16 @@ mod tests {
             "type Output = Features ;",
             "const NAME : & 'static :: core :: primitive :: str = \"features\" ;",
             "const VERSION : :: core :: primitive :: u32 = 2 ;",
-            "< norm as :: mlflow :: __private :: Helper > :: code_hash",
+            "use norm as __not_a_helper_0 ;",
+            "& [< __not_a_helper_0 as __MlflowIsHelper0 > :: code_hash] }",
             "cache : false , retries : 3 , backoff : :: mlflow :: __private :: Duration :: from_nanos (1000000000) , timeout : :: mlflow :: __private :: Some (:: mlflow :: __private :: Duration :: from_nanos (120000000000))",
             ":: mlflow :: __private :: StepResult :: into_step_result (engineer (__mlflow_input_0 , :: mlflow :: __private :: Clone :: clone (__mlflow_input_1)))",
             "const _ : () = :: mlflow :: __private :: assert_artifact :: < Raw > () ;",
             "const _ : () = :: mlflow :: __private :: assert_artifact :: < u32 > () ;",
             "const _ : () = :: mlflow :: __private :: assert_artifact :: < Features > () ;",
+            "impl :: mlflow :: __private :: Step for EngineerStep where for < '__mlflow > Raw : :: mlflow :: __private :: Artifact , for < '__mlflow > u32 : :: mlflow :: __private :: Artifact , for < '__mlflow > Features : :: mlflow :: __private :: Artifact , for < '__mlflow > u32 : :: mlflow :: __private :: Clone , for < '__mlflow > Result < Features , DataError > : :: mlflow :: __private :: StepResult < Ok = Features > , {",
+            "__mlflow_check :: < u32 > () ;",
+            "__mlflow_check :: < < Result < Features , DataError > as __MlflowErrorOf > :: Error > () ;",
         ] {
             assert!(out.contains(expected), "missing {expected:?} in\n{out}");
         }
@@ -605,7 +655,12 @@ mod tests {
         let item = "/// docs\n#[inline] pub fn twice(x: &u64) -> u64 { x * 2 }";
         let out = expand_str("", item).unwrap();
         let original: TokenStream = item.parse().unwrap();
-        assert!(out.starts_with(&original.to_string()), "{out}");
+        // Only lint allowances are added (see `expand`), and only when there are inputs.
+        let expected = format!("# [allow (clippy :: ptr_arg , clippy :: too_many_arguments)] {original}");
+        assert!(out.starts_with(&expected), "{out}");
+        let item = "fn no_inputs() -> u64 { 2 }";
+        let out = expand_str("", item).unwrap();
+        assert!(out.starts_with(&item.parse::<TokenStream>().unwrap().to_string()), "{out}");
     }
 
     #[test]
@@ -623,6 +678,14 @@ mod tests {
         // Options are not part of the code hash.
         let out = expand_str("version = 9, retries = 2", "fn f(x: &u64) -> u64 { x + 1 }").unwrap();
         assert!(out.contains(&a));
+    }
+
+    #[test]
+    fn each_type_is_checked_once() {
+        let out = expand_str("", "fn f(a: &u8, b: &u8, c: u8, d: u8) -> u8 { 0 }").unwrap();
+        assert_eq!(out.matches("assert_artifact :: < u8 >").count(), 1, "{out}");
+        assert_eq!(out.matches("__mlflow_check :: < u8 >").count(), 1, "{out}");
+        assert_eq!(out.matches("u8 : :: mlflow :: __private :: Artifact").count(), 1, "{out}");
     }
 
     #[test]
@@ -681,6 +744,9 @@ mod tests {
         let e = errors("", &format!("fn many({}) {{}}", args.join(", ")));
         assert_eq!(e.len(), 1);
         assert!(e[0].contains("at most 12 inputs, and `many` has 13"), "{e:?}");
+        let e = errors("", "fn f() -> ! { loop {} }");
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].contains("`f` returns `!`"), "{e:?}");
         let e = errors("", "fn f(x: &[u8]) -> &str { todo!() }");
         assert_eq!(e.len(), 1, "{e:?}");
         assert!(e[0].contains("the output of `f` contains the reference `&str`"), "{e:?}");

@@ -6,5 +6,5 @@ fn total(xs: impl IntoIterator<Item = u32>) -> u32 {
 }
 
 fn main() {
-    let _ = total::<Vec<u32>>;
+    let _ = total(vec![1u32]);
 }

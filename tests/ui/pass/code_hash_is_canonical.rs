@@ -14,6 +14,7 @@ mod tidy {
     }
 }
 
+#[rustfmt::skip]
 mod messy {
     use mlflow::prelude::*;
 

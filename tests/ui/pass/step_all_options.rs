@@ -62,7 +62,7 @@ fn main() {
 
     assert_eq!(QuickStep::OPTIONS.backoff, Duration::from_micros(500));
     assert_eq!(QuickStep::OPTIONS.timeout, Some(Duration::from_millis(250)));
-    assert!(QuickStep::OPTIONS.cache);
+    const { assert!(QuickStep::OPTIONS.cache) };
     assert_eq!(QuickStep::NAME, "quick");
     assert_eq!(PatientStep::OPTIONS.timeout, Some(Duration::from_secs(3600)));
     assert_eq!(PatientStep::OPTIONS.backoff, Duration::ZERO);

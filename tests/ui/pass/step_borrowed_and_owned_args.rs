@@ -30,7 +30,10 @@ fn main() {
     // The unit struct: Clone, Copy, Debug, Default.
     let s = ScaleStep;
     let t = s;
-    assert_eq!(format!("{:?}", (s, t, ScaleStep::default(), Clone::clone(&s))), "(ScaleStep, ScaleStep, ScaleStep, ScaleStep)");
+    assert_eq!(
+        format!("{:?}", (s, t, ScaleStep::default(), Clone::clone(&s))),
+        "(ScaleStep, ScaleStep, ScaleStep, ScaleStep)"
+    );
     assert_eq!(ScaleStep::NAME, "scale");
     assert_eq!(ScaleStep::VERSION, 0);
     assert_eq!(ScaleStep::OPTIONS, mlflow::step::StepOptions::DEFAULT);

@@ -27,7 +27,9 @@ fn read_len(path: &String) -> std::io::Result<u64> {
     Ok(std::fs::metadata(path)?.len())
 }
 
-type MyResult<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
+mod boxed {
+    pub type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
+}
 
 mod alias {
     pub type Result<T> = std::result::Result<T, String>;
@@ -35,7 +37,7 @@ mod alias {
 
 #[step]
 fn halve(x: &u64) -> alias::Result<u64> {
-    if x % 2 == 0 {
+    if x.is_multiple_of(2) {
         Ok(x / 2)
     } else {
         Err(format!("{x} is odd"))
@@ -43,7 +45,7 @@ fn halve(x: &u64) -> alias::Result<u64> {
 }
 
 #[step]
-fn boxed(x: &u64) -> MyResult<u64> {
+fn boxed(x: &u64) -> boxed::Result<u64> {
     Ok(*x)
 }
 
@@ -59,4 +61,5 @@ fn main() {
     assert_eq!(HalveStep.call((&8,)).unwrap(), 4);
     assert_eq!(HalveStep.call((&7,)).unwrap_err().to_string(), "7 is odd");
     assert_eq!(BoxedStep.call((&5,)).unwrap(), 5);
+    assert_eq!(boxed(&6).unwrap(), 6);
 }

@@ -1,6 +1,7 @@
 //! Signature forms that are accepted: visibility, lifetimes on argument references, patterns,
 //! `const fn`, `#[cfg]`, raw identifiers, many inputs.
 #![deny(warnings)]
+#![allow(clippy::non_minimal_cfg, clippy::needless_lifetimes, clippy::bool_assert_comparison)]
 
 use mlflow::prelude::*;
 
@@ -15,7 +16,11 @@ pub mod inner {
 
 #[step]
 fn longest<'a, 'b>(a: &'a String, b: &'b String) -> String {
-    if a.len() >= b.len() { a.clone() } else { b.clone() }
+    if a.len() >= b.len() {
+        a.clone()
+    } else {
+        b.clone()
+    }
 }
 
 #[step]
@@ -52,9 +57,21 @@ fn r#match(x: &bool) -> bool {
     !x
 }
 
-#[allow(clippy::too_many_arguments)]
 #[step]
-fn twelve(a: &u8, b: &u8, c: &u8, d: &u8, e: &u8, f: &u8, g: &u8, h: &u8, i: &u8, j: &u8, k: &u8, l: u8) -> u32 {
+fn twelve(
+    a: &u8,
+    b: &u8,
+    c: &u8,
+    d: &u8,
+    e: &u8,
+    f: &u8,
+    g: &u8,
+    h: &u8,
+    i: &u8,
+    j: &u8,
+    k: &u8,
+    l: u8,
+) -> u32 {
     [a, b, c, d, e, f, g, h, i, j, k, &l].iter().map(|&&x| u32::from(x)).sum()
 }
 
