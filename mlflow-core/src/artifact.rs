@@ -30,4 +30,9 @@ pub trait Artifact: Serialize + DeserializeOwned + Send + Sync + 'static {}
 impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> Artifact for T {}
 
 /// A type-erased, shared artifact value: fan-out hands out clones of this `Arc`, never of the data.
+///
+/// ```
+/// let value: mlflow_core::artifact::AnyArtifact = std::sync::Arc::new(vec![1.0f64]);
+/// assert_eq!(value.downcast_ref::<Vec<f64>>(), Some(&vec![1.0]));
+/// ```
 pub type AnyArtifact = Arc<dyn Any + Send + Sync>;

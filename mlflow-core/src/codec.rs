@@ -13,6 +13,10 @@ use serde::{de::DeserializeOwned, Serialize};
 const DECODE_CLAIM_LIMIT: usize = 1 << 36;
 
 /// Default limit on the encoded size of one artifact that [`decode`] accepts: 4 GiB.
+///
+/// ```
+/// assert_eq!(mlflow_core::codec::DEFAULT_DECODE_LIMIT, 1 << 32);
+/// ```
 pub const DEFAULT_DECODE_LIMIT: u64 = 4 << 30;
 
 /// A BLAKE3 digest: the identity of an artifact's bytes, a cache key or a code hash.
@@ -87,6 +91,12 @@ impl fmt::Display for ContentHash {
 }
 
 /// What can go wrong turning an artifact into bytes or back.
+///
+/// ```
+/// use mlflow_core::codec::{decode, CodecError};
+/// let err = decode::<u8>(&[1, 2], 1024).unwrap_err();
+/// assert!(matches!(err, CodecError::TrailingBytes { used: 1, len: 2, .. }));
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum CodecError {
     /// The value's `Serialize` implementation failed.
@@ -170,6 +180,11 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8], limit: u64) -> Result<T, CodecE
 }
 
 /// BLAKE3 of a byte string. Large inputs are hashed with SIMD over several lanes.
+///
+/// ```
+/// let h = mlflow_core::codec::hash_bytes(b"");
+/// assert_eq!(h.short(), "af1349b9f5f9");
+/// ```
 pub fn hash_bytes(bytes: &[u8]) -> ContentHash {
     ContentHash(*blake3::hash(bytes).as_bytes())
 }

@@ -53,6 +53,16 @@ impl<T> fmt::Debug for Node<T> {
 ///
 /// Implemented for `()` (no inputs), `Node<A>` (one input), and tuples of up to 12 nodes.
 ///
+/// ```
+/// use mlflow_core::prelude::*;
+/// use mlflow_core::dag::WiresInto;
+/// fn wire<I: WiresInto<(u32, String)>>(inputs: I) -> usize { inputs.endpoints().len() }
+/// let mut p = Pipeline::new("doc");
+/// let n = p.param("n", 1u32);
+/// let s = p.param("s", String::from("x"));
+/// assert_eq!(wire((n, s)), 2);
+/// ```
+///
 /// ```compile_fail
 /// use mlflow_core::prelude::*;
 /// use mlflow_core::dag::WiresInto;
@@ -107,6 +117,15 @@ impl_wires_into!(A: 0, B: 1, C: 2, D: 3, E: 4, F: 5, G: 6, H: 7, I: 8, J: 9, K: 
 impl_wires_into!(A: 0, B: 1, C: 2, D: 3, E: 4, F: 5, G: 6, H: 7, I: 8, J: 9, K: 10, L: 11);
 
 /// A wiring mistake rustc could not see: found when the pipeline is run or planned.
+///
+/// ```
+/// use mlflow_core::{dag::WiringError, prelude::*};
+/// let mut p = Pipeline::new("dupes");
+/// p.param("x", 1u32);
+/// p.param("x", 2u32);
+/// let errors = p.check().unwrap_err();
+/// assert!(matches!(&errors[0], WiringError::DuplicateName { name, .. } if name == "x"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WiringError {
     /// A node handle of one pipeline was used in another.

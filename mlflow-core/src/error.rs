@@ -5,6 +5,16 @@ use crate::dag::WiringError;
 use crate::store::StoreError;
 
 /// Everything that can go wrong in `mlflow`.
+///
+/// ```
+/// use mlflow_core::{prelude::*, Error};
+/// let mut other = Pipeline::new("other");
+/// let foreign = other.param("x", 1u32);
+/// let mut p = Pipeline::new("mine");
+/// let _ = p.param("y", 2u32);
+/// let report = p.run(&Store::open(tempfile::tempdir().unwrap().path()).unwrap()).unwrap();
+/// assert!(matches!(report.get(foreign), Err(Error::ForeignNode { .. })));
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The store could not be opened, read or written.
@@ -45,4 +55,11 @@ pub enum Error {
 }
 
 /// `Result` with [`Error`].
+///
+/// ```
+/// fn open() -> mlflow_core::Result<mlflow_core::store::Store> {
+///     Ok(mlflow_core::store::Store::open(std::env::temp_dir().join("mlflow-doc-result"))?)
+/// }
+/// assert!(open().is_ok());
+/// ```
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -28,9 +28,14 @@ use crate::step::StepError;
 use crate::store::{now_ms, InputPart, KeyParts, StepRecord, Store, StoreError};
 
 /// The mlflow version, part of every cache key.
+///
+/// ```
+/// assert!(!mlflow_core::exec::LIBRARY_VERSION.is_empty());
+/// ```
 pub const LIBRARY_VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// Something that happened during a run, in the order it happened.
+/// Something that happened during a run, in the order it happened. See [`Observer`] for an
+/// example.
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
 pub enum Event<'a> {
@@ -111,6 +116,41 @@ pub enum Event<'a> {
 /// Receives every [`Event`] of a run. Closures `Fn(&Event)` are observers.
 ///
 /// Called from the worker threads, so keep it quick.
+///
+/// ```
+/// # use mlflow_core::prelude::*;
+/// # use mlflow_core::step::{CrateId, StepError};
+/// # struct Double;
+/// # impl Step for Double {
+/// #     type Inputs = (u64,);
+/// #     type Output = u64;
+/// #     const NAME: &'static str = "double";
+/// #     const CODE_HASH: ContentHash = ContentHash::from_bytes([7; 32]);
+/// #     const CRATE: CrateId = CrateId { name: "demo", version: "1.0.0" };
+/// #     fn call(&self, (x,): (&u64,)) -> Result<u64, StepError> { Ok(x * 2) }
+/// # }
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let store = Store::open(dir.path()).unwrap();
+/// use std::sync::{Arc, Mutex};
+/// use mlflow_core::exec::{Event, Observer, RunOptions};
+///
+/// struct Log(Mutex<Vec<String>>);
+/// impl Observer for Log {
+///     fn on_event(&self, event: &Event<'_>) {
+///         if let Event::StepFinished { node, attempts, .. } = event {
+///             self.0.lock().unwrap().push(format!("{node} after {attempts} attempt(s)"));
+///         }
+///     }
+/// }
+/// let log = Arc::new(Log(Mutex::new(Vec::new())));
+/// let mut p = Pipeline::new("observed");
+/// let x = p.param("x", 1u64);
+/// p.step(Double, x);
+/// let sink = Arc::clone(&log);
+/// p.run_with(&store, RunOptions::new().observe(move |e: &Event<'_>| sink.on_event(e)))?;
+/// assert_eq!(log.0.lock().unwrap().as_slice(), ["double after 1 attempt(s)"]);
+/// # Ok::<(), mlflow_core::Error>(())
+/// ```
 pub trait Observer: Send + Sync {
     /// Called once per event.
     fn on_event(&self, event: &Event<'_>);
@@ -123,6 +163,12 @@ impl<F: Fn(&Event<'_>) + Send + Sync> Observer for F {
 }
 
 /// Which steps to rerun regardless of the cache.
+///
+/// ```
+/// use mlflow_core::exec::{Force, RunOptions};
+/// let options = RunOptions::new().force(Force::Steps(vec!["train".into()]));
+/// # let _ = options;
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Force {
     /// Trust the cache (default).
@@ -227,6 +273,11 @@ impl RunOptions {
 }
 
 /// What happened to a step in a run.
+///
+/// ```
+/// use mlflow_core::exec::StepStatus;
+/// assert_eq!(StepStatus::Cached.to_string(), "cached");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StepStatus {
     /// It ran and produced its output.
@@ -258,6 +309,13 @@ impl fmt::Display for StepStatus {
 }
 
 /// Why a step did not come from the cache.
+///
+/// ```
+/// use mlflow_core::exec::MissReason;
+/// let reason = MissReason::Param { name: "seed".into() };
+/// assert_eq!(reason.kind(), "param");
+/// assert_eq!(reason.to_string(), "param `seed` changed");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum MissReason {
@@ -360,7 +418,7 @@ impl fmt::Display for MissReason {
     }
 }
 
-/// One step of a [`RunReport`].
+/// One step of a [`RunReport`] (see its example).
 #[derive(Debug, Clone)]
 pub struct StepReport {
     /// Node name.
@@ -387,6 +445,38 @@ pub struct StepReport {
 ///
 /// `Display` prints one line per step, `step <name>: <status> (<duration>)`, then
 /// `run <id>: <n> ran, <m> cached, <f> failed`.
+///
+/// ```
+/// # use mlflow_core::prelude::*;
+/// # use mlflow_core::step::{CrateId, StepError};
+/// # struct Double;
+/// # impl Step for Double {
+/// #     type Inputs = (u64,);
+/// #     type Output = u64;
+/// #     const NAME: &'static str = "double";
+/// #     const CODE_HASH: ContentHash = ContentHash::from_bytes([7; 32]);
+/// #     const CRATE: CrateId = CrateId { name: "demo", version: "1.0.0" };
+/// #     fn call(&self, (x,): (&u64,)) -> Result<u64, StepError> { Ok(x * 2) }
+/// # }
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let store = Store::open(dir.path()).unwrap();
+/// use mlflow_core::exec::{MissReason, StepStatus};
+///
+/// let mut p = Pipeline::new("report");
+/// let x = p.param("x", 21u64);
+/// let y = p.step(Double, x);
+/// let first = p.run(&store)?;
+/// assert_eq!(*first.get(y)?, 42);
+/// let step = first.step("double").unwrap();
+/// assert_eq!((step.status, step.attempts), (StepStatus::Ran, 1));
+/// assert_eq!(step.miss_reason, Some(MissReason::FirstRun));
+/// assert!(first.to_string().ends_with("1 ran, 0 cached, 0 failed"));
+///
+/// let again = p.run(&store)?;
+/// assert_eq!(again.steps()[0].status, StepStatus::Cached);
+/// assert_eq!(again.steps()[0].output_hash, step.output_hash);
+/// # Ok::<(), mlflow_core::Error>(())
+/// ```
 pub struct RunReport {
     run_id: String,
     pipeline: String,
@@ -501,6 +591,13 @@ impl fmt::Display for RunReport {
 }
 
 /// Formats a duration compactly: `850ns`, `12.3µs`, `4.56ms`, `1.23s`.
+///
+/// ```
+/// use std::time::Duration;
+/// use mlflow_core::exec::format_duration;
+/// assert_eq!(format_duration(Duration::from_micros(4560)), "4.56ms");
+/// assert_eq!(format_duration(Duration::from_millis(1234)), "1.23s");
+/// ```
 pub fn format_duration(d: Duration) -> String {
     let nanos = d.as_nanos();
     if nanos < 1_000 {
@@ -1175,6 +1272,37 @@ fn mark_skipped(
 }
 
 /// What a run would do, per step; see [`Pipeline::plan`].
+///
+/// ```
+/// # use mlflow_core::prelude::*;
+/// # use mlflow_core::step::{CrateId, StepError};
+/// # struct Double;
+/// # impl Step for Double {
+/// #     type Inputs = (u64,);
+/// #     type Output = u64;
+/// #     const NAME: &'static str = "double";
+/// #     const CODE_HASH: ContentHash = ContentHash::from_bytes([7; 32]);
+/// #     const CRATE: CrateId = CrateId { name: "demo", version: "1.0.0" };
+/// #     fn call(&self, (x,): (&u64,)) -> Result<u64, StepError> { Ok(x * 2) }
+/// # }
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let store = Store::open(dir.path()).unwrap();
+/// use mlflow_core::exec::{MissReason, PlanOutcome};
+///
+/// let build = |x: u64| {
+///     let mut p = Pipeline::new("planned");
+///     let x = p.param("x", x);
+///     let a = p.step(Double, x);
+///     p.step_named("again", Double, a);
+///     p
+/// };
+/// build(1).run(&store)?;
+/// let plan = build(2).plan(&store)?;
+/// assert_eq!(plan.step("double").unwrap().outcome, PlanOutcome::Miss(MissReason::Param { name: "x".into() }));
+/// assert_eq!(plan.step("again").unwrap().outcome, PlanOutcome::DependsOn { upstream: vec!["double".into()] });
+/// assert_eq!(plan.to_string(), "step double: run (param `x` changed)\nstep again: hit unless the output of `double` changes\n");
+/// # Ok::<(), mlflow_core::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Plan {
     /// Steps in pipeline order.
@@ -1188,7 +1316,7 @@ impl Plan {
     }
 }
 
-/// One step of a [`Plan`].
+/// One step of a [`Plan`] (see its example).
 #[derive(Debug, Clone)]
 pub struct PlannedStep {
     /// Node name.
@@ -1199,7 +1327,7 @@ pub struct PlannedStep {
     pub outcome: PlanOutcome,
 }
 
-/// Whether a step will hit the cache.
+/// Whether a step will hit the cache (see [`Plan`] for an example).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PlanOutcome {
     /// Served from the cache (the artifact is present and sound).

@@ -9,6 +9,7 @@
 pub mod artifact;
 pub mod codec;
 pub mod dag;
+pub mod data;
 pub mod error;
 pub mod exec;
 pub mod step;

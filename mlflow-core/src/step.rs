@@ -50,6 +50,12 @@ impl Default for StepOptions {
 
 /// The crate a step was defined in; part of the cache key, so a new release of your crate never
 /// reuses results of the old one.
+///
+/// ```
+/// use mlflow_core::step::CrateId;
+/// const ME: CrateId = CrateId { name: env!("CARGO_PKG_NAME"), version: env!("CARGO_PKG_VERSION") };
+/// assert_eq!(ME.name, "mlflow_core".replace('_', "-"));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CrateId {
     /// `CARGO_PKG_NAME` of the defining crate.
@@ -58,7 +64,7 @@ pub struct CrateId {
     pub version: &'static str,
 }
 
-/// The error a step returned, boxed, with its source chain kept.
+/// The error a step returned, boxed, with its source chain kept (see [`StepError::new`]).
 pub struct StepError(Box<dyn StdError + Send + Sync>);
 
 impl StepError {
@@ -148,6 +154,16 @@ pub trait Step: Send + Sync + 'static {
 }
 
 /// A function marked `#[helper]`: its code hash can be folded into steps with `deps = [...]`.
+///
+/// ```
+/// use mlflow_core::{codec::ContentHash, step::{fold_hashes, Helper}};
+/// #[allow(non_camel_case_types)]
+/// struct clamp {}
+/// impl Helper for clamp {
+///     fn code_hash() -> ContentHash { ContentHash::of(b"fn clamp ...") }
+/// }
+/// assert_ne!(fold_hashes(&[clamp::code_hash]), fold_hashes(&[]));
+/// ```
 pub trait Helper {
     /// The helper's code hash, including its own `deps`.
     fn code_hash() -> ContentHash;
@@ -166,6 +182,15 @@ pub fn fold_hashes(deps: &[fn() -> ContentHash]) -> ContentHash {
 }
 
 /// The tuple of a step's input types. Implemented for tuples of up to 12 artifacts.
+///
+/// ```
+/// use std::sync::Arc;
+/// use mlflow_core::{artifact::AnyArtifact, step::StepInputs};
+/// let values: Vec<AnyArtifact> = vec![Arc::new(2u32), Arc::new(String::from("x"))];
+/// let (n, s) = <(u32, String)>::downcast(&values).unwrap();
+/// assert_eq!((*n, s.as_str()), (2, "x"));
+/// assert!(<(String, u32)>::downcast(&values).is_none());
+/// ```
 pub trait StepInputs: Send + Sync + 'static {
     /// Borrowed view of the inputs, handed to [`Step::call`]: `(&A, &B, ...)`.
     type Refs<'a>;
@@ -207,6 +232,12 @@ impl_step_inputs!(A: 0, B: 1, C: 2, D: 3, E: 4, F: 5, G: 6, H: 7, I: 8, J: 9, K:
 
 /// Turns what a step function returned into the executor's result; used by `#[step]` for
 /// functions returning `Result<T, E>`.
+///
+/// ```
+/// use mlflow_core::step::StepResult;
+/// let failed: Result<u32, std::io::Error> = Err(std::io::Error::other("disk full"));
+/// assert_eq!(failed.into_step_result().unwrap_err().to_string(), "disk full");
+/// ```
 pub trait StepResult {
     /// The success type.
     type Ok;

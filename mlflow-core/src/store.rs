@@ -27,6 +27,10 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::codec::{self, ContentHash, DEFAULT_DECODE_LIMIT};
 
 /// The database format this build writes. A store with a higher number is refused.
+///
+/// ```
+/// assert_eq!(mlflow_core::store::FORMAT_VERSION, 1);
+/// ```
 pub const FORMAT_VERSION: u32 = 1;
 
 const DB_FILE: &str = "mlflow.db";
@@ -36,6 +40,15 @@ const TEMP_PREFIX: &str = ".tmp-";
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// What can go wrong with the store.
+///
+/// ```
+/// use mlflow_core::store::{Store, StoreError};
+/// let dir = tempfile::tempdir().unwrap();
+/// std::fs::write(dir.path().join("file"), b"").unwrap();
+/// let err = Store::open(dir.path().join("file").join("store")).unwrap_err();
+/// assert!(matches!(err, StoreError::Unwritable { .. }));
+/// assert!(err.to_string().contains("choose a writable folder"));
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The folder cannot be created or written.
@@ -93,6 +106,16 @@ pub enum StoreError {
 }
 
 /// What `gc` removed.
+///
+/// ```
+/// use std::time::Duration;
+/// use mlflow_core::store::{GcOptions, Store};
+/// let dir = tempfile::tempdir().unwrap();
+/// let store = Store::open(dir.path()).unwrap();
+/// store.put_artifact(b"referenced by nothing").unwrap();
+/// let report = store.gc_with(GcOptions { grace: Duration::ZERO }).unwrap();
+/// assert_eq!((report.artifacts_removed, report.bytes_freed), (1, 21));
+/// ```
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct GcReport {
     /// Artifact files removed because no run and no cache entry refers to them.
@@ -105,7 +128,7 @@ pub struct GcReport {
     pub artifacts_kept: usize,
 }
 
-/// Options of [`Store::gc_with`].
+/// Options of [`Store::gc_with`] (see [`GcReport`] for an example).
 #[derive(Debug, Clone, Copy)]
 pub struct GcOptions {
     /// Files younger than this are left alone, so that a write under way in another process
@@ -120,7 +143,8 @@ impl Default for GcOptions {
 }
 
 /// The components of a step's cache key, recorded with every run so that `plan` and the run
-/// report can say which one changed.
+/// report can say which one changed. Read them with [`Store::last_keys`]; see [`RunRecord`] for an
+/// example.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyParts {
     /// The step's code hash.
@@ -137,7 +161,7 @@ pub struct KeyParts {
     pub inputs: Vec<InputPart>,
 }
 
-/// One input of a step's cache key.
+/// One input of a step's cache key (see [`RunRecord`] for an example).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InputPart {
     /// The upstream node's name.
@@ -148,7 +172,7 @@ pub struct InputPart {
     pub hash: ContentHash,
 }
 
-/// One step of a run as recorded in the store.
+/// One step of a run as recorded in the store (see [`RunRecord`] for an example).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StepRecord {
     /// Node name.
@@ -172,6 +196,34 @@ pub struct StepRecord {
 }
 
 /// A run as recorded in the store.
+///
+/// ```
+/// # use mlflow_core::prelude::*;
+/// # use mlflow_core::step::{CrateId, StepError};
+/// # struct Double;
+/// # impl Step for Double {
+/// #     type Inputs = (u64,);
+/// #     type Output = u64;
+/// #     const NAME: &'static str = "double";
+/// #     const CODE_HASH: ContentHash = ContentHash::from_bytes([7; 32]);
+/// #     const CRATE: CrateId = CrateId { name: "demo", version: "1.0.0" };
+/// #     fn call(&self, (x,): (&u64,)) -> Result<u64, StepError> { Ok(x * 2) }
+/// # }
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let store = Store::open(dir.path()).unwrap();
+/// let mut p = Pipeline::new("recorded");
+/// let x = p.param("x", 1u64);
+/// p.step(Double, x);
+/// let report = p.run(&store)?;
+/// let run = store.run(report.run_id())?.expect("every run is recorded");
+/// assert_eq!((run.pipeline.as_str(), run.status.as_str()), ("recorded", "succeeded"));
+/// assert_eq!(run.steps[0].output, report.steps()[0].output_hash);
+/// let keys = store.last_keys("recorded")?;
+/// let (key, parts) = &keys["double"];
+/// assert_eq!(Some(*key), run.steps[0].cache_key);
+/// assert!(parts.inputs[0].is_param && parts.inputs[0].node == "x");
+/// # Ok::<(), mlflow_core::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct RunRecord {
     /// Run id.
@@ -577,6 +629,11 @@ impl Store {
 }
 
 /// `$MLFLOW_HOME`, or `./.mlflow`.
+///
+/// ```
+/// let path = mlflow_core::store::default_path();
+/// assert!(std::env::var_os("MLFLOW_HOME").is_some() || path.ends_with(".mlflow"));
+/// ```
 pub fn default_path() -> PathBuf {
     std::env::var_os("MLFLOW_HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(".mlflow"))
 }
