@@ -612,7 +612,7 @@ pub fn format_duration(d: Duration) -> String {
 }
 
 /// The cache key of a step given its identity and its inputs' content hashes.
-fn cache_key(id: &StepIdentity, inputs: &[InputPart]) -> ContentHash {
+fn cache_key(id: &StepIdentity, inputs: &[ContentHash]) -> ContentHash {
     let mut h = Hasher::new("mlflow/cache-key/v1")
         .part(id.name.as_bytes())
         .part(id.code_hash.as_bytes())
@@ -622,7 +622,7 @@ fn cache_key(id: &StepIdentity, inputs: &[InputPart]) -> ContentHash {
         .part(id.krate.version.as_bytes())
         .part(LIBRARY_VERSION.as_bytes());
     for input in inputs {
-        h = h.part(input.hash.as_bytes());
+        h = h.part(input.as_bytes());
     }
     h.finish()
 }
@@ -710,7 +710,7 @@ struct Sched {
     unmet: Vec<usize>,
     slots: Vec<Slot>,
     reports: Vec<Option<StepReport>>,
-    parts: Vec<Option<KeyParts>>,
+    input_hashes: Vec<Option<Vec<ContentHash>>>,
     keys: Vec<Option<ContentHash>>,
     /// For a node that cannot run, the first failed upstream node.
     blocked_by: Vec<Option<usize>>,
@@ -737,12 +737,12 @@ struct Run<'a> {
 struct Task {
     node: usize,
     inputs: Vec<AnyArtifact>,
-    input_parts: Vec<InputPart>,
+    input_hashes: Vec<ContentHash>,
 }
 
 struct Outcome {
     report: StepReport,
-    parts: KeyParts,
+    input_hashes: Vec<ContentHash>,
     value: Option<(AnyArtifact, ContentHash)>,
 }
 
@@ -797,20 +797,15 @@ impl<'a> Run<'a> {
             unreachable!("only steps are scheduled")
         };
         let mut values = Vec::with_capacity(inputs.len());
-        let mut parts = Vec::with_capacity(inputs.len());
+        let mut hashes = Vec::with_capacity(inputs.len());
         for &input in inputs {
             let Slot::Done { value, hash } = &sched.slots[input] else {
                 unreachable!("a step is ready only when its inputs are done")
             };
             values.push(Arc::clone(value));
-            let spec = &self.pipeline.nodes[input];
-            parts.push(InputPart {
-                node: spec.name.clone(),
-                is_param: matches!(spec.kind, NodeKind::Param { .. }),
-                hash: *hash,
-            });
+            hashes.push(*hash);
         }
-        Task { node, inputs: values, input_parts: parts }
+        Task { node, inputs: values, input_hashes: hashes }
     }
 
     fn complete(&self, sched: &mut Sched, node: usize, outcome: Outcome) {
@@ -821,7 +816,7 @@ impl<'a> Run<'a> {
             None => Slot::Failed,
         };
         sched.keys[node] = outcome.report.cache_key;
-        sched.parts[node] = Some(outcome.parts);
+        sched.input_hashes[node] = Some(outcome.input_hashes);
         sched.reports[node] = Some(outcome.report);
         if failed && self.options.fail_fast {
             sched.stopped = true;
@@ -861,8 +856,8 @@ impl<'a> Run<'a> {
         let span = tracing::info_span!(target: "mlflow", "step", node = %spec.name);
         let _entered = span.enter();
         let started = Instant::now();
-        let key = cache_key(identity, &task.input_parts);
-        let parts = key_parts(identity, task.input_parts);
+        let key = cache_key(identity, &task.input_hashes);
+        let hashes = task.input_hashes;
         let forced = self.options.force.covers(&spec.name, identity.name);
         let mut report = StepReport {
             node: spec.name.clone(),
@@ -887,10 +882,13 @@ impl<'a> Run<'a> {
                     report.duration = started.elapsed();
                     self.emit(Event::StepCached { node: &spec.name, duration: report.duration });
                     tracing::info!(target: "mlflow", node = %spec.name, "step cached");
-                    return self.finish(report, parts, Some((value, hash)));
+                    return Outcome { report, input_hashes: hashes, value: Some((value, hash)) };
                 }
                 Err(Some(reason)) => reason,
-                Err(None) => explain_miss(self.previous.get(&spec.name), &parts),
+                Err(None) => explain_miss(
+                    self.previous.get(&spec.name),
+                    &key_parts(identity, self.pipeline.input_parts(task.node, &hashes)),
+                ),
             }
         };
         report.miss_reason = Some(reason);
@@ -916,25 +914,16 @@ impl<'a> Run<'a> {
                     attempts: report.attempts,
                 });
                 tracing::info!(target: "mlflow", node = %spec.name, attempts = report.attempts, "step finished");
-                self.finish(report, parts, Some((value, hash)))
+                Outcome { report, input_hashes: hashes, value: Some((value, hash)) }
             }
             Err(error) => {
                 report.status = StepStatus::Failed;
                 self.emit(Event::StepFailed { node: &spec.name, error: &error, attempts: report.attempts });
                 tracing::warn!(target: "mlflow", node = %spec.name, %error, "step failed");
                 report.error = Some(error);
-                self.finish(report, parts, None)
+                Outcome { report, input_hashes: hashes, value: None }
             }
         }
-    }
-
-    fn finish(
-        &self,
-        report: StepReport,
-        parts: KeyParts,
-        value: Option<(AnyArtifact, ContentHash)>,
-    ) -> Outcome {
-        Outcome { report, parts, value }
     }
 
     /// Runs the attempts of a step until one succeeds or retries run out.
@@ -1033,6 +1022,20 @@ fn new_run_id() -> String {
 }
 
 impl Pipeline {
+    /// The inputs of step `node` with their content hashes, as recorded in key parts.
+    fn input_parts(&self, node: usize, hashes: &[ContentHash]) -> Vec<InputPart> {
+        let NodeKind::Step { inputs, .. } = &self.nodes[node].kind else { return Vec::new() };
+        inputs
+            .iter()
+            .zip(hashes)
+            .map(|(&i, hash)| InputPart {
+                node: self.nodes[i].name.clone(),
+                is_param: matches!(self.nodes[i].kind, NodeKind::Param { .. }),
+                hash: *hash,
+            })
+            .collect()
+    }
+
     /// Runs the pipeline with default [`RunOptions`].
     ///
     /// Returns `Err` only when the run cannot happen at all (a wiring error, an unusable store);
@@ -1053,7 +1056,7 @@ impl Pipeline {
             unmet: vec![0; nodes.len()],
             slots: Vec::with_capacity(nodes.len()),
             reports: vec![None; nodes.len()],
-            parts: vec![None; nodes.len()],
+            input_hashes: vec![None; nodes.len()],
             keys: vec![None; nodes.len()],
             blocked_by: vec![None; nodes.len()],
             unfinished: 0,
@@ -1159,16 +1162,22 @@ impl Pipeline {
             duration: started.elapsed(),
         };
         let status = if report.is_success() { "succeeded" } else { "failed" };
-        let changed_keys: Vec<(&str, ContentHash, &KeyParts)> = nodes
-            .iter()
-            .zip(&sched.parts)
-            .zip(&sched.keys)
-            .filter_map(|((node, parts), key)| {
-                let (parts, key) = (parts.as_ref()?, (*key)?);
-                let unchanged = previous.get(&node.name).is_some_and(|(k, _)| *k == key);
-                (!unchanged).then_some((node.name.as_str(), key, parts))
+        // Key parts are built only for the steps whose key changed: most reruns change none.
+        let changed_parts: Vec<(&str, ContentHash, KeyParts)> = (0..nodes.len())
+            .filter_map(|i| {
+                let (key, hashes) = (sched.keys[i]?, sched.input_hashes[i].as_ref()?);
+                let unchanged = previous.get(&nodes[i].name).is_some_and(|(k, _)| *k == key);
+                (!unchanged).then(|| {
+                    (
+                        nodes[i].name.as_str(),
+                        key,
+                        key_parts(step_identity(&nodes[i]), self.input_parts(i, hashes)),
+                    )
+                })
             })
             .collect();
+        let changed_keys: Vec<(&str, ContentHash, &KeyParts)> =
+            changed_parts.iter().map(|(node, key, parts)| (*node, *key, parts)).collect();
         store.finish_run(&report.run_id, self.name(), status, &params, &records, &changed_keys)?;
         let event = Event::RunFinished {
             run_id: &report.run_id,
@@ -1196,7 +1205,7 @@ impl Pipeline {
         let previous = store.last_keys(self.name())?;
         let mut known: Vec<Option<ContentHash>> = Vec::with_capacity(self.nodes.len());
         let mut steps = Vec::new();
-        for node in &self.nodes {
+        for (index, node) in self.nodes.iter().enumerate() {
             let (step, identity, inputs) = match &node.kind {
                 NodeKind::Param { hash, .. } => {
                     known.push(Some(*hash));
@@ -1206,17 +1215,9 @@ impl Pipeline {
             };
             let unknown: Vec<String> =
                 inputs.iter().filter(|&&i| known[i].is_none()).map(|&i| self.nodes[i].name.clone()).collect();
-            let parts = key_parts(
-                identity,
-                inputs
-                    .iter()
-                    .map(|&i| InputPart {
-                        node: self.nodes[i].name.clone(),
-                        is_param: matches!(self.nodes[i].kind, NodeKind::Param { .. }),
-                        hash: known[i].unwrap_or(ContentHash::from_bytes([0; 32])),
-                    })
-                    .collect(),
-            );
+            let hashes: Vec<ContentHash> =
+                inputs.iter().map(|&i| known[i].unwrap_or(ContentHash::from_bytes([0; 32]))).collect();
+            let parts = key_parts(identity, self.input_parts(index, &hashes));
             let last = previous.get(&node.name);
             let own = match last {
                 Some((_, was)) => own_change(was, &parts),
@@ -1232,7 +1233,7 @@ impl Pipeline {
                     None => (PlanOutcome::DependsOn { upstream: unknown }, None),
                 }
             } else {
-                let key = cache_key(identity, &parts.inputs);
+                let key = cache_key(identity, &hashes);
                 match lookup(store, step.as_ref(), key) {
                     Ok((_, hash)) => (PlanOutcome::Hit, Some(hash)),
                     Err(Some(reason)) => (PlanOutcome::Miss(reason), None),
@@ -1297,7 +1298,7 @@ fn mark_skipped(
 ///     p
 /// };
 /// build(1).run(&store)?;
-/// let plan = build(2).plan(&store)?;
+/// let plan = build(3).plan(&store)?;
 /// assert_eq!(plan.step("double").unwrap().outcome, PlanOutcome::Miss(MissReason::Param { name: "x".into() }));
 /// assert_eq!(plan.step("again").unwrap().outcome, PlanOutcome::DependsOn { upstream: vec!["double".into()] });
 /// assert_eq!(plan.to_string(), "step double: run (param `x` changed)\nstep again: hit unless the output of `double` changes\n");
