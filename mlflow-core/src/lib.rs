@@ -12,6 +12,7 @@ pub mod dag;
 pub mod data;
 pub mod error;
 pub mod exec;
+pub mod features;
 pub mod step;
 pub mod store;
 
