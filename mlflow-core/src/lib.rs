@@ -11,10 +11,12 @@ pub mod codec;
 pub mod dag;
 pub mod data;
 pub mod error;
+pub mod eval;
 pub mod exec;
 pub mod features;
 pub mod step;
 pub mod store;
+pub mod validate;
 
 pub use error::{Error, Result};
 
