@@ -2,7 +2,12 @@
 
 use crate::codec::CodecError;
 use crate::dag::WiringError;
+use crate::data::DataError;
+use crate::eval::EvalError;
+use crate::features::FeatureError;
+use crate::models::ModelError;
 use crate::store::StoreError;
+use crate::validate::ValidationError;
 
 /// Everything that can go wrong in `mlflow`.
 ///
@@ -23,6 +28,21 @@ pub enum Error {
     /// An artifact could not be encoded or decoded.
     #[error(transparent)]
     Codec(#[from] CodecError),
+    /// Reading or ingesting data failed.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// Data did not meet its expectations.
+    #[error(transparent)]
+    Validation(#[from] ValidationError),
+    /// Fitting or applying a feature transform failed.
+    #[error(transparent)]
+    Features(#[from] FeatureError),
+    /// Fitting or applying a model failed.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// Computing metrics or selecting a champion failed.
+    #[error(transparent)]
+    Eval(#[from] EvalError),
     /// The pipeline was wired wrongly in a way rustc could not catch.
     #[error("{} wiring error(s):\n{}", .0.len(), .0.iter().map(|e| format!("  - {e}")).collect::<Vec<_>>().join("\n"))]
     Wiring(Vec<WiringError>),

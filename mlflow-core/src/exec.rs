@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -482,7 +482,7 @@ pub struct RunReport {
     pipeline: String,
     pipeline_id: u64,
     steps: Vec<StepReport>,
-    outputs: Vec<Option<AnyArtifact>>,
+    outputs: Vec<Option<Output>>,
     step_of_node: Vec<Option<usize>>,
     duration: Duration,
 }
@@ -550,7 +550,7 @@ impl RunReport {
             return Err(Error::ForeignNode { node: format!("{node:?}"), pipeline: self.pipeline.clone() });
         }
         match &self.outputs[node.index] {
-            Some(value) => Arc::clone(value).downcast::<T>().map_err(|_| Error::ForeignNode {
+            Some(output) => Arc::clone(output.value()?).downcast::<T>().map_err(|_| Error::ForeignNode {
                 node: format!("{node:?}"),
                 pipeline: self.pipeline.clone(),
             }),
@@ -569,8 +569,8 @@ impl RunReport {
     /// belongs to another pipeline.
     pub fn get<T: Artifact>(&self, node: Node<T>) -> Result<&T> {
         self.get_arc(node)?;
-        let value = self.outputs[node.index].as_ref().expect("checked by get_arc");
-        Ok(value.downcast_ref::<T>().expect("checked by get_arc"))
+        let output = self.outputs[node.index].as_ref().expect("checked by get_arc");
+        Ok(output.value()?.downcast_ref::<T>().expect("checked by get_arc"))
     }
 }
 
@@ -675,12 +675,8 @@ fn explain_miss(previous: Option<&(ContentHash, KeyParts)>, now: &KeyParts) -> M
     }
 }
 
-/// Looks a key up and loads the artifact, or says why it cannot.
-fn lookup(
-    store: &Store,
-    step: &dyn ErasedStep,
-    key: ContentHash,
-) -> Result<(AnyArtifact, ContentHash), Option<MissReason>> {
+/// Looks a key up and reads and verifies the artifact's bytes, or says why it cannot.
+fn lookup(store: &Store, key: ContentHash) -> Result<(Vec<u8>, ContentHash), Option<MissReason>> {
     let output = match store.cache_get(key) {
         Ok(Some(output)) => output,
         Ok(None) => return Err(None),
@@ -693,15 +689,62 @@ fn lookup(
             other => MissReason::ArtifactUnreadable { error: other.to_string() },
         })
     })?;
-    let value = step
-        .decode(&bytes, store.decode_limit())
-        .map_err(|e| Some(MissReason::ArtifactUnreadable { error: e.to_string() }))?;
-    Ok((value, output))
+    if bytes.len() as u64 > store.decode_limit() {
+        let error = crate::codec::CodecError::TooLarge {
+            type_name: "artifact",
+            len: bytes.len() as u64,
+            limit: store.decode_limit(),
+        };
+        return Err(Some(MissReason::ArtifactUnreadable { error: error.to_string() }));
+    }
+    Ok((bytes, output))
+}
+
+/// A node's output: in memory, or verified bytes from the store that are decoded only when
+/// something needs the value (a step that runs, or `RunReport::get`). A fully cached run decodes
+/// nothing it does not hand out.
+#[derive(Clone)]
+enum Output {
+    Value(AnyArtifact),
+    Stored(Arc<Stored>),
+}
+
+struct Stored {
+    node: String,
+    bytes: Vec<u8>,
+    step: Arc<dyn ErasedStep>,
+    limit: u64,
+    value: OnceLock<AnyArtifact>,
+}
+
+impl Output {
+    fn value(&self) -> std::result::Result<&AnyArtifact, crate::codec::CodecError> {
+        match self {
+            Output::Value(value) => Ok(value),
+            Output::Stored(stored) => {
+                if stored.value.get().is_none() {
+                    let value = stored.step.decode(&stored.bytes, stored.limit)?;
+                    // A racing thread may have set it first: both decoded the same bytes.
+                    let _ = stored.value.set(value);
+                }
+                Ok(stored.value.get().expect("set above"))
+            }
+        }
+    }
+
+    fn decode_error(&self, error: crate::codec::CodecError) -> String {
+        match self {
+            Output::Stored(stored) => {
+                format!("cannot decode the cached output of `{}`: {error}", stored.node)
+            }
+            Output::Value(_) => error.to_string(),
+        }
+    }
 }
 
 enum Slot {
     Pending,
-    Done { value: AnyArtifact, hash: ContentHash },
+    Done { value: Output, hash: ContentHash },
     Failed,
 }
 
@@ -736,14 +779,14 @@ struct Run<'a> {
 
 struct Task {
     node: usize,
-    inputs: Vec<AnyArtifact>,
+    inputs: Vec<Output>,
     input_hashes: Vec<ContentHash>,
 }
 
 struct Outcome {
     report: StepReport,
     input_hashes: Vec<ContentHash>,
-    value: Option<(AnyArtifact, ContentHash)>,
+    value: Option<(Output, ContentHash)>,
 }
 
 impl<'a> Run<'a> {
@@ -802,7 +845,7 @@ impl<'a> Run<'a> {
             let Slot::Done { value, hash } = &sched.slots[input] else {
                 unreachable!("a step is ready only when its inputs are done")
             };
-            values.push(Arc::clone(value));
+            values.push(value.clone());
             hashes.push(*hash);
         }
         Task { node, inputs: values, input_hashes: hashes }
@@ -875,8 +918,15 @@ impl<'a> Run<'a> {
         } else if !identity.options.cache {
             MissReason::CacheDisabled
         } else {
-            match lookup(self.store, step.as_ref(), key) {
-                Ok((value, hash)) => {
+            match lookup(self.store, key) {
+                Ok((bytes, hash)) => {
+                    let value = Output::Stored(Arc::new(Stored {
+                        node: spec.name.clone(),
+                        bytes,
+                        step: Arc::clone(step),
+                        limit: self.store.decode_limit(),
+                        value: OnceLock::new(),
+                    }));
                     report.status = StepStatus::Cached;
                     report.output_hash = Some(hash);
                     report.duration = started.elapsed();
@@ -892,7 +942,13 @@ impl<'a> Run<'a> {
             }
         };
         report.miss_reason = Some(reason);
-        let result = self.attempts(&spec.name, step, identity, &task.inputs, &mut report.attempts);
+        let inputs: std::result::Result<Vec<AnyArtifact>, String> = task
+            .inputs
+            .iter()
+            .map(|input| input.value().map(Arc::clone).map_err(|e| input.decode_error(e)))
+            .collect();
+        let result = inputs
+            .and_then(|inputs| self.attempts(&spec.name, step, identity, &inputs, &mut report.attempts));
         let stored = result.and_then(|value| {
             let bytes = step.encode(&value).map_err(|e| format!("cannot encode the output: {e}"))?;
             let hash = crate::codec::hash_bytes(&bytes);
@@ -902,7 +958,7 @@ impl<'a> Run<'a> {
                     .and_then(|()| self.store.cache_put(key, identity.name, hash, bytes.len(), &self.run_id))
                     .map_err(|e| format!("cannot store the output: {e}"))?;
             }
-            Ok((value, hash))
+            Ok((Output::Value(value), hash))
         });
         report.duration = started.elapsed();
         match stored {
@@ -1069,7 +1125,7 @@ impl Pipeline {
         for (i, node) in nodes.iter().enumerate() {
             match &node.kind {
                 NodeKind::Param { value, hash } => {
-                    sched.slots.push(Slot::Done { value: Arc::clone(value), hash: *hash });
+                    sched.slots.push(Slot::Done { value: Output::Value(Arc::clone(value)), hash: *hash });
                     params.push((node.name.clone(), *hash));
                 }
                 NodeKind::Step { inputs, .. } => {
@@ -1206,12 +1262,12 @@ impl Pipeline {
         let mut known: Vec<Option<ContentHash>> = Vec::with_capacity(self.nodes.len());
         let mut steps = Vec::new();
         for (index, node) in self.nodes.iter().enumerate() {
-            let (step, identity, inputs) = match &node.kind {
+            let (identity, inputs) = match &node.kind {
                 NodeKind::Param { hash, .. } => {
                     known.push(Some(*hash));
                     continue;
                 }
-                NodeKind::Step { step, identity, inputs } => (step, identity, inputs),
+                NodeKind::Step { identity, inputs, .. } => (identity, inputs),
             };
             let unknown: Vec<String> =
                 inputs.iter().filter(|&&i| known[i].is_none()).map(|&i| self.nodes[i].name.clone()).collect();
@@ -1234,7 +1290,7 @@ impl Pipeline {
                 }
             } else {
                 let key = cache_key(identity, &hashes);
-                match lookup(store, step.as_ref(), key) {
+                match lookup(store, key) {
                     Ok((_, hash)) => (PlanOutcome::Hit, Some(hash)),
                     Err(Some(reason)) => (PlanOutcome::Miss(reason), None),
                     Err(None) => (PlanOutcome::Miss(explain_miss(last, &parts)), None),

@@ -3,6 +3,10 @@
 //!
 //! Engine rooms: [`step`], [`artifact`], [`codec`], [`dag`], [`exec`], [`store`]. They know
 //! nothing of machine learning.
+//!
+//! Machine-learning rooms, built on the engine's public API only: [`data`] (CSV ingestion, data
+//! versions), [`validate`] (expectations), [`features`] (fitted transformers, splits),
+//! [`models`] (five classifiers with one face), [`eval`] (metrics, champion selection).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -14,6 +18,7 @@ pub mod error;
 pub mod eval;
 pub mod exec;
 pub mod features;
+pub mod models;
 pub mod step;
 pub mod store;
 pub mod validate;
