@@ -54,6 +54,13 @@ fn run() -> mlflow::Result<ExitCode> {
             raw.rows,
             raw.schema.fields.len()
         );
+        let data = report.get(nodes.data)?;
+        println!(
+            "split: {} training rows, {} hold-out rows (stratified, seed {})",
+            data.train.rows(),
+            data.test.rows(),
+            pipeline::SPLIT_SEED
+        );
         let scored: Vec<_> = nodes
             .scored
             .iter()

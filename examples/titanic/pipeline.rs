@@ -288,17 +288,27 @@ pub struct Handles {
     pub package: Node<SelfTestedModel>,
     /// The ingested training table.
     pub raw: Node<Ingested>,
+    /// Train and hold-out features.
+    pub data: Node<Dataset>,
 }
+
+/// The seed of the stratified split.
+pub const SPLIT_SEED: u64 = 0;
 
 /// Builds the pipeline over `file`, selecting the champion by `metric`.
 pub fn build(file: DataFile, metric: Metric) -> (Pipeline, Handles) {
+    build_with_seed(file, metric, SPLIT_SEED)
+}
+
+/// [`build`] with another split seed.
+pub fn build_with_seed(file: DataFile, metric: Metric, seed: u64) -> (Pipeline, Handles) {
     let mut p = Pipeline::new("titanic");
     let file = p.param("train_file", file);
     let options = p.param("csv", CsvOptions::default());
     let raw = p.step(IngestStep, (file, options));
     let suite = p.param("suite", suite());
     let report = p.step(CheckStep, (raw, suite));
-    let split_config = p.param("split_config", SplitConfig { test_fraction: 0.2, seed: 42 });
+    let split_config = p.param("split_config", SplitConfig { test_fraction: 0.2, seed });
     let split = p.step(SplitStep, (raw, report, split_config));
     let spec = p.param("features", feature_spec());
     let features = p.step(FitFeaturesStep, (raw, split, spec));
@@ -324,5 +334,5 @@ pub fn build(file: DataFile, metric: Metric) -> (Pipeline, Handles) {
     let champion = p.step(SelectStep, (scored[0], scored[1], scored[2], scored[3], scored[4], metric));
     let package =
         p.step(PackageStep, (champion, trained[0], trained[1], trained[2], trained[3], trained[4], data));
-    (p, Handles { scored, champion, package, raw })
+    (p, Handles { scored, champion, package, raw, data })
 }
