@@ -22,10 +22,6 @@ fn temp_store() -> (tempfile::TempDir, Store) {
     (dir, store)
 }
 
-fn statuses(report: &RunReport) -> Vec<(String, StepStatus)> {
-    report.steps().iter().map(|s| (s.node.clone(), s.status)).collect()
-}
-
 /// A copy of train.csv in `dir` with `edit` applied to its data lines (1-based line numbers,
 /// the header being line 1).
 fn edited_copy(dir: &Path, edit: impl Fn(usize, &str) -> String) -> PathBuf {
