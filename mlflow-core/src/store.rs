@@ -362,6 +362,14 @@ impl Store {
         self.db.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Runs `f` on the database connection, for the rooms of this crate that keep tables of
+    /// their own in the store (the registry, tracking). Keep `f` short: it holds the store's lock.
+    #[allow(dead_code)]
+    pub(crate) fn with_db<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
+        let mut db = self.db();
+        f(&mut db).map_err(|e| self.db_err(e))
+    }
+
     fn db_err(&self, source: rusqlite::Error) -> StoreError {
         StoreError::Database { path: self.db_path.clone(), source }
     }
