@@ -14,6 +14,7 @@ use mlflow::models::{
     SvmParams, TreeParams,
 };
 use mlflow::prelude::*;
+use mlflow::track;
 use mlflow::validate::{self, Expectation, Suite, ValidationReport};
 use serde::{Deserialize, Serialize};
 
@@ -141,6 +142,9 @@ pub fn evaluate(trained: &Trained, data: &Dataset) -> mlflow::Result<Scored> {
     };
     let scores = trained.model.predict_proba(x.x.view())?;
     let metrics = eval::evaluate(&data.test_y, &scores.to_vec())?;
+    for metric in Metric::ALL {
+        track::log_metric(metric.name(), metrics.get(metric))?;
+    }
     Ok(Scored { name: trained.name.clone(), metrics })
 }
 

@@ -223,7 +223,7 @@ fn encode_erased<T: Artifact>(value: &AnyArtifact) -> Result<Vec<u8>, CodecError
 }
 
 pub(crate) enum NodeKind {
-    Param { value: AnyArtifact, hash: ContentHash },
+    Param { value: AnyArtifact, hash: ContentHash, json: String },
     Step { step: Arc<dyn ErasedStep>, inputs: Vec<usize>, identity: StepIdentity },
 }
 
@@ -290,7 +290,8 @@ impl Pipeline {
                 ContentHash::from_bytes([0; 32])
             }
         };
-        self.push(name, type_name::<T>(), NodeKind::Param { value: Arc::new(value), hash })
+        let json = param_json(&value);
+        self.push(name, type_name::<T>(), NodeKind::Param { value: Arc::new(value), hash, json })
     }
 
     /// Adds a step fed by `inputs`: `()`, one node, or a tuple of nodes in argument order.
@@ -412,6 +413,24 @@ impl Pipeline {
         out.push_str("}\n");
         out
     }
+}
+
+/// The longest rendering of a param value kept with a run.
+const PARAM_JSON_LIMIT: usize = 512;
+
+/// A param value as JSON, for run records, reports and filters; long values are cut with `…`.
+fn param_json<T: Artifact>(value: &T) -> String {
+    let mut json =
+        serde_json::to_string(value).unwrap_or_else(|e| format!("<not representable as JSON: {e}>"));
+    if json.len() > PARAM_JSON_LIMIT {
+        let mut cut = PARAM_JSON_LIMIT;
+        while !json.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        json.truncate(cut);
+        json.push('…');
+    }
+    json
 }
 
 fn escape_label(s: &str) -> String {

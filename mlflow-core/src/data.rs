@@ -949,6 +949,8 @@ pub struct Ingested {
 pub fn read_csv(file: &DataFile, options: &CsvOptions) -> Result<Ingested, DataError> {
     let bytes = file.read_bytes()?;
     let table = parse_csv(&bytes, &file.path, options)?;
+    // Inside a pipeline step, the run records the data version; outside one there is no run.
+    let _ = crate::track::log_data(&file.path, file.version);
     Ok(Ingested { source: file.clone(), rows: table.rows(), schema: table.schema(), table })
 }
 

@@ -7,6 +7,7 @@ use crate::eval::EvalError;
 use crate::features::FeatureError;
 use crate::models::ModelError;
 use crate::store::StoreError;
+use crate::track::TrackError;
 use crate::validate::ValidationError;
 
 /// Everything that can go wrong in `mlflow`.
@@ -43,6 +44,9 @@ pub enum Error {
     /// Computing metrics or selecting a champion failed.
     #[error(transparent)]
     Eval(#[from] EvalError),
+    /// Logging a metric, tag or data version failed.
+    #[error(transparent)]
+    Track(#[from] TrackError),
     /// The pipeline was wired wrongly in a way rustc could not catch.
     #[error("{} wiring error(s):\n{}", .0.len(), .0.iter().map(|e| format!("  - {e}")).collect::<Vec<_>>().join("\n"))]
     Wiring(Vec<WiringError>),
@@ -61,6 +65,30 @@ pub enum Error {
         step: String,
         /// Why.
         reason: String,
+    },
+    /// No run with this id in the store.
+    #[error("no run `{id}` in this store; list runs with `mlflow runs` or `Store::runs`")]
+    UnknownRun {
+        /// The id asked for.
+        id: String,
+    },
+    /// The run has no step with this node name.
+    #[error("run `{run}` has no step `{node}`; `mlflow run show {run}` lists its steps")]
+    UnknownNode {
+        /// The run.
+        run: String,
+        /// The node asked for.
+        node: String,
+    },
+    /// The step has no stored output.
+    #[error("step `{node}` of run `{run}` has no stored output (it {status}; outputs of failed or skipped steps, and of steps with `cache = false`, are not stored)")]
+    NoOutput {
+        /// The run.
+        run: String,
+        /// The node.
+        node: String,
+        /// Its status.
+        status: String,
     },
     /// A node handle that does not belong to the pipeline this report or plan is about.
     #[error(

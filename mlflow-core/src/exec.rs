@@ -25,7 +25,8 @@ use crate::codec::{ContentHash, Hasher};
 use crate::dag::{ErasedStep, Node, NodeKind, Pipeline, StepIdentity};
 use crate::error::{Error, Result};
 use crate::step::StepError;
-use crate::store::{now_ms, InputPart, KeyParts, StepRecord, Store, StoreError};
+use crate::store::{now_ms, CacheEntry, FinishedRun, InputPart, KeyParts, StepRecord, Store, StoreError};
+use crate::track::{self, Environment, StepLog};
 
 /// The mlflow version, part of every cache key.
 ///
@@ -439,6 +440,12 @@ pub struct StepReport {
     pub miss_reason: Option<MissReason>,
     /// The error of a failed step, or why a step was skipped.
     pub error: Option<String>,
+    /// When the step started, from the start of the run.
+    pub started: Duration,
+    /// For a cached step, the run that computed the output.
+    pub source_run: Option<String>,
+    /// Metrics, tags and data versions the step logged (for a cached step: when it was computed).
+    pub log: StepLog,
 }
 
 /// What a run did: per step its status, timing, cache key and output hash, and the outputs.
@@ -676,13 +683,13 @@ fn explain_miss(previous: Option<&(ContentHash, KeyParts)>, now: &KeyParts) -> M
 }
 
 /// Looks a key up and reads and verifies the artifact's bytes, or says why it cannot.
-fn lookup(store: &Store, key: ContentHash) -> Result<(Vec<u8>, ContentHash), Option<MissReason>> {
-    let output = match store.cache_get(key) {
-        Ok(Some(output)) => output,
+fn lookup(store: &Store, key: ContentHash) -> Result<(Vec<u8>, CacheEntry), Option<MissReason>> {
+    let entry = match store.cache_get(key) {
+        Ok(Some(entry)) => entry,
         Ok(None) => return Err(None),
         Err(e) => return Err(Some(MissReason::ArtifactUnreadable { error: e.to_string() })),
     };
-    let bytes = store.read_artifact(output).map_err(|e| {
+    let bytes = store.read_artifact(entry.output).map_err(|e| {
         Some(match e {
             StoreError::ArtifactMissing { .. } => MissReason::ArtifactMissing,
             StoreError::ArtifactCorrupt { .. } => MissReason::ArtifactCorrupt,
@@ -697,7 +704,7 @@ fn lookup(store: &Store, key: ContentHash) -> Result<(Vec<u8>, ContentHash), Opt
         };
         return Err(Some(MissReason::ArtifactUnreadable { error: error.to_string() }));
     }
-    Ok((bytes, output))
+    Ok((bytes, entry))
 }
 
 /// A node's output: in memory, or verified bytes from the store that are decoded only when
@@ -775,6 +782,8 @@ struct Run<'a> {
     max_workers: usize,
     sched: Mutex<Sched>,
     wake: Condvar,
+    /// When the run started: step start offsets are measured from here.
+    started: Instant,
 }
 
 struct Task {
@@ -912,6 +921,9 @@ impl<'a> Run<'a> {
             output_hash: None,
             miss_reason: None,
             error: None,
+            started: started.duration_since(self.started),
+            source_run: None,
+            log: StepLog::default(),
         };
         let reason = if forced {
             MissReason::Forced
@@ -919,7 +931,10 @@ impl<'a> Run<'a> {
             MissReason::CacheDisabled
         } else {
             match lookup(self.store, key) {
-                Ok((bytes, hash)) => {
+                Ok((bytes, entry)) => {
+                    let hash = entry.output;
+                    report.source_run = Some(entry.run_id);
+                    report.log = entry.log;
                     let value = Output::Stored(Arc::new(Stored {
                         node: spec.name.clone(),
                         bytes,
@@ -947,20 +962,25 @@ impl<'a> Run<'a> {
             .iter()
             .map(|input| input.value().map(Arc::clone).map_err(|e| input.decode_error(e)))
             .collect();
-        let result = inputs
-            .and_then(|inputs| self.attempts(&spec.name, step, identity, &inputs, &mut report.attempts));
+        let mut log = StepLog::default();
+        let result = inputs.and_then(|inputs| {
+            self.attempts(&spec.name, step, identity, &inputs, &mut report.attempts, &mut log)
+        });
         let stored = result.and_then(|value| {
             let bytes = step.encode(&value).map_err(|e| format!("cannot encode the output: {e}"))?;
             let hash = crate::codec::hash_bytes(&bytes);
             if identity.options.cache {
                 self.store
                     .write_artifact(hash, &bytes)
-                    .and_then(|()| self.store.cache_put(key, identity.name, hash, bytes.len(), &self.run_id))
+                    .and_then(|()| {
+                        self.store.cache_put(key, identity.name, hash, bytes.len(), &self.run_id, &log)
+                    })
                     .map_err(|e| format!("cannot store the output: {e}"))?;
             }
             Ok((Output::Value(value), hash))
         });
         report.duration = started.elapsed();
+        report.log = log;
         match stored {
             Ok((value, hash)) => {
                 report.output_hash = Some(hash);
@@ -990,12 +1010,16 @@ impl<'a> Run<'a> {
         identity: &StepIdentity,
         inputs: &[AnyArtifact],
         attempts: &mut u32,
+        log: &mut StepLog,
     ) -> std::result::Result<AnyArtifact, String> {
         let options = identity.options;
         loop {
             *attempts += 1;
             self.emit(Event::StepStarted { node, attempt: *attempts });
-            let error = match run_attempt(step, inputs, options.timeout) {
+            // What the step logged is what its last attempt logged.
+            let (result, attempt_log) = run_attempt(step, inputs, options.timeout);
+            *log = attempt_log;
+            let error = match result {
                 Ok(value) => return Ok(value),
                 Err(error) => error,
             };
@@ -1017,31 +1041,36 @@ fn step_identity(spec: &crate::dag::NodeSpec) -> &StepIdentity {
     }
 }
 
+/// One attempt, with what the step logged during it.
 fn run_attempt(
     step: &Arc<dyn ErasedStep>,
     inputs: &[AnyArtifact],
     timeout: Option<Duration>,
-) -> std::result::Result<AnyArtifact, String> {
+) -> (std::result::Result<AnyArtifact, String>, StepLog) {
     let Some(timeout) = timeout else {
-        return flatten(catch_unwind(AssertUnwindSafe(|| step.run(inputs))));
+        let (result, log) = track::capture(|| catch_unwind(AssertUnwindSafe(|| step.run(inputs))));
+        return (flatten(result), log);
     };
     let (tx, rx) = mpsc::channel();
     let step = Arc::clone(step);
     let inputs = inputs.to_vec();
     let spawned = thread::Builder::new().name("mlflow-step".into()).spawn(move || {
-        let result = catch_unwind(AssertUnwindSafe(|| step.run(&inputs)));
+        let outcome = track::capture(|| catch_unwind(AssertUnwindSafe(|| step.run(&inputs))));
         // The receiver is gone when the attempt timed out: nobody wants the result any more.
-        let _ = tx.send(result);
+        let _ = tx.send(outcome);
     });
     if let Err(e) = spawned {
-        return Err(format!("cannot start a thread for the step: {e}"));
+        return (Err(format!("cannot start a thread for the step: {e}")), StepLog::default());
     }
     match rx.recv_timeout(timeout) {
-        Ok(result) => flatten(result),
-        Err(_) => Err(format!(
-            "timed out after {} (the attempt's thread cannot be killed; it is abandoned and its result discarded)",
-            format_duration(timeout)
-        )),
+        Ok((result, log)) => (flatten(result), log),
+        Err(_) => (
+            Err(format!(
+                "timed out after {} (the attempt's thread cannot be killed; it is abandoned and its result discarded)",
+                format_duration(timeout)
+            )),
+            StepLog::default(),
+        ),
     }
 }
 
@@ -1124,9 +1153,9 @@ impl Pipeline {
         let mut params = Vec::new();
         for (i, node) in nodes.iter().enumerate() {
             match &node.kind {
-                NodeKind::Param { value, hash } => {
+                NodeKind::Param { value, hash, json } => {
                     sched.slots.push(Slot::Done { value: Output::Value(Arc::clone(value)), hash: *hash });
-                    params.push((node.name.clone(), *hash));
+                    params.push((node.name.clone(), *hash, json.clone()));
                 }
                 NodeKind::Step { inputs, .. } => {
                     sched.slots.push(Slot::Pending);
@@ -1167,6 +1196,7 @@ impl Pipeline {
             max_workers: options.thread_count(),
             sched: Mutex::new(sched),
             wake: Condvar::new(),
+            started,
         };
         run.emit(Event::RunStarted { run_id: &run.run_id, pipeline: self.name(), steps: step_count });
         tracing::info!(target: "mlflow", run_id = %run.run_id, pipeline = %self.name(), steps = step_count, "run started");
@@ -1199,6 +1229,8 @@ impl Pipeline {
                     output: report.output_hash,
                     miss_reason: report.miss_reason.as_ref().map(|r| r.to_string()),
                     error: report.error.clone(),
+                    started: report.started,
+                    source_run: report.source_run.clone(),
                 });
                 step_of_node.push(Some(steps.len()));
                 steps.push(report);
@@ -1234,7 +1266,29 @@ impl Pipeline {
             .collect();
         let changed_keys: Vec<(&str, ContentHash, &KeyParts)> =
             changed_parts.iter().map(|(node, key, parts)| (*node, *key, parts)).collect();
-        store.finish_run(&report.run_id, self.name(), status, &params, &records, &changed_keys)?;
+        let logs: Vec<(&str, &StepLog)> =
+            report.steps.iter().filter(|s| !s.log.is_empty()).map(|s| (s.node.as_str(), &s.log)).collect();
+        let mut crates: Vec<String> = nodes
+            .iter()
+            .filter_map(|n| match &n.kind {
+                NodeKind::Step { identity, .. } => {
+                    Some(format!("{}@{}", identity.krate.name, identity.krate.version))
+                }
+                NodeKind::Param { .. } => None,
+            })
+            .collect();
+        crates.sort();
+        crates.dedup();
+        store.finish_run(FinishedRun {
+            id: &report.run_id,
+            pipeline: self.name(),
+            status,
+            params: &params,
+            steps: &records,
+            logs: &logs,
+            changed_keys: &changed_keys,
+            environment: &Environment::current(&crates),
+        })?;
         let event = Event::RunFinished {
             run_id: &report.run_id,
             ran: report.count(StepStatus::Ran),
@@ -1291,7 +1345,7 @@ impl Pipeline {
             } else {
                 let key = cache_key(identity, &hashes);
                 match lookup(store, key) {
-                    Ok((_, hash)) => (PlanOutcome::Hit, Some(hash)),
+                    Ok((_, entry)) => (PlanOutcome::Hit, Some(entry.output)),
                     Err(Some(reason)) => (PlanOutcome::Miss(reason), None),
                     Err(None) => (PlanOutcome::Miss(explain_miss(last, &parts)), None),
                 }
@@ -1325,6 +1379,9 @@ fn mark_skipped(
         output_hash: None,
         miss_reason: None,
         error: Some(reason),
+        started: Duration::ZERO,
+        source_run: None,
+        log: StepLog::default(),
     });
 }
 

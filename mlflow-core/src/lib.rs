@@ -21,6 +21,7 @@ pub mod features;
 pub mod models;
 pub mod step;
 pub mod store;
+pub mod track;
 pub mod validate;
 
 pub use error::{Error, Result};

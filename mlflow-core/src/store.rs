@@ -25,13 +25,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::codec::{self, ContentHash, DEFAULT_DECODE_LIMIT};
+use crate::track::{DataInput, Environment, MetricPoint, StepLog};
 
 /// The database format this build writes. A store with a higher number is refused.
 ///
 /// ```
-/// assert_eq!(mlflow_core::store::FORMAT_VERSION, 1);
+/// assert_eq!(mlflow_core::store::FORMAT_VERSION, 2);
 /// ```
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 const DB_FILE: &str = "mlflow.db";
 const ARTIFACTS_DIR: &str = "artifacts";
@@ -67,6 +68,16 @@ pub enum StoreError {
         /// Format found in the database.
         found: u32,
         /// Highest format this build reads.
+        supported: u32,
+    },
+    /// The database was written by a pre-release mlflow whose format this build does not migrate.
+    #[error("the store at `{}` has format version {found}, written by a pre-release mlflow; this mlflow reads version {supported} and does not migrate pre-release stores: move the folder away (or delete it) and rerun to start a new store", path.display())]
+    OlderFormat {
+        /// The store folder.
+        path: PathBuf,
+        /// Format found in the database.
+        found: u32,
+        /// The format this build reads.
         supported: u32,
     },
     /// The database failed.
@@ -145,7 +156,7 @@ impl Default for GcOptions {
 /// The components of a step's cache key, recorded with every run so that `plan` and the run
 /// report can say which one changed. Read them with [`Store::last_keys`]; see [`RunRecord`] for an
 /// example.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct KeyParts {
     /// The step's code hash.
     pub code: ContentHash,
@@ -162,7 +173,7 @@ pub struct KeyParts {
 }
 
 /// One input of a step's cache key (see [`RunRecord`] for an example).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct InputPart {
     /// The upstream node's name.
     pub node: String,
@@ -193,6 +204,10 @@ pub struct StepRecord {
     pub miss_reason: Option<String>,
     /// The error, for a failed or skipped step.
     pub error: Option<String>,
+    /// When the step started, from the start of the run.
+    pub started: Duration,
+    /// For a cached step, the run that computed the output.
+    pub source_run: Option<String>,
 }
 
 /// A run as recorded in the store.
@@ -224,7 +239,7 @@ pub struct StepRecord {
 /// assert!(parts.inputs[0].is_param && parts.inputs[0].node == "x");
 /// # Ok::<(), mlflow_core::Error>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RunRecord {
     /// Run id.
     pub id: String,
@@ -238,8 +253,53 @@ pub struct RunRecord {
     pub ended_ms: Option<i64>,
     /// Params by name with their content hash.
     pub params: Vec<(String, ContentHash)>,
+    /// Params by name, rendered as JSON (long values are cut with `…`).
+    pub param_values: Vec<(String, String)>,
     /// Steps in pipeline order.
     pub steps: Vec<StepRecord>,
+    /// Metrics logged by the steps, by node.
+    pub metrics: Vec<(String, MetricPoint)>,
+    /// Tags set by the steps, by node.
+    pub tags: Vec<(String, String, String)>,
+    /// Data versions that entered the run, by node.
+    pub data: Vec<(String, DataInput)>,
+    /// Where and with what the run happened (absent while it is running).
+    pub environment: Option<Environment>,
+}
+
+/// A cache index entry.
+pub(crate) struct CacheEntry {
+    pub output: ContentHash,
+    /// The run that computed the output.
+    pub run_id: String,
+    /// What the step logged when it computed the output.
+    pub log: StepLog,
+}
+
+/// Everything recorded at the end of a run.
+pub(crate) struct FinishedRun<'a> {
+    pub id: &'a str,
+    pub pipeline: &'a str,
+    pub status: &'a str,
+    /// Params: name, content hash, value rendered as JSON.
+    pub params: &'a [(String, ContentHash, String)],
+    pub steps: &'a [StepRecord],
+    /// What each step logged (or, for a cached step, what it logged when it was computed).
+    pub logs: &'a [(&'a str, &'a StepLog)],
+    pub changed_keys: &'a [(&'a str, ContentHash, &'a KeyParts)],
+    pub environment: &'a Environment,
+}
+
+mod erased {
+    /// Lets one closure encode values of several types.
+    pub trait Encode {
+        fn encode(&self) -> Result<Vec<u8>, crate::codec::CodecError>;
+    }
+    impl<T: serde::Serialize> Encode for T {
+        fn encode(&self) -> Result<Vec<u8>, crate::codec::CodecError> {
+            crate::codec::encode(self)
+        }
+    }
 }
 
 /// A store folder: artifacts plus the metadata database. `Sync`: share one across threads.
@@ -364,8 +424,10 @@ impl Store {
 
     /// Runs `f` on the database connection, for the rooms of this crate that keep tables of
     /// their own in the store (the registry, tracking). Keep `f` short: it holds the store's lock.
-    #[allow(dead_code)]
-    pub(crate) fn with_db<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
+    pub(crate) fn with_db<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
         let mut db = self.db();
         f(&mut db).map_err(|e| self.db_err(e))
     }
@@ -374,19 +436,29 @@ impl Store {
         StoreError::Database { path: self.db_path.clone(), source }
     }
 
-    /// The output hash a cache key maps to, if any.
-    pub(crate) fn cache_get(&self, key: ContentHash) -> Result<Option<ContentHash>, StoreError> {
+    /// The cache entry of a key, if any.
+    pub(crate) fn cache_get(&self, key: ContentHash) -> Result<Option<CacheEntry>, StoreError> {
         let db = self.db();
-        let mut stmt =
-            db.prepare_cached("SELECT output FROM cache WHERE key = ?1").map_err(|e| self.db_err(e))?;
-        let found: Option<Vec<u8>> = stmt
-            .query_row([key.as_bytes().as_slice()], |row| row.get(0))
+        let mut stmt = db
+            .prepare_cached("SELECT output, run_id, log FROM cache WHERE key = ?1")
+            .map_err(|e| self.db_err(e))?;
+        let found = stmt
+            .query_row([key.as_bytes().as_slice()], |row| {
+                Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, String>(1)?, row.get::<_, Option<Vec<u8>>>(2)?))
+            })
             .optional()
             .map_err(|e| self.db_err(e))?;
-        Ok(found.and_then(|bytes| hash_from_blob(&bytes)))
+        Ok(found.and_then(|(output, run_id, log)| {
+            Some(CacheEntry {
+                output: hash_from_blob(&output)?,
+                run_id,
+                // A log this build cannot read is not a reason to recompute the step.
+                log: log.and_then(|bytes| codec::decode(&bytes, u64::MAX).ok()).unwrap_or_default(),
+            })
+        }))
     }
 
-    /// Records that `key` produced `output`.
+    /// Records that `key` produced `output` (with what the step logged) in run `run_id`.
     pub(crate) fn cache_put(
         &self,
         key: ContentHash,
@@ -394,12 +466,14 @@ impl Store {
         output: ContentHash,
         size: usize,
         run_id: &str,
+        log: &StepLog,
     ) -> Result<(), StoreError> {
+        let log = if log.is_empty() { None } else { codec::encode(log).ok() };
         let db = self.db();
         let mut stmt = db
             .prepare_cached(
-                "INSERT OR REPLACE INTO cache (key, step, output, size, created_ms, run_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT OR REPLACE INTO cache (key, step, output, size, created_ms, run_id, log)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )
             .map_err(|e| self.db_err(e))?;
         stmt.execute(params![
@@ -408,7 +482,8 @@ impl Store {
             output.as_bytes().as_slice(),
             size as i64,
             now_ms(),
-            run_id
+            run_id,
+            log
         ])
         .map_err(|e| self.db_err(e))?;
         Ok(())
@@ -427,43 +502,63 @@ impl Store {
 
     /// Records the end of a run with its params and steps, and the new key parts of the steps
     /// whose cache key changed since their last run, in one transaction.
-    pub(crate) fn finish_run(
-        &self,
-        id: &str,
-        pipeline: &str,
-        status: &str,
-        params: &[(String, ContentHash)],
-        steps: &[StepRecord],
-        changed_keys: &[(&str, ContentHash, &KeyParts)],
-    ) -> Result<(), StoreError> {
+    pub(crate) fn finish_run(&self, run: FinishedRun<'_>) -> Result<(), StoreError> {
+        let FinishedRun { id, pipeline, status, params, steps, logs, changed_keys, environment } = run;
         // One compact blob per run: recording a run costs one row, not one per step.
-        let steps_blob = codec::encode(steps).map_err(|e| StoreError::Io {
-            path: self.db_path.clone(),
-            source: io::Error::other(e.to_string()),
-        })?;
+        let encode = |value: &dyn erased::Encode| {
+            value.encode().map_err(|e| StoreError::Io {
+                path: self.db_path.clone(),
+                source: io::Error::other(e.to_string()),
+            })
+        };
+        let steps_blob = encode(&steps)?;
+        let env_blob = encode(&environment)?;
         let mut db = self.db();
         let tx = db
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(|e| StoreError::Database { path: self.db_path.clone(), source: e })?;
         let result = (|| {
             tx.execute(
-                "UPDATE runs SET status = ?2, ended_ms = ?3, steps = ?4 WHERE id = ?1",
-                params![id, status, now_ms(), steps_blob],
+                "UPDATE runs SET status = ?2, ended_ms = ?3, steps = ?4, env = ?5 WHERE id = ?1",
+                params![id, status, now_ms(), steps_blob, env_blob],
             )?;
-            let mut stmt =
-                tx.prepare_cached("INSERT INTO run_params (run_id, name, hash) VALUES (?1, ?2, ?3)")?;
-            for (name, hash) in params {
-                stmt.execute(params![id, name, hash.as_bytes().as_slice()])?;
-            }
             let mut stmt = tx.prepare_cached(
-                "INSERT OR REPLACE INTO step_keys (pipeline, node, cache_key, code_hash, version,
-                    deps_hash, crate, library, inputs, run_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                "INSERT INTO run_params (run_id, name, hash, value) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for (name, hash, value) in params {
+                stmt.execute(params![id, name, hash.as_bytes().as_slice(), value])?;
+            }
+            let mut metric = tx.prepare_cached(
+                "INSERT OR REPLACE INTO run_metrics (run_id, node, key, idx, value) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            let mut tag = tx.prepare_cached(
+                "INSERT OR REPLACE INTO run_tags (run_id, node, key, value) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            let mut data = tx.prepare_cached(
+                "INSERT OR IGNORE INTO run_data (run_id, node, name, version) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for (node, log) in logs {
+                for m in &log.metrics {
+                    let idx = m.step.map(|s| s.min(i64::MAX as u64) as i64).unwrap_or(-1);
+                    metric.execute(params![id, node, m.key, idx, m.value])?;
+                }
+                for (key, value) in &log.tags {
+                    tag.execute(params![id, node, key, value])?;
+                }
+                for d in &log.data {
+                    data.execute(params![id, node, d.name, d.version.as_bytes().as_slice()])?;
+                }
+            }
+            let mut latest = tx.prepare_cached(
+                "INSERT OR REPLACE INTO step_keys (pipeline, node, cache_key, run_id) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            let mut parts_of = tx.prepare_cached(
+                "INSERT OR IGNORE INTO key_parts (cache_key, code_hash, version, deps_hash, crate, library, inputs)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?;
             for (node, key, parts) in changed_keys {
-                stmt.execute(params![
-                    pipeline,
-                    node,
+                latest.execute(params![pipeline, node, key.as_bytes().as_slice(), id])?;
+                parts_of.execute(params![
                     key.as_bytes().as_slice(),
                     parts.code.as_bytes().as_slice(),
                     parts.version,
@@ -471,7 +566,6 @@ impl Store {
                     parts.krate,
                     parts.library,
                     encode_inputs(&parts.inputs),
-                    id,
                 ])?;
             }
             Ok(())
@@ -485,8 +579,8 @@ impl Store {
         let db = self.db();
         let q = || -> rusqlite::Result<HashMap<String, (ContentHash, KeyParts)>> {
             let mut stmt = db.prepare_cached(
-                "SELECT node, cache_key, code_hash, version, deps_hash, crate, library, inputs
-                 FROM step_keys WHERE pipeline = ?1",
+                "SELECT s.node, s.cache_key, k.code_hash, k.version, k.deps_hash, k.crate, k.library, k.inputs
+                 FROM step_keys s JOIN key_parts k ON k.cache_key = s.cache_key WHERE s.pipeline = ?1",
             )?;
             let rows = stmt.query_map([pipeline], |r| {
                 let blob = |i: usize| r.get::<_, Vec<u8>>(i).map(|b| hash_from_blob(&b));
@@ -539,17 +633,60 @@ impl Store {
                             started_ms: r.get(3)?,
                             ended_ms: r.get(4)?,
                             params: Vec::new(),
+                            param_values: Vec::new(),
                             steps: Vec::new(),
+                            metrics: Vec::new(),
+                            tags: Vec::new(),
+                            data: Vec::new(),
+                            environment: None,
                         })
                     },
                 )
                 .optional()?;
             let Some(mut run) = head else { return Ok(None) };
-            let mut stmt = db.prepare("SELECT name, hash FROM run_params WHERE run_id = ?1 ORDER BY name")?;
-            run.params = stmt
-                .query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))?
-                .filter_map(|row| row.map(|(n, h)| hash_from_blob(&h).map(|h| (n, h))).transpose())
+            let mut stmt =
+                db.prepare("SELECT name, hash, value FROM run_params WHERE run_id = ?1 ORDER BY name")?;
+            let rows = stmt.query_map([id], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, String>(2)?))
+            })?;
+            for row in rows {
+                let (name, hash, value) = row?;
+                if let Some(hash) = hash_from_blob(&hash) {
+                    run.params.push((name.clone(), hash));
+                }
+                run.param_values.push((name, value));
+            }
+            let mut stmt = db.prepare(
+                "SELECT node, key, idx, value FROM run_metrics WHERE run_id = ?1 ORDER BY node, key, idx",
+            )?;
+            run.metrics = stmt
+                .query_map([id], |r| {
+                    let idx: i64 = r.get(2)?;
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        MetricPoint { key: r.get(1)?, step: u64::try_from(idx).ok(), value: r.get(3)? },
+                    ))
+                })?
                 .collect::<rusqlite::Result<_>>()?;
+            let mut stmt =
+                db.prepare("SELECT node, key, value FROM run_tags WHERE run_id = ?1 ORDER BY node, key")?;
+            run.tags = stmt
+                .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut stmt =
+                db.prepare("SELECT node, name, version FROM run_data WHERE run_id = ?1 ORDER BY node, name")?;
+            let rows = stmt.query_map([id], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Vec<u8>>(2)?))
+            })?;
+            for row in rows {
+                let (node, name, version) = row?;
+                if let Some(version) = hash_from_blob(&version) {
+                    run.data.push((node, DataInput { name, version }));
+                }
+            }
+            let env: Option<Vec<u8>> =
+                db.query_row("SELECT env FROM runs WHERE id = ?1", [id], |r| r.get(0))?;
+            run.environment = env.and_then(|bytes| codec::decode(&bytes, u64::MAX).ok());
             let blob: Option<Vec<u8>> =
                 db.query_row("SELECT steps FROM runs WHERE id = ?1", [id], |r| r.get(0))?;
             run.steps = decode_steps(blob.as_deref())?;
@@ -689,6 +826,13 @@ fn open_database(root: &Path, db_path: &Path) -> Result<Connection, StoreError> 
         }
         Some(text) => {
             let found = text.trim().parse::<u32>().unwrap_or(u32::MAX);
+            if found < FORMAT_VERSION {
+                return Err(StoreError::OlderFormat {
+                    path: root.to_path_buf(),
+                    found,
+                    supported: FORMAT_VERSION,
+                });
+            }
             if found > FORMAT_VERSION {
                 return Err(StoreError::NewerFormat {
                     path: root.to_path_buf(),
@@ -709,7 +853,8 @@ CREATE TABLE cache (
     output BLOB NOT NULL,
     size INTEGER NOT NULL,
     created_ms INTEGER NOT NULL,
-    run_id TEXT NOT NULL
+    run_id TEXT NOT NULL,
+    log BLOB
 );
 CREATE TABLE runs (
     id TEXT PRIMARY KEY,
@@ -717,27 +862,57 @@ CREATE TABLE runs (
     status TEXT NOT NULL,
     started_ms INTEGER NOT NULL,
     ended_ms INTEGER,
-    steps BLOB
+    steps BLOB,
+    env BLOB
 );
 CREATE INDEX runs_by_pipeline ON runs (pipeline, started_ms);
 CREATE TABLE run_params (
     run_id TEXT NOT NULL,
     name TEXT NOT NULL,
     hash BLOB NOT NULL,
+    value TEXT NOT NULL,
     PRIMARY KEY (run_id, name)
 ) WITHOUT ROWID;
+CREATE INDEX run_params_by_value ON run_params (name, value);
+CREATE TABLE run_metrics (
+    run_id TEXT NOT NULL,
+    node TEXT NOT NULL,
+    key TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    value REAL NOT NULL,
+    PRIMARY KEY (run_id, node, key, idx)
+) WITHOUT ROWID;
+CREATE INDEX run_metrics_by_key ON run_metrics (key, value);
+CREATE TABLE run_tags (
+    run_id TEXT NOT NULL,
+    node TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (run_id, node, key)
+) WITHOUT ROWID;
+CREATE TABLE run_data (
+    run_id TEXT NOT NULL,
+    node TEXT NOT NULL,
+    name TEXT NOT NULL,
+    version BLOB NOT NULL,
+    PRIMARY KEY (run_id, node, name, version)
+) WITHOUT ROWID;
+CREATE INDEX run_data_by_version ON run_data (version);
 CREATE TABLE step_keys (
     pipeline TEXT NOT NULL,
     node TEXT NOT NULL,
     cache_key BLOB NOT NULL,
+    run_id TEXT NOT NULL,
+    PRIMARY KEY (pipeline, node)
+) WITHOUT ROWID;
+CREATE TABLE key_parts (
+    cache_key BLOB PRIMARY KEY,
     code_hash BLOB NOT NULL,
     version INTEGER NOT NULL,
     deps_hash BLOB NOT NULL,
     crate TEXT NOT NULL,
     library TEXT NOT NULL,
-    inputs TEXT NOT NULL,
-    run_id TEXT NOT NULL,
-    PRIMARY KEY (pipeline, node)
+    inputs TEXT NOT NULL
 ) WITHOUT ROWID;
 ";
 
@@ -748,7 +923,7 @@ fn encode_inputs(inputs: &[InputPart]) -> String {
         .collect()
 }
 
-fn decode_inputs(text: &str) -> Option<Vec<InputPart>> {
+pub(crate) fn decode_inputs(text: &str) -> Option<Vec<InputPart>> {
     text.lines()
         .map(|line| {
             let mut fields = line.splitn(3, '\t');
@@ -814,6 +989,16 @@ mod tests {
     }
 
     #[test]
+    fn a_pre_release_format_is_refused_with_what_to_do() {
+        let (dir, store) = temp_store();
+        store.db().execute("UPDATE meta SET value = '1' WHERE key = 'format'", []).unwrap();
+        drop(store);
+        let err = Store::open(dir.path().join("store")).unwrap_err();
+        assert!(matches!(err, StoreError::OlderFormat { found: 1, .. }));
+        assert!(err.to_string().contains("move the folder away"), "{err}");
+    }
+
+    #[test]
     fn a_file_that_is_not_a_database_is_a_clear_error() {
         let dir = tempfile::tempdir().unwrap();
         fs::create_dir_all(dir.path().join("s")).unwrap();
@@ -828,7 +1013,7 @@ mod tests {
     fn gc_keeps_referenced_and_young_files() {
         let (_dir, store) = temp_store();
         let kept = store.put_artifact(b"kept").unwrap();
-        store.cache_put(ContentHash::of(b"k"), "s", kept, 4, "r").unwrap();
+        store.cache_put(ContentHash::of(b"k"), "s", kept, 4, "r", &StepLog::default()).unwrap();
         let orphan = store.put_artifact(b"orphan").unwrap();
         let temp = store.artifact_path(orphan).with_file_name(".tmp-crashed");
         fs::write(&temp, b"half").unwrap();

@@ -1,0 +1,328 @@
+//! What a run records beyond its steps: metrics, tags and data versions logged from inside steps,
+//! and the environment the run happened in.
+//!
+//! Inside a running step, call [`log_metric`], [`log_metric_at`] (a series, e.g. per-fold
+//! scores), [`set_tag`] and [`log_data`]. The executor collects them per step; they are stored
+//! with the step's cache entry, so a run that serves the step from the cache records the same
+//! metrics as the run that computed it, and they are queryable per run from the [`Store`].
+//!
+//! ```
+//! # use mlflow_core::prelude::*;
+//! # use mlflow_core::step::{CrateId, StepError};
+//! struct Score;
+//! impl Step for Score {
+//!     type Inputs = (Vec<f64>,);
+//!     type Output = f64;
+//!     const NAME: &'static str = "score";
+//!     const CODE_HASH: ContentHash = ContentHash::from_bytes([3; 32]);
+//!     const CRATE: CrateId = CrateId { name: "demo", version: "1.0.0" };
+//!     fn call(&self, (folds,): (&Vec<f64>,)) -> Result<f64, StepError> {
+//!         for (i, auc) in folds.iter().enumerate() {
+//!             mlflow_core::track::log_metric_at("cv_auc", i as u64, *auc).map_err(StepError::new)?;
+//!         }
+//!         let mean = folds.iter().sum::<f64>() / folds.len() as f64;
+//!         mlflow_core::track::log_metric("mean_auc", mean).map_err(StepError::new)?;
+//!         Ok(mean)
+//!     }
+//! }
+//! let dir = tempfile::tempdir().unwrap();
+//! let store = Store::open(dir.path()).unwrap();
+//! let mut p = Pipeline::new("cv");
+//! let folds = p.param("folds", vec![0.8, 0.9]);
+//! p.step(Score, folds);
+//! let report = p.run(&store)?;
+//! let log = &report.step("score").unwrap().log;
+//! assert_eq!(log.metric("mean_auc"), Some(0.85));
+//! assert_eq!(log.series("cv_auc"), [(0, 0.8), (1, 0.9)]);
+//! # Ok::<(), mlflow_core::Error>(())
+//! ```
+//!
+//! [`Store`]: crate::store::Store
+
+pub mod query;
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+
+use crate::codec::ContentHash;
+
+/// A metric logging mistake.
+///
+/// ```
+/// use mlflow_core::track::{log_metric, TrackError};
+/// assert!(matches!(log_metric("auc", 0.9), Err(TrackError::NotInStep { .. })));
+/// ```
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TrackError {
+    /// Logging was called outside a running step.
+    #[error("`{what}` was called outside a running step; log metrics, tags and data from inside a #[step] function")]
+    NotInStep {
+        /// The call.
+        what: &'static str,
+    },
+    /// A metric value is NaN or infinite.
+    #[error("metric `{key}` has the non-finite value {value}; log finite numbers only")]
+    NonFinite {
+        /// The metric.
+        key: String,
+        /// The value.
+        value: f64,
+    },
+    /// An empty metric, tag or data name.
+    #[error("a {what} name must not be empty")]
+    EmptyName {
+        /// `metric`, `tag` or `data`.
+        what: &'static str,
+    },
+}
+
+/// One logged metric value; `step` is the index within a series (`None` for a single value).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricPoint {
+    /// Metric name.
+    pub key: String,
+    /// Position in a series, if it is one.
+    pub step: Option<u64>,
+    /// The value (finite).
+    pub value: f64,
+}
+
+/// A data set that entered a step: a name (e.g. the file path) and the content hash of its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataInput {
+    /// What the data is (a path, a table name).
+    pub name: String,
+    /// Content hash of its bytes: the data version.
+    pub version: ContentHash,
+}
+
+/// Everything one step logged while it ran. See the [module docs](self) for an example.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StepLog {
+    /// Metrics in logging order.
+    pub metrics: Vec<MetricPoint>,
+    /// Tags (a later `set_tag` of the same key wins).
+    pub tags: BTreeMap<String, String>,
+    /// Data versions that entered the step.
+    pub data: Vec<DataInput>,
+}
+
+impl StepLog {
+    /// Whether nothing was logged.
+    pub fn is_empty(&self) -> bool {
+        self.metrics.is_empty() && self.tags.is_empty() && self.data.is_empty()
+    }
+
+    /// The last value logged for `key` (single value or the last point of a series).
+    pub fn metric(&self, key: &str) -> Option<f64> {
+        self.metrics.iter().rev().find(|m| m.key == key).map(|m| m.value)
+    }
+
+    /// The points of a series, ordered by step index.
+    pub fn series(&self, key: &str) -> Vec<(u64, f64)> {
+        let mut points: Vec<(u64, f64)> =
+            self.metrics.iter().filter(|m| m.key == key).filter_map(|m| Some((m.step?, m.value))).collect();
+        points.sort_by_key(|p| p.0);
+        points
+    }
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<StepLog>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with a fresh step log on this thread and returns what it logged.
+pub(crate) fn capture<T>(f: impl FnOnce() -> T) -> (T, StepLog) {
+    let outer = CURRENT.with(|c| c.replace(Some(StepLog::default())));
+    let out = f();
+    let log = CURRENT.with(|c| c.replace(outer)).unwrap_or_default();
+    (out, log)
+}
+
+fn with_log(what: &'static str, f: impl FnOnce(&mut StepLog)) -> Result<(), TrackError> {
+    CURRENT.with(|c| match c.borrow_mut().as_mut() {
+        Some(log) => {
+            f(log);
+            Ok(())
+        }
+        None => Err(TrackError::NotInStep { what }),
+    })
+}
+
+fn metric(key: &str, step: Option<u64>, value: f64) -> Result<(), TrackError> {
+    if key.is_empty() {
+        return Err(TrackError::EmptyName { what: "metric" });
+    }
+    if !value.is_finite() {
+        return Err(TrackError::NonFinite { key: key.to_owned(), value });
+    }
+    with_log("log_metric", |log| log.metrics.push(MetricPoint { key: key.to_owned(), step, value }))
+}
+
+/// Logs a metric of the running step.
+pub fn log_metric(key: &str, value: f64) -> Result<(), TrackError> {
+    metric(key, None, value)
+}
+
+/// Logs one point of a metric series (e.g. a score per fold or per epoch) of the running step.
+pub fn log_metric_at(key: &str, step: u64, value: f64) -> Result<(), TrackError> {
+    metric(key, Some(step), value)
+}
+
+/// Sets a tag of the running step.
+pub fn set_tag(key: &str, value: &str) -> Result<(), TrackError> {
+    if key.is_empty() {
+        return Err(TrackError::EmptyName { what: "tag" });
+    }
+    with_log("set_tag", |log| {
+        log.tags.insert(key.to_owned(), value.to_owned());
+    })
+}
+
+/// Records that a data set (by name and content hash) entered the running step. The `data`
+/// room calls this when it reads a file, so runs know their data versions.
+pub fn log_data(name: &str, version: ContentHash) -> Result<(), TrackError> {
+    if name.is_empty() {
+        return Err(TrackError::EmptyName { what: "data" });
+    }
+    with_log("log_data", |log| log.data.push(DataInput { name: name.to_owned(), version }))
+}
+
+/// Where and with what a run happened.
+///
+/// ```
+/// let env = mlflow_core::track::Environment::current(&["demo@1.0.0".to_string()]);
+/// assert_eq!(env.library, env!("CARGO_PKG_VERSION"));
+/// assert!(env.rustc.starts_with("rustc "));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Environment {
+    /// mlflow's version.
+    pub library: String,
+    /// `name@version` of the crates defining the pipeline's steps.
+    pub crates: Vec<String>,
+    /// The compiler that built the program.
+    pub rustc: String,
+    /// Operating system and architecture.
+    pub os: String,
+    /// Host name.
+    pub host: String,
+    /// Git commit of the working directory, when there is one.
+    pub git_commit: Option<String>,
+}
+
+impl Environment {
+    /// The environment of this process, with the given step crates.
+    pub fn current(crates: &[String]) -> Environment {
+        static PROCESS: OnceLock<(String, Option<String>)> = OnceLock::new();
+        let (host, git_commit) = PROCESS.get_or_init(|| {
+            let cwd = std::env::current_dir().ok();
+            (host_name(), cwd.as_deref().and_then(git_commit))
+        });
+        Environment {
+            library: env!("CARGO_PKG_VERSION").to_owned(),
+            crates: crates.to_vec(),
+            rustc: env!("MLFLOW_RUSTC_VERSION").to_owned(),
+            os: format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH),
+            host: host.clone(),
+            git_commit: git_commit.clone(),
+        }
+    }
+}
+
+fn host_name() -> String {
+    ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .find_map(|p| std::fs::read_to_string(p).ok())
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// The commit checked out in the git work tree containing `dir`, read from `.git` directly (no
+/// `git` process): `HEAD`, then the loose ref or `packed-refs`.
+fn git_commit(dir: &Path) -> Option<String> {
+    let git_dir = dir.ancestors().map(|d| d.join(".git")).find(|g| g.exists())?;
+    let git_dir = if git_dir.is_file() {
+        // A worktree or submodule: `.git` is a file saying `gitdir: <path>`.
+        let text = std::fs::read_to_string(&git_dir).ok()?;
+        let target = PathBuf::from(text.strip_prefix("gitdir:")?.trim());
+        if target.is_absolute() {
+            target
+        } else {
+            git_dir.parent()?.join(target)
+        }
+    } else {
+        git_dir
+    };
+    let head = std::fs::read_to_string(git_dir.join("HEAD")).ok()?;
+    let head = head.trim();
+    let Some(reference) = head.strip_prefix("ref:").map(str::trim) else {
+        return is_commit(head).then(|| head.to_owned());
+    };
+    let common = std::fs::read_to_string(git_dir.join("commondir"))
+        .ok()
+        .map(|c| git_dir.join(c.trim()))
+        .unwrap_or_else(|| git_dir.clone());
+    for base in [&git_dir, &common] {
+        if let Ok(id) = std::fs::read_to_string(base.join(reference)) {
+            let id = id.trim();
+            if is_commit(id) {
+                return Some(id.to_owned());
+            }
+        }
+    }
+    let packed = std::fs::read_to_string(common.join("packed-refs")).ok()?;
+    packed.lines().find_map(|line| {
+        let (id, name) = line.split_once(' ')?;
+        (name == reference && is_commit(id)).then(|| id.to_owned())
+    })
+}
+
+fn is_commit(s: &str) -> bool {
+    (s.len() == 40 || s.len() == 64) && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logging_outside_a_step_is_an_error_and_inside_is_captured() {
+        assert!(log_metric("a", 1.0).is_err());
+        let ((), log) = capture(|| {
+            log_metric("a", 1.0).unwrap();
+            log_metric_at("s", 1, 0.5).unwrap();
+            log_metric_at("s", 0, 0.25).unwrap();
+            set_tag("k", "v").unwrap();
+            assert!(matches!(log_metric("bad", f64::NAN), Err(TrackError::NonFinite { .. })));
+            assert!(matches!(log_metric("", 1.0), Err(TrackError::EmptyName { .. })));
+        });
+        assert_eq!(log.metric("a"), Some(1.0));
+        assert_eq!(log.series("s"), [(0, 0.25), (1, 0.5)]);
+        assert_eq!(log.tags["k"], "v");
+        assert!(log_metric("a", 1.0).is_err(), "the log ends with the step");
+    }
+
+    #[test]
+    fn git_commit_is_read_from_loose_and_packed_refs() {
+        let dir = tempfile::tempdir().unwrap();
+        let git = dir.path().join(".git");
+        std::fs::create_dir_all(git.join("refs/heads")).unwrap();
+        std::fs::write(git.join("HEAD"), "ref: refs/heads/main\n").unwrap();
+        let id = "a".repeat(40);
+        std::fs::write(git.join("packed-refs"), format!("# pack\n{id} refs/heads/main\n")).unwrap();
+        let nested = dir.path().join("src/deep");
+        std::fs::create_dir_all(&nested).unwrap();
+        assert_eq!(git_commit(&nested), Some(id));
+        let loose = "b".repeat(40);
+        std::fs::write(git.join("refs/heads/main"), format!("{loose}\n")).unwrap();
+        assert_eq!(git_commit(dir.path()), Some(loose));
+        assert_eq!(git_commit(&std::env::temp_dir().join("surely-not-a-repo-xyz")), None);
+    }
+}
