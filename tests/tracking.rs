@@ -61,7 +61,7 @@ fn score(seed: &u64) -> mlflow::Result<f64> {
     for fold in 0..3 {
         log_metric_at("fold_score", fold, value + fold as f64 / 10.0)?;
     }
-    set_tag("kind", if seed % 2 == 0 { "even" } else { "odd" })?;
+    set_tag("kind", if seed.is_multiple_of(2) { "even" } else { "odd" })?;
     Ok(value)
 }
 

@@ -105,9 +105,9 @@ pub enum Error {
 /// `Result` with [`Error`].
 ///
 /// ```
-/// fn open() -> mlflow_core::Result<mlflow_core::store::Store> {
-///     Ok(mlflow_core::store::Store::open(std::env::temp_dir().join("mlflow-doc-result"))?)
+/// fn open(path: &std::path::Path) -> mlflow_core::Result<mlflow_core::store::Store> {
+///     Ok(mlflow_core::store::Store::open(path)?)
 /// }
-/// assert!(open().is_ok());
+/// assert!(open(tempfile::tempdir().unwrap().path()).is_ok());
 /// ```
 pub type Result<T, E = Error> = std::result::Result<T, E>;

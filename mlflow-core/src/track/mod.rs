@@ -28,12 +28,12 @@
 //! let dir = tempfile::tempdir().unwrap();
 //! let store = Store::open(dir.path()).unwrap();
 //! let mut p = Pipeline::new("cv");
-//! let folds = p.param("folds", vec![0.8, 0.9]);
+//! let folds = p.param("folds", vec![0.75, 0.25]);
 //! p.step(Score, folds);
 //! let report = p.run(&store)?;
 //! let log = &report.step("score").unwrap().log;
-//! assert_eq!(log.metric("mean_auc"), Some(0.85));
-//! assert_eq!(log.series("cv_auc"), [(0, 0.8), (1, 0.9)]);
+//! assert_eq!(log.metric("mean_auc"), Some(0.5));
+//! assert_eq!(log.series("cv_auc"), [(0, 0.75), (1, 0.25)]);
 //! # Ok::<(), mlflow_core::Error>(())
 //! ```
 //!
