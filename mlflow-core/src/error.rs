@@ -6,6 +6,7 @@ use crate::data::DataError;
 use crate::eval::EvalError;
 use crate::features::FeatureError;
 use crate::models::ModelError;
+use crate::registry::RegistryError;
 use crate::store::StoreError;
 use crate::track::TrackError;
 use crate::validate::ValidationError;
@@ -44,6 +45,9 @@ pub enum Error {
     /// Computing metrics or selecting a champion failed.
     #[error(transparent)]
     Eval(#[from] EvalError),
+    /// A model registry operation failed.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
     /// Logging a metric, tag or data version failed.
     #[error(transparent)]
     Track(#[from] TrackError),

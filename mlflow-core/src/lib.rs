@@ -7,6 +7,9 @@
 //! Machine-learning rooms, built on the engine's public API only: [`data`] (CSV ingestion, data
 //! versions), [`validate`] (expectations), [`features`] (fitted transformers, splits),
 //! [`models`] (five classifiers with one face), [`eval`] (metrics, champion selection).
+//!
+//! Around the runs: [`track`] (metrics, tags, data versions, environment, run queries, lineage)
+//! and [`registry`] (model versions, aliases with their history, guarded promotion).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -19,6 +22,7 @@ pub mod eval;
 pub mod exec;
 pub mod features;
 pub mod models;
+pub mod registry;
 pub mod step;
 pub mod store;
 pub mod track;

@@ -763,6 +763,19 @@ impl Store {
             for row in stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))? {
                 set.extend(hash_from_blob(&row?));
             }
+            // Registered model versions keep their artifacts (the registry's table exists once
+            // a registry was opened on this store).
+            let registry: bool = db.query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'registry_versions')",
+                [],
+                |r| r.get(0),
+            )?;
+            if registry {
+                let mut stmt = db.prepare("SELECT artifact FROM registry_versions")?;
+                for row in stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))? {
+                    set.extend(hash_from_blob(&row?));
+                }
+            }
             let mut stmt = db.prepare("SELECT steps FROM runs WHERE steps IS NOT NULL")?;
             for row in stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))? {
                 set.extend(decode_steps(Some(&row?))?.into_iter().filter_map(|s| s.output));
