@@ -18,6 +18,7 @@ use mlflow::data::DataFile;
 use mlflow::eval::{self, Metric};
 use mlflow::models::Classifier;
 use mlflow::prelude::*;
+use mlflow::registry::{Promotion, RegisterRequest, Registry, RegistryError};
 use ndarray::array;
 
 /// The demo passenger, as the 13 features in order: Pclass, Sex, Age bin, SibSp, Parch, Fare bin,
@@ -32,6 +33,34 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Registers the packaged champion as a version of the `titanic` model and promotes it to
+/// `production` only if it is at least as good as the current holder on the selection metric.
+fn register_and_promote(
+    store: &Store,
+    report: &RunReport,
+    metrics: &eval::BinaryMetrics,
+    metric: Metric,
+) -> mlflow::Result<()> {
+    let registry = Registry::new(store)?;
+    let request = RegisterRequest::new(report.run_id(), "package")
+        .metrics(Metric::ALL.map(|m| (m.name(), metrics.get(m))))
+        .description("Titanic champion selected by the example pipeline");
+    let version = registry.register("titanic", request)?;
+    let mut promotion = Promotion::new(metric.name()).reason("example pipeline champion");
+    if !metric.higher_is_better() {
+        promotion = promotion.lower_is_better();
+    }
+    match registry.promote("titanic", version.version, "production", promotion) {
+        Ok(Some(_)) => println!("registered titanic/{} and promoted it to production", version.version),
+        Ok(None) => println!("titanic/{} is already production", version.version),
+        Err(refused @ RegistryError::PromotionRefused { .. }) => {
+            println!("registered titanic/{}; not promoted: {refused}", version.version)
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
 }
 
 fn run() -> mlflow::Result<ExitCode> {
@@ -71,6 +100,7 @@ fn run() -> mlflow::Result<ExitCode> {
         let package = report.get(nodes.package)?;
         let proba = package.predict_proba(array![DEMO_PASSENGER].view())?[0];
         println!("champion: {} ({} {:.4})", champion.name, champion.metric, champion.value);
+        register_and_promote(&store, &report, &scored[champion.index].1, champion.metric)?;
         println!(
             "demo passenger {:?}: predicted {} with P(survived) = {proba:.3}",
             DEMO_PASSENGER.map(|v| v as i64),
