@@ -1,6 +1,8 @@
 //! Ingestion: the Titanic files read into typed tables, data versions, and every bad-input case.
 
 mod common;
+#[path = "support/titanic.rs"]
+mod support;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -11,13 +13,16 @@ use mlflow::data::{
     parse_csv, read_csv, Column, ColumnType, CsvOptions, DataError, DataFile, Ingested, Schema,
 };
 use mlflow::prelude::*;
+use mlflow::validate::Check;
+use support::pipeline;
 
 fn titanic(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/data/titanic").join(name)
+    support::path(name)
 }
 
+/// Reads a file with the pipeline's `ingest` step and CSV options.
 fn read(path: &Path) -> Result<Ingested, DataError> {
-    read_csv(&DataFile::open(path)?, &CsvOptions::default())
+    pipeline::ingest(&DataFile::open(path)?, &CsvOptions::default())
 }
 
 /// Writes `bytes` to `name` in a fresh temp dir and reads it with default options.
@@ -28,24 +33,23 @@ fn read_bytes(name: &str, bytes: &[u8]) -> Result<Ingested, DataError> {
     read(&path)
 }
 
+/// The Titanic files' schema: the column types the pipeline's suite expects (`Survived` only
+/// `with_label`), in file order, plus `Ticket` (which the pipeline neither checks nor uses)
+/// between `Parch` and `Fare`.
 fn titanic_schema(with_label: bool) -> Schema {
-    use ColumnType::*;
-    let mut fields = vec![("PassengerId", Int)];
-    if with_label {
-        fields.push(("Survived", Int));
+    let mut fields: Vec<(String, ColumnType)> = pipeline::suite()
+        .expectations
+        .into_iter()
+        .filter_map(|e| match e.check {
+            Check::Present { column_type: Some(ty) } => Some((e.column, ty)),
+            _ => None,
+        })
+        .filter(|(name, _)| with_label || name != pipeline::LABEL)
+        .collect();
+    if !fields.iter().any(|(name, _)| name == "Ticket") {
+        let fare = fields.iter().position(|(name, _)| name == "Fare").expect("the suite checks Fare");
+        fields.insert(fare, ("Ticket".into(), ColumnType::Str));
     }
-    fields.extend([
-        ("Pclass", Int),
-        ("Name", Str),
-        ("Sex", Str),
-        ("Age", Float),
-        ("SibSp", Int),
-        ("Parch", Int),
-        ("Ticket", Str),
-        ("Fare", Float),
-        ("Cabin", Str),
-        ("Embarked", Str),
-    ]);
     Schema::new(fields)
 }
 
@@ -226,19 +230,16 @@ fn a_file_changed_after_opening_is_refused() {
 // ---- data versions and the cache ---------------------------------------------------------------
 
 #[step]
-fn ingest(file: &DataFile) -> Result<Ingested, DataError> {
-    read_csv(file, &CsvOptions::default())
-}
-
-#[step]
 fn count_rows(data: &Ingested) -> usize {
     data.rows
 }
 
-fn pipeline(path: &Path) -> (Pipeline, Node<usize>) {
+/// The pipeline's `ingest` step over `path`, and a row count.
+fn count_pipeline(path: &Path) -> (Pipeline, Node<usize>) {
     let mut p = Pipeline::new("data-version");
     let file = p.param("train", DataFile::open(path).unwrap());
-    let data = p.step(IngestStep, file);
+    let options = p.param("csv", CsvOptions::default());
+    let data = p.step(pipeline::IngestStep, (file, options));
     let rows = p.step(CountRowsStep, data);
     (p, rows)
 }
@@ -250,14 +251,14 @@ fn changing_the_file_bytes_changes_the_cache_key() {
     let path = data_dir.path().join("train.csv");
     fs::write(&path, "x\n1\n2\n").unwrap();
 
-    let (p, rows) = pipeline(&path);
+    let (p, rows) = count_pipeline(&path);
     assert_eq!(*p.run(&store).unwrap().get(rows).unwrap(), 2);
-    let again = pipeline(&path).0.run(&store).unwrap();
+    let again = count_pipeline(&path).0.run(&store).unwrap();
     assert_eq!(statuses(&again), ["ingest=cached", "count_rows=cached"]);
 
     // Same path, new bytes: a new data version, so ingest reruns; never a stale hit.
     fs::write(&path, "x\n1\n2\n3\n").unwrap();
-    let (p2, rows2) = pipeline(&path);
+    let (p2, rows2) = count_pipeline(&path);
     let report = p2.run(&store).unwrap();
     assert_eq!(statuses(&report), ["ingest=ran", "count_rows=ran"]);
     assert_eq!(*report.get(rows2).unwrap(), 3);

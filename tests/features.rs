@@ -1,73 +1,23 @@
 //! The features room on the Titanic data: the demo's 13 features, training-only fitting,
 //! artifact round trips, scaling, splits, and every bad-input case.
+//!
+//! The spec, the split and the reading of the files are the demo pipeline's own
+//! (`examples/titanic/pipeline.rs`, through `tests/support/titanic.rs`).
 
 mod common;
+#[path = "support/titanic.rs"]
+mod support;
 
 use mlflow::codec::{decode, encode};
-use mlflow::data::{Column, Table};
+use mlflow::data::{Column, DataFile, Table};
+use mlflow::eval::Metric;
 use mlflow::features::*;
 use mlflow::prelude::*;
+use support::pipeline;
 
-// ---------------------------------------------------------------------------------------------
-// A tiny test-only CSV reader (RFC 4180 quoting); the `data` room's reader replaces it later.
-
-fn parse_csv(text: &str) -> Vec<Vec<String>> {
-    let mut rows = Vec::new();
-    let mut row = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                chars.next();
-                field.push('"');
-            }
-            (true, '"') => quoted = false,
-            (true, c) => field.push(c),
-            (false, '"') => quoted = true,
-            (false, ',') => row.push(std::mem::take(&mut field)),
-            (false, '\r') => {}
-            (false, '\n') => {
-                row.push(std::mem::take(&mut field));
-                rows.push(std::mem::take(&mut row));
-            }
-            (false, c) => field.push(c),
-        }
-    }
-    if !field.is_empty() || !row.is_empty() {
-        row.push(field);
-        rows.push(row);
-    }
-    rows
-}
-
-/// Columns whose every non-empty field is an integer are `Int`, else a float `Float`, else `Str`.
-fn table_from_csv(text: &str) -> Table {
-    let rows = parse_csv(text);
-    let (header, body) = rows.split_first().expect("header");
-    let columns = header
-        .iter()
-        .enumerate()
-        .map(|(j, name)| {
-            let fields: Vec<Option<&str>> =
-                body.iter().map(|r| Some(r[j].as_str()).filter(|s| !s.is_empty())).collect();
-            let column = if fields.iter().flatten().all(|s| s.parse::<i64>().is_ok()) {
-                Column::Int(fields.iter().map(|f| f.map(|s| s.parse().unwrap())).collect())
-            } else if fields.iter().flatten().all(|s| s.parse::<f64>().is_ok()) {
-                Column::Float(fields.iter().map(|f| f.map(|s| s.parse().unwrap())).collect())
-            } else {
-                Column::Str(fields.iter().map(|f| f.map(str::to_owned)).collect())
-            };
-            (name.clone(), column)
-        })
-        .collect();
-    Table::new(columns).expect("table")
-}
-
+/// A Titanic file as the pipeline's `ingest` step reads it.
 fn titanic(file: &str) -> Table {
-    let path = format!("{}/examples/data/titanic/{file}", env!("CARGO_MANIFEST_DIR"));
-    table_from_csv(&std::fs::read_to_string(path).expect("titanic csv"))
+    support::table(file)
 }
 
 /// A copy of `table` with one column replaced.
@@ -102,61 +52,7 @@ fn row(m: &FeatureMatrix, i: usize) -> Vec<f64> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The demo's feature spec.
-
-/// The Titanic demo's 13 features, in order: Pclass, Sex, Age (bin 0-6), SibSp, Parch, Fare (bin
-/// 0-5), Embarked, relatives, not_alone, Deck, Title, Age_Class, Fare_Per_Person.
-pub fn titanic_spec() -> FeatureSpec {
-    FeatureSpec::new()
-        .with(Feature::column("Pclass"))
-        .with(Feature::column("Sex").then(Encoder::explicit([("male", 0), ("female", 1)])))
-        .with(
-            Feature::column("Age")
-                .then(Imputer::median())
-                .then(Binner::edges([11.0, 18.0, 22.0, 27.0, 33.0, 40.0])),
-        )
-        .with(Feature::column("SibSp"))
-        .with(Feature::column("Parch"))
-        .with(
-            Feature::column("Fare")
-                .then(Imputer::median())
-                .then(Binner::edges([7.91, 14.454, 31.0, 99.0, 250.0])),
-        )
-        .with(Feature::column("Embarked").then(Imputer::most_frequent()).then(Encoder::explicit([
-            ("S", 0),
-            ("C", 1),
-            ("Q", 2),
-        ])))
-        .with(Feature::new("relatives", Source::sum([Source::column("SibSp"), Source::column("Parch")])))
-        .with(Feature::new("not_alone", Source::feature("relatives")).then(Op::indicator(Cmp::Eq, 0.0)))
-        .with(
-            Feature::new("Deck", Source::column("Cabin"))
-                .then(Op::FirstChar)
-                .then(Imputer::constant("U"))
-                .then(
-                    Encoder::explicit([("A", 1), ("B", 2), ("C", 3), ("D", 4), ("E", 5), ("F", 6), ("G", 7)])
-                        .unseen(Unseen::Code(8)),
-                ),
-        )
-        .with(
-            Feature::new("Title", Source::column("Name"))
-                .then(Op::between(", ", "."))
-                .then(Imputer::constant("Rare"))
-                .then(Op::map_text([("Mlle", "Miss"), ("Ms", "Miss"), ("Mme", "Mrs")]))
-                .then(
-                    Encoder::explicit([("Mr", 1), ("Miss", 2), ("Mrs", 3), ("Master", 4)])
-                        .unseen(Unseen::Code(5)),
-                ),
-        )
-        .with(Feature::new("Age_Class", Source::product([Source::feature("Age"), Source::feature("Pclass")])))
-        .with(
-            Feature::new(
-                "Fare_Per_Person",
-                Source::ratio(Source::feature("Fare"), Source::feature("relatives"), 1.0),
-            )
-            .then(Op::Floor),
-        )
-}
+// The demo's features: `pipeline::feature_spec()`, in this order.
 
 const NAMES: [&str; 13] = [
     "Pclass",
@@ -174,8 +70,9 @@ const NAMES: [&str; 13] = [
     "Fare_Per_Person",
 ];
 
-fn titanic_split(table: &Table) -> Split {
-    stratified_split(&class_labels(table, "Survived").unwrap(), 0.2, 42).unwrap()
+/// The pipeline's split of `train.csv` (its `check` and `split` steps).
+fn titanic_split() -> Split {
+    support::split(&support::ingested("train.csv"))
 }
 
 fn imputer_fill(fitted: &FittedFeatures, feature: &str) -> Value {
@@ -200,6 +97,8 @@ fn median(mut xs: Vec<f64>) -> f64 {
 
 #[test]
 fn reader_sees_the_titanic_schema() {
+    // The library's reader (the pipeline's `ingest`) gives the types and missing values the
+    // hand-checked rows below rely on.
     let t = titanic("train.csv");
     assert_eq!(t.rows(), 891);
     assert_eq!(t.column("Age").unwrap().null_count(), 177);
@@ -215,7 +114,7 @@ fn titanic_features_for_hand_checked_passengers() {
     let t = titanic("train.csv");
     // Fitted on every row, so the imputation statistics are the whole file's: Age median 28
     // (bin 4), Embarked most frequent S.
-    let fitted = titanic_spec().fit(&t, &all_rows(&t)).unwrap();
+    let fitted = pipeline::feature_spec().fit(&t, &all_rows(&t)).unwrap();
     assert_eq!(imputer_fill(&fitted, "Age"), Value::Num(28.0));
     assert_eq!(imputer_fill(&fitted, "Embarked"), Value::Text("S".into()));
     let m = fitted.transform(&t).unwrap();
@@ -261,8 +160,8 @@ fn titanic_features_for_hand_checked_passengers() {
 #[test]
 fn titanic_serving_rows_use_the_training_statistics() {
     let train = titanic("train.csv");
-    let split = titanic_split(&train);
-    let fitted = titanic_spec().fit(&train, &split.train).unwrap();
+    let split = titanic_split();
+    let fitted = pipeline::feature_spec().fit(&train, &split.train).unwrap();
     let fares: Vec<f64> =
         split.train.iter().map(|&i| train.column("Fare").unwrap().f64_at(i).unwrap()).collect();
     let fare_median = median(fares);
@@ -287,8 +186,8 @@ fn titanic_serving_rows_use_the_training_statistics() {
 fn imputation_statistics_come_from_the_training_rows_only() {
     let t = titanic("train.csv");
     let ages = t.column("Age").unwrap();
-    let split = titanic_split(&t);
-    let fitted = titanic_spec().fit(&t, &split.train).unwrap();
+    let split = titanic_split();
+    let fitted = pipeline::feature_spec().fit(&t, &split.train).unwrap();
     let train_median = median(split.train.iter().filter_map(|&i| ages.f64_at(i)).collect());
     assert_eq!(imputer_fill(&fitted, "Age"), Value::Num(train_median));
 
@@ -297,9 +196,9 @@ fn imputation_statistics_come_from_the_training_rows_only() {
     let first: Vec<usize> = (0..t.rows()).filter(|&i| pclass[i] == Some(1)).collect();
     let first_median = median(first.iter().filter_map(|&i| ages.f64_at(i)).collect());
     assert_eq!(first_median, 37.0);
-    let on_first = titanic_spec().fit(&t, &first).unwrap();
+    let on_first = pipeline::feature_spec().fit(&t, &first).unwrap();
     assert_eq!(imputer_fill(&on_first, "Age"), Value::Num(37.0));
-    let on_all = titanic_spec().fit(&t, &all_rows(&t)).unwrap();
+    let on_all = pipeline::feature_spec().fit(&t, &all_rows(&t)).unwrap();
     assert_eq!(imputer_fill(&on_all, "Age"), Value::Num(28.0));
     // Moran (Age missing) gets the subset's median: 37 -> bin 5, not 28 -> bin 4.
     let moran = row_of(&t, 6);
@@ -315,18 +214,18 @@ fn imputation_statistics_come_from_the_training_rows_only() {
     }
     let t2 =
         with_column(&with_column(&t, "Age", Column::Float(scrambled)), "Embarked", Column::Str(embarked));
-    let refit = titanic_spec().fit(&t2, &split.train).unwrap();
+    let refit = pipeline::feature_spec().fit(&t2, &split.train).unwrap();
     assert_eq!(encode(&refit).unwrap(), encode(&fitted).unwrap());
 }
 
 #[test]
 fn fitted_features_round_trip_as_artifacts_and_are_deterministic() {
     let t = titanic("train.csv");
-    let split = titanic_split(&t);
-    let fitted = titanic_spec().fit(&t, &split.train).unwrap();
+    let split = titanic_split();
+    let fitted = pipeline::feature_spec().fit(&t, &split.train).unwrap();
     let bytes = encode(&fitted).unwrap();
     // Same data, same spec: same bytes.
-    assert_eq!(encode(&titanic_spec().fit(&t, &split.train).unwrap()).unwrap(), bytes);
+    assert_eq!(encode(&pipeline::feature_spec().fit(&t, &split.train).unwrap()).unwrap(), bytes);
     let back: FittedFeatures = decode(&bytes, 1 << 20).unwrap();
     assert_eq!(back, fitted);
     let before = fitted.transform(&t).unwrap();
@@ -335,8 +234,8 @@ fn fitted_features_round_trip_as_artifacts_and_are_deterministic() {
     let serving = titanic("test.csv");
     assert_eq!(back.transform(&serving).unwrap(), fitted.transform(&serving).unwrap());
     // The spec itself is an artifact (a pipeline param).
-    let spec: FeatureSpec = decode(&encode(&titanic_spec()).unwrap(), 1 << 20).unwrap();
-    assert_eq!(spec, titanic_spec());
+    let spec: FeatureSpec = decode(&encode(&pipeline::feature_spec()).unwrap(), 1 << 20).unwrap();
+    assert_eq!(spec, pipeline::feature_spec());
     assert_eq!(
         fitted.input_columns(),
         ["Age", "Cabin", "Embarked", "Fare", "Name", "Parch", "Pclass", "Sex", "SibSp"]
@@ -346,8 +245,8 @@ fn fitted_features_round_trip_as_artifacts_and_are_deterministic() {
 #[test]
 fn standard_scaler_on_train_gives_mean_zero_std_one() {
     let t = titanic("train.csv");
-    let split = titanic_split(&t);
-    let m = titanic_spec().fit(&t, &split.train).unwrap().transform(&t).unwrap();
+    let split = titanic_split();
+    let m = pipeline::feature_spec().fit(&t, &split.train).unwrap().transform(&t).unwrap();
     let scaler = StandardScaler.fit_matrix(&m, &split.train).unwrap();
     let scaled = scaler.transform(&m).unwrap();
     let train = scaled.select_rows(&split.train).unwrap();
@@ -371,7 +270,7 @@ fn standard_scaler_on_train_gives_mean_zero_std_one() {
 #[test]
 fn column_scaler_in_a_chain() {
     let t = titanic("train.csv");
-    let split = titanic_split(&t);
+    let split = titanic_split();
     let spec = FeatureSpec::new().with(Feature::column("Age").then(Imputer::mean()).then(StandardScaler));
     let m = spec.fit(&t, &split.train).unwrap().transform(&t).unwrap();
     let train = m.select_rows(&split.train).unwrap();
@@ -457,7 +356,7 @@ fn explicit_encoder_with_both_unseen_rules_in_a_spec() {
     sex[5] = Some("unknown".into());
     let odd = with_column(&t, "Sex", Column::Str(sex));
     // The demo's Sex encoder errors on an unseen category, naming row, column and feature.
-    let fitted = titanic_spec().fit(&t, &all_rows(&t)).unwrap();
+    let fitted = pipeline::feature_spec().fit(&t, &all_rows(&t)).unwrap();
     let err = fitted.transform(&odd).unwrap_err();
     assert!(
         matches!(&err, FeatureError::UnseenCategory { row: 5, column, value, .. } if column == "Sex" && value == "unknown")
@@ -528,7 +427,10 @@ fn text_operations() {
 fn stratified_split_on_titanic() {
     let t = titanic("train.csv");
     let labels = class_labels(&t, "Survived").unwrap();
-    let split = stratified_split(&labels, 0.2, 42).unwrap();
+    // The pipeline's split step is a stratified split with its configuration.
+    let config = support::split_config();
+    let split = stratified_split(&labels, config.test_fraction, config.seed).unwrap();
+    assert_eq!(titanic_split(), split);
     // 549 died, 342 survived: round(109.8) = 110 and round(68.4) = 68 go to the test side.
     assert_eq!(split.test.len(), 178);
     assert_eq!(split.train.len(), 713);
@@ -537,8 +439,8 @@ fn stratified_split_on_titanic() {
     all.sort_unstable();
     assert_eq!(all, (0..891).collect::<Vec<_>>());
     assert!(split.train.windows(2).all(|w| w[0] < w[1]) && split.test.windows(2).all(|w| w[0] < w[1]));
-    assert_eq!(stratified_split(&labels, 0.2, 42).unwrap(), split);
-    assert_ne!(stratified_split(&labels, 0.2, 43).unwrap(), split);
+    assert_eq!(stratified_split(&labels, config.test_fraction, config.seed).unwrap(), split);
+    assert_ne!(stratified_split(&labels, config.test_fraction, config.seed + 1).unwrap(), split);
     let bytes = encode(&split).unwrap();
     assert_eq!(decode::<Split>(&bytes, 1 << 20).unwrap(), split);
 }
@@ -591,7 +493,7 @@ fn label_errors() {
 #[test]
 fn missing_column_at_transform() {
     let t = titanic("train.csv");
-    let fitted = titanic_spec().fit(&t, &all_rows(&t)).unwrap();
+    let fitted = pipeline::feature_spec().fit(&t, &all_rows(&t)).unwrap();
     let err = fitted.transform(&without_column(&t, "Cabin")).unwrap_err();
     assert!(matches!(&err, FeatureError::MissingColumn { column, .. } if column == "Cabin"));
     let text = err.to_string();
@@ -599,7 +501,7 @@ fn missing_column_at_transform() {
     assert!(text.contains("PassengerId"), "{text}");
     // And at fit.
     assert!(matches!(
-        titanic_spec().fit(&without_column(&t, "Name"), &[0]),
+        pipeline::feature_spec().fit(&without_column(&t, "Name"), &[0]),
         Err(FeatureError::MissingColumn { .. })
     ));
 }
@@ -607,7 +509,7 @@ fn missing_column_at_transform() {
 #[test]
 fn non_numeric_value_where_a_number_is_needed() {
     let t = titanic("train.csv");
-    let fitted = titanic_spec().fit(&t, &all_rows(&t)).unwrap();
+    let fitted = pipeline::feature_spec().fit(&t, &all_rows(&t)).unwrap();
     let mut age: Vec<Option<String>> =
         t.column("Age").unwrap().as_float().unwrap().iter().map(|x| x.map(|x| x.to_string())).collect();
     // Numbers written as text are fine...
@@ -636,7 +538,7 @@ fn non_numeric_value_where_a_number_is_needed() {
 #[test]
 fn nan_and_infinity_are_errors() {
     let t = titanic("train.csv");
-    let fitted = titanic_spec().fit(&t, &all_rows(&t)).unwrap();
+    let fitted = pipeline::feature_spec().fit(&t, &all_rows(&t)).unwrap();
     for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
         let mut fare = t.column("Fare").unwrap().as_float().unwrap().to_vec();
         fare[10] = Some(bad);
@@ -645,7 +547,10 @@ fn nan_and_infinity_are_errors() {
         assert!(matches!(&err, FeatureError::NotFinite { row: 10, column, .. } if column == "Fare"), "{err}");
         assert!(err.to_string().contains("row 10, column `Fare`"));
         // Fitting on such a row fails too.
-        assert!(matches!(titanic_spec().fit(&t2, &[9, 10]), Err(FeatureError::NotFinite { row: 10, .. })));
+        assert!(matches!(
+            pipeline::feature_spec().fit(&t2, &[9, 10]),
+            Err(FeatureError::NotFinite { row: 10, .. })
+        ));
     }
     // "NaN" written as text.
     let mut age: Vec<Option<String>> = vec![Some("30".into()); t.rows()];
@@ -657,7 +562,7 @@ fn nan_and_infinity_are_errors() {
 #[test]
 fn missing_values_need_an_imputer() {
     let t = titanic("train.csv");
-    let fitted = titanic_spec().fit(&t, &all_rows(&t)).unwrap();
+    let fitted = pipeline::feature_spec().fit(&t, &all_rows(&t)).unwrap();
     let mut sex = t.column("Sex").unwrap().as_text().unwrap().to_vec();
     sex[4] = None;
     let err = fitted.transform(&with_column(&t, "Sex", Column::Str(sex))).unwrap_err();
@@ -693,13 +598,13 @@ fn missing_values_need_an_imputer() {
 #[test]
 fn fit_errors() {
     let t = titanic("train.csv");
-    assert_eq!(titanic_spec().fit(&t, &[]).unwrap_err(), FeatureError::NoTrainingRows);
+    assert_eq!(pipeline::feature_spec().fit(&t, &[]).unwrap_err(), FeatureError::NoTrainingRows);
     assert_eq!(
-        titanic_spec().fit(&t, &[0, 891]).unwrap_err(),
+        pipeline::feature_spec().fit(&t, &[0, 891]).unwrap_err(),
         FeatureError::RowOutOfRange { row: 891, rows: 891 }
     );
     // Passenger 6 (row 5) has no Age: no value to take a median of.
-    let err = titanic_spec().fit(&t, &[5]).unwrap_err();
+    let err = pipeline::feature_spec().fit(&t, &[5]).unwrap_err();
     assert!(matches!(&err, FeatureError::NoTrainingValues { column, .. } if column == "Age"), "{err}");
     assert!(err.to_string().contains("feature `Age`, step 1: impute): no non-missing value"), "{err}");
     let err = Encoder::learned().fit(&small(), "m", &[0]).unwrap_err();
@@ -801,37 +706,23 @@ fn hidden_features_feed_later_ones() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// In a pipeline: the split, the fitted state and the matrices are cached artifacts.
-
-#[step]
-fn split_rows(table: &Table, seed: &u64) -> Result<Split, FeatureError> {
-    stratified_split(&class_labels(table, "Survived")?, 0.2, *seed)
-}
-
-#[step]
-fn fit_features(table: &Table, spec: &FeatureSpec, split: &Split) -> Result<FittedFeatures, FeatureError> {
-    spec.fit(table, &split.train)
-}
-
-#[step]
-fn build_matrix(table: &Table, fitted: &FittedFeatures) -> Result<FeatureMatrix, FeatureError> {
-    fitted.transform(table)
-}
+// In the demo pipeline: the split, the fitted state and the matrices are cached artifacts.
 
 #[test]
 fn features_as_pipeline_artifacts() {
     let (_dir, store) = common::temp_store();
-    let mut p = Pipeline::new("features");
-    let table = p.param("table", titanic("train.csv"));
-    let seed = p.param("seed", 42u64);
-    let spec = p.param("spec", titanic_spec());
-    let split = p.step(SplitRowsStep, (table, seed));
-    let fitted = p.step(FitFeaturesStep, (table, spec, split));
-    let matrix = p.step(BuildMatrixStep, (table, fitted));
+    let file = DataFile::open(support::path("train.csv")).unwrap();
+    let (p, handles) = pipeline::build(file, Metric::RocAuc);
     let first = p.run(&store).unwrap();
-    assert_eq!(first.get(matrix).unwrap().x.dim(), (891, 13));
-    assert_eq!(first.get(split).unwrap(), &titanic_split(&titanic("train.csv")));
+    assert!(first.is_success(), "{first}");
+    // The pipeline's own features are what the step functions give when called directly.
+    let data = first.get(handles.data).unwrap();
+    assert_eq!((data.train.x.dim(), data.test.x.dim()), ((713, 13), (178, 13)));
+    assert_eq!(data, &support::dataset());
     let again = p.run(&store).unwrap();
-    assert_eq!(again.count(StepStatus::Cached), 3, "{again}");
-    assert_eq!(again.get(fitted).unwrap(), first.get(fitted).unwrap());
+    for step in ["split", "fit_features", "dataset", "fit_scaler"] {
+        assert_eq!(again.step(step).map(|s| s.status), Some(StepStatus::Cached), "{step}: {again}");
+    }
+    assert_eq!(again.count(StepStatus::Ran), 0, "{again}");
+    assert_eq!(encode(again.get(handles.data).unwrap()).unwrap(), encode(data).unwrap());
 }

@@ -28,8 +28,34 @@ pub const DEFAULT_DECODE_LIMIT: u64 = 4 << 30;
 /// assert_eq!(h.to_hex().len(), 64);
 /// assert_eq!(ContentHash::from_hex(&h.to_hex()), Some(h));
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ContentHash([u8; 32]);
+
+/// Human-readable formats (JSON) get the 64 hex digits; binary formats the 32 raw bytes.
+impl Serialize for ContentHash {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if serializer.is_human_readable() {
+            serializer.serialize_str(&self.to_hex())
+        } else {
+            serializer.serialize_newtype_struct("ContentHash", &self.0)
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ContentHash {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if deserializer.is_human_readable() {
+            let text = String::deserialize(deserializer)?;
+            ContentHash::from_hex(&text)
+                .ok_or_else(|| serde::de::Error::custom(format!("`{text}` is not 64 hex digits")))
+        } else {
+            #[derive(serde::Deserialize)]
+            #[serde(rename = "ContentHash")]
+            struct Raw([u8; 32]);
+            Raw::deserialize(deserializer).map(|raw| ContentHash(raw.0))
+        }
+    }
+}
 
 impl ContentHash {
     /// Wraps raw digest bytes.
@@ -240,6 +266,18 @@ mod tests {
         bytes.extend_from_slice(&(1u64 << 62).to_le_bytes());
         assert!(decode::<String>(&bytes, 1024).is_err());
         assert!(decode::<Vec<u64>>(&bytes, 1024).is_err());
+    }
+
+    #[test]
+    fn hashes_are_hex_in_json_and_raw_bytes_in_artifacts() {
+        let h = hash_bytes(b"x");
+        let json = serde_json::to_string(&h).unwrap();
+        assert_eq!(json, format!("\"{}\"", h.to_hex()));
+        assert_eq!(serde_json::from_str::<ContentHash>(&json).unwrap(), h);
+        let bytes = encode(&h).unwrap();
+        assert_eq!(bytes, h.as_bytes().to_vec(), "32 raw bytes, no length prefix");
+        assert_eq!(decode::<ContentHash>(&bytes, 64).unwrap(), h);
+        assert!(serde_json::from_str::<ContentHash>("\"zz\"").is_err());
     }
 
     #[test]

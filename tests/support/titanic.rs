@@ -1,0 +1,64 @@
+//! The Titanic demo for tests and benches: the canonical pipeline module
+//! (`examples/titanic/pipeline.rs`) and its data, read and split exactly as the pipeline does by
+//! calling its step functions directly.
+//!
+//! Include it with `#[path = "support/titanic.rs"] mod titanic;` (from `tests/`) or
+//! `#[path = "../tests/support/titanic.rs"] mod titanic;` (from `benches/`).
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use mlflow::data::{CsvOptions, DataFile, Ingested, Table};
+use mlflow::features::Split;
+
+#[path = "../../examples/titanic/pipeline.rs"]
+pub mod pipeline;
+
+use pipeline::{Dataset, SplitConfig};
+
+/// A file of the Kaggle data in `examples/data/titanic/` (`train.csv` or `test.csv`).
+pub fn path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/data/titanic").join(name)
+}
+
+/// The file read by the pipeline's `ingest` step with the pipeline's CSV options.
+pub fn ingested(name: &str) -> Ingested {
+    let file = DataFile::open(path(name)).expect("titanic data file");
+    pipeline::ingest(&file, &CsvOptions::default()).expect("titanic csv")
+}
+
+/// The file's table, as the pipeline ingests it.
+pub fn table(name: &str) -> Table {
+    ingested(name).table
+}
+
+/// The pipeline's split configuration (`pipeline::build` uses a 0.2 hold-out and `SPLIT_SEED`).
+pub fn split_config() -> SplitConfig {
+    SplitConfig { test_fraction: 0.2, seed: pipeline::SPLIT_SEED }
+}
+
+/// The pipeline's `check` and `split` steps on `raw` (the training file).
+pub fn split(raw: &Ingested) -> Split {
+    let report = pipeline::check(raw, &pipeline::suite()).expect("the training file is valid");
+    pipeline::split(raw, &report, &split_config()).expect("split")
+}
+
+/// The pipeline's training and hold-out features: `ingest`, `check`, `split`, `fit_features`
+/// and `dataset` on `train.csv`, as in `pipeline::build`.
+pub fn dataset() -> Dataset {
+    let raw = ingested("train.csv");
+    let split = split(&raw);
+    let features = pipeline::fit_features(&raw, &split, &pipeline::feature_spec()).expect("fit features");
+    pipeline::dataset(&raw, &split, &features).expect("dataset")
+}
+
+/// `data` standardized by the pipeline's `fit_scaler` step (fitted on the training rows), as the
+/// pipeline's SVM sees it.
+pub fn scaled(data: &Dataset) -> Dataset {
+    let scaler = pipeline::fit_scaler(data).expect("fit scaler");
+    Dataset {
+        train: scaler.transform(&data.train).expect("scale training rows"),
+        test: scaler.transform(&data.test).expect("scale hold-out rows"),
+        ..data.clone()
+    }
+}
