@@ -70,7 +70,8 @@ fn main() -> mlflow::Result<()> {
     let h = p.step(HistogramStep, xs);
     let summary = p.step(SummarizeStep, (m, h)); // fan-in
 
-    let report = p.run(&store)?;
+    let report =
+        p.run_with(&store, mlflow::exec::RunOptions::new().observe(mlflow::progress::Progress::stderr()))?;
     match report.get(summary) {
         Ok(text) => println!("summary: {text}"),
         Err(e) => eprintln!("{e}"),

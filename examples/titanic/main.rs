@@ -72,7 +72,8 @@ fn run() -> mlflow::Result<ExitCode> {
     let file = DataFile::open(path)?;
     let store = Store::open_default()?;
     let (pipeline, nodes) = pipeline::build(file.clone(), metric);
-    let report = pipeline.run(&store)?;
+    let report = pipeline
+        .run_with(&store, mlflow::exec::RunOptions::new().observe(mlflow::progress::Progress::stderr()))?;
 
     if report.is_success() {
         let raw = report.get(nodes.raw)?;

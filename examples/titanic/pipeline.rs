@@ -14,7 +14,6 @@ use mlflow::models::{
     SvmParams, TreeParams,
 };
 use mlflow::prelude::*;
-use mlflow::track;
 use mlflow::validate::{self, Expectation, Suite, ValidationReport};
 use serde::{Deserialize, Serialize};
 
@@ -142,9 +141,7 @@ pub fn evaluate(trained: &Trained, data: &Dataset) -> mlflow::Result<Scored> {
     };
     let scores = trained.model.predict_proba(x.x.view())?;
     let metrics = eval::evaluate(&data.test_y, &scores.to_vec())?;
-    for metric in Metric::ALL {
-        track::log_metric(metric.name(), metrics.get(metric))?;
-    }
+    eval::log_binary_metrics(&metrics)?;
     Ok(Scored { name: trained.name.clone(), metrics })
 }
 

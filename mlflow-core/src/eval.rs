@@ -386,6 +386,43 @@ pub struct Champion {
     pub value: f64,
 }
 
+/// The metric series holding a logged ROC curve's false-positive rates (see [`log_binary_metrics`]).
+pub const ROC_FPR_SERIES: &str = "roc.fpr";
+/// The metric series holding a logged ROC curve's true-positive rates.
+pub const ROC_TPR_SERIES: &str = "roc.tpr";
+/// The metrics holding a logged confusion matrix.
+pub const CONFUSION_METRICS: [&str; 4] = ["confusion.tn", "confusion.fp", "confusion.fn", "confusion.tp"];
+
+/// Logs `metrics` on the running pipeline step, in the form the run report draws: the six
+/// scalar metrics by [`Metric::name`], the confusion matrix as `confusion.tn|fp|fn|tp`, and the
+/// ROC curve as the series `roc.fpr` / `roc.tpr`.
+///
+/// Outside a running step it fails with [`TrackError::NotInStep`](crate::track::TrackError).
+///
+/// ```
+/// use mlflow_core::eval::{evaluate, log_binary_metrics};
+/// let m = evaluate(&[0, 1, 1], &[0.2, 0.7, 0.9]).unwrap();
+/// assert!(log_binary_metrics(&m).is_err(), "not inside a step");
+/// ```
+pub fn log_binary_metrics(metrics: &BinaryMetrics) -> Result<(), crate::track::TrackError> {
+    use crate::track::{log_metric, log_metric_at};
+    for metric in Metric::ALL {
+        let value = metrics.get(metric);
+        if value.is_finite() {
+            log_metric(metric.name(), value)?;
+        }
+    }
+    let [[tn, fp], [fn_, tp]] = metrics.confusion;
+    for (key, count) in CONFUSION_METRICS.iter().zip([tn, fp, fn_, tp]) {
+        log_metric(key, count as f64)?;
+    }
+    for (i, point) in metrics.roc.iter().enumerate() {
+        log_metric_at(ROC_FPR_SERIES, i as u64, point.fpr)?;
+        log_metric_at(ROC_TPR_SERIES, i as u64, point.tpr)?;
+    }
+    Ok(())
+}
+
 /// Picks the candidate with the best value of `metric` (lowest for log loss, highest otherwise).
 ///
 /// Ties go to the **first** candidate in input order, so the choice is deterministic. A NaN value

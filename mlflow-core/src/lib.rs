@@ -9,7 +9,8 @@
 //! [`models`] (five classifiers with one face), [`eval`] (metrics, champion selection).
 //!
 //! Around the runs: [`track`] (metrics, tags, data versions, environment, run queries, lineage)
-//! and [`registry`] (model versions, aliases with their history, guarded promotion).
+//! and [`registry`] (model versions, aliases with their history, guarded promotion), and
+//! `progress` (a terminal progress bar for runs; cargo feature `progress`, on by default).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -22,7 +23,10 @@ pub mod eval;
 pub mod exec;
 pub mod features;
 pub mod models;
+#[cfg(feature = "progress")]
+pub mod progress;
 pub mod registry;
+pub mod report;
 pub mod step;
 pub mod store;
 pub mod track;

@@ -198,9 +198,34 @@ fn split_metric(name: &str) -> (Option<&str>, &str) {
 impl Store {
     /// Lists runs matching `filter`.
     pub fn runs(&self, filter: &RunFilter) -> Result<Vec<RunSummary>> {
-        let mut sql =
-            String::from("SELECT r.id, r.pipeline, r.status, r.started_ms, r.ended_ms FROM runs r WHERE 1=1");
+        let mut sql = String::from("SELECT r.id, r.pipeline, r.status, r.started_ms, r.ended_ms FROM runs r");
         let mut args: Vec<SqlValue> = Vec::new();
+        // Metric filters and the sort key are uncorrelated subqueries, which SQLite evaluates once
+        // through the `(key, value)` index. Correlated with `r.id`, the planner picked that same
+        // index for every run and read all runs' values of the key each time: quadratic, seconds
+        // at 10,000 runs.
+        let order = match &filter.sort {
+            Some((metric, descending)) => {
+                // Each run's sort key, computed in one pass and joined: the highest value of the
+                // metric over the run's steps when descending, the lowest when ascending.
+                let (node, key) = split_metric(metric);
+                let aggregate = if *descending { "MAX" } else { "MIN" };
+                sql.push_str(&format!(
+                    " LEFT JOIN (SELECT m.run_id AS run_id, {aggregate}(m.value) AS value FROM run_metrics m \
+                     WHERE m.key = ? AND m.idx = -1"
+                ));
+                args.push(SqlValue::Text(key.to_owned()));
+                if let Some(node) = node {
+                    sql.push_str(" AND m.node = ?");
+                    args.push(SqlValue::Text(node.to_owned()));
+                }
+                sql.push_str(" GROUP BY m.run_id) s ON s.run_id = r.id");
+                let direction = if *descending { "DESC" } else { "ASC" };
+                format!(" ORDER BY s.value {direction} NULLS LAST, r.started_ms DESC")
+            }
+            None => " ORDER BY r.started_ms DESC, r.rowid DESC".to_owned(),
+        };
+        sql.push_str(" WHERE 1=1");
         if let Some(p) = &filter.pipeline {
             sql.push_str(" AND r.pipeline = ?");
             args.push(SqlValue::Text(p.clone()));
@@ -217,9 +242,7 @@ impl Store {
         }
         for (metric, cmp, value) in &filter.metrics {
             let (node, key) = split_metric(metric);
-            sql.push_str(
-                " AND EXISTS (SELECT 1 FROM run_metrics m WHERE m.run_id = r.id AND m.key = ? AND m.idx = -1",
-            );
+            sql.push_str(" AND r.id IN (SELECT m.run_id FROM run_metrics m WHERE m.key = ? AND m.idx = -1");
             args.push(SqlValue::Text(key.to_owned()));
             if let Some(node) = node {
                 sql.push_str(" AND m.node = ?");
@@ -228,31 +251,16 @@ impl Store {
             sql.push_str(&format!(" AND m.value {} ?)", cmp.sql()));
             args.push(SqlValue::Real(*value));
         }
-        match &filter.sort {
-            Some((metric, descending)) => {
-                let (node, key) = split_metric(metric);
-                let aggregate = if *descending { "MAX" } else { "MIN" };
-                sql.push_str(&format!(
-                    " ORDER BY (SELECT {aggregate}(m.value) FROM run_metrics m WHERE m.run_id = r.id AND m.key = ? AND m.idx = -1"
-                ));
-                args.push(SqlValue::Text(key.to_owned()));
-                if let Some(node) = node {
-                    sql.push_str(" AND m.node = ?");
-                    args.push(SqlValue::Text(node.to_owned()));
-                }
-                sql.push_str(&format!(
-                    ") {} NULLS LAST, r.started_ms DESC",
-                    if *descending { "DESC" } else { "ASC" }
-                ));
-            }
-            None => sql.push_str(" ORDER BY r.started_ms DESC, r.rowid DESC"),
-        }
+        sql.push_str(&order);
         if let Some(limit) = filter.limit {
             sql.push_str(&format!(" LIMIT {limit}"));
         }
         Ok(self.with_db(|db| {
-            let mut stmt = db.prepare(&sql)?;
-            let mut runs: Vec<RunSummary> = stmt
+            // One read transaction: the runs and their metrics come from one snapshot, and SQLite
+            // takes its locks once rather than once per run.
+            let tx = db.transaction()?;
+            let mut runs: Vec<RunSummary> = tx
+                .prepare(&sql)?
                 .query_map(params_from_iter(args.iter()), |r| {
                     Ok(RunSummary {
                         id: r.get(0)?,
@@ -265,7 +273,7 @@ impl Store {
                 })?
                 .collect::<rusqlite::Result<_>>()?;
             let mut metrics =
-                db.prepare_cached("SELECT node, key, value FROM run_metrics WHERE run_id = ?1 AND idx = -1")?;
+                tx.prepare_cached("SELECT node, key, value FROM run_metrics WHERE run_id = ?1 AND idx = -1")?;
             for run in &mut runs {
                 let rows = metrics.query_map([&run.id], |r| {
                     Ok((
@@ -278,6 +286,8 @@ impl Store {
                     run.metrics.insert(name, value);
                 }
             }
+            drop(metrics);
+            tx.commit()?;
             Ok(runs)
         })?)
     }
@@ -383,7 +393,7 @@ impl Store {
         })?)
     }
 
-    fn key_parts(&self, key: ContentHash) -> Result<Option<KeyParts>> {
+    pub(crate) fn key_parts(&self, key: ContentHash) -> Result<Option<KeyParts>> {
         Ok(self.with_db(|db| {
             db.query_row(
                 "SELECT code_hash, version, deps_hash, crate, library, inputs FROM key_parts WHERE cache_key = ?1",

@@ -1,0 +1,160 @@
+//! The realistic run view both report tests render: a Titanic-like run with a fan-out to four
+//! trainers and a fan-in to the champion, every step status, a metric series and three
+//! classifiers. Shared by `tests/report.rs` and `tests/report_browser.rs`.
+
+use mlflow::eval::evaluate;
+use mlflow::report::{ClassifierView, MetricView, NodeView, RunView};
+
+/// The name of a step that would run a script if it were not escaped.
+pub const EVIL: &str = "<script>alert(1)</script>";
+
+/// Deterministic labels and scores of a classifier of the given quality (higher `skill`, better).
+fn scored(seed: u64, skill: f64) -> (Vec<usize>, Vec<f64>) {
+    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut next = move || {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut y = Vec::new();
+    let mut s = Vec::new();
+    for i in 0..178 {
+        let label = usize::from(i % 5 < 2);
+        let noise = next();
+        let score =
+            (1.0 - skill) * noise + skill * (0.25 + 0.5 * label as f64) + skill * 0.3 * (next() - 0.5);
+        y.push(label);
+        s.push(score.clamp(0.0, 1.0));
+    }
+    (y, s)
+}
+
+fn classifier(name: &str, seed: u64, skill: f64) -> ClassifierView {
+    let (y, s) = scored(seed, skill);
+    let metrics = evaluate(&y, &s).expect("valid synthetic scores");
+    ClassifierView::from_metrics(name, &metrics)
+}
+
+/// Indices into `nodes` by name, for the edge list.
+fn at(nodes: &[NodeView], name: &str) -> usize {
+    nodes.iter().position(|n| n.name == name).unwrap_or_else(|| panic!("no node {name}"))
+}
+
+pub fn realistic() -> RunView {
+    let failed_error = "kernel matrix is not positive definite at row 3 & column 4 (<NaN>)\n  \
+                        caused by: gamma = \"auto\" gave 'inf'";
+    let nodes = vec![
+        NodeView::param("path"),
+        NodeView::step("ingest", "ran", 0.0, 3.2),
+        NodeView::step("validate", "cached", 3.3, 0.05),
+        NodeView::param("seed"),
+        NodeView::step("split", "ran", 3.4, 1.6),
+        NodeView::param("features"),
+        NodeView::step("engineer", "ran", 5.1, 3.9),
+        NodeView::step("train_tree", "ran", 9.1, 4.9),
+        NodeView::param("trees"),
+        NodeView { attempts: 2, ..NodeView::step("train_forest", "ran", 9.1, 30.4) },
+        NodeView { miss_reason: None, ..NodeView::step("train_logistic", "cached", 9.2, 0.1) },
+        NodeView {
+            attempts: 3,
+            error: Some(failed_error.into()),
+            miss_reason: Some("code changed".into()),
+            ..NodeView::step("train_svm", "failed", 14.1, 8.2)
+        },
+        NodeView::step("evaluate_tree", "ran", 14.2, 0.8),
+        NodeView::step("evaluate_forest", "ran", 39.6, 1.2),
+        NodeView {
+            miss_reason: Some("input train_logistic changed".into()),
+            ..NodeView::step("evaluate_logistic", "ran", 9.4, 0.7)
+        },
+        NodeView { attempts: 0, ..NodeView::step(EVIL, "skipped", 0.0, 0.0) },
+        NodeView { attempts: 0, ..NodeView::step("select_champion", "skipped", 0.0, 0.0) },
+        NodeView { attempts: 0, ..NodeView::step("package", "skipped", 0.0, 0.0) },
+    ];
+    let pairs = [
+        ("path", "ingest"),
+        ("ingest", "validate"),
+        ("validate", "split"),
+        ("seed", "split"),
+        ("split", "engineer"),
+        ("features", "engineer"),
+        ("engineer", "train_tree"),
+        ("engineer", "train_forest"),
+        ("trees", "train_forest"),
+        ("engineer", "train_logistic"),
+        ("engineer", "train_svm"),
+        ("train_tree", "evaluate_tree"),
+        ("split", "evaluate_tree"),
+        ("train_forest", "evaluate_forest"),
+        ("split", "evaluate_forest"),
+        ("train_logistic", "evaluate_logistic"),
+        ("split", "evaluate_logistic"),
+        ("train_svm", EVIL),
+        ("split", EVIL),
+        ("evaluate_tree", "select_champion"),
+        ("evaluate_forest", "select_champion"),
+        ("evaluate_logistic", "select_champion"),
+        (EVIL, "select_champion"),
+        ("select_champion", "package"),
+        ("engineer", "package"),
+    ];
+    let edges = pairs.iter().map(|(a, b)| (at(&nodes, a), at(&nodes, b))).collect();
+
+    let classifiers = vec![
+        classifier("decision tree", 1, 0.35),
+        classifier("random forest", 2, 0.55),
+        classifier("logistic regression", 3, 0.62),
+    ];
+    let mut metrics = Vec::new();
+    for (step, c) in ["evaluate_tree", "evaluate_forest", "evaluate_logistic"].iter().zip(&classifiers) {
+        let [[tn, fp], [fn_, tp]] = c.confusion.map(|r| r.map(|v| v as f64));
+        let precision = tp / (tp + fp);
+        let recall = tp / (tp + fn_);
+        metrics.push(MetricView::scalar(*step, "accuracy", (tp + tn) / (tp + tn + fp + fn_)));
+        metrics.push(MetricView::scalar(*step, "precision", precision));
+        metrics.push(MetricView::scalar(*step, "recall", recall));
+        metrics.push(MetricView::scalar(*step, "f1", 2.0 * precision * recall / (precision + recall)));
+        metrics.push(MetricView::scalar(*step, "roc_auc", c.auc));
+    }
+    for i in 1..=10 {
+        metrics.push(MetricView::series(
+            "train_forest",
+            "oob_error",
+            i * 10,
+            0.32 - 0.1 * (1.0 - (-(i as f64) / 3.0).exp()),
+        ));
+    }
+    for fold in 0..5 {
+        metrics.push(MetricView::series(
+            "train_logistic",
+            "cv_accuracy",
+            fold,
+            0.79 + 0.013 * ((fold * 7 % 5) as f64),
+        ));
+    }
+
+    RunView {
+        run_id: "a83e3110979f".into(),
+        pipeline: "titanic".into(),
+        status: "failed".into(),
+        started_ms: 1_714_567_890_123,
+        duration_ms: 42.3,
+        nodes,
+        edges,
+        params: vec![
+            ("path".into(), "examples/data/titanic/train.csv (3b9d093535bd)".into()),
+            ("seed".into(), "0".into()),
+            ("features".into(), "FeatureConfig { age_bins: 5, fare_bins: 4 } (5e1f0c2a9b7d)".into()),
+            ("trees".into(), "100".into()),
+        ],
+        metrics,
+        classifiers,
+        environment: vec![
+            ("mlflow".into(), "0.1.0".into()),
+            ("crate".into(), "titanic 0.1.0".into()),
+            ("rustc".into(), "1.95.0".into()),
+            ("os".into(), "linux x86_64".into()),
+            ("host".into(), "builder-7".into()),
+            ("git commit".into(), "750c89a (dirty)".into()),
+        ],
+    }
+}
