@@ -165,21 +165,18 @@ fn png_size(png: &[u8]) -> (u32, u32) {
     (be(&png[16..20]), be(&png[20..24]))
 }
 
-#[test]
-fn chromium_renders_the_report_without_script_errors() {
-    let Some(browser) = chromium() else { return };
-    let dir = tempfile::tempdir().expect("temp dir");
-    let html = render_html(&report_common::realistic());
-    let page = dir.path().join("report.html");
-    std::fs::write(&page, &html).expect("write page");
-    let probe_page = dir.path().join("probe.html");
-    std::fs::write(&probe_page, with_probe(&html)).expect("write probe page");
-
-    // 1. The DOM after the scripts ran, with the browser's log, to catch script errors.
+/// Writes `html` (and a copy with the probe script) into `dir` as `<name>.html`, loads the probe
+/// copy in the browser, and checks that the page's scripts ran without errors. Returns the page's
+/// path and the DOM after the scripts ran.
+fn load_without_script_errors(browser: &Path, dir: &Path, name: &str, html: &str) -> (PathBuf, String) {
+    let page = dir.join(format!("{name}.html"));
+    std::fs::write(&page, html).expect("write page");
+    let probe_page = dir.join(format!("{name}-probe.html"));
+    std::fs::write(&probe_page, with_probe(html)).expect("write probe page");
     let dom = run_chromium(
-        &browser,
-        dir.path(),
-        "dom",
+        browser,
+        dir,
+        &format!("{name}-dom"),
         &probe_page,
         (WIDTH, HEIGHT),
         &["--dump-dom".into(), "--enable-logging=stderr".into(), "--v=0".into()],
@@ -187,22 +184,52 @@ fn chromium_renders_the_report_without_script_errors() {
     let errors = script_errors(&dom.stderr);
     assert!(errors.is_empty(), "script errors:\n{}", errors.join("\n"));
     assert_eq!(body_attr(&dom.stdout, "data-ok"), Some("1"), "the page's script did not finish");
+    (page, dom.stdout)
+}
+
+/// A screenshot of `page` in a window of `size`, kept in `$MLFLOW_REPORT_OUT` when that is set.
+fn screenshot(browser: &Path, dir: &Path, name: &str, page: &Path, size: (u32, u32)) -> Vec<u8> {
+    let png_path = dir.join(format!("{name}.png"));
+    run_chromium(
+        browser,
+        dir,
+        &format!("{name}-shot"),
+        page,
+        size,
+        &[format!("--screenshot={}", png_path.display())],
+    );
+    if let Some(out) = std::env::var_os("MLFLOW_REPORT_OUT") {
+        let out = PathBuf::from(out);
+        std::fs::create_dir_all(&out).expect("create MLFLOW_REPORT_OUT");
+        std::fs::copy(page, out.join(format!("{name}.html"))).expect("copy page");
+        std::fs::copy(&png_path, out.join(format!("{name}.png"))).expect("copy screenshot");
+        println!("{name}: page and screenshot written to {}", out.display());
+    }
+    std::fs::read(&png_path).expect("chromium wrote the screenshot")
+}
+
+#[test]
+fn chromium_renders_the_report_without_script_errors() {
+    let Some(browser) = chromium() else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    // 1. The DOM after the scripts ran, with the browser's log, to catch script errors.
+    let (page, dom) =
+        load_without_script_errors(&browser, dir.path(), "report", &render_html(&report_common::realistic()));
     for id in ["summary", "errors", "dag", "timeline", "roc", "metrics", "params", "steps", "environment"] {
-        assert!(dom.stdout.contains(&format!("id=\"{id}\"")), "section {id} missing from the DOM");
+        assert!(dom.contains(&format!("id=\"{id}\"")), "section {id} missing from the DOM");
     }
     // Hovering a step's DAG box highlights it in the DAG, the timeline and the steps table.
-    assert_eq!(body_attr(&dom.stdout, "data-hover"), Some("3"), "hover highlighting");
+    assert_eq!(body_attr(&dom, "data-hover"), Some("3"), "hover highlighting");
     // The escaped step name stayed text: no element was made of it.
-    assert!(dom.stdout.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
-    assert!(!dom.stdout.contains(report_common::EVIL));
+    assert!(dom.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(!dom.contains(report_common::EVIL));
 
     // The pictures were laid out, big enough to read, within the page's width; the DAG on the
     // first screen.
-    let page_height: f64 = body_attr(&dom.stdout, "data-page-height")
-        .and_then(|h| h.parse().ok())
-        .expect("probe measured the page");
+    let page_height: f64 =
+        body_attr(&dom, "data-page-height").and_then(|h| h.parse().ok()).expect("probe measured the page");
     for id in ["dag", "timeline", "roc", "metrics"] {
-        let raw = body_attr(&dom.stdout, &format!("data-box-{id}"))
+        let raw = body_attr(&dom, &format!("data-box-{id}"))
             .unwrap_or_else(|| panic!("probe found no picture in #{id}"));
         let v: Vec<f64> = raw.split(' ').map(|x| x.parse().expect("a number")).collect();
         let [left, top, width, height] = [v[0], v[1], v[2], v[3]];
@@ -219,23 +246,7 @@ fn chromium_renders_the_report_without_script_errors() {
 
     // 2. What a person sees: a screenshot of the whole page (one window as tall as the page).
     let tall = (page_height.ceil() as u32).clamp(HEIGHT, 4 * HEIGHT);
-    let png_path = dir.path().join("report.png");
-    run_chromium(
-        &browser,
-        dir.path(),
-        "screenshot",
-        &page,
-        (WIDTH, tall),
-        &[format!("--screenshot={}", png_path.display())],
-    );
-    if let Some(out) = std::env::var_os("MLFLOW_REPORT_OUT") {
-        let out = PathBuf::from(out);
-        std::fs::create_dir_all(&out).expect("create MLFLOW_REPORT_OUT");
-        std::fs::copy(&page, out.join("report.html")).expect("copy page");
-        std::fs::copy(&png_path, out.join("report.png")).expect("copy screenshot");
-        println!("report and screenshot written to {}", out.display());
-    }
-    let png = std::fs::read(&png_path).expect("chromium wrote the screenshot");
+    let png = screenshot(&browser, dir.path(), "report", &page, (WIDTH, tall));
     assert_eq!(png_size(&png), (WIDTH, tall));
     // A blank or single-colour page of this size compresses to a few kilobytes.
     assert!(png.len() > 100_000, "screenshot suspiciously small: {} bytes", png.len());
@@ -255,49 +266,18 @@ fn chromium_shows_the_titanic_runs_dag_and_roc_curves() {
     let run = pipeline.run(&store).expect("run");
     let view = mlflow::report::RunView::from_run(&store, run.run_id()).expect("view");
     assert_eq!(view.classifiers.len(), 5, "every evaluate step logged its ROC curve");
-    let html = render_html(&view);
-    let page = dir.path().join("titanic.html");
-    std::fs::write(&page, &html).expect("write page");
-    let probe_page = dir.path().join("titanic-probe.html");
-    std::fs::write(&probe_page, with_probe(&html)).expect("write probe page");
-
-    let dom = run_chromium(
-        &browser,
-        dir.path(),
-        "titanic-dom",
-        &probe_page,
-        (WIDTH, HEIGHT),
-        &["--dump-dom".into(), "--enable-logging=stderr".into(), "--v=0".into()],
-    );
-    let errors = script_errors(&dom.stderr);
-    assert!(errors.is_empty(), "script errors:\n{}", errors.join("\n"));
-    assert_eq!(body_attr(&dom.stdout, "data-ok"), Some("1"), "the page's script did not finish");
+    let (page, dom) = load_without_script_errors(&browser, dir.path(), "titanic", &render_html(&view));
     for id in ["dag", "timeline", "roc"] {
-        assert!(body_attr(&dom.stdout, &format!("data-box-{id}")).is_some(), "#{id} not drawn");
+        assert!(body_attr(&dom, &format!("data-box-{id}")).is_some(), "#{id} not drawn");
     }
     for id in ["metrics", "params"] {
-        assert!(dom.stdout.contains(&format!("id=\"{id}\"")), "section {id} missing");
+        assert!(dom.contains(&format!("id=\"{id}\"")), "section {id} missing");
     }
     for step in ["ingest", "train_forest", "evaluate_svm", "package"] {
-        assert!(dom.stdout.contains(step), "step {step} missing from the page");
+        assert!(dom.contains(step), "step {step} missing from the page");
     }
 
-    let png_path = dir.path().join("titanic.png");
-    run_chromium(
-        &browser,
-        dir.path(),
-        "titanic-shot",
-        &page,
-        (WIDTH, HEIGHT),
-        &[format!("--screenshot={}", png_path.display())],
-    );
-    if let Some(out) = std::env::var_os("MLFLOW_REPORT_OUT") {
-        let out = PathBuf::from(out);
-        std::fs::create_dir_all(&out).expect("create MLFLOW_REPORT_OUT");
-        std::fs::copy(&page, out.join("titanic.html")).expect("copy page");
-        std::fs::copy(&png_path, out.join("titanic.png")).expect("copy screenshot");
-    }
-    let png = std::fs::read(&png_path).expect("chromium wrote the screenshot");
+    let png = screenshot(&browser, dir.path(), "titanic", &page, (WIDTH, HEIGHT));
     assert_eq!(png_size(&png), (WIDTH, HEIGHT));
     assert!(png.len() > 50_000, "screenshot suspiciously small: {} bytes", png.len());
 }

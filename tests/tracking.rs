@@ -1,8 +1,7 @@
 //! Tracking: what every run records, queries over runs, typed access to past outputs, lineage.
 
-#[path = "../examples/titanic/pipeline.rs"]
-#[allow(dead_code)]
-mod pipeline;
+#[path = "support/titanic.rs"]
+mod support;
 
 use mlflow::data::DataFile;
 use mlflow::eval::Metric;
@@ -11,7 +10,11 @@ use mlflow::track::query::{Compare, RunFilter};
 use mlflow::track::{self, log_metric, log_metric_at, set_tag};
 use mlflow::Error;
 
-const TRAIN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/titanic/train.csv");
+use support::pipeline;
+
+fn train() -> std::path::PathBuf {
+    support::path("train.csv")
+}
 
 fn temp_store() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
@@ -22,7 +25,7 @@ fn temp_store() -> (tempfile::TempDir, Store) {
 #[test]
 fn a_run_records_params_data_versions_metrics_and_environment() {
     let (_dir, store) = temp_store();
-    let file = DataFile::open(TRAIN).unwrap();
+    let file = DataFile::open(train()).unwrap();
     let (p, _) = pipeline::build(file.clone(), Metric::RocAuc);
     let report = p.run(&store).unwrap();
     let run = store.run(report.run_id()).unwrap().unwrap();
@@ -124,7 +127,7 @@ fn two_runs_compare_by_what_differs() {
 #[test]
 fn past_outputs_load_typed_and_lineage_goes_back_to_the_data() {
     let (_dir, store) = temp_store();
-    let file = DataFile::open(TRAIN).unwrap();
+    let file = DataFile::open(train()).unwrap();
     let (p, _) = pipeline::build(file.clone(), Metric::RocAuc);
     let run_id = p.run(&store).unwrap().run_id().to_owned();
 

@@ -617,32 +617,13 @@ fn format_ms(ms: i64) -> String {
     mlflow::exec::format_duration(Duration::from_millis(ms.max(0) as u64))
 }
 
-/// UTC time as `YYYY-MM-DD HH:MM:SS` (civil-from-days, so no date crate is needed).
 fn format_time(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}", rest / 3600, rest % 3600 / 60, rest % 60)
+    mlflow::track::format_timestamp(ms)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn times_are_formatted_in_utc() {
-        assert_eq!(format_time(0), "1970-01-01 00:00:00");
-        assert_eq!(format_time(1_798_675_200_000), "2026-12-31 00:00:00");
-        assert_eq!(format_time(951_782_400_000 + 3_723_000), "2000-02-29 01:02:03");
-    }
 
     #[test]
     fn where_expressions_parse_or_explain() {

@@ -234,6 +234,32 @@ impl Environment {
     }
 }
 
+/// `YYYY-MM-DD HH:MM:SS UTC` for milliseconds since the Unix epoch (proleptic Gregorian
+/// calendar), as run records are shown by the command line and the run report.
+///
+/// ```
+/// use mlflow_core::track::format_timestamp;
+/// assert_eq!(format_timestamp(0), "1970-01-01 00:00:00 UTC");
+/// assert_eq!(format_timestamp(951_782_400_000 + 3_723_000), "2000-02-29 01:02:03 UTC");
+/// assert_eq!(format_timestamp(-1), "1969-12-31 23:59:59 UTC");
+/// ```
+pub fn format_timestamp(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (days, second_of_day) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (h, m, s) = (second_of_day / 3600, second_of_day % 3600 / 60, second_of_day % 60);
+    format!("{year:04}-{month:02}-{day:02} {h:02}:{m:02}:{s:02} UTC")
+}
+
 fn host_name() -> String {
     ["/proc/sys/kernel/hostname", "/etc/hostname"]
         .iter()
