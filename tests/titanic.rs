@@ -15,20 +15,12 @@ use ndarray::array;
 
 use support::pipeline;
 
-fn train() -> std::path::PathBuf {
-    support::path("train.csv")
-}
-
-fn temp_store() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path().join("store")).unwrap();
-    (dir, store)
-}
+use support::{temp_store, train_file};
 
 /// A copy of train.csv in `dir` with `edit` applied to its data lines (1-based line numbers,
 /// the header being line 1).
 fn edited_copy(dir: &Path, edit: impl Fn(usize, &str) -> String) -> PathBuf {
-    let text = fs::read_to_string(train()).unwrap();
+    let text = fs::read_to_string(support::path("train.csv")).unwrap();
     let edited: Vec<String> = text
         .lines()
         .enumerate()
@@ -42,7 +34,7 @@ fn edited_copy(dir: &Path, edit: impl Fn(usize, &str) -> String) -> PathBuf {
 #[test]
 fn the_pipeline_runs_then_reruns_all_cached_with_identical_outputs() {
     let (_dir, store) = temp_store();
-    let (p, nodes) = pipeline::build(DataFile::open(train()).unwrap(), Metric::RocAuc);
+    let (p, nodes) = pipeline::build(train_file(), Metric::RocAuc);
     let first = p.run(&store).unwrap();
     assert!(first.is_success(), "{first}");
     assert_eq!(first.count(StepStatus::Ran), 18);
@@ -72,14 +64,14 @@ fn the_pipeline_runs_then_reruns_all_cached_with_identical_outputs() {
 #[test]
 fn the_champion_metric_is_a_param() {
     let (_dir, store) = temp_store();
-    let (p, nodes) = pipeline::build(DataFile::open(train()).unwrap(), Metric::Accuracy);
+    let (p, nodes) = pipeline::build(train_file(), Metric::Accuracy);
     let report = p.run(&store).unwrap();
     let best = nodes.scored.iter().map(|n| report.get(*n).unwrap().metrics.accuracy).fold(f64::MIN, f64::max);
     let champion = report.get(nodes.champion).unwrap();
     assert_eq!((champion.metric, champion.value), (Metric::Accuracy, best));
 
     // Switching the metric reruns only selection and packaging.
-    let (p, _) = pipeline::build(DataFile::open(train()).unwrap(), Metric::LogLoss);
+    let (p, _) = pipeline::build(train_file(), Metric::LogLoss);
     let report = p.run(&store).unwrap();
     let ran: Vec<_> =
         report.steps().iter().filter(|s| s.status == StepStatus::Ran).map(|s| s.node.as_str()).collect();
@@ -90,7 +82,7 @@ fn the_champion_metric_is_a_param() {
 fn the_same_data_and_seeds_give_the_same_bytes_in_fresh_stores() {
     let (_a, store_a) = temp_store();
     let (_b, store_b) = temp_store();
-    let (p, _) = pipeline::build(DataFile::open(train()).unwrap(), Metric::RocAuc);
+    let (p, _) = pipeline::build(train_file(), Metric::RocAuc);
     let a = p.run(&store_a).unwrap();
     let b = p.run(&store_b).unwrap();
     assert_eq!(b.count(StepStatus::Ran), 18);
@@ -161,7 +153,7 @@ fn a_changed_file_is_read_again_never_a_stale_hit() {
 #[test]
 fn a_packaged_model_that_no_longer_reproduces_its_self_test_is_refused() {
     let (_dir, store) = temp_store();
-    let (p, nodes) = pipeline::build(DataFile::open(train()).unwrap(), Metric::RocAuc);
+    let (p, nodes) = pipeline::build(train_file(), Metric::RocAuc);
     let report = p.run(&store).unwrap();
     let bytes = report.get(nodes.package).unwrap().to_bytes().unwrap();
     let loaded = SelfTestedModel::from_bytes(&bytes).unwrap();
@@ -180,9 +172,9 @@ fn a_packaged_model_that_no_longer_reproduces_its_self_test_is_refused() {
 #[test]
 fn stale_steps_plan_and_report_their_reasons() {
     let (_dir, store) = temp_store();
-    let (p, _) = pipeline::build(DataFile::open(train()).unwrap(), Metric::RocAuc);
+    let (p, _) = pipeline::build(train_file(), Metric::RocAuc);
     p.run(&store).unwrap();
-    let (p, _) = pipeline::build_with_seed(DataFile::open(train()).unwrap(), Metric::RocAuc, 7);
+    let (p, _) = pipeline::build_with_seed(train_file(), Metric::RocAuc, 7);
     let plan = p.plan(&store).unwrap();
     use mlflow::exec::{MissReason, PlanOutcome};
     assert_eq!(plan.step("ingest").unwrap().outcome, PlanOutcome::Hit);

@@ -3,7 +3,6 @@
 #[path = "support/titanic.rs"]
 mod support;
 
-use mlflow::data::DataFile;
 use mlflow::eval::Metric;
 use mlflow::prelude::*;
 use mlflow::track::query::{Compare, RunFilter};
@@ -12,20 +11,12 @@ use mlflow::Error;
 
 use support::pipeline;
 
-fn train() -> std::path::PathBuf {
-    support::path("train.csv")
-}
-
-fn temp_store() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path().join("store")).unwrap();
-    (dir, store)
-}
+use support::{temp_store, train_file};
 
 #[test]
 fn a_run_records_params_data_versions_metrics_and_environment() {
     let (_dir, store) = temp_store();
-    let file = DataFile::open(train()).unwrap();
+    let file = train_file();
     let (p, _) = pipeline::build(file.clone(), Metric::RocAuc);
     let report = p.run(&store).unwrap();
     let run = store.run(report.run_id()).unwrap().unwrap();
@@ -127,7 +118,7 @@ fn two_runs_compare_by_what_differs() {
 #[test]
 fn past_outputs_load_typed_and_lineage_goes_back_to_the_data() {
     let (_dir, store) = temp_store();
-    let file = DataFile::open(train()).unwrap();
+    let file = train_file();
     let (p, _) = pipeline::build(file.clone(), Metric::RocAuc);
     let run_id = p.run(&store).unwrap().run_id().to_owned();
 

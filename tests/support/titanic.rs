@@ -21,6 +21,18 @@ pub fn path(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/data/titanic").join(name)
 }
 
+/// A fresh store in a temporary folder (removed when the guard drops).
+pub fn temp_store() -> (tempfile::TempDir, mlflow::store::Store) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = mlflow::store::Store::open(dir.path().join("store")).expect("open store");
+    (dir, store)
+}
+
+/// `train.csv` as the pipeline's data file param.
+pub fn train_file() -> DataFile {
+    DataFile::open(path("train.csv")).expect("titanic train.csv")
+}
+
 /// The file read by the pipeline's `ingest` step with the pipeline's CSV options.
 pub fn ingested(name: &str) -> Ingested {
     let file = DataFile::open(path(name)).expect("titanic data file");
