@@ -675,9 +675,9 @@ fn input_change(was: &KeyParts, now: &KeyParts) -> MissReason {
     }
 }
 
-fn explain_miss(previous: Option<&(ContentHash, KeyParts)>, now: &KeyParts) -> MissReason {
+fn explain_miss(previous: Option<&KeyParts>, now: &KeyParts) -> MissReason {
     match previous {
-        Some((_, was)) => own_change(was, now).unwrap_or_else(|| input_change(was, now)),
+        Some(was) => own_change(was, now).unwrap_or_else(|| input_change(was, now)),
         None => MissReason::FirstRun,
     }
 }
@@ -778,7 +778,7 @@ struct Run<'a> {
     run_id: String,
     dependents: Vec<Vec<usize>>,
     /// The key (and its parts) of each step at its last run, by node name.
-    previous: HashMap<String, (ContentHash, KeyParts)>,
+    previous: HashMap<String, ContentHash>,
     max_workers: usize,
     sched: Mutex<Sched>,
     wake: Condvar,
@@ -950,10 +950,17 @@ impl<'a> Run<'a> {
                     return Outcome { report, input_hashes: hashes, value: Some((value, hash)) };
                 }
                 Err(Some(reason)) => reason,
-                Err(None) => explain_miss(
-                    self.previous.get(&spec.name),
-                    &key_parts(identity, self.pipeline.input_parts(task.node, &hashes)),
-                ),
+                Err(None) => {
+                    // The last key's parts are read only when a miss needs explaining.
+                    let was = self
+                        .previous
+                        .get(&spec.name)
+                        .and_then(|key| self.store.key_parts(*key).ok().flatten());
+                    explain_miss(
+                        was.as_ref(),
+                        &key_parts(identity, self.pipeline.input_parts(task.node, &hashes)),
+                    )
+                }
             }
         };
         report.miss_reason = Some(reason);
@@ -1184,7 +1191,7 @@ impl Pipeline {
         // Pop from the back: start with the first ready step.
         sched.ready.reverse();
         let step_count = sched.unfinished;
-        let previous = store.last_keys(self.name())?;
+        let previous = store.last_cache_keys(self.name())?;
         store.begin_run(&run_id, self.name(), now_ms())?;
         let run = Run {
             pipeline: self,
@@ -1254,7 +1261,7 @@ impl Pipeline {
         let changed_parts: Vec<(&str, ContentHash, KeyParts)> = (0..nodes.len())
             .filter_map(|i| {
                 let (key, hashes) = (sched.keys[i]?, sched.input_hashes[i].as_ref()?);
-                let unchanged = previous.get(&nodes[i].name).is_some_and(|(k, _)| *k == key);
+                let unchanged = previous.get(&nodes[i].name).is_some_and(|k| *k == key);
                 (!unchanged).then(|| {
                     (
                         nodes[i].name.as_str(),
@@ -1268,17 +1275,16 @@ impl Pipeline {
             changed_parts.iter().map(|(node, key, parts)| (*node, *key, parts)).collect();
         let logs: Vec<(&str, &StepLog)> =
             report.steps.iter().filter(|s| !s.log.is_empty()).map(|s| (s.node.as_str(), &s.log)).collect();
-        let mut crates: Vec<String> = nodes
+        let mut crates: Vec<(&str, &str)> = nodes
             .iter()
             .filter_map(|n| match &n.kind {
-                NodeKind::Step { identity, .. } => {
-                    Some(format!("{}@{}", identity.krate.name, identity.krate.version))
-                }
+                NodeKind::Step { identity, .. } => Some((identity.krate.name, identity.krate.version)),
                 NodeKind::Param { .. } => None,
             })
             .collect();
-        crates.sort();
+        crates.sort_unstable();
         crates.dedup();
+        let crates: Vec<String> = crates.iter().map(|(name, version)| format!("{name}@{version}")).collect();
         store.finish_run(FinishedRun {
             id: &report.run_id,
             pipeline: self.name(),
@@ -1328,9 +1334,9 @@ impl Pipeline {
             let hashes: Vec<ContentHash> =
                 inputs.iter().map(|&i| known[i].unwrap_or(ContentHash::from_bytes([0; 32]))).collect();
             let parts = key_parts(identity, self.input_parts(index, &hashes));
-            let last = previous.get(&node.name);
+            let last = previous.get(&node.name).map(|(_, parts)| parts);
             let own = match last {
-                Some((_, was)) => own_change(was, &parts),
+                Some(was) => own_change(was, &parts),
                 None => Some(MissReason::FirstRun),
             };
             let (outcome, output) = if options.force.covers(&node.name, identity.name) {

@@ -573,6 +573,23 @@ impl Store {
         result.and_then(|()| tx.commit()).map_err(|e| self.db_err(e))
     }
 
+    /// The cache key at the most recent run of each step of a pipeline, by node name.
+    pub(crate) fn last_cache_keys(&self, pipeline: &str) -> Result<HashMap<String, ContentHash>, StoreError> {
+        let db = self.db();
+        let q = || -> rusqlite::Result<HashMap<String, ContentHash>> {
+            let mut stmt = db.prepare_cached("SELECT node, cache_key FROM step_keys WHERE pipeline = ?1")?;
+            let rows =
+                stmt.query_map([pipeline], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
+            let mut keys = HashMap::new();
+            for row in rows {
+                let (node, key) = row?;
+                keys.extend(hash_from_blob(&key).map(|key| (node, key)));
+            }
+            Ok(keys)
+        };
+        q().map_err(|e| self.db_err(e))
+    }
+
     /// The cache key and its components at the most recent run of each step of a pipeline that
     /// got as far as computing a key, by node name.
     pub fn last_keys(&self, pipeline: &str) -> Result<HashMap<String, (ContentHash, KeyParts)>, StoreError> {
