@@ -7,6 +7,7 @@ use crate::eval::EvalError;
 use crate::features::FeatureError;
 use crate::models::ModelError;
 use crate::registry::RegistryError;
+use crate::serve::ServeError;
 use crate::store::StoreError;
 use crate::track::TrackError;
 use crate::validate::ValidationError;
@@ -48,6 +49,9 @@ pub enum Error {
     /// A model registry operation failed.
     #[error(transparent)]
     Registry(#[from] RegistryError),
+    /// Packaging a model or scoring with one failed.
+    #[error(transparent)]
+    Serve(#[from] ServeError),
     /// Logging a metric, tag or data version failed.
     #[error(transparent)]
     Track(#[from] TrackError),

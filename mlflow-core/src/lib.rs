@@ -9,8 +9,8 @@
 //! [`models`] (five classifiers with one face), [`eval`] (metrics, champion selection).
 //!
 //! Around the runs: [`track`] (metrics, tags, data versions, environment, run queries, lineage)
-//! and [`registry`] (model versions, aliases with their history, guarded promotion), and
-//! `progress` (a terminal progress bar for runs; cargo feature `progress`, on by default).
+//! and [`registry`] (model versions, aliases with their history, guarded promotion), [`serve`]
+//! (model packages and in-process scoring), and `progress` (a terminal progress bar for runs; cargo feature `progress`, on by default).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -27,6 +27,7 @@ pub mod models;
 pub mod progress;
 pub mod registry;
 pub mod report;
+pub mod serve;
 pub mod step;
 pub mod store;
 pub mod track;

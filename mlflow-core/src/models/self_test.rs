@@ -58,6 +58,11 @@ impl SelfTestedModel {
         &self.model
     }
 
+    /// The standardization applied before the model, if any.
+    pub fn scaler(&self) -> Option<&FittedMatrixScaler> {
+        self.scaler.as_ref()
+    }
+
     /// The self-test rows and their expected probabilities.
     pub fn self_test(&self) -> (ArrayView2<'_, f64>, &[f64]) {
         (self.rows.view(), &self.expected)
