@@ -2,7 +2,7 @@
 //! `examples/titanic/pipeline.rs`: the RBF SVM on standardized features).
 //!
 //! `cargo bench --bench serve`. Setup runs the whole demo pipeline once into a temporary store
-//! and packages its champion with `ModelPackage::from_self_tested`, as a user would.
+//! whose `package` step outputs the champion as a `ModelPackage`, as a user would.
 //!
 //! - `score_row`: one demo-passenger row through `Scorer::score_row` (input checks, scaling,
 //!   the model). The target is under 20 µs.
@@ -21,7 +21,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use mlflow::data::DataFile;
 use mlflow::eval::Metric;
 use mlflow::prelude::*;
-use mlflow::serve::{Lineage, ModelPackage, Scorer};
+use mlflow::serve::{ModelPackage, Scorer};
 
 const DEMO: [f64; 13] = [3.0, 0.0, 4.0, 1.0, 2.0, 3.0, 0.0, 1.0, 0.0, 8.0, 3.0, 6.0, 2.0];
 
@@ -31,10 +31,8 @@ fn scoring(c: &mut Criterion) {
     let file = DataFile::open(titanic::path("train.csv")).expect("train.csv");
     let (pipeline, nodes) = titanic::pipeline::build(file, Metric::RocAuc);
     let report = pipeline.run(&store).expect("pipeline run");
-    let champion = report.get(nodes.package).expect("champion");
+    let package = report.get(nodes.package).expect("champion").clone();
     let data = report.get(nodes.data).expect("dataset");
-    let lineage = Lineage::default().run(report.run_id(), "package").pipeline("titanic");
-    let package = ModelPackage::from_self_tested(champion, &data.train.names, lineage).expect("package");
     let bytes = package.to_bytes().expect("package bytes");
     let scorer = Scorer::new(package);
     let batch = data.test.x.slice(ndarray::s![..100, ..]).to_owned();

@@ -45,7 +45,13 @@ fn fixture() -> &'static Fixture {
         Fixture {
             store: path,
             run_id: report.run_id().to_owned(),
-            champion: report.get(nodes.package).unwrap().clone(),
+            champion: {
+                // The pipeline packages its champion; rebuild the self-tested model it came from.
+                let package = report.get(nodes.package).unwrap();
+                let (rows, _) = package.self_test();
+                SelfTestedModel::new(package.name(), package.model().clone(), package.scaler().cloned(), rows)
+                    .unwrap()
+            },
             data: report.get(nodes.data).unwrap().clone(),
             _dir: dir,
         }

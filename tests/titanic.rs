@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 
 use mlflow::data::DataFile;
 use mlflow::eval::Metric;
-use mlflow::models::{Classifier, ModelError, SelfTestedModel};
+use mlflow::models::{ModelError, SelfTestedModel};
 use mlflow::prelude::*;
-use ndarray::array;
+use mlflow::serve::{ModelPackage, Scorer};
 
 use support::pipeline;
 
@@ -49,8 +49,10 @@ fn the_pipeline_runs_then_reruns_all_cached_with_identical_outputs() {
     }
     let package = first.get(nodes.package).unwrap();
     assert_eq!(package.name(), champion.name);
-    let demo = array![[3.0, 0.0, 4.0, 1.0, 2.0, 3.0, 0.0, 1.0, 0.0, 8.0, 3.0, 6.0, 2.0]];
-    let p_demo = package.predict_proba(demo.view()).unwrap()[0];
+    assert_eq!(package.signature().names()[12], "Fare_Per_Person");
+    assert!(package.features().is_some(), "the package carries the fitted transformers");
+    let demo = [3.0, 0.0, 4.0, 1.0, 2.0, 3.0, 0.0, 1.0, 0.0, 8.0, 3.0, 6.0, 2.0];
+    let p_demo = Scorer::new(package.clone()).score_row(&demo).unwrap().probability;
     assert!((0.0..=1.0).contains(&p_demo));
 
     let second = p.run(&store).unwrap();
@@ -58,7 +60,8 @@ fn the_pipeline_runs_then_reruns_all_cached_with_identical_outputs() {
     for (a, b) in first.steps().iter().zip(second.steps()) {
         assert_eq!(a.output_hash, b.output_hash, "{}", a.node);
     }
-    assert_eq!(second.get(nodes.package).unwrap().predict_proba(demo.view()).unwrap()[0], p_demo);
+    let again = Scorer::new(second.get(nodes.package).unwrap().clone()).score_row(&demo).unwrap();
+    assert_eq!(again.probability, p_demo);
 }
 
 #[test]
@@ -155,9 +158,18 @@ fn a_packaged_model_that_no_longer_reproduces_its_self_test_is_refused() {
     let (_dir, store) = temp_store();
     let (p, nodes) = pipeline::build(train_file(), Metric::RocAuc);
     let report = p.run(&store).unwrap();
-    let bytes = report.get(nodes.package).unwrap().to_bytes().unwrap();
+    let package = report.get(nodes.package).unwrap();
+    assert!(ModelPackage::from_bytes(&package.to_bytes().unwrap()).is_ok());
+    // The package's model with its self-test rows, as a self-tested model: its own encoding ends
+    // with the expected probabilities.
+    let (rows, _) = package.self_test();
+    let tested =
+        SelfTestedModel::new(package.name(), package.model().clone(), package.scaler().cloned(), rows)
+            .unwrap();
+    let bytes = tested.to_bytes().unwrap();
     let loaded = SelfTestedModel::from_bytes(&bytes).unwrap();
     assert_eq!(loaded.self_test().1.len(), 5);
+    assert_eq!(loaded.self_test().1, package.self_test().1);
 
     // The expected probabilities are the last 5 f64 of the encoding: nudge the last one.
     let mut tampered = bytes.clone();

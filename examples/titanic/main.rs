@@ -16,10 +16,9 @@ use std::process::ExitCode;
 
 use mlflow::data::DataFile;
 use mlflow::eval::{self, Metric};
-use mlflow::models::Classifier;
 use mlflow::prelude::*;
 use mlflow::registry::{Promotion, RegisterRequest, Registry, RegistryError};
-use ndarray::array;
+use mlflow::serve::Scorer;
 
 /// The demo passenger, as the 13 features in order: Pclass, Sex, Age bin, SibSp, Parch, Fare bin,
 /// Embarked, relatives, not_alone, Deck, Title, Age_Class, Fare_Per_Person.
@@ -98,8 +97,8 @@ fn run() -> mlflow::Result<ExitCode> {
             .collect::<mlflow::Result<_>>()?;
         print!("{}", eval::comparison_table(&scored));
         let champion = report.get(nodes.champion)?;
-        let package = report.get(nodes.package)?;
-        let proba = package.predict_proba(array![DEMO_PASSENGER].view())?[0];
+        let scorer = Scorer::new(report.get(nodes.package)?.clone());
+        let proba = scorer.score_row(&DEMO_PASSENGER)?.probability;
         println!("champion: {} ({} {:.4})", champion.name, champion.metric, champion.value);
         register_and_promote(&store, &report, &scored[champion.index].1, champion.metric)?;
         println!(

@@ -14,6 +14,7 @@ use mlflow::models::{
     SvmParams, TreeParams,
 };
 use mlflow::prelude::*;
+use mlflow::serve::{Lineage, ModelPackage};
 use mlflow::validate::{self, Expectation, Suite, ValidationReport};
 use serde::{Deserialize, Serialize};
 
@@ -159,9 +160,11 @@ pub fn select(
     Ok(eval::select_champion(&candidates, *metric)?)
 }
 
-/// The champion with its scaler and self-test rows (the first hold-out rows and their expected
-/// probabilities), refused on load if it no longer reproduces them.
+/// The champion as a model package: the fitted feature transformers, its scaler, the model, the
+/// feature names, and self-test rows (the first hold-out rows with their expected probabilities),
+/// refused on load if it no longer reproduces them.
 #[step]
+#[allow(clippy::too_many_arguments)]
 pub fn package(
     champion: &Champion,
     a: &Trained,
@@ -170,10 +173,15 @@ pub fn package(
     d: &Trained,
     e: &Trained,
     data: &Dataset,
-) -> mlflow::Result<SelfTestedModel> {
+    features: &FittedFeatures,
+) -> mlflow::Result<ModelPackage> {
     let trained = [a, b, c, d, e][champion.index];
     let rows = data.test.x.slice(ndarray::s![..5.min(data.test.rows()), ..]);
-    Ok(SelfTestedModel::new(trained.name.clone(), trained.model.clone(), trained.scaler.clone(), rows)?)
+    let tested =
+        SelfTestedModel::new(trained.name.clone(), trained.model.clone(), trained.scaler.clone(), rows)?;
+    let package =
+        ModelPackage::from_self_tested(&tested, &data.test.names, Lineage::default().pipeline("titanic"))?;
+    Ok(package.with_features(features.clone())?)
 }
 
 /// The expectations the raw training file must meet.
@@ -286,7 +294,7 @@ pub struct Handles {
     /// The selected champion.
     pub champion: Node<Champion>,
     /// The packaged champion.
-    pub package: Node<SelfTestedModel>,
+    pub package: Node<ModelPackage>,
     /// The ingested training table.
     pub raw: Node<Ingested>,
     /// Train and hold-out features.
@@ -333,7 +341,9 @@ pub fn build_with_seed(file: DataFile, metric: Metric, seed: u64) -> (Pipeline, 
     let scored = [0, 1, 2, 3, 4].map(|i| p.step_named(names[i], EvaluateStep, (trained[i], data)));
     let metric = p.param("metric", metric);
     let champion = p.step(SelectStep, (scored[0], scored[1], scored[2], scored[3], scored[4], metric));
-    let package =
-        p.step(PackageStep, (champion, trained[0], trained[1], trained[2], trained[3], trained[4], data));
+    let package = p.step(
+        PackageStep,
+        (champion, trained[0], trained[1], trained[2], trained[3], trained[4], data, features),
+    );
     (p, Handles { scored, champion, package, raw, data })
 }
