@@ -216,14 +216,18 @@ fn fail_fast_stops_starting_new_steps() {
 
 static CURRENT: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
+/// How long a step waits for a sibling to start: generous when a sibling is expected (a loaded
+/// CI machine may be slow to start a worker thread), short when none can come.
+static WAIT_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 #[step(cache = false)]
 fn overlapping(x: &u32) -> u32 {
     let now = CURRENT.fetch_add(1, Ordering::SeqCst) + 1;
     PEAK.fetch_max(now, Ordering::SeqCst);
     // Wait (bounded) for a sibling to start, so that overlap is observed when the pool allows it.
-    let deadline = Instant::now() + Duration::from_millis(500);
-    while CURRENT.load(Ordering::SeqCst) < 2 && Instant::now() < deadline {
+    let deadline = Instant::now() + Duration::from_millis(WAIT_MS.load(Ordering::SeqCst));
+    // Until two steps have overlapped once (then nobody needs to wait any more).
+    while PEAK.load(Ordering::SeqCst) < 2 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(1));
     }
     CURRENT.fetch_sub(1, Ordering::SeqCst);
@@ -238,8 +242,10 @@ fn independent_steps_run_in_parallel_within_the_thread_bound() {
     for _ in 0..4 {
         p.step(OverlappingStep, x);
     }
+    WAIT_MS.store(5_000, Ordering::SeqCst);
     p.run_with(&store, RunOptions::new().threads(2)).unwrap();
     assert_eq!(PEAK.swap(0, Ordering::SeqCst), 2, "two workers, four ready steps: two at a time");
+    WAIT_MS.store(50, Ordering::SeqCst);
     p.run_with(&store, RunOptions::new().threads(1)).unwrap();
     assert_eq!(PEAK.swap(0, Ordering::SeqCst), 1, "one worker: one at a time");
 }
