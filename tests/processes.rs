@@ -2,7 +2,6 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::Duration;
 
 use mlflow::prelude::*;
@@ -48,29 +47,16 @@ fn child_process_runs_the_pipeline() {
 fn two_processes_share_one_store() {
     let dir = tempfile::tempdir().unwrap();
     let store_path = dir.path().join("store");
-    let exe = std::env::current_exe().unwrap();
     let children: Vec<_> = (0..2)
         .map(|_| {
-            Command::new(&exe)
-                .args([
-                    "child_process_runs_the_pipeline",
-                    "--exact",
-                    "--ignored",
-                    "--nocapture",
-                    "--test-threads=1",
-                ])
-                .env(STORE_VAR, &store_path)
-                .output_async()
+            common::spawn_ignored_test(
+                "child_process_runs_the_pipeline",
+                &[(STORE_VAR, store_path.as_os_str())],
+            )
         })
         .collect();
     for child in children {
-        let output = child.wait_with_output().unwrap();
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(
-            output.status.success(),
-            "child failed:\n{stdout}\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let stdout = common::child_stdout(child);
         assert!(stdout.contains("RESULT 91"), "1+4+9+16+25+36 = 91, got:\n{stdout}");
     }
     let store = Store::open(&store_path).unwrap();
@@ -89,14 +75,4 @@ fn two_processes_share_one_store() {
     let report = p.run(&store).unwrap();
     assert_eq!(report.count(StepStatus::Cached), 7);
     assert_eq!(*report.get(sum).unwrap(), 91);
-}
-
-trait SpawnOutput {
-    fn output_async(&mut self) -> std::process::Child;
-}
-
-impl SpawnOutput for Command {
-    fn output_async(&mut self) -> std::process::Child {
-        self.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap()
-    }
 }

@@ -4,7 +4,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::process::Command;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
@@ -218,30 +217,20 @@ fn child_process_registers() {
 fn two_processes_register_without_duplicate_versions() {
     let (dir, store) = temp_store();
     let run = many_trained(&store, 20);
-    let exe = std::env::current_exe().unwrap();
+    let store_path = dir.path().join("store");
     let children: Vec<_> = (0..2)
         .map(|c| {
             let nodes: Vec<String> = (0..20).filter(|i| i % 2 == c).map(|i| format!("train{i}")).collect();
-            Command::new(&exe)
-                .args(["child_process_registers", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
-                .env(STORE_VAR, dir.path().join("store"))
-                .env(RUN_VAR, &run)
-                .env(NODES_VAR, nodes.join(","))
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
+            let nodes = nodes.join(",");
+            common::spawn_ignored_test(
+                "child_process_registers",
+                &[(STORE_VAR, store_path.as_os_str()), (RUN_VAR, run.as_ref()), (NODES_VAR, nodes.as_ref())],
+            )
         })
         .collect();
     let mut reported = Vec::new();
     for child in children {
-        let output = child.wait_with_output().unwrap();
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(
-            output.status.success(),
-            "child failed:\n{stdout}\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let stdout = common::child_stdout(child);
         // The harness may print its own text before ours on the same line.
         for line in stdout.lines().filter_map(|l| l.split_once("REGISTERED ").map(|(_, rest)| rest)) {
             let (_, version) = line.split_once(' ').unwrap();

@@ -127,7 +127,7 @@ pub enum StoreError {
 /// let report = store.gc_with(GcOptions { grace: Duration::ZERO }).unwrap();
 /// assert_eq!((report.artifacts_removed, report.bytes_freed), (1, 21));
 /// ```
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct GcReport {
     /// Artifact files removed because no run and no cache entry refers to them.
     pub artifacts_removed: usize,

@@ -660,6 +660,22 @@ struct Offenders {
     examples: Vec<Example>,
 }
 
+/// The outcome of an outlier check: the offending rows, whether they are at most `max_rate` of
+/// the `n` present values, and a detail built from "`count` of `n` values (`percent`)".
+fn outliers(
+    column: &Column,
+    bad: impl Iterator<Item = usize>,
+    n: usize,
+    max_rate: f64,
+    detail: impl FnOnce(&str) -> String,
+) -> (bool, Option<Offenders>, String) {
+    let found = Offenders::collect(column, bad);
+    let ok = found.count as f64 <= max_rate * n as f64;
+    let share = format!("{} of {n} values ({})", found.count, percent(found.count, n));
+    let detail = detail(&share);
+    (ok, Some(found), detail)
+}
+
 impl Offenders {
     fn collect(column: &Column, rows: impl Iterator<Item = usize>) -> Self {
         let mut count = 0;
@@ -769,23 +785,17 @@ fn evaluate(table: &Table, e: &Expectation) -> Outcome {
             let mut sorted: Vec<f64> = values.iter().map(|&(_, x)| x).filter(|x| x.is_finite()).collect();
             if sorted.is_empty() {
                 let bad = values.iter().map(|&(r, _)| r);
-                let found = Offenders::collect(column, bad);
-                let ok = found.count as f64 <= max_rate * values.len() as f64;
-                (ok, Some(found), "no finite values to compute quartiles from".to_owned())
+                outliers(column, bad, values.len(), *max_rate, |_| {
+                    "no finite values to compute quartiles from".to_owned()
+                })
             } else {
                 sorted.sort_by(f64::total_cmp);
                 let (q1, q3) = (quantile(&sorted, 0.25), quantile(&sorted, 0.75));
                 let (lo, hi) = (q1 - k * (q3 - q1), q3 + k * (q3 - q1));
                 let bad = values.iter().filter(|&&(_, x)| !(lo..=hi).contains(&x)).map(|&(r, _)| r);
-                let found = Offenders::collect(column, bad);
-                let ok = found.count as f64 <= max_rate * values.len() as f64;
-                let detail = format!(
-                    "{} of {} values ({}) outside [{lo}, {hi}] (q1 {q1}, q3 {q3})",
-                    found.count,
-                    values.len(),
-                    percent(found.count, values.len())
-                );
-                (ok, Some(found), detail)
+                outliers(column, bad, values.len(), *max_rate, |share| {
+                    format!("{share} outside [{lo}, {hi}] (q1 {q1}, q3 {q3})")
+                })
             }
         }
         Check::ZScoreOutliers { z, max_rate } => {
@@ -798,15 +808,9 @@ fn evaluate(table: &Table, e: &Expectation) -> Outcome {
                 .iter()
                 .filter(|&&(_, x)| !x.is_finite() || (std > 0.0 && ((x - mean) / std).abs() > *z))
                 .map(|&(r, _)| r);
-            let found = Offenders::collect(column, bad);
-            let ok = found.count as f64 <= max_rate * values.len() as f64;
-            let detail = format!(
-                "{} of {} values ({}) with |z| > {z} (mean {mean:.4}, std {std:.4})",
-                found.count,
-                values.len(),
-                percent(found.count, values.len())
-            );
-            (ok, Some(found), detail)
+            outliers(column, bad, values.len(), *max_rate, |share| {
+                format!("{share} with |z| > {z} (mean {mean:.4}, std {std:.4})")
+            })
         }
         Check::BinaryLabel => {
             let mut counts = [0usize; 2];

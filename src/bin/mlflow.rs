@@ -23,6 +23,7 @@ use clap::{Args, Parser, Subcommand};
 use mlflow::codec::ContentHash;
 use mlflow::registry::{Promotion, Registry};
 use mlflow::store::{GcOptions, Store};
+use mlflow::track::format_timestamp;
 use mlflow::track::query::{Compare, Lineage, RunFilter};
 use serde::Serialize;
 
@@ -229,7 +230,7 @@ fn run(cli: Cli) -> CliResult<()> {
                     r.id.clone(),
                     r.pipeline.clone(),
                     r.status.clone(),
-                    format_time(r.started_ms),
+                    format_timestamp(r.started_ms),
                     r.ended_ms.map(|e| format_ms(e - r.started_ms)).unwrap_or_else(|| "-".into()),
                 ];
                 row.extend(metric_columns.iter().map(|m| opt_f(r.metrics.get(*m).copied())));
@@ -248,7 +249,7 @@ fn run(cli: Cli) -> CliResult<()> {
             println!("run {} of pipeline {}: {}", run.id, run.pipeline, run.status);
             println!(
                 "started {}{}",
-                format_time(run.started_ms),
+                format_timestamp(run.started_ms),
                 run.ended_ms.map(|e| format!(", took {}", format_ms(e - run.started_ms))).unwrap_or_default()
             );
             if let Some(env) = &run.environment {
@@ -320,7 +321,7 @@ fn run(cli: Cli) -> CliResult<()> {
                     m.name.clone(),
                     m.latest_version.to_string(),
                     aliases.join(" "),
-                    format_time(m.updated_ms),
+                    format_timestamp(m.updated_ms),
                 ]);
             }
             print_table(&rows);
@@ -330,12 +331,7 @@ fn run(cli: Cli) -> CliResult<()> {
             let version = registry.resolve(&reference).map_err(|e| e.to_string())?;
             let history = registry.history(&version.name).map_err(|e| e.to_string())?;
             if json {
-                #[derive(Serialize)]
-                struct Shown<'a, V, H> {
-                    version: &'a V,
-                    history: &'a H,
-                }
-                return print_json(&Shown { version: &version, history: &history });
+                return print_json(&serde_json::json!({ "version": version, "history": history }));
             }
             println!(
                 "{} version {} (aliases: {})",
@@ -349,7 +345,7 @@ fn run(cli: Cli) -> CliResult<()> {
                 version.pipeline,
                 version.node,
                 version.step,
-                format_time(version.created_ms)
+                format_timestamp(version.created_ms)
             );
             println!("artifact {} ({} bytes)", version.artifact.short(), version.size);
             if !version.description.is_empty() {
@@ -364,7 +360,7 @@ fn run(cli: Cli) -> CliResult<()> {
                     vec![["time", "alias", "version", "previous", "reason"].map(String::from).to_vec()];
                 for m in &history {
                     rows.push(vec![
-                        format_time(m.at_ms),
+                        format_timestamp(m.at_ms),
                         m.alias.clone(),
                         m.version.map(|v| v.to_string()).unwrap_or_else(|| "removed".into()),
                         m.previous.map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
@@ -420,19 +416,7 @@ fn run(cli: Cli) -> CliResult<()> {
                 .gc_with(GcOptions { grace: Duration::from_secs(grace_secs) })
                 .map_err(|e| e.to_string())?;
             if json {
-                #[derive(Serialize)]
-                struct Gc {
-                    artifacts_removed: usize,
-                    bytes_freed: u64,
-                    temp_files_removed: usize,
-                    artifacts_kept: usize,
-                }
-                return print_json(&Gc {
-                    artifacts_removed: report.artifacts_removed,
-                    bytes_freed: report.bytes_freed,
-                    temp_files_removed: report.temp_files_removed,
-                    artifacts_kept: report.artifacts_kept,
-                });
+                return print_json(&report);
             }
             println!(
                 "removed {} artifacts ({} bytes) and {} leftover temp files; kept {}",
@@ -484,12 +468,7 @@ fn lineage(store: &Store, command: LineageCommand, json: bool) -> CliResult<()> 
                 }
             }
             if json {
-                #[derive(Serialize)]
-                struct Forward<'a, U, M> {
-                    runs: &'a U,
-                    models: &'a M,
-                }
-                return print_json(&Forward { runs: &uses, models: &models });
+                return print_json(&serde_json::json!({ "runs": uses, "models": models }));
             }
             if uses.is_empty() {
                 println!("no run read data version {}", hash.short());
@@ -615,10 +594,6 @@ fn shorten(text: &str, max: usize) -> String {
 
 fn format_ms(ms: i64) -> String {
     mlflow::exec::format_duration(Duration::from_millis(ms.max(0) as u64))
-}
-
-fn format_time(ms: i64) -> String {
-    mlflow::track::format_timestamp(ms)
 }
 
 #[cfg(test)]

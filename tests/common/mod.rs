@@ -30,3 +30,27 @@ pub fn recording() -> (RunOptions, Arc<Mutex<Vec<String>>>) {
     let options = RunOptions::new().observe(move |e: &Event<'_>| sink.lock().unwrap().push(format!("{e:?}")));
     (options, log)
 }
+
+/// Starts this test binary again, running only the ignored test `test` with `env` set, with its
+/// output captured: the way tests exercise several processes sharing one store.
+pub fn spawn_ignored_test(test: &str, env: &[(&str, &std::ffi::OsStr)]) -> std::process::Child {
+    let mut command = std::process::Command::new(std::env::current_exe().expect("test binary"));
+    command.args([test, "--exact", "--ignored", "--nocapture", "--test-threads=1"]);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the child test process")
+}
+
+/// Waits for a child from [`spawn_ignored_test`] and returns its stdout; fails the test, showing
+/// both outputs, when the child failed.
+pub fn child_stdout(child: std::process::Child) -> String {
+    let output = child.wait_with_output().expect("wait for the child test process");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "child failed:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    stdout
+}
