@@ -33,12 +33,18 @@
 //! ```
 
 mod package;
+mod predlog;
 mod scorer;
+#[cfg(feature = "server")]
+pub mod server;
+mod traffic;
 
 pub use package::{
     FieldType, InputField, Lineage, ModelPackage, OutputField, Signature, FORMAT_VERSION, MAGIC,
 };
+pub use predlog::{LogContents, LogOptions, PredictionLog, PredictionRecord, Role};
 pub use scorer::{Prediction, Scorer};
+pub use traffic::{ChallengerMode, Route, TrafficPlan};
 
 use std::path::PathBuf;
 
@@ -171,6 +177,17 @@ pub enum ServeError {
     /// Resolving or reading a registered model failed.
     #[error(transparent)]
     Registry(#[from] Box<RegistryError>),
+    /// Champion/challenger traffic or the served models are misconfigured.
+    #[error("{0}")]
+    Traffic(String),
+    /// The scoring service could not start or serve.
+    #[error("cannot {action}: {source}")]
+    Server {
+        /// What the server was doing.
+        action: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
     /// A registered artifact is neither a model package nor a self-tested model.
     #[error("the artifact of `{reference}` is neither a model package nor a self-tested model ({detail}); register the output of a step that returns a `ModelPackage` or a `SelfTestedModel`")]
     NotAModel {

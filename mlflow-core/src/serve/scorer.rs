@@ -141,6 +141,21 @@ impl Scorer {
         &self.package
     }
 
+    /// The input feature names, in signature order.
+    ///
+    /// ```
+    /// # use mlflow_core::models::{Model, ModelParams, NaiveBayesParams};
+    /// # use mlflow_core::serve::{Lineage, ModelPackage, Scorer};
+    /// # let x = ndarray::array![[0.0], [0.2], [2.0], [2.2]];
+    /// # let model = Model::fit(x.view(), &[0, 0, 1, 1], &ModelParams::NaiveBayes(NaiveBayesParams::default()))?;
+    /// let scorer = Scorer::new(ModelPackage::new("nb", model, None, &["x"], x.view(), Lineage::default())?);
+    /// assert_eq!(scorer.names(), ["x"]);
+    /// # Ok::<(), mlflow_core::Error>(())
+    /// ```
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
     /// Scores one row of model inputs, in signature order.
     ///
     /// See [`Scorer`] for an example.
@@ -202,7 +217,7 @@ impl Scorer {
     ///
     /// See [`Scorer`] for an example.
     pub fn score_named(&self, row: &BTreeMap<String, f64>) -> Result<Prediction, ServeError> {
-        let ordered = self.order(0, row)?;
+        let ordered = self.ordered(0, row)?;
         self.score_row(&ordered)
     }
 
@@ -224,7 +239,7 @@ impl Scorer {
         let n = self.names.len();
         let mut x = ndarray::Array2::zeros((rows.len(), n));
         for (i, row) in rows.iter().enumerate() {
-            let ordered = self.order(i, row)?;
+            let ordered = self.ordered(i, row)?;
             x.row_mut(i).assign(&ndarray::ArrayView1::from(&ordered));
         }
         self.score_batch(x.view())
@@ -261,7 +276,7 @@ impl Scorer {
         self.score_batch(matrix.x.view())
     }
 
-    fn order(&self, row: usize, named: &BTreeMap<String, f64>) -> Result<Vec<f64>, ServeError> {
+    pub(crate) fn ordered(&self, row: usize, named: &BTreeMap<String, f64>) -> Result<Vec<f64>, ServeError> {
         if let Some(name) = named.keys().find(|k| self.package.signature().position(k).is_none()) {
             return Err(ServeError::UnknownFeature { row, name: name.clone(), names: join(&self.names) });
         }
@@ -281,7 +296,7 @@ impl Scorer {
             })
     }
 
-    fn check_row(&self, row: usize, values: &[f64]) -> Result<(), ServeError> {
+    pub(crate) fn check_row(&self, row: usize, values: &[f64]) -> Result<(), ServeError> {
         if values.len() != self.names.len() {
             return Err(self.count_error(row, values.len()));
         }

@@ -11,6 +11,8 @@
 //! mlflow lineage model NAME[@alias|/version] | lineage run ID NODE | lineage data HASH
 //! mlflow report ID [-o FILE]
 //! mlflow gc [--grace-secs N]
+//! mlflow serve NAME@ALIAS... [--port 8080] [--host 127.0.0.1] [--shadow REF]... [--canary REF=FRACTION]...
+//!              [--ab REF=FRACTION]... [--max-body-bytes N] [--reload-ms N] [--no-log]
 //! ```
 //! Every command takes `--store PATH` (default `$MLFLOW_HOME`, else `./.mlflow`) and `--json`.
 
@@ -20,6 +22,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+
+#[cfg(feature = "serve")]
+mod serve;
 use mlflow::codec::ContentHash;
 use mlflow::registry::{Promotion, Registry};
 use mlflow::store::{GcOptions, Store};
@@ -80,6 +85,9 @@ enum Command {
         #[arg(long, default_value_t = 600)]
         grace_secs: u64,
     },
+    /// Serve registered models over HTTP (KServe V1 protocol), with challengers and a prediction log.
+    #[cfg(feature = "serve")]
+    Serve(serve::ServeArgs),
 }
 
 #[derive(Args)]
@@ -411,6 +419,8 @@ fn run(cli: Cli) -> CliResult<()> {
                 .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
             println!("wrote {}", path.display());
         }
+        #[cfg(feature = "serve")]
+        Command::Serve(args) => return serve::serve(store, args),
         Command::Gc { grace_secs } => {
             let report = store
                 .gc_with(GcOptions { grace: Duration::from_secs(grace_secs) })
