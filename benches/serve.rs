@@ -10,18 +10,35 @@
 //! - `score_batch_100`: 100 hold-out rows (the 178 hold-out rows, first 100) through
 //!   `Scorer::score_batch`.
 //! - `load_package`: reading a package from bytes, including the hash check and the self-test.
+//!
+//! Group `prediction_log` (`cargo bench --bench serve -- prediction_log`): appending to a
+//! `PredictionLog` in a temporary folder with `Durability::Process` (64 MiB segments, 4 kept).
+//!
+//! - `append_1`: one record (13 inputs) per append, from one thread.
+//! - `append_1_two_threads`: the same from two threads at once; the time is per append, so its
+//!   inverse is the log's throughput under contention.
+//! - `append_batch_100`: one append of 100 records (a batch request).
+//! - `batch/score_csv_100k` (`bench_batch_scoring`): a ~100k-row raw CSV (the rows of
+//!   `test.csv` repeated, 100,320 rows, in memory) streamed through `serve::score_csv` with the
+//!   packaged champion: CSV parsing, the feature transformers, the model and the CSV output.
+//!   Criterion reports rows/s as its throughput. `cargo bench --bench serve -- batch`.
 
 #[path = "../tests/support/titanic.rs"]
 mod titanic;
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
+use std::sync::Arc;
+use std::time::Instant;
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use mlflow::data::DataFile;
 use mlflow::eval::Metric;
 use mlflow::prelude::*;
-use mlflow::serve::{ModelPackage, Scorer};
+use mlflow::serve::{
+    score_csv, BatchOptions, Durability, LogOptions, ModelPackage, PredictionLog, PredictionRecord, Role,
+    Scorer,
+};
 
 const DEMO: [f64; 13] = [3.0, 0.0, 4.0, 1.0, 2.0, 3.0, 0.0, 1.0, 0.0, 8.0, 3.0, 6.0, 2.0];
 
@@ -48,5 +65,96 @@ fn scoring(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, scoring);
+// ---------------------------------------------------------------------------------------------
+// The prediction log.
+// ---------------------------------------------------------------------------------------------
+
+/// The record a server logs for one scored row of the demo passenger.
+fn prediction(i: u64) -> PredictionRecord {
+    PredictionRecord {
+        request_id: format!("0190f2a4-7c1e-7d3a-9b2f-{i:012x}"),
+        row: 0,
+        time_ms: 1_732_000_000_000 + i as i64,
+        model: "titanic".to_owned(),
+        version: 3,
+        role: Role::Champion,
+        inputs: DEMO.to_vec(),
+        label: 0,
+        probability: 0.123_456_789_012_345_6,
+        latency_us: 17,
+    }
+}
+
+fn bench_prediction_log(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let options = LogOptions::default().max_segments(4).durability(Durability::Process);
+    let log = Arc::new(PredictionLog::open(dir.path(), options).expect("prediction log"));
+    let one = [prediction(1)];
+    let batch: Vec<_> = (0..100).map(prediction).collect();
+
+    let mut group = c.benchmark_group("prediction_log");
+    group.bench_function("append_1", |b| b.iter(|| log.append(black_box(&one)).unwrap()));
+    group.bench_function("append_1_two_threads", |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            let threads: Vec<_> = (0..2)
+                .map(|_| {
+                    let log = Arc::clone(&log);
+                    let one = one.clone();
+                    std::thread::spawn(move || {
+                        for _ in 0..iters.div_ceil(2) {
+                            log.append(black_box(&one)).unwrap();
+                        }
+                    })
+                })
+                .collect();
+            for thread in threads {
+                thread.join().unwrap();
+            }
+            let elapsed = start.elapsed();
+            // Per append: both threads together did 2 * ceil(iters / 2).
+            elapsed.mul_f64(iters as f64 / (2 * iters.div_ceil(2)) as f64)
+        })
+    });
+    group.throughput(criterion::Throughput::Elements(100));
+    group.bench_function("append_batch_100", |b| b.iter(|| log.append(black_box(&batch)).unwrap()));
+    group.finish();
+}
+
+/// Rows of `test.csv` repeated to ~100k rows.
+const BATCH_REPEATS: usize = 240;
+
+fn bench_batch_scoring(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(dir.path().join("store")).expect("store");
+    let file = DataFile::open(titanic::path("train.csv")).expect("train.csv");
+    let (pipeline, nodes) = titanic::pipeline::build(file, Metric::RocAuc);
+    let report = pipeline.run(&store).expect("pipeline run");
+    let scorer = Scorer::new(report.get(nodes.package).expect("champion").clone());
+    let test = std::fs::read_to_string(titanic::path("test.csv")).expect("test.csv");
+    let (header, rows) = test.split_once('\n').expect("a header");
+    let rows = rows.trim_end();
+    let mut csv = String::with_capacity(header.len() + (rows.len() + 1) * BATCH_REPEATS);
+    csv.push_str(header);
+    csv.push('\n');
+    for _ in 0..BATCH_REPEATS {
+        csv.push_str(rows);
+        csv.push('\n');
+    }
+    let n = (rows.lines().count() * BATCH_REPEATS) as u64;
+    let options = BatchOptions::new();
+    let summary = score_csv(&scorer, csv.as_bytes(), "bench.csv", std::io::sink(), &options).expect("scores");
+    assert_eq!(summary.rows, n);
+
+    let mut group = c.benchmark_group("batch");
+    group.sample_size(10).throughput(Throughput::Elements(n));
+    group.bench_function("score_csv_100k", |b| {
+        b.iter(|| {
+            score_csv(&scorer, black_box(csv.as_bytes()), "bench.csv", std::io::sink(), &options).unwrap()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, scoring, bench_prediction_log, bench_batch_scoring);
 criterion_main!(benches);

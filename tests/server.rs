@@ -26,7 +26,7 @@ use mlflow::serve::server::{ModelSpec, Server, ServerConfig};
 use mlflow::serve::{ChallengerMode, Lineage, ModelPackage, PredictionLog, Role, Scorer, ServeError};
 use ndarray::s;
 
-use http::{Answer, Client};
+use http::Client;
 use support::pipeline::{self, Dataset};
 
 /// The demo's request body, as in the README.
@@ -39,7 +39,14 @@ const PREDICT: &str = "/v1/models/titanic:predict";
 fn package_naive_bayes(data: &Dataset) -> Result<ModelPackage, ServeError> {
     let params = ModelParams::NaiveBayes(NaiveBayesParams::default());
     let model = Model::fit(data.train.x.view(), &data.train_y, &params)?;
-    ModelPackage::new("naive_bayes", model, None, &data.train.names, data.train.x.slice(s![..5, ..]), Lineage::default())
+    ModelPackage::new(
+        "naive_bayes",
+        model,
+        None,
+        &data.train.names,
+        data.train.x.slice(s![..5, ..]),
+        Lineage::default(),
+    )
 }
 
 /// A store holding `titanic/1` (the pipeline's champion, alias `production`) and `titanic/2`
@@ -51,7 +58,8 @@ fn template() -> &'static Path {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("store");
             let store = Store::open(&path).unwrap();
-            let (p, nodes) = pipeline::build(DataFile::open(support::path("train.csv")).unwrap(), Metric::RocAuc);
+            let (p, nodes) =
+                pipeline::build(DataFile::open(support::path("train.csv")).unwrap(), Metric::RocAuc);
             let report = p.run(&store).unwrap();
             assert!(report.is_success(), "{report}");
             let mut challenger = Pipeline::new("titanic-challenger");
@@ -126,20 +134,29 @@ fn the_demo_request_gets_the_in_process_scorers_prediction() {
     assert_eq!(answer.header("x-model-role"), Some("champion"));
     assert_eq!(answer.header("content-type"), Some("application/json"));
 
-    let with_p = http::post(addr, PREDICT, r#"{"instances": [[3, 0, 4, 1, 2, 3, 0, 1, 0, 8, 3, 6, 2]], "probabilities": true}"#);
+    let with_p = http::post(
+        addr,
+        PREDICT,
+        r#"{"instances": [[3, 0, 4, 1, 2, 3, 0, 1, 0, 8, 3, 6, 2]], "probabilities": true}"#,
+    );
     let p = with_p.json()["probabilities"][0].as_f64().unwrap();
     assert_eq!(p, expected.probability, "probabilities round-trip exactly");
 
     let names = scorer(&store, "titanic@production").names().to_vec();
     let named: BTreeMap<&str, f64> = names.iter().map(String::as_str).zip(DEMO_ROW).collect();
     let body = serde_json::json!({ "instances": [named, DEMO_ROW] }).to_string();
-    assert_eq!(http::post(addr, PREDICT, &body).json()["predictions"], serde_json::json!([expected.label, expected.label]));
+    assert_eq!(
+        http::post(addr, PREDICT, &body).json()["predictions"],
+        serde_json::json!([expected.label, expected.label])
+    );
 
     // A 100-row batch answers as the in-process batch scorer.
     let table = support::table("test.csv");
     let rows = scorer(&store, "titanic@production");
-    let features = rows.package().features().unwrap().transform(&table.take(&(0..100).collect::<Vec<_>>())).unwrap();
-    let expected_batch: Vec<u8> = rows.score_batch(features.x.view()).unwrap().iter().map(|p| p.label).collect();
+    let features =
+        rows.package().features().unwrap().transform(&table.take(&(0..100).collect::<Vec<_>>())).unwrap();
+    let expected_batch: Vec<u8> =
+        rows.score_batch(features.x.view()).unwrap().iter().map(|p| p.label).collect();
     let instances: Vec<Vec<f64>> = features.x.rows().into_iter().map(|r| r.to_vec()).collect();
     let answer = http::post(addr, PREDICT, &serde_json::json!({ "instances": instances }).to_string());
     assert_eq!(answer.json()["predictions"], serde_json::json!(expected_batch));
@@ -174,7 +191,14 @@ fn every_bad_request_gets_a_4xx_naming_the_problem_and_the_server_keeps_serving(
     refused(&mut c, PREDICT, r#"{"instances": 3}"#, 400, "bad_request", "not a list");
     refused(&mut c, PREDICT, r#"{"instances": []}"#, 400, "empty_instances", "empty");
     refused(&mut c, PREDICT, r#"{"instances": ["x"]}"#, 400, "bad_request", "instance 0 is a string");
-    refused(&mut c, PREDICT, r#"{"instances": [[1, 2, 3]]}"#, 400, "feature_count", "has 3 values but the model takes 13");
+    refused(
+        &mut c,
+        PREDICT,
+        r#"{"instances": [[1, 2, 3]]}"#,
+        400,
+        "feature_count",
+        "has 3 values but the model takes 13",
+    );
     refused(
         &mut c,
         PREDICT,
@@ -183,16 +207,65 @@ fn every_bad_request_gets_a_4xx_naming_the_problem_and_the_server_keeps_serving(
         "feature_count",
         "row 1 has 14 values",
     );
-    refused(&mut c, PREDICT, r#"{"instances": [[3, 0, "four", 1, 2, 3, 0, 1, 0, 8, 3, 6, 2]]}"#, 400, "non_numeric", "column 2) is a string \"four\"");
-    refused(&mut c, PREDICT, r#"{"instances": [[3, 0, null, 1, 2, 3, 0, 1, 0, 8, 3, 6, 2]]}"#, 400, "non_numeric", "is null");
-    refused(&mut c, PREDICT, r#"{"instances": [[3, 0, 1e999, 1, 2, 3, 0, 1, 0, 8, 3, 6, 2]]}"#, 400, "non_finite", "finite");
-    refused(&mut c, PREDICT, r#"{"instances": [{"Pclass": 3, "Colour": 1}]}"#, 400, "unknown_feature", "unknown feature `Colour`");
-    refused(&mut c, PREDICT, r#"{"instances": [{"Pclass": 3}]}"#, 400, "missing_feature", "no value for feature");
-    refused(&mut c, PREDICT, r#"{"instances": [[1]], "probabilities": "yes"}"#, 400, "bad_request", "send true or false");
+    refused(
+        &mut c,
+        PREDICT,
+        r#"{"instances": [[3, 0, "four", 1, 2, 3, 0, 1, 0, 8, 3, 6, 2]]}"#,
+        400,
+        "non_numeric",
+        "column 2) is a string \"four\"",
+    );
+    refused(
+        &mut c,
+        PREDICT,
+        r#"{"instances": [[3, 0, null, 1, 2, 3, 0, 1, 0, 8, 3, 6, 2]]}"#,
+        400,
+        "non_numeric",
+        "is null",
+    );
+    refused(
+        &mut c,
+        PREDICT,
+        r#"{"instances": [[3, 0, 1e999, 1, 2, 3, 0, 1, 0, 8, 3, 6, 2]]}"#,
+        400,
+        "non_finite",
+        "finite",
+    );
+    refused(
+        &mut c,
+        PREDICT,
+        r#"{"instances": [{"Pclass": 3, "Colour": 1}]}"#,
+        400,
+        "unknown_feature",
+        "unknown feature `Colour`",
+    );
+    refused(
+        &mut c,
+        PREDICT,
+        r#"{"instances": [{"Pclass": 3}]}"#,
+        400,
+        "missing_feature",
+        "no value for feature",
+    );
+    refused(
+        &mut c,
+        PREDICT,
+        r#"{"instances": [[1]], "probabilities": "yes"}"#,
+        400,
+        "bad_request",
+        "send true or false",
+    );
     let row = format!("[{}]", DEMO_ROW.map(|v| v.to_string()).join(","));
     let big = format!(r#"{{"instances": [{}]}}"#, vec![row; 200].join(","));
     refused(&mut c, PREDICT, &big, 413, "body_too_large", "limit of 4096 bytes");
-    refused(&mut c, "/v1/models/passengers:predict", DEMO, 404, "unknown_model", "no model `passengers` is served here; served: titanic");
+    refused(
+        &mut c,
+        "/v1/models/passengers:predict",
+        DEMO,
+        404,
+        "unknown_model",
+        "no model `passengers` is served here; served: titanic",
+    );
     refused(&mut c, "/v1/models/titanic:explain", DEMO, 404, "not_found", "unknown verb `:explain`");
     refused(&mut c, "/v2/models/titanic/infer", DEMO, 404, "not_found", "no route");
     let answer = c.send("DELETE", "/v1/models/titanic", &[], b"").unwrap();
@@ -202,7 +275,8 @@ fn every_bad_request_gets_a_4xx_naming_the_problem_and_the_server_keeps_serving(
     let answer = c.post(PREDICT, DEMO).unwrap();
     assert_eq!(answer.status, 200, "{}", answer.body);
     let metrics = c.get("/metrics").unwrap().body;
-    for (code, n) in [("malformed_json", 2), ("feature_count", 2), ("non_numeric", 2), ("body_too_large", 1)] {
+    for (code, n) in [("malformed_json", 2), ("feature_count", 2), ("non_numeric", 2), ("body_too_large", 1)]
+    {
         let line = format!("mlflow_request_errors_total{{model=\"titanic\",code=\"{code}\"}} {n}");
         assert!(metrics.lines().any(|l| l == line), "no `{line}` in\n{metrics}");
     }
@@ -314,13 +388,18 @@ fn a_canary_answers_its_share_sticky_by_key_and_ab_needs_a_key() {
     assert_eq!(seen.len(), 2, "40 keys reach both models");
     server.shutdown().unwrap();
 
-    let spec = ModelSpec::new("titanic@production").challenger("titanic@candidate", ChallengerMode::AbTest { fraction: 0.5 });
+    let spec = ModelSpec::new("titanic@production")
+        .challenger("titanic@candidate", ChallengerMode::AbTest { fraction: 0.5 });
     let server = start(&store, config().model(spec).prediction_log(None));
     let mut c = Client::connect(server.local_addr()).unwrap();
-    assert!((0..50).all(|_| version(&mut c, None) == "titanic/1"), "requests without a key are not in the test");
+    assert!(
+        (0..50).all(|_| version(&mut c, None) == "titanic/1"),
+        "requests without a key are not in the test"
+    );
     let roles: BTreeSet<String> = (0..40)
         .map(|u| {
-            let answer = c.send("POST", PREDICT, &[("x-routing-key", &format!("u{u}"))], DEMO.as_bytes()).unwrap();
+            let answer =
+                c.send("POST", PREDICT, &[("x-routing-key", &format!("u{u}"))], DEMO.as_bytes()).unwrap();
             answer.header("x-model-role").unwrap().to_owned()
         })
         .collect();
@@ -479,7 +558,12 @@ fn the_prediction_log_keeps_every_acknowledged_prediction_across_a_sigkill() {
     assert!(acknowledged.len() > 50, "only {} requests before the kill", acknowledged.len());
     let logged: BTreeSet<String> = log_of(&store).into_iter().map(|r| r.request_id).collect();
     let missing: Vec<&String> = acknowledged.iter().filter(|id| !logged.contains(*id)).collect();
-    assert!(missing.is_empty(), "{} acknowledged predictions missing from the log, e.g. {:?}", missing.len(), missing.first());
+    assert!(
+        missing.is_empty(),
+        "{} acknowledged predictions missing from the log, e.g. {:?}",
+        missing.len(),
+        missing.first()
+    );
 
     // Restarted, it appends after what survived.
     let (mut child, addr) = spawn_cli(&store);
@@ -488,7 +572,8 @@ fn the_prediction_log_keeps_every_acknowledged_prediction_across_a_sigkill() {
     let id = answer.header("x-request-id").unwrap().to_owned();
     child.kill().unwrap();
     child.wait().unwrap();
-    let contents = PredictionLog::read(PredictionLog::dir_in(&Store::open(&store).unwrap(), "titanic")).unwrap();
+    let contents =
+        PredictionLog::read(PredictionLog::dir_in(&Store::open(&store).unwrap(), "titanic")).unwrap();
     assert!(contents.records.iter().any(|r| r.request_id == id));
     assert!(acknowledged.iter().all(|id| contents.records.iter().any(|r| &r.request_id == id)));
 }
@@ -506,6 +591,8 @@ fn the_command_line_refuses_unknown_models_and_challengers_of_unserved_models() 
         String::from_utf8_lossy(&out.stderr).into_owned()
     };
     assert!(run(&["titanic@staging"]).contains("staging"));
-    assert!(run(&["titanic@production", "--shadow", "other@x"]).contains("model `other`, which is not served"));
+    assert!(
+        run(&["titanic@production", "--shadow", "other@x"]).contains("model `other`, which is not served")
+    );
     assert!(run(&["titanic@production", "--canary", "titanic@candidate=2"]).contains("outside [0, 1]"));
 }

@@ -39,14 +39,26 @@ impl Client {
     }
 
     /// Sends a request and reads its answer.
-    pub fn send(&mut self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> std::io::Result<Answer> {
+    pub fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> std::io::Result<Answer> {
         self.send_head(method, path, headers, body.len())?;
         self.writer.write_all(body)?;
         self.read_answer()
     }
 
     /// Writes the request line and headers for a body of `length` bytes, and nothing else.
-    pub fn send_head(&mut self, method: &str, path: &str, headers: &[(&str, &str)], length: usize) -> std::io::Result<()> {
+    pub fn send_head(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        length: usize,
+    ) -> std::io::Result<()> {
         let mut head = format!("{method} {path} HTTP/1.1\r\nhost: localhost\r\ncontent-length: {length}\r\n");
         for (name, value) in headers {
             head.push_str(&format!("{name}: {value}\r\n"));

@@ -32,6 +32,7 @@
 //! # Ok::<(), mlflow_core::Error>(())
 //! ```
 
+mod batch;
 mod package;
 mod predlog;
 mod scorer;
@@ -39,10 +40,15 @@ mod scorer;
 pub mod server;
 mod traffic;
 
+#[cfg(feature = "progress")]
+pub use batch::BatchBar;
+pub use batch::{
+    score_csv, score_csv_file, BatchError, BatchOptions, BatchProgress, BatchSummary, DEFAULT_CHUNK_ROWS,
+};
 pub use package::{
     FieldType, InputField, Lineage, ModelPackage, OutputField, Signature, FORMAT_VERSION, MAGIC,
 };
-pub use predlog::{LogContents, LogOptions, PredictionLog, PredictionRecord, Role};
+pub use predlog::{Durability, LogContents, LogOptions, PredictionLog, PredictionRecord, Role};
 pub use scorer::{Prediction, Scorer};
 pub use traffic::{ChallengerMode, Route, TrafficPlan};
 
@@ -177,6 +183,19 @@ pub enum ServeError {
     /// Resolving or reading a registered model failed.
     #[error(transparent)]
     Registry(#[from] Box<RegistryError>),
+    /// Scoring a file in batch failed (see [`score_csv`]).
+    #[error(transparent)]
+    Batch(#[from] Box<BatchError>),
+    /// Creating, writing or reading a prediction log failed.
+    #[error("cannot {action} prediction log {path}: {source}; {}", predlog::log_hint(.source))]
+    Log {
+        /// What was being done, e.g. `append to` or `create the folder of`.
+        action: &'static str,
+        /// The log's folder or segment file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
     /// Champion/challenger traffic or the served models are misconfigured.
     #[error("{0}")]
     Traffic(String),

@@ -57,7 +57,9 @@ impl std::str::FromStr for ChallengerMode {
     type Err = ServeError;
 
     fn from_str(text: &str) -> Result<Self, ServeError> {
-        let bad = |problem: &str| ServeError::Traffic(format!("challenger mode `{text}`: {problem}; write `shadow`, `canary=FRACTION` or `ab=FRACTION` with FRACTION between 0 and 1"));
+        let bad = |problem: &str| {
+            ServeError::Traffic(format!("challenger mode `{text}`: {problem}; write `shadow`, `canary=FRACTION` or `ab=FRACTION` with FRACTION between 0 and 1"))
+        };
         let (kind, fraction) = match text.split_once('=') {
             Some((kind, value)) => {
                 let fraction: f64 = value.trim().parse().map_err(|_| bad("the fraction is not a number"))?;
@@ -197,7 +199,8 @@ mod tests {
     #[test]
     fn keys_split_in_proportion_and_stick() {
         let plan = TrafficPlan::new(&[ChallengerMode::Canary { fraction: 0.2 }]).unwrap();
-        let hits = (0..10_000).filter(|i| plan.route(Some(&format!("user-{i}")), 0.0) != Route::Champion).count();
+        let hits =
+            (0..10_000).filter(|i| plan.route(Some(&format!("user-{i}")), 0.0) != Route::Champion).count();
         assert!((1_800..2_200).contains(&hits), "{hits} of 10000 keys went to a 20% canary");
         for i in 0..100 {
             let key = format!("user-{i}");

@@ -1,5 +1,5 @@
 //! The `mlflow` command line: look at runs, models and lineage in a store, promote models,
-//! collect garbage, and render run reports.
+//! collect garbage, render run reports, score CSV files in batch and serve models over HTTP.
 //!
 //! ```text
 //! mlflow runs [--pipeline P] [--status S] [--where EXPR]... [--sort METRIC] [--asc] [--limit N]
@@ -10,6 +10,7 @@
 //! mlflow model promote NAME VERSION ALIAS [--metric M] [--lower-is-better] [--margin X] [--force]
 //! mlflow lineage model NAME[@alias|/version] | lineage run ID NODE | lineage data HASH
 //! mlflow report ID [-o FILE]
+//! mlflow score NAME[@alias|/version] INPUT.csv [-o OUT.csv] [--keep COL]... [--chunk-rows N] [--delimiter C]
 //! mlflow gc [--grace-secs N]
 //! mlflow serve NAME@ALIAS... [--port 8080] [--host 127.0.0.1] [--shadow REF]... [--canary REF=FRACTION]...
 //!              [--ab REF=FRACTION]... [--max-body-bytes N] [--reload-ms N] [--no-log]
@@ -23,6 +24,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+mod score;
 #[cfg(feature = "serve")]
 mod serve;
 use mlflow::codec::ContentHash;
@@ -79,6 +81,8 @@ enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Score a CSV file with a registered model, streaming, and write it back with predictions.
+    Score(score::ScoreArgs),
     /// Remove artifacts that no run, cache entry or model refers to.
     Gc {
         /// Leave files younger than this many seconds alone (writes may be under way).
@@ -419,6 +423,7 @@ fn run(cli: Cli) -> CliResult<()> {
                 .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
             println!("wrote {}", path.display());
         }
+        Command::Score(args) => score::run(&store, args, json)?,
         #[cfg(feature = "serve")]
         Command::Serve(args) => return serve::serve(store, args),
         Command::Gc { grace_secs } => {

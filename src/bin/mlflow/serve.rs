@@ -92,7 +92,8 @@ fn with_fraction(text: &str, kind: &str) -> CliResult<(String, ChallengerMode)> 
     let (reference, fraction) = text
         .rsplit_once('=')
         .ok_or_else(|| format!("--{kind} `{text}`: write REFERENCE=FRACTION, e.g. titanic@candidate=0.1"))?;
-    let mode: ChallengerMode = format!("{kind}={fraction}").parse().map_err(|e: mlflow::serve::ServeError| e.to_string())?;
+    let mode: ChallengerMode =
+        format!("{kind}={fraction}").parse().map_err(|e: mlflow::serve::ServeError| e.to_string())?;
     Ok((reference.to_owned(), mode))
 }
 

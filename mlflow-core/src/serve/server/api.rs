@@ -16,8 +16,9 @@ use ndarray::ArrayView2;
 use serde_json::Value;
 
 use super::metrics::{ErrorCode, ModelMetrics};
-use super::{now_ms, App, Loaded, Served, ShadowJob};
-use crate::serve::{PredictionRecord, Prediction, Role, Route, Scorer, ServeError};
+use super::shadow::ShadowJob;
+use super::{now_ms, App, Loaded, Served};
+use crate::serve::{Prediction, PredictionRecord, Role, Route, Scorer, ServeError};
 
 /// Routing keys and request ids longer than this are ignored.
 const MAX_HEADER_ID: usize = 128;
@@ -97,16 +98,28 @@ pub(crate) struct Rows {
 }
 
 impl Rows {
-    fn len(&self) -> usize {
+    pub(crate) fn new(values: Vec<f64>, columns: usize) -> Rows {
+        Rows { values, columns }
+    }
+
+    pub(crate) fn len(&self) -> usize {
         self.values.len().checked_div(self.columns).unwrap_or(0)
     }
 
-    fn row(&self, i: usize) -> &[f64] {
-        &self.values[i * self.columns..(i + 1) * self.columns]
+    pub(crate) fn columns(&self) -> usize {
+        self.columns
+    }
+
+    pub(crate) fn values(&self) -> &[f64] {
+        &self.values
     }
 }
 
 impl Instances {
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
     /// The instances in `scorer`'s feature order, checked against its signature.
     pub(crate) fn matrix(&self, scorer: &Scorer) -> Result<Rows, ApiError> {
         let columns = scorer.package().signature().inputs.len();
@@ -131,32 +144,45 @@ struct PredictRequest {
     key: Option<String>,
 }
 
-const SHAPE: &str = r#"send {"instances": [[v1, v2, ...], ...]} or {"instances": [{"feature": value, ...}, ...]}"#;
+const SHAPE: &str =
+    r#"send {"instances": [[v1, v2, ...], ...]} or {"instances": [{"feature": value, ...}, ...]}"#;
 
 impl PredictRequest {
     fn parse(body: &[u8], names: &[String]) -> Result<PredictRequest, ApiError> {
         let value: Value = serde_json::from_slice(body).map_err(|e| {
             if e.to_string().starts_with("number out of range") {
-                ApiError::bad(ErrorCode::NonFinite, format!("a value is too large to be a finite number ({e}); send finite numbers"))
+                ApiError::bad(
+                    ErrorCode::NonFinite,
+                    format!("a value is too large to be a finite number ({e}); send finite numbers"),
+                )
             } else {
                 ApiError::bad(ErrorCode::MalformedJson, format!("the body is not valid JSON: {e}; {SHAPE}"))
             }
         })?;
         let Value::Object(mut fields) = value else {
-            return Err(ApiError::bad(ErrorCode::BadRequest, format!("the body is JSON but not an object; {SHAPE}")));
+            return Err(ApiError::bad(
+                ErrorCode::BadRequest,
+                format!("the body is JSON but not an object; {SHAPE}"),
+            ));
         };
         let probabilities = match fields.get("probabilities") {
             None | Some(Value::Bool(false)) => false,
             Some(Value::Bool(true)) => true,
             Some(other) => {
-                return Err(ApiError::bad(ErrorCode::BadRequest, format!("`probabilities` is {other}; send true or false")))
+                return Err(ApiError::bad(
+                    ErrorCode::BadRequest,
+                    format!("`probabilities` is {other}; send true or false"),
+                ))
             }
         };
         let key = match fields.get("key") {
             None | Some(Value::Null) => None,
             Some(Value::String(key)) => Some(key.clone()),
             Some(other) => {
-                return Err(ApiError::bad(ErrorCode::BadRequest, format!("`key` is {other}; send the routing key as a string")))
+                return Err(ApiError::bad(
+                    ErrorCode::BadRequest,
+                    format!("`key` is {other}; send the routing key as a string"),
+                ))
             }
         };
         let instances = match fields.remove("instances") {
@@ -168,7 +194,10 @@ impl PredictRequest {
                 ))
             }
             None => {
-                return Err(ApiError::bad(ErrorCode::BadRequest, format!("the body has no `instances`; {SHAPE}")));
+                return Err(ApiError::bad(
+                    ErrorCode::BadRequest,
+                    format!("the body has no `instances`; {SHAPE}"),
+                ));
             }
         };
         if instances.is_empty() {
@@ -214,7 +243,10 @@ fn parse_instance(i: usize, instance: Value, names: &[String]) -> Result<Instanc
             .map(Instance::Named),
         other => Err(ApiError::bad(
             ErrorCode::BadRequest,
-            format!("instance {i} is {}, not a list of values or an object of feature values; {SHAPE}", kind(&other)),
+            format!(
+                "instance {i} is {}, not a list of values or an object of feature values; {SHAPE}",
+                kind(&other)
+            ),
         )),
     }
 }
@@ -241,28 +273,30 @@ pub(crate) fn score(scorer: &Scorer, rows: &Rows) -> Result<Vec<Prediction>, Ser
     scorer.score_batch(view)
 }
 
-/// One log record per row.
+/// One log record per row; `inputs` holds the rows one after the other.
 pub(crate) fn records(
     request_id: &str,
     time_ms: i64,
     model: &Loaded,
     role: Role,
-    rows: &Rows,
+    inputs: &[f64],
     predictions: &[Prediction],
     latency: Duration,
 ) -> Vec<PredictionRecord> {
     let latency_us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+    let columns = inputs.len().checked_div(predictions.len()).unwrap_or(0);
     predictions
         .iter()
+        .zip(inputs.chunks_exact(columns.max(1)))
         .enumerate()
-        .map(|(i, p)| PredictionRecord {
+        .map(|(i, (p, row))| PredictionRecord {
             request_id: request_id.to_owned(),
             row: i as u32,
             time_ms,
             model: model.name.clone(),
             version: model.version,
             role,
-            inputs: rows.row(i).to_vec(),
+            inputs: row.to_vec(),
             label: p.label,
             probability: p.probability,
             latency_us,
@@ -297,7 +331,8 @@ async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Vec<
     let mut bytes = Vec::with_capacity(declared.map_or(0, |n| n as usize).min(limit));
     let mut seen = 0usize;
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| ApiError::bad(ErrorCode::BadRequest, format!("cannot read the body: {e}")))?;
+        let frame =
+            frame.map_err(|e| ApiError::bad(ErrorCode::BadRequest, format!("cannot read the body: {e}")))?;
         let Ok(data) = frame.into_data() else { continue };
         seen = seen.saturating_add(data.len());
         if seen <= limit {
@@ -393,13 +428,14 @@ fn predict_served(
         None => Arc::from(app.request_ids.next()),
     };
     if let Some(log) = &served.log {
-        log.append(&records(&request_id, time_ms, model, role, &rows, &predictions, latency)).map_err(|e| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                ErrorCode::Internal,
-                format!("the prediction was not logged, so it is not returned: {e}"),
-            )
-        })?;
+        log.append(&records(&request_id, time_ms, model, role, rows.values(), &predictions, latency))
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    ErrorCode::Internal,
+                    format!("the prediction was not logged, so it is not returned: {e}"),
+                )
+            })?;
     }
     let mut shadows = deployment.plan.shadows().peekable();
     if shadows.peek().is_some() {
@@ -413,7 +449,7 @@ fn predict_served(
                 instances: Arc::clone(&instances),
                 arrived,
             };
-            if app.shadow_tx.try_send(job).is_err() {
+            if !app.shadows.push(job) {
                 served.metrics.shadow_dropped();
             }
         }
@@ -435,7 +471,11 @@ fn predict_served(
     model.metrics.scored(role, predictions.len(), arrived.elapsed());
     let mut response = (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response();
     let headers = response.headers_mut();
-    for (name, value) in [("x-request-id", &*request_id), ("x-model-version", &model.reference()), ("x-model-role", role.as_str())] {
+    for (name, value) in [
+        ("x-request-id", &*request_id),
+        ("x-model-version", &model.reference()),
+        ("x-model-role", role.as_str()),
+    ] {
         if let Ok(value) = HeaderValue::from_str(value) {
             headers.insert(name, value);
         }
@@ -475,9 +515,13 @@ fn metadata(served: &Served, ready: bool) -> Value {
     })
 }
 
-async fn model_metadata(State(app): State<Arc<App>>, target: Result<Path<String>, PathRejection>) -> Response {
+async fn model_metadata(
+    State(app): State<Arc<App>>,
+    target: Result<Path<String>, PathRejection>,
+) -> Response {
     let Ok(Path(target)) = target else {
-        return ApiError::bad(ErrorCode::BadRequest, "the model name in the path is not valid UTF-8").answer(&app.unknown);
+        return ApiError::bad(ErrorCode::BadRequest, "the model name in the path is not valid UTF-8")
+            .answer(&app.unknown);
     };
     if target.contains(':') {
         return ApiError::new(
@@ -488,7 +532,9 @@ async fn model_metadata(State(app): State<Arc<App>>, target: Result<Path<String>
         .answer(&app.unknown);
     }
     match app.served(&target) {
-        Ok(served) => json(StatusCode::OK, &metadata(served, app.ready.load(std::sync::atomic::Ordering::SeqCst))),
+        Ok(served) => {
+            json(StatusCode::OK, &metadata(served, app.ready.load(std::sync::atomic::Ordering::SeqCst)))
+        }
         Err(e) => e.answer(&app.unknown),
     }
 }
@@ -511,10 +557,16 @@ async fn ready(State(app): State<Arc<App>>) -> Response {
 }
 
 async fn metrics(State(app): State<Arc<App>>) -> Response {
-    (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4")], app.metrics.render()).into_response()
+    (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4")], app.metrics.render())
+        .into_response()
 }
 
-async fn not_found(State(app): State<Arc<App>>, uri: axum::http::Uri, headers: HeaderMap, body: Body) -> Response {
+async fn not_found(
+    State(app): State<Arc<App>>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let _ = read_body(body, &headers, app.max_body_bytes).await;
     ApiError::new(
         StatusCode::NOT_FOUND,
@@ -535,7 +587,10 @@ async fn method_not_allowed(
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::MethodNotAllowed,
-        format!("{method} is not allowed on {}; POST to /v1/models/NAME:predict, GET everything else", uri.path()),
+        format!(
+            "{method} is not allowed on {}; POST to /v1/models/NAME:predict, GET everything else",
+            uri.path()
+        ),
     )
     .answer(&app.unknown)
 }

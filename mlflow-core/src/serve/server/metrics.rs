@@ -176,8 +176,8 @@ impl ModelMetrics {
 pub(crate) struct Metrics {
     versions: Mutex<BTreeMap<(String, u32), Arc<VersionMetrics>>>,
     models: Mutex<BTreeMap<String, Arc<ModelMetrics>>>,
-    /// What each served model runs now: (model, role label, reference) → version.
-    serving: Mutex<BTreeMap<String, Vec<(String, String, u32)>>>,
+    /// What each served model runs now.
+    serving: Mutex<BTreeMap<String, Vec<Serving>>>,
     in_flight: AtomicU64,
 }
 
@@ -211,8 +211,8 @@ impl Metrics {
         }))
     }
 
-    /// Records what a served model runs now, as (role, reference, version) triples.
-    pub(crate) fn set_serving(&self, model: &str, serving: Vec<(String, String, u32)>) {
+    /// Records what a served model runs now.
+    pub(crate) fn set_serving(&self, model: &str, serving: Vec<Serving>) {
         self.serving.lock().unwrap_or_else(|e| e.into_inner()).insert(model.to_owned(), serving);
     }
 
@@ -227,43 +227,109 @@ impl Metrics {
         let mut out = String::with_capacity(4096);
         let versions: Vec<_> =
             self.versions.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
-        let models: Vec<_> = self.models.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
+        let models: Vec<_> =
+            self.models.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
 
         header(&mut out, "mlflow_requests_total", "counter", "Prediction requests scored, by model version and role (shadow: scored beside the champion, not returned).");
         for_roles(&versions, |v, role, i| {
-            let _ = writeln!(out, "mlflow_requests_total{{{}}} {}", labels(v, role), v.requests[i].load(Ordering::Relaxed));
+            let _ = writeln!(
+                out,
+                "mlflow_requests_total{{{}}} {}",
+                labels(v, role),
+                v.requests[i].load(Ordering::Relaxed)
+            );
         });
         header(&mut out, "mlflow_predictions_total", "counter", "Rows scored, by model version and role.");
         for_roles(&versions, |v, role, i| {
-            let _ = writeln!(out, "mlflow_predictions_total{{{}}} {}", labels(v, role), v.predictions[i].load(Ordering::Relaxed));
+            let _ = writeln!(
+                out,
+                "mlflow_predictions_total{{{}}} {}",
+                labels(v, role),
+                v.predictions[i].load(Ordering::Relaxed)
+            );
         });
         header(&mut out, "mlflow_request_duration_seconds", "histogram", "Time from the request's arrival to its answer (champion, challenger) or to the end of its shadow scoring (shadow).");
-        for_roles(&versions, |v, role, i| v.latency[i].render(&mut out, "mlflow_request_duration_seconds", &labels(v, role)));
-        header(&mut out, "mlflow_request_errors_total", "counter", "Requests refused, by served model (empty: no served model named) and error code.");
+        for_roles(&versions, |v, role, i| {
+            v.latency[i].render(&mut out, "mlflow_request_duration_seconds", &labels(v, role))
+        });
+        header(
+            &mut out,
+            "mlflow_request_errors_total",
+            "counter",
+            "Requests refused, by served model (empty: no served model named) and error code.",
+        );
         for m in &models {
             for code in ErrorCode::ALL {
                 let n = m.errors[code.index()].load(Ordering::Relaxed);
                 if n > 0 || !m.model.is_empty() {
-                    let _ = writeln!(out, "mlflow_request_errors_total{{model=\"{}\",code=\"{}\"}} {n}", escape(&m.model), code.as_str());
+                    let _ = writeln!(
+                        out,
+                        "mlflow_request_errors_total{{model=\"{}\",code=\"{}\"}} {n}",
+                        escape(&m.model),
+                        code.as_str()
+                    );
                 }
             }
         }
-        header(&mut out, "mlflow_shadow_errors_total", "counter", "Shadow scorings that failed (e.g. the request does not fit the challenger's signature).");
+        header(
+            &mut out,
+            "mlflow_shadow_errors_total",
+            "counter",
+            "Shadow scorings that failed (e.g. the request does not fit the challenger's signature).",
+        );
         for v in &versions {
-            let _ = writeln!(out, "mlflow_shadow_errors_total{{model=\"{}\",version=\"{}\"}} {}", escape(&v.model), v.version, v.shadow_errors.load(Ordering::Relaxed));
+            let _ = writeln!(
+                out,
+                "mlflow_shadow_errors_total{{model=\"{}\",version=\"{}\"}} {}",
+                escape(&v.model),
+                v.version,
+                v.shadow_errors.load(Ordering::Relaxed)
+            );
         }
-        header(&mut out, "mlflow_shadow_dropped_total", "counter", "Shadow scorings skipped because the shadow queue was full.");
-        header(&mut out, "mlflow_model_reloads_total", "counter", "Times a served model switched to another registered version.");
-        header(&mut out, "mlflow_model_reload_errors_total", "counter", "Failed attempts to load a newly registered version (the old one keeps serving).");
+        header(
+            &mut out,
+            "mlflow_shadow_dropped_total",
+            "counter",
+            "Shadow scorings skipped because the shadow queue was full.",
+        );
+        header(
+            &mut out,
+            "mlflow_model_reloads_total",
+            "counter",
+            "Times a served model switched to another registered version.",
+        );
+        header(
+            &mut out,
+            "mlflow_model_reload_errors_total",
+            "counter",
+            "Failed attempts to load a newly registered version (the old one keeps serving).",
+        );
         for m in models.iter().filter(|m| !m.model.is_empty()) {
             let model = escape(&m.model);
-            let _ = writeln!(out, "mlflow_shadow_dropped_total{{model=\"{model}\"}} {}", m.shadow_dropped.load(Ordering::Relaxed));
-            let _ = writeln!(out, "mlflow_model_reloads_total{{model=\"{model}\"}} {}", m.reloads.load(Ordering::Relaxed));
-            let _ = writeln!(out, "mlflow_model_reload_errors_total{{model=\"{model}\"}} {}", m.reload_errors.load(Ordering::Relaxed));
+            let _ = writeln!(
+                out,
+                "mlflow_shadow_dropped_total{{model=\"{model}\"}} {}",
+                m.shadow_dropped.load(Ordering::Relaxed)
+            );
+            let _ = writeln!(
+                out,
+                "mlflow_model_reloads_total{{model=\"{model}\"}} {}",
+                m.reloads.load(Ordering::Relaxed)
+            );
+            let _ = writeln!(
+                out,
+                "mlflow_model_reload_errors_total{{model=\"{model}\"}} {}",
+                m.reload_errors.load(Ordering::Relaxed)
+            );
         }
-        header(&mut out, "mlflow_model_serving", "gauge", "1 for each model version serving now, with its role and registry reference.");
+        header(
+            &mut out,
+            "mlflow_model_serving",
+            "gauge",
+            "1 for each model version serving now, with its role and registry reference.",
+        );
         for (model, serving) in self.serving.lock().unwrap_or_else(|e| e.into_inner()).iter() {
-            for (role, reference, version) in serving {
+            for Serving { role, reference, version } in serving {
                 let _ = writeln!(out, "mlflow_model_serving{{model=\"{}\",version=\"{version}\",role=\"{role}\",reference=\"{}\"}} 1", escape(model), escape(reference));
             }
         }
@@ -271,6 +337,14 @@ impl Metrics {
         let _ = writeln!(out, "mlflow_requests_in_flight {}", self.in_flight.load(Ordering::Relaxed));
         out
     }
+}
+
+/// A model version serving now, in a role (`champion`, `shadow`, `canary`, `ab`), by reference.
+#[derive(Debug)]
+pub(crate) struct Serving {
+    pub(crate) role: &'static str,
+    pub(crate) reference: String,
+    pub(crate) version: u32,
 }
 
 /// Decrements the in-flight gauge when dropped.
@@ -322,7 +396,11 @@ mod tests {
         assert!(line("mlflow_request_duration_seconds_bucket{model=\"titanic\",version=\"3\",role=\"champion\",le=\"0.0001\"}").ends_with(" 1"), "{text}");
         assert!(line("mlflow_request_duration_seconds_bucket{model=\"titanic\",version=\"3\",role=\"champion\",le=\"0.001\"}").ends_with(" 2"), "{text}");
         assert!(line("mlflow_request_duration_seconds_bucket{model=\"titanic\",version=\"3\",role=\"champion\",le=\"+Inf\"}").ends_with(" 3"), "{text}");
-        assert!(line("mlflow_predictions_total{model=\"titanic\",version=\"3\",role=\"champion\"}").ends_with(" 102"), "{text}");
+        assert!(
+            line("mlflow_predictions_total{model=\"titanic\",version=\"3\",role=\"champion\"}")
+                .ends_with(" 102"),
+            "{text}"
+        );
     }
 
     #[test]

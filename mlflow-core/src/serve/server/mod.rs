@@ -31,17 +31,19 @@
 
 mod api;
 mod metrics;
+mod shadow;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use self::metrics::{Metrics, ModelMetrics, VersionMetrics};
-use super::{ChallengerMode, LogOptions, PredictionLog, Role, Scorer, ServeError, TrafficPlan};
+use self::metrics::{Metrics, ModelMetrics, Serving, VersionMetrics};
+use self::shadow::ShadowQueue;
+use super::{ChallengerMode, LogOptions, PredictionLog, Scorer, ServeError, TrafficPlan};
 use crate::registry::{ModelRef, Registry};
 use crate::store::Store;
 
@@ -110,7 +112,7 @@ pub struct ServerConfig {
 impl ServerConfig {
     /// Serve on `addr` (port 0 picks a free port; see [`Server::local_addr`]). Defaults: a 1 MiB
     /// body limit, registry checked every second, predictions logged to the store, a shadow
-    /// queue of 10,000 requests, one worker thread per core.
+    /// queue of 100,000 rows, one worker thread per core.
     ///
     /// See [`ServerConfig`] for an example.
     pub fn new(addr: SocketAddr) -> ServerConfig {
@@ -120,7 +122,7 @@ impl ServerConfig {
             max_body_bytes: 1 << 20,
             reload_interval: Duration::from_secs(1),
             log: Some(LogOptions::default()),
-            shadow_queue: 10_000,
+            shadow_queue: 100_000,
             worker_threads: None,
             announce: false,
             handle_signals: false,
@@ -162,14 +164,15 @@ impl ServerConfig {
         self
     }
 
-    /// How many requests may wait for shadow scoring; beyond it, shadow scorings are skipped
-    /// (and counted in `mlflow_shadow_dropped_total`) rather than slowing the answers down.
+    /// How many rows may wait for shadow scoring (default 100,000); beyond it, shadow scorings
+    /// are skipped (and counted in `mlflow_shadow_dropped_total`) rather than slowing the
+    /// answers down or growing memory.
     ///
     /// ```
-    /// let config = mlflow_core::serve::server::ServerConfig::new("127.0.0.1:0".parse().unwrap()).shadow_queue(100);
+    /// let config = mlflow_core::serve::server::ServerConfig::new("127.0.0.1:0".parse().unwrap()).shadow_queue(1_000);
     /// ```
-    pub fn shadow_queue(mut self, requests: usize) -> ServerConfig {
-        self.shadow_queue = requests.max(1);
+    pub fn shadow_queue(mut self, rows: usize) -> ServerConfig {
+        self.shadow_queue = rows.max(1);
         self
     }
 
@@ -248,23 +251,13 @@ impl Served {
     }
 }
 
-/// Inputs waiting for shadow scoring.
-pub(crate) struct ShadowJob {
-    pub(crate) served: Arc<Served>,
-    pub(crate) challenger: Arc<Loaded>,
-    pub(crate) request_id: Arc<str>,
-    pub(crate) time_ms: i64,
-    pub(crate) instances: Arc<api::Instances>,
-    pub(crate) arrived: Instant,
-}
-
 /// The state the request handlers share.
 pub(crate) struct App {
     pub(crate) models: HashMap<String, Arc<Served>>,
     pub(crate) metrics: Metrics,
     pub(crate) unknown: Arc<ModelMetrics>,
     pub(crate) max_body_bytes: usize,
-    pub(crate) shadow_tx: SyncSender<ShadowJob>,
+    pub(crate) shadows: Arc<ShadowQueue>,
     pub(crate) ready: AtomicBool,
     pub(crate) request_ids: RequestIds,
 }
@@ -325,7 +318,9 @@ impl Server {
             let registry = Registry::new(&store)?;
             let deployment = load_deployment(&registry, spec, None, &metrics)?;
             let log = match &config.log {
-                Some(options) => Some(PredictionLog::open(PredictionLog::dir_in(&store, &name), options.clone())?),
+                Some(options) => {
+                    Some(PredictionLog::open(PredictionLog::dir_in(&store, &name), options.clone())?)
+                }
                 None => None,
             };
             metrics.set_serving(&name, serving_labels(spec, &deployment));
@@ -338,14 +333,14 @@ impl Server {
             };
             models.insert(name, Arc::new(served));
         }
-        let (shadow_tx, shadow_rx) = std::sync::mpsc::sync_channel(config.shadow_queue);
+        let shadows = Arc::new(ShadowQueue::new(config.shadow_queue));
         let unknown = metrics.model("");
         let app = Arc::new(App {
             models,
             metrics,
             unknown,
             max_body_bytes: config.max_body_bytes,
-            shadow_tx,
+            shadows,
             ready: AtomicBool::new(true),
             request_ids: RequestIds::new(),
         });
@@ -356,16 +351,26 @@ impl Server {
             runtime.worker_threads(threads);
         }
         let runtime = runtime.build().map_err(|e| io_error("start the server's runtime", e))?;
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind(config.addr))
-            .map_err(|e| io_error(&format!("listen on {} (is the port taken? pick another with --port)", config.addr), e))?;
+        let listener = runtime.block_on(tokio::net::TcpListener::bind(config.addr)).map_err(|e| {
+            io_error(&format!("listen on {} (is the port taken? pick another with --port)", config.addr), e)
+        })?;
         let addr = listener.local_addr().map_err(|e| io_error("read the bound address", e))?;
         if config.announce {
             for served in app.models.values() {
                 let d = served.deployment();
-                eprintln!("mlflow serve: {} → {} ({})", served.spec.reference, d.champion.reference(), served.name);
+                eprintln!(
+                    "mlflow serve: {} → {} ({})",
+                    served.spec.reference,
+                    d.champion.reference(),
+                    served.name
+                );
                 for c in &d.challengers {
-                    eprintln!("mlflow serve:   challenger {} → {} ({})", c.reference, c.model.reference(), c.mode);
+                    eprintln!(
+                        "mlflow serve:   challenger {} → {} ({})",
+                        c.reference,
+                        c.model.reference(),
+                        c.mode
+                    );
                 }
             }
             eprintln!("mlflow serve: listening on http://{addr}");
@@ -374,7 +379,7 @@ impl Server {
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("mlflow-serve".into())
-            .spawn(move || run(runtime, listener, app, store, shadow_rx, stop_rx, config))
+            .spawn(move || run(runtime, listener, app, store, stop_rx, config))
             .map_err(|e| io_error("start the server thread", e))?;
         Ok(Server { addr, stop: Some(stop_tx), thread: Some(thread) })
     }
@@ -439,13 +444,13 @@ fn run(
     listener: tokio::net::TcpListener,
     app: Arc<App>,
     store: Arc<Store>,
-    shadow_rx: Receiver<ShadowJob>,
     stop_rx: tokio::sync::oneshot::Receiver<()>,
     config: ServerConfig,
 ) -> Result<(), ServeError> {
+    let shadows = Arc::clone(&app.shadows);
     let shadow_worker = std::thread::Builder::new()
         .name("mlflow-shadow".into())
-        .spawn(move || shadow_loop(shadow_rx))
+        .spawn(move || shadows.run())
         .map_err(|e| io_error("start the shadow worker", e))?;
     let (reload_stop_tx, reload_stop_rx) = std::sync::mpsc::channel::<()>();
     let reloader = {
@@ -474,8 +479,7 @@ fn run(
     }
     drop(reload_stop_tx);
     let _ = reloader.join();
-    // The handlers' copies of the sender went with the router; this is the last one.
-    drop(app);
+    app.shadows.close();
     let _ = shadow_worker.join();
     runtime.shutdown_timeout(Duration::from_secs(5));
     if config.announce {
@@ -533,15 +537,16 @@ fn load_deployment(
     Ok(Deployment { champion, challengers, plan: TrafficPlan::new(&modes)? })
 }
 
-fn serving_labels(spec: &ModelSpec, d: &Deployment) -> Vec<(String, String, u32)> {
-    let mut labels = vec![("champion".to_owned(), spec.reference.clone(), d.champion.version)];
+fn serving_labels(spec: &ModelSpec, d: &Deployment) -> Vec<Serving> {
+    let mut labels =
+        vec![Serving { role: "champion", reference: spec.reference.clone(), version: d.champion.version }];
     for c in &d.challengers {
         let role = match c.mode {
             ChallengerMode::Shadow => "shadow",
             ChallengerMode::Canary { .. } => "canary",
             ChallengerMode::AbTest { .. } => "ab",
         };
-        labels.push((role.to_owned(), c.reference.clone(), c.model.version));
+        labels.push(Serving { role, reference: c.reference.clone(), version: c.model.version });
     }
     labels
 }
@@ -603,45 +608,6 @@ fn reload_loop(app: &App, store: &Store, interval: Duration, announce: bool, sto
                         failing.insert(served.name.clone(), message);
                     }
                 }
-            }
-        }
-    }
-}
-
-/// Scores queued shadow jobs until every sender is gone and the queue is empty.
-fn shadow_loop(jobs: Receiver<ShadowJob>) {
-    for job in jobs {
-        let model = &job.challenger;
-        let rows = match job.instances.matrix(&model.scorer) {
-            Ok(rows) => rows,
-            Err(_) => {
-                model.metrics.shadow_failed();
-                continue;
-            }
-        };
-        let started = Instant::now();
-        let predictions = match api::score(&model.scorer, &rows) {
-            Ok(predictions) => predictions,
-            Err(_) => {
-                model.metrics.shadow_failed();
-                continue;
-            }
-        };
-        let latency = started.elapsed();
-        model.metrics.scored(Role::Shadow, predictions.len(), job.arrived.elapsed());
-        if let Some(log) = &job.served.log {
-            let records = api::records(
-                &job.request_id,
-                job.time_ms,
-                model,
-                Role::Shadow,
-                &rows,
-                &predictions,
-                latency,
-            );
-            if let Err(e) = log.append(&records) {
-                model.metrics.shadow_failed();
-                tracing::warn!("cannot log shadow predictions of {}: {e}", model.reference());
             }
         }
     }

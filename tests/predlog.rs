@@ -1,0 +1,394 @@
+//! The prediction log: round trips, concurrent appends, rotation by size, torn lines, a process
+//! killed with SIGKILL while appending, and folders that cannot hold a log.
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+use std::fs::{self, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use mlflow::serve::{Durability, LogOptions, PredictionLog, PredictionRecord, Role, ServeError};
+
+/// The folder of the log written by [`child_appends_until_killed`].
+const DIR_VAR: &str = "MLFLOW_TEST_PREDICTION_LOG";
+
+/// The demo passenger's 13 engineered features.
+const DEMO: [f64; 13] = [3.0, 0.0, 4.0, 1.0, 2.0, 3.0, 0.0, 1.0, 0.0, 8.0, 3.0, 6.0, 2.0];
+
+/// Row `row` of request `request_id`, with values that depend on both.
+fn record(request_id: &str, row: u32) -> PredictionRecord {
+    let seed = request_id.bytes().map(u64::from).sum::<u64>() + u64::from(row);
+    PredictionRecord {
+        request_id: request_id.to_owned(),
+        row,
+        time_ms: 1_700_000_000_000 + seed as i64,
+        model: "titanic".to_owned(),
+        version: 3,
+        role: [Role::Champion, Role::Challenger, Role::Shadow][seed as usize % 3],
+        inputs: DEMO.iter().map(|v| v + row as f64 * 0.5).collect(),
+        label: (seed % 2) as u8,
+        probability: (seed % 1000) as f64 / 1000.0,
+        latency_us: seed % 97,
+    }
+}
+
+/// A request of `rows` rows.
+fn request(request_id: &str, rows: u32) -> Vec<PredictionRecord> {
+    (0..rows).map(|row| record(request_id, row)).collect()
+}
+
+/// The segment files in `dir`, by name.
+fn segment_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<_> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    files
+}
+
+fn file_name(path: &Path) -> &str {
+    path.file_name().unwrap().to_str().unwrap()
+}
+
+#[test]
+fn records_round_trip_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = PredictionLog::open(dir.path().join("titanic"), LogOptions::default()).unwrap();
+    let mut expected = Vec::new();
+    for i in 0..1000u32 {
+        let records = request(&format!("req-{i}"), i % 4 + 1);
+        log.append(&records).unwrap();
+        expected.extend(records);
+    }
+    let contents = PredictionLog::read(log.dir()).unwrap();
+    assert_eq!((contents.torn, contents.segments), (0, 1));
+    assert_eq!(contents.records, expected);
+    let files = segment_files(log.dir());
+    assert_eq!(files.iter().map(|f| file_name(f)).collect::<Vec<_>>(), ["predictions-000001.jsonl"]);
+    let text = fs::read_to_string(&files[0]).unwrap();
+    assert_eq!(text.lines().count(), expected.len());
+    assert!(text.ends_with('\n'));
+    assert!(text.starts_with(r#"{"request_id":"req-0","row":0,"#), "one JSON object per line: {text:.200}");
+}
+
+#[test]
+fn concurrent_appends_never_interleave() {
+    const THREADS: usize = 4;
+    const REQUESTS: usize = 1500;
+    let dir = tempfile::tempdir().unwrap();
+    let options = LogOptions::default().max_segment_bytes(256 * 1024);
+    let log = Arc::new(PredictionLog::open(dir.path(), options).unwrap());
+    let threads: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let log = Arc::clone(&log);
+            std::thread::spawn(move || {
+                for i in 0..REQUESTS {
+                    log.append(&request(&format!("t{t}-{i}"), (i % 3 + 1) as u32)).unwrap();
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    let contents = PredictionLog::read(dir.path()).unwrap();
+    assert_eq!(contents.torn, 0, "no broken lines");
+    assert!(contents.segments > 1, "rotated while appending concurrently");
+    let expected_rows: usize = THREADS * (0..REQUESTS).map(|i| i % 3 + 1).sum::<usize>();
+    assert_eq!(contents.records.len(), expected_rows);
+    // Every record exactly once, unaltered; the rows of one request next to each other, in order;
+    // each thread's requests in the order it appended them.
+    let mut seen = HashSet::new();
+    let mut next_request = HashMap::new();
+    let mut records = contents.records.iter().peekable();
+    while let Some(first) = records.next() {
+        assert_eq!(first.row, 0, "a request starts with its row 0: {first:?}");
+        let (thread, i) = first.request_id[1..].split_once('-').unwrap();
+        let i: usize = i.parse().unwrap();
+        let expected_i = next_request.entry(thread.to_owned()).or_insert(0);
+        assert_eq!(i, *expected_i, "thread {thread} appended its requests in order");
+        *expected_i += 1;
+        let rows = (i % 3 + 1) as u32;
+        assert_eq!(first, &record(&first.request_id, 0));
+        for row in 1..rows {
+            let next = records.next().unwrap();
+            assert_eq!(next, &record(&first.request_id, row), "rows of a request are contiguous");
+        }
+        assert!(seen.insert(first.request_id.clone()), "{} appears twice", first.request_id);
+    }
+    assert_eq!(seen.len(), THREADS * REQUESTS);
+}
+
+#[test]
+fn rotation_by_size_keeps_every_record_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let one_line = serde_json::to_string(&record("req-000", 0)).unwrap().len() as u64 + 1;
+    let limit = one_line * 5 + one_line / 2;
+    let log = PredictionLog::open(dir.path(), LogOptions::default().max_segment_bytes(limit)).unwrap();
+    let mut expected = Vec::new();
+    for i in 0..52 {
+        let records = request(&format!("req-{i:03}"), 1);
+        log.append(&records).unwrap();
+        expected.extend(records);
+    }
+    let files = segment_files(dir.path());
+    assert_eq!(files.len(), 11, "5 records per segment: {files:?}");
+    assert_eq!(file_name(&files[0]), "predictions-000001.jsonl");
+    assert_eq!(file_name(&files[10]), "predictions-000011.jsonl");
+    for file in &files {
+        assert!(fs::metadata(file).unwrap().len() <= limit, "{file:?} is over the limit");
+    }
+    let contents = PredictionLog::read(dir.path()).unwrap();
+    assert_eq!((contents.torn, contents.segments), (0, 11));
+    assert_eq!(contents.records, expected);
+
+    // An append larger than the limit goes whole into one new segment.
+    let big = request("big", 12);
+    log.append(&big).unwrap();
+    let files = segment_files(dir.path());
+    assert_eq!(files.len(), 12);
+    let text = fs::read_to_string(&files[11]).unwrap();
+    assert_eq!(text.lines().count(), 12, "the whole request in one segment");
+    log.append(&request("after", 1)).unwrap();
+    assert_eq!(segment_files(dir.path()).len(), 13, "the next append starts another segment");
+    expected.extend(big);
+    expected.extend(request("after", 1));
+    assert_eq!(PredictionLog::read(dir.path()).unwrap().records, expected);
+
+    // Reopening continues the highest segment.
+    drop(log);
+    let log = PredictionLog::open(dir.path(), LogOptions::default()).unwrap();
+    log.append(&request("reopened", 1)).unwrap();
+    assert_eq!(segment_files(dir.path()).len(), 13);
+    expected.extend(request("reopened", 1));
+    assert_eq!(PredictionLog::read(dir.path()).unwrap().records, expected);
+}
+
+#[test]
+fn max_segments_deletes_the_oldest() {
+    let dir = tempfile::tempdir().unwrap();
+    let one_line = serde_json::to_string(&record("req-000", 0)).unwrap().len() as u64 + 1;
+    let options = LogOptions::default().max_segment_bytes(one_line * 2).max_segments(3);
+    let log = PredictionLog::open(dir.path(), options).unwrap();
+    // Not a segment: left alone.
+    fs::write(dir.path().join("notes.txt"), "keep me").unwrap();
+    let all: Vec<_> = (0..20).map(|i| record(&format!("req-{i:03}"), 0)).collect();
+    for r in &all {
+        log.append(std::slice::from_ref(r)).unwrap();
+    }
+    let names: Vec<_> = segment_files(dir.path()).iter().map(|f| file_name(f).to_owned()).collect();
+    assert_eq!(
+        names,
+        ["notes.txt", "predictions-000008.jsonl", "predictions-000009.jsonl", "predictions-000010.jsonl"]
+    );
+    let contents = PredictionLog::read(dir.path()).unwrap();
+    assert_eq!((contents.torn, contents.segments), (0, 3));
+    assert_eq!(contents.records, all[14..], "the newest 6 records, in order");
+}
+
+#[test]
+fn a_torn_last_line_is_skipped_and_terminated_on_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = PredictionLog::open(dir.path(), LogOptions::default()).unwrap();
+    let before = request("before", 3);
+    log.append(&before).unwrap();
+    drop(log);
+    let segment = dir.path().join("predictions-000001.jsonl");
+    let whole = fs::read(&segment).unwrap();
+    // A crash in the middle of a write.
+    let line = serde_json::to_string(&record("torn", 0)).unwrap();
+    OpenOptions::new().append(true).open(&segment).unwrap().write_all(&line.as_bytes()[..40]).unwrap();
+
+    let contents = PredictionLog::read(dir.path()).unwrap();
+    assert_eq!(contents.records, before);
+    assert_eq!(contents.torn, 1);
+
+    let log = PredictionLog::open(dir.path(), LogOptions::default()).unwrap();
+    let after = request("after", 2);
+    log.append(&after).unwrap();
+    let contents = PredictionLog::read(dir.path()).unwrap();
+    assert_eq!(contents.records, [before, after.clone()].concat());
+    assert_eq!(contents.torn, 1);
+    let bytes = fs::read(&segment).unwrap();
+    assert!(bytes.starts_with(&whole), "complete lines are never altered");
+    let rest = String::from_utf8(bytes[whole.len()..].to_vec()).unwrap();
+    assert_eq!(rest.lines().next(), Some(&line[..40]), "the torn line is terminated where it was cut");
+
+    // Reopening a log whose last line is whole adds nothing.
+    drop(log);
+    let size = fs::metadata(&segment).unwrap().len();
+    PredictionLog::open(dir.path(), LogOptions::default()).unwrap();
+    assert_eq!(fs::metadata(&segment).unwrap().len(), size);
+}
+
+#[test]
+fn a_whole_record_missing_only_its_newline_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let segment = dir.path().join("predictions-000001.jsonl");
+    let line = serde_json::to_string(&record("almost", 0)).unwrap();
+    fs::write(&segment, &line).unwrap();
+    assert_eq!(PredictionLog::read(dir.path()).unwrap().records, [record("almost", 0)]);
+    let log = PredictionLog::open(dir.path(), LogOptions::default()).unwrap();
+    log.append(&request("next", 1)).unwrap();
+    let contents = PredictionLog::read(dir.path()).unwrap();
+    assert_eq!(contents.records, [record("almost", 0), record("next", 0)]);
+    assert_eq!(contents.torn, 0);
+}
+
+#[test]
+fn garbage_lines_and_empty_segments_never_fail_a_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = serde_json::to_string(&record("good", 0)).unwrap();
+    fs::write(dir.path().join("predictions-000001.jsonl"), "").unwrap();
+    fs::write(
+        dir.path().join("predictions-000002.jsonl"),
+        format!("not json\n\n{{\"request_id\":1}}\n\u{0}\u{ff}\n{good}\n[1,2]"),
+    )
+    .unwrap();
+    fs::write(dir.path().join("predictions-000003.jsonl"), [0xff, 0xfe, b'\n']).unwrap();
+    let contents = PredictionLog::read(dir.path()).unwrap();
+    assert_eq!(contents.records, [record("good", 0)]);
+    assert_eq!((contents.torn, contents.segments), (5, 3));
+}
+
+#[test]
+fn sync_durability_round_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = LogOptions::default().durability(Durability::Sync).max_segment_bytes(1000);
+    let log = PredictionLog::open(dir.path(), options).unwrap();
+    let all = request("synced", 10);
+    for r in &all {
+        log.append(std::slice::from_ref(r)).unwrap();
+    }
+    let contents = PredictionLog::read(dir.path()).unwrap();
+    assert_eq!(contents.records, all);
+    assert!(contents.segments > 1);
+}
+
+/// Not a test of its own: the body of the child process of
+/// `acknowledged_predictions_survive_sigkill`. Appends requests of 1 to 3 rows in a loop and
+/// prints `ACK <request id> <rows>` once each append returned.
+#[test]
+#[ignore = "run as a child process by acknowledged_predictions_survive_sigkill"]
+fn child_appends_until_killed() {
+    let dir = std::env::var(DIR_VAR).expect("started by acknowledged_predictions_survive_sigkill");
+    let log = PredictionLog::open(dir, LogOptions::default().max_segment_bytes(64 * 1024)).unwrap();
+    let mut stdout = std::io::stdout().lock();
+    // Bounded, in case the parent never kills it.
+    for i in 0..2_000_000u32 {
+        let id = format!("child-{i}");
+        let rows = i % 3 + 1;
+        log.append(&request(&id, rows)).unwrap();
+        writeln!(stdout, "ACK {id} {rows}").unwrap();
+        stdout.flush().unwrap();
+    }
+}
+
+#[test]
+fn acknowledged_predictions_survive_sigkill() {
+    const KILL_AFTER: usize = 2000;
+    let dir = tempfile::tempdir().unwrap();
+    let log_dir = dir.path().join("predictions").join("titanic");
+    let mut child =
+        common::spawn_ignored_test("child_appends_until_killed", &[(DIR_VAR, log_dir.as_os_str())]);
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut acknowledged = Vec::new();
+    let parse = |line: String, acknowledged: &mut Vec<(String, u32)>| {
+        if let Some(ack) = line.strip_prefix("ACK ") {
+            let (id, rows) = ack.split_once(' ').expect("ACK <id> <rows>");
+            acknowledged.push((id.to_owned(), rows.parse().unwrap()));
+        }
+    };
+    while acknowledged.len() < KILL_AFTER {
+        let Some(line) = lines.next() else {
+            let output = child.wait_with_output().unwrap();
+            panic!("the child stopped early: {}", String::from_utf8_lossy(&output.stderr));
+        };
+        parse(line.unwrap(), &mut acknowledged);
+    }
+    child.kill().unwrap(); // SIGKILL on unix
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "the child was killed, not finished: {status}");
+    // What the child printed before it died was acknowledged too.
+    for line in lines {
+        parse(line.unwrap(), &mut acknowledged);
+    }
+
+    let contents = PredictionLog::read(&log_dir).unwrap();
+    assert!(contents.torn <= 1, "at most the line being written when killed is torn: {}", contents.torn);
+    let present: HashSet<(&str, u32)> =
+        contents.records.iter().map(|r| (r.request_id.as_str(), r.row)).collect();
+    for (id, rows) in &acknowledged {
+        for row in 0..*rows {
+            assert!(present.contains(&(id.as_str(), row)), "acknowledged {id} row {row} is missing");
+        }
+    }
+    for r in &contents.records {
+        assert_eq!(r, &record(&r.request_id, r.row), "records are written unaltered");
+    }
+    assert!(contents.records.len() >= acknowledged.iter().map(|(_, rows)| *rows as usize).sum::<usize>());
+
+    // Restarted, the log continues where it stopped.
+    let log = PredictionLog::open(&log_dir, LogOptions::default().max_segment_bytes(64 * 1024)).unwrap();
+    let after: Vec<_> = (0..50).flat_map(|i| request(&format!("restarted-{i}"), 2)).collect();
+    for pair in after.chunks(2) {
+        log.append(pair).unwrap();
+    }
+    let reread = PredictionLog::read(&log_dir).unwrap();
+    assert_eq!(reread.torn, contents.torn, "terminating a torn line does not tear another");
+    assert_eq!(reread.records[..contents.records.len()], contents.records[..]);
+    assert_eq!(reread.records[contents.records.len()..], after[..]);
+}
+
+/// The error's message names `path`.
+fn assert_names(err: &ServeError, path: &Path) {
+    assert!(matches!(err, ServeError::Log { .. }), "{err:?}");
+    let message = err.to_string();
+    assert!(message.contains(&path.display().to_string()), "{message}");
+}
+
+#[test]
+fn folders_that_cannot_hold_a_log_are_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+
+    // A file where the folder should be.
+    let file = dir.path().join("a-file");
+    fs::write(&file, "x").unwrap();
+    let err = PredictionLog::open(&file, LogOptions::default()).unwrap_err();
+    assert_names(&err, &file);
+    assert!(err.to_string().contains("move the file in the way"), "{err}");
+    let err = PredictionLog::read(&file).unwrap_err();
+    assert_names(&err, &file);
+
+    // A file where a parent folder should be.
+    let below = file.join("titanic");
+    let err = PredictionLog::open(&below, LogOptions::default()).unwrap_err();
+    assert_names(&err, &below);
+
+    // A folder where the segment should be.
+    let taken = dir.path().join("taken");
+    fs::create_dir_all(taken.join("predictions-000001.jsonl")).unwrap();
+    let err = PredictionLog::open(&taken, LogOptions::default()).unwrap_err();
+    assert_names(&err, &taken.join("predictions-000001.jsonl"));
+
+    // Nothing there to read.
+    let missing = dir.path().join("missing");
+    let err = PredictionLog::read(&missing).unwrap_err();
+    assert_names(&err, &missing);
+    assert!(err.to_string().contains("check the path"), "{err}");
+
+    // A read-only folder (not enforced for root).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let read_only = dir.path().join("read-only");
+        fs::create_dir(&read_only).unwrap();
+        fs::set_permissions(&read_only, fs::Permissions::from_mode(0o555)).unwrap();
+        if fs::write(read_only.join("probe"), "x").is_err() {
+            let err = PredictionLog::open(&read_only, LogOptions::default()).unwrap_err();
+            assert_names(&err, &read_only.join("predictions-000001.jsonl"));
+            assert!(err.to_string().contains("make the folder writable"), "{err}");
+        }
+        fs::set_permissions(&read_only, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+}
