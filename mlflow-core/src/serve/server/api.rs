@@ -213,13 +213,21 @@ impl PredictRequest {
 }
 
 fn parse_instance(i: usize, instance: Value, names: &[String]) -> Result<Instance, ApiError> {
-    let number = |value: &Value, feature: &str| -> Result<f64, ApiError> {
+    // `feature` names the value in messages; it is only called on an error.
+    let number = |value: &Value, feature: &dyn Fn() -> String| -> Result<f64, ApiError> {
         match value.as_f64() {
             Some(v) if v.is_finite() => Ok(v),
-            Some(v) => Err(ApiError::bad(ErrorCode::NonFinite, format!("instance {i}, feature {feature} is {v}; send finite numbers"))),
+            Some(v) => Err(ApiError::bad(
+                ErrorCode::NonFinite,
+                format!("instance {i}, feature {} is {v}; send finite numbers", feature()),
+            )),
             None => Err(ApiError::bad(
                 ErrorCode::NonNumeric,
-                format!("instance {i}, feature {feature} is {} {value}, not a number; send numbers (encode categories as the model's codes)", kind(value)),
+                format!(
+                    "instance {i}, feature {} is {} {value}, not a number; send numbers (encode categories as the model's codes)",
+                    feature(),
+                    kind(value)
+                ),
             )),
         }
     };
@@ -228,17 +236,19 @@ fn parse_instance(i: usize, instance: Value, names: &[String]) -> Result<Instanc
             .iter()
             .enumerate()
             .map(|(j, v)| {
-                let feature = match names.get(j) {
+                number(v, &|| match names.get(j) {
                     Some(name) => format!("`{name}` (column {j})"),
                     None => format!("at column {j}"),
-                };
-                number(v, &feature)
+                })
             })
             .collect::<Result<Vec<f64>, _>>()
             .map(Instance::Values),
         Value::Object(fields) => fields
-            .iter()
-            .map(|(name, v)| Ok((name.clone(), number(v, &format!("`{name}`"))?)))
+            .into_iter()
+            .map(|(name, v)| {
+                let value = number(&v, &|| format!("`{name}`"))?;
+                Ok((name, value))
+            })
             .collect::<Result<BTreeMap<String, f64>, _>>()
             .map(Instance::Named),
         other => Err(ApiError::bad(

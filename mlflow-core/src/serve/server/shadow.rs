@@ -1,7 +1,8 @@
 //! Shadow scoring off the answer path: requests queue their inputs, one worker scores everything
 //! queued as a batch per challenger and logs it with one write.
 //!
-//! Under load the worker is always busy, so queuing is a lock and a push with no wake-up; when
+//! After draining the queue the worker lingers for [`LINGER`] before it sleeps, so under load it
+//! finds new work on its own and queuing is a lock and a push with no wake-up; when
 //! the queue holds more rows than its capacity, new shadow work is dropped and counted rather
 //! than slowing the answers down or growing without bound.
 
@@ -22,6 +23,12 @@ pub(crate) struct ShadowJob {
     pub(crate) instances: Arc<Instances>,
     pub(crate) arrived: Instant,
 }
+
+/// How long the idle worker waits for more work before it sleeps until woken.
+const LINGER: Duration = Duration::from_millis(2);
+
+/// The worker scores at most about this many rows at a time, which bounds its memory.
+const BATCH_ROWS: usize = 256;
 
 #[derive(Default)]
 struct State {
@@ -66,9 +73,13 @@ impl ShadowQueue {
         self.wake.notify_all();
     }
 
-    /// Everything queued, waiting while the queue is empty; `None` once closed and drained.
+    /// Queued jobs, up to about [`BATCH_ROWS`] rows, waiting while the queue is empty; `None`
+    /// once closed and drained.
     fn take(&self) -> Option<Vec<ShadowJob>> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if state.jobs.is_empty() && !state.closed {
+            state = self.wake.wait_timeout(state, LINGER).unwrap_or_else(|e| e.into_inner()).0;
+        }
         while state.jobs.is_empty() {
             if state.closed {
                 return None;
@@ -77,8 +88,15 @@ impl ShadowQueue {
             state = self.wake.wait(state).unwrap_or_else(|e| e.into_inner());
         }
         state.worker_idle = false;
-        state.rows = 0;
-        Some(state.jobs.drain(..).collect())
+        let mut taken = Vec::new();
+        let mut rows = 0;
+        while rows < BATCH_ROWS {
+            let Some(job) = state.jobs.pop_front() else { break };
+            rows += job.instances.len();
+            taken.push(job);
+        }
+        state.rows -= rows.min(state.rows);
+        Some(taken)
     }
 
     /// The worker: scores and logs queued jobs until the queue is closed and empty.
