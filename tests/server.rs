@@ -596,3 +596,71 @@ fn the_command_line_refuses_unknown_models_and_challengers_of_unserved_models() 
     );
     assert!(run(&["titanic@production", "--canary", "titanic@candidate=2"]).contains("outside [0, 1]"));
 }
+
+#[test]
+fn the_command_line_server_stops_gracefully_on_sigterm() {
+    let (_dir, store) = fresh_store();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mlflow"))
+        .args(["--store", store.to_str().unwrap(), "serve", "titanic@production", "--port", "0"])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut lines = Vec::new();
+    let addr: SocketAddr = loop {
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "exited before listening: {lines:?}");
+        if let Some(addr) = line.trim().strip_prefix("mlflow serve: listening on http://") {
+            break addr.parse().unwrap();
+        }
+        lines.push(line);
+    };
+    assert!(lines.iter().any(|l| l.contains("titanic@production → titanic/1")), "{lines:?}");
+    let mut c = Client::connect(addr).unwrap();
+    // A request in flight when the signal arrives is still answered.
+    c.send_head("POST", PREDICT, &[], DEMO.len()).unwrap();
+    c.write_raw(&DEMO.as_bytes()[..5]).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    std::thread::sleep(Duration::from_millis(200));
+    c.write_raw(&DEMO.as_bytes()[5..]).unwrap();
+    assert_eq!(c.read_answer().unwrap().status, 200);
+    drop(c);
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert!(status.success(), "exit {status}: {rest}");
+    assert!(rest.contains("mlflow serve: stopped"), "{rest}");
+    assert_eq!(log_of(&store).len(), 1);
+}
+
+#[test]
+fn a_promoted_version_that_fails_to_load_leaves_the_old_one_serving() {
+    let (_dir, store) = fresh_store();
+    let server = start(&store, config().model(ModelSpec::new("titanic@production")));
+    let addr = server.local_addr();
+    {
+        let store = Store::open(&store).unwrap();
+        let registry = Registry::new(&store).unwrap();
+        let artifact = store.artifact_path(registry.version("titanic", 2).unwrap().artifact);
+        std::fs::write(&artifact, b"not a model any more").unwrap();
+        registry.promote("titanic", 2, "production", Promotion::new("roc_auc").force(true)).unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let line = "mlflow_model_reload_errors_total{model=\"titanic\"} 1";
+    while !http::get(addr, "/metrics").body.lines().any(|l| l == line) {
+        assert!(Instant::now() < deadline, "the failed reload was never counted");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let answer = http::post(addr, PREDICT, DEMO);
+    assert_eq!((answer.status, answer.header("x-model-version")), (200, Some("titanic/1")));
+    assert_eq!(http::get(addr, "/v1/models/titanic").json()["version"], 1);
+    // The request id a client sends is kept.
+    let mut c = Client::connect(addr).unwrap();
+    let answer = c.send("POST", PREDICT, &[("x-request-id", "client-42")], DEMO.as_bytes()).unwrap();
+    assert_eq!(answer.header("x-request-id"), Some("client-42"));
+    server.shutdown().unwrap();
+    assert!(log_of(&store).iter().any(|r| r.request_id == "client-42"));
+}

@@ -113,5 +113,8 @@ fn run() -> mlflow::Result<ExitCode> {
     }
     println!("{report}");
     println!("total {}", mlflow::exec::format_duration(report.duration()));
+    if report.is_success() {
+        println!("serve it: cargo run --release --bin mlflow -- serve titanic@production");
+    }
     Ok(if report.is_success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
