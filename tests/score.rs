@@ -10,13 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use mlflow::data::{parse_csv, CsvOptions, DataError, DataFile};
-use mlflow::eval::Metric;
+use mlflow::data::{parse_csv, CsvOptions, DataError};
 use mlflow::prelude::*;
-use mlflow::registry::{Promotion, RegisterRequest, Registry};
+use mlflow::registry::{Promotion, Registry};
 use mlflow::serve::{score_csv, score_csv_file, BatchError, BatchOptions, ModelPackage, Scorer};
-
-use support::pipeline;
 
 /// One Titanic run whose packaged champion is registered as `titanic` version 1, alias
 /// `production`, shared by the tests.
@@ -32,13 +29,9 @@ fn fixture() -> &'static Fixture {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("store");
         let store = Store::open(&path).unwrap();
-        let file = DataFile::open(support::path("train.csv")).unwrap();
-        let (p, _) = pipeline::build(file, Metric::RocAuc);
-        let report = p.run(&store).unwrap();
-        assert!(report.is_success(), "{report}");
+        let (_, _, version) = support::register_demo(&store);
         let registry = Registry::new(&store).unwrap();
-        registry.register("titanic", RegisterRequest::new(report.run_id(), "package")).unwrap();
-        registry.promote("titanic", 1, "production", Promotion::new("roc_auc").force(true)).unwrap();
+        registry.promote("titanic", version, "production", Promotion::new("roc_auc").force(true)).unwrap();
         let scorer = Scorer::from_registry(&registry, "titanic@production").unwrap();
         assert!(scorer.package().features().is_some(), "the champion is packaged with its transformers");
         Fixture { _dir: dir, store: path, scorer }

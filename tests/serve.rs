@@ -10,8 +10,6 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use mlflow::codec;
-use mlflow::data::DataFile;
-use mlflow::eval::Metric;
 use mlflow::models::{Classifier, SelfTestedModel};
 use mlflow::prelude::*;
 use mlflow::registry::{Promotion, RegisterRequest, Registry};
@@ -38,10 +36,7 @@ fn fixture() -> &'static Fixture {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("store");
         let store = Store::open(&path).unwrap();
-        let file = DataFile::open(support::path("train.csv")).unwrap();
-        let (p, nodes) = pipeline::build(file, Metric::RocAuc);
-        let report = p.run(&store).unwrap();
-        assert!(report.is_success(), "{report}");
+        let (report, nodes) = support::run_demo(&store);
         Fixture {
             store: path,
             run_id: report.run_id().to_owned(),

@@ -12,13 +12,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStderr, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use mlflow::data::DataFile;
-use mlflow::eval::Metric;
 use mlflow::models::{Model, ModelParams, NaiveBayesParams};
 use mlflow::prelude::*;
 use mlflow::registry::{Promotion, RegisterRequest, Registry};
@@ -27,7 +25,7 @@ use mlflow::serve::{ChallengerMode, Lineage, ModelPackage, PredictionLog, Role, 
 use ndarray::s;
 
 use http::Client;
-use support::pipeline::{self, Dataset};
+use support::pipeline::Dataset;
 
 /// The demo's request body, as in the README.
 const DEMO: &str = r#"{"instances": [[3, 0, 4, 1, 2, 3, 0, 1, 0, 8, 3, 6, 2]]}"#;
@@ -58,23 +56,19 @@ fn template() -> &'static Path {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("store");
             let store = Store::open(&path).unwrap();
-            let (p, nodes) =
-                pipeline::build(DataFile::open(support::path("train.csv")).unwrap(), Metric::RocAuc);
-            let report = p.run(&store).unwrap();
-            assert!(report.is_success(), "{report}");
+            let (report, nodes, v1) = support::register_demo(&store);
             let mut challenger = Pipeline::new("titanic-challenger");
             let data = challenger.param("data", report.get(nodes.data).unwrap().clone());
             challenger.step(PackageNaiveBayesStep, data);
             let challenger_run = challenger.run(&store).unwrap();
             assert!(challenger_run.is_success(), "{challenger_run}");
             let registry = Registry::new(&store).unwrap();
-            let v1 = registry.register("titanic", RegisterRequest::new(report.run_id(), "package")).unwrap();
-            registry.set_alias("titanic", "production", v1.version, "test champion").unwrap();
+            registry.set_alias("titanic", "production", v1, "test champion").unwrap();
             let v2 = registry
                 .register("titanic", RegisterRequest::new(challenger_run.run_id(), "package_naive_bayes"))
                 .unwrap();
             registry.set_alias("titanic", "candidate", v2.version, "test challenger").unwrap();
-            assert_eq!((v1.version, v2.version), (1, 2));
+            assert_eq!((v1, v2.version), (1, 2));
             (dir, path)
         })
         .1
@@ -504,8 +498,9 @@ fn http_refused(addr: SocketAddr) -> bool {
     Client::connect(addr).and_then(|mut c| c.get("/healthz")).is_err()
 }
 
-/// The `mlflow` binary serving the store, with the address it listens on.
-fn spawn_cli(store: &Path) -> (Child, SocketAddr) {
+/// The `mlflow` binary serving the store: the child, its stderr after the line announcing the
+/// address, the address, and the lines before it.
+fn start_cli(store: &Path) -> (Child, BufReader<ChildStderr>, SocketAddr, Vec<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_mlflow"))
         .args(["--store", store.to_str().unwrap(), "serve", "titanic@production", "--port", "0"])
         .stderr(Stdio::piped())
@@ -513,15 +508,21 @@ fn spawn_cli(store: &Path) -> (Child, SocketAddr) {
         .spawn()
         .unwrap();
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
+    let mut lines = Vec::new();
     let addr = loop {
-        line.clear();
-        assert!(stderr.read_line(&mut line).unwrap() > 0, "the server exited before listening");
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "the server exited before listening: {lines:?}");
         if let Some(addr) = line.trim().strip_prefix("mlflow serve: listening on http://") {
             break addr.parse().unwrap();
         }
+        lines.push(line);
     };
-    // Keep draining stderr so the server never blocks on a full pipe.
+    (child, stderr, addr, lines)
+}
+
+/// [`start_cli`], with its stderr drained in the background so the server never blocks on a pipe.
+fn spawn_cli(store: &Path) -> (Child, SocketAddr) {
+    let (child, mut stderr, addr, _) = start_cli(store);
     std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
     (child, addr)
 }
@@ -600,22 +601,7 @@ fn the_command_line_refuses_unknown_models_and_challengers_of_unserved_models() 
 #[test]
 fn the_command_line_server_stops_gracefully_on_sigterm() {
     let (_dir, store) = fresh_store();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mlflow"))
-        .args(["--store", store.to_str().unwrap(), "serve", "titanic@production", "--port", "0"])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut lines = Vec::new();
-    let addr: SocketAddr = loop {
-        let mut line = String::new();
-        assert!(stderr.read_line(&mut line).unwrap() > 0, "exited before listening: {lines:?}");
-        if let Some(addr) = line.trim().strip_prefix("mlflow serve: listening on http://") {
-            break addr.parse().unwrap();
-        }
-        lines.push(line);
-    };
+    let (mut child, mut stderr, addr, lines) = start_cli(&store);
     assert!(lines.iter().any(|l| l.contains("titanic@production → titanic/1")), "{lines:?}");
     let mut c = Client::connect(addr).unwrap();
     // A request in flight when the signal arrives is still answered.

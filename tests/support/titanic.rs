@@ -28,6 +28,24 @@ pub fn temp_store() -> (tempfile::TempDir, mlflow::store::Store) {
     (dir, store)
 }
 
+/// Runs the demo pipeline (champion by ROC AUC) on `train.csv` into `store`; fails the test
+/// unless every step succeeded.
+pub fn run_demo(store: &mlflow::store::Store) -> (mlflow::exec::RunReport, pipeline::Handles) {
+    let (p, handles) = pipeline::build(train_file(), mlflow::eval::Metric::RocAuc);
+    let report = p.run(store).expect("run the titanic pipeline");
+    assert!(report.is_success(), "{report}");
+    (report, handles)
+}
+
+/// Runs the demo and registers its packaged champion as the next version of the model `titanic`.
+pub fn register_demo(store: &mlflow::store::Store) -> (mlflow::exec::RunReport, pipeline::Handles, u32) {
+    let (report, handles) = run_demo(store);
+    let registry = mlflow::registry::Registry::new(store).expect("open the registry");
+    let request = mlflow::registry::RegisterRequest::new(report.run_id(), "package");
+    let version = registry.register("titanic", request).expect("register the champion").version;
+    (report, handles, version)
+}
+
 /// `train.csv` as the pipeline's data file param.
 pub fn train_file() -> DataFile {
     DataFile::open(path("train.csv")).expect("titanic train.csv")
