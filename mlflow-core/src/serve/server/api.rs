@@ -571,19 +571,24 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
         .into_response()
 }
 
+/// Reads and drops the body (so the connection stays usable), then refuses the request.
+async fn refuse(app: &App, headers: &HeaderMap, body: Body, error: ApiError) -> Response {
+    let _ = read_body(body, headers, app.max_body_bytes).await;
+    error.answer(&app.unknown)
+}
+
 async fn not_found(
     State(app): State<Arc<App>>,
     uri: axum::http::Uri,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let _ = read_body(body, &headers, app.max_body_bytes).await;
-    ApiError::new(
+    let error = ApiError::new(
         StatusCode::NOT_FOUND,
         ErrorCode::NotFound,
         format!("no route {}; the routes are POST /v1/models/NAME:predict, GET /v1/models[/NAME], /v2/health/live, /v2/health/ready, /metrics", uri.path()),
-    )
-    .answer(&app.unknown)
+    );
+    refuse(&app, &headers, body, error).await
 }
 
 async fn method_not_allowed(
@@ -593,14 +598,13 @@ async fn method_not_allowed(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let _ = read_body(body, &headers, app.max_body_bytes).await;
-    ApiError::new(
+    let error = ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::MethodNotAllowed,
         format!(
             "{method} is not allowed on {}; POST to /v1/models/NAME:predict, GET everything else",
             uri.path()
         ),
-    )
-    .answer(&app.unknown)
+    );
+    refuse(&app, &headers, body, error).await
 }

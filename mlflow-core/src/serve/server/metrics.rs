@@ -230,24 +230,17 @@ impl Metrics {
         let models: Vec<_> =
             self.models.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
 
-        header(&mut out, "mlflow_requests_total", "counter", "Prediction requests scored, by model version and role (shadow: scored beside the champion, not returned).");
-        for_roles(&versions, |v, role, i| {
-            let _ = writeln!(
-                out,
-                "mlflow_requests_total{{{}}} {}",
-                labels(v, role),
-                v.requests[i].load(Ordering::Relaxed)
-            );
-        });
-        header(&mut out, "mlflow_predictions_total", "counter", "Rows scored, by model version and role.");
-        for_roles(&versions, |v, role, i| {
-            let _ = writeln!(
-                out,
-                "mlflow_predictions_total{{{}}} {}",
-                labels(v, role),
-                v.predictions[i].load(Ordering::Relaxed)
-            );
-        });
+        let counters: [(&str, &str, RoleCounts); 2] = [
+            ("mlflow_requests_total", "Prediction requests scored, by model version and role (shadow: scored beside the champion, not returned).", |v| &v.requests),
+            ("mlflow_predictions_total", "Rows scored, by model version and role.", |v| &v.predictions),
+        ];
+        for (name, help, counts) in counters {
+            header(&mut out, name, "counter", help);
+            for_roles(&versions, |v, role, i| {
+                let _ =
+                    writeln!(out, "{name}{{{}}} {}", labels(v, role), counts(v)[i].load(Ordering::Relaxed));
+            });
+        }
         header(&mut out, "mlflow_request_duration_seconds", "histogram", "Time from the request's arrival to its answer (champion, challenger) or to the end of its shadow scoring (shadow).");
         for_roles(&versions, |v, role, i| {
             v.latency[i].render(&mut out, "mlflow_request_duration_seconds", &labels(v, role))
@@ -355,6 +348,9 @@ impl Drop for InFlight<'_> {
         self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
+
+/// Picks one per-role counter array of a version.
+type RoleCounts = fn(&VersionMetrics) -> &[AtomicU64; 3];
 
 fn header(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
