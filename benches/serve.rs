@@ -12,7 +12,8 @@
 //! - `load_package`: reading a package from bytes, including the hash check and the self-test.
 //!
 //! Group `prediction_log` (`cargo bench --bench serve -- prediction_log`): appending to a
-//! `PredictionLog` in a temporary folder with `Durability::Process` (64 MiB segments, 4 kept).
+//! `PredictionLog` in a temporary folder with `Durability::Process` (64 MiB segments, 4 kept):
+//! each record is encoded with bincode into a CRC-32-checked binary frame (about 180 bytes).
 //!
 //! - `append_1`: one record (13 inputs) per append, from one thread.
 //! - `append_1_two_threads`: the same from two threads at once; the time is per append, so its

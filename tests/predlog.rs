@@ -1,15 +1,16 @@
-//! The prediction log: round trips, concurrent appends, rotation by size, torn lines, a process
-//! killed with SIGKILL while appending, and folders that cannot hold a log.
+//! The prediction log: round trips, concurrent appends, rotation by size, torn and damaged
+//! frames, newer format versions, a process killed with SIGKILL while appending, and folders that
+//! cannot hold a log.
 
 mod common;
 
 use std::collections::{HashMap, HashSet};
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use mlflow::serve::{Durability, LogOptions, PredictionLog, PredictionRecord, Role, ServeError};
+use mlflow::serve::{Durability, LogOptions, LogReader, PredictionLog, PredictionRecord, Role, ServeError};
 
 /// The folder of the log written by [`child_appends_until_killed`].
 const DIR_VAR: &str = "MLFLOW_TEST_PREDICTION_LOG";
@@ -50,6 +51,33 @@ fn file_name(path: &Path) -> &str {
     path.file_name().unwrap().to_str().unwrap()
 }
 
+/// A segment's header: magic and format version.
+const HEADER: &[u8; 14] = b"MLFLOWLOG\0\x01\0\0\0";
+
+/// CRC-32 (IEEE, as zlib's), bit by bit: the documented checksum, computed independently.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &byte in bytes {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 { 0xEDB8_8320 ^ (crc >> 1) } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+/// A frame as documented: payload length, CRC-32 of the length bytes and the payload, payload.
+fn frame(payload: &[u8]) -> Vec<u8> {
+    let len = (payload.len() as u32).to_le_bytes();
+    let checksum = crc32(&[&len[..], payload].concat());
+    [&len[..], &checksum.to_le_bytes(), payload].concat()
+}
+
+/// The frame of one record: its payload is the record's bincode encoding.
+fn record_frame(record: &PredictionRecord) -> Vec<u8> {
+    frame(&mlflow::codec::encode(record).unwrap())
+}
+
 #[test]
 fn records_round_trip_in_order() {
     let dir = tempfile::tempdir().unwrap();
@@ -64,11 +92,11 @@ fn records_round_trip_in_order() {
     assert_eq!((contents.torn, contents.segments), (0, 1));
     assert_eq!(contents.records, expected);
     let files = segment_files(log.dir());
-    assert_eq!(files.iter().map(|f| file_name(f)).collect::<Vec<_>>(), ["predictions-000001.jsonl"]);
-    let text = fs::read_to_string(&files[0]).unwrap();
-    assert_eq!(text.lines().count(), expected.len());
-    assert!(text.ends_with('\n'));
-    assert!(text.starts_with(r#"{"request_id":"req-0","row":0,"#), "one JSON object per line: {text:.200}");
+    assert_eq!(files.iter().map(|f| file_name(f)).collect::<Vec<_>>(), ["predictions-000001.mlog"]);
+    // Exactly the documented format: the header, then one frame per record.
+    let bytes = fs::read(&files[0]).unwrap();
+    let documented: Vec<u8> = HEADER.iter().copied().chain(expected.iter().flat_map(record_frame)).collect();
+    assert!(bytes == documented, "the segment is the header then one frame per record");
 }
 
 #[test]
@@ -92,7 +120,7 @@ fn concurrent_appends_never_interleave() {
         thread.join().unwrap();
     }
     let contents = PredictionLog::read(dir.path()).unwrap();
-    assert_eq!(contents.torn, 0, "no broken lines");
+    assert_eq!(contents.torn, 0, "no broken frames");
     assert!(contents.segments > 1, "rotated while appending concurrently");
     let expected_rows: usize = THREADS * (0..REQUESTS).map(|i| i % 3 + 1).sum::<usize>();
     assert_eq!(contents.records.len(), expected_rows);
@@ -122,8 +150,8 @@ fn concurrent_appends_never_interleave() {
 #[test]
 fn rotation_by_size_keeps_every_record_in_order() {
     let dir = tempfile::tempdir().unwrap();
-    let one_line = serde_json::to_string(&record("req-000", 0)).unwrap().len() as u64 + 1;
-    let limit = one_line * 5 + one_line / 2;
+    let one_frame = record_frame(&record("req-000", 0)).len() as u64;
+    let limit = HEADER.len() as u64 + one_frame * 5 + one_frame / 2;
     let log = PredictionLog::open(dir.path(), LogOptions::default().max_segment_bytes(limit)).unwrap();
     let mut expected = Vec::new();
     for i in 0..52 {
@@ -133,8 +161,8 @@ fn rotation_by_size_keeps_every_record_in_order() {
     }
     let files = segment_files(dir.path());
     assert_eq!(files.len(), 11, "5 records per segment: {files:?}");
-    assert_eq!(file_name(&files[0]), "predictions-000001.jsonl");
-    assert_eq!(file_name(&files[10]), "predictions-000011.jsonl");
+    assert_eq!(file_name(&files[0]), "predictions-000001.mlog");
+    assert_eq!(file_name(&files[10]), "predictions-000011.mlog");
     for file in &files {
         assert!(fs::metadata(file).unwrap().len() <= limit, "{file:?} is over the limit");
     }
@@ -147,8 +175,8 @@ fn rotation_by_size_keeps_every_record_in_order() {
     log.append(&big).unwrap();
     let files = segment_files(dir.path());
     assert_eq!(files.len(), 12);
-    let text = fs::read_to_string(&files[11]).unwrap();
-    assert_eq!(text.lines().count(), 12, "the whole request in one segment");
+    let in_last: Vec<_> = LogReader::new([files[11].clone()]).collect::<Result<_, _>>().unwrap();
+    assert_eq!(in_last, big, "the whole request in one segment");
     log.append(&request("after", 1)).unwrap();
     assert_eq!(segment_files(dir.path()).len(), 13, "the next append starts another segment");
     expected.extend(big);
@@ -167,8 +195,9 @@ fn rotation_by_size_keeps_every_record_in_order() {
 #[test]
 fn max_segments_deletes_the_oldest() {
     let dir = tempfile::tempdir().unwrap();
-    let one_line = serde_json::to_string(&record("req-000", 0)).unwrap().len() as u64 + 1;
-    let options = LogOptions::default().max_segment_bytes(one_line * 2).max_segments(3);
+    let one_frame = record_frame(&record("req-000", 0)).len() as u64;
+    let options =
+        LogOptions::default().max_segment_bytes(HEADER.len() as u64 + one_frame * 2).max_segments(3);
     let log = PredictionLog::open(dir.path(), options).unwrap();
     // Not a segment: left alone.
     fs::write(dir.path().join("notes.txt"), "keep me").unwrap();
@@ -179,7 +208,7 @@ fn max_segments_deletes_the_oldest() {
     let names: Vec<_> = segment_files(dir.path()).iter().map(|f| file_name(f).to_owned()).collect();
     assert_eq!(
         names,
-        ["notes.txt", "predictions-000008.jsonl", "predictions-000009.jsonl", "predictions-000010.jsonl"]
+        ["notes.txt", "predictions-000008.mlog", "predictions-000009.mlog", "predictions-000010.mlog"]
     );
     let contents = PredictionLog::read(dir.path()).unwrap();
     assert_eq!((contents.torn, contents.segments), (0, 3));
@@ -187,68 +216,190 @@ fn max_segments_deletes_the_oldest() {
 }
 
 #[test]
-fn a_torn_last_line_is_skipped_and_terminated_on_reopen() {
+fn a_torn_last_frame_is_skipped_and_cut_off_on_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let log = PredictionLog::open(dir.path(), LogOptions::default()).unwrap();
     let before = request("before", 3);
     log.append(&before).unwrap();
     drop(log);
-    let segment = dir.path().join("predictions-000001.jsonl");
+    let segment = dir.path().join("predictions-000001.mlog");
     let whole = fs::read(&segment).unwrap();
-    // A crash in the middle of a write.
-    let line = serde_json::to_string(&record("torn", 0)).unwrap();
-    OpenOptions::new().append(true).open(&segment).unwrap().write_all(&line.as_bytes()[..40]).unwrap();
-
+    // A crash in the middle of a write: a frame cut anywhere, even inside its length.
+    let torn = record_frame(&record("torn", 0));
+    for cut in 1..torn.len() {
+        fs::write(&segment, [&whole[..], &torn[..cut]].concat()).unwrap();
+        let contents = PredictionLog::read(dir.path()).unwrap();
+        assert_eq!((contents.records.len(), contents.torn), (3, 1), "cut at {cut}");
+    }
     let contents = PredictionLog::read(dir.path()).unwrap();
     assert_eq!(contents.records, before);
-    assert_eq!(contents.torn, 1);
 
     let log = PredictionLog::open(dir.path(), LogOptions::default()).unwrap();
+    assert_eq!(fs::read(&segment).unwrap(), whole, "reopening cut the torn frame off, nothing more");
     let after = request("after", 2);
     log.append(&after).unwrap();
     let contents = PredictionLog::read(dir.path()).unwrap();
     assert_eq!(contents.records, [before, after.clone()].concat());
-    assert_eq!(contents.torn, 1);
-    let bytes = fs::read(&segment).unwrap();
-    assert!(bytes.starts_with(&whole), "complete lines are never altered");
-    let rest = String::from_utf8(bytes[whole.len()..].to_vec()).unwrap();
-    assert_eq!(rest.lines().next(), Some(&line[..40]), "the torn line is terminated where it was cut");
+    assert_eq!(contents.torn, 0);
+    assert!(fs::read(&segment).unwrap().starts_with(&whole), "whole frames are never altered");
 
-    // Reopening a log whose last line is whole adds nothing.
+    // Reopening a log whose last frame is whole changes nothing.
     drop(log);
-    let size = fs::metadata(&segment).unwrap().len();
+    let bytes = fs::read(&segment).unwrap();
     PredictionLog::open(dir.path(), LogOptions::default()).unwrap();
-    assert_eq!(fs::metadata(&segment).unwrap().len(), size);
+    assert_eq!(fs::read(&segment).unwrap(), bytes);
 }
 
 #[test]
-fn a_whole_record_missing_only_its_newline_is_kept() {
+fn a_flipped_byte_in_the_last_frame_fails_its_checksum() {
     let dir = tempfile::tempdir().unwrap();
-    let segment = dir.path().join("predictions-000001.jsonl");
-    let line = serde_json::to_string(&record("almost", 0)).unwrap();
-    fs::write(&segment, &line).unwrap();
-    assert_eq!(PredictionLog::read(dir.path()).unwrap().records, [record("almost", 0)]);
+    let log = PredictionLog::open(dir.path(), LogOptions::default()).unwrap();
+    log.append(&request("kept", 2)).unwrap();
+    let segment = dir.path().join("predictions-000001.mlog");
+    let whole = fs::read(&segment).unwrap();
+    log.append(&request("flipped", 1)).unwrap();
+    drop(log);
+    let mut bytes = fs::read(&segment).unwrap();
+    let last = bytes.len() - 1;
+    for at in [whole.len() + 4, whole.len() + 20, last] {
+        bytes[at] ^= 0x10;
+        fs::write(&segment, &bytes).unwrap();
+        let contents = PredictionLog::read(dir.path()).unwrap();
+        assert_eq!(contents.records, request("kept", 2), "flipped byte {at}");
+        assert_eq!(contents.torn, 1);
+        bytes[at] ^= 0x10;
+    }
+    bytes[last] ^= 0x01;
+    fs::write(&segment, &bytes).unwrap();
+
+    // Reopening cuts the damaged last frame off and appends after the whole ones.
+    let log = PredictionLog::open(dir.path(), LogOptions::default()).unwrap();
+    assert_eq!(fs::read(&segment).unwrap(), whole);
+    log.append(&request("next", 1)).unwrap();
+    let contents = PredictionLog::read(dir.path()).unwrap();
+    assert_eq!(contents.records, [request("kept", 2), request("next", 1)].concat());
+    assert_eq!((contents.torn, contents.segments), (0, 1));
+}
+
+#[test]
+fn damage_before_the_end_is_left_alone_and_appends_go_to_a_new_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = PredictionLog::open(dir.path(), LogOptions::default()).unwrap();
+    log.append(&request("a", 1)).unwrap();
+    log.append(&request("b", 2)).unwrap();
+    drop(log);
+    let segment = dir.path().join("predictions-000001.mlog");
+    let mut bytes = fs::read(&segment).unwrap();
+    bytes[HEADER.len() + 30] ^= 0xff; // inside the first frame's payload
+    fs::write(&segment, &bytes).unwrap();
+    let contents = PredictionLog::read(dir.path()).unwrap();
+    assert_eq!((contents.records.len(), contents.torn), (0, 1), "a segment stops at its first bad frame");
+
+    let log = PredictionLog::open(dir.path(), LogOptions::default()).unwrap();
+    log.append(&request("c", 1)).unwrap();
+    assert_eq!(fs::read(&segment).unwrap(), bytes, "the damaged segment is left as it is");
+    let names: Vec<_> = segment_files(dir.path()).iter().map(|f| file_name(f).to_owned()).collect();
+    assert_eq!(names, ["predictions-000001.mlog", "predictions-000002.mlog"]);
+    let contents = PredictionLog::read(dir.path()).unwrap();
+    assert_eq!(contents.records, request("c", 1));
+    assert_eq!((contents.torn, contents.segments), (1, 2));
+}
+
+#[test]
+fn garbage_frames_torn_headers_and_empty_segments_never_fail_a_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = record_frame(&record("good", 0));
+    // Empty, and a torn header: both read as empty.
+    fs::write(dir.path().join("predictions-000001.mlog"), "").unwrap();
+    fs::write(dir.path().join("predictions-000002.mlog"), &HEADER[..7]).unwrap();
+    // An intact frame that is not a record is skipped alone; the segment goes on.
+    let not_a_record = frame(&[0xff, 0xfe]);
+    let empty = frame(&[]);
+    fs::write(
+        dir.path().join("predictions-000003.mlog"),
+        [&HEADER[..], &not_a_record, &empty, &good].concat(),
+    )
+    .unwrap();
+    // A length claiming more than the file holds.
+    let huge = [&u32::MAX.to_le_bytes()[..], &[0; 4]].concat();
+    fs::write(dir.path().join("predictions-000004.mlog"), [&HEADER[..], &good, &huge, &good].concat())
+        .unwrap();
+    // Zeros, as a power loss may leave.
+    fs::write(dir.path().join("predictions-000005.mlog"), [&HEADER[..], &[0; 64]].concat()).unwrap();
+    let contents = PredictionLog::read(dir.path()).unwrap();
+    assert_eq!(contents.records, [record("good", 0), record("good", 0)]);
+    assert_eq!((contents.torn, contents.segments), (4, 5));
+
+    // Reopening cuts the zeros off the last segment.
     let log = PredictionLog::open(dir.path(), LogOptions::default()).unwrap();
     log.append(&request("next", 1)).unwrap();
     let contents = PredictionLog::read(dir.path()).unwrap();
-    assert_eq!(contents.records, [record("almost", 0), record("next", 0)]);
-    assert_eq!(contents.torn, 0);
+    assert_eq!(contents.records, [record("good", 0), record("good", 0), record("next", 0)]);
+    assert_eq!(contents.torn, 3);
 }
 
 #[test]
-fn garbage_lines_and_empty_segments_never_fail_a_read() {
+fn a_torn_header_is_rewritten_on_reopen() {
     let dir = tempfile::tempdir().unwrap();
-    let good = serde_json::to_string(&record("good", 0)).unwrap();
-    fs::write(dir.path().join("predictions-000001.jsonl"), "").unwrap();
-    fs::write(
-        dir.path().join("predictions-000002.jsonl"),
-        format!("not json\n\n{{\"request_id\":1}}\n\u{0}\u{ff}\n{good}\n[1,2]"),
-    )
-    .unwrap();
-    fs::write(dir.path().join("predictions-000003.jsonl"), [0xff, 0xfe, b'\n']).unwrap();
-    let contents = PredictionLog::read(dir.path()).unwrap();
-    assert_eq!(contents.records, [record("good", 0)]);
-    assert_eq!((contents.torn, contents.segments), (5, 3));
+    let segment = dir.path().join("predictions-000001.mlog");
+    fs::write(&segment, &HEADER[..3]).unwrap();
+    let log = PredictionLog::open(dir.path(), LogOptions::default()).unwrap();
+    log.append(&request("first", 1)).unwrap();
+    assert_eq!(fs::read(&segment).unwrap(), [&HEADER[..], &record_frame(&record("first", 0))].concat());
+}
+
+#[test]
+fn a_newer_format_version_is_refused_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = PredictionLog::open(dir.path(), LogOptions::default()).unwrap();
+    log.append(&request("v1", 1)).unwrap();
+    drop(log);
+    let newer = dir.path().join("predictions-000002.mlog");
+    let mut header = HEADER.to_vec();
+    header[10] = 2;
+    fs::write(&newer, [&header[..], &[1, 2, 3]].concat()).unwrap();
+    for err in [
+        PredictionLog::read(dir.path()).unwrap_err(),
+        PredictionLog::open(dir.path(), LogOptions::default()).unwrap_err(),
+    ] {
+        assert_names(&err, &newer);
+        let message = err.to_string();
+        assert!(message.contains("format version 2") && message.contains("version 1"), "{message}");
+        assert!(message.contains("newer mlflow") && message.contains("move it out"), "{message}");
+    }
+    assert_eq!(fs::read(&newer).unwrap(), [&header[..], &[1, 2, 3]].concat(), "left untouched");
+
+    // Streaming reads the older segment, then reports the newer one.
+    let mut reader = PredictionLog::records(dir.path()).unwrap();
+    assert_eq!(reader.next().unwrap().unwrap(), record("v1", 0));
+    assert!(reader.next().unwrap().is_err());
+    assert!(reader.next().is_none());
+
+    // Not a segment at all.
+    fs::write(&newer, b"{\"request_id\":\"x\",\"row\":0}\n").unwrap();
+    let err = PredictionLog::read(dir.path()).unwrap_err();
+    assert_names(&err, &newer);
+    assert!(err.to_string().contains("not a prediction log segment"), "{err}");
+}
+
+#[test]
+fn streaming_reads_every_segment_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = LogOptions::default().max_segment_bytes(2000);
+    let log = PredictionLog::open(dir.path(), options).unwrap();
+    let all = request("streamed", 40);
+    for pair in all.chunks(2) {
+        log.append(pair).unwrap();
+    }
+    let files = PredictionLog::segment_files(dir.path()).unwrap();
+    assert!(files.len() > 2, "{files:?}");
+    let mut reader = PredictionLog::records(dir.path()).unwrap();
+    let streamed: Vec<_> = reader.by_ref().collect::<Result<_, _>>().unwrap();
+    assert_eq!(streamed, all);
+    assert_eq!((reader.torn(), reader.segments()), (0, files.len()));
+    // The newest segment alone holds the newest records.
+    let newest: Vec<_> = LogReader::new(files.last().cloned()).collect::<Result<_, _>>().unwrap();
+    assert!(!newest.is_empty() && all.ends_with(&newest));
 }
 
 #[test]
@@ -315,7 +466,7 @@ fn acknowledged_predictions_survive_sigkill() {
     }
 
     let contents = PredictionLog::read(&log_dir).unwrap();
-    assert!(contents.torn <= 1, "at most the line being written when killed is torn: {}", contents.torn);
+    assert!(contents.torn <= 1, "at most the frame being written when killed is torn: {}", contents.torn);
     let present: HashSet<(&str, u32)> =
         contents.records.iter().map(|r| (r.request_id.as_str(), r.row)).collect();
     for (id, rows) in &acknowledged {
@@ -335,7 +486,7 @@ fn acknowledged_predictions_survive_sigkill() {
         log.append(pair).unwrap();
     }
     let reread = PredictionLog::read(&log_dir).unwrap();
-    assert_eq!(reread.torn, contents.torn, "terminating a torn line does not tear another");
+    assert_eq!(reread.torn, 0, "reopening cut the torn frame off");
     assert_eq!(reread.records[..contents.records.len()], contents.records[..]);
     assert_eq!(reread.records[contents.records.len()..], after[..]);
 }
@@ -367,9 +518,9 @@ fn folders_that_cannot_hold_a_log_are_refused_clearly() {
 
     // A folder where the segment should be.
     let taken = dir.path().join("taken");
-    fs::create_dir_all(taken.join("predictions-000001.jsonl")).unwrap();
+    fs::create_dir_all(taken.join("predictions-000001.mlog")).unwrap();
     let err = PredictionLog::open(&taken, LogOptions::default()).unwrap_err();
-    assert_names(&err, &taken.join("predictions-000001.jsonl"));
+    assert_names(&err, &taken.join("predictions-000001.mlog"));
 
     // Nothing there to read.
     let missing = dir.path().join("missing");
@@ -386,7 +537,7 @@ fn folders_that_cannot_hold_a_log_are_refused_clearly() {
         fs::set_permissions(&read_only, fs::Permissions::from_mode(0o555)).unwrap();
         if fs::write(read_only.join("probe"), "x").is_err() {
             let err = PredictionLog::open(&read_only, LogOptions::default()).unwrap_err();
-            assert_names(&err, &read_only.join("predictions-000001.jsonl"));
+            assert_names(&err, &read_only.join("predictions-000001.mlog"));
             assert!(err.to_string().contains("make the folder writable"), "{err}");
         }
         fs::set_permissions(&read_only, fs::Permissions::from_mode(0o755)).unwrap();

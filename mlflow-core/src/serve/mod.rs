@@ -48,7 +48,10 @@ pub use batch::{
 pub use package::{
     FieldType, InputField, Lineage, ModelPackage, OutputField, Signature, FORMAT_VERSION, MAGIC,
 };
-pub use predlog::{Durability, LogContents, LogOptions, PredictionLog, PredictionRecord, Role};
+pub use predlog::{
+    Durability, LogContents, LogOptions, LogReader, LogRecord, PredictionLog, PredictionRecord,
+    PredictionRecordRef, Role, LOG_FORMAT_VERSION,
+};
 pub use scorer::{Prediction, Scorer};
 pub use traffic::{ChallengerMode, Route, TrafficPlan};
 

@@ -11,6 +11,7 @@
 //! mlflow lineage model NAME[@alias|/version] | lineage run ID NODE | lineage data HASH
 //! mlflow report ID [-o FILE]
 //! mlflow score NAME[@alias|/version] INPUT.csv [-o OUT.csv] [--keep COL]... [--chunk-rows N] [--delimiter C]
+//! mlflow predictions MODEL [--limit N] [--role champion|challenger|shadow] [--request ID]
 //! mlflow gc [--grace-secs N]
 //! mlflow serve NAME@ALIAS... [--port 8080] [--host 127.0.0.1] [--shadow REF]... [--canary REF=FRACTION]...
 //!              [--ab REF=FRACTION]... [--max-body-bytes N] [--reload-ms N] [--no-log]
@@ -24,6 +25,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+mod predictions;
 mod score;
 #[cfg(feature = "serve")]
 mod serve;
@@ -83,6 +85,8 @@ enum Command {
     },
     /// Score a CSV file with a registered model, streaming, and write it back with predictions.
     Score(score::ScoreArgs),
+    /// The newest records of a model's prediction log (`--json`: one JSON object per line).
+    Predictions(predictions::PredictionsArgs),
     /// Remove artifacts that no run, cache entry or model refers to.
     Gc {
         /// Leave files younger than this many seconds alone (writes may be under way).
@@ -424,6 +428,7 @@ fn run(cli: Cli) -> CliResult<()> {
             println!("wrote {}", path.display());
         }
         Command::Score(args) => score::run(&store, args, json)?,
+        Command::Predictions(args) => predictions::run(&store, args, json)?,
         #[cfg(feature = "serve")]
         Command::Serve(args) => return serve::serve(store, args),
         Command::Gc { grace_secs } => {

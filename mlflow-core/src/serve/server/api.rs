@@ -18,7 +18,7 @@ use serde_json::Value;
 use super::metrics::{ErrorCode, ModelMetrics};
 use super::shadow::ShadowJob;
 use super::{now_ms, App, Loaded, Served};
-use crate::serve::{Prediction, PredictionRecord, Role, Route, Scorer, ServeError};
+use crate::serve::{Prediction, PredictionRecordRef, Role, Route, Scorer, ServeError};
 
 /// Routing keys and request ids longer than this are ignored.
 const MAX_HEADER_ID: usize = 128;
@@ -284,29 +284,29 @@ pub(crate) fn score(scorer: &Scorer, rows: &Rows) -> Result<Vec<Prediction>, Ser
 }
 
 /// One log record per row; `inputs` holds the rows one after the other.
-pub(crate) fn records(
-    request_id: &str,
+pub(crate) fn records<'a>(
+    request_id: &'a str,
     time_ms: i64,
-    model: &Loaded,
+    model: &'a Loaded,
     role: Role,
-    inputs: &[f64],
+    inputs: &'a [f64],
     predictions: &[Prediction],
     latency: Duration,
-) -> Vec<PredictionRecord> {
+) -> Vec<PredictionRecordRef<'a>> {
     let latency_us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
     let columns = inputs.len().checked_div(predictions.len()).unwrap_or(0);
     predictions
         .iter()
         .zip(inputs.chunks_exact(columns.max(1)))
         .enumerate()
-        .map(|(i, (p, row))| PredictionRecord {
-            request_id: request_id.to_owned(),
+        .map(|(i, (p, row))| PredictionRecordRef {
+            request_id,
             row: i as u32,
             time_ms,
-            model: model.name.clone(),
+            model: &model.name,
             version: model.version,
             role,
-            inputs: row.to_vec(),
+            inputs: row,
             label: p.label,
             probability: p.probability,
             latency_us,

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::api::{self, Instances, Rows};
 use super::{Loaded, Served};
-use crate::serve::{PredictionRecord, Role};
+use crate::serve::{PredictionRecordRef, Role};
 
 /// Inputs waiting for one challenger's shadow scoring.
 pub(crate) struct ShadowJob {
@@ -141,9 +141,10 @@ fn score_batch(model: &Loaded, jobs: Vec<ShadowJob>) {
         }
     };
     let per_row = started.elapsed().as_secs_f64() / predictions.len().max(1) as f64;
-    let mut records: Vec<(Arc<Served>, Vec<PredictionRecord>)> = Vec::new();
+    let mut records: Vec<(&Arc<Served>, Vec<PredictionRecordRef<'_>>)> = Vec::new();
     let mut start = 0;
-    for (job, n) in fitting {
+    for (job, n) in &fitting {
+        let n = *n;
         let latency = Duration::from_secs_f64(per_row * n as f64);
         model.metrics.scored(Role::Shadow, n, job.arrived.elapsed());
         if job.served.log.is_some() {
@@ -158,7 +159,7 @@ fn score_batch(model: &Loaded, jobs: Vec<ShadowJob>) {
             );
             match records.iter_mut().find(|(s, _)| Arc::ptr_eq(s, &job.served)) {
                 Some((_, all)) => all.extend(batch),
-                None => records.push((Arc::clone(&job.served), batch)),
+                None => records.push((&job.served, batch)),
             }
         }
         start += n;
