@@ -81,7 +81,7 @@ fn analyze(func: &ItemFn, errors: &mut Errors) -> Signature {
             format!("#[step] functions cannot be async: make `{name}` synchronous; steps run on the executor's thread pool (block on a future inside the function if you must)"),
         );
     }
-    if let Some(token) = &sig.unsafety {
+    if let syn::Safety::Unsafe(token) = &sig.safety {
         errors.spanned(
             token,
             format!("#[step] functions cannot be unsafe: the executor calls `{name}` without an `unsafe` block; make `{name}` safe and use `unsafe` blocks inside it"),
@@ -301,7 +301,7 @@ impl<'ast> Visit<'ast> for Borrows {
         }
     }
 
-    fn visit_type_bare_fn(&mut self, _: &'ast syn::TypeBareFn) {
+    fn visit_type_fn_ptr(&mut self, _: &'ast syn::TypeFnPtr) {
         // Function pointers have their own (higher-ranked) lifetimes; they are not artifacts
         // anyway, which the `Artifact` check reports.
     }
