@@ -45,7 +45,8 @@ for round in $(seq 1 "$ROUNDS"); do
       rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
       p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
       p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
-      errors=$(awk '/Non-2xx|Socket errors/ {n++} END {print n+0}' <<<"$out")
+      # Non-2xx answers plus socket errors (connect, read, write, timeout).
+      errors=$(awk '/Non-2xx/ {n += $NF} /Socket errors/ {gsub(",", ""); n += $4 + $6 + $8 + $10} END {print n+0}' <<<"$out")
       rows=$rps; [ $name = batch ] && rows=$(awk -v r="$rps" 'BEGIN {printf "%.0f", r * 100}')
       hwm=$(awk '/VmHWM/ {print $2 " " $3}' /proc/$pid/status)
       printf '%-8s %-7s %-6s %12s %12s %10s %10s %8s %10s\n' "$round" "$shadow" "$name" "$rps" "$rows" "$p50" "$p99" "$errors" "$hwm"

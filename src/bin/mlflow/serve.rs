@@ -40,9 +40,9 @@ pub struct ServeArgs {
     /// Rotate the prediction log when a segment reaches this many MiB.
     #[arg(long, default_value_t = 64)]
     log_segment_mib: u64,
-    /// Keep at most this many prediction log segments (default: all).
-    #[arg(long)]
-    log_segments: Option<usize>,
+    /// Keep at most this many prediction log segments, the newest (0: keep all).
+    #[arg(long, default_value_t = mlflow::serve::server::DEFAULT_LOG_SEGMENTS)]
+    log_segments: usize,
     /// Do not log predictions.
     #[arg(long)]
     no_log: bool,
@@ -69,8 +69,8 @@ pub fn serve(store: Store, args: ServeArgs) -> CliResult<()> {
         *spec = spec.clone().challenger(reference, mode);
     }
     let mut log = LogOptions::default().max_segment_bytes(args.log_segment_mib.max(1) << 20);
-    if let Some(n) = args.log_segments {
-        log = log.max_segments(n);
+    if args.log_segments > 0 {
+        log = log.max_segments(args.log_segments);
     }
     let mut config = ServerConfig::new(SocketAddr::new(args.host, args.port))
         .max_body_bytes(args.max_body_bytes)
