@@ -262,6 +262,15 @@ fn every_bad_request_gets_a_4xx_naming_the_problem_and_the_server_keeps_serving(
     );
     refused(&mut c, "/v1/models/titanic:explain", DEMO, 404, "not_found", "unknown verb `:explain`");
     refused(&mut c, "/v2/models/titanic/infer", DEMO, 404, "not_found", "no route");
+    let long_key = "k".repeat(2000);
+    let answer = c.send("POST", PREDICT, &[("x-routing-key", &long_key)], DEMO.as_bytes()).unwrap();
+    assert_eq!(
+        (answer.status, answer.json()["code"].as_str()),
+        (400, Some("bad_request")),
+        "{}",
+        answer.body
+    );
+    assert!(answer.json()["error"].as_str().unwrap().contains("at most 1024"), "{}", answer.body);
     let answer = c.send("DELETE", "/v1/models/titanic", &[], b"").unwrap();
     assert_eq!((answer.status, answer.json()["code"].as_str()), (405, Some("method_not_allowed")));
 
@@ -293,7 +302,7 @@ fn metadata_health_and_metrics_describe_what_is_served() {
     assert_eq!(meta["signature"]["inputs"][0]["name"], scorer(&store, "titanic/1").names()[0].as_str());
     assert_eq!(meta["lineage"]["pipeline"], "titanic");
     assert_eq!(meta["challengers"][0]["version"], 2);
-    assert_eq!(meta["challengers"][0]["mode"]["mode"], "shadow");
+    assert_eq!(meta["challengers"][0]["mode"], "shadow");
     assert_eq!(http::get(addr, "/v1/models").json()["models"][0]["name"], "titanic");
     assert_eq!(http::get(addr, "/v1/models/nothing").status, 404);
     for path in ["/v2/health/live", "/healthz", "/v2/health/ready", "/readyz"] {
@@ -308,8 +317,8 @@ fn metadata_health_and_metrics_describe_what_is_served() {
     for line in [
         "mlflow_requests_total{model=\"titanic\",version=\"1\",role=\"champion\"} 3",
         "mlflow_request_duration_seconds_count{model=\"titanic\",version=\"1\",role=\"champion\"} 3",
-        "mlflow_model_serving{model=\"titanic\",version=\"1\",role=\"champion\",reference=\"titanic@production\"} 1",
-        "mlflow_model_serving{model=\"titanic\",version=\"2\",role=\"shadow\",reference=\"titanic@candidate\"} 1",
+        "mlflow_model_serving{model=\"titanic\",version=\"1\",role=\"champion\",mode=\"champion\",reference=\"titanic@production\"} 1",
+        "mlflow_model_serving{model=\"titanic\",version=\"2\",role=\"shadow\",mode=\"shadow\",reference=\"titanic@candidate\"} 1",
         "# TYPE mlflow_request_duration_seconds histogram",
     ] {
         assert!(text.lines().any(|l| l == line), "no `{line}` in\n{text}");
@@ -369,7 +378,7 @@ fn a_canary_answers_its_share_sticky_by_key_and_ab_needs_a_key() {
     assert!((80..160).contains(&unkeyed), "{unkeyed} of 400 unkeyed requests went to a 30% canary");
     let mut seen = BTreeSet::new();
     for user in 0..40 {
-        let key = format!("user-{user}");
+        let key = format!("user {user}");
         let first = version(&mut c, Some(&key));
         for _ in 0..3 {
             assert_eq!(version(&mut c, Some(&key)), first, "key {key} is sticky");
@@ -649,4 +658,31 @@ fn a_promoted_version_that_fails_to_load_leaves_the_old_one_serving() {
     assert_eq!(answer.header("x-request-id"), Some("client-42"));
     server.shutdown().unwrap();
     assert!(log_of(&store).iter().any(|r| r.request_id == "client-42"));
+}
+
+#[test]
+fn a_shutdown_reports_not_ready_first_and_does_not_wait_forever_for_a_stalled_client() {
+    let (_dir, store) = fresh_store();
+    let config = config()
+        .model(ModelSpec::new("titanic@production"))
+        .shutdown_delay(Duration::from_millis(400))
+        .drain_timeout(Duration::from_millis(300));
+    let server = start(&store, config);
+    let addr = server.local_addr();
+    // A client that sends half a request and then stalls.
+    let mut stalled = Client::connect(addr).unwrap();
+    stalled.write_raw(b"POST /v1/models/titanic:predict HTTP/1.1\r\nhost: x\r\ncontent-len").unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let started = Instant::now();
+    let stopping = std::thread::spawn(move || server.shutdown());
+    std::thread::sleep(Duration::from_millis(100));
+    // During the delay: not ready, but still answering.
+    assert_eq!(http::get(addr, "/readyz").status, 503);
+    assert_eq!(http::get(addr, "/v2/health/ready").json()["ready"], false);
+    assert_eq!(http::post(addr, PREDICT, DEMO).status, 200);
+    stopping.join().unwrap().unwrap();
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(650), "stopped after {took:?}, before the delay and the drain");
+    assert!(took < Duration::from_secs(5), "waited {took:?} for a stalled client");
+    assert!(stalled.read_answer().is_err(), "the stalled connection was closed");
 }

@@ -157,6 +157,15 @@ pub enum ServeError {
         /// The value.
         value: f64,
     },
+    /// A row of finite values that the model cannot score: a value so far outside the training
+    /// range that scaling overflows, or a probability that is not a number.
+    #[error("row {row} is out of the range the model can score: {detail}; send values in the range the model was trained on")]
+    OutOfRange {
+        /// The row (0-based).
+        row: usize,
+        /// What overflowed.
+        detail: String,
+    },
     /// A named row has a key that is not one of the model's features.
     #[error("row {row} has an unknown feature `{name}`; the model takes {names}")]
     UnknownFeature {

@@ -460,16 +460,41 @@ impl ModelPackage {
     /// P(class 1) for rows of model inputs (before the scaler), without input checks beyond the
     /// model's own. The scorer's path; also used for the self-test.
     pub(crate) fn predict_proba(&self, x: ArrayView2<'_, f64>) -> Result<ndarray::Array1<f64>, ServeError> {
-        Ok(match &self.scaler {
+        let proba = match &self.scaler {
             None => self.model.predict_proba(x)?,
             Some(scaler) => {
                 let mut scaled = x.to_owned();
                 for (mut col, s) in scaled.columns_mut().into_iter().zip(scaler.scalers()) {
                     col.mapv_inplace(|v| s.apply_one(v));
                 }
+                if let Some(((row, column), _)) = scaled.indexed_iter().find(|(_, v)| !v.is_finite()) {
+                    return Err(self.out_of_range(
+                        row,
+                        &format!(
+                            "feature `{}` (column {column}) = {} overflows when scaled",
+                            self.signature.inputs[column].name,
+                            x[[row, column]]
+                        ),
+                    ));
+                }
                 self.model.predict_proba(scaled.view())?
             }
-        })
+        };
+        if proba.len() != x.nrows() {
+            return Err(ServeError::Build(format!(
+                "the model returned {} probabilities for {} rows; repackage the model",
+                proba.len(),
+                x.nrows()
+            )));
+        }
+        if let Some(row) = proba.iter().position(|p| !p.is_finite()) {
+            return Err(self.out_of_range(row, &format!("the model's probability is {}", proba[row])));
+        }
+        Ok(proba)
+    }
+
+    pub(crate) fn out_of_range(&self, row: usize, detail: &str) -> ServeError {
+        ServeError::OutOfRange { row, detail: detail.to_owned() }
     }
 
     /// Re-scores the self-test rows; an error names the first row that differs.

@@ -176,6 +176,13 @@ impl Scorer {
                 for ((out, &v), s) in buf.iter_mut().zip(row).zip(scaler.scalers()) {
                     *out = s.apply_one(v);
                 }
+                if let Some(column) = buf.iter().position(|v| !v.is_finite()) {
+                    let detail = format!(
+                        "feature `{}` (column {column}) = {} overflows when scaled",
+                        self.names[column], row[column]
+                    );
+                    return Err(self.package.out_of_range(0, &detail));
+                }
                 self.model_proba(buf)?
             }
         };
@@ -187,9 +194,13 @@ impl Scorer {
         let view = ArrayView2::from_shape((1, row.len()), row)
             .map_err(|e| ServeError::Build(format!("cannot view the row as a matrix: {e}")))?;
         let proba = self.package.model().predict_proba(view)?;
-        proba.first().copied().ok_or_else(|| {
-            ServeError::Build("the model returned no probability for one row; repackage the model".into())
-        })
+        match proba.first() {
+            Some(p) if p.is_finite() => Ok(*p),
+            Some(p) => Err(self.package.out_of_range(0, &format!("the model's probability is {p}"))),
+            None => Err(ServeError::Build(
+                "the model returned no probability for one row; repackage the model".into(),
+            )),
+        }
     }
 
     /// Scores rows of model inputs, one row per input, columns in signature order.

@@ -15,10 +15,11 @@ use super::ServeError;
 /// # Ok::<(), mlflow_core::serve::ServeError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "mode")]
+#[serde(tag = "mode")]
 pub enum ChallengerMode {
     /// Scores every request after the champion answered, off the response path; its predictions
     /// are only logged.
+    #[serde(rename = "shadow")]
     Shadow,
     /// Answers `fraction` of the requests: requests that carry a routing key always go to the same
     /// model (sticky), requests without one are drawn at random.
@@ -28,6 +29,7 @@ pub enum ChallengerMode {
     },
     /// Answers the requests whose routing key falls in its `fraction` of the key space; requests
     /// without a key are not part of the test and get the champion.
+    #[serde(rename = "ab")]
     AbTest {
         /// Share of the key space, in `[0, 1]`.
         fraction: f64,
@@ -35,7 +37,25 @@ pub enum ChallengerMode {
 }
 
 impl ChallengerMode {
-    fn fraction(self) -> f64 {
+    /// `shadow`, `canary` or `ab`: the name used on the command line, in metrics and metadata.
+    ///
+    /// ```
+    /// assert_eq!(mlflow_core::serve::ChallengerMode::AbTest { fraction: 0.5 }.kind(), "ab");
+    /// ```
+    pub fn kind(self) -> &'static str {
+        match self {
+            ChallengerMode::Shadow => "shadow",
+            ChallengerMode::Canary { .. } => "canary",
+            ChallengerMode::AbTest { .. } => "ab",
+        }
+    }
+
+    /// The share of requests (canary) or routing keys (A/B) the challenger answers; 0 for a shadow.
+    ///
+    /// ```
+    /// assert_eq!(mlflow_core::serve::ChallengerMode::Canary { fraction: 0.1 }.fraction(), 0.1);
+    /// ```
+    pub fn fraction(self) -> f64 {
         match self {
             ChallengerMode::Shadow => 0.0,
             ChallengerMode::Canary { fraction } | ChallengerMode::AbTest { fraction } => fraction,
@@ -117,6 +137,7 @@ pub enum Route {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrafficPlan {
     modes: Vec<ChallengerMode>,
+    salt: String,
 }
 
 impl TrafficPlan {
@@ -139,7 +160,23 @@ impl TrafficPlan {
                 "the challengers' fractions add up to {total}, more than all the traffic; make them add up to at most 1"
             )));
         }
-        Ok(TrafficPlan { modes: modes.to_vec() })
+        Ok(TrafficPlan { modes: modes.to_vec(), salt: String::new() })
+    }
+
+    /// Mixes `salt` (the server uses the model's name) into the hash of routing keys, so each
+    /// model's canary and A/B test take their own share of the keys rather than the same users.
+    ///
+    /// ```
+    /// use mlflow_core::serve::{ChallengerMode, Route, TrafficPlan};
+    /// let modes = [ChallengerMode::Canary { fraction: 0.5 }];
+    /// let (a, b) = (TrafficPlan::new(&modes)?.with_salt("titanic"), TrafficPlan::new(&modes)?.with_salt("churn"));
+    /// let differ = (0..100).filter(|i| a.route(Some(&format!("u{i}")), 0.0) != b.route(Some(&format!("u{i}")), 0.0)).count();
+    /// assert!(differ > 20, "{differ}");
+    /// # Ok::<(), mlflow_core::serve::ServeError>(())
+    /// ```
+    pub fn with_salt(mut self, salt: impl Into<String>) -> TrafficPlan {
+        self.salt = salt.into();
+        self
     }
 
     /// The challengers' modes, in order.
@@ -158,7 +195,7 @@ impl TrafficPlan {
     ///
     /// See [`TrafficPlan`] for an example.
     pub fn route(&self, key: Option<&str>, draw: f64) -> Route {
-        let point = key.map(key_point);
+        let point = key.map(|key| key_point(&self.salt, key));
         let mut start = 0.0;
         for (i, mode) in self.modes.iter().enumerate() {
             let at = match (mode, point) {
@@ -184,9 +221,12 @@ impl TrafficPlan {
     }
 }
 
-/// A routing key's place in `[0, 1)`: the first 53 bits of its BLAKE3 hash.
-fn key_point(key: &str) -> f64 {
-    let hash = blake3::hash(key.as_bytes());
+/// A routing key's place in `[0, 1)`: the first 53 bits of the BLAKE3 hash of the salt (length
+/// first, so salt and key cannot run into each other) and the key.
+fn key_point(salt: &str, key: &str) -> f64 {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(&(salt.len() as u64).to_le_bytes()).update(salt.as_bytes()).update(key.as_bytes());
+    let hash = hasher.finalize();
     let mut head = [0u8; 8];
     head.copy_from_slice(&hash.as_bytes()[..8]);
     (u64::from_le_bytes(head) >> 11) as f64 / (1u64 << 53) as f64

@@ -46,6 +46,12 @@ pub struct ServeArgs {
     /// Do not log predictions.
     #[arg(long)]
     no_log: bool,
+    /// On SIGINT/SIGTERM, keep accepting this long with readiness at 503 (for load balancers).
+    #[arg(long, default_value_t = 0)]
+    shutdown_delay_ms: u64,
+    /// Then wait this long for requests in flight before closing their connections.
+    #[arg(long, default_value_t = 30)]
+    drain_secs: u64,
     /// Threads answering requests (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
@@ -68,7 +74,10 @@ pub fn serve(store: Store, args: ServeArgs) -> CliResult<()> {
             .ok_or_else(|| format!("challenger `{reference}` is for model `{name}`, which is not served; serve `{name}@ALIAS` too"))?;
         *spec = spec.clone().challenger(reference, mode);
     }
-    let mut log = LogOptions::default().max_segment_bytes(args.log_segment_mib.max(1) << 20);
+    let segment_bytes = args.log_segment_mib.max(1).checked_mul(1 << 20).ok_or_else(|| {
+        format!("--log-segment-mib {} is too large; give a size in MiB such as 64", args.log_segment_mib)
+    })?;
+    let mut log = LogOptions::default().max_segment_bytes(segment_bytes);
     if args.log_segments > 0 {
         log = log.max_segments(args.log_segments);
     }
@@ -77,7 +86,9 @@ pub fn serve(store: Store, args: ServeArgs) -> CliResult<()> {
         .reload_interval(Duration::from_millis(args.reload_ms.max(10)))
         .prediction_log((!args.no_log).then_some(log))
         .announce(true)
-        .handle_signals(true);
+        .handle_signals(true)
+        .shutdown_delay(Duration::from_millis(args.shutdown_delay_ms))
+        .drain_timeout(Duration::from_secs(args.drain_secs));
     if let Some(threads) = args.threads {
         config = config.worker_threads(threads);
     }

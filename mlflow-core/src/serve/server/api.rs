@@ -20,8 +20,15 @@ use super::shadow::ShadowJob;
 use super::{now_ms, App, Loaded, Served};
 use crate::serve::{Prediction, PredictionRecordRef, Role, Route, Scorer, ServeError};
 
-/// Routing keys and request ids longer than this are ignored.
-const MAX_HEADER_ID: usize = 128;
+/// Client request ids longer than this (or with spaces or control characters) are replaced by
+/// one of ours: they are echoed back and logged with every row.
+const MAX_REQUEST_ID: usize = 128;
+
+/// Routing keys longer than this are refused.
+const MAX_ROUTING_KEY: usize = 1024;
+
+/// Requests with a larger body are scored outside the async scheduler (about 2,000 numbers).
+const BLOCKING_BODY_BYTES: usize = 16 * 1024;
 
 /// Bodies up to this many times the limit are read to their end before the 413.
 const DRAIN_FACTOR: usize = 8;
@@ -72,6 +79,7 @@ impl From<ServeError> for ApiError {
             ServeError::UnknownFeature { .. } => ErrorCode::UnknownFeature,
             ServeError::MissingFeature { .. } => ErrorCode::MissingFeature,
             ServeError::NonFinite { .. } => ErrorCode::NonFinite,
+            ServeError::OutOfRange { .. } => ErrorCode::OutOfRange,
             _ => return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, e.to_string()),
         };
         ApiError::bad(code, e.to_string())
@@ -283,7 +291,8 @@ pub(crate) fn score(scorer: &Scorer, rows: &Rows) -> Result<Vec<Prediction>, Ser
     scorer.score_batch(view)
 }
 
-/// One log record per row; `inputs` holds the rows one after the other.
+/// One log record per row; `inputs` holds the rows one after the other, each the model's
+/// feature count long.
 pub(crate) fn records<'a>(
     request_id: &'a str,
     time_ms: i64,
@@ -294,10 +303,10 @@ pub(crate) fn records<'a>(
     latency: Duration,
 ) -> Vec<PredictionRecordRef<'a>> {
     let latency_us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
-    let columns = inputs.len().checked_div(predictions.len()).unwrap_or(0);
+    let columns = model.scorer.names().len().max(1);
     predictions
         .iter()
-        .zip(inputs.chunks_exact(columns.max(1)))
+        .zip(inputs.chunks_exact(columns))
         .enumerate()
         .map(|(i, (p, row))| PredictionRecordRef {
             request_id,
@@ -314,11 +323,34 @@ pub(crate) fn records<'a>(
         .collect()
 }
 
-/// A header's value when it is a short printable ASCII string.
-fn header_id<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    let value = headers.get(name)?.to_str().ok()?;
-    (!value.is_empty() && value.len() <= MAX_HEADER_ID && value.bytes().all(|b| b.is_ascii_graphic()))
+/// The client's `x-request-id` when it is a short printable ASCII string without spaces.
+fn client_request_id(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get("x-request-id")?.to_str().ok()?;
+    (!value.is_empty() && value.len() <= MAX_REQUEST_ID && value.bytes().all(|b| b.is_ascii_graphic()))
         .then_some(value)
+}
+
+/// The routing key: the body's `key`, else the `x-routing-key` header.
+fn routing_key<'a>(body_key: Option<&'a str>, headers: &'a HeaderMap) -> Result<Option<&'a str>, ApiError> {
+    let key = match body_key {
+        Some(key) => Some(key),
+        None => match headers.get("x-routing-key") {
+            None => None,
+            Some(value) => Some(value.to_str().map_err(|_| {
+                ApiError::bad(ErrorCode::BadRequest, "the x-routing-key header is not visible ASCII text; send the key as text (or as `key` in the body)")
+            })?),
+        },
+    };
+    match key {
+        Some(key) if key.len() > MAX_ROUTING_KEY => Err(ApiError::bad(
+            ErrorCode::BadRequest,
+            format!(
+                "the routing key is {} bytes long; send at most {MAX_ROUTING_KEY} (a user or session id)",
+                key.len()
+            ),
+        )),
+        key => Ok(key),
+    }
 }
 
 /// Reads the body, up to `limit` bytes. A larger body is still read to its end when it is at most
@@ -400,13 +432,27 @@ async fn predict(
     // The body is read even for requests about to be refused, so the connection stays usable.
     let bytes = read_body(body, &headers, app.max_body_bytes).await;
     let served = match target
-        .map_err(|e| ApiError::bad(ErrorCode::BadRequest, e.body_text()))
+        .map_err(|e| {
+            ApiError::bad(
+                ErrorCode::BadRequest,
+                format!("{}; POST to /v1/models/NAME:predict", e.body_text()),
+            )
+        })
         .and_then(|Path(target)| app.served(predict_target(&target)?).cloned())
     {
         Ok(served) => served,
         Err(e) => return e.answer(&app.unknown),
     };
-    match bytes.and_then(|bytes| predict_served(&app, &served, &headers, &bytes, arrived, time_ms)) {
+    let answer = |bytes: Vec<u8>| {
+        // Large requests score on this thread outside the scheduler, so small ones (and health
+        // checks) keep being answered meanwhile.
+        if bytes.len() > BLOCKING_BODY_BYTES {
+            tokio::task::block_in_place(|| predict_served(&app, &served, &headers, &bytes, arrived, time_ms))
+        } else {
+            predict_served(&app, &served, &headers, &bytes, arrived, time_ms)
+        }
+    };
+    match bytes.and_then(answer) {
         Ok(response) => response,
         Err(e) => e.answer(&served.metrics),
     }
@@ -423,7 +469,7 @@ fn predict_served(
     let deployment = served.deployment();
     let names = deployment.champion.scorer.names();
     let request = PredictRequest::parse(bytes, names)?;
-    let key = request.key.as_deref().or_else(|| header_id(headers, "x-routing-key"));
+    let key = routing_key(request.key.as_deref(), headers)?;
     let draw = if key.is_none() && !deployment.challengers.is_empty() { rand::random::<f64>() } else { 0.0 };
     let (model, role) = match deployment.plan.route(key, draw) {
         Route::Champion => (&deployment.champion, Role::Champion),
@@ -433,7 +479,7 @@ fn predict_served(
     let started = Instant::now();
     let predictions = score(&model.scorer, &rows)?;
     let latency = started.elapsed();
-    let request_id: Arc<str> = match header_id(headers, "x-request-id") {
+    let request_id: Arc<str> = match client_request_id(headers) {
         Some(id) => Arc::from(id),
         None => Arc::from(app.request_ids.next()),
     };
@@ -507,7 +553,8 @@ fn metadata(served: &Served, ready: bool) -> Value {
             serde_json::json!({
                 "reference": c.reference,
                 "version": c.model.version,
-                "mode": c.mode,
+                "mode": c.mode.kind(),
+                "fraction": c.mode.fraction(),
             })
         })
         .collect();

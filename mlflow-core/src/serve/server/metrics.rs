@@ -36,6 +36,7 @@ pub(crate) enum ErrorCode {
     MissingFeature,
     NonNumeric,
     NonFinite,
+    OutOfRange,
     BodyTooLarge,
     UnknownModel,
     NotFound,
@@ -44,7 +45,7 @@ pub(crate) enum ErrorCode {
 }
 
 impl ErrorCode {
-    const ALL: [ErrorCode; 13] = [
+    const ALL: [ErrorCode; 14] = [
         ErrorCode::MalformedJson,
         ErrorCode::BadRequest,
         ErrorCode::EmptyInstances,
@@ -53,6 +54,7 @@ impl ErrorCode {
         ErrorCode::MissingFeature,
         ErrorCode::NonNumeric,
         ErrorCode::NonFinite,
+        ErrorCode::OutOfRange,
         ErrorCode::BodyTooLarge,
         ErrorCode::UnknownModel,
         ErrorCode::NotFound,
@@ -70,6 +72,7 @@ impl ErrorCode {
             ErrorCode::MissingFeature => "missing_feature",
             ErrorCode::NonNumeric => "non_numeric",
             ErrorCode::NonFinite => "non_finite",
+            ErrorCode::OutOfRange => "out_of_range",
             ErrorCode::BodyTooLarge => "body_too_large",
             ErrorCode::UnknownModel => "unknown_model",
             ErrorCode::NotFound => "not_found",
@@ -78,8 +81,9 @@ impl ErrorCode {
         }
     }
 
+    /// Its position in [`ErrorCode::ALL`] (declaration order).
     fn index(self) -> usize {
-        ErrorCode::ALL.iter().position(|c| *c == self).unwrap_or(0)
+        self as usize
     }
 }
 
@@ -279,51 +283,31 @@ impl Metrics {
                 v.shadow_errors.load(Ordering::Relaxed)
             );
         }
-        header(
-            &mut out,
-            "mlflow_shadow_dropped_total",
-            "counter",
-            "Shadow scorings skipped because the shadow queue was full.",
-        );
-        header(
-            &mut out,
-            "mlflow_model_reloads_total",
-            "counter",
-            "Times a served model switched to another registered version.",
-        );
-        header(
-            &mut out,
-            "mlflow_model_reload_errors_total",
-            "counter",
-            "Failed attempts to load a newly registered version (the old one keeps serving).",
-        );
-        for m in models.iter().filter(|m| !m.model.is_empty()) {
-            let model = escape(&m.model);
-            let _ = writeln!(
-                out,
-                "mlflow_shadow_dropped_total{{model=\"{model}\"}} {}",
-                m.shadow_dropped.load(Ordering::Relaxed)
-            );
-            let _ = writeln!(
-                out,
-                "mlflow_model_reloads_total{{model=\"{model}\"}} {}",
-                m.reloads.load(Ordering::Relaxed)
-            );
-            let _ = writeln!(
-                out,
-                "mlflow_model_reload_errors_total{{model=\"{model}\"}} {}",
-                m.reload_errors.load(Ordering::Relaxed)
-            );
+        let per_model: [(&str, &str, ModelCount); 3] = [
+            ("mlflow_shadow_dropped_total", "Shadow scorings skipped because the shadow queue was full.", |m| &m.shadow_dropped),
+            ("mlflow_model_reloads_total", "Times a served model switched to another registered version.", |m| &m.reloads),
+            ("mlflow_model_reload_errors_total", "Newly registered versions that failed to load, once per distinct failure (the old version keeps serving; the load is retried every reload interval).", |m| &m.reload_errors),
+        ];
+        for (name, help, count) in per_model {
+            header(&mut out, name, "counter", help);
+            for m in models.iter().filter(|m| !m.model.is_empty()) {
+                let _ = writeln!(
+                    out,
+                    "{name}{{model=\"{}\"}} {}",
+                    escape(&m.model),
+                    count(m).load(Ordering::Relaxed)
+                );
+            }
         }
         header(
             &mut out,
             "mlflow_model_serving",
             "gauge",
-            "1 for each model version serving now, with its role and registry reference.",
+            "1 for each model version serving now, with its role (champion, challenger, shadow), its mode (champion, shadow, canary, ab) and registry reference.",
         );
         for (model, serving) in self.serving.lock().unwrap_or_else(|e| e.into_inner()).iter() {
-            for Serving { role, reference, version } in serving {
-                let _ = writeln!(out, "mlflow_model_serving{{model=\"{}\",version=\"{version}\",role=\"{role}\",reference=\"{}\"}} 1", escape(model), escape(reference));
+            for Serving { role, mode, reference, version } in serving {
+                let _ = writeln!(out, "mlflow_model_serving{{model=\"{}\",version=\"{version}\",role=\"{}\",mode=\"{mode}\",reference=\"{}\"}} 1", escape(model), role.as_str(), escape(reference));
             }
         }
         header(&mut out, "mlflow_requests_in_flight", "gauge", "Requests being handled now.");
@@ -332,10 +316,12 @@ impl Metrics {
     }
 }
 
-/// A model version serving now, in a role (`champion`, `shadow`, `canary`, `ab`), by reference.
+/// A model version serving now, in a role and a mode (`champion`, `shadow`, `canary`, `ab`), by
+/// reference.
 #[derive(Debug)]
 pub(crate) struct Serving {
-    pub(crate) role: &'static str,
+    pub(crate) role: Role,
+    pub(crate) mode: &'static str,
     pub(crate) reference: String,
     pub(crate) version: u32,
 }
@@ -348,6 +334,9 @@ impl Drop for InFlight<'_> {
         self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
+
+/// Picks one counter of a served model.
+type ModelCount = fn(&ModelMetrics) -> &AtomicU64;
 
 /// Picks one per-role counter array of a version.
 type RoleCounts = fn(&VersionMetrics) -> &[AtomicU64; 3];
@@ -397,6 +386,13 @@ mod tests {
                 .ends_with(" 102"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn error_codes_index_their_counters_in_order() {
+        for (i, code) in ErrorCode::ALL.into_iter().enumerate() {
+            assert_eq!(code.index(), i, "{}", code.as_str());
+        }
     }
 
     #[test]

@@ -34,6 +34,7 @@ mod metrics;
 mod shadow;
 
 use std::collections::HashMap;
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -43,7 +44,7 @@ use std::time::Duration;
 
 use self::metrics::{Metrics, ModelMetrics, Serving, VersionMetrics};
 use self::shadow::ShadowQueue;
-use super::{ChallengerMode, LogOptions, PredictionLog, Scorer, ServeError, TrafficPlan};
+use super::{ChallengerMode, LogOptions, PredictionLog, Role, Scorer, ServeError, TrafficPlan};
 use crate::registry::{ModelRef, Registry};
 use crate::store::Store;
 
@@ -110,6 +111,8 @@ pub struct ServerConfig {
     worker_threads: Option<usize>,
     announce: bool,
     handle_signals: bool,
+    shutdown_delay: Duration,
+    drain_timeout: Duration,
 }
 
 impl ServerConfig {
@@ -131,6 +134,8 @@ impl ServerConfig {
             worker_threads: None,
             announce: false,
             handle_signals: false,
+            shutdown_delay: Duration::ZERO,
+            drain_timeout: Duration::from_secs(30),
         }
     }
 
@@ -208,6 +213,31 @@ impl ServerConfig {
     /// ```
     pub fn handle_signals(mut self, yes: bool) -> ServerConfig {
         self.handle_signals = yes;
+        self
+    }
+
+    /// How long the server keeps accepting requests after a shutdown starts, while readiness
+    /// already answers 503, so a load balancer can take it out of rotation first (default 0).
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let config = mlflow_core::serve::server::ServerConfig::new("127.0.0.1:0".parse().unwrap()).shutdown_delay(Duration::from_secs(5));
+    /// ```
+    pub fn shutdown_delay(mut self, delay: Duration) -> ServerConfig {
+        self.shutdown_delay = delay;
+        self
+    }
+
+    /// How long a shutdown waits for requests in flight once it stopped accepting (default 30 s);
+    /// connections still open after it (a client that stalls mid-request) are closed. With
+    /// [`ServerConfig::handle_signals`], a second SIGINT or SIGTERM stops waiting at once.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let config = mlflow_core::serve::server::ServerConfig::new("127.0.0.1:0".parse().unwrap()).drain_timeout(Duration::from_secs(10));
+    /// ```
+    pub fn drain_timeout(mut self, timeout: Duration) -> ServerConfig {
+        self.drain_timeout = timeout;
         self
     }
 }
@@ -470,17 +500,48 @@ fn run(
 
     let router = api::router(Arc::clone(&app));
     let ready_app = Arc::clone(&app);
-    let handle_signals = config.handle_signals;
+    let (draining_tx, draining_rx) = tokio::sync::oneshot::channel::<()>();
     let served = runtime.block_on(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                shutdown_requested(stop_rx, handle_signals).await;
-                ready_app.ready.store(false, Ordering::SeqCst);
-            })
-            .await
+        let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+            shutdown_requested(stop_rx, config.handle_signals).await;
+            ready_app.ready.store(false, Ordering::SeqCst);
+            if config.announce {
+                eprintln!(
+                    "mlflow serve: shutting down: not ready; accepting for {:?} more, then draining requests in flight for up to {:?}",
+                    config.shutdown_delay, config.drain_timeout
+                );
+            }
+            tokio::time::sleep(config.shutdown_delay).await;
+            let _ = draining_tx.send(());
+        });
+        let deadline = async move {
+            if draining_rx.await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            let second_signal = async {
+                if config.handle_signals {
+                    signal().await;
+                } else {
+                    std::future::pending::<()>().await;
+                }
+            };
+            tokio::select! {
+                () = tokio::time::sleep(config.drain_timeout) => {}
+                () = second_signal => {}
+            }
+        };
+        tokio::select! {
+            result = server.into_future() => result.map(|()| true),
+            () = deadline => Ok(false),
+        }
     });
     if config.announce {
-        eprintln!("mlflow serve: stopped accepting; finishing shadow scorings");
+        match served {
+            Ok(false) => {
+                eprintln!("mlflow serve: stopped waiting for requests in flight; closed their connections")
+            }
+            _ => eprintln!("mlflow serve: stopped accepting; finishing shadow scorings"),
+        }
     }
     drop(reload_stop_tx);
     let _ = reloader.join();
@@ -490,7 +551,7 @@ fn run(
     if config.announce {
         eprintln!("mlflow serve: stopped");
     }
-    served.map_err(|e| io_error("serve", e))
+    served.map(|_| ()).map_err(|e| io_error("serve", e))
 }
 
 async fn shutdown_requested(stop_rx: tokio::sync::oneshot::Receiver<()>, handle_signals: bool) {
@@ -498,6 +559,14 @@ async fn shutdown_requested(stop_rx: tokio::sync::oneshot::Receiver<()>, handle_
         let _ = stop_rx.await;
         return;
     }
+    tokio::select! {
+        _ = stop_rx => {}
+        () = signal() => {}
+    }
+}
+
+/// SIGINT or SIGTERM.
+async fn signal() {
     #[cfg(unix)]
     let terminate = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
@@ -510,9 +579,8 @@ async fn shutdown_requested(stop_rx: tokio::sync::oneshot::Receiver<()>, handle_
     #[cfg(not(unix))]
     let terminate = std::future::pending::<()>();
     tokio::select! {
-        _ = stop_rx => {}
         _ = tokio::signal::ctrl_c() => {}
-        _ = terminate => {}
+        () = terminate => {}
     }
 }
 
@@ -539,21 +607,24 @@ fn load_deployment(
         challengers.push(Challenger { reference: reference.clone(), mode: *mode, model });
     }
     let modes: Vec<ChallengerMode> = challengers.iter().map(|c| c.mode).collect();
-    Ok(Deployment { champion, challengers, plan: TrafficPlan::new(&modes)? })
+    let plan = TrafficPlan::new(&modes)?.with_salt(&champion.name);
+    Ok(Deployment { champion, challengers, plan })
 }
 
 fn serving_labels(spec: &ModelSpec, d: &Deployment) -> Vec<Serving> {
-    let mut labels =
-        vec![Serving { role: "champion", reference: spec.reference.clone(), version: d.champion.version }];
-    for c in &d.challengers {
-        let role = match c.mode {
-            ChallengerMode::Shadow => "shadow",
-            ChallengerMode::Canary { .. } => "canary",
-            ChallengerMode::AbTest { .. } => "ab",
-        };
-        labels.push(Serving { role, reference: c.reference.clone(), version: c.model.version });
-    }
-    labels
+    let champion = Serving {
+        role: Role::Champion,
+        mode: "champion",
+        reference: spec.reference.clone(),
+        version: d.champion.version,
+    };
+    let challengers = d.challengers.iter().map(|c| Serving {
+        role: if c.mode == ChallengerMode::Shadow { Role::Shadow } else { Role::Challenger },
+        mode: c.mode.kind(),
+        reference: c.reference.clone(),
+        version: c.model.version,
+    });
+    std::iter::once(champion).chain(challengers).collect()
 }
 
 fn same_versions(a: &Deployment, b: &Deployment) -> bool {

@@ -108,7 +108,12 @@ impl ShadowQueue {
                 let challenger = Arc::clone(&jobs[0].challenger);
                 let (same, rest): (Vec<_>, Vec<_>) =
                     jobs.into_iter().partition(|j| Arc::ptr_eq(&j.challenger, &challenger));
-                score_batch(&challenger, same);
+                // A panic in model code must not stop shadow scoring for good.
+                let scored =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| score_batch(&challenger, same)));
+                if scored.is_err() {
+                    challenger.metrics.shadow_failed();
+                }
                 jobs = rest;
             }
         }
