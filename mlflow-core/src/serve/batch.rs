@@ -486,25 +486,72 @@ pub fn score_csv_file(
     output: impl AsRef<Path>,
     options: &BatchOptions,
 ) -> Result<BatchSummary, BatchError> {
-    let (input, output) = (input.as_ref(), output.as_ref());
+    let input = input.as_ref();
     let name = input.display().to_string();
-    let file = File::open(input).map_err(|source| match source.kind() {
-        io::ErrorKind::NotFound => DataError::NotFound { file: name.clone() },
-        _ => DataError::Io { file: name.clone(), source },
-    })?;
+    let file = open_input(input)?;
     let total = file.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
+    let reader = BufReader::with_capacity(1 << 16, file);
+    into_file(output.as_ref(), |out, target| run(scorer, reader, &name, total, out, target, options))
+}
+
+/// Scores CSV read from `input` (named `name` in messages, e.g. `standard input`) into the CSV
+/// file `output`, replacing it only when every row was scored, as [`score_csv_file`] does.
+///
+/// ```
+/// # use mlflow_core::models::{Model, ModelParams, NaiveBayesParams};
+/// # use mlflow_core::serve::{Lineage, ModelPackage, Scorer};
+/// # let x = ndarray::array![[0.0], [0.2], [2.0], [2.2]];
+/// # let model = Model::fit(x.view(), &[0, 0, 1, 1], &ModelParams::NaiveBayes(NaiveBayesParams::default()))?;
+/// # let scorer = Scorer::new(ModelPackage::new("nb", model, None, &["x"], x.view(), Lineage::default())?);
+/// use mlflow_core::serve::{score_csv_to_file, BatchOptions};
+/// let dir = tempfile::tempdir()?;
+/// let output = dir.path().join("out.csv");
+/// score_csv_to_file(&scorer, &b"x\n2.1\n"[..], "standard input", &output, &BatchOptions::new())?;
+/// assert!(std::fs::read_to_string(&output)?.starts_with("x,prediction,probability\n2.1,1,"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn score_csv_to_file<R: Read>(
+    scorer: &Scorer,
+    input: R,
+    name: &str,
+    output: impl AsRef<Path>,
+    options: &BatchOptions,
+) -> Result<BatchSummary, BatchError> {
+    into_file(output.as_ref(), |out, target| run(scorer, input, name, None, out, target, options))
+}
+
+/// Opens a CSV input file; a missing file is [`DataError::NotFound`].
+///
+/// ```
+/// let err = mlflow_core::serve::open_input("/no/such.csv".as_ref()).unwrap_err();
+/// assert!(err.to_string().contains("/no/such.csv"), "{err}");
+/// ```
+pub fn open_input(path: &Path) -> Result<File, BatchError> {
+    let name = path.display().to_string();
+    File::open(path).map_err(|source| {
+        BatchError::from(match source.kind() {
+            io::ErrorKind::NotFound => DataError::NotFound { file: name },
+            _ => DataError::Io { file: name, source },
+        })
+    })
+}
+
+/// Runs `write` into a temporary file beside `output`, then syncs it and renames it over
+/// `output`; on any failure the temporary file is removed and `output` is left as it was.
+fn into_file(
+    output: &Path,
+    write: impl FnOnce(&mut File, &str) -> Result<BatchSummary, BatchError>,
+) -> Result<BatchSummary, BatchError> {
     let target = format!("`{}`", output.display());
     let tmp = temp_path(output);
     let io_error = |action, source| BatchError::Io { action, target: target.clone(), source };
     let mut out = File::create(&tmp).map_err(|e| io_error("create", e))?;
-    let result =
-        run(scorer, BufReader::with_capacity(1 << 16, file), &name, total, &mut out, &target, options)
-            .and_then(|summary| {
-                out.sync_all().map_err(|e| io_error("write", e))?;
-                drop(out);
-                std::fs::rename(&tmp, output).map_err(|e| io_error("replace", e))?;
-                Ok(summary)
-            });
+    let result = write(&mut out, &target).and_then(|summary| {
+        out.sync_all().map_err(|e| io_error("write", e))?;
+        drop(out);
+        std::fs::rename(&tmp, output).map_err(|e| io_error("replace", e))?;
+        Ok(summary)
+    });
     if result.is_err() {
         std::fs::remove_file(&tmp).ok();
     }

@@ -43,7 +43,8 @@ mod traffic;
 #[cfg(feature = "progress")]
 pub use batch::BatchBar;
 pub use batch::{
-    score_csv, score_csv_file, BatchError, BatchOptions, BatchProgress, BatchSummary, DEFAULT_CHUNK_ROWS,
+    open_input, score_csv, score_csv_file, score_csv_to_file, BatchError, BatchOptions, BatchProgress,
+    BatchSummary, DEFAULT_CHUNK_ROWS,
 };
 pub use package::{
     FieldType, InputField, Lineage, ModelPackage, OutputField, Signature, FORMAT_VERSION, MAGIC,

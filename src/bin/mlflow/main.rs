@@ -30,6 +30,7 @@ mod predictions;
 mod score;
 #[cfg(feature = "serve")]
 mod serve;
+mod warnings;
 use mlflow::codec::ContentHash;
 use mlflow::registry::{Promotion, Registry};
 use mlflow::store::{GcOptions, Store};
@@ -177,6 +178,8 @@ type CliResult<T> = Result<T, String>;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Only fails if a subscriber is already set, which nothing here does.
+    let _ = tracing::subscriber::set_global_default(warnings::StderrWarnings);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {

@@ -7,14 +7,14 @@
 //! on standard error when it is a terminal; a summary line follows (or, with `--json`, a JSON
 //! summary on standard output unless the scored rows go there).
 
-use std::fs::File;
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::io;
+use std::path::PathBuf;
 
 use clap::Args;
 use mlflow::registry::Registry;
 use mlflow::serve::{
-    score_csv, score_csv_file, BatchBar, BatchError, BatchOptions, BatchSummary, Scorer, DEFAULT_CHUNK_ROWS,
+    open_input, score_csv, score_csv_file, score_csv_to_file, BatchBar, BatchError, BatchOptions,
+    BatchSummary, Scorer, DEFAULT_CHUNK_ROWS,
 };
 use mlflow::store::Store;
 
@@ -70,20 +70,14 @@ pub fn run(store: &Store, args: ScoreArgs, json: bool) -> CliResult<()> {
     let output = args.output.filter(|o| o.as_os_str() != "-");
     let result = match (&output, stdin) {
         (Some(out), false) => score_csv_file(&scorer, &args.input, out, &options),
-        (Some(out), true) => {
-            atomically(out, |file| score_csv(&scorer, io::stdin().lock(), "standard input", file, &options))
-        }
+        (Some(out), true) => score_csv_to_file(&scorer, io::stdin().lock(), "standard input", out, &options),
         (None, _) => {
             let out = io::stdout().lock();
             if stdin {
                 score_csv(&scorer, io::stdin().lock(), "standard input", out, &options)
             } else {
                 let name = args.input.display().to_string();
-                let file = File::open(&args.input).map_err(|source| match source.kind() {
-                    io::ErrorKind::NotFound => mlflow::data::DataError::NotFound { file: name.clone() },
-                    _ => mlflow::data::DataError::Io { file: name.clone(), source },
-                });
-                file.map_err(BatchError::from)
+                open_input(&args.input)
                     .and_then(|file| score_csv(&scorer, io::BufReader::new(file), &name, out, &options))
             }
         }
@@ -127,26 +121,4 @@ fn summary_line(s: &BatchSummary, destination: &str) -> String {
         mlflow::exec::format_duration(s.elapsed),
         s.rows_per_sec(),
     )
-}
-
-/// Runs `write` on a temporary file beside `path` and renames it over `path` only if it
-/// succeeds (the temporary file is removed otherwise).
-fn atomically(
-    path: &Path,
-    write: impl FnOnce(&mut File) -> Result<BatchSummary, BatchError>,
-) -> Result<BatchSummary, BatchError> {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    let io_error =
-        |action, source| BatchError::Io { action, target: format!("`{}`", path.display()), source };
-    let mut file = File::create(&tmp).map_err(|e| io_error("create", e))?;
-    let result = write(&mut file).and_then(|summary| {
-        file.flush().and_then(|()| file.sync_all()).map_err(|e| io_error("write", e))?;
-        std::fs::rename(&tmp, path).map_err(|e| io_error("replace", e))?;
-        Ok(summary)
-    });
-    if result.is_err() {
-        std::fs::remove_file(&tmp).ok();
-    }
-    result
 }

@@ -172,7 +172,7 @@ fn score_batch(model: &Loaded, jobs: Vec<ShadowJob>) {
     for (served, records) in records {
         if let Some(Err(e)) = served.log.as_ref().map(|log| log.append(&records)) {
             model.metrics.shadow_failed();
-            tracing::warn!("cannot log shadow predictions of {}: {e}", model.reference());
+            tracing::warn!(target: "mlflow", model = %model.reference(), error = %e, "cannot log shadow predictions");
         }
     }
 }
