@@ -566,7 +566,9 @@ fn the_prediction_log_keeps_every_acknowledged_prediction_across_a_sigkill() {
     stop.store(true, Ordering::Relaxed);
     let acknowledged: Vec<String> = clients.into_iter().flat_map(|c| c.join().unwrap()).collect();
     assert!(acknowledged.len() > 50, "only {} requests before the kill", acknowledged.len());
-    let logged: BTreeSet<String> = log_of(&store).into_iter().map(|r| r.request_id).collect();
+    let records = log_of(&store);
+    let logged: BTreeSet<String> = records.iter().map(|r| r.request_id.clone()).collect();
+    assert_eq!(logged.len(), records.len(), "every request logged once");
     let missing: Vec<&String> = acknowledged.iter().filter(|id| !logged.contains(*id)).collect();
     assert!(
         missing.is_empty(),
