@@ -1,10 +1,11 @@
 //! `mlflow predictions`: reading a model's prediction log from the command line, as a table or as
-//! JSON lines, filtered and limited, and clear one-line errors.
+//! JSON lines, filtered and limited, clear one-line errors, and one-line warnings for unreadable
+//! segments.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use mlflow::serve::{LogOptions, PredictionLog, PredictionRecord, Role};
+use mlflow::serve::{LogOptions, LogReader, PredictionLog, PredictionRecord, Role};
 use mlflow::store::Store;
 
 fn mlflow(store: &Path, args: &[&str]) -> Output {
@@ -120,7 +121,7 @@ fn nan_is_null_in_json() {
 }
 
 #[test]
-fn a_missing_log_or_a_newer_segment_is_one_clear_line() {
+fn a_missing_log_is_one_clear_line() {
     let (_dir, store, _) = store_with_log(30);
     let error = fails(&store, &["predictions", "iris"]);
     assert!(
@@ -128,12 +129,43 @@ fn a_missing_log_or_a_newer_segment_is_one_clear_line() {
         "{error}"
     );
 
-    let log_dir = PredictionLog::dir_in(&Store::open(&store).unwrap(), "titanic");
-    let newer = log_dir.join("predictions-999999.mlog");
-    std::fs::write(&newer, b"MLFLOWLOG\0\x07\0\0\0").unwrap();
-    let error = fails(&store, &["predictions", "titanic"]);
-    assert!(error.contains("predictions-999999.mlog") && error.contains("format version 7"), "{error}");
-
     let error = fails(&store.join("nothing"), &["predictions", "titanic"]);
     assert!(error.contains("no mlflow store at"), "{error}");
+}
+
+#[test]
+fn an_unreadable_segment_is_one_warning_line_and_the_others_are_shown() {
+    let (_dir, store, all) = store_with_log(30);
+    let log_dir = PredictionLog::dir_in(&Store::open(&store).unwrap(), "titanic");
+    let files = PredictionLog::segment_files(&log_dir).unwrap();
+    // A segment in the middle becomes one of a newer format version...
+    let middle = &files[files.len() / 2];
+    let in_middle: Vec<_> = LogReader::new([middle.clone()]).collect::<Result<_, _>>().unwrap();
+    assert!(!in_middle.is_empty());
+    let mut bytes = std::fs::read(middle).unwrap();
+    bytes[10] = 7;
+    std::fs::write(middle, &bytes).unwrap();
+    // ... and so is a newest one.
+    let newer = log_dir.join("predictions-999999.mlog");
+    std::fs::write(&newer, b"MLFLOWLOG\0\x07\0\0\0").unwrap();
+    let readable: Vec<_> = all.iter().filter(|r| !in_middle.contains(r)).cloned().collect();
+
+    let out = mlflow(&store, &["predictions", "titanic", "--json", "--limit", "0"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(parse_lines(&String::from_utf8(out.stdout).unwrap()), readable);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let warnings: Vec<&str> = stderr.lines().collect();
+    assert_eq!(warnings.len(), 2, "one line per unreadable segment: {stderr}");
+    for (warning, file) in warnings.iter().zip([&newer, middle]) {
+        assert!(warning.starts_with("warning: "), "{warning}");
+        assert!(
+            warning.contains(&file.display().to_string()) && warning.contains("format version 7"),
+            "{warning}"
+        );
+    }
+
+    // The table still shows the newest readable records.
+    let table = ok(&store, &["predictions", "titanic", "--limit", "3"]);
+    assert_eq!(table.lines().count(), 4, "{table}");
+    assert!(table.lines().last().unwrap().contains("req-29"), "{table}");
 }

@@ -1,6 +1,6 @@
 //! The prediction log: round trips, concurrent appends, rotation by size, torn and damaged
-//! frames, newer format versions, a process killed with SIGKILL while appending, and folders that
-//! cannot hold a log.
+//! frames (never cut on reopen), newer format versions, a process killed with SIGKILL while
+//! appending, one writer per folder, and folders that cannot hold a log.
 
 mod common;
 
@@ -40,9 +40,13 @@ fn request(request_id: &str, rows: u32) -> Vec<PredictionRecord> {
     (0..rows).map(|row| record(request_id, row)).collect()
 }
 
-/// The segment files in `dir`, by name.
+/// The files in `dir` but the writer's `LOCK`, by name.
 fn segment_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<_> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|path| path.file_name().is_some_and(|name| name != "LOCK"))
+        .collect();
     files.sort();
     files
 }
@@ -216,38 +220,81 @@ fn max_segments_deletes_the_oldest() {
 }
 
 #[test]
-fn a_torn_last_frame_is_skipped_and_cut_off_on_reopen() {
+fn a_torn_last_frame_is_skipped_and_appends_go_to_a_new_segment() {
     let dir = tempfile::tempdir().unwrap();
     let log = PredictionLog::open(dir.path(), LogOptions::default()).unwrap();
     let before = request("before", 3);
     log.append(&before).unwrap();
     drop(log);
-    let segment = dir.path().join("predictions-000001.mlog");
-    let whole = fs::read(&segment).unwrap();
+    let whole = fs::read(dir.path().join("predictions-000001.mlog")).unwrap();
     // A crash in the middle of a write: a frame cut anywhere, even inside its length.
     let torn = record_frame(&record("torn", 0));
-    for cut in 1..torn.len() {
-        fs::write(&segment, [&whole[..], &torn[..cut]].concat()).unwrap();
-        let contents = PredictionLog::read(dir.path()).unwrap();
-        assert_eq!((contents.records.len(), contents.torn), (3, 1), "cut at {cut}");
-    }
-    let contents = PredictionLog::read(dir.path()).unwrap();
-    assert_eq!(contents.records, before);
-
-    let log = PredictionLog::open(dir.path(), LogOptions::default()).unwrap();
-    assert_eq!(fs::read(&segment).unwrap(), whole, "reopening cut the torn frame off, nothing more");
     let after = request("after", 2);
-    log.append(&after).unwrap();
-    let contents = PredictionLog::read(dir.path()).unwrap();
-    assert_eq!(contents.records, [before, after.clone()].concat());
-    assert_eq!(contents.torn, 0);
-    assert!(fs::read(&segment).unwrap().starts_with(&whole), "whole frames are never altered");
+    for cut in 1..torn.len() {
+        let dir = tempfile::tempdir().unwrap();
+        let segment = dir.path().join("predictions-000001.mlog");
+        let damaged = [&whole[..], &torn[..cut]].concat();
+        fs::write(&segment, &damaged).unwrap();
+        let contents = PredictionLog::read(dir.path()).unwrap();
+        assert_eq!(contents.records, before, "cut at {cut}");
+        assert_eq!(contents.torn, 1, "cut at {cut}");
 
-    // Reopening a log whose last frame is whole changes nothing.
+        // Reopening cuts nothing: the records go to a new segment.
+        let log = PredictionLog::open(dir.path(), LogOptions::default()).unwrap();
+        log.append(&after).unwrap();
+        drop(log);
+        assert!(fs::read(&segment).unwrap() == damaged, "cut at {cut}: the torn segment is unchanged");
+        let contents = PredictionLog::read(dir.path()).unwrap();
+        assert_eq!(contents.records, [before.clone(), after.clone()].concat(), "cut at {cut}");
+        assert_eq!((contents.torn, contents.segments), (1, 2), "cut at {cut}");
+    }
+
+    // Reopening a log whose last frame is whole changes nothing and continues that segment.
+    let segment = dir.path().join("predictions-000001.mlog");
+    let log = PredictionLog::open(dir.path(), LogOptions::default()).unwrap();
+    assert_eq!(fs::read(&segment).unwrap(), whole);
+    log.append(&after).unwrap();
     drop(log);
     let bytes = fs::read(&segment).unwrap();
+    assert!(bytes.starts_with(&whole), "whole frames are never altered");
     PredictionLog::open(dir.path(), LogOptions::default()).unwrap();
     assert_eq!(fs::read(&segment).unwrap(), bytes);
+    let contents = PredictionLog::read(dir.path()).unwrap();
+    assert_eq!(contents.records, [before, after].concat());
+    assert_eq!((contents.torn, contents.segments), (0, 1));
+}
+
+#[test]
+fn a_damaged_length_in_the_last_segment_never_cuts_the_frames_after_it() {
+    let first = request("first", 2);
+    let rest: Vec<_> = (0..4).map(|i| record(&format!("later-{i}"), 0)).collect();
+    let one_frame = record_frame(&rest[0]).len() as u32;
+    // The second frame's length: past the end of the file, or a little too long (inside it).
+    for bad_len in [u32::MAX, 10_000, one_frame - 8 + 1] {
+        let dir = tempfile::tempdir().unwrap();
+        let log = PredictionLog::open(dir.path(), LogOptions::default()).unwrap();
+        log.append(&first).unwrap();
+        let segment = dir.path().join("predictions-000001.mlog");
+        let damaged_at = fs::metadata(&segment).unwrap().len() as usize;
+        for r in &rest {
+            log.append(std::slice::from_ref(r)).unwrap();
+        }
+        drop(log);
+        let mut bytes = fs::read(&segment).unwrap();
+        bytes[damaged_at..damaged_at + 4].copy_from_slice(&bad_len.to_le_bytes());
+        fs::write(&segment, &bytes).unwrap();
+        let contents = PredictionLog::read(dir.path()).unwrap();
+        assert_eq!(contents.records, first, "length {bad_len}: the segment stops at the bad frame");
+        assert_eq!(contents.torn, 1);
+
+        let log = PredictionLog::open(dir.path(), LogOptions::default()).unwrap();
+        log.append(&request("new", 2)).unwrap();
+        drop(log);
+        assert!(fs::read(&segment).unwrap() == bytes, "length {bad_len}: the segment is unchanged");
+        let contents = PredictionLog::read(dir.path()).unwrap();
+        assert_eq!(contents.records, [first.clone(), request("new", 2)].concat(), "length {bad_len}");
+        assert_eq!((contents.torn, contents.segments), (1, 2), "length {bad_len}");
+    }
 }
 
 #[test]
@@ -272,13 +319,13 @@ fn a_flipped_byte_in_the_last_frame_fails_its_checksum() {
     bytes[last] ^= 0x01;
     fs::write(&segment, &bytes).unwrap();
 
-    // Reopening cuts the damaged last frame off and appends after the whole ones.
+    // Reopening leaves the damaged segment as it is and appends to a new one.
     let log = PredictionLog::open(dir.path(), LogOptions::default()).unwrap();
-    assert_eq!(fs::read(&segment).unwrap(), whole);
     log.append(&request("next", 1)).unwrap();
+    assert_eq!(fs::read(&segment).unwrap(), bytes);
     let contents = PredictionLog::read(dir.path()).unwrap();
     assert_eq!(contents.records, [request("kept", 2), request("next", 1)].concat());
-    assert_eq!((contents.torn, contents.segments), (0, 1));
+    assert_eq!((contents.torn, contents.segments), (1, 2));
 }
 
 #[test]
@@ -330,12 +377,14 @@ fn garbage_frames_torn_headers_and_empty_segments_never_fail_a_read() {
     assert_eq!(contents.records, [record("good", 0), record("good", 0)]);
     assert_eq!((contents.torn, contents.segments), (4, 5));
 
-    // Reopening cuts the zeros off the last segment.
+    // Reopening leaves the zeros of the last segment alone and appends to a new one.
+    let zeros = fs::read(dir.path().join("predictions-000005.mlog")).unwrap();
     let log = PredictionLog::open(dir.path(), LogOptions::default()).unwrap();
     log.append(&request("next", 1)).unwrap();
+    assert_eq!(fs::read(dir.path().join("predictions-000005.mlog")).unwrap(), zeros);
     let contents = PredictionLog::read(dir.path()).unwrap();
     assert_eq!(contents.records, [record("good", 0), record("good", 0), record("next", 0)]);
-    assert_eq!(contents.torn, 3);
+    assert_eq!((contents.torn, contents.segments), (4, 6));
 }
 
 #[test]
@@ -457,6 +506,10 @@ fn acknowledged_predictions_survive_sigkill() {
         };
         parse(line.unwrap(), &mut acknowledged);
     }
+    // The child holds the log: another writer is refused, readers are not.
+    let err = PredictionLog::open(&log_dir, LogOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("another process"), "{err}");
+    PredictionLog::read(&log_dir).unwrap();
     child.kill().unwrap(); // SIGKILL on unix
     let status = child.wait().unwrap();
     assert!(!status.success(), "the child was killed, not finished: {status}");
@@ -477,18 +530,67 @@ fn acknowledged_predictions_survive_sigkill() {
     for r in &contents.records {
         assert_eq!(r, &record(&r.request_id, r.row), "records are written unaltered");
     }
+    assert_eq!(present.len(), contents.records.len(), "no record is written twice");
     assert!(contents.records.len() >= acknowledged.iter().map(|(_, rows)| *rows as usize).sum::<usize>());
 
-    // Restarted, the log continues where it stopped.
+    // Restarted (the killed process's lock is gone), the log continues where it stopped.
     let log = PredictionLog::open(&log_dir, LogOptions::default().max_segment_bytes(64 * 1024)).unwrap();
     let after: Vec<_> = (0..50).flat_map(|i| request(&format!("restarted-{i}"), 2)).collect();
     for pair in after.chunks(2) {
         log.append(pair).unwrap();
     }
+    drop(log);
     let reread = PredictionLog::read(&log_dir).unwrap();
-    assert_eq!(reread.torn, 0, "reopening cut the torn frame off");
+    assert_eq!(reread.torn, contents.torn, "reopening altered nothing");
     assert_eq!(reread.records[..contents.records.len()], contents.records[..]);
     assert_eq!(reread.records[contents.records.len()..], after[..]);
+    let present: HashSet<(&str, u32)> =
+        reread.records.iter().map(|r| (r.request_id.as_str(), r.row)).collect();
+    assert_eq!(present.len(), reread.records.len(), "no record is written twice");
+    for (id, rows) in &acknowledged {
+        for row in 0..*rows {
+            assert!(
+                present.contains(&(id.as_str(), row)),
+                "acknowledged {id} row {row} is lost after the restart"
+            );
+        }
+    }
+}
+
+#[test]
+fn one_writer_per_folder_and_readers_need_no_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let log_dir = dir.path().join("titanic");
+    let log = PredictionLog::open(&log_dir, LogOptions::default()).unwrap();
+    log.append(&request("first", 1)).unwrap();
+    for _ in 0..2 {
+        let err = PredictionLog::open(&log_dir, LogOptions::default()).unwrap_err();
+        assert_names(&err, &log_dir);
+        let message = err.to_string();
+        assert!(
+            message.contains("another process (or another PredictionLog in this process) is writing"),
+            "{message}"
+        );
+        assert!(
+            message.contains("give each server its own store") && message.contains("--no-log"),
+            "{message}"
+        );
+    }
+    // Reading beside the writer.
+    assert_eq!(PredictionLog::read(&log_dir).unwrap().records, request("first", 1));
+    assert_eq!(PredictionLog::records(&log_dir).unwrap().count(), 1);
+    log.append(&request("second", 1)).unwrap();
+
+    // Once the writer is dropped, the folder can be opened again, and continues.
+    drop(log);
+    let log = PredictionLog::open(&log_dir, LogOptions::default()).unwrap();
+    log.append(&request("third", 1)).unwrap();
+    let contents = PredictionLog::read(&log_dir).unwrap();
+    assert_eq!(contents.records, [request("first", 1), request("second", 1), request("third", 1)].concat());
+    assert_eq!((contents.torn, contents.segments), (0, 1));
+    // The lock file is not a segment.
+    assert!(log_dir.join("LOCK").is_file());
+    assert_eq!(PredictionLog::segment_files(&log_dir).unwrap().len(), 1);
 }
 
 /// The error's message names `path`.
@@ -537,7 +639,7 @@ fn folders_that_cannot_hold_a_log_are_refused_clearly() {
         fs::set_permissions(&read_only, fs::Permissions::from_mode(0o555)).unwrap();
         if fs::write(read_only.join("probe"), "x").is_err() {
             let err = PredictionLog::open(&read_only, LogOptions::default()).unwrap_err();
-            assert_names(&err, &read_only.join("predictions-000001.mlog"));
+            assert_names(&err, &read_only);
             assert!(err.to_string().contains("make the folder writable"), "{err}");
         }
         fs::set_permissions(&read_only, fs::Permissions::from_mode(0o755)).unwrap();

@@ -426,8 +426,12 @@ fn misconfigured_servers_refuse_to_start_with_the_fix() {
         .challenger("titanic/2", ChallengerMode::AbTest { fraction: 0.7 });
     assert!(fails(config().model(greedy)).contains("add up to"));
     let server = start(&store, config().model(ModelSpec::new("titanic@production")));
-    let taken = ServerConfig::new(server.local_addr()).model(ModelSpec::new("titanic@production"));
+    let taken = ServerConfig::new(server.local_addr())
+        .model(ModelSpec::new("titanic@production"))
+        .prediction_log(None);
     assert!(fails(taken).contains("is the port taken"));
+    // A second server logging into the same store would interleave with the first one's log.
+    assert!(fails(config().model(ModelSpec::new("titanic@production"))).contains("another process"));
     server.shutdown().unwrap();
 }
 

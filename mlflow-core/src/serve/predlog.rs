@@ -29,8 +29,8 @@
 //! ```
 
 use std::cell::Cell;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io::{self, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
@@ -44,6 +44,8 @@ const PREDICTIONS_DIR: &str = "predictions";
 /// Segment files are `{SEGMENT_PREFIX}{sequence:06}{SEGMENT_SUFFIX}`.
 const SEGMENT_PREFIX: &str = "predictions-";
 const SEGMENT_SUFFIX: &str = ".mlog";
+/// The file in a log's folder that the writing [`PredictionLog`] holds an exclusive lock on.
+const LOCK_FILE: &str = "LOCK";
 /// The default largest segment: 64 MiB.
 const DEFAULT_SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
 
@@ -357,8 +359,9 @@ struct Segment {
 /// segment files `predictions-000001.mlog`, `predictions-000002.mlog`, ... Records are appended
 /// to the highest segment; when the next append would make it larger than
 /// [`LogOptions::max_segment_bytes`], a new segment is started, and with
-/// [`LogOptions::max_segments`] the oldest segments beyond the limit are deleted. Other files in
-/// the folder are ignored.
+/// [`LogOptions::max_segments`] the oldest segments beyond the limit are deleted. The folder
+/// also holds an empty file `LOCK` (see [Sharing](Self#sharing)); other files in the folder are
+/// ignored.
 ///
 /// A segment is binary, all integers little-endian:
 ///
@@ -388,18 +391,25 @@ struct Segment {
 /// A crash in the middle of a write can at worst leave a partial last frame. [`read`](Self::read)
 /// stops reading a segment at the first frame that is cut short or fails its checksum, counts
 /// it in [`LogContents::torn`], and goes on with the next segment: a torn tail never makes a read
-/// fail. [`open`](Self::open) cuts a torn tail off the last segment, back to the end of its last
-/// whole frame, so new records follow whole ones (zeros to the end, as a power loss can leave, are
-/// cut off too); if a damaged frame is followed by other data (the disk altered it), the segment
-/// is left as it is and new records go to a new segment. A
-/// frame that was written whole (every acknowledged record) is never lost or altered. A segment
-/// shorter than its header (a crash right after it was created) reads as empty.
+/// fail.
+///
+/// [`open`](Self::open) never cuts or rewrites a record: when the last segment does not end
+/// cleanly after a whole frame (a torn or damaged frame, a length pointing past the end of the
+/// file, zeros as a power loss can leave), it is left exactly as it is and new records go to a
+/// new segment. Readers stop that segment at its first bad frame and go on with the next one, so
+/// every frame that was written whole (every acknowledged record) before the damage is still
+/// read, and none is ever lost or altered; only frames after a damaged one in the same segment
+/// are skipped. A segment shorter than its header (a crash right after it was created) reads as
+/// empty, and [`open`](Self::open) rewrites its header, as it holds no record.
 ///
 /// # Sharing
 ///
 /// `Send + Sync`: share one through an `Arc` between the threads of a server; concurrent appends
-/// are serialized and never interleave. One log folder is written by one process at a time;
-/// other processes may read it meanwhile (the frame being written may then read as torn).
+/// are serialized and never interleave. One log folder is written by one [`PredictionLog`] at a
+/// time: [`open`](Self::open) takes an exclusive lock on the folder's `LOCK` file, held until the
+/// log is dropped (or the process ends, even killed), and fails while another process, or
+/// another `PredictionLog` of this process, holds it. Reading needs no lock: other processes may
+/// read a log while it is written (the frame being written may then read as torn).
 ///
 /// ```
 /// use mlflow_core::serve::{LogOptions, PredictionLog, PredictionRecord, Role};
@@ -435,16 +445,23 @@ pub struct PredictionLog {
     dir: PathBuf,
     options: LogOptions,
     segment: Mutex<Segment>,
+    /// The folder's `LOCK` file, locked exclusively for the log's lifetime (released on drop).
+    _lock: Option<File>,
 }
 
 impl PredictionLog {
-    /// Opens the log in `dir`, creating the folder (and its parents) if needed, and continues
-    /// the highest segment. A partial last frame left by a crash is cut off so that new records
-    /// follow the last whole one (see [Crash safety](Self#crash-safety)).
+    /// Opens the log in `dir` for appending, creating the folder (and its parents) if needed,
+    /// and continues the highest segment. When that segment does not end with a whole frame (a
+    /// crash cut its last one, or the disk damaged it), it is left as it is and new records go
+    /// to a new segment (see [Crash safety](Self#crash-safety)).
+    ///
+    /// Takes an exclusive lock on the folder's `LOCK` file until the log is dropped: a log
+    /// folder has one writer at a time (see [Sharing](Self#sharing)).
     ///
     /// Fails with [`ServeError::Log`] when the folder cannot be created or written (a file is in
-    /// its place, it is read-only, ...), or when its highest segment is not a segment this
-    /// version can append to (a newer format version).
+    /// its place, it is read-only, ...), when another process or another `PredictionLog` of this
+    /// process has it open, or when its highest segment is not a segment this version can
+    /// append to (a newer format version).
     ///
     /// ```
     /// use mlflow_core::serve::{LogOptions, PredictionLog, ServeError};
@@ -454,6 +471,15 @@ impl PredictionLog {
     /// let err = PredictionLog::open(&file, LogOptions::default()).unwrap_err();
     /// assert!(matches!(err, ServeError::Log { .. }));
     /// assert!(err.to_string().contains("not-a-folder"), "{err}");
+    ///
+    /// // One writer at a time; readers need no lock.
+    /// let log = PredictionLog::open(dir.path().join("titanic"), LogOptions::default())?;
+    /// let err = PredictionLog::open(log.dir(), LogOptions::default()).unwrap_err();
+    /// assert!(err.to_string().contains("another process"), "{err}");
+    /// assert!(PredictionLog::read(log.dir())?.records.is_empty());
+    /// drop(log);
+    /// PredictionLog::open(dir.path().join("titanic"), LogOptions::default())?;
+    /// # Ok::<(), ServeError>(())
     /// ```
     pub fn open(dir: impl AsRef<Path>, options: LogOptions) -> Result<PredictionLog, ServeError> {
         let dir = dir.as_ref().to_path_buf();
@@ -461,6 +487,7 @@ impl PredictionLog {
             return Err(log_error("create the folder of", &dir, not_a_folder()));
         }
         fs::create_dir_all(&dir).map_err(|e| log_error("create the folder of", &dir, e))?;
+        let lock = lock_folder(&dir)?;
         let mut sequence = segments(&dir)?.last().map_or(1, |&(sequence, _)| sequence);
         let segment = loop {
             match open_segment(&dir, sequence)? {
@@ -468,7 +495,7 @@ impl PredictionLog {
                 None => sequence += 1,
             }
         };
-        Ok(PredictionLog { dir, options, segment: Mutex::new(segment) })
+        Ok(PredictionLog { dir, options, segment: Mutex::new(segment), _lock: lock })
     }
 
     /// Where the log of the model named `model` lives in a store: `<store root>/predictions/<model>`.
@@ -776,9 +803,8 @@ enum Frame {
     End,
     /// A frame cut short by the end of the segment.
     Short,
-    /// A frame whose checksum does not match; `last` when it ends exactly at the end of the
-    /// segment.
-    Damaged { last: bool },
+    /// A frame whose checksum does not match.
+    Damaged,
 }
 
 /// Reads the frames of one segment, from just after its header.
@@ -838,7 +864,7 @@ impl SegmentReader {
         }
         self.offset += frame_len;
         if frame_checksum([l0, l1, l2, l3], payload) != u32::from_le_bytes([c0, c1, c2, c3]) {
-            return Ok(Frame::Damaged { last: frame_len == left });
+            return Ok(Frame::Damaged);
         }
         Ok(Frame::Whole)
     }
@@ -969,7 +995,7 @@ impl Iterator for LogReader {
                     None => self.torn += 1,
                 },
                 Ok(Frame::End) => self.current = None,
-                Ok(Frame::Short | Frame::Damaged { .. }) => {
+                Ok(Frame::Short | Frame::Damaged) => {
                     self.torn += 1;
                     self.current = None;
                 }
@@ -1037,9 +1063,39 @@ fn segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, ServeError> {
     Ok(found)
 }
 
-/// Opens (creating if needed, with its header) a segment for appending, cutting off a torn last
-/// frame. `None` when a damaged frame is followed by more data: the segment is left as it is
-/// and records go to the next one.
+/// Takes the exclusive lock of the log in `dir` (see [Sharing](PredictionLog#sharing)); `None`
+/// when the file system cannot lock files (then nothing keeps a second writer out).
+fn lock_folder(dir: &Path) -> Result<Option<File>, ServeError> {
+    let path = dir.join(LOCK_FILE);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| log_error("create the lock file of", &path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(TryLockError::WouldBlock) => Err(log_error(
+            "open",
+            dir,
+            io::Error::new(
+                io::ErrorKind::WouldBlock,
+                "another process (or another PredictionLog in this process) is writing to it",
+            ),
+        )),
+        Err(TryLockError::Error(e)) if e.kind() == io::ErrorKind::Unsupported => {
+            let path = path.display();
+            tracing::warn!(target: "mlflow", %path, error = %e, "cannot lock the prediction log: make sure no other server writes to it");
+            Ok(None)
+        }
+        Err(TryLockError::Error(e)) => Err(log_error("lock", &path, e)),
+    }
+}
+
+/// Opens (creating if needed, with its header) a segment for appending. `None` when the segment
+/// does not end cleanly after a whole frame (a torn or damaged frame, or zeros): it is left
+/// exactly as it is, and records go to the next one.
 fn open_segment(dir: &Path, sequence: u64) -> Result<Option<Segment>, ServeError> {
     let path = segment_path(dir, sequence);
     let mut file = OpenOptions::new()
@@ -1050,7 +1106,7 @@ fn open_segment(dir: &Path, sequence: u64) -> Result<Option<Segment>, ServeError
         .map_err(|e| log_error("open", &path, e))?;
     let mut size = file.metadata().map_err(|e| log_error("open", &path, e))?.len();
     if size < HEADER_LEN {
-        // New, or a torn header: start it over.
+        // New, or a torn header (which holds no record): start it over.
         if size > 0 {
             file.set_len(0).map_err(|e| log_error("repair the header of", &path, e))?;
         }
@@ -1068,48 +1124,22 @@ fn open_segment(dir: &Path, sequence: u64) -> Result<Option<Segment>, ServeError
             return Err(log_error("open", &path, io::ErrorKind::NotFound.into()));
         };
         let mut payload = Vec::new();
-        let end = loop {
+        loop {
             let start = reader.offset;
             match reader.next_frame(&mut payload)? {
                 Frame::Whole => {}
-                Frame::End => break None,
-                Frame::Short | Frame::Damaged { last: true } => break Some(start),
-                // Zeros to the end, as a power loss can leave: a torn tail too.
-                Frame::Damaged { last: false }
-                    if zeros_from(&path, start).map_err(|e| log_error("read", &path, e))? =>
-                {
-                    break Some(start)
-                }
-                Frame::Damaged { last: false } => {
+                Frame::End => break,
+                Frame::Short | Frame::Damaged => {
+                    // Never cut: a damaged length can make whole frames after it look like a
+                    // torn tail. Readers stop this segment here and go on with the next one.
                     let path = path.display();
-                    tracing::warn!(target: "mlflow", %path, offset = start, "a prediction log segment has a damaged frame followed by more data: left as it is, appending to a new segment");
+                    tracing::warn!(target: "mlflow", %path, offset = start, bytes = size.saturating_sub(start), "a prediction log segment does not end with a whole frame: left as it is, appending to a new segment");
                     return Ok(None);
                 }
             }
-        };
-        if let Some(end) = end {
-            // A crash cut the last frame: nothing after `end` was acknowledged.
-            file.set_len(end).map_err(|e| log_error("cut the torn last frame of", &path, e))?;
-            let path = path.display();
-            tracing::warn!(target: "mlflow", %path, bytes = size - end, "cut a torn frame off the end of a prediction log segment");
-            size = end;
         }
     }
     Ok(Some(Segment { file, path, sequence, size, broken: false }))
-}
-
-/// Whether the file holds only zero bytes from `offset` to its end.
-fn zeros_from(path: &Path, offset: u64) -> io::Result<bool> {
-    let mut file = File::open(path)?;
-    file.seek(SeekFrom::Start(offset))?;
-    let mut buffer = vec![0u8; 64 * 1024];
-    loop {
-        match file.read(&mut buffer)? {
-            0 => return Ok(true),
-            n if buffer[..n].iter().any(|&b| b != 0) => return Ok(false),
-            _ => {}
-        }
-    }
 }
 
 fn not_a_folder() -> io::Error {
@@ -1134,6 +1164,9 @@ pub(super) fn log_hint(source: &io::Error) -> &'static str {
         }
         io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded | io::ErrorKind::FileTooLarge => {
             "free disk space, or keep fewer segments with `LogOptions::max_segments`"
+        }
+        io::ErrorKind::WouldBlock => {
+            "give each server its own store, stop the other one, or serve with --no-log"
         }
         io::ErrorKind::InvalidData => {
             "read it with the newer mlflow that wrote it, or move it out of the log's folder (a new segment is then started)"

@@ -2,7 +2,10 @@
 //! `mlflow serve`), as a table or, with `--json`, one JSON object per line (for `jq`).
 //!
 //! Segments are read newest first, and only as many as needed to find the newest `--limit`
-//! matching records; each is streamed, so memory stays bounded by the limit.
+//! matching records; each is streamed, so memory stays bounded by the limit. A segment that
+//! cannot be read (e.g. of a newer format version) is reported on stderr, one line naming the
+//! file and the problem, and the other segments are still shown. Reading takes no lock: a log
+//! can be read while `mlflow serve` writes it.
 
 use std::collections::VecDeque;
 use std::io::{self, Write};
@@ -59,7 +62,14 @@ pub fn run(store: &Store, args: PredictionsArgs, json: bool) -> CliResult<()> {
         let mut reader = LogReader::new([file]);
         let mut matching = VecDeque::new();
         for record in reader.by_ref() {
-            let record = record.map_err(|e| e.to_string())?;
+            let record = match record {
+                Ok(record) => record,
+                Err(e) => {
+                    // The error names the file; the reader goes on with the next segment.
+                    eprintln!("warning: {e} (skipped; the other segments are shown)");
+                    continue;
+                }
+            };
             if keep(&record) {
                 if matching.len() == needed {
                     matching.pop_front();
