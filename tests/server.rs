@@ -692,3 +692,32 @@ fn a_shutdown_reports_not_ready_first_and_does_not_wait_forever_for_a_stalled_cl
     assert!(took < Duration::from_secs(5), "waited {took:?} for a stalled client");
     assert!(stalled.read_answer().is_err(), "the stalled connection was closed");
 }
+
+#[test]
+fn the_command_line_server_warns_about_a_damaged_log_and_keeps_every_whole_record() {
+    let (_dir, store) = fresh_store();
+    let (mut child, addr) = spawn_cli(&store);
+    assert_eq!(http::post(addr, PREDICT, DEMO).status, 200);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let dir = PredictionLog::dir_in(&Store::open(&store).unwrap(), "titanic");
+    let last = PredictionLog::segment_files(&dir).unwrap().pop().unwrap();
+    // A crash in the middle of a write: half a frame at the end.
+    let mut file = std::fs::OpenOptions::new().append(true).open(&last).unwrap();
+    std::io::Write::write_all(&mut file, &[40, 0, 0, 0, 1, 2]).unwrap();
+    drop(file);
+
+    let (mut child, _stderr, addr, lines) = start_cli(&store);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l
+                .starts_with("mlflow: warning: a prediction log segment does not end with a whole frame")),
+        "{lines:?}"
+    );
+    assert_eq!(http::post(addr, PREDICT, DEMO).status, 200);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let contents = PredictionLog::read(&dir).unwrap();
+    assert_eq!((contents.records.len(), contents.torn), (2, 1));
+}

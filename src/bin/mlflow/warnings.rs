@@ -30,12 +30,8 @@ impl Subscriber for StderrWarnings {
     fn event(&self, event: &Event<'_>) {
         let mut line = Line::default();
         event.record(&mut line);
-        eprintln!(
-            "mlflow: {}: {}{}",
-            event.metadata().level().as_str().to_lowercase(),
-            line.message,
-            line.fields
-        );
+        let level = if *event.metadata().level() == Level::ERROR { "error" } else { "warning" };
+        eprintln!("mlflow: {level}: {}{}", line.message, line.fields);
     }
 
     fn enter(&self, _: &span::Id) {}
