@@ -68,6 +68,10 @@ fn template() -> &'static Path {
                 .register("titanic", RegisterRequest::new(challenger_run.run_id(), "package_naive_bayes"))
                 .unwrap();
             registry.set_alias("titanic", "candidate", v2.version, "test challenger").unwrap();
+            let bayes = registry
+                .register("bayes", RegisterRequest::new(challenger_run.run_id(), "package_naive_bayes"))
+                .unwrap();
+            registry.set_alias("bayes", "production", bayes.version, "a second served model").unwrap();
             assert_eq!((v1, v2.version), (1, 2));
             (dir, path)
         })
@@ -720,4 +724,57 @@ fn the_command_line_server_warns_about_a_damaged_log_and_keeps_every_whole_recor
     child.wait().unwrap();
     let contents = PredictionLog::read(&dir).unwrap();
     assert_eq!((contents.records.len(), contents.torn), (2, 1));
+}
+
+#[test]
+fn two_models_are_served_side_by_side_with_well_formed_metrics() {
+    let (_dir, store) = fresh_store();
+    let spec = ModelSpec::new("titanic@production").challenger("titanic@candidate", ChallengerMode::Shadow);
+    let server = start(&store, config().model(spec).model(ModelSpec::new("bayes@production")));
+    let addr = server.local_addr();
+    let bayes = http::post(addr, "/v1/models/bayes:predict", DEMO);
+    assert_eq!((bayes.status, bayes.header("x-model-version")), (200, Some("bayes/1")), "{}", bayes.body);
+    assert_eq!(http::post(addr, PREDICT, DEMO).header("x-model-version"), Some("titanic/1"));
+    let names: Vec<String> = http::get(addr, "/v1/models").json()["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["bayes", "titanic"]);
+    assert_eq!(
+        http::post(addr, "/v1/models/nobody:predict", DEMO).json()["error"]
+            .as_str()
+            .map(|e| e.contains("served: bayes, titanic")),
+        Some(true)
+    );
+
+    // The text format: every sample right after its family's `# TYPE` line, families not split.
+    let text = http::get(addr, "/metrics").body;
+    let mut seen = BTreeSet::new();
+    let mut current = String::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            current = rest.split(' ').next().unwrap().to_owned();
+            assert!(seen.insert(current.clone()), "family {current} appears twice:\n{text}");
+        } else if !line.starts_with('#') {
+            let name = line.split(['{', ' ']).next().unwrap();
+            let family = ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|suffix| name.strip_suffix(suffix).filter(|base| *base == current))
+                .unwrap_or(name);
+            assert_eq!(family, current, "sample `{line}` outside its family:\n{text}");
+        }
+    }
+    for line in [
+        "mlflow_requests_total{model=\"bayes\",version=\"1\",role=\"champion\"} 1",
+        "mlflow_model_reloads_total{model=\"bayes\"} 0",
+        "mlflow_model_reloads_total{model=\"titanic\"} 0",
+    ] {
+        assert!(text.lines().any(|l| l == line), "no `{line}` in\n{text}");
+    }
+    server.shutdown().unwrap();
+    let bayes_log =
+        PredictionLog::read(PredictionLog::dir_in(&Store::open(&store).unwrap(), "bayes")).unwrap();
+    assert_eq!(bayes_log.records.len(), 1, "each model has its own log");
 }

@@ -506,9 +506,14 @@ fn run(
             shutdown_requested(stop_rx, config.handle_signals).await;
             ready_app.ready.store(false, Ordering::SeqCst);
             if config.announce {
+                let accepting = if config.shutdown_delay.is_zero() {
+                    String::new()
+                } else {
+                    format!("accepting for {:?} more, then ", config.shutdown_delay)
+                };
                 eprintln!(
-                    "mlflow serve: shutting down: not ready; accepting for {:?} more, then draining requests in flight for up to {:?}",
-                    config.shutdown_delay, config.drain_timeout
+                    "mlflow serve: shutting down: not ready; {accepting}finishing requests in flight (up to {:?})",
+                    config.drain_timeout
                 );
             }
             tokio::time::sleep(config.shutdown_delay).await;
