@@ -465,6 +465,37 @@ fn sync_durability_round_trips() {
     assert!(contents.segments > 1);
 }
 
+#[test]
+fn synced_appends_from_many_threads_keep_every_record_across_rotations() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = LogOptions::default().durability(Durability::Sync).max_segment_bytes(4000);
+    let log = Arc::new(PredictionLog::open(dir.path(), options).unwrap());
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let log = Arc::clone(&log);
+            std::thread::spawn(move || {
+                let mine = request(&format!("thread-{t}"), 30);
+                for r in &mine {
+                    log.append(std::slice::from_ref(r)).unwrap();
+                }
+                mine
+            })
+        })
+        .collect();
+    let written: Vec<PredictionRecord> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+    let contents = PredictionLog::read(dir.path()).unwrap();
+    assert_eq!((contents.records.len(), contents.torn), (written.len(), 0));
+    assert!(contents.segments > 1, "rotated while syncing");
+    for t in 0..8 {
+        let prefix = format!("thread-{t}");
+        let theirs: Vec<&PredictionRecord> =
+            contents.records.iter().filter(|r| r.request_id.starts_with(&prefix)).collect();
+        let expected: Vec<&PredictionRecord> =
+            written.iter().filter(|r| r.request_id.starts_with(&prefix)).collect();
+        assert_eq!(theirs, expected, "each thread's records, in its order");
+    }
+}
+
 /// Not a test of its own: the body of the child process of
 /// `acknowledged_predictions_survive_sigkill`. Appends requests of 1 to 3 rows in a loop and
 /// prints `ACK <request id> <rows>` once each append returned.

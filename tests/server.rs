@@ -21,7 +21,9 @@ use mlflow::models::{Model, ModelParams, NaiveBayesParams};
 use mlflow::prelude::*;
 use mlflow::registry::{Promotion, RegisterRequest, Registry};
 use mlflow::serve::server::{ModelSpec, Server, ServerConfig};
-use mlflow::serve::{ChallengerMode, Lineage, ModelPackage, PredictionLog, Role, Scorer, ServeError};
+use mlflow::serve::{
+    ChallengerMode, Durability, Lineage, LogOptions, ModelPackage, PredictionLog, Role, Scorer, ServeError,
+};
 use ndarray::s;
 
 use http::Client;
@@ -777,4 +779,27 @@ fn two_models_are_served_side_by_side_with_well_formed_metrics() {
     let bayes_log =
         PredictionLog::read(PredictionLog::dir_in(&Store::open(&store).unwrap(), "bayes")).unwrap();
     assert_eq!(bayes_log.records.len(), 1, "each model has its own log");
+}
+
+#[test]
+fn a_synced_prediction_log_answers_concurrent_requests_and_logs_each() {
+    let (_dir, store) = fresh_store();
+    let log = LogOptions::default().durability(Durability::Sync);
+    let server =
+        start(&store, config().model(ModelSpec::new("titanic@production")).prediction_log(Some(log)));
+    let addr = server.local_addr();
+    let clients: Vec<_> = (0..4)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let mut c = Client::connect(addr).unwrap();
+                (0..25)
+                    .map(|_| c.post(PREDICT, DEMO).unwrap().header("x-request-id").unwrap().to_owned())
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let ids: BTreeSet<String> = clients.into_iter().flat_map(|c| c.join().unwrap()).collect();
+    server.shutdown().unwrap();
+    let logged: BTreeSet<String> = log_of(&store).into_iter().map(|r| r.request_id).collect();
+    assert_eq!((ids.len(), logged), (100, ids));
 }

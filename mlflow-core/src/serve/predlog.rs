@@ -32,7 +32,7 @@ use std::cell::Cell;
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 
@@ -244,7 +244,8 @@ pub enum Durability {
     #[default]
     Process,
     /// The records were also flushed to the disk (`fdatasync`) before `append` returns: they
-    /// survive a power loss. Each append then waits for the disk.
+    /// survive a power loss. Each append then waits for the disk; concurrent appends share one
+    /// `fdatasync` (group commit), so many writers cost little more than one.
     Sync,
 }
 
@@ -341,14 +342,24 @@ pub struct LogContents {
 /// The segment being appended to.
 #[derive(Debug)]
 struct Segment {
-    file: File,
+    /// Shared with a group commit's `fdatasync`, which runs outside the segment lock.
+    file: Arc<File>,
     path: PathBuf,
     sequence: u64,
     /// Bytes in the file (what was there when opened plus what this log appended).
     size: u64,
+    /// Bytes this log appended, across segments: the position a group commit syncs through.
+    appended: u64,
     /// A failed write left a partial frame that could not be cut off: the next append starts a
     /// new segment, so that its records stay readable.
     broken: bool,
+}
+
+/// Group commit state: bytes known to be on the disk, and whether a caller is syncing now.
+#[derive(Debug, Default)]
+struct SyncState {
+    synced: u64,
+    syncing: bool,
 }
 
 /// An append-only, size-rotated log of predictions in a folder.
@@ -445,6 +456,9 @@ pub struct PredictionLog {
     dir: PathBuf,
     options: LogOptions,
     segment: Mutex<Segment>,
+    /// With [`Durability::Sync`]: how far appends are on the disk, and whether a sync runs.
+    synced: Mutex<SyncState>,
+    sync_done: Condvar,
     /// The folder's `LOCK` file, locked exclusively for the log's lifetime (released on drop).
     _lock: Option<File>,
 }
@@ -495,7 +509,14 @@ impl PredictionLog {
                 None => sequence += 1,
             }
         };
-        Ok(PredictionLog { dir, options, segment: Mutex::new(segment), _lock: lock })
+        Ok(PredictionLog {
+            dir,
+            options,
+            segment: Mutex::new(segment),
+            synced: Mutex::default(),
+            sync_done: Condvar::new(),
+            _lock: lock,
+        })
     }
 
     /// Where the log of the model named `model` lives in a store: `<store root>/predictions/<model>`.
@@ -561,28 +582,78 @@ impl PredictionLog {
 
     /// Writes encoded frames to the current segment, rotating first if needed.
     fn write(&self, frames: &[u8]) -> Result<(), ServeError> {
-        let mut segment = self.lock();
-        let new_bytes = frames.len() as u64;
-        if segment.broken
-            || (segment.size > HEADER_LEN
-                && segment.size.saturating_add(new_bytes) > self.options.max_segment_bytes)
-        {
-            self.rotate(&mut segment)?;
-        }
-        if let Err(e) = segment.file.write_all(frames) {
-            // Part of the frames may be in the file: cut them off, or if that fails too, leave
-            // this segment so that later records are not stuck behind a partial frame.
-            let size = segment.size;
-            if segment.file.set_len(size).is_err() {
-                segment.broken = true;
+        let through = {
+            let mut segment = self.lock();
+            let new_bytes = frames.len() as u64;
+            if segment.broken
+                || (segment.size > HEADER_LEN
+                    && segment.size.saturating_add(new_bytes) > self.options.max_segment_bytes)
+            {
+                self.rotate(&mut segment)?;
             }
-            return Err(log_error("append to", &segment.path, e));
-        }
-        segment.size += new_bytes;
+            if let Err(e) = (&*segment.file).write_all(frames) {
+                // Part of the frames may be in the file: cut them off, or if that fails too, leave
+                // this segment so that later records are not stuck behind a partial frame.
+                let size = segment.size;
+                if segment.file.set_len(size).is_err() {
+                    segment.broken = true;
+                }
+                return Err(log_error("append to", &segment.path, e));
+            }
+            segment.size += new_bytes;
+            segment.appended += new_bytes;
+            segment.appended
+        };
         if self.options.durability == Durability::Sync {
-            segment.file.sync_data().map_err(|e| log_error("flush to the disk", &segment.path, e))?;
+            self.sync_through(through)?;
         }
         Ok(())
+    }
+
+    /// Returns once the first `through` appended bytes are on the disk. Group commit: one
+    /// caller syncs for everyone who appended before it started; the others wait for it, so
+    /// concurrent appends share `fdatasync`s instead of queueing for one each.
+    fn sync_through(&self, through: u64) -> Result<(), ServeError> {
+        let mut state = self.synced.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if state.synced >= through {
+                return Ok(());
+            }
+            if !state.syncing {
+                break;
+            }
+            state = self.sync_done.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+        state.syncing = true;
+        drop(state);
+        // Everything appended so far is in this file or in older segments, which `rotate`
+        // synced before moving on.
+        let (target, file, path) = {
+            let segment = self.lock();
+            (segment.appended, Arc::clone(&segment.file), segment.path.clone())
+        };
+        let result = file.sync_data();
+        let mut state = self.synced.lock().unwrap_or_else(|e| e.into_inner());
+        state.syncing = false;
+        if result.is_ok() {
+            state.synced = state.synced.max(target);
+        }
+        drop(state);
+        self.sync_done.notify_all();
+        result.map_err(|e| log_error("flush to the disk", &path, e))
+    }
+
+    /// How appends reach the disk (see [`LogOptions::durability`]).
+    ///
+    /// ```
+    /// use mlflow_core::serve::{Durability, LogOptions, PredictionLog};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let log = PredictionLog::open(dir.path(), LogOptions::default().durability(Durability::Sync))?;
+    /// assert_eq!(log.durability(), Durability::Sync);
+    /// # Ok::<(), mlflow_core::serve::ServeError>(())
+    /// ```
+    pub fn durability(&self) -> Durability {
+        self.options.durability
     }
 
     /// The log's folder.
@@ -685,6 +756,10 @@ impl PredictionLog {
                 None => sequence += 1,
             }
         };
+        if self.options.durability == Durability::Sync {
+            // A group commit syncs only the current segment: the old one is synced here.
+            segment.file.sync_data().map_err(|e| log_error("flush to the disk", &segment.path, e))?;
+        }
         #[cfg(unix)]
         if self.options.durability == Durability::Sync {
             // The new file's name must survive a power loss too.
@@ -692,7 +767,8 @@ impl PredictionLog {
                 .and_then(|d| d.sync_all())
                 .map_err(|e| log_error("flush to the disk", &self.dir, e))?;
         }
-        *segment = next;
+        let appended = segment.appended;
+        *segment = Segment { appended, ..next };
         if let Some(keep) = self.options.max_segments {
             delete_oldest(&self.dir, keep, segment.sequence);
         }
@@ -1139,7 +1215,7 @@ fn open_segment(dir: &Path, sequence: u64) -> Result<Option<Segment>, ServeError
             }
         }
     }
-    Ok(Some(Segment { file, path, sequence, size, broken: false }))
+    Ok(Some(Segment { file: Arc::new(file), path, sequence, size, appended: 0, broken: false }))
 }
 
 fn not_a_folder() -> io::Error {

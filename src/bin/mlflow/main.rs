@@ -15,7 +15,7 @@
 //! mlflow gc [--grace-secs N]
 //! mlflow serve NAME@ALIAS... [--port 8080] [--host 127.0.0.1] [--shadow REF]... [--canary REF=FRACTION]...
 //!              [--ab REF=FRACTION]... [--max-body-bytes N] [--reload-ms N] [--no-log]
-//!              [--log-segment-mib N] [--log-segments N] [--shutdown-delay-ms N] [--drain-secs N]
+//!              [--log-segment-mib N] [--log-segments N] [--log-sync] [--shutdown-delay-ms N] [--drain-secs N]
 //! ```
 //! Every command takes `--store PATH` (default `$MLFLOW_HOME`, else `./.mlflow`) and `--json`.
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::Args;
 use mlflow::registry::ModelRef;
 use mlflow::serve::server::{ModelSpec, Server, ServerConfig};
-use mlflow::serve::{ChallengerMode, LogOptions};
+use mlflow::serve::{ChallengerMode, Durability, LogOptions};
 use mlflow::store::Store;
 
 use crate::CliResult;
@@ -46,6 +46,10 @@ pub struct ServeArgs {
     /// Do not log predictions.
     #[arg(long)]
     no_log: bool,
+    /// Flush every logged prediction to the disk before answering (survives a power loss;
+    /// concurrent requests share each fdatasync).
+    #[arg(long, conflicts_with = "no_log")]
+    log_sync: bool,
     /// On SIGINT/SIGTERM, keep accepting this long with readiness at 503 (for load balancers).
     #[arg(long, default_value_t = 0)]
     shutdown_delay_ms: u64,
@@ -80,6 +84,9 @@ pub fn serve(store: Store, args: ServeArgs) -> CliResult<()> {
     let mut log = LogOptions::default().max_segment_bytes(segment_bytes);
     if args.log_segments > 0 {
         log = log.max_segments(args.log_segments);
+    }
+    if args.log_sync {
+        log = log.durability(Durability::Sync);
     }
     let mut config = ServerConfig::new(SocketAddr::new(args.host, args.port))
         .max_body_bytes(args.max_body_bytes)

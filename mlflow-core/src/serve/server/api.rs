@@ -18,7 +18,7 @@ use serde_json::Value;
 use super::metrics::{ErrorCode, ModelMetrics};
 use super::shadow::ShadowJob;
 use super::{now_ms, App, Loaded, Served};
-use crate::serve::{Prediction, PredictionRecordRef, Role, Route, Scorer, ServeError};
+use crate::serve::{Durability, Prediction, PredictionRecordRef, Role, Route, Scorer, ServeError};
 
 /// Client request ids longer than this (or with spaces or control characters) are replaced by
 /// one of ours: they are echoed back and logged with every row.
@@ -484,14 +484,18 @@ fn predict_served(
         None => Arc::from(app.request_ids.next()),
     };
     if let Some(log) = &served.log {
-        log.append(&records(&request_id, time_ms, model, role, rows.values(), &predictions, latency))
-            .map_err(|e| {
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    ErrorCode::Internal,
-                    format!("the prediction was not logged, so it is not returned: {e}"),
-                )
-            })?;
+        let records = records(&request_id, time_ms, model, role, rows.values(), &predictions, latency);
+        let append = || log.append(&records);
+        // Waiting for the disk must not hold up the other requests of this worker thread.
+        let appended =
+            if log.durability() == Durability::Sync { tokio::task::block_in_place(append) } else { append() };
+        appended.map_err(|e| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorCode::Internal,
+                format!("the prediction was not logged, so it is not returned: {e}"),
+            )
+        })?;
     }
     let mut shadows = deployment.plan.shadows().peekable();
     if shadows.peek().is_some() {
