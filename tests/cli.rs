@@ -3,33 +3,15 @@
 #[path = "support/titanic.rs"]
 mod support;
 
-use std::path::Path;
-use std::process::{Command, Output};
+#[path = "support/cli.rs"]
+mod run;
 
 use mlflow::data::DataFile;
 use mlflow::eval::Metric;
 use mlflow::prelude::*;
 use mlflow::registry::{Promotion, RegisterRequest, Registry};
+use run::{fails, ok};
 use support::pipeline;
-
-fn mlflow(store: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mlflow")).arg("--store").arg(store).args(args).output().unwrap()
-}
-
-fn ok(store: &Path, args: &[&str]) -> String {
-    let out = mlflow(store, args);
-    assert!(out.status.success(), "mlflow {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// Fails with one line on stderr and returns it.
-fn fails(store: &Path, args: &[&str]) -> String {
-    let out = mlflow(store, args);
-    assert!(!out.status.success(), "mlflow {args:?} should fail");
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
-    stderr
-}
 
 /// Two Titanic runs (champions by ROC AUC, then by accuracy), both registered; the first is
 /// `production`.

@@ -2,30 +2,14 @@
 //! JSON lines, filtered and limited, clear one-line errors, and one-line warnings for unreadable
 //! segments.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+#[path = "support/cli.rs"]
+mod run;
+
+use std::path::PathBuf;
 
 use mlflow::serve::{LogOptions, LogReader, PredictionLog, PredictionRecord, Role};
 use mlflow::store::Store;
-
-fn mlflow(store: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mlflow")).arg("--store").arg(store).args(args).output().unwrap()
-}
-
-fn ok(store: &Path, args: &[&str]) -> String {
-    let out = mlflow(store, args);
-    assert!(out.status.success(), "mlflow {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// Fails with one line on stderr and returns it.
-fn fails(store: &Path, args: &[&str]) -> String {
-    let out = mlflow(store, args);
-    assert!(!out.status.success(), "mlflow {args:?} should fail");
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
-    stderr
-}
+use run::{fails, mlflow, ok};
 
 /// Row `row` of request `req-{i}`: the champion's, or for odd requests a shadow's.
 fn record(i: u32, row: u32) -> PredictionRecord {
