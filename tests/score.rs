@@ -11,7 +11,6 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use mlflow::data::{parse_csv, CsvOptions, DataError};
-use mlflow::prelude::*;
 use mlflow::registry::{Promotion, Registry};
 use mlflow::serve::{score_csv, score_csv_file, BatchError, BatchOptions, ModelPackage, Scorer};
 
@@ -26,9 +25,8 @@ struct Fixture {
 fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("store");
-        let store = Store::open(&path).unwrap();
+        let (dir, store) = support::temp_store();
+        let path = store.root().to_owned();
         let (_, _, version) = support::register_demo(&store);
         let registry = Registry::new(&store).unwrap();
         registry.promote("titanic", version, "production", Promotion::new("roc_auc").force(true)).unwrap();

@@ -33,9 +33,8 @@ struct Fixture {
 fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("store");
-        let store = Store::open(&path).unwrap();
+        let (dir, store) = support::temp_store();
+        let path = store.root().to_owned();
         let (report, nodes) = support::run_demo(&store);
         Fixture {
             store: path,

@@ -55,9 +55,8 @@ fn template() -> &'static Path {
     static TEMPLATE: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
     &TEMPLATE
         .get_or_init(|| {
-            let dir = tempfile::tempdir().unwrap();
-            let path = dir.path().join("store");
-            let store = Store::open(&path).unwrap();
+            let (dir, store) = support::temp_store();
+            let path = store.root().to_owned();
             let (report, nodes, v1) = support::register_demo(&store);
             let mut challenger = Pipeline::new("titanic-challenger");
             let data = challenger.param("data", report.get(nodes.data).unwrap().clone());

@@ -66,9 +66,10 @@ impl ChallengerMode {
 impl std::fmt::Display for ChallengerMode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ChallengerMode::Shadow => f.write_str("shadow"),
-            ChallengerMode::Canary { fraction } => write!(f, "canary={fraction}"),
-            ChallengerMode::AbTest { fraction } => write!(f, "ab={fraction}"),
+            ChallengerMode::Shadow => f.write_str(self.kind()),
+            ChallengerMode::Canary { fraction } | ChallengerMode::AbTest { fraction } => {
+                write!(f, "{}={fraction}", self.kind())
+            }
         }
     }
 }

@@ -130,9 +130,17 @@ impl Instances {
 
     /// The instances in `scorer`'s feature order, checked against its signature.
     pub(crate) fn matrix(&self, scorer: &Scorer) -> Result<Rows, ApiError> {
-        let columns = scorer.package().signature().inputs.len();
+        let columns = scorer.names().len();
         let mut values = Vec::with_capacity(self.0.len() * columns);
-        for (i, instance) in self.0.iter().enumerate() {
+        self.append_to(scorer, &mut values)?;
+        Ok(Rows { values, columns })
+    }
+
+    /// Appends the instances to `values` in `scorer`'s feature order, checked against its
+    /// signature; on an error `values` is left as it was.
+    pub(crate) fn append_to(&self, scorer: &Scorer, values: &mut Vec<f64>) -> Result<(), ApiError> {
+        let start = values.len();
+        let appended = self.0.iter().enumerate().try_for_each(|(i, instance)| {
             match instance {
                 Instance::Values(row) => {
                     scorer.check_row(i, row)?;
@@ -140,8 +148,12 @@ impl Instances {
                 }
                 Instance::Named(named) => values.extend(scorer.ordered(i, named)?),
             }
+            Ok(())
+        });
+        if appended.is_err() {
+            values.truncate(start);
         }
-        Ok(Rows { values, columns })
+        appended
     }
 }
 
@@ -533,7 +545,7 @@ fn predict_served(
     let headers = response.headers_mut();
     for (name, value) in [
         ("x-request-id", &*request_id),
-        ("x-model-version", &model.reference()),
+        ("x-model-version", &model.reference),
         ("x-model-role", role.as_str()),
     ] {
         if let Ok(value) = HeaderValue::from_str(value) {

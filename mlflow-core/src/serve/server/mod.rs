@@ -246,14 +246,10 @@ impl ServerConfig {
 pub(crate) struct Loaded {
     pub(crate) name: String,
     pub(crate) version: u32,
+    /// `NAME/VERSION`, sent with every answer.
+    pub(crate) reference: String,
     pub(crate) scorer: Scorer,
     pub(crate) metrics: Arc<VersionMetrics>,
-}
-
-impl Loaded {
-    pub(crate) fn reference(&self) -> String {
-        format!("{}/{}", self.name, self.version)
-    }
 }
 
 /// A challenger as configured and as loaded now.
@@ -343,6 +339,7 @@ impl Server {
         let store = Arc::new(store);
         let metrics = Metrics::default();
         let mut models = HashMap::new();
+        let registry = Registry::new(&store)?;
         for spec in &config.models {
             let name = ModelRef::parse(&spec.reference)?.name().to_owned();
             if models.contains_key(&name) {
@@ -350,7 +347,6 @@ impl Server {
                     "model `{name}` is configured twice; serve each registered model once and add other versions as its challengers"
                 )));
             }
-            let registry = Registry::new(&store)?;
             let deployment = load_deployment(&registry, spec, None, &metrics)?;
             let log = match &config.log {
                 Some(options) => {
@@ -395,16 +391,12 @@ impl Server {
                 let d = served.deployment();
                 eprintln!(
                     "mlflow serve: {} → {} ({})",
-                    served.spec.reference,
-                    d.champion.reference(),
-                    served.name
+                    served.spec.reference, d.champion.reference, served.name
                 );
                 for c in &d.challengers {
                     eprintln!(
                         "mlflow serve:   challenger {} → {} ({})",
-                        c.reference,
-                        c.model.reference(),
-                        c.mode
+                        c.reference, c.model.reference, c.mode
                     );
                 }
             }
@@ -603,7 +595,13 @@ fn load_deployment(
         }
         let scorer = Scorer::from_registry(registry, &version.reference())?;
         let metrics = metrics.version(&version.name, version.version);
-        Ok(Arc::new(Loaded { name: version.name, version: version.version, scorer, metrics }))
+        Ok(Arc::new(Loaded {
+            reference: version.reference(),
+            name: version.name,
+            version: version.version,
+            scorer,
+            metrics,
+        }))
     };
     let champion = load(&spec.reference, current.map(|d| &d.champion))?;
     let mut challengers = Vec::with_capacity(spec.challengers.len());
@@ -641,23 +639,27 @@ fn same_versions(a: &Deployment, b: &Deployment) -> bool {
 /// holds the deployment it started with, so a swap never fails or mixes versions in a request.
 fn reload_loop(app: &App, store: &Store, interval: Duration, announce: bool, stop: Receiver<()>) {
     let mut failing: HashMap<String, String> = HashMap::new();
+    let mut registry = None;
     loop {
         match stop.recv_timeout(interval) {
             Err(RecvTimeoutError::Timeout) => {}
             Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
         }
-        let registry = match Registry::new(store) {
-            Ok(registry) => registry,
-            Err(e) => {
-                if announce {
-                    eprintln!("mlflow serve: cannot read the registry: {e}");
+        if registry.is_none() {
+            match Registry::new(store) {
+                Ok(opened) => registry = Some(opened),
+                Err(e) => {
+                    if announce {
+                        eprintln!("mlflow serve: cannot read the registry: {e}");
+                    }
+                    continue;
                 }
-                continue;
             }
-        };
+        }
+        let Some(registry) = &registry else { continue };
         for served in app.models.values() {
             let current = served.deployment();
-            match load_deployment(&registry, &served.spec, Some(&current), &app.metrics) {
+            match load_deployment(registry, &served.spec, Some(&current), &app.metrics) {
                 Ok(next) if same_versions(&current, &next) => {
                     failing.remove(&served.name);
                 }
@@ -666,9 +668,7 @@ fn reload_loop(app: &App, store: &Store, interval: Duration, announce: bool, sto
                     if announce {
                         eprintln!(
                             "mlflow serve: {} now serves {} (was {})",
-                            served.name,
-                            next.champion.reference(),
-                            current.champion.reference()
+                            served.name, next.champion.reference, current.champion.reference
                         );
                     }
                     app.metrics.set_serving(&served.name, serving_labels(&served.spec, &next));
@@ -682,8 +682,7 @@ fn reload_loop(app: &App, store: &Store, interval: Duration, announce: bool, sto
                         if announce {
                             eprintln!(
                                 "mlflow serve: {} keeps serving {}: {message}",
-                                served.name,
-                                current.champion.reference()
+                                served.name, current.champion.reference
                             );
                         }
                         failing.insert(served.name.clone(), message);

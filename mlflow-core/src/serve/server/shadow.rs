@@ -125,10 +125,10 @@ fn score_batch(model: &Loaded, jobs: Vec<ShadowJob>) {
     let mut fitting = Vec::with_capacity(jobs.len());
     let mut values = Vec::new();
     for job in jobs {
-        match job.instances.matrix(&model.scorer) {
-            Ok(rows) => {
-                values.extend_from_slice(rows.values());
-                fitting.push((job, rows.len()));
+        match job.instances.append_to(&model.scorer, &mut values) {
+            Ok(()) => {
+                let rows = job.instances.len();
+                fitting.push((job, rows));
             }
             Err(_) => model.metrics.shadow_failed(),
         }
@@ -172,7 +172,7 @@ fn score_batch(model: &Loaded, jobs: Vec<ShadowJob>) {
     for (served, records) in records {
         if let Some(Err(e)) = served.log.as_ref().map(|log| log.append(&records)) {
             model.metrics.shadow_failed();
-            tracing::warn!(target: "mlflow", model = %model.reference(), error = %e, "cannot log shadow predictions");
+            tracing::warn!(target: "mlflow", model = %model.reference, error = %e, "cannot log shadow predictions");
         }
     }
 }
