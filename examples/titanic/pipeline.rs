@@ -136,9 +136,13 @@ pub fn train_scaled(
 
 #[step]
 pub fn evaluate(trained: &Trained, data: &Dataset) -> mlflow::Result<Scored> {
+    let scaled;
     let x = match &trained.scaler {
-        Some(scaler) => scaler.transform(&data.test)?,
-        None => data.test.clone(),
+        Some(scaler) => {
+            scaled = scaler.transform(&data.test)?;
+            &scaled
+        }
+        None => &data.test,
     };
     let scores = trained.model.predict_proba(x.x.view())?;
     let metrics = eval::evaluate(&data.test_y, &scores.to_vec())?;

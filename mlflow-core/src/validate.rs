@@ -41,6 +41,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::data::{Column, ColumnType, Table, Value};
+use crate::features::{quantile, FittedScaler};
 
 /// At most this many example rows are kept per expectation.
 ///
@@ -702,14 +703,6 @@ fn numeric(column: &Column) -> Vec<(usize, f64)> {
     (0..column.len()).filter_map(|r| column.f64_at(r).map(|x| (r, x))).collect()
 }
 
-/// The `q` quantile of sorted values, by linear interpolation between closest ranks.
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    let pos = q * (sorted.len() - 1) as f64;
-    let lo = pos.floor() as usize;
-    let hi = (lo + 1).min(sorted.len() - 1);
-    sorted[lo] + (pos - lo as f64) * (sorted[hi] - sorted[lo])
-}
-
 fn evaluate(table: &Table, e: &Expectation) -> Outcome {
     let outcome = |passed: bool, severity: Severity, found: Option<Offenders>, detail: String| {
         let (offending, examples) = found.map_or((0, Vec::new()), |o| (o.count, o.examples));
@@ -801,9 +794,8 @@ fn evaluate(table: &Table, e: &Expectation) -> Outcome {
         Check::ZScoreOutliers { z, max_rate } => {
             let values = numeric(column);
             let finite: Vec<f64> = values.iter().map(|&(_, x)| x).filter(|x| x.is_finite()).collect();
-            let n = finite.len().max(1) as f64;
-            let mean = finite.iter().sum::<f64>() / n;
-            let std = (finite.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n).sqrt();
+            let scaler = FittedScaler::from_values(&finite);
+            let (mean, std) = (scaler.mean(), scaler.std());
             let bad = values
                 .iter()
                 .filter(|&&(_, x)| !x.is_finite() || (std > 0.0 && ((x - mean) / std).abs() > *z))

@@ -54,6 +54,8 @@ mod error;
 mod spec;
 mod split;
 mod transform;
+
+pub(crate) use transform::quantile;
 mod values;
 
 pub use error::FeatureError;
