@@ -25,7 +25,9 @@ use crate::codec::{ContentHash, Hasher};
 use crate::dag::{ErasedStep, Node, NodeKind, Pipeline, StepIdentity};
 use crate::error::{Error, Result};
 use crate::step::StepError;
-use crate::store::{now_ms, CacheEntry, FinishedRun, InputPart, KeyParts, StepRecord, Store, StoreError};
+use crate::store::{
+    now_ms, now_nanos, CacheEntry, FinishedRun, InputPart, KeyParts, StepRecord, Store, StoreError,
+};
 use crate::track::{self, Environment, StepLog};
 
 /// The mlflow version, part of every cache key.
@@ -761,7 +763,6 @@ struct Sched {
     slots: Vec<Slot>,
     reports: Vec<Option<StepReport>>,
     input_hashes: Vec<Option<Vec<ContentHash>>>,
-    keys: Vec<Option<ContentHash>>,
     /// For a node that cannot run, the first failed upstream node.
     blocked_by: Vec<Option<usize>>,
     unfinished: usize,
@@ -867,7 +868,6 @@ impl<'a> Run<'a> {
             Some((value, hash)) => Slot::Done { value, hash },
             None => Slot::Failed,
         };
-        sched.keys[node] = outcome.report.cache_key;
         sched.input_hashes[node] = Some(outcome.input_hashes);
         sched.reports[node] = Some(outcome.report);
         if failed && self.options.fail_fast {
@@ -1103,10 +1103,8 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
 
 fn new_run_id() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     Hasher::new("mlflow/run-id/v1")
-        .part(&nanos.to_le_bytes())
+        .part(&now_nanos().to_le_bytes())
         .part(&std::process::id().to_le_bytes())
         .part(&COUNTER.fetch_add(1, Ordering::Relaxed).to_le_bytes())
         .finish()
@@ -1149,7 +1147,6 @@ impl Pipeline {
             slots: Vec::with_capacity(nodes.len()),
             reports: vec![None; nodes.len()],
             input_hashes: vec![None; nodes.len()],
-            keys: vec![None; nodes.len()],
             blocked_by: vec![None; nodes.len()],
             unfinished: 0,
             running: 0,
@@ -1260,7 +1257,8 @@ impl Pipeline {
         // Key parts are built only for the steps whose key changed: most reruns change none.
         let changed_parts: Vec<(&str, ContentHash, KeyParts)> = (0..nodes.len())
             .filter_map(|i| {
-                let (key, hashes) = (sched.keys[i]?, sched.input_hashes[i].as_ref()?);
+                let key = report.steps[report.step_of_node[i]?].cache_key?;
+                let hashes = sched.input_hashes[i].as_ref()?;
                 let unchanged = previous.get(&nodes[i].name).is_some_and(|k| *k == key);
                 (!unchanged).then(|| {
                     (

@@ -600,27 +600,8 @@ impl Store {
                  FROM step_keys s JOIN key_parts k ON k.cache_key = s.cache_key WHERE s.pipeline = ?1",
             )?;
             let rows = stmt.query_map([pipeline], |r| {
-                let blob = |i: usize| r.get::<_, Vec<u8>>(i).map(|b| hash_from_blob(&b));
-                let parts = (|| {
-                    Ok::<_, rusqlite::Error>(Some(KeyParts {
-                        code: match blob(2)? {
-                            Some(h) => h,
-                            None => return Ok(None),
-                        },
-                        version: r.get(3)?,
-                        deps: match blob(4)? {
-                            Some(h) => h,
-                            None => return Ok(None),
-                        },
-                        krate: r.get(5)?,
-                        library: r.get(6)?,
-                        inputs: match decode_inputs(&r.get::<_, String>(7)?) {
-                            Some(inputs) => inputs,
-                            None => return Ok(None),
-                        },
-                    }))
-                })()?;
-                Ok((r.get::<_, String>(0)?, blob(1)?, parts))
+                let parts = key_parts_from_row(r, 2)?;
+                Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1).map(|b| hash_from_blob(&b))?, parts))
             })?;
             let mut map = HashMap::new();
             for row in rows {
@@ -640,10 +621,10 @@ impl Store {
         let q = || -> rusqlite::Result<Option<RunRecord>> {
             let head = db
                 .query_row(
-                    "SELECT id, pipeline, status, started_ms, ended_ms FROM runs WHERE id = ?1",
+                    "SELECT id, pipeline, status, started_ms, ended_ms, env, steps FROM runs WHERE id = ?1",
                     [id],
                     |r| {
-                        Ok(RunRecord {
+                        let run = RunRecord {
                             id: r.get(0)?,
                             pipeline: r.get(1)?,
                             status: r.get(2)?,
@@ -656,11 +637,12 @@ impl Store {
                             tags: Vec::new(),
                             data: Vec::new(),
                             environment: None,
-                        })
+                        };
+                        Ok((run, r.get::<_, Option<Vec<u8>>>(5)?, r.get::<_, Option<Vec<u8>>>(6)?))
                     },
                 )
                 .optional()?;
-            let Some(mut run) = head else { return Ok(None) };
+            let Some((mut run, env, steps)) = head else { return Ok(None) };
             let mut stmt =
                 db.prepare("SELECT name, hash, value FROM run_params WHERE run_id = ?1 ORDER BY name")?;
             let rows = stmt.query_map([id], |r| {
@@ -701,12 +683,8 @@ impl Store {
                     run.data.push((node, DataInput { name, version }));
                 }
             }
-            let env: Option<Vec<u8>> =
-                db.query_row("SELECT env FROM runs WHERE id = ?1", [id], |r| r.get(0))?;
             run.environment = env.and_then(|bytes| codec::decode(&bytes, u64::MAX).ok());
-            let blob: Option<Vec<u8>> =
-                db.query_row("SELECT steps FROM runs WHERE id = ?1", [id], |r| r.get(0))?;
-            run.steps = decode_steps(blob.as_deref())?;
+            run.steps = decode_steps(steps.as_deref())?;
             Ok(Some(run))
         };
         q().map_err(|e| self.db_err(e))
@@ -973,15 +951,28 @@ fn decode_steps(blob: Option<&[u8]>) -> rusqlite::Result<Vec<StepRecord>> {
     }
 }
 
-fn hash_from_blob(bytes: &[u8]) -> Option<ContentHash> {
+pub(crate) fn hash_from_blob(bytes: &[u8]) -> Option<ContentHash> {
     <[u8; 32]>::try_from(bytes).ok().map(ContentHash::from_bytes)
+}
+
+/// The [`KeyParts`] in the columns `code_hash, version, deps_hash, crate, library, inputs` of a
+/// row, starting at column `first`; `None` when a hash blob or the inputs text cannot be read.
+pub(crate) fn key_parts_from_row(row: &rusqlite::Row, first: usize) -> rusqlite::Result<Option<KeyParts>> {
+    let blob = |i: usize| row.get::<_, Vec<u8>>(first + i).map(|b| hash_from_blob(&b));
+    let Some(code) = blob(0)? else { return Ok(None) };
+    let version = row.get(first + 1)?;
+    let Some(deps) = blob(2)? else { return Ok(None) };
+    let krate = row.get(first + 3)?;
+    let library = row.get(first + 4)?;
+    let Some(inputs) = decode_inputs(&row.get::<_, String>(first + 5)?) else { return Ok(None) };
+    Ok(Some(KeyParts { code, version, deps, krate, library, inputs }))
 }
 
 pub(crate) fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
-fn now_nanos() -> u128 {
+pub(crate) fn now_nanos() -> u128 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
 }
 

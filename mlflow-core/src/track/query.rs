@@ -398,29 +398,11 @@ impl Store {
             db.query_row(
                 "SELECT code_hash, version, deps_hash, crate, library, inputs FROM key_parts WHERE cache_key = ?1",
                 [key.as_bytes().as_slice()],
-                |r| {
-                    Ok((
-                        r.get::<_, Vec<u8>>(0)?,
-                        r.get::<_, u32>(1)?,
-                        r.get::<_, Vec<u8>>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, String>(4)?,
-                        r.get::<_, String>(5)?,
-                    ))
-                },
+                |r| crate::store::key_parts_from_row(r, 0),
             )
             .optional()
         })?
-        .and_then(|(code, version, deps, krate, library, inputs)| {
-            Some(KeyParts {
-                code: ContentHash::from_bytes(code.try_into().ok()?),
-                version,
-                deps: ContentHash::from_bytes(deps.try_into().ok()?),
-                krate,
-                library,
-                inputs: crate::store::decode_inputs(&inputs)?,
-            })
-        }))
+        .flatten())
     }
 }
 
