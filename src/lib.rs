@@ -1,7 +1,28 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
-pub use mlflow_core::*;
+mod error;
+
+pub use error::{Error, Result};
+/// The engine's error, returned by pipeline runs, the store, tracking and the registry.
+pub use mlflow_core::Error as EngineError;
+
+// The engine: always there.
+#[cfg(feature = "progress")]
+pub use mlflow_core::progress;
+pub use mlflow_core::{artifact, codec, dag, exec, registry, step, store, track};
+
+// The machine-learning rooms (feature `ml`, on by default).
+#[cfg(feature = "ml")]
+pub use mlflow_ml::{data, eval, features, models, report, validate};
+
+/// Model packages, in-process and batch scoring, the prediction log, and (feature `server`) the
+/// HTTP scoring service. Cargo feature `serve`.
+#[cfg(feature = "serve")]
+pub mod serve {
+    pub use mlflow_serve::*;
+}
 
 /// Turns a plain function into a pipeline step.
 ///
@@ -81,3 +102,7 @@ pub mod prelude {
     pub use mlflow_core::prelude::*;
     pub use mlflow_macros::{helper, step};
 }
+
+/// Items the `#[step]` and `#[helper]` expansions name by absolute path. Not a public API.
+#[doc(hidden)]
+pub use mlflow_core::__private;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Load test of `mlflow serve` with wrk on loopback: single-row and 100-row requests, with and
+# Load test of `mlflow-pipelines serve` with wrk on loopback: single-row and 100-row requests, with and
 # without a shadow challenger, alternated over several rounds; prints throughput, p50/p99 latency,
 # errors and the server's peak memory (VmHWM) for each run.
 #
@@ -16,13 +16,13 @@ CONNECTIONS=${3:-16}
 PORT=${PORT:-18080}
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 
-cargo build --release --quiet --bin mlflow --example titanic
+cargo build --release --quiet --bin mlflow-pipelines --example titanic
 WORK=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 export MLFLOW_HOME="$WORK/store"
 target/release/examples/titanic --metric accuracy >/dev/null
 target/release/examples/titanic >/dev/null
-target/release/mlflow model promote titanic 1 challenger --metric roc_auc --force >/dev/null
+target/release/mlflow-pipelines model promote titanic 1 challenger --metric roc_auc --force >/dev/null
 
 ROW='[3, 0, 4, 1, 2, 3, 0, 1, 0, 8, 3, 6, 2]'
 BATCH=$(printf "$ROW,%.0s" $(seq 1 99))$ROW
@@ -37,7 +37,7 @@ for round in $(seq 1 "$ROUNDS"); do
   for shadow in no yes; do
     args=(titanic@production --port "$PORT")
     [ $shadow = yes ] && args+=(--shadow titanic@challenger)
-    target/release/mlflow serve "${args[@]}" 2>"$WORK/serve.log" &
+    target/release/mlflow-pipelines serve "${args[@]}" 2>"$WORK/serve.log" &
     pid=$!
     for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/v2/health/ready" >/dev/null && break; sleep 0.05; done
     for name in one batch; do

@@ -94,7 +94,7 @@ fn run() -> mlflow::Result<ExitCode> {
             .scored
             .iter()
             .map(|n| report.get(*n).map(|s| (s.name.clone(), s.metrics.clone())))
-            .collect::<mlflow::Result<_>>()?;
+            .collect::<Result<Vec<_>, _>>()?;
         print!("{}", eval::comparison_table(&scored));
         let champion = report.get(nodes.champion)?;
         let scorer = Scorer::new(report.get(nodes.package)?.clone());
@@ -114,7 +114,7 @@ fn run() -> mlflow::Result<ExitCode> {
     println!("{report}");
     println!("total {}", mlflow::exec::format_duration(report.duration()));
     if report.is_success() {
-        println!("serve it: cargo run --release --bin mlflow -- serve titanic@production");
+        println!("serve it: cargo run --release --bin mlflow-pipelines -- serve titanic@production");
     }
     Ok(if report.is_success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

@@ -1,18 +1,24 @@
-//! The library's error type: one enum per room, wrapped here.
+//! The engine's error type: one enum per room (store, codec, registry, track, wiring), wrapped
+//! here, plus what a run can report about its steps. It names no machine-learning or serving
+//! room: the facade's `mlflow::Error` wraps this one beside theirs.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::sync::Arc;
 
 use crate::codec::CodecError;
 use crate::dag::WiringError;
-use crate::data::DataError;
-use crate::eval::EvalError;
-use crate::features::FeatureError;
-use crate::models::ModelError;
 use crate::registry::RegistryError;
-use crate::serve::ServeError;
 use crate::store::StoreError;
 use crate::track::TrackError;
-use crate::validate::ValidationError;
 
-/// Everything that can go wrong in `mlflow`.
+/// The error a step returned, shared: a run report hands it out once per `get`.
+pub type SharedStepError = Arc<dyn StdError + Send + Sync + 'static>;
+
+/// Everything that can go wrong in the engine.
+///
+/// `Debug` prints like `Display` followed by the chain of causes (as `anyhow` does), so that
+/// `fn main() -> mlflow_core::Result<()>` ends with a readable message.
 ///
 /// ```
 /// use mlflow_core::{prelude::*, Error};
@@ -23,7 +29,8 @@ use crate::validate::ValidationError;
 /// let report = p.run(&Store::open(tempfile::tempdir().unwrap().path()).unwrap()).unwrap();
 /// assert!(matches!(report.get(foreign), Err(Error::ForeignNode { .. })));
 /// ```
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The store could not be opened, read or written.
     #[error(transparent)]
@@ -31,40 +38,26 @@ pub enum Error {
     /// An artifact could not be encoded or decoded.
     #[error(transparent)]
     Codec(#[from] CodecError),
-    /// Reading or ingesting data failed.
-    #[error(transparent)]
-    Data(#[from] DataError),
-    /// Data did not meet its expectations.
-    #[error(transparent)]
-    Validation(#[from] ValidationError),
-    /// Fitting or applying a feature transform failed.
-    #[error(transparent)]
-    Features(#[from] FeatureError),
-    /// Fitting or applying a model failed.
-    #[error(transparent)]
-    Model(#[from] ModelError),
-    /// Computing metrics or selecting a champion failed.
-    #[error(transparent)]
-    Eval(#[from] EvalError),
     /// A model registry operation failed.
     #[error(transparent)]
     Registry(#[from] RegistryError),
-    /// Packaging a model or scoring with one failed.
-    #[error(transparent)]
-    Serve(#[from] ServeError),
     /// Logging a metric, tag or data version failed.
     #[error(transparent)]
     Track(#[from] TrackError),
     /// The pipeline was wired wrongly in a way rustc could not catch.
     #[error("{} wiring error(s):\n{}", .0.len(), .0.iter().map(|e| format!("  - {e}")).collect::<Vec<_>>().join("\n"))]
     Wiring(Vec<WiringError>),
-    /// A step failed, so its output does not exist.
+    /// A step failed, so its output does not exist. When the step returned an error, that error
+    /// is the [`source`](StdError::source), typed: see [`Error::step_error`].
     #[error("step `{step}` failed: {message}")]
     StepFailed {
         /// The node name.
         step: String,
-        /// The failure as reported.
+        /// The failure as reported (the error and its causes, or the panic message).
         message: String,
+        /// The error the step returned (absent for a panic or a timeout).
+        #[source]
+        source: Option<SharedStepError>,
     },
     /// A step did not run because something upstream failed.
     #[error("step `{step}` was skipped: {reason}")]
@@ -75,13 +68,13 @@ pub enum Error {
         reason: String,
     },
     /// No run with this id in the store.
-    #[error("no run `{id}` in this store; list runs with `mlflow runs` or `Store::runs`")]
+    #[error("no run `{id}` in this store; list runs with `mlflow-pipelines runs` or `Store::runs`")]
     UnknownRun {
         /// The id asked for.
         id: String,
     },
     /// The run has no step with this node name.
-    #[error("run `{run}` has no step `{node}`; `mlflow run show {run}` lists its steps")]
+    #[error("run `{run}` has no step `{node}`; `mlflow-pipelines run show {run}` lists its steps")]
     UnknownNode {
         /// The run.
         run: String,
@@ -110,6 +103,128 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// The typed error a failed step returned, when this is [`Error::StepFailed`] and the step's
+    /// error is an `E`.
+    ///
+    /// ```
+    /// use mlflow_core::prelude::*;
+    /// use mlflow_core::step::{CrateId, StepError};
+    /// #[derive(Debug, thiserror::Error)]
+    /// #[error("no rows in `{0}`")]
+    /// struct Empty(String);
+    ///
+    /// struct LoadStep;
+    /// impl Step for LoadStep {
+    ///     type Inputs = (String,);
+    ///     type Output = Vec<f64>;
+    ///     const NAME: &'static str = "load";
+    ///     const CODE_HASH: ContentHash = ContentHash::from_bytes([1; 32]);
+    ///     const CRATE: CrateId = CrateId { name: "demo", version: "1.0.0" };
+    ///     fn call(&self, (path,): (&String,)) -> Result<Vec<f64>, StepError> {
+    ///         Err(StepError::new(Empty(path.clone())))
+    ///     }
+    /// }
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let mut p = Pipeline::new("typed");
+    /// let path = p.param("path", String::from("a.csv"));
+    /// let rows = p.step(LoadStep, path);
+    /// let err = p.run(&Store::open(dir.path()).unwrap()).unwrap().get(rows).unwrap_err();
+    /// assert_eq!(err.step_error::<Empty>().map(|e| e.0.as_str()), Some("a.csv"));
+    /// assert_eq!(err.to_string(), "step `load` failed: no rows in `a.csv`");
+    /// ```
+    pub fn step_error<E: StdError + 'static>(&self) -> Option<&E> {
+        match self {
+            Error::StepFailed { source: Some(source), .. } => source.downcast_ref::<E>(),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if f.alternate() {
+            return debug_variant(self, f);
+        }
+        write_report(self, f)
+    }
+}
+
+fn debug_variant(error: &Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    match error {
+        Error::Store(e) => f.debug_tuple("Store").field(e).finish(),
+        Error::Codec(e) => f.debug_tuple("Codec").field(e).finish(),
+        Error::Registry(e) => f.debug_tuple("Registry").field(e).finish(),
+        Error::Track(e) => f.debug_tuple("Track").field(e).finish(),
+        Error::Wiring(e) => f.debug_tuple("Wiring").field(e).finish(),
+        Error::StepFailed { step, message, source } => f
+            .debug_struct("StepFailed")
+            .field("step", step)
+            .field("message", message)
+            .field("source", source)
+            .finish(),
+        Error::StepSkipped { step, reason } => {
+            f.debug_struct("StepSkipped").field("step", step).field("reason", reason).finish()
+        }
+        Error::UnknownRun { id } => f.debug_struct("UnknownRun").field("id", id).finish(),
+        Error::UnknownNode { run, node } => {
+            f.debug_struct("UnknownNode").field("run", run).field("node", node).finish()
+        }
+        Error::NoOutput { run, node, status } => {
+            f.debug_struct("NoOutput").field("run", run).field("node", node).field("status", status).finish()
+        }
+        Error::ForeignNode { node, pipeline } => {
+            f.debug_struct("ForeignNode").field("node", node).field("pipeline", pipeline).finish()
+        }
+    }
+}
+
+/// Writes `error` as a readable, multi-line report: its message, then each cause that the
+/// messages before it did not already say, under `Caused by:`. This is what `Debug` of the
+/// library's errors prints (`{:#?}` gives the structure instead), so `main() -> Result<()>`
+/// reads well.
+///
+/// ```
+/// use std::fmt;
+/// #[derive(Debug)]
+/// struct Outer(std::io::Error);
+/// impl fmt::Display for Outer {
+///     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str("cannot load the model") }
+/// }
+/// impl std::error::Error for Outer {
+///     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> { Some(&self.0) }
+/// }
+/// struct Report(Outer);
+/// impl fmt::Display for Report {
+///     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { mlflow_core::error::write_report(&self.0, f) }
+/// }
+/// let text = Report(Outer(std::io::Error::other("disk full"))).to_string();
+/// assert_eq!(text, "cannot load the model\n\nCaused by:\n    disk full");
+/// ```
+pub fn write_report(error: &(dyn StdError + 'static), f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    let mut said = error.to_string();
+    f.write_str(&said)?;
+    let mut first = true;
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        let text = e.to_string();
+        // A message that already quotes its cause (as `StepFailed` and `#[error(transparent)]`
+        // wrappers do) would otherwise print it twice.
+        if !text.is_empty() && !said.contains(&text) {
+            if first {
+                f.write_str("\n\nCaused by:")?;
+                first = false;
+            }
+            write!(f, "\n    {}", text.replace('\n', "\n    "))?;
+            said.push('\n');
+            said.push_str(&text);
+        }
+        cause = e.source();
+    }
+    Ok(())
+}
+
 /// `Result` with [`Error`].
 ///
 /// ```
@@ -119,3 +234,29 @@ pub enum Error {
 /// assert!(open(tempfile::tempdir().unwrap().path()).is_ok());
 /// ```
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_reads_like_display_with_its_causes() {
+        let io = std::io::Error::other("permission denied");
+        let err = Error::Store(StoreError::Unwritable { path: "/nowhere".into(), source: io });
+        let debug = format!("{err:?}");
+        assert!(debug.starts_with("cannot use `/nowhere` as an mlflow store: permission denied"), "{debug}");
+        // The cause is already in the message: not repeated.
+        assert!(!debug.contains("Caused by"), "{debug}");
+        assert!(format!("{err:#?}").starts_with("Store("), "{err:#?}");
+    }
+
+    #[test]
+    fn a_step_error_keeps_its_type() {
+        let source: SharedStepError = Arc::new(std::io::Error::other("disk full"));
+        let err =
+            Error::StepFailed { step: "save".into(), message: "disk full".into(), source: Some(source) };
+        assert_eq!(err.step_error::<std::io::Error>().map(|e| e.to_string()).as_deref(), Some("disk full"));
+        assert!(err.step_error::<std::fmt::Error>().is_none());
+        assert!(StdError::source(&err).is_some());
+    }
+}

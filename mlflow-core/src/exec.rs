@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use crate::artifact::{AnyArtifact, Artifact};
 use crate::codec::{ContentHash, Hasher};
 use crate::dag::{ErasedStep, Node, NodeKind, Pipeline, StepIdentity};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SharedStepError};
 use crate::step::StepError;
 use crate::store::{
     now_ms, now_nanos, CacheEntry, FinishedRun, InputPart, KeyParts, StepRecord, Store, StoreError,
@@ -440,8 +440,11 @@ pub struct StepReport {
     pub output_hash: Option<ContentHash>,
     /// Why the cache missed (for steps that ran or failed).
     pub miss_reason: Option<MissReason>,
-    /// The error of a failed step, or why a step was skipped.
+    /// The error of a failed step (with its causes), or why a step was skipped.
     pub error: Option<String>,
+    /// The error value a failed step returned, typed (absent for panics, timeouts, and storage
+    /// failures): `report.error_source.as_deref().and_then(|e| e.downcast_ref::<MyError>())`.
+    pub error_source: Option<SharedStepError>,
     /// When the step started, from the start of the run.
     pub started: Duration,
     /// For a cached step, the run that computed the output.
@@ -546,9 +549,7 @@ impl RunReport {
     /// Ok if the run succeeded, else the first failure as an error.
     pub fn into_result(self) -> Result<RunReport> {
         match self.steps.iter().find(|s| s.status == StepStatus::Failed) {
-            Some(s) => {
-                Err(Error::StepFailed { step: s.node.clone(), message: s.error.clone().unwrap_or_default() })
-            }
+            Some(s) => Err(s.failure()),
             None => Ok(self),
         }
     }
@@ -565,10 +566,12 @@ impl RunReport {
             }),
             None => {
                 let step = &self.steps[self.step_of_node[node.index].expect("params always have outputs")];
-                let message = step.error.clone().unwrap_or_default();
                 Err(match step.status {
-                    StepStatus::Skipped => Error::StepSkipped { step: step.node.clone(), reason: message },
-                    _ => Error::StepFailed { step: step.node.clone(), message },
+                    StepStatus::Skipped => Error::StepSkipped {
+                        step: step.node.clone(),
+                        reason: step.error.clone().unwrap_or_default(),
+                    },
+                    _ => step.failure(),
                 })
             }
         }
@@ -583,10 +586,26 @@ impl RunReport {
     }
 }
 
+impl StepReport {
+    /// This failed step as an [`Error::StepFailed`], keeping the step's typed error.
+    fn failure(&self) -> Error {
+        Error::StepFailed {
+            step: self.node.clone(),
+            message: self.error.clone().unwrap_or_default(),
+            source: self.error_source.clone(),
+        }
+    }
+}
+
 impl fmt::Display for RunReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for s in &self.steps {
-            writeln!(f, "step {}: {} ({})", s.node, s.status, format_duration(s.duration))?;
+            write!(f, "step {}: {} ({})", s.node, s.status, format_duration(s.duration))?;
+            match (&s.status, &s.error) {
+                (StepStatus::Failed, Some(error)) => writeln!(f, ": {error}")?,
+                (StepStatus::Skipped, Some(reason)) => writeln!(f, ": {reason}")?,
+                _ => writeln!(f)?,
+            }
         }
         write!(
             f,
@@ -921,6 +940,7 @@ impl<'a> Run<'a> {
             output_hash: None,
             miss_reason: None,
             error: None,
+            error_source: None,
             started: started.duration_since(self.started),
             source_run: None,
             log: StepLog::default(),
@@ -964,17 +984,19 @@ impl<'a> Run<'a> {
             }
         };
         report.miss_reason = Some(reason);
-        let inputs: std::result::Result<Vec<AnyArtifact>, String> = task
+        let inputs: std::result::Result<Vec<AnyArtifact>, Failure> = task
             .inputs
             .iter()
-            .map(|input| input.value().map(Arc::clone).map_err(|e| input.decode_error(e)))
+            .map(|input| input.value().map(Arc::clone).map_err(|e| Failure::message(input.decode_error(e))))
             .collect();
         let mut log = StepLog::default();
         let result = inputs.and_then(|inputs| {
             self.attempts(&spec.name, step, identity, &inputs, &mut report.attempts, &mut log)
         });
         let stored = result.and_then(|value| {
-            let bytes = step.encode(&value).map_err(|e| format!("cannot encode the output: {e}"))?;
+            let bytes = step
+                .encode(&value)
+                .map_err(|e| Failure::message(format!("cannot encode the output: {e}")))?;
             let hash = crate::codec::hash_bytes(&bytes);
             if identity.options.cache {
                 self.store
@@ -982,7 +1004,7 @@ impl<'a> Run<'a> {
                     .and_then(|()| {
                         self.store.cache_put(key, identity.name, hash, bytes.len(), &self.run_id, &log)
                     })
-                    .map_err(|e| format!("cannot store the output: {e}"))?;
+                    .map_err(|e| Failure::message(format!("cannot store the output: {e}")))?;
             }
             Ok((Output::Value(value), hash))
         });
@@ -999,11 +1021,12 @@ impl<'a> Run<'a> {
                 tracing::info!(target: "mlflow", node = %spec.name, attempts = report.attempts, "step finished");
                 Outcome { report, input_hashes: hashes, value: Some((value, hash)) }
             }
-            Err(error) => {
+            Err(Failure { message: error, source }) => {
                 report.status = StepStatus::Failed;
                 self.emit(Event::StepFailed { node: &spec.name, error: &error, attempts: report.attempts });
                 tracing::warn!(target: "mlflow", node = %spec.name, %error, "step failed");
                 report.error = Some(error);
+                report.error_source = source;
                 Outcome { report, input_hashes: hashes, value: None }
             }
         }
@@ -1018,7 +1041,7 @@ impl<'a> Run<'a> {
         inputs: &[AnyArtifact],
         attempts: &mut u32,
         log: &mut StepLog,
-    ) -> std::result::Result<AnyArtifact, String> {
+    ) -> std::result::Result<AnyArtifact, Failure> {
         let options = identity.options;
         loop {
             *attempts += 1;
@@ -1034,8 +1057,8 @@ impl<'a> Run<'a> {
                 return Err(error);
             }
             let wait = options.backoff_before(*attempts);
-            self.emit(Event::StepRetrying { node, attempt: *attempts, error: &error, wait });
-            tracing::info!(target: "mlflow", %node, attempt = *attempts, %error, "retrying step");
+            self.emit(Event::StepRetrying { node, attempt: *attempts, error: &error.message, wait });
+            tracing::info!(target: "mlflow", %node, attempt = *attempts, error = %error.message, "retrying step");
             thread::sleep(wait);
         }
     }
@@ -1053,7 +1076,7 @@ fn run_attempt(
     step: &Arc<dyn ErasedStep>,
     inputs: &[AnyArtifact],
     timeout: Option<Duration>,
-) -> (std::result::Result<AnyArtifact, String>, StepLog) {
+) -> (std::result::Result<AnyArtifact, Failure>, StepLog) {
     let Some(timeout) = timeout else {
         let (result, log) = track::capture(|| catch_unwind(AssertUnwindSafe(|| step.run(inputs))));
         return (flatten(result), log);
@@ -1067,27 +1090,43 @@ fn run_attempt(
         let _ = tx.send(outcome);
     });
     if let Err(e) = spawned {
-        return (Err(format!("cannot start a thread for the step: {e}")), StepLog::default());
+        return (
+            Err(Failure::message(format!("cannot start a thread for the step: {e}"))),
+            StepLog::default(),
+        );
     }
     match rx.recv_timeout(timeout) {
         Ok((result, log)) => (flatten(result), log),
         Err(_) => (
-            Err(format!(
+            Err(Failure::message(format!(
                 "timed out after {} (the attempt's thread cannot be killed; it is abandoned and its result discarded)",
                 format_duration(timeout)
-            )),
+            ))),
             StepLog::default(),
         ),
     }
 }
 
+/// Why an attempt failed: the message for reports and the store, and the step's own error,
+/// typed, when it returned one.
+struct Failure {
+    message: String,
+    source: Option<SharedStepError>,
+}
+
+impl Failure {
+    fn message(message: String) -> Failure {
+        Failure { message, source: None }
+    }
+}
+
 fn flatten(
     result: std::thread::Result<std::result::Result<AnyArtifact, StepError>>,
-) -> std::result::Result<AnyArtifact, String> {
+) -> std::result::Result<AnyArtifact, Failure> {
     match result {
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(error)) => Err(error.to_string()),
-        Err(panic) => Err(format!("panicked: {}", panic_message(panic.as_ref()))),
+        Ok(Err(error)) => Err(Failure { message: error.to_string(), source: Some(error.into_shared()) }),
+        Err(panic) => Err(Failure::message(format!("panicked: {}", panic_message(panic.as_ref())))),
     }
 }
 
@@ -1383,6 +1422,7 @@ fn mark_skipped(
         output_hash: None,
         miss_reason: None,
         error: Some(reason),
+        error_source: None,
         started: Duration::ZERO,
         source_run: None,
         log: StepLog::default(),

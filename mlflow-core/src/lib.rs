@@ -1,37 +1,26 @@
-//! Runtime of the `mlflow` pipeline library. Use it through the `mlflow` facade crate, which adds
-//! the `#[step]` attribute; this crate holds everything that executes.
+//! The engine of `mlflow-pipelines`: steps, typed wiring, the parallel executor, the
+//! content-addressed store, tracking and the model registry. It knows nothing of machine
+//! learning, HTTP or the command line. Use it through the `mlflow` facade crate, which adds the
+//! `#[step]` attribute and the machine-learning and serving layers.
 //!
-//! Engine rooms: [`step`], [`artifact`], [`codec`], [`dag`], [`exec`], [`store`]. They know
-//! nothing of machine learning.
-//!
-//! Machine-learning rooms, built on the engine's public API only: [`data`] (CSV ingestion, data
-//! versions), [`validate`] (expectations), [`features`] (fitted transformers, splits),
-//! [`models`] (five classifiers with one face), [`eval`] (metrics, champion selection).
-//!
-//! Around the runs: [`track`] (metrics, tags, data versions, environment, run queries, lineage)
-//! and [`registry`] (model versions, aliases with their history, guarded promotion), [`serve`]
-//! (model packages and in-process scoring), and `progress` (a terminal progress bar for runs; cargo feature `progress`, on by default).
+//! Rooms: [`step`], [`artifact`], [`codec`], [`dag`], [`exec`], [`store`], [`track`] (metrics,
+//! tags, data versions, environment, run queries, lineage), [`registry`] (model versions,
+//! aliases with their history, guarded promotion), and `progress` (a terminal progress bar for
+//! runs; cargo feature `progress`).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod artifact;
 pub mod codec;
 pub mod dag;
-pub mod data;
 pub mod error;
-pub mod eval;
 pub mod exec;
-pub mod features;
-pub mod models;
 #[cfg(feature = "progress")]
 pub mod progress;
 pub mod registry;
-pub mod report;
-pub mod serve;
 pub mod step;
 pub mod store;
 pub mod track;
-pub mod validate;
 
 pub use error::{Error, Result};
 

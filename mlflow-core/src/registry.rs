@@ -131,13 +131,13 @@ pub enum RegistryError {
         problem: String,
     },
     /// No version of this model has been registered.
-    #[error("no model named `{name}` is registered in this store; `mlflow models` lists the registered models and `Registry::register` adds one")]
+    #[error("no model named `{name}` is registered in this store; `mlflow-pipelines models` lists the registered models and `Registry::register` adds one")]
     UnknownModel {
         /// The model name.
         name: String,
     },
     /// The model exists but not this version.
-    #[error("model `{name}` has no version {version}: its versions are 1 to {latest}; `mlflow model show {name}` describes the latest")]
+    #[error("model `{name}` has no version {version}: its versions are 1 to {latest}; `mlflow-pipelines model show {name}` describes the latest")]
     UnknownVersion {
         /// The model name.
         name: String,
@@ -157,7 +157,7 @@ pub enum RegistryError {
         current: BTreeMap<String, u32>,
     },
     /// Registering: the run is not in the store.
-    #[error("cannot register from run `{run_id}`: no such run in this store; use the id of a recorded run (`RunReport::run_id`, or `mlflow runs`)")]
+    #[error("cannot register from run `{run_id}`: no such run in this store; use the id of a recorded run (`RunReport::run_id`, or `mlflow-pipelines runs`)")]
     RunNotFound {
         /// The run id as given.
         run_id: String,

@@ -82,6 +82,11 @@ impl StepError {
     pub fn inner(&self) -> &(dyn StdError + Send + Sync + 'static) {
         &*self.0
     }
+
+    /// The error, shared, keeping its type for `downcast_ref`.
+    pub(crate) fn into_shared(self) -> crate::error::SharedStepError {
+        std::sync::Arc::from(self.0)
+    }
 }
 
 impl fmt::Display for StepError {

@@ -6,7 +6,12 @@ use std::process::{Command, Output};
 
 /// `mlflow --store STORE ARGS...`.
 pub fn mlflow(store: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mlflow")).arg("--store").arg(store).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_mlflow-pipelines"))
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 /// Succeeds and returns stdout.

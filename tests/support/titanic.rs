@@ -2,8 +2,9 @@
 //! (`examples/titanic/pipeline.rs`) and its data, read and split exactly as the pipeline does by
 //! calling its step functions directly.
 //!
-//! Include it with `#[path = "support/titanic.rs"] mod titanic;` (from `tests/`) or
-//! `#[path = "../tests/support/titanic.rs"] mod titanic;` (from `benches/`).
+//! Include it with `#[path = "../support/titanic.rs"] mod titanic;` (from a test binary's
+//! folder in `tests/`) or `#[path = "../tests/support/titanic.rs"] mod titanic;` (from
+//! `benches/`).
 #![allow(dead_code)]
 
 use std::path::PathBuf;
@@ -16,9 +17,15 @@ pub mod pipeline;
 
 use pipeline::{Dataset, SplitConfig};
 
-/// A file of the Kaggle data in `examples/data/titanic/` (`train.csv` or `test.csv`).
+/// A file of the Kaggle data in `examples/data/titanic/` (`train.csv` or `test.csv`), found from
+/// the package being tested (the top of the checkout, or one of its member folders).
 pub fn path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/data/titanic").join(name)
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|dir| dir.join("examples/data/titanic"))
+        .find(|dir| dir.is_dir())
+        .expect("examples/data/titanic above the package");
+    data.join(name)
 }
 
 /// A fresh store in a temporary folder (removed when the guard drops).

@@ -393,7 +393,9 @@ impl Store {
         })?)
     }
 
-    pub(crate) fn key_parts(&self, key: ContentHash) -> Result<Option<KeyParts>> {
+    /// The components of a cache key (code hash, version, helpers, crate, library, inputs), as
+    /// recorded when a run first computed it; `None` for a key this store never recorded.
+    pub fn key_parts(&self, key: ContentHash) -> Result<Option<KeyParts>> {
         Ok(self.with_db(|db| {
             db.query_row(
                 "SELECT code_hash, version, deps_hash, crate, library, inputs FROM key_parts WHERE cache_key = ?1",

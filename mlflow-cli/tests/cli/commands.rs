@@ -1,0 +1,139 @@
+//! The `mlflow` command line against a store holding real Titanic runs and a registered model.
+
+use crate::titanic as support;
+
+use crate::run;
+
+use mlflow::data::DataFile;
+use mlflow::eval::Metric;
+use mlflow::prelude::*;
+use mlflow::registry::{Promotion, RegisterRequest, Registry};
+use run::{fails, ok};
+use support::pipeline;
+
+/// Two Titanic runs (champions by ROC AUC, then by accuracy), both registered; the first is
+/// `production`.
+fn populated() -> (tempfile::TempDir, std::path::PathBuf, Vec<String>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    let store = Store::open(&path).unwrap();
+    let file = DataFile::open(support::path("train.csv")).unwrap();
+    let registry = Registry::new(&store).unwrap();
+    let mut runs = Vec::new();
+    for metric in [Metric::RocAuc, Metric::Accuracy] {
+        let (p, nodes) = pipeline::build(file.clone(), metric);
+        let report = p.run(&store).unwrap();
+        let champion = report.get(nodes.champion).unwrap();
+        let scored = report.get(nodes.scored[champion.index]).unwrap();
+        let request = RegisterRequest::new(report.run_id(), "package")
+            .metrics(Metric::ALL.map(|m| (m.name(), scored.metrics.get(m))));
+        registry.register("titanic", request).unwrap();
+        runs.push(report.run_id().to_owned());
+    }
+    registry.promote("titanic", 1, "production", Promotion::new("roc_auc")).unwrap();
+    (dir, path, runs, file.version.to_hex())
+}
+
+#[test]
+fn a_missing_store_is_one_clear_line_and_a_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let error = fails(&dir.path().join("nothing-here"), &["runs"]);
+    assert!(error.contains("no mlflow store at") && error.contains("nothing-here"), "{error}");
+    assert!(!dir.path().join("nothing-here").exists(), "looking must not create a store");
+}
+
+#[test]
+fn runs_list_show_compare_and_filter() {
+    let (_dir, store, runs, _) = populated();
+    let table = ok(&store, &["runs"]);
+    assert_eq!(table.lines().count(), 3, "{table}");
+    assert!(table.lines().nth(1).unwrap().starts_with(&runs[1]), "newest first:\n{table}");
+
+    let json: serde_json::Value = serde_json::from_str(&ok(&store, &["runs", "--json"])).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 2);
+    assert!(json[0]["metrics"]["evaluate_svm.roc_auc"].as_f64().unwrap() > 0.5);
+
+    let sorted = ok(&store, &["runs", "--sort", "evaluate_forest.accuracy", "--limit", "1"]);
+    assert!(sorted.contains("evaluate_forest.accuracy"), "{sorted}");
+    let filtered = ok(&store, &["runs", "--where", r#"param.metric="Accuracy""#]);
+    assert_eq!(filtered.lines().count(), 2, "{filtered}");
+    assert!(filtered.contains(&runs[1]));
+    assert_eq!(ok(&store, &["runs", "--where", "evaluate_svm.roc_auc>2"]).lines().count(), 1);
+
+    let error = fails(&store, &["runs", "--where", "roc_auc>>x"]);
+    assert!(error.contains("malformed filter"), "{error}");
+
+    let shown = ok(&store, &["run", "show", &runs[0]]);
+    for needle in [
+        "pipeline titanic: succeeded",
+        "ingest",
+        "evaluate_svm",
+        "train.csv",
+        "environment: mlflow",
+        "roc_auc",
+    ] {
+        assert!(shown.contains(needle), "`{needle}` missing:\n{shown}");
+    }
+    let error = fails(&store, &["run", "show", "no-such-run"]);
+    assert!(error.contains("no run `no-such-run`"), "{error}");
+
+    let diff = ok(&store, &["runs", "compare", &runs[0], &runs[1]]);
+    assert!(
+        diff.contains("param metric") && diff.contains("\"RocAuc\"") && diff.contains("\"Accuracy\""),
+        "{diff}"
+    );
+}
+
+#[test]
+fn models_show_promote_and_refuse() {
+    let (_dir, store, _, _) = populated();
+    let models = ok(&store, &["models"]);
+    assert!(models.contains("titanic") && models.contains("production=1"), "{models}");
+    let shown = ok(&store, &["model", "show", "titanic@production"]);
+    assert!(shown.contains("titanic version 1") && shown.contains("roc_auc"), "{shown}");
+    let error = fails(&store, &["model", "show", "nope@production"]);
+    assert!(error.contains("nope"), "{error}");
+
+    // Version 2 (champion by accuracy) has a lower ROC AUC than version 1: the guard refuses.
+    let error = fails(&store, &["model", "promote", "titanic", "2", "production"]);
+    assert!(error.contains("roc_auc") && error.contains("0.86"), "both figures: {error}");
+    let forced = ok(&store, &["model", "promote", "titanic", "2", "production", "--force"]);
+    assert!(
+        forced.contains("titanic@production -> version 2 (was 1)") && forced.contains("forced"),
+        "{forced}"
+    );
+    let staged = ok(&store, &["model", "promote", "titanic", "1", "staging", "--metric", "accuracy"]);
+    assert!(staged.contains("titanic@staging -> version 1"), "{staged}");
+    let history = ok(&store, &["model", "show", "titanic"]);
+    assert!(history.contains("(forced)"), "{history}");
+}
+
+#[test]
+fn lineage_backward_from_a_model_and_forward_from_data() {
+    let (_dir, store, runs, data_version) = populated();
+    let back = ok(&store, &["lineage", "model", "titanic@production"]);
+    for needle in
+        ["package [package]", "select [select]", "ingest [ingest]", "param train_file", &data_version[..12]]
+    {
+        assert!(back.contains(needle), "`{needle}` missing:\n{back}");
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&store, &["--json", "lineage", "run", &runs[0], "select"])).unwrap();
+    assert_eq!(json["node"], "select");
+    assert!(json["upstream"].as_array().unwrap().len() == 5);
+
+    let forward = ok(&store, &["lineage", "data", &data_version]);
+    assert!(forward.contains(&runs[0]) && forward.contains(&runs[1]), "{forward}");
+    assert!(forward.contains("model titanic/1") && forward.contains("model titanic/2"), "{forward}");
+    let error = fails(&store, &["lineage", "data", "xyz"]);
+    assert!(error.contains("not a data version"), "{error}");
+}
+
+#[test]
+fn gc_reports_what_it_removed() {
+    let (_dir, store, _, _) = populated();
+    let out = ok(&store, &["gc", "--grace-secs", "0"]);
+    assert!(out.starts_with("removed 0 artifacts"), "everything is referenced: {out}");
+    let json: serde_json::Value = serde_json::from_str(&ok(&store, &["gc", "--json"])).unwrap();
+    assert!(json["artifacts_kept"].as_u64().unwrap() > 10);
+}

@@ -1,0 +1,15 @@
+//! The `mlflow-pipelines` command line, run as a process on stores the Titanic demo filled:
+//! inspecting runs and models, batch scoring, the prediction log, and the HTTP server (most of
+//! its tests run it in-process through the library, the rest through the binary).
+
+#[path = "../../../tests/support/http.rs"]
+mod http;
+#[path = "../../../tests/support/cli.rs"]
+mod run;
+#[path = "../../../tests/support/titanic.rs"]
+mod titanic;
+
+mod commands;
+mod predictions_cli;
+mod score;
+mod server;

@@ -1,0 +1,22 @@
+//! The machine-learning rooms of `mlflow-pipelines`, built on the engine's public API only (the
+//! way a user's own steps are): use them through the `mlflow` facade (`mlflow::data`,
+//! `mlflow::features`, ...).
+//!
+//! - [`data`]: CSV into typed tables; data versions (the hash of the bytes).
+//! - [`validate`]: declarative expectations with reports.
+//! - [`features`]: fitted imputers, encoders, binners, scalers, derived features; seeded splits.
+//! - [`models`]: decision tree, random forest, logistic regression, Gaussian naive Bayes and RBF
+//!   SVM behind one `Classifier` face; self-tested models.
+//! - [`eval`]: classification metrics equal to scikit-learn's; champion selection.
+//! - [`report`]: the self-contained HTML run report (DAG, timeline, metrics, ROC curves).
+//!
+//! Each room has its own error enum; the facade's `mlflow::Error` wraps them all.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod data;
+pub mod eval;
+pub mod features;
+pub mod models;
+pub mod report;
+pub mod validate;

@@ -1,0 +1,472 @@
+//! Models: five binary classifiers behind one face.
+//!
+//! This room's one job is to turn a numeric feature matrix and 0/1 labels into a fitted model, and
+//! a fitted model plus new rows into probabilities and labels. It knows nothing of CSV files,
+//! encoders or metrics: features arrive already numeric (`x`, one row per sample, `f64`), labels
+//! as `&[usize]` holding only `0` and `1`.
+//!
+//! | model | type | params (defaults = scikit-learn's) |
+//! |---|---|---|
+//! | CART decision tree (gini) | [`DecisionTree`] | [`TreeParams`] |
+//! | random forest (bootstrap, features sampled per split, trees trained in parallel) | [`RandomForest`] | [`ForestParams`] |
+//! | L2 logistic regression (Newton's method) | [`LogisticRegression`] | [`LogisticParams`] |
+//! | Gaussian naive Bayes | [`GaussianNb`] | [`NaiveBayesParams`] |
+//! | RBF support vector machine (SMO) with Platt probabilities | [`Svm`] | [`SvmParams`] |
+//!
+//! Every model implements [`Classifier`]: [`Classifier::predict_proba`] gives **P(class 1)** for
+//! each row, and [`Classifier::predict`] gives `1` where that probability is `> 0.5`, else `0` (a tie goes
+//! to class 0, as scikit-learn's argmax does, and as `eval` counts it).
+//! The trait is object-safe (`Box<dyn Classifier>` works); because pipeline artifacts must be serde
+//! types, the enum [`Model`] holds any of the five and implements the trait by delegation, and
+//! [`ModelParams`] with [`Model::fit`] picks and fits one from a single pipeline param.
+//!
+//! All of it is our own code (no linfa): every fit is deterministic, so the same data, params and
+//! seed give identical models and identical artifact bytes, whatever the number of threads. Bad
+//! input (NaN or infinite values, empty matrices, length mismatches, labels other than 0/1, a
+//! single class, a wrong feature count at prediction time, invalid hyperparameters) is a
+//! [`ModelError`], never a panic.
+//!
+//! ```
+//! use mlflow_ml::models::{Classifier, Model, ModelParams, ForestParams};
+//! use ndarray::array;
+//!
+//! let x = array![[1.0, 0.0], [2.0, 0.0], [3.0, 1.0], [4.0, 1.0], [5.0, 1.0], [0.5, 0.0]];
+//! let y = [0, 0, 1, 1, 1, 0];
+//! let params = ModelParams::Forest(ForestParams { n_trees: 10, ..Default::default() });
+//! let model = Model::fit(x.view(), &y, &params)?;
+//! let p = model.predict_proba(array![[4.5, 1.0], [0.0, 0.0]].view())?;
+//! assert!(p[0] > p[1]);
+//! assert_eq!(model.predict(array![[4.5, 1.0]].view())?.to_vec(), [1]);
+//! # Ok::<(), mlflow_ml::models::ModelError>(())
+//! ```
+
+use ndarray::{Array1, ArrayView2};
+use serde::{Deserialize, Serialize};
+
+mod forest;
+mod logistic;
+mod naive_bayes;
+mod self_test;
+mod svm;
+mod tree;
+
+pub use forest::{ForestParams, RandomForest};
+pub use logistic::{LogisticParams, LogisticRegression};
+pub use naive_bayes::{GaussianNb, NaiveBayesParams};
+pub use self_test::{SelfTestedModel, SELF_TEST_TOLERANCE};
+pub use svm::{Gamma, Platt, Svm, SvmParams};
+pub use tree::{DecisionTree, MaxFeatures, TreeNode, TreeParams};
+
+/// What can go wrong when fitting a model or predicting with one.
+///
+/// Each message says what was wrong, where (row, column, label index, parameter) and what to do.
+///
+/// ```
+/// use mlflow_ml::models::{GaussianNb, ModelError, NaiveBayesParams};
+/// use ndarray::array;
+/// let x = array![[1.0], [f64::NAN]];
+/// let err = GaussianNb::fit(x.view(), &[0, 1], &NaiveBayesParams::default()).unwrap_err();
+/// assert!(matches!(err, ModelError::NonFinite { row: 1, column: 0, .. }));
+/// assert!(err.to_string().contains("row 1, column 0"));
+/// ```
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ModelError {
+    /// The feature matrix has no rows or no columns.
+    #[error("{what} is empty ({rows} rows x {columns} columns); a model needs at least one row and one feature column")]
+    Empty {
+        /// Which matrix (`"training data"` or `"prediction input"`).
+        what: &'static str,
+        /// Its number of rows.
+        rows: usize,
+        /// Its number of columns.
+        columns: usize,
+    },
+    /// A feature value is NaN or infinite.
+    #[error("{what} has a non-finite value {value} at row {row}, column {column}; impute or drop missing values and clip infinities before fitting or predicting")]
+    NonFinite {
+        /// Which matrix (`"training data"` or `"prediction input"`).
+        what: &'static str,
+        /// Row index (0-based).
+        row: usize,
+        /// Column (feature) index (0-based).
+        column: usize,
+        /// The offending value.
+        value: f64,
+    },
+    /// `x` and `y` have different lengths.
+    #[error("x has {rows} rows but y has {labels} labels; pass one label per row")]
+    LengthMismatch {
+        /// Rows in `x`.
+        rows: usize,
+        /// Labels in `y`.
+        labels: usize,
+    },
+    /// A label is not 0 or 1.
+    #[error("label {label} at index {index} is not 0 or 1; these are binary classifiers, encode the target as 0/1")]
+    InvalidLabel {
+        /// Position in `y` (0-based).
+        index: usize,
+        /// The label found there.
+        label: usize,
+    },
+    /// All labels are the same class.
+    #[error("y has only class {class} ({count} rows); a classifier needs both classes 0 and 1 in its training data (check the filter or the split)")]
+    SingleClass {
+        /// The only class present.
+        class: usize,
+        /// How many rows.
+        count: usize,
+    },
+    /// Prediction input has a different number of features than the training data.
+    #[error("the model was fitted on {expected} features but the input has {found} columns; transform the input with the same feature pipeline as at training time")]
+    FeatureCount {
+        /// Features at fit time.
+        expected: usize,
+        /// Columns in the input.
+        found: usize,
+    },
+    /// A fitted model's parts do not fit together (a hand-edited or foreign artifact).
+    #[error(
+        "the fitted {model} is inconsistent: {detail}; refit the model or reload the artifact from the store"
+    )]
+    Corrupt {
+        /// The model kind.
+        model: &'static str,
+        /// What does not fit.
+        detail: String,
+    },
+    /// A hyperparameter is out of range.
+    #[error("invalid {model} parameter `{param}` = {value}: {expected}")]
+    InvalidParam {
+        /// The model kind.
+        model: &'static str,
+        /// The parameter's field name.
+        param: &'static str,
+        /// The value given, as text.
+        value: String,
+        /// What is allowed.
+        expected: &'static str,
+    },
+    /// A packaged model no longer reproduces the probabilities recorded for its self-test rows.
+    #[error("model `{model}` failed its self-test: row {row} gave P(class 1) = {got}, but {expected} was recorded when it was packaged; the artifact or the code changed, retrain and repackage it")]
+    SelfTest {
+        /// The packaged model's name.
+        model: String,
+        /// The self-test row (0-based).
+        row: usize,
+        /// The recorded probability.
+        expected: f64,
+        /// The probability now.
+        got: f64,
+    },
+    /// A packaged model could not be encoded or decoded.
+    #[error("cannot encode or decode the packaged model: {0}")]
+    Encoding(String),
+    /// The input scaler of a packaged model could not be applied.
+    #[error("cannot standardize the input: {0}")]
+    Scaling(String),
+}
+
+/// The one face of every binary classifier: probabilities of class 1 and 0/1 predictions.
+///
+/// Object-safe, so a pipeline can hold `Box<dyn Classifier>`; for an artifact (serde) type use
+/// [`Model`].
+///
+/// ```
+/// use mlflow_ml::models::{Classifier, GaussianNb, LogisticRegression, LogisticParams, NaiveBayesParams};
+/// use ndarray::array;
+/// let x = array![[0.0], [1.0], [2.0], [3.0]];
+/// let y = [0, 0, 1, 1];
+/// let models: Vec<Box<dyn Classifier>> = vec![
+///     Box::new(LogisticRegression::fit(x.view(), &y, &LogisticParams::default())?),
+///     Box::new(GaussianNb::fit(x.view(), &y, &NaiveBayesParams::default())?),
+/// ];
+/// for m in &models {
+///     assert_eq!(m.n_features(), 1);
+///     assert_eq!(m.predict(array![[-1.0], [4.0]].view())?.to_vec(), [0, 1]);
+/// }
+/// # Ok::<(), mlflow_ml::models::ModelError>(())
+/// ```
+pub trait Classifier {
+    /// The number of feature columns the model was fitted on (and expects at prediction time).
+    fn n_features(&self) -> usize;
+
+    /// P(class 1) for every row of `x`, each in `[0, 1]`.
+    ///
+    /// Fails with [`ModelError::FeatureCount`] when `x` has the wrong number of columns and with
+    /// [`ModelError::NonFinite`] on NaN or infinite values. Zero rows give an empty array.
+    fn predict_proba(&self, x: ArrayView2<'_, f64>) -> Result<Array1<f64>, ModelError>;
+
+    /// Predicted labels: `1` where [`Classifier::predict_proba`] is `> 0.5`, else `0`.
+    fn predict(&self, x: ArrayView2<'_, f64>) -> Result<Array1<usize>, ModelError> {
+        Ok(self.predict_proba(x)?.mapv(|p| usize::from(p > 0.5)))
+    }
+}
+
+/// Any of the five fitted models, as one serde artifact type; implements [`Classifier`].
+///
+/// ```
+/// use mlflow_ml::models::{Classifier, Model, ModelParams, TreeParams};
+/// use ndarray::array;
+/// let x = array![[0.0], [1.0], [2.0], [3.0]];
+/// let model = Model::fit(x.view(), &[0, 0, 1, 1], &ModelParams::Tree(TreeParams::default()))?;
+/// assert_eq!(model.kind(), "decision tree");
+/// let bytes = mlflow_core::codec::encode(&model).unwrap();
+/// let back: Model = mlflow_core::codec::decode(&bytes, 1 << 20).unwrap();
+/// assert_eq!(back, model);
+/// # Ok::<(), mlflow_ml::models::ModelError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Model {
+    /// A CART decision tree.
+    Tree(DecisionTree),
+    /// A random forest.
+    Forest(RandomForest),
+    /// An L2 logistic regression.
+    Logistic(LogisticRegression),
+    /// A Gaussian naive Bayes model.
+    NaiveBayes(GaussianNb),
+    /// An RBF support vector machine.
+    Svm(Svm),
+}
+
+/// Hyperparameters of any of the five models: one pipeline param chooses the kind and its settings.
+///
+/// ```
+/// use mlflow_ml::models::{ModelParams, SvmParams};
+/// let p = ModelParams::Svm(SvmParams { c: 10.0, ..Default::default() });
+/// assert_eq!(p.kind(), "SVM");
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ModelParams {
+    /// Fit a [`DecisionTree`].
+    Tree(TreeParams),
+    /// Fit a [`RandomForest`].
+    Forest(ForestParams),
+    /// Fit a [`LogisticRegression`].
+    Logistic(LogisticParams),
+    /// Fit a [`GaussianNb`].
+    NaiveBayes(NaiveBayesParams),
+    /// Fit an [`Svm`].
+    Svm(SvmParams),
+}
+
+impl ModelParams {
+    /// A short human name of the model kind these params fit.
+    ///
+    /// ```
+    /// use mlflow_ml::models::{ModelParams, TreeParams};
+    /// assert_eq!(ModelParams::Tree(TreeParams::default()).kind(), "decision tree");
+    /// ```
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ModelParams::Tree(_) => tree::KIND,
+            ModelParams::Forest(_) => forest::KIND,
+            ModelParams::Logistic(_) => logistic::KIND,
+            ModelParams::NaiveBayes(_) => naive_bayes::KIND,
+            ModelParams::Svm(_) => svm::KIND,
+        }
+    }
+}
+
+impl Model {
+    /// Fits the model kind that `params` names.
+    ///
+    /// ```
+    /// use mlflow_ml::models::{Classifier, Model, ModelParams, NaiveBayesParams};
+    /// use ndarray::array;
+    /// let x = array![[0.0], [0.2], [2.0], [2.2]];
+    /// let m = Model::fit(x.view(), &[0, 0, 1, 1], &ModelParams::NaiveBayes(NaiveBayesParams::default()))?;
+    /// assert_eq!(m.predict(array![[2.1]].view())?.to_vec(), [1]);
+    /// # Ok::<(), mlflow_ml::models::ModelError>(())
+    /// ```
+    pub fn fit(x: ArrayView2<'_, f64>, y: &[usize], params: &ModelParams) -> Result<Model, ModelError> {
+        Ok(match params {
+            ModelParams::Tree(p) => Model::Tree(DecisionTree::fit(x, y, p)?),
+            ModelParams::Forest(p) => Model::Forest(RandomForest::fit(x, y, p)?),
+            ModelParams::Logistic(p) => Model::Logistic(LogisticRegression::fit(x, y, p)?),
+            ModelParams::NaiveBayes(p) => Model::NaiveBayes(GaussianNb::fit(x, y, p)?),
+            ModelParams::Svm(p) => Model::Svm(Svm::fit(x, y, p)?),
+        })
+    }
+
+    /// A short human name of the model kind.
+    ///
+    /// ```
+    /// use mlflow_ml::models::{Model, ModelParams, LogisticParams};
+    /// use ndarray::array;
+    /// let m = Model::fit(array![[0.0], [1.0]].view(), &[0, 1], &ModelParams::Logistic(LogisticParams::default()))?;
+    /// assert_eq!(m.kind(), "logistic regression");
+    /// # Ok::<(), mlflow_ml::models::ModelError>(())
+    /// ```
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Model::Tree(_) => tree::KIND,
+            Model::Forest(_) => forest::KIND,
+            Model::Logistic(_) => logistic::KIND,
+            Model::NaiveBayes(_) => naive_bayes::KIND,
+            Model::Svm(_) => svm::KIND,
+        }
+    }
+
+    fn inner(&self) -> &dyn Classifier {
+        match self {
+            Model::Tree(m) => m,
+            Model::Forest(m) => m,
+            Model::Logistic(m) => m,
+            Model::NaiveBayes(m) => m,
+            Model::Svm(m) => m,
+        }
+    }
+}
+
+impl Classifier for Model {
+    fn n_features(&self) -> usize {
+        self.inner().n_features()
+    }
+
+    fn predict_proba(&self, x: ArrayView2<'_, f64>) -> Result<Array1<f64>, ModelError> {
+        self.inner().predict_proba(x)
+    }
+}
+
+const TRAINING: &str = "training data";
+const INPUT: &str = "prediction input";
+
+/// Checks training data: non-empty, finite, one 0/1 label per row, both classes present.
+/// Returns the number of rows of class 1.
+fn check_training(x: ArrayView2<'_, f64>, y: &[usize]) -> Result<usize, ModelError> {
+    let (rows, columns) = x.dim();
+    if rows == 0 || columns == 0 {
+        return Err(ModelError::Empty { what: TRAINING, rows, columns });
+    }
+    if y.len() != rows {
+        return Err(ModelError::LengthMismatch { rows, labels: y.len() });
+    }
+    check_finite(x, TRAINING)?;
+    let mut ones = 0;
+    for (index, &label) in y.iter().enumerate() {
+        match label {
+            0 => {}
+            1 => ones += 1,
+            _ => return Err(ModelError::InvalidLabel { index, label }),
+        }
+    }
+    if ones == 0 {
+        return Err(ModelError::SingleClass { class: 0, count: rows });
+    }
+    if ones == rows {
+        return Err(ModelError::SingleClass { class: 1, count: rows });
+    }
+    Ok(ones)
+}
+
+/// Checks prediction input: the fitted feature count and finite values.
+fn check_input(x: ArrayView2<'_, f64>, expected: usize) -> Result<(), ModelError> {
+    if x.ncols() != expected {
+        return Err(ModelError::FeatureCount { expected, found: x.ncols() });
+    }
+    check_finite(x, INPUT)
+}
+
+fn check_finite(x: ArrayView2<'_, f64>, what: &'static str) -> Result<(), ModelError> {
+    for (row, values) in x.rows().into_iter().enumerate() {
+        for (column, &value) in values.iter().enumerate() {
+            if !value.is_finite() {
+                return Err(ModelError::NonFinite { what, row, column, value });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `1 / (1 + exp(-z))` without overflow.
+fn sigmoid(z: f64) -> f64 {
+    if z >= 0.0 {
+        1.0 / (1.0 + (-z).exp())
+    } else {
+        let e = z.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// Solves `a * x = b` for a symmetric positive definite `a` (row-major, `n x n`) by Cholesky.
+/// Returns `None` if `a` is not (numerically) positive definite.
+fn solve_spd(a: &[f64], b: &[f64], n: usize) -> Option<Vec<f64>> {
+    let mut l = vec![0.0; n * n];
+    for i in 0..n {
+        for j in 0..=i {
+            let mut s = a[i * n + j];
+            for k in 0..j {
+                s -= l[i * n + k] * l[j * n + k];
+            }
+            if i == j {
+                if s <= 0.0 || !s.is_finite() {
+                    return None;
+                }
+                l[i * n + i] = s.sqrt();
+            } else {
+                l[i * n + j] = s / l[j * n + j];
+            }
+        }
+    }
+    let mut z = b.to_vec();
+    for i in 0..n {
+        let mut s = z[i];
+        for k in 0..i {
+            s -= l[i * n + k] * z[k];
+        }
+        z[i] = s / l[i * n + i];
+    }
+    for i in (0..n).rev() {
+        let mut s = z[i];
+        for k in i + 1..n {
+            s -= l[k * n + i] * z[k];
+        }
+        z[i] = s / l[i * n + i];
+    }
+    Some(z)
+}
+
+fn invalid(
+    model: &'static str,
+    param: &'static str,
+    value: impl ToString,
+    expected: &'static str,
+) -> ModelError {
+    ModelError::InvalidParam { model, param, value: value.to_string(), expected }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn cholesky_solves() {
+        let a = [4.0, 2.0, 2.0, 3.0];
+        let x = solve_spd(&a, &[2.0, 1.0], 2).unwrap();
+        assert!((4.0 * x[0] + 2.0 * x[1] - 2.0).abs() < 1e-12);
+        assert!((2.0 * x[0] + 3.0 * x[1] - 1.0).abs() < 1e-12);
+        assert!(solve_spd(&[0.0], &[1.0], 1).is_none());
+    }
+
+    #[test]
+    fn sigmoid_is_stable() {
+        assert_eq!(sigmoid(0.0), 0.5);
+        assert!(sigmoid(-1000.0) >= 0.0 && sigmoid(1000.0) <= 1.0);
+    }
+
+    #[test]
+    fn training_checks_report_where() {
+        let x = array![[1.0, 2.0], [3.0, f64::INFINITY]];
+        assert_eq!(
+            check_training(x.view(), &[0, 1]),
+            Err(ModelError::NonFinite { what: TRAINING, row: 1, column: 1, value: f64::INFINITY })
+        );
+        let x = array![[1.0], [2.0]];
+        assert_eq!(check_training(x.view(), &[0, 2]), Err(ModelError::InvalidLabel { index: 1, label: 2 }));
+        assert_eq!(check_training(x.view(), &[1, 1]), Err(ModelError::SingleClass { class: 1, count: 2 }));
+        assert_eq!(check_training(x.view(), &[0, 1]), Ok(1));
+    }
+}

@@ -1,0 +1,222 @@
+//! Gaussian naive Bayes.
+
+use ndarray::{Array1, ArrayView2};
+use serde::{Deserialize, Serialize};
+
+use super::{check_input, check_training, invalid, Classifier, ModelError};
+
+pub(super) const KIND: &str = "naive Bayes";
+
+/// Hyperparameters of a [`GaussianNb`]; `Default` is scikit-learn's `GaussianNB()`.
+///
+/// ```
+/// use mlflow_ml::models::NaiveBayesParams;
+/// assert_eq!(NaiveBayesParams::default().var_smoothing, 1e-9);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NaiveBayesParams {
+    /// Added to every variance, as a fraction of the largest feature variance (finite, > 0).
+    pub var_smoothing: f64,
+}
+
+impl Default for NaiveBayesParams {
+    fn default() -> Self {
+        NaiveBayesParams { var_smoothing: 1e-9 }
+    }
+}
+
+/// A fitted Gaussian naive Bayes model: per class, each feature is an independent normal.
+///
+/// Means and variances (population variances, `ddof = 0`) are per class; class priors are the class
+/// frequencies; `epsilon = var_smoothing * max_j var(x_j)` is added to every variance, exactly as
+/// scikit-learn does (if every feature is constant, `epsilon = var_smoothing`).
+/// `predict_proba` is the posterior of class 1, computed from log-likelihoods without overflow.
+///
+/// ```
+/// use mlflow_ml::models::{Classifier, GaussianNb, NaiveBayesParams};
+/// use ndarray::array;
+/// let x = array![[1.0], [2.0], [3.0], [7.0], [8.0], [9.0]];
+/// let m = GaussianNb::fit(x.view(), &[0, 0, 0, 1, 1, 1], &NaiveBayesParams::default())?;
+/// assert_eq!(m.means(), &[vec![2.0], vec![8.0]]);
+/// assert!(m.predict_proba(array![[8.5]].view())?[0] > 0.99);
+/// # Ok::<(), mlflow_ml::models::ModelError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GaussianNb {
+    priors: [f64; 2],
+    means: [Vec<f64>; 2],
+    variances: [Vec<f64>; 2],
+    epsilon: f64,
+}
+
+impl GaussianNb {
+    /// Fits the model on `x` (rows = samples) and 0/1 labels `y`.
+    ///
+    /// ```
+    /// use mlflow_ml::models::{GaussianNb, ModelError, NaiveBayesParams};
+    /// use ndarray::array;
+    /// let err = GaussianNb::fit(array![[0.0], [1.0]].view(), &[0, 0], &NaiveBayesParams::default()).unwrap_err();
+    /// assert!(matches!(err, ModelError::SingleClass { class: 0, count: 2 }));
+    /// ```
+    pub fn fit(x: ArrayView2<'_, f64>, y: &[usize], params: &NaiveBayesParams) -> Result<Self, ModelError> {
+        let s = params.var_smoothing;
+        if !(s > 0.0 && s.is_finite()) {
+            return Err(invalid(KIND, "var_smoothing", s, "a finite number > 0"));
+        }
+        let ones = check_training(x, y)?;
+        let (n, p) = x.dim();
+        let counts = [(n - ones) as f64, ones as f64];
+        let mut means = [vec![0.0; p], vec![0.0; p]];
+        for (row, &label) in x.rows().into_iter().zip(y) {
+            for (m, v) in means[label].iter_mut().zip(row) {
+                *m += v;
+            }
+        }
+        for (class, m) in means.iter_mut().enumerate() {
+            m.iter_mut().for_each(|v| *v /= counts[class]);
+        }
+        let mut variances = [vec![0.0; p], vec![0.0; p]];
+        for (row, &label) in x.rows().into_iter().zip(y) {
+            for ((s, v), m) in variances[label].iter_mut().zip(row).zip(&means[label]) {
+                *s += (v - m) * (v - m);
+            }
+        }
+        for (class, var) in variances.iter_mut().enumerate() {
+            var.iter_mut().for_each(|v| *v /= counts[class]);
+        }
+        let mut max_var = 0.0f64;
+        for column in x.columns() {
+            let mean = column.sum() / n as f64;
+            let var = column.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n as f64;
+            max_var = max_var.max(var);
+        }
+        let epsilon = if max_var > 0.0 { s * max_var } else { s };
+        for var in &mut variances {
+            var.iter_mut().for_each(|v| *v += epsilon);
+        }
+        Ok(GaussianNb { priors: [counts[0] / n as f64, counts[1] / n as f64], means, variances, epsilon })
+    }
+
+    /// Class priors `[P(0), P(1)]`.
+    ///
+    /// ```
+    /// use mlflow_ml::models::{GaussianNb, NaiveBayesParams};
+    /// use ndarray::array;
+    /// let m = GaussianNb::fit(array![[0.0], [1.0], [2.0], [3.0]].view(), &[0, 1, 1, 1], &NaiveBayesParams::default())?;
+    /// assert_eq!(m.priors(), [0.25, 0.75]);
+    /// # Ok::<(), mlflow_ml::models::ModelError>(())
+    /// ```
+    pub fn priors(&self) -> [f64; 2] {
+        self.priors
+    }
+
+    /// Per-class feature means, `[class 0, class 1]`.
+    ///
+    /// ```
+    /// use mlflow_ml::models::{GaussianNb, NaiveBayesParams};
+    /// use ndarray::array;
+    /// let m = GaussianNb::fit(array![[0.0], [4.0]].view(), &[0, 1], &NaiveBayesParams::default())?;
+    /// assert_eq!(m.means()[1], vec![4.0]);
+    /// # Ok::<(), mlflow_ml::models::ModelError>(())
+    /// ```
+    pub fn means(&self) -> &[Vec<f64>; 2] {
+        &self.means
+    }
+
+    /// Per-class feature variances, smoothing included, `[class 0, class 1]`.
+    ///
+    /// ```
+    /// use mlflow_ml::models::{GaussianNb, NaiveBayesParams};
+    /// use ndarray::array;
+    /// let m = GaussianNb::fit(array![[0.0], [4.0]].view(), &[0, 1], &NaiveBayesParams::default())?;
+    /// assert!((m.variances()[0][0] - 4e-9).abs() < 1e-20); // 0 + 1e-9 * var(x) = 1e-9 * 4
+    /// # Ok::<(), mlflow_ml::models::ModelError>(())
+    /// ```
+    pub fn variances(&self) -> &[Vec<f64>; 2] {
+        &self.variances
+    }
+
+    /// The smoothing term added to every variance.
+    ///
+    /// ```
+    /// use mlflow_ml::models::{GaussianNb, NaiveBayesParams};
+    /// use ndarray::array;
+    /// let m = GaussianNb::fit(array![[0.0], [2.0]].view(), &[0, 1], &NaiveBayesParams { var_smoothing: 0.5 })?;
+    /// assert_eq!(m.epsilon(), 0.5);
+    /// # Ok::<(), mlflow_ml::models::ModelError>(())
+    /// ```
+    pub fn epsilon(&self) -> f64 {
+        self.epsilon
+    }
+}
+
+impl Classifier for GaussianNb {
+    fn n_features(&self) -> usize {
+        self.means[0].len()
+    }
+
+    fn predict_proba(&self, x: ArrayView2<'_, f64>) -> Result<Array1<f64>, ModelError> {
+        let p = self.means[0].len();
+        if [&self.means[1], &self.variances[0], &self.variances[1]].iter().any(|v| v.len() != p) {
+            return Err(ModelError::Corrupt {
+                model: KIND,
+                detail: "mean and variance lengths differ".into(),
+            });
+        }
+        check_input(x, p)?;
+        let base: Vec<f64> = (0..2)
+            .map(|c| {
+                self.priors[c].ln()
+                    - 0.5
+                        * self.variances[c].iter().map(|v| (2.0 * std::f64::consts::PI * v).ln()).sum::<f64>()
+            })
+            .collect();
+        Ok(x.rows()
+            .into_iter()
+            .map(|row| {
+                let jll = |c: usize| {
+                    base[c]
+                        - 0.5
+                            * row
+                                .iter()
+                                .zip(&self.means[c])
+                                .zip(&self.variances[c])
+                                .map(|((v, m), s)| (v - m) * (v - m) / s)
+                                .sum::<f64>()
+                };
+                let (j0, j1) = (jll(0), jll(1));
+                if j0 == j1 || (j0.is_nan() || j1.is_nan()) {
+                    0.5
+                } else {
+                    1.0 / (1.0 + (j0 - j1).exp())
+                }
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn constant_features_do_not_divide_by_zero() {
+        let x = array![[1.0], [1.0], [1.0]];
+        let m = GaussianNb::fit(x.view(), &[0, 1, 1], &NaiveBayesParams::default()).unwrap();
+        let p = m.predict_proba(array![[1.0], [1e300]].view()).unwrap();
+        assert!((p[0] - 2.0 / 3.0).abs() < 1e-12);
+        assert!(p.iter().all(|v| (0.0..=1.0).contains(v)));
+    }
+
+    #[test]
+    fn matches_hand_computed_posterior() {
+        // class 0: mean 0, var 1 (+eps); class 1: mean 2, var 1 (+eps); equal priors.
+        let x = array![[-1.0], [1.0], [1.0], [3.0]];
+        let m = GaussianNb::fit(x.view(), &[0, 0, 1, 1], &NaiveBayesParams::default()).unwrap();
+        let p = m.predict_proba(array![[1.0], [2.0]].view()).unwrap();
+        assert!((p[0] - 0.5).abs() < 1e-9);
+        // log odds at x = 2: (2-0)^2/2 - (2-2)^2/2 = 2
+        assert!((p[1] - 1.0 / (1.0 + (-2.0f64).exp())).abs() < 1e-6);
+    }
+}

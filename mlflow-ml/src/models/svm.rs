@@ -1,0 +1,731 @@
+//! RBF-kernel support vector machine (C-SVC), trained by SMO, with Platt-scaled probabilities.
+
+use ndarray::{Array1, ArrayView2};
+use serde::{Deserialize, Serialize};
+
+use super::{check_input, check_training, invalid, Classifier, ModelError};
+
+pub(super) const KIND: &str = "SVM";
+
+/// Memory for cached kernel rows during training (scikit-learn's default `cache_size`).
+const CACHE_BYTES: usize = 200 << 20;
+/// Floor of the second-order coefficient in SMO steps (LIBSVM's `TAU`).
+const TAU: f64 = 1e-12;
+
+/// The RBF kernel width `gamma` in `exp(-gamma * |a - b|^2)`.
+///
+/// ```
+/// use mlflow_ml::models::Gamma;
+/// use ndarray::array;
+/// let x = array![[0.0, 2.0], [0.0, 2.0]]; // var of all entries = 1
+/// assert_eq!(Gamma::Scale.resolve(x.view()), 0.5);
+/// assert_eq!(Gamma::Auto.resolve(x.view()), 0.5);
+/// assert_eq!(Gamma::Value(3.0).resolve(x.view()), 3.0);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum Gamma {
+    /// `1 / (n_features * var(x))`, the variance taken over every entry of `x` (scikit-learn's
+    /// default `"scale"`); `1` if `x` is constant.
+    Scale,
+    /// `1 / n_features` (scikit-learn's `"auto"`).
+    Auto,
+    /// A fixed value (finite, > 0).
+    Value(f64),
+}
+
+impl Gamma {
+    /// The numeric gamma for training data `x`, at least `f64::MIN_POSITIVE` (so that even
+    /// distances that overflow to infinity give a kernel value of 0, not NaN).
+    ///
+    /// ```
+    /// use mlflow_ml::models::Gamma;
+    /// use ndarray::array;
+    /// assert_eq!(Gamma::Scale.resolve(array![[1.0], [1.0]].view()), 1.0);
+    /// ```
+    pub fn resolve(&self, x: ArrayView2<'_, f64>) -> f64 {
+        let p = x.ncols().max(1) as f64;
+        let gamma = match *self {
+            Gamma::Scale => {
+                let n = x.len().max(1) as f64;
+                let mean = x.sum() / n;
+                let var = x.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
+                if var > 0.0 {
+                    1.0 / (p * var)
+                } else {
+                    1.0
+                }
+            }
+            Gamma::Auto => 1.0 / p,
+            Gamma::Value(g) => g,
+        };
+        gamma.max(f64::MIN_POSITIVE)
+    }
+}
+
+/// Hyperparameters of an [`Svm`]; `Default` is scikit-learn's `SVC()` (RBF kernel, `C = 1`,
+/// `gamma = "scale"`, `tol = 1e-3`), with in-sample Platt scaling for probabilities.
+///
+/// ```
+/// use mlflow_ml::models::{Gamma, SvmParams};
+/// let p = SvmParams { platt_folds: 5, ..Default::default() };
+/// assert_eq!((p.c, p.gamma), (1.0, Gamma::Scale));
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SvmParams {
+    /// Penalty of margin violations (finite, > 0).
+    pub c: f64,
+    /// Kernel width.
+    pub gamma: Gamma,
+    /// Stopping tolerance on the KKT violation (finite, > 0).
+    pub tol: f64,
+    /// Where the Platt sigmoid gets its decision values: `0` fits it on the training rows' own
+    /// decision values (fast; somewhat over-confident), `k >= 2` on out-of-fold decision values of
+    /// `k` extra SVMs (LIBSVM's way, `k + 1` times the training cost; better calibrated). Folds are
+    /// stratified and deterministic: the `i`-th row of each class goes to fold `i mod k`. `k` must
+    /// not exceed the size of the smaller class.
+    pub platt_folds: usize,
+}
+
+impl Default for SvmParams {
+    fn default() -> Self {
+        SvmParams { c: 1.0, gamma: Gamma::Scale, tol: 1e-3, platt_folds: 0 }
+    }
+}
+
+/// A Platt sigmoid: `P(class 1 | f) = 1 / (1 + exp(a * f + b))` for a decision value `f`.
+///
+/// ```
+/// use mlflow_ml::models::Platt;
+/// let s = Platt { a: -2.0, b: 0.0 };
+/// assert_eq!(s.probability(0.0), 0.5);
+/// assert!(s.probability(1.0) > 0.8);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Platt {
+    /// Slope (negative when larger decision values mean class 1).
+    pub a: f64,
+    /// Offset.
+    pub b: f64,
+}
+
+impl Platt {
+    /// The probability of class 1 for decision value `f`.
+    ///
+    /// ```
+    /// use mlflow_ml::models::Platt;
+    /// assert!(Platt { a: -1.0, b: 0.0 }.probability(-50.0) < 1e-20);
+    /// ```
+    pub fn probability(&self, f: f64) -> f64 {
+        let z = self.a * f + self.b;
+        if z >= 0.0 {
+            let e = (-z).exp();
+            e / (1.0 + e)
+        } else {
+            1.0 / (1.0 + z.exp())
+        }
+    }
+
+    /// Fits the sigmoid to decision values and labels by Newton's method with backtracking (the
+    /// algorithm of Lin, Lin and Weng (2007) that LIBSVM uses), with Platt's smoothed targets
+    /// `(n1 + 1) / (n1 + 2)` and `1 / (n0 + 2)`. Deterministic.
+    ///
+    /// ```
+    /// use mlflow_ml::models::Platt;
+    /// let s = Platt::fit(&[-2.0, -1.0, -0.5, 0.5, 1.0, 2.0], &[0, 0, 1, 0, 1, 1]);
+    /// assert!(s.a < 0.0 && s.probability(2.0) > s.probability(-2.0));
+    /// ```
+    pub fn fit(decision: &[f64], labels: &[usize]) -> Platt {
+        let n1 = labels.iter().filter(|&&l| l == 1).count() as f64;
+        let n0 = labels.len() as f64 - n1;
+        let hi = (n1 + 1.0) / (n1 + 2.0);
+        let lo = 1.0 / (n0 + 2.0);
+        let targets: Vec<f64> = labels.iter().map(|&l| if l == 1 { hi } else { lo }).collect();
+        let objective = |a: f64, b: f64| -> f64 {
+            decision
+                .iter()
+                .zip(&targets)
+                .map(|(f, t)| {
+                    let z = f * a + b;
+                    if z >= 0.0 {
+                        t * z + (-z).exp().ln_1p()
+                    } else {
+                        (t - 1.0) * z + z.exp().ln_1p()
+                    }
+                })
+                .sum()
+        };
+        let (mut a, mut b) = (0.0, ((n0 + 1.0) / (n1 + 1.0)).ln());
+        let mut value = objective(a, b);
+        for _ in 0..100 {
+            let (mut h11, mut h22, mut h21, mut g1, mut g2) = (1e-12, 1e-12, 0.0, 0.0, 0.0);
+            for (f, t) in decision.iter().zip(&targets) {
+                let z = f * a + b;
+                let (p, q) = if z >= 0.0 {
+                    let e = (-z).exp();
+                    (e / (1.0 + e), 1.0 / (1.0 + e))
+                } else {
+                    let e = z.exp();
+                    (1.0 / (1.0 + e), e / (1.0 + e))
+                };
+                let d2 = p * q;
+                h11 += f * f * d2;
+                h22 += d2;
+                h21 += f * d2;
+                let d1 = t - p;
+                g1 += f * d1;
+                g2 += d1;
+            }
+            if g1.abs() < 1e-5 && g2.abs() < 1e-5 {
+                break;
+            }
+            let det = h11 * h22 - h21 * h21;
+            let da = -(h22 * g1 - h21 * g2) / det;
+            let db = -(-h21 * g1 + h11 * g2) / det;
+            let slope = g1 * da + g2 * db;
+            let mut step = 1.0;
+            while step >= 1e-10 {
+                let (na, nb) = (a + step * da, b + step * db);
+                let nv = objective(na, nb);
+                if nv < value + 1e-4 * step * slope {
+                    (a, b, value) = (na, nb, nv);
+                    break;
+                }
+                step /= 2.0;
+            }
+            if step < 1e-10 {
+                break;
+            }
+        }
+        Platt { a, b }
+    }
+}
+
+/// A fitted RBF support vector machine with Platt-scaled probabilities.
+///
+/// Training solves scikit-learn's (LIBSVM's) C-SVC dual with SMO: second-order working-set
+/// selection (WSS3), no shrinking, kernel rows computed on demand and cached. Ties in the
+/// working-set choice go to the last index, as in LIBSVM, so training is deterministic. The
+/// decision function is `f(x) = sum_i coef_i * exp(-gamma * |sv_i - x|^2) + b`, positive for class
+/// 1; `predict_proba` is the [`Platt`] sigmoid of `f` (see [`SvmParams::platt_folds`] for how it is
+/// fitted). Meant for standardized features. Note that `predict` follows the one face of
+/// [`Classifier`] (probability `> 0.5`), which can differ from `f(x) >= 0` for rows near the margin.
+///
+/// ```
+/// use mlflow_ml::models::{Classifier, Svm, SvmParams};
+/// use ndarray::array;
+/// let x = array![[-2.0, -1.0], [-1.5, -2.0], [-1.0, -1.5], [1.0, 1.5], [1.5, 2.0], [2.0, 1.0]];
+/// let svm = Svm::fit(x.view(), &[0, 0, 0, 1, 1, 1], &SvmParams::default())?;
+/// let f = svm.decision_function(array![[1.5, 1.5], [-1.5, -1.5]].view())?;
+/// assert!(f[0] > 0.0 && f[1] < 0.0);
+/// let p = svm.predict_proba(array![[1.5, 1.5]].view())?;
+/// assert!(p[0] > 0.5);
+/// # Ok::<(), mlflow_ml::models::ModelError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Svm {
+    n_features: usize,
+    gamma: f64,
+    /// Support vectors, row-major (`coef.len()` rows of `n_features`).
+    support_vectors: Vec<f64>,
+    /// `alpha_i * y_i` of each support vector (`y_i` = +1 for class 1, -1 for class 0).
+    coef: Vec<f64>,
+    intercept: f64,
+    platt: Platt,
+}
+
+impl Svm {
+    /// Fits the SVM on `x` (rows = samples; standardize it first) and 0/1 labels `y`.
+    ///
+    /// ```
+    /// use mlflow_ml::models::{ModelError, Svm, SvmParams};
+    /// use ndarray::array;
+    /// let bad = SvmParams { platt_folds: 1, ..Default::default() };
+    /// let err = Svm::fit(array![[0.0], [1.0]].view(), &[0, 1], &bad).unwrap_err();
+    /// assert!(matches!(err, ModelError::InvalidParam { param: "platt_folds", .. }));
+    /// ```
+    pub fn fit(x: ArrayView2<'_, f64>, y: &[usize], params: &SvmParams) -> Result<Self, ModelError> {
+        if !(params.c > 0.0 && params.c.is_finite()) {
+            return Err(invalid(KIND, "c", params.c, "a finite number > 0"));
+        }
+        if !(params.tol > 0.0 && params.tol.is_finite()) {
+            return Err(invalid(KIND, "tol", params.tol, "a finite number > 0"));
+        }
+        if let Gamma::Value(g) = params.gamma {
+            if !(g > 0.0 && g.is_finite()) {
+                return Err(invalid(KIND, "gamma", format!("Value({g})"), "a finite number > 0"));
+            }
+        }
+        let ones = check_training(x, y)?;
+        let smaller = ones.min(y.len() - ones);
+        let k = params.platt_folds;
+        if k == 1 || k > smaller {
+            return Err(invalid(
+                KIND,
+                "platt_folds",
+                k,
+                "0 (in-sample) or between 2 and the number of rows of the smaller class",
+            ));
+        }
+        let (n, p) = x.dim();
+        let gamma = params.gamma.resolve(x);
+        let data: Vec<f64> = x.iter().copied().collect();
+        let all: Vec<usize> = (0..n).collect();
+        let Solution { support_vectors, coef, intercept, train_decision } =
+            smo(&data, p, y, &all, gamma, params, CACHE_BYTES);
+        let decision: Vec<f64> = if k == 0 {
+            train_decision
+        } else {
+            let mut fold = vec![0usize; n];
+            let mut seen = [0usize; 2];
+            for (f, &label) in fold.iter_mut().zip(y) {
+                *f = seen[label] % k;
+                seen[label] += 1;
+            }
+            let mut out = vec![0.0; n];
+            for current in 0..k {
+                let train: Vec<usize> = (0..n).filter(|&i| fold[i] != current).collect();
+                let s = smo(&data, p, y, &train, gamma, params, CACHE_BYTES);
+                let held_out: Vec<usize> = (0..n).filter(|&i| fold[i] == current).collect();
+                let points = held_out.iter().map(|&i| &data[i * p..(i + 1) * p]);
+                let values = decisions(&s.support_vectors, &s.coef, s.intercept, gamma, points);
+                for (&i, v) in held_out.iter().zip(values) {
+                    out[i] = v;
+                }
+            }
+            out
+        };
+        let platt = Platt::fit(&decision, y);
+        Ok(Svm { n_features: p, gamma, support_vectors, coef, intercept, platt })
+    }
+
+    /// The decision function `f(x)` for every row (positive means class 1).
+    ///
+    /// ```
+    /// use mlflow_ml::models::{Svm, SvmParams};
+    /// use ndarray::array;
+    /// let svm = Svm::fit(array![[0.0], [1.0], [3.0], [4.0]].view(), &[0, 0, 1, 1], &SvmParams::default())?;
+    /// assert!(svm.decision_function(array![[4.0]].view())?[0] > 0.0);
+    /// # Ok::<(), mlflow_ml::models::ModelError>(())
+    /// ```
+    pub fn decision_function(&self, x: ArrayView2<'_, f64>) -> Result<Array1<f64>, ModelError> {
+        check_input(x, self.n_features)?;
+        if self.n_features == 0 || self.support_vectors.len() != self.coef.len() * self.n_features {
+            return Err(ModelError::Corrupt {
+                model: KIND,
+                detail: format!(
+                    "{} support vector values for {} coefficients of {} features",
+                    self.support_vectors.len(),
+                    self.coef.len(),
+                    self.n_features
+                ),
+            });
+        }
+        let data: Vec<f64> = x.iter().copied().collect(); // row-major, whatever the layout of x
+        let points = data.chunks_exact(self.n_features);
+        Ok(decisions(&self.support_vectors, &self.coef, self.intercept, self.gamma, points).into())
+    }
+
+    /// The number of support vectors.
+    ///
+    /// ```
+    /// use mlflow_ml::models::{Svm, SvmParams};
+    /// use ndarray::array;
+    /// let svm = Svm::fit(array![[0.0], [1.0]].view(), &[0, 1], &SvmParams::default())?;
+    /// assert_eq!(svm.n_support(), 2);
+    /// # Ok::<(), mlflow_ml::models::ModelError>(())
+    /// ```
+    pub fn n_support(&self) -> usize {
+        self.coef.len()
+    }
+
+    /// The kernel width used.
+    ///
+    /// ```
+    /// use mlflow_ml::models::{Gamma, Svm, SvmParams};
+    /// use ndarray::array;
+    /// let p = SvmParams { gamma: Gamma::Value(0.25), ..Default::default() };
+    /// assert_eq!(Svm::fit(array![[0.0], [1.0]].view(), &[0, 1], &p)?.gamma(), 0.25);
+    /// # Ok::<(), mlflow_ml::models::ModelError>(())
+    /// ```
+    pub fn gamma(&self) -> f64 {
+        self.gamma
+    }
+
+    /// The intercept `b` of the decision function.
+    ///
+    /// ```
+    /// use mlflow_ml::models::{Svm, SvmParams};
+    /// use ndarray::array;
+    /// let svm = Svm::fit(array![[-1.0], [1.0]].view(), &[0, 1], &SvmParams::default())?;
+    /// assert!(svm.intercept().abs() < 1e-9); // symmetric data
+    /// # Ok::<(), mlflow_ml::models::ModelError>(())
+    /// ```
+    pub fn intercept(&self) -> f64 {
+        self.intercept
+    }
+
+    /// The fitted Platt sigmoid.
+    ///
+    /// ```
+    /// use mlflow_ml::models::{Svm, SvmParams};
+    /// use ndarray::array;
+    /// let svm = Svm::fit(array![[0.0], [1.0], [3.0], [4.0]].view(), &[0, 0, 1, 1], &SvmParams::default())?;
+    /// assert!(svm.platt().a < 0.0);
+    /// # Ok::<(), mlflow_ml::models::ModelError>(())
+    /// ```
+    pub fn platt(&self) -> Platt {
+        self.platt
+    }
+}
+
+impl Classifier for Svm {
+    fn n_features(&self) -> usize {
+        self.n_features
+    }
+
+    fn predict_proba(&self, x: ArrayView2<'_, f64>) -> Result<Array1<f64>, ModelError> {
+        Ok(self.decision_function(x)?.mapv(|f| self.platt.probability(f)))
+    }
+}
+
+/// Squared distances from `point` to `out.len()` points stored column-major in `columns`
+/// (`columns[d * out.len() + t]`). Each distance is summed over features in order, so it is the
+/// same number a per-pair loop gives, while the loop over points vectorizes.
+fn squared_distances(point: &[f64], columns: &[f64], out: &mut [f64]) {
+    let count = out.len();
+    out.fill(0.0);
+    for (d, &v) in point.iter().enumerate() {
+        for (o, &c) in out.iter_mut().zip(&columns[d * count..(d + 1) * count]) {
+            let diff = v - c;
+            *o += diff * diff;
+        }
+    }
+}
+
+/// Row-major `count x p` points to column-major.
+fn transpose(points: &[f64], count: usize, p: usize) -> Vec<f64> {
+    let mut columns = vec![0.0; count * p];
+    for (t, point) in points.chunks_exact(p.max(1)).enumerate() {
+        for (d, &v) in point.iter().enumerate() {
+            columns[d * count + t] = v;
+        }
+    }
+    columns
+}
+
+/// Decision values `sum_s coef_s exp(-gamma |sv_s - x|^2) + intercept` for each point.
+fn decisions<'p>(
+    sv: &[f64],
+    coef: &[f64],
+    intercept: f64,
+    gamma: f64,
+    points: impl Iterator<Item = &'p [f64]>,
+) -> Vec<f64> {
+    let n_sv = coef.len();
+    let p = sv.len() / n_sv.max(1);
+    let columns = transpose(sv, n_sv, p);
+    let mut dist = vec![0.0; n_sv];
+    points
+        .map(|x| {
+            squared_distances(x, &columns, &mut dist);
+            coef.iter().zip(&dist).map(|(c, d)| c * (-gamma * d).exp()).sum::<f64>() + intercept
+        })
+        .collect()
+}
+
+/// Kernel rows computed on demand, kept within a memory budget (oldest evicted first).
+struct KernelCache<'a> {
+    data: &'a [f64],
+    p: usize,
+    rows: &'a [usize],
+    /// The points `rows` of `data`, column-major.
+    columns: Vec<f64>,
+    dist: Vec<f64>,
+    gamma: f64,
+    cached: Vec<Option<Vec<f64>>>,
+    order: std::collections::VecDeque<usize>,
+    capacity: usize,
+}
+
+impl<'a> KernelCache<'a> {
+    fn new(data: &'a [f64], p: usize, rows: &'a [usize], gamma: f64, bytes: usize) -> Self {
+        let l = rows.len();
+        let capacity = (bytes / (8 * l.max(1))).max(2);
+        let mut columns = vec![0.0; l * p];
+        for (t, &r) in rows.iter().enumerate() {
+            for d in 0..p {
+                columns[d * l + t] = data[r * p + d];
+            }
+        }
+        KernelCache {
+            data,
+            p,
+            rows,
+            columns,
+            dist: vec![0.0; l],
+            gamma,
+            cached: vec![None; l],
+            order: std::collections::VecDeque::new(),
+            capacity,
+        }
+    }
+
+    fn point(&self, i: usize) -> &[f64] {
+        let r = self.rows[i];
+        &self.data[r * self.p..(r + 1) * self.p]
+    }
+
+    /// Makes row `i` available, never evicting row `keep`.
+    fn ensure(&mut self, i: usize, keep: usize) {
+        if self.cached[i].is_some() {
+            return;
+        }
+        if self.order.len() >= self.capacity {
+            if let Some(pos) = self.order.iter().position(|&r| r != keep) {
+                if let Some(old) = self.order.remove(pos) {
+                    self.cached[old] = None;
+                }
+            }
+        }
+        let r = self.rows[i];
+        squared_distances(&self.data[r * self.p..(r + 1) * self.p], &self.columns, &mut self.dist);
+        let row: Vec<f64> = (0..self.rows.len())
+            .map(|t| match &self.cached[t] {
+                Some(other) => other[i], // the kernel is symmetric, bit for bit
+                None => (-self.gamma * self.dist[t]).exp(),
+            })
+            .collect();
+        self.cached[i] = Some(row);
+        self.order.push_back(i);
+    }
+
+    fn row(&self, i: usize) -> &[f64] {
+        self.cached[i].as_deref().unwrap_or(&[])
+    }
+}
+
+/// The solution of the dual.
+#[derive(Debug, PartialEq)]
+struct Solution {
+    /// Support vectors, row-major.
+    support_vectors: Vec<f64>,
+    /// `alpha_i * y_i` per support vector.
+    coef: Vec<f64>,
+    /// The intercept `b = -rho`.
+    intercept: f64,
+    /// The decision value of every training row, read off the final gradient:
+    /// `sum_j alpha_j y_j K_ij = y_i (grad_i + 1)`.
+    train_decision: Vec<f64>,
+}
+
+/// Solves the C-SVC dual on the rows `rows` of `data` (row-major, `p` columns).
+fn smo(
+    data: &[f64],
+    p: usize,
+    labels: &[usize],
+    rows: &[usize],
+    gamma: f64,
+    params: &SvmParams,
+    cache_bytes: usize,
+) -> Solution {
+    let l = rows.len();
+    let c = params.c;
+    let eps = params.tol;
+    let y: Vec<f64> = rows.iter().map(|&r| if labels[r] == 1 { 1.0 } else { -1.0 }).collect();
+    let mut alpha = vec![0.0; l];
+    // yg_t = y_t * grad_t, where grad = Q alpha - 1 and Q_it = y_i y_t K_it (so yg starts at -y).
+    let mut yg: Vec<f64> = y.iter().map(|v| -v).collect();
+    let mut cache = KernelCache::new(data, p, rows, gamma, cache_bytes);
+    let upper = |a: f64| a >= c;
+    let lower = |a: f64| a <= 0.0;
+    // I_up: alpha_t can move so that y_t alpha_t grows; I_low: so that it shrinks.
+    let in_up = |t: usize, a: f64| if y[t] > 0.0 { !upper(a) } else { !lower(a) };
+    let in_low = |t: usize, a: f64| if y[t] > 0.0 { !lower(a) } else { !upper(a) };
+    let mut up: Vec<bool> = (0..l).map(|t| in_up(t, 0.0)).collect();
+    let mut low: Vec<bool> = (0..l).map(|t| in_low(t, 0.0)).collect();
+    let max_iter = 10_000_000usize.max(100usize.saturating_mul(l));
+    // Working set selection (WSS3, Fan, Chen and Lin 2005), ties to the last index. The first
+    // index maximizes -yg over I_up; it is found during the gradient update of the previous step.
+    let mut gmax = f64::NEG_INFINITY;
+    let mut i = usize::MAX;
+    for t in 0..l {
+        if up[t] && -yg[t] >= gmax {
+            gmax = -yg[t];
+            i = t;
+        }
+    }
+    for _ in 0..max_iter {
+        if i == usize::MAX {
+            break;
+        }
+        cache.ensure(i, i);
+        let ki = cache.row(i);
+        let mut gmax2 = f64::NEG_INFINITY;
+        let mut j = usize::MAX;
+        let mut best = f64::INFINITY;
+        for t in 0..l {
+            if !low[t] {
+                continue;
+            }
+            let v = yg[t];
+            gmax2 = gmax2.max(v);
+            let diff = gmax + v;
+            if diff > 0.0 {
+                let quad = 2.0 - 2.0 * ki[t];
+                let obj = -(diff * diff) / if quad > 0.0 { quad } else { TAU };
+                if obj <= best {
+                    best = obj;
+                    j = t;
+                }
+            }
+        }
+        if gmax + gmax2 < eps || j == usize::MAX {
+            break;
+        }
+        cache.ensure(j, i);
+        let (ki, kj) = (cache.row(i), cache.row(j));
+        let (old_i, old_j) = (alpha[i], alpha[j]);
+        let (gi, gj) = (y[i] * yg[i], y[j] * yg[j]);
+        let quad = {
+            let q = 2.0 - 2.0 * ki[j];
+            if q > 0.0 {
+                q
+            } else {
+                TAU
+            }
+        };
+        let (mut ai, mut aj) = (old_i, old_j);
+        if y[i] != y[j] {
+            let delta = (-gi - gj) / quad;
+            let diff = ai - aj;
+            ai += delta;
+            aj += delta;
+            if diff > 0.0 {
+                if aj < 0.0 {
+                    aj = 0.0;
+                    ai = diff;
+                }
+            } else if ai < 0.0 {
+                ai = 0.0;
+                aj = -diff;
+            }
+            if diff > 0.0 {
+                if ai > c {
+                    ai = c;
+                    aj = c - diff;
+                }
+            } else if aj > c {
+                aj = c;
+                ai = c + diff;
+            }
+        } else {
+            let delta = (gi - gj) / quad;
+            let sum = ai + aj;
+            ai -= delta;
+            aj += delta;
+            if sum > c {
+                if ai > c {
+                    ai = c;
+                    aj = sum - c;
+                }
+            } else if aj < 0.0 {
+                aj = 0.0;
+                ai = sum;
+            }
+            if sum > c {
+                if aj > c {
+                    aj = c;
+                    ai = sum - c;
+                }
+            } else if ai < 0.0 {
+                ai = 0.0;
+                aj = sum;
+            }
+        }
+        alpha[i] = ai;
+        alpha[j] = aj;
+        (up[i], low[i], up[j], low[j]) = (in_up(i, ai), in_low(i, ai), in_up(j, aj), in_low(j, aj));
+        // grad_t += y_t (y_i dA_i K_it + y_j dA_j K_jt), so yg_t += y_i dA_i K_it + y_j dA_j K_jt.
+        let (di, dj) = ((ai - old_i) * y[i], (aj - old_j) * y[j]);
+        gmax = f64::NEG_INFINITY;
+        i = usize::MAX;
+        for (t, ((g, a), b)) in yg.iter_mut().zip(ki).zip(kj).enumerate() {
+            *g += di * a + dj * b;
+            if up[t] && -*g >= gmax {
+                gmax = -*g;
+                i = t;
+            }
+        }
+    }
+    let grad: Vec<f64> = yg.iter().zip(&y).map(|(g, v)| g * v).collect();
+    // Intercept: average over free variables of -y_t grad_t, else the middle of the feasible range.
+    let (mut ub, mut lb, mut sum, mut free) = (f64::INFINITY, f64::NEG_INFINITY, 0.0, 0usize);
+    for t in 0..l {
+        let yg = y[t] * grad[t];
+        if upper(alpha[t]) {
+            if y[t] < 0.0 {
+                ub = ub.min(yg);
+            } else {
+                lb = lb.max(yg);
+            }
+        } else if lower(alpha[t]) {
+            if y[t] > 0.0 {
+                ub = ub.min(yg);
+            } else {
+                lb = lb.max(yg);
+            }
+        } else {
+            free += 1;
+            sum += yg;
+        }
+    }
+    let rho = if free > 0 { sum / free as f64 } else { (ub + lb) / 2.0 };
+    let mut sv = Vec::new();
+    let mut coef = Vec::new();
+    for t in 0..l {
+        if alpha[t] > 0.0 {
+            sv.extend_from_slice(cache.point(t));
+            coef.push(alpha[t] * y[t]);
+        }
+    }
+    let train_decision = (0..l).map(|t| y[t] * (grad[t] + 1.0) - rho).collect();
+    Solution { support_vectors: sv, coef, intercept: -rho, train_decision }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn dual_constraints_hold() {
+        let x = array![[0.0, 0.0], [1.0, 0.2], [0.2, 1.0], [2.0, 2.0], [2.5, 1.5], [0.9, 0.8], [1.1, 1.3]];
+        let y = [0, 0, 0, 1, 1, 1, 0];
+        let m = Svm::fit(x.view(), &y, &SvmParams::default()).unwrap();
+        // sum alpha_i y_i = 0 and 0 <= alpha_i <= C
+        assert!(m.coef.iter().sum::<f64>().abs() < 1e-9);
+        assert!(m.coef.iter().all(|c| c.abs() <= 1.0 + 1e-12));
+    }
+
+    #[test]
+    fn tiny_cache_gives_the_same_model() {
+        let data: Vec<f64> = (0..40).map(|i| ((i * 37) % 11) as f64 / 3.0).collect();
+        let y: Vec<usize> = (0..20).map(|i| usize::from((i * 7) % 5 > 1)).collect();
+        let rows: Vec<usize> = (0..20).collect();
+        let full = smo(&data, 2, &y, &rows, 0.7, &SvmParams::default(), CACHE_BYTES);
+        let tiny = smo(&data, 2, &y, &rows, 0.7, &SvmParams::default(), 1);
+        assert_eq!(full, tiny);
+        assert!(full.coef.len() >= 2);
+        // The decision values read off the gradient agree with the decision function.
+        let direct = decisions(&full.support_vectors, &full.coef, full.intercept, 0.7, data.chunks_exact(2));
+        for (f, d) in full.train_decision.iter().zip(direct) {
+            assert!((f - d).abs() < 1e-9, "{f} vs {d}");
+        }
+    }
+
+    #[test]
+    fn platt_is_monotone_and_oriented() {
+        let s = Platt::fit(&[-3.0, -2.0, -1.0, 1.0, 2.0, 3.0], &[0, 0, 0, 1, 1, 1]);
+        assert!(s.probability(3.0) > 0.5 && s.probability(-3.0) < 0.5);
+    }
+}

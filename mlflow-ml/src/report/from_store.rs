@@ -1,0 +1,150 @@
+//! Building a [`RunView`] from what the store recorded about a run.
+
+use std::collections::BTreeMap;
+
+use super::{ClassifierView, MetricView, NodeView, RunView};
+use crate::eval::{CONFUSION_METRICS, ROC_FPR_SERIES, ROC_TPR_SERIES};
+use mlflow_core::store::Store;
+use mlflow_core::{Error, Result};
+
+/// A ROC curve being gathered from its two metric series: point index → rate.
+type RocSeries = (BTreeMap<u64, f64>, BTreeMap<u64, f64>);
+
+impl RunView {
+    /// The view of run `run_id`: its DAG (params and steps, edges from the recorded cache-key
+    /// inputs), timeline, params, metrics, environment, and a ROC curve and confusion matrix for
+    /// every step that logged them with [`eval::log_binary_metrics`](crate::eval::log_binary_metrics).
+    ///
+    /// ```
+    /// # use mlflow_core::prelude::*;
+    /// # use mlflow_core::step::{CrateId, StepError};
+    /// # struct Double;
+    /// # impl Step for Double {
+    /// #     type Inputs = (u64,);
+    /// #     type Output = u64;
+    /// #     const NAME: &'static str = "double";
+    /// #     const CODE_HASH: ContentHash = ContentHash::from_bytes([7; 32]);
+    /// #     const CRATE: CrateId = CrateId { name: "demo", version: "1.0.0" };
+    /// #     fn call(&self, (x,): (&u64,)) -> Result<u64, StepError> { Ok(x * 2) }
+    /// # }
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let store = Store::open(dir.path()).unwrap();
+    /// use mlflow_ml::report::{render_html, RunView};
+    /// let mut p = Pipeline::new("viewed");
+    /// let x = p.param("x", 1u64);
+    /// p.step(Double, x);
+    /// let run = p.run(&store)?;
+    /// let view = RunView::from_run(&store, run.run_id())?;
+    /// assert_eq!((view.nodes.len(), view.edges.as_slice()), (2, &[(0, 1)][..]));
+    /// assert!(render_html(&view).contains("id=\"dag\""));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_run(store: &Store, run_id: &str) -> Result<RunView> {
+        let run = store.run(run_id)?.ok_or_else(|| Error::UnknownRun { id: run_id.to_owned() })?;
+        let mut nodes: Vec<NodeView> =
+            run.param_values.iter().map(|(name, _)| NodeView::param(name)).collect();
+        let mut index: BTreeMap<&str, usize> =
+            run.param_values.iter().enumerate().map(|(i, (name, _))| (name.as_str(), i)).collect();
+        for step in &run.steps {
+            index.insert(&step.node, nodes.len());
+            let mut node = NodeView::step(
+                &step.node,
+                &step.status,
+                step.started.as_secs_f64() * 1e3,
+                step.duration.as_secs_f64() * 1e3,
+            );
+            node.attempts = step.attempts;
+            node.miss_reason = step.miss_reason.clone();
+            node.error = step.error.clone();
+            nodes.push(node);
+        }
+        let mut edges = Vec::new();
+        for step in &run.steps {
+            let Some(key) = step.cache_key else { continue };
+            let Some(parts) = store.key_parts(key)? else { continue };
+            for input in &parts.inputs {
+                if let (Some(&from), Some(&to)) =
+                    (index.get(input.node.as_str()), index.get(step.node.as_str()))
+                {
+                    edges.push((from, to));
+                }
+            }
+        }
+
+        let mut metrics = Vec::new();
+        let mut curves: BTreeMap<&str, RocSeries> = BTreeMap::new();
+        let mut confusion: BTreeMap<&str, BTreeMap<&str, f64>> = BTreeMap::new();
+        let mut auc: BTreeMap<&str, f64> = BTreeMap::new();
+        for (node, m) in &run.metrics {
+            match (m.key.as_str(), m.step) {
+                (ROC_FPR_SERIES, Some(i)) => {
+                    curves.entry(node).or_default().0.insert(i, m.value);
+                }
+                (ROC_TPR_SERIES, Some(i)) => {
+                    curves.entry(node).or_default().1.insert(i, m.value);
+                }
+                (key, None) if CONFUSION_METRICS.contains(&key) => {
+                    confusion
+                        .entry(node)
+                        .or_default()
+                        .insert(CONFUSION_METRICS.iter().find(|k| **k == key).unwrap(), m.value);
+                }
+                (key, step) => {
+                    if key == "roc_auc" && step.is_none() {
+                        auc.insert(node, m.value);
+                    }
+                    metrics.push(match step {
+                        Some(i) => MetricView::series(node, &m.key, i.min(i64::MAX as u64) as i64, m.value),
+                        None => MetricView::scalar(node, &m.key, m.value),
+                    });
+                }
+            }
+        }
+        let classifiers = curves
+            .into_iter()
+            .filter(|(_, (fpr, tpr))| !fpr.is_empty() && fpr.len() == tpr.len())
+            .map(|(node, (fpr, tpr))| {
+                let counts = confusion.get(node);
+                let count = |k: &str| counts.and_then(|c| c.get(k)).map(|v| v.max(0.0) as u64).unwrap_or(0);
+                ClassifierView {
+                    name: node.to_owned(),
+                    roc: fpr.values().copied().zip(tpr.values().copied()).collect(),
+                    auc: auc.get(node).copied().unwrap_or(f64::NAN),
+                    confusion: [
+                        [count("confusion.tn"), count("confusion.fp")],
+                        [count("confusion.fn"), count("confusion.tp")],
+                    ],
+                }
+            })
+            .collect();
+
+        let mut environment = Vec::new();
+        if let Some(env) = &run.environment {
+            environment.push(("mlflow".to_owned(), env.library.clone()));
+            environment.push(("crates".to_owned(), env.crates.join(", ")));
+            environment.push(("rustc".to_owned(), env.rustc.clone()));
+            environment.push(("os".to_owned(), env.os.clone()));
+            environment.push(("host".to_owned(), env.host.clone()));
+            if let Some(commit) = &env.git_commit {
+                environment.push(("git commit".to_owned(), commit.clone()));
+            }
+        }
+        for (node, data) in &run.data {
+            environment
+                .push((format!("data read by {node}"), format!("{} ({})", data.name, data.version.short())));
+        }
+        Ok(RunView {
+            run_id: run.id.clone(),
+            pipeline: run.pipeline.clone(),
+            status: run.status.clone(),
+            started_ms: run.started_ms,
+            duration_ms: run.ended_ms.map(|e| (e - run.started_ms) as f64).unwrap_or(0.0),
+            nodes,
+            edges,
+            params: run.param_values.clone(),
+            metrics,
+            classifiers,
+            environment,
+        })
+    }
+}

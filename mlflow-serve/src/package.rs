@@ -1,0 +1,754 @@
+//! [`ModelPackage`]: the model, its scaler and transformers, signature, self-test rows and
+//! lineage, in one versioned file.
+
+use std::path::Path;
+
+use ndarray::{Array2, ArrayView2};
+use serde::{Deserialize, Serialize};
+
+use super::{join, ServeError};
+use mlflow_core::codec;
+use mlflow_ml::features::{FittedFeatures, FittedMatrixScaler};
+use mlflow_ml::models::{Classifier, Model, SelfTestedModel, SELF_TEST_TOLERANCE};
+
+/// The first bytes of every package file.
+pub const MAGIC: &[u8; 10] = b"MLFLOWPKG\0";
+
+/// The package format version this library writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+const HEADER_LEN: usize = MAGIC.len() + 4 + 8 + 32;
+const BYTES: &str = "the input bytes";
+
+/// The type of an input or output field.
+///
+/// ```
+/// use mlflow_serve::FieldType;
+/// assert_eq!(FieldType::Float.to_string(), "float");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FieldType {
+    /// A finite 64-bit float.
+    Float,
+    /// A class label, 0 or 1.
+    Label,
+}
+
+impl std::fmt::Display for FieldType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            FieldType::Float => "float",
+            FieldType::Label => "label",
+        })
+    }
+}
+
+/// One input feature of a [`Signature`].
+///
+/// ```
+/// use mlflow_serve::{FieldType, InputField};
+/// let f = InputField { name: "Pclass".into(), ty: FieldType::Float };
+/// assert_eq!(f.name, "Pclass");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputField {
+    /// The feature's name.
+    pub name: String,
+    /// Its type.
+    pub ty: FieldType,
+}
+
+/// One output of a [`Signature`].
+///
+/// ```
+/// use mlflow_serve::Signature;
+/// let s = Signature::new(["x"]);
+/// assert_eq!(s.outputs[0].name, "probability");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutputField {
+    /// The output's name.
+    pub name: String,
+    /// Its type.
+    pub ty: FieldType,
+    /// What it means.
+    pub description: String,
+}
+
+/// What a package takes and gives: input features in order, and its outputs (the probability of
+/// class 1 and the label).
+///
+/// ```
+/// use mlflow_serve::Signature;
+/// let s = Signature::new(["age", "fare"]);
+/// assert_eq!(s.names(), ["age", "fare"]);
+/// assert_eq!(s.position("fare"), Some(1));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signature {
+    /// Input features, in the order the model takes them.
+    pub inputs: Vec<InputField>,
+    /// Outputs: `probability` then `label`.
+    pub outputs: Vec<OutputField>,
+}
+
+impl Signature {
+    /// A signature of float inputs with these names, in this order, and the standard outputs.
+    ///
+    /// ```
+    /// use mlflow_serve::{FieldType, Signature};
+    /// let s = Signature::new(["a"]);
+    /// assert_eq!((s.inputs.len(), s.outputs[1].ty), (1, FieldType::Label));
+    /// ```
+    pub fn new<S: Into<String>>(names: impl IntoIterator<Item = S>) -> Signature {
+        Signature {
+            inputs: names.into_iter().map(|n| InputField { name: n.into(), ty: FieldType::Float }).collect(),
+            outputs: vec![
+                OutputField {
+                    name: "probability".into(),
+                    ty: FieldType::Float,
+                    description: "P(class 1), in [0, 1]".into(),
+                },
+                OutputField {
+                    name: "label".into(),
+                    ty: FieldType::Label,
+                    description: "1 when the probability is above 0.5, else 0".into(),
+                },
+            ],
+        }
+    }
+
+    /// The input feature names, in order.
+    ///
+    /// ```
+    /// assert_eq!(mlflow_serve::Signature::new(["a", "b"]).names(), ["a", "b"]);
+    /// ```
+    pub fn names(&self) -> Vec<String> {
+        self.inputs.iter().map(|f| f.name.clone()).collect()
+    }
+
+    /// The position of an input feature.
+    ///
+    /// ```
+    /// assert_eq!(mlflow_serve::Signature::new(["a"]).position("b"), None);
+    /// ```
+    pub fn position(&self, name: &str) -> Option<usize> {
+        self.inputs.iter().position(|f| f.name == name)
+    }
+}
+
+/// Where a packaged model came from, as far as it is known.
+///
+/// ```
+/// use mlflow_serve::Lineage;
+/// let l = Lineage::default().run("a83e3110979f", "package").pipeline("titanic").model("titanic", 3);
+/// assert_eq!(l.model_version, Some(3));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lineage {
+    /// The run that produced the model.
+    pub run_id: Option<String>,
+    /// The node (step) of that run whose output the model is.
+    pub node: Option<String>,
+    /// The run's pipeline.
+    pub pipeline: Option<String>,
+    /// The registered model name.
+    pub model_name: Option<String>,
+    /// The registered model version.
+    pub model_version: Option<u32>,
+}
+
+impl Lineage {
+    /// Sets the run and node.
+    ///
+    /// ```
+    /// assert_eq!(mlflow_serve::Lineage::default().run("r", "n").node.as_deref(), Some("n"));
+    /// ```
+    pub fn run(mut self, run_id: impl Into<String>, node: impl Into<String>) -> Self {
+        self.run_id = Some(run_id.into());
+        self.node = Some(node.into());
+        self
+    }
+
+    /// Sets the pipeline name.
+    ///
+    /// ```
+    /// assert_eq!(mlflow_serve::Lineage::default().pipeline("p").pipeline.as_deref(), Some("p"));
+    /// ```
+    pub fn pipeline(mut self, name: impl Into<String>) -> Self {
+        self.pipeline = Some(name.into());
+        self
+    }
+
+    /// Sets the registered model name and version.
+    ///
+    /// ```
+    /// assert_eq!(mlflow_serve::Lineage::default().model("m", 2).model_name.as_deref(), Some("m"));
+    /// ```
+    pub fn model(mut self, name: impl Into<String>, version: u32) -> Self {
+        self.model_name = Some(name.into());
+        self.model_version = Some(version);
+        self
+    }
+}
+
+/// A fitted model ready to serve without the pipeline's code: the optional feature transformers,
+/// the optional input scaler, the model, its [`Signature`], self-test rows with their expected
+/// probabilities, the library and format versions, and [`Lineage`].
+///
+/// Written and read as one versioned, self-describing file (see the [module docs](super)).
+///
+/// ```
+/// use mlflow_ml::models::{Model, ModelParams, NaiveBayesParams, SelfTestedModel};
+/// use mlflow_serve::{Lineage, ModelPackage};
+/// use ndarray::array;
+/// let x = array![[0.0], [0.2], [2.0], [2.2]];
+/// let model = Model::fit(x.view(), &[0, 0, 1, 1], &ModelParams::NaiveBayes(NaiveBayesParams::default()))?;
+/// let tested = SelfTestedModel::new("nb", model, None, x.view())?;
+/// let package = ModelPackage::from_self_tested(&tested, &["x"], Lineage::default().pipeline("demo"))?;
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("nb.mlpkg");
+/// package.save(&path)?;
+/// let back = ModelPackage::load(&path)?;
+/// assert_eq!(back, package);
+/// assert_eq!(back.lineage().pipeline.as_deref(), Some("demo"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelPackage {
+    name: String,
+    library_version: String,
+    format_version: u32,
+    signature: Signature,
+    features: Option<FittedFeatures>,
+    scaler: Option<FittedMatrixScaler>,
+    model: Model,
+    self_test_rows: Array2<f64>,
+    expected: Vec<f64>,
+    lineage: Lineage,
+}
+
+impl ModelPackage {
+    /// Packages a model: records its probabilities for `self_test_rows` (model inputs, before the
+    /// scaler). The feature names are the signature's inputs, in order; there must be one per
+    /// model feature, unique, and they must equal the scaler's names when there is a scaler.
+    ///
+    /// ```
+    /// use mlflow_ml::models::{Model, ModelParams, NaiveBayesParams};
+    /// use mlflow_serve::{Lineage, ModelPackage, ServeError};
+    /// use ndarray::array;
+    /// let x = array![[0.0], [0.2], [2.0], [2.2]];
+    /// let model = Model::fit(x.view(), &[0, 0, 1, 1], &ModelParams::NaiveBayes(NaiveBayesParams::default()))?;
+    /// let err = ModelPackage::new("nb", model, None, &["a", "b"], x.view(), Lineage::default()).unwrap_err();
+    /// assert!(matches!(err, ServeError::Build(_)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn new<S: AsRef<str>>(
+        name: impl Into<String>,
+        model: Model,
+        scaler: Option<FittedMatrixScaler>,
+        feature_names: &[S],
+        self_test_rows: ArrayView2<'_, f64>,
+        lineage: Lineage,
+    ) -> Result<ModelPackage, ServeError> {
+        let mut package = ModelPackage {
+            name: name.into(),
+            library_version: env!("CARGO_PKG_VERSION").to_owned(),
+            format_version: FORMAT_VERSION,
+            signature: Signature::new(feature_names.iter().map(|n| n.as_ref().to_owned())),
+            features: None,
+            scaler,
+            model,
+            self_test_rows: self_test_rows.to_owned(),
+            expected: Vec::new(),
+            lineage,
+        };
+        package.check().map_err(ServeError::Build)?;
+        package.expected = package.predict_proba(self_test_rows)?.to_vec();
+        Ok(package)
+    }
+
+    /// Packages what the pipeline produced: the [`SelfTestedModel`]'s model, scaler and self-test
+    /// rows, with the names of its input features in order. The package's own scoring path must
+    /// reproduce the probabilities the self-tested model recorded.
+    ///
+    /// See [`ModelPackage`] for an example.
+    pub fn from_self_tested<S: AsRef<str>>(
+        model: &SelfTestedModel,
+        feature_names: &[S],
+        lineage: Lineage,
+    ) -> Result<ModelPackage, ServeError> {
+        let (rows, expected) = model.self_test();
+        let package = ModelPackage::new(
+            model.name(),
+            model.model().clone(),
+            model.scaler().cloned(),
+            feature_names,
+            rows,
+            lineage,
+        )?;
+        package.agrees_with(expected)?;
+        Ok(package)
+    }
+
+    /// Packages a [`SelfTestedModel`] whose feature names are not known: the scaler's names when
+    /// it has one, else `x0`, `x1`, ...
+    ///
+    /// ```
+    /// use mlflow_ml::models::{Model, ModelParams, NaiveBayesParams, SelfTestedModel};
+    /// use mlflow_serve::{Lineage, ModelPackage};
+    /// use ndarray::array;
+    /// let x = array![[0.0], [0.2], [2.0], [2.2]];
+    /// let model = Model::fit(x.view(), &[0, 0, 1, 1], &ModelParams::NaiveBayes(NaiveBayesParams::default()))?;
+    /// let tested = SelfTestedModel::new("nb", model, None, x.view())?;
+    /// let package = ModelPackage::from_self_tested_unnamed(&tested, Lineage::default())?;
+    /// assert_eq!(package.signature().names(), ["x0"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_self_tested_unnamed(
+        model: &SelfTestedModel,
+        lineage: Lineage,
+    ) -> Result<ModelPackage, ServeError> {
+        let names: Vec<String> = match model.scaler() {
+            Some(scaler) => scaler.names().to_vec(),
+            None => (0..model.model().n_features()).map(|i| format!("x{i}")).collect(),
+        };
+        ModelPackage::from_self_tested(model, &names, lineage)
+    }
+
+    /// Checks that the package's scoring path reproduces the probabilities the self-tested model
+    /// recorded for the same rows.
+    fn agrees_with(&self, recorded: &[f64]) -> Result<(), ServeError> {
+        if recorded.len() != self.expected.len() {
+            return Err(ServeError::Build(format!(
+                "the self-tested model records {} probabilities for {} rows; reload it from the store",
+                recorded.len(),
+                self.expected.len()
+            )));
+        }
+        for (row, (&want, &got)) in recorded.iter().zip(&self.expected).enumerate() {
+            if (want - got).abs() > SELF_TEST_TOLERANCE {
+                return Err(ServeError::SelfTest { model: self.name.clone(), row, expected: want, got });
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds the fitted feature transformers that turn raw table rows into the model's inputs;
+    /// their output names must be the signature's names, in order.
+    ///
+    /// ```
+    /// use mlflow_ml::data::{Column, Table};
+    /// use mlflow_ml::features::{Feature, FeatureSpec};
+    /// use mlflow_ml::models::{Model, ModelParams, NaiveBayesParams};
+    /// use mlflow_serve::{Lineage, ModelPackage};
+    /// use ndarray::array;
+    /// let t = Table::new(vec![("x".into(), mlflow_ml::data::Column::Float(vec![Some(0.0), Some(2.0)]))]).unwrap();
+    /// let fitted = FeatureSpec::new().with(Feature::column("x")).fit(&t, &[0, 1])?;
+    /// let x = array![[0.0], [0.2], [2.0], [2.2]];
+    /// let model = Model::fit(x.view(), &[0, 0, 1, 1], &ModelParams::NaiveBayes(NaiveBayesParams::default()))?;
+    /// let package = ModelPackage::new("nb", model, None, &["x"], x.view(), Lineage::default())?
+    ///     .with_features(fitted)?;
+    /// assert!(package.features().is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_features(mut self, features: FittedFeatures) -> Result<ModelPackage, ServeError> {
+        let names = features.names();
+        if names != self.signature.names() {
+            return Err(ServeError::Build(format!(
+                "the feature transformers output {} but the model takes {}; pass the transformers fitted by the same pipeline run",
+                join(&names),
+                join(&self.signature.names())
+            )));
+        }
+        self.features = Some(features);
+        Ok(self)
+    }
+
+    /// The packaged model's name.
+    ///
+    /// See [`ModelPackage::signature`] for an example.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The inputs and outputs.
+    ///
+    /// ```
+    /// use mlflow_ml::models::{Model, ModelParams, NaiveBayesParams};
+    /// use mlflow_serve::{Lineage, ModelPackage, FORMAT_VERSION};
+    /// use ndarray::array;
+    /// let x = array![[0.0], [0.2], [2.0], [2.2]];
+    /// let model = Model::fit(x.view(), &[0, 0, 1, 1], &ModelParams::NaiveBayes(NaiveBayesParams::default()))?;
+    /// let p = ModelPackage::new("nb", model, None, &["x"], x.view(), Lineage::default())?;
+    /// assert_eq!((p.name(), p.signature().names()), ("nb", vec!["x".to_owned()]));
+    /// assert_eq!((p.format_version(), p.library_version()), (FORMAT_VERSION, env!("CARGO_PKG_VERSION")));
+    /// assert_eq!(p.self_test().0.nrows(), 4);
+    /// assert!(p.scaler().is_none() && p.features().is_none() && matches!(p.model(), Model::NaiveBayes(_)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    /// The library version that wrote the package.
+    ///
+    /// See [`ModelPackage::signature`] for an example.
+    pub fn library_version(&self) -> &str {
+        &self.library_version
+    }
+
+    /// The format version the package was written in.
+    ///
+    /// See [`ModelPackage::signature`] for an example.
+    pub fn format_version(&self) -> u32 {
+        self.format_version
+    }
+
+    /// The fitted feature transformers, if packaged.
+    ///
+    /// See [`ModelPackage::signature`] for an example.
+    pub fn features(&self) -> Option<&FittedFeatures> {
+        self.features.as_ref()
+    }
+
+    /// The input scaler, if any.
+    ///
+    /// See [`ModelPackage::signature`] for an example.
+    pub fn scaler(&self) -> Option<&FittedMatrixScaler> {
+        self.scaler.as_ref()
+    }
+
+    /// The model.
+    ///
+    /// See [`ModelPackage::signature`] for an example.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// The self-test rows (model inputs, before the scaler) and their expected probabilities.
+    ///
+    /// See [`ModelPackage::signature`] for an example.
+    pub fn self_test(&self) -> (ArrayView2<'_, f64>, &[f64]) {
+        (self.self_test_rows.view(), &self.expected)
+    }
+
+    /// Where the model came from.
+    ///
+    /// See [`ModelPackage`] for an example.
+    pub fn lineage(&self) -> &Lineage {
+        &self.lineage
+    }
+
+    /// Replaces the lineage (e.g. once the model is registered). The self-test is unaffected.
+    ///
+    /// ```
+    /// # use mlflow_ml::models::{Model, ModelParams, NaiveBayesParams};
+    /// # use mlflow_serve::{Lineage, ModelPackage};
+    /// # let x = ndarray::array![[0.0], [0.2], [2.0], [2.2]];
+    /// # let model = Model::fit(x.view(), &[0, 0, 1, 1], &ModelParams::NaiveBayes(NaiveBayesParams::default()))?;
+    /// let p = ModelPackage::new("nb", model, None, &["x"], x.view(), Lineage::default())?
+    ///     .with_lineage(Lineage::default().model("nb", 1));
+    /// assert_eq!(p.lineage().model_version, Some(1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_lineage(mut self, lineage: Lineage) -> ModelPackage {
+        self.lineage = lineage;
+        self
+    }
+
+    /// P(class 1) for rows of model inputs (before the scaler), without input checks beyond the
+    /// model's own. The scorer's path; also used for the self-test.
+    pub(crate) fn predict_proba(&self, x: ArrayView2<'_, f64>) -> Result<ndarray::Array1<f64>, ServeError> {
+        let proba = match &self.scaler {
+            None => self.model.predict_proba(x)?,
+            Some(scaler) => {
+                let mut scaled = x.to_owned();
+                for (mut col, s) in scaled.columns_mut().into_iter().zip(scaler.scalers()) {
+                    col.mapv_inplace(|v| s.apply_one(v));
+                }
+                if let Some(((row, column), _)) = scaled.indexed_iter().find(|(_, v)| !v.is_finite()) {
+                    return Err(self.out_of_range(
+                        row,
+                        &format!(
+                            "feature `{}` (column {column}) = {} overflows when scaled",
+                            self.signature.inputs[column].name,
+                            x[[row, column]]
+                        ),
+                    ));
+                }
+                self.model.predict_proba(scaled.view())?
+            }
+        };
+        if proba.len() != x.nrows() {
+            return Err(ServeError::Build(format!(
+                "the model returned {} probabilities for {} rows; repackage the model",
+                proba.len(),
+                x.nrows()
+            )));
+        }
+        if let Some(row) = proba.iter().position(|p| !p.is_finite()) {
+            return Err(self.out_of_range(row, &format!("the model's probability is {}", proba[row])));
+        }
+        Ok(proba)
+    }
+
+    pub(crate) fn out_of_range(&self, row: usize, detail: &str) -> ServeError {
+        ServeError::OutOfRange { row, detail: detail.to_owned() }
+    }
+
+    /// Re-scores the self-test rows; an error names the first row that differs.
+    ///
+    /// ```
+    /// # use mlflow_ml::models::{Model, ModelParams, NaiveBayesParams};
+    /// # use mlflow_serve::{Lineage, ModelPackage};
+    /// # let x = ndarray::array![[0.0], [0.2], [2.0], [2.2]];
+    /// # let model = Model::fit(x.view(), &[0, 0, 1, 1], &ModelParams::NaiveBayes(NaiveBayesParams::default()))?;
+    /// let p = ModelPackage::new("nb", model, None, &["x"], x.view(), Lineage::default())?;
+    /// p.verify()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn verify(&self) -> Result<(), ServeError> {
+        let got = self.predict_proba(self.self_test_rows.view())?;
+        for (row, (&want, &got)) in self.expected.iter().zip(got.iter()).enumerate() {
+            // `predict_proba` already refused a probability that is not finite.
+            if (want - got).abs() > SELF_TEST_TOLERANCE {
+                return Err(ServeError::SelfTest { model: self.name.clone(), row, expected: want, got });
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks that the parts fit together; the error text says what does not.
+    fn check(&self) -> Result<(), String> {
+        let names = self.signature.names();
+        let n = self.model.n_features();
+        if names.len() != n {
+            return Err(format!(
+                "{} feature names ({}) for a model of {n} features; give one name per model feature, in order",
+                names.len(),
+                join(&names)
+            ));
+        }
+        for (i, name) in names.iter().enumerate() {
+            if name.is_empty() || names[..i].contains(name) {
+                return Err(format!(
+                    "feature name {name:?} at position {i} is empty or repeated; names must be unique"
+                ));
+            }
+        }
+        if let Some(scaler) = &self.scaler {
+            if scaler.names() != names.as_slice() || scaler.scalers().len() != n {
+                return Err(format!(
+                    "the scaler was fitted on {} but the feature names are {}",
+                    join(scaler.names()),
+                    join(&names)
+                ));
+            }
+        }
+        if let Some(features) = &self.features {
+            if features.names() != names {
+                return Err(format!(
+                    "the feature transformers output {} but the model takes {}",
+                    join(&features.names()),
+                    join(&names)
+                ));
+            }
+        }
+        if self.self_test_rows.ncols() != n {
+            return Err(format!(
+                "the self-test rows have {} columns for {n} features",
+                self.self_test_rows.ncols()
+            ));
+        }
+        if !self.expected.is_empty() && self.expected.len() != self.self_test_rows.nrows() {
+            return Err(format!(
+                "{} expected probabilities for {} self-test rows",
+                self.expected.len(),
+                self.self_test_rows.nrows()
+            ));
+        }
+        Ok(())
+    }
+
+    /// Encodes the package in the file format (see the [module docs](super)).
+    ///
+    /// See [`ModelPackage::from_bytes`] for an example.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, ServeError> {
+        let body = codec::encode(self).map_err(|e| ServeError::Build(e.to_string()))?;
+        let mut out = Vec::with_capacity(HEADER_LEN + body.len());
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&(body.len() as u64).to_le_bytes());
+        out.extend_from_slice(codec::hash_bytes(&body).as_bytes());
+        out.extend_from_slice(&body);
+        Ok(out)
+    }
+
+    /// Reads a package from bytes in the file format, refusing anything that is not a whole,
+    /// intact package of a known format version whose self-test passes.
+    ///
+    /// ```
+    /// # use mlflow_ml::models::{Model, ModelParams, NaiveBayesParams};
+    /// # use mlflow_serve::{Lineage, ModelPackage, ServeError};
+    /// # let x = ndarray::array![[0.0], [0.2], [2.0], [2.2]];
+    /// # let model = Model::fit(x.view(), &[0, 0, 1, 1], &ModelParams::NaiveBayes(NaiveBayesParams::default()))?;
+    /// let p = ModelPackage::new("nb", model, None, &["x"], x.view(), Lineage::default())?;
+    /// let bytes = p.to_bytes()?;
+    /// assert_eq!(ModelPackage::from_bytes(&bytes)?, p);
+    /// let cut = &bytes[..bytes.len() - 1];
+    /// assert!(matches!(ModelPackage::from_bytes(cut), Err(ServeError::Truncated { .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_bytes(bytes: &[u8]) -> Result<ModelPackage, ServeError> {
+        read(bytes, BYTES)
+    }
+
+    /// Writes the package file: to a temporary file in the same folder, then renamed, so a crash
+    /// leaves either the old file or the whole new one.
+    ///
+    /// See [`ModelPackage`] for an example.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<(), ServeError> {
+        let path = path.as_ref();
+        let bytes = self.to_bytes()?;
+        let io = |source| ServeError::Io { action: "write", path: path.to_owned(), source };
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(format!(".tmp{}", std::process::id()));
+        let tmp = std::path::PathBuf::from(tmp);
+        let write = || -> std::io::Result<()> {
+            use std::io::Write;
+            let mut file = std::fs::File::create(&tmp)?;
+            file.write_all(&bytes)?;
+            file.sync_all()?;
+            std::fs::rename(&tmp, path)
+        };
+        write().map_err(|e| {
+            std::fs::remove_file(&tmp).ok();
+            io(e)
+        })
+    }
+
+    /// Reads a package file (see [`ModelPackage::from_bytes`] for what is refused).
+    ///
+    /// ```
+    /// use mlflow_serve::{ModelPackage, ServeError};
+    /// let err = ModelPackage::load("/no/such/file.mlpkg").unwrap_err();
+    /// assert!(matches!(err, ServeError::Io { .. }));
+    /// ```
+    pub fn load(path: impl AsRef<Path>) -> Result<ModelPackage, ServeError> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|source| ServeError::Io {
+            action: "read",
+            path: path.to_owned(),
+            source,
+        })?;
+        read(&bytes, &format!("file {}", path.display()))
+    }
+}
+
+fn read(bytes: &[u8], source_name: &str) -> Result<ModelPackage, ServeError> {
+    let name = || source_name.to_owned();
+    if !bytes.starts_with(MAGIC) {
+        return Err(ServeError::NotAPackage { source_name: name() });
+    }
+    let truncated = |detail: String| ServeError::Truncated { source_name: name(), detail };
+    let header_short =
+        || truncated(format!("it has {} bytes, fewer than the {HEADER_LEN}-byte header", bytes.len()));
+    // The version is checked as soon as it is there: a later format may have another header.
+    let version = bytes.get(10..14).ok_or_else(header_short)?;
+    let found = u32::from_le_bytes([version[0], version[1], version[2], version[3]]);
+    if found != FORMAT_VERSION {
+        return Err(ServeError::UnsupportedFormat {
+            source_name: name(),
+            found,
+            supported: FORMAT_VERSION,
+            library: env!("CARGO_PKG_VERSION"),
+        });
+    }
+    if bytes.len() < HEADER_LEN {
+        return Err(header_short());
+    }
+    let mut len = [0u8; 8];
+    len.copy_from_slice(&bytes[14..22]);
+    let len = u64::from_le_bytes(len);
+    let body = &bytes[HEADER_LEN..];
+    let corrupt = |detail: String| ServeError::Corrupt { source_name: name(), detail };
+    if (body.len() as u64) < len {
+        return Err(truncated(format!(
+            "the header announces a {len}-byte body but {} bytes follow",
+            body.len()
+        )));
+    }
+    if body.len() as u64 > len {
+        return Err(corrupt(format!(
+            "{} bytes follow the header but it announces a {len}-byte body",
+            body.len()
+        )));
+    }
+    if codec::hash_bytes(body).as_bytes() != &bytes[22..HEADER_LEN] {
+        return Err(corrupt("the body does not match the hash in the header".into()));
+    }
+    let package: ModelPackage =
+        codec::decode(body, u64::MAX).map_err(|e| corrupt(format!("the body does not decode: {e}")))?;
+    if package.format_version != FORMAT_VERSION {
+        return Err(corrupt(format!(
+            "the body says format version {} but the header says {FORMAT_VERSION}",
+            package.format_version
+        )));
+    }
+    package.check().map_err(corrupt)?;
+    if package.expected.len() != package.self_test_rows.nrows() {
+        return Err(corrupt("the self-test rows and expected probabilities differ in number".into()));
+    }
+    package.verify()?;
+    Ok(package)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mlflow_ml::models::{ModelParams, NaiveBayesParams};
+    use ndarray::array;
+
+    fn package() -> ModelPackage {
+        let x = array![[0.0, 1.0], [0.2, 1.0], [2.0, 0.0], [2.2, 0.0]];
+        let model =
+            Model::fit(x.view(), &[0, 0, 1, 1], &ModelParams::NaiveBayes(NaiveBayesParams::default()))
+                .unwrap();
+        ModelPackage::new("nb", model, None, &["a", "b"], x.view(), Lineage::default()).unwrap()
+    }
+
+    #[test]
+    fn a_package_whose_self_test_fails_is_refused_on_load() {
+        let mut p = package();
+        p.expected[2] = 0.123;
+        let err = ModelPackage::from_bytes(&p.to_bytes().unwrap()).unwrap_err();
+        assert!(matches!(err, ServeError::SelfTest { row: 2, .. }), "{err}");
+        assert!(err.to_string().contains("failed its self-test: row 2"), "{err}");
+    }
+
+    #[test]
+    fn inconsistent_parts_are_corrupt() {
+        let mut p = package();
+        p.signature = Signature::new(["a"]);
+        let err = ModelPackage::from_bytes(&p.to_bytes().unwrap()).unwrap_err();
+        assert!(matches!(err, ServeError::Corrupt { .. }), "{err}");
+        assert!(err.to_string().contains("1 feature names"), "{err}");
+
+        let mut p = package();
+        p.expected.pop();
+        let err = ModelPackage::from_bytes(&p.to_bytes().unwrap()).unwrap_err();
+        assert!(err.to_string().contains("3 expected probabilities for 4 self-test rows"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_names_are_refused_when_building() {
+        let x = array![[0.0, 1.0], [0.2, 1.0], [2.0, 0.0], [2.2, 0.0]];
+        let model =
+            Model::fit(x.view(), &[0, 0, 1, 1], &ModelParams::NaiveBayes(NaiveBayesParams::default()))
+                .unwrap();
+        let err =
+            ModelPackage::new("nb", model, None, &["a", "a"], x.view(), Lineage::default()).unwrap_err();
+        assert!(err.to_string().contains("\"a\" at position 1 is empty or repeated"), "{err}");
+    }
+}

@@ -1,0 +1,11 @@
+//! Engine tests, through the facade as a user writes them: the cache contract, execution,
+//! several processes sharing a store, the model registry, and tracing.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod cache;
+mod execution;
+mod processes;
+mod registry;
+mod tracing;

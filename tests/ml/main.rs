@@ -1,0 +1,20 @@
+//! Machine-learning tests: data, validation, features, models and metrics (against committed
+//! scikit-learn fixtures), tracking through the Titanic pipeline, and the run report (in Chromium
+//! when one is installed).
+
+#[path = "../common/mod.rs"]
+mod common;
+#[path = "../report_common/mod.rs"]
+mod report_common;
+#[path = "../support/titanic.rs"]
+mod titanic;
+
+mod data;
+mod eval;
+mod features;
+mod models;
+mod report;
+mod report_browser;
+mod titanic_pipeline;
+mod tracking;
+mod validate;

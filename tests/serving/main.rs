@@ -1,0 +1,10 @@
+//! Serving tests: model packages and in-process scoring, and the crash-safe prediction log.
+//! The HTTP server and batch scoring are tested with the command line, in `mlflow-cli/tests`.
+
+#[path = "../common/mod.rs"]
+mod common;
+#[path = "../support/titanic.rs"]
+mod titanic;
+
+mod predlog;
+mod serve;
