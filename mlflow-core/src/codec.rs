@@ -124,6 +124,7 @@ impl fmt::Display for ContentHash {
 /// assert!(matches!(err, CodecError::TrailingBytes { used: 1, len: 2, .. }));
 /// ```
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CodecError {
     /// The value's `Serialize` implementation failed.
     #[error("cannot encode a `{type_name}`: {message}")]
@@ -203,6 +204,66 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8], limit: u64) -> Result<T, CodecE
         return Err(CodecError::TrailingBytes { type_name, used, len: bytes.len() });
     }
     Ok(value)
+}
+
+thread_local! {
+    /// Set while [`identity_hash`] encodes: [`location`] fields encode as nothing.
+    static IDENTITY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The content identity of a value: the hash of its encoding with every field marked
+/// [`location`] left out. A param is keyed by it, so the same content at another place (a copy
+/// of the data in another folder, another checkout, a pod mounting it elsewhere) is a cache hit,
+/// while the run record still shows where it was.
+///
+/// ```
+/// #[derive(serde::Serialize)]
+/// struct File {
+///     #[serde(with = "mlflow_core::codec::location")]
+///     path: String,
+///     version: u64,
+/// }
+/// use mlflow_core::codec::{encode, identity_hash};
+/// let here = File { path: "/home/a/train.csv".into(), version: 7 };
+/// let there = File { path: "/mnt/data/train.csv".into(), version: 7 };
+/// assert_eq!(identity_hash(&here).unwrap(), identity_hash(&there).unwrap());
+/// assert_ne!(encode(&here).unwrap(), encode(&there).unwrap()); // both paths are kept
+/// ```
+pub fn identity_hash<T: Serialize + ?Sized>(value: &T) -> Result<ContentHash, CodecError> {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            IDENTITY.with(|mode| mode.set(self.0));
+        }
+    }
+    let _restore = Restore(IDENTITY.with(|mode| mode.replace(true)));
+    encode(value).map(|bytes| hash_bytes(&bytes))
+}
+
+/// For a field that says where a value is, not what it is (a path, a URL):
+/// `#[serde(with = "mlflow_core::codec::location")]`. The field is stored and shown like any
+/// other, but left out of the value's [`identity_hash`], which keys params.
+pub mod location {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    /// Serializes the field, or nothing while an identity is being hashed.
+    pub fn serialize<T: Serialize + ?Sized, S: Serializer>(
+        value: &T,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        if super::IDENTITY.with(std::cell::Cell::get) {
+            serializer.serialize_unit()
+        } else {
+            value.serialize(serializer)
+        }
+    }
+
+    /// Deserializes the field as usual.
+    pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<T, D::Error> {
+        T::deserialize(deserializer)
+    }
 }
 
 /// BLAKE3 of a byte string. Large inputs are hashed with SIMD over several lanes.

@@ -127,6 +127,7 @@ impl_wires_into!(A: 0, B: 1, C: 2, D: 3, E: 4, F: 5, G: 6, H: 7, I: 8, J: 9, K: 
 /// assert!(matches!(&errors[0], WiringError::DuplicateName { name, .. } if name == "x"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum WiringError {
     /// A node handle of one pipeline was used in another.
     #[error("pipeline `{pipeline}`: input {position} of step `{step}` is a node of another pipeline; use nodes returned by this pipeline's `param`/`step`")]
@@ -274,13 +275,18 @@ impl Pipeline {
     /// Adds a param: a named input value, hashed by content and recorded with every run.
     /// Changing its value invalidates exactly the steps downstream of it. Node names (params and
     /// steps) must be unique.
+    ///
+    /// The hash is the value's [`codec::identity_hash`]: fields marked
+    /// `#[serde(with = "mlflow_core::codec::location")]` (a path, a URL) are recorded with the
+    /// run but do not count, so the same content somewhere else hits the cache.
     pub fn param<T: Artifact>(&mut self, name: impl Into<String>, value: T) -> Node<T> {
         let name = name.into();
         if self.names.contains(&name) {
             self.errors.push(WiringError::DuplicateName { pipeline: self.name.clone(), name: name.clone() });
         }
-        let hash = match codec::encode(&value) {
-            Ok(bytes) => codec::hash_bytes(&bytes),
+        // Keyed by content: `location` fields (where the value is) do not count.
+        let hash = match codec::identity_hash(&value) {
+            Ok(hash) => hash,
             Err(e) => {
                 self.errors.push(WiringError::ParamEncode {
                     pipeline: self.name.clone(),

@@ -15,6 +15,7 @@ pub mod codec;
 pub mod dag;
 pub mod error;
 pub mod exec;
+pub mod gc;
 #[cfg(feature = "progress")]
 pub mod progress;
 pub mod registry;

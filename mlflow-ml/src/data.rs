@@ -8,7 +8,8 @@
 //!   what a pipeline takes as a param, so the cache key changes whenever the file's bytes change.
 //!   A path alone would give a stale cache hit after the file is edited.
 //! - [`read_csv`] re-reads the file, refuses it if its bytes changed since it was opened, and
-//!   parses it into an [`Ingested`] (table + source + row count + schema), the ingest artifact.
+//!   parses it into an [`Ingested`] (table + data version + row count + schema), the ingest
+//!   artifact.
 //! - [`parse_csv`] parses bytes already in memory.
 //!
 //! # Rules of the CSV reader
@@ -785,7 +786,10 @@ impl Table {
 ///
 /// Take this as a pipeline param (`p.param("train", DataFile::open(path)?)`): its content, hence
 /// every downstream cache key, changes when the file's bytes change, so an edited file can never be
-/// served from a stale cache entry. The path is part of it too, so moving the file is a new input.
+/// served from a stale cache entry. The path is where the bytes are, not what they are: it is
+/// recorded with every run (the param's value) but left out of the param's key, so the same bytes
+/// in another folder (a copy of the project, a CI checkout, a pod mounting the data elsewhere) hit
+/// the cache.
 ///
 /// A pipeline built with a `DataFile` stays tied to that version: rerun after the file changed, its
 /// steps still hit the cache for the old version (their results are those of the bytes it names),
@@ -809,7 +813,8 @@ impl Table {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct DataFile {
-    /// The path as given to [`DataFile::open`].
+    /// The path as given to [`DataFile::open`] (not part of the param's key).
+    #[serde(with = "mlflow_core::codec::location")]
     pub path: String,
     /// The content hash of the file's bytes when opened.
     pub version: ContentHash,
@@ -907,8 +912,9 @@ impl CsvOptions {
     }
 }
 
-/// The ingest artifact: the table, the exact file version it came from, its row count and schema
-/// (what a run records about its data).
+/// The ingest artifact: the table, the version (content hash) of the bytes it came from, its row
+/// count and schema. Not the path: the same bytes read from elsewhere give the same artifact, so
+/// every step downstream hits the cache (the run records the path with its params).
 ///
 /// ```
 /// use mlflow_ml::data::{read_csv, CsvOptions, DataFile};
@@ -917,13 +923,13 @@ impl CsvOptions {
 /// std::fs::write(&path, "x,y\n1,a\n2,b\n")?;
 /// let ingested = read_csv(&DataFile::open(&path)?, &CsvOptions::default())?;
 /// assert_eq!((ingested.rows, ingested.schema.fields.len()), (2, 2));
-/// assert_eq!(ingested.source.version, mlflow_core::codec::ContentHash::of(b"x,y\n1,a\n2,b\n"));
+/// assert_eq!(ingested.version, mlflow_core::codec::ContentHash::of(b"x,y\n1,a\n2,b\n"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ingested {
-    /// The file and the version (content hash) that was read.
-    pub source: DataFile,
+    /// The data version: the content hash of the bytes read.
+    pub version: ContentHash,
     /// Number of data rows.
     pub rows: usize,
     /// Column names and types as read.
@@ -951,7 +957,7 @@ pub fn read_csv(file: &DataFile, options: &CsvOptions) -> Result<Ingested, DataE
     let table = parse_csv(&bytes, &file.path, options)?;
     // Inside a pipeline step, the run records the data version; outside one there is no run.
     let _ = mlflow_core::track::log_data(&file.path, file.version);
-    Ok(Ingested { source: file.clone(), rows: table.rows(), schema: table.schema(), table })
+    Ok(Ingested { version: file.version, rows: table.rows(), schema: table.schema(), table })
 }
 
 /// Parses CSV bytes already in memory; `file` is the name used in error messages.

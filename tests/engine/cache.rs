@@ -180,7 +180,7 @@ fn a_deleted_artifact_is_a_miss_that_reruns_correctly() {
     let (p, sum, _) = pipeline(4, "x");
     let first = p.run(&store).unwrap();
     let hash = first.step("total").unwrap().output_hash.unwrap();
-    fs::remove_file(store.artifact_path(hash)).unwrap();
+    fs::remove_file(store.artifact_path(hash).expect("a local store")).unwrap();
     let plan = p.plan(&store).unwrap();
     assert_eq!(plan.step("total").unwrap().outcome, PlanOutcome::Miss(MissReason::ArtifactMissing));
     let report = p.run(&store).unwrap();
@@ -196,7 +196,7 @@ fn a_corrupted_artifact_is_a_miss_that_reruns_correctly() {
     let (p, _, out) = pipeline(4, "x");
     let first = p.run(&store).unwrap();
     let hash = first.step("describe").unwrap().output_hash.unwrap();
-    let path = store.artifact_path(hash);
+    let path = store.artifact_path(hash).expect("a local store");
     let mut bytes = fs::read(&path).unwrap();
     bytes[1] ^= 0x20; // "x:10" becomes "X:10": still a valid String, but not the recorded bytes
     fs::write(&path, &bytes).unwrap();
@@ -212,7 +212,7 @@ fn a_leftover_temp_file_from_a_crash_is_never_served() {
     let (p, sum, _) = pipeline(4, "x");
     let first = p.run(&store).unwrap();
     let hash = first.step("total").unwrap().output_hash.unwrap();
-    let path = store.artifact_path(hash);
+    let path = store.artifact_path(hash).expect("a local store");
     // A crash between writing the temp file and renaming it: half the bytes, no final file.
     let bytes = fs::read(&path).unwrap();
     fs::remove_file(&path).unwrap();
@@ -221,7 +221,7 @@ fn a_leftover_temp_file_from_a_crash_is_never_served() {
     assert_eq!(report.step("total").unwrap().status, StepStatus::Ran);
     assert_eq!(*report.get(sum).unwrap(), 10);
     assert_eq!(store.read_artifact(hash).unwrap(), bytes);
-    let gc = store.gc_with(mlflow::store::GcOptions { grace: std::time::Duration::ZERO }).unwrap();
+    let gc = store.gc_with(mlflow::gc::GcOptions { grace: std::time::Duration::ZERO }).unwrap();
     assert_eq!(gc.temp_files_removed, 1);
     assert_eq!(gc.artifacts_removed, 0);
 }
@@ -285,7 +285,7 @@ fn gc_removes_only_what_nothing_refers_to() {
     let (p, _, _) = pipeline(3, "x");
     let report = p.run(&store).unwrap();
     let orphan = store.put_artifact(b"nobody refers to me").unwrap();
-    let gc = store.gc_with(mlflow::store::GcOptions { grace: std::time::Duration::ZERO }).unwrap();
+    let gc = store.gc_with(mlflow::gc::GcOptions { grace: std::time::Duration::ZERO }).unwrap();
     assert_eq!(gc.artifacts_removed, 1);
     assert!(store.read_artifact(orphan).is_err());
     for s in report.steps() {

@@ -517,14 +517,14 @@ fn models_load_back_typed_and_verified() {
     );
 
     // A corrupted file is caught, not decoded.
-    std::fs::write(store.artifact_path(v.artifact), b"tampered").unwrap();
+    std::fs::write(store.artifact_path(v.artifact).expect("a local store"), b"tampered").unwrap();
     let err = registry.load::<ToyModel>("toy").unwrap_err();
     assert!(matches!(err, RegistryError::Store(StoreError::ArtifactCorrupt { .. })), "{err:?}");
     assert!(matches!(
         registry.load_bytes("toy"),
         Err(RegistryError::Store(StoreError::ArtifactCorrupt { .. }))
     ));
-    std::fs::remove_file(store.artifact_path(v.artifact)).unwrap();
+    std::fs::remove_file(store.artifact_path(v.artifact).expect("a local store")).unwrap();
     let err = registry.load::<ToyModel>("toy").unwrap_err();
     assert!(matches!(err, RegistryError::Store(StoreError::ArtifactMissing { .. })), "{err:?}");
 }
@@ -555,7 +555,7 @@ fn registering_needs_a_real_run_step_and_output() {
 
     // The artifact itself must be there and sound.
     let output = store.run(&run).unwrap().unwrap().steps[0].output.unwrap();
-    std::fs::write(store.artifact_path(output), b"tampered").unwrap();
+    std::fs::write(store.artifact_path(output).expect("a local store"), b"tampered").unwrap();
     let err = registry.register("toy", RegisterRequest::new(&run, "train")).unwrap_err();
     assert!(matches!(err, RegistryError::Store(StoreError::ArtifactCorrupt { .. })), "{err:?}");
 

@@ -68,7 +68,7 @@ fn titanic_train_is_read_with_inferred_types() {
     let survived = t.column("Survived").unwrap().as_int().unwrap();
     assert_eq!(survived.iter().filter(|s| **s == Some(1)).count(), 342);
     let bytes = fs::read(titanic("train.csv")).unwrap();
-    assert_eq!(ingested.source.version, ContentHash::of(&bytes));
+    assert_eq!(ingested.version, ContentHash::of(&bytes));
 }
 
 #[test]

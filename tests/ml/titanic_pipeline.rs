@@ -213,3 +213,47 @@ fn split_csv_line(line: &str) -> Vec<String> {
     }
     fields
 }
+
+/// Two checkouts of the project in different folders share one store: the second one's run is
+/// served entirely from the cache (keys depend on the data's bytes, not on where they are), and
+/// its run record still names its own data file.
+#[test]
+fn the_same_data_in_another_folder_hits_every_step_and_is_recorded_where_it_was() {
+    let (_dir, store) = temp_store();
+    let projects = tempfile::tempdir().unwrap();
+    let copy = |project: &str| {
+        let folder = projects.path().join(project).join("examples/data/titanic");
+        fs::create_dir_all(&folder).unwrap();
+        let path = folder.join("train.csv");
+        fs::copy(support::path("train.csv"), &path).unwrap();
+        path
+    };
+    let (first, second) = (copy("checkout-a"), copy("checkout-b"));
+
+    let run = |path: &Path| {
+        let (p, _) = pipeline::build(DataFile::open(path).unwrap(), Metric::RocAuc);
+        p.run(&store).unwrap()
+    };
+    let a = run(&first);
+    assert!(a.is_success(), "{a}");
+    let b = run(&second);
+    assert_eq!(b.count(StepStatus::Cached), b.steps().len(), "{b}");
+
+    let recorded = |report: &RunReport| {
+        let run = store.run(report.run_id()).unwrap().unwrap();
+        run.param_values.into_iter().find(|(name, _)| name == "train_file").unwrap().1
+    };
+    let (in_a, in_b) = (recorded(&a), recorded(&b));
+    assert!(in_b.contains("checkout-b") && !in_b.contains("checkout-a"), "{in_b}");
+    assert!(in_a.contains("checkout-a"), "{in_a}");
+    let param_hash = |report: &RunReport| {
+        let run = store.run(report.run_id()).unwrap().unwrap();
+        run.params.into_iter().find(|(name, _)| name == "train_file").unwrap().1
+    };
+    assert_eq!(param_hash(&a), param_hash(&b), "the param is keyed by its content");
+
+    // Other bytes at the second place are another version: never a stale hit.
+    fs::write(&second, fs::read_to_string(&second).unwrap().replacen("Braund", "Braun", 1)).unwrap();
+    let c = run(&second);
+    assert_eq!(c.step("ingest").unwrap().status, StepStatus::Ran, "{c}");
+}

@@ -40,6 +40,9 @@
 //! [`Store`]: crate::store::Store
 
 pub mod query;
+pub mod runs;
+
+pub use runs::{RunRecord, StepRecord};
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -57,6 +60,7 @@ use crate::codec::ContentHash;
 /// assert!(matches!(log_metric("auc", 0.9), Err(TrackError::NotInStep { .. })));
 /// ```
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TrackError {
     /// Logging was called outside a running step.
     #[error("`{what}` was called outside a running step; log metrics, tags and data from inside a #[step] function")]

@@ -3,13 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{params_from_iter, types::Value as SqlValue, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use crate::artifact::Artifact;
 use crate::codec::{self, ContentHash};
 use crate::error::{Error, Result};
-use crate::store::{KeyParts, RunRecord, Store};
+use crate::store::meta::{params, Value};
+use crate::store::{KeyParts, Mode, Store};
+use crate::track::runs::{RunRecord, RUNS};
 use crate::track::DataInput;
 
 /// A comparison in a metric filter.
@@ -199,7 +200,12 @@ impl Store {
     /// Lists runs matching `filter`.
     pub fn runs(&self, filter: &RunFilter) -> Result<Vec<RunSummary>> {
         let mut sql = String::from("SELECT r.id, r.pipeline, r.status, r.started_ms, r.ended_ms FROM runs r");
-        let mut args: Vec<SqlValue> = Vec::new();
+        let mut args: Vec<Value> = Vec::new();
+        // `?N` for the next argument.
+        let arg = |args: &mut Vec<Value>, value: Value| {
+            args.push(value);
+            format!("?{}", args.len())
+        };
         // Metric filters and the sort key are uncorrelated subqueries, which SQLite evaluates once
         // through the `(key, value)` index. Correlated with `r.id`, the planner picked that same
         // index for every run and read all runs' values of the key each time: quadratic, seconds
@@ -210,14 +216,13 @@ impl Store {
                 // metric over the run's steps when descending, the lowest when ascending.
                 let (node, key) = split_metric(metric);
                 let aggregate = if *descending { "MAX" } else { "MIN" };
+                let key = arg(&mut args, key.into());
                 sql.push_str(&format!(
                     " LEFT JOIN (SELECT m.run_id AS run_id, {aggregate}(m.value) AS value FROM run_metrics m \
-                     WHERE m.key = ? AND m.idx = -1"
+                     WHERE m.key = {key} AND m.idx = -1"
                 ));
-                args.push(SqlValue::Text(key.to_owned()));
                 if let Some(node) = node {
-                    sql.push_str(" AND m.node = ?");
-                    args.push(SqlValue::Text(node.to_owned()));
+                    sql.push_str(&format!(" AND m.node = {}", arg(&mut args, node.into())));
                 }
                 sql.push_str(" GROUP BY m.run_id) s ON s.run_id = r.id");
                 let direction = if *descending { "DESC" } else { "ASC" };
@@ -227,68 +232,60 @@ impl Store {
         };
         sql.push_str(" WHERE 1=1");
         if let Some(p) = &filter.pipeline {
-            sql.push_str(" AND r.pipeline = ?");
-            args.push(SqlValue::Text(p.clone()));
+            sql.push_str(&format!(" AND r.pipeline = {}", arg(&mut args, p.into())));
         }
         if let Some(s) = &filter.status {
-            sql.push_str(" AND r.status = ?");
-            args.push(SqlValue::Text(s.clone()));
+            sql.push_str(&format!(" AND r.status = {}", arg(&mut args, s.into())));
         }
         for (name, value) in &filter.params {
-            sql.push_str(" AND EXISTS (SELECT 1 FROM run_params p WHERE p.run_id = r.id AND p.name = ? AND p.value IN (?, ?))");
-            args.push(SqlValue::Text(name.clone()));
-            args.push(SqlValue::Text(value.clone()));
-            args.push(SqlValue::Text(serde_json::to_string(value).unwrap_or_default()));
+            let name = arg(&mut args, name.into());
+            let text = arg(&mut args, value.into());
+            let json = arg(&mut args, serde_json::to_string(value).unwrap_or_default().into());
+            sql.push_str(&format!(
+                " AND EXISTS (SELECT 1 FROM run_params p WHERE p.run_id = r.id AND p.name = {name} AND p.value IN ({text}, {json}))"
+            ));
         }
         for (metric, cmp, value) in &filter.metrics {
             let (node, key) = split_metric(metric);
-            sql.push_str(" AND r.id IN (SELECT m.run_id FROM run_metrics m WHERE m.key = ? AND m.idx = -1");
-            args.push(SqlValue::Text(key.to_owned()));
+            let key = arg(&mut args, key.into());
+            sql.push_str(&format!(
+                " AND r.id IN (SELECT m.run_id FROM run_metrics m WHERE m.key = {key} AND m.idx = -1"
+            ));
             if let Some(node) = node {
-                sql.push_str(" AND m.node = ?");
-                args.push(SqlValue::Text(node.to_owned()));
+                sql.push_str(&format!(" AND m.node = {}", arg(&mut args, node.into())));
             }
-            sql.push_str(&format!(" AND m.value {} ?)", cmp.sql()));
-            args.push(SqlValue::Real(*value));
+            sql.push_str(&format!(" AND m.value {} {})", cmp.sql(), arg(&mut args, (*value).into())));
         }
         sql.push_str(&order);
         if let Some(limit) = filter.limit {
             sql.push_str(&format!(" LIMIT {limit}"));
         }
-        Ok(self.with_db(|db| {
-            // One read transaction: the runs and their metrics come from one snapshot, and SQLite
-            // takes its locks once rather than once per run.
-            let tx = db.transaction()?;
-            let mut runs: Vec<RunSummary> = tx
-                .prepare(&sql)?
-                .query_map(params_from_iter(args.iter()), |r| {
-                    Ok(RunSummary {
-                        id: r.get(0)?,
-                        pipeline: r.get(1)?,
-                        status: r.get(2)?,
-                        started_ms: r.get(3)?,
-                        ended_ms: r.get(4)?,
-                        metrics: BTreeMap::new(),
-                    })
-                })?
-                .collect::<rusqlite::Result<_>>()?;
-            let mut metrics =
-                tx.prepare_cached("SELECT node, key, value FROM run_metrics WHERE run_id = ?1 AND idx = -1")?;
+        self.runs_ready()?;
+        // One read transaction: the runs and their metrics come from one snapshot, and the
+        // database takes its locks once rather than once per run.
+        Ok(self.with_meta(&RUNS, Mode::Read, |tx| {
+            let mut runs = Vec::new();
+            for r in tx.query(&sql, &args)? {
+                runs.push(RunSummary {
+                    id: r.get(0)?,
+                    pipeline: r.get(1)?,
+                    status: r.get(2)?,
+                    started_ms: r.get(3)?,
+                    ended_ms: r.get(4)?,
+                    metrics: BTreeMap::new(),
+                });
+            }
             for run in &mut runs {
-                let rows = metrics.query_map([&run.id], |r| {
-                    Ok((
-                        format!("{}.{}", r.get::<_, String>(0)?, r.get::<_, String>(1)?),
-                        r.get::<_, f64>(2)?,
-                    ))
-                })?;
+                let rows = tx.query(
+                    "SELECT node, key, value FROM run_metrics WHERE run_id = ?1 AND idx = -1",
+                    params![run.id.as_str()],
+                )?;
                 for row in rows {
-                    let (name, value) = row?;
-                    run.metrics.insert(name, value);
+                    run.metrics
+                        .insert(format!("{}.{}", row.get::<String>(0)?, row.get::<String>(1)?), row.get(2)?);
                 }
             }
-            drop(metrics);
-            tx.commit()?;
-            Ok(runs)
+            Ok::<_, crate::store::StoreError>(runs)
         })?)
     }
 
@@ -381,30 +378,18 @@ impl Store {
 
     /// Every run (and node) that read the data with this content hash, newest first.
     pub fn data_uses(&self, version: ContentHash) -> Result<Vec<DataUse>> {
-        Ok(self.with_db(|db| {
-            let mut stmt = db.prepare(
+        self.runs_ready()?;
+        let rows = self.with_meta(&RUNS, Mode::Autocommit, |tx| {
+            tx.query(
                 "SELECT d.run_id, r.pipeline, d.node, d.name FROM run_data d JOIN runs r ON r.id = d.run_id
                  WHERE d.version = ?1 ORDER BY r.started_ms DESC, d.node",
-            )?;
-            let rows = stmt.query_map([version.as_bytes().as_slice()], |r| {
-                Ok(DataUse { run_id: r.get(0)?, pipeline: r.get(1)?, node: r.get(2)?, name: r.get(3)? })
-            })?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()
-        })?)
-    }
-
-    /// The components of a cache key (code hash, version, helpers, crate, library, inputs), as
-    /// recorded when a run first computed it; `None` for a key this store never recorded.
-    pub fn key_parts(&self, key: ContentHash) -> Result<Option<KeyParts>> {
-        Ok(self.with_db(|db| {
-            db.query_row(
-                "SELECT code_hash, version, deps_hash, crate, library, inputs FROM key_parts WHERE cache_key = ?1",
-                [key.as_bytes().as_slice()],
-                |r| crate::store::key_parts_from_row(r, 0),
+                params![version],
             )
-            .optional()
-        })?
-        .flatten())
+        })?;
+        Ok(rows
+            .iter()
+            .map(|r| Ok(DataUse { run_id: r.get(0)?, pipeline: r.get(1)?, node: r.get(2)?, name: r.get(3)? }))
+            .collect::<std::result::Result<_, crate::store::StoreError>>()?)
     }
 }
 

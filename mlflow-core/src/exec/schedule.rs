@@ -1,0 +1,397 @@
+//! The scheduler: workers, ready steps, and the execution of one step (cache lookup, attempts,
+//! storing the output).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::attempt::{run_attempt, Failure};
+use super::events::Event;
+use super::miss::{cache_key, explain_miss, key_parts, lookup, MissReason};
+use super::options::RunOptions;
+use super::report::{StepReport, StepStatus};
+use crate::artifact::AnyArtifact;
+use crate::codec::ContentHash;
+use crate::dag::{ErasedStep, NodeKind, Pipeline, StepIdentity};
+use crate::store::Store;
+use crate::track::StepLog;
+
+/// A node's output: in memory, or verified bytes from the store that are decoded only when
+/// something needs the value (a step that runs, or `RunReport::get`). A fully cached run decodes
+/// nothing it does not hand out.
+#[derive(Clone)]
+pub(super) enum Output {
+    Value(AnyArtifact),
+    Stored(Arc<Stored>),
+}
+
+pub(super) struct Stored {
+    pub(super) node: String,
+    pub(super) bytes: Vec<u8>,
+    pub(super) step: Arc<dyn ErasedStep>,
+    pub(super) limit: u64,
+    pub(super) value: OnceLock<AnyArtifact>,
+}
+
+impl Output {
+    pub(super) fn value(&self) -> std::result::Result<&AnyArtifact, crate::codec::CodecError> {
+        match self {
+            Output::Value(value) => Ok(value),
+            Output::Stored(stored) => {
+                if stored.value.get().is_none() {
+                    let value = stored.step.decode(&stored.bytes, stored.limit)?;
+                    // A racing thread may have set it first: both decoded the same bytes.
+                    let _ = stored.value.set(value);
+                }
+                Ok(stored.value.get().expect("set above"))
+            }
+        }
+    }
+
+    pub(super) fn decode_error(&self, error: crate::codec::CodecError) -> String {
+        match self {
+            Output::Stored(stored) => {
+                format!("cannot decode the cached output of `{}`: {error}", stored.node)
+            }
+            Output::Value(_) => error.to_string(),
+        }
+    }
+}
+
+pub(super) enum Slot {
+    Pending,
+    Done { value: Output, hash: ContentHash },
+    Failed,
+}
+
+pub(super) struct Sched {
+    pub(super) ready: Vec<usize>,
+    pub(super) unmet: Vec<usize>,
+    pub(super) slots: Vec<Slot>,
+    pub(super) reports: Vec<Option<StepReport>>,
+    pub(super) input_hashes: Vec<Option<Vec<ContentHash>>>,
+    /// For a node that cannot run, the first failed upstream node.
+    pub(super) blocked_by: Vec<Option<usize>>,
+    pub(super) unfinished: usize,
+    pub(super) running: usize,
+    pub(super) idle: usize,
+    pub(super) workers: usize,
+    pub(super) stopped: bool,
+}
+
+pub(super) struct Run<'a> {
+    pub(super) pipeline: &'a Pipeline,
+    pub(super) store: &'a Store,
+    pub(super) options: &'a RunOptions,
+    pub(super) run_id: String,
+    pub(super) dependents: Vec<Vec<usize>>,
+    /// The key (and its parts) of each step at its last run, by node name.
+    pub(super) previous: HashMap<String, ContentHash>,
+    pub(super) max_workers: usize,
+    pub(super) sched: Mutex<Sched>,
+    pub(super) wake: Condvar,
+    /// When the run started: step start offsets are measured from here.
+    pub(super) started: Instant,
+}
+
+pub(super) struct Task {
+    pub(super) node: usize,
+    pub(super) inputs: Vec<Output>,
+    pub(super) input_hashes: Vec<ContentHash>,
+}
+
+pub(super) struct Outcome {
+    pub(super) report: StepReport,
+    pub(super) input_hashes: Vec<ContentHash>,
+    pub(super) value: Option<(Output, ContentHash)>,
+}
+
+impl<'a> Run<'a> {
+    pub(super) fn lock(&self) -> MutexGuard<'_, Sched> {
+        self.sched.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(super) fn emit(&self, event: Event<'_>) {
+        for observer in &self.options.observers {
+            observer.on_event(&event);
+        }
+    }
+
+    pub(super) fn worker<'s>(&'s self, scope: &'s thread::Scope<'s, '_>) {
+        let mut sched = self.lock();
+        loop {
+            if sched.unfinished == 0 || (sched.stopped && sched.running == 0) {
+                self.wake.notify_all();
+                return;
+            }
+            let next = if sched.stopped { None } else { sched.ready.pop() };
+            let Some(node) = next else {
+                sched.idle += 1;
+                sched = self.wake.wait(sched).unwrap_or_else(|p| p.into_inner());
+                sched.idle -= 1;
+                continue;
+            };
+            sched.running += 1;
+            let task = self.task(&sched, node);
+            if !sched.ready.is_empty() {
+                if sched.idle > 0 {
+                    self.wake.notify_one();
+                } else if sched.workers < self.max_workers {
+                    sched.workers += 1;
+                    scope.spawn(move || self.worker(scope));
+                }
+            }
+            drop(sched);
+            let outcome = self.execute(task);
+            sched = self.lock();
+            sched.running -= 1;
+            self.complete(&mut sched, node, outcome);
+            if sched.ready.len() > 1 {
+                self.wake.notify_all();
+            }
+        }
+    }
+
+    pub(super) fn task(&self, sched: &Sched, node: usize) -> Task {
+        let NodeKind::Step { inputs, .. } = &self.pipeline.nodes[node].kind else {
+            unreachable!("only steps are scheduled")
+        };
+        let mut values = Vec::with_capacity(inputs.len());
+        let mut hashes = Vec::with_capacity(inputs.len());
+        for &input in inputs {
+            let Slot::Done { value, hash } = &sched.slots[input] else {
+                unreachable!("a step is ready only when its inputs are done")
+            };
+            values.push(value.clone());
+            hashes.push(*hash);
+        }
+        Task { node, inputs: values, input_hashes: hashes }
+    }
+
+    pub(super) fn complete(&self, sched: &mut Sched, node: usize, outcome: Outcome) {
+        sched.unfinished -= 1;
+        let failed = outcome.value.is_none();
+        sched.slots[node] = match outcome.value {
+            Some((value, hash)) => Slot::Done { value, hash },
+            None => Slot::Failed,
+        };
+        sched.input_hashes[node] = Some(outcome.input_hashes);
+        sched.reports[node] = Some(outcome.report);
+        if failed && self.options.fail_fast {
+            sched.stopped = true;
+        }
+        let mut stack = vec![node];
+        while let Some(done) = stack.pop() {
+            for &dependent in &self.dependents[done] {
+                if matches!(sched.slots[done], Slot::Failed) && sched.blocked_by[dependent].is_none() {
+                    sched.blocked_by[dependent] = Some(sched.blocked_by[done].unwrap_or(done));
+                }
+                sched.unmet[dependent] -= 1;
+                if sched.unmet[dependent] > 0 {
+                    continue;
+                }
+                match sched.blocked_by[dependent] {
+                    None => sched.ready.push(dependent),
+                    Some(cause) => {
+                        let reason = format!("upstream step `{}` failed", self.pipeline.nodes[cause].name);
+                        self.skip(sched, dependent, reason);
+                        stack.push(dependent);
+                    }
+                }
+            }
+        }
+    }
+
+    pub(super) fn skip(&self, sched: &mut Sched, node: usize, reason: String) {
+        sched.unfinished -= 1;
+        mark_skipped(self.options, sched, &self.pipeline.nodes[node], node, reason);
+    }
+
+    pub(super) fn execute(&self, task: Task) -> Outcome {
+        let spec = &self.pipeline.nodes[task.node];
+        let NodeKind::Step { step, identity, .. } = &spec.kind else {
+            unreachable!("only steps are scheduled")
+        };
+        let span = tracing::info_span!(target: "mlflow", "step", node = %spec.name);
+        let _entered = span.enter();
+        let started = Instant::now();
+        let key = cache_key(identity, &task.input_hashes);
+        let hashes = task.input_hashes;
+        let forced = self.options.force.covers(&spec.name, identity.name);
+        let mut report = StepReport {
+            node: spec.name.clone(),
+            step: identity.name,
+            status: StepStatus::Ran,
+            duration: Duration::ZERO,
+            attempts: 0,
+            cache_key: Some(key),
+            output_hash: None,
+            miss_reason: None,
+            error: None,
+            error_source: None,
+            started: started.duration_since(self.started),
+            source_run: None,
+            log: StepLog::default(),
+        };
+        let reason = if forced {
+            MissReason::Forced
+        } else if !identity.options.cache {
+            MissReason::CacheDisabled
+        } else {
+            match lookup(self.store, key) {
+                Ok((bytes, entry)) => {
+                    let hash = entry.output;
+                    report.source_run = Some(entry.run_id);
+                    // A log this build cannot read is not a reason to recompute the step.
+                    report.log = entry
+                        .log
+                        .and_then(|bytes| crate::codec::decode(&bytes, u64::MAX).ok())
+                        .unwrap_or_default();
+                    let value = Output::Stored(Arc::new(Stored {
+                        node: spec.name.clone(),
+                        bytes,
+                        step: Arc::clone(step),
+                        limit: self.store.decode_limit(),
+                        value: OnceLock::new(),
+                    }));
+                    report.status = StepStatus::Cached;
+                    report.output_hash = Some(hash);
+                    report.duration = started.elapsed();
+                    self.emit(Event::StepCached { node: &spec.name, duration: report.duration });
+                    tracing::info!(target: "mlflow", node = %spec.name, "step cached");
+                    return Outcome { report, input_hashes: hashes, value: Some((value, hash)) };
+                }
+                Err(Some(reason)) => reason,
+                Err(None) => {
+                    // The last key's parts are read only when a miss needs explaining.
+                    let was = self
+                        .previous
+                        .get(&spec.name)
+                        .and_then(|key| self.store.key_parts(*key).ok().flatten());
+                    explain_miss(
+                        was.as_ref(),
+                        &key_parts(identity, self.pipeline.input_parts(task.node, &hashes)),
+                    )
+                }
+            }
+        };
+        report.miss_reason = Some(reason);
+        let inputs: std::result::Result<Vec<AnyArtifact>, Failure> = task
+            .inputs
+            .iter()
+            .map(|input| input.value().map(Arc::clone).map_err(|e| Failure::message(input.decode_error(e))))
+            .collect();
+        let mut log = StepLog::default();
+        let result = inputs.and_then(|inputs| {
+            self.attempts(&spec.name, step, identity, &inputs, &mut report.attempts, &mut log)
+        });
+        let stored = result.and_then(|value| {
+            let bytes = step
+                .encode(&value)
+                .map_err(|e| Failure::message(format!("cannot encode the output: {e}")))?;
+            let hash = crate::codec::hash_bytes(&bytes);
+            if identity.options.cache {
+                let encoded_log = if log.is_empty() { None } else { crate::codec::encode(&log).ok() };
+                // Garbage collection waits from the artifact write until the cache row refers to it.
+                self.store
+                    .hold_writes()
+                    .and_then(|_writing| {
+                        self.store.write_artifact(hash, &bytes)?;
+                        self.store.cache_put(key, identity.name, hash, bytes.len(), &self.run_id, encoded_log)
+                    })
+                    .map_err(|e| Failure::message(format!("cannot store the output: {e}")))?;
+            }
+            Ok((Output::Value(value), hash))
+        });
+        report.duration = started.elapsed();
+        report.log = log;
+        match stored {
+            Ok((value, hash)) => {
+                report.output_hash = Some(hash);
+                self.emit(Event::StepFinished {
+                    node: &spec.name,
+                    duration: report.duration,
+                    attempts: report.attempts,
+                });
+                tracing::info!(target: "mlflow", node = %spec.name, attempts = report.attempts, "step finished");
+                Outcome { report, input_hashes: hashes, value: Some((value, hash)) }
+            }
+            Err(Failure { message: error, source }) => {
+                report.status = StepStatus::Failed;
+                self.emit(Event::StepFailed { node: &spec.name, error: &error, attempts: report.attempts });
+                tracing::warn!(target: "mlflow", node = %spec.name, %error, "step failed");
+                report.error = Some(error);
+                report.error_source = source;
+                Outcome { report, input_hashes: hashes, value: None }
+            }
+        }
+    }
+
+    /// Runs the attempts of a step until one succeeds or retries run out.
+    pub(super) fn attempts(
+        &self,
+        node: &str,
+        step: &Arc<dyn ErasedStep>,
+        identity: &StepIdentity,
+        inputs: &[AnyArtifact],
+        attempts: &mut u32,
+        log: &mut StepLog,
+    ) -> std::result::Result<AnyArtifact, Failure> {
+        let options = identity.options;
+        loop {
+            *attempts += 1;
+            self.emit(Event::StepStarted { node, attempt: *attempts });
+            // What the step logged is what its last attempt logged.
+            let (result, attempt_log) = run_attempt(step, inputs, options.timeout);
+            *log = attempt_log;
+            let error = match result {
+                Ok(value) => return Ok(value),
+                Err(error) => error,
+            };
+            if *attempts > options.retries {
+                return Err(error);
+            }
+            let wait = options.backoff_before(*attempts);
+            self.emit(Event::StepRetrying { node, attempt: *attempts, error: &error.message, wait });
+            tracing::info!(target: "mlflow", %node, attempt = *attempts, error = %error.message, "retrying step");
+            thread::sleep(wait);
+        }
+    }
+}
+
+pub(super) fn step_identity(spec: &crate::dag::NodeSpec) -> &StepIdentity {
+    match &spec.kind {
+        NodeKind::Step { identity, .. } => identity,
+        NodeKind::Param { .. } => unreachable!("params are never skipped"),
+    }
+}
+
+pub(super) fn mark_skipped(
+    options: &RunOptions,
+    sched: &mut Sched,
+    spec: &crate::dag::NodeSpec,
+    node: usize,
+    reason: String,
+) {
+    for observer in &options.observers {
+        observer.on_event(&Event::StepSkipped { node: &spec.name, reason: &reason });
+    }
+    tracing::info!(target: "mlflow", node = %spec.name, %reason, "step skipped");
+    sched.slots[node] = Slot::Failed;
+    sched.reports[node] = Some(StepReport {
+        node: spec.name.clone(),
+        step: step_identity(spec).name,
+        status: StepStatus::Skipped,
+        duration: Duration::ZERO,
+        attempts: 0,
+        cache_key: None,
+        output_hash: None,
+        miss_reason: None,
+        error: Some(reason),
+        error_source: None,
+        started: Duration::ZERO,
+        source_run: None,
+        log: StepLog::default(),
+    });
+}

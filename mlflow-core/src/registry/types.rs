@@ -1,0 +1,317 @@
+//! The registry's values: what to register, the versions, summaries and alias moves it returns,
+//! and how to guard a promotion.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::codec::ContentHash;
+
+/// What to register: the output of one step (by node name) of one recorded run, with metrics, a
+/// description and tags. Build it with [`RegisterRequest::new`] and the builder methods, or fill
+/// the fields.
+///
+/// ```
+/// use mlflow_core::registry::RegisterRequest;
+/// let request = RegisterRequest::new("run-id", "train")
+///     .metric("roc_auc", 0.86)
+///     .metrics([("f1", 0.7)])
+///     .description("random forest, 100 trees")
+///     .tag("owner", "ml-team");
+/// assert_eq!(request.metrics.len(), 2);
+/// assert_eq!(request.tags["owner"], "ml-team");
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RegisterRequest {
+    /// The id of the run that produced the model.
+    pub run_id: String,
+    /// The node name of the step whose output is the model.
+    pub node: String,
+    /// Metrics of this version (finite numbers), used by the promotion guard.
+    pub metrics: BTreeMap<String, f64>,
+    /// Free text.
+    pub description: String,
+    /// Free key-value tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+impl RegisterRequest {
+    /// A request for the output of step `node` of run `run_id`, with no metrics, description or
+    /// tags (see [`RegisterRequest`]).
+    pub fn new(run_id: impl Into<String>, node: impl Into<String>) -> Self {
+        RegisterRequest { run_id: run_id.into(), node: node.into(), ..RegisterRequest::default() }
+    }
+
+    /// Adds (or replaces) one metric (see [`RegisterRequest`]).
+    pub fn metric(mut self, name: impl Into<String>, value: f64) -> Self {
+        self.metrics.insert(name.into(), value);
+        self
+    }
+
+    /// Adds (or replaces) several metrics (see [`RegisterRequest`]).
+    pub fn metrics<K: Into<String>>(mut self, metrics: impl IntoIterator<Item = (K, f64)>) -> Self {
+        self.metrics.extend(metrics.into_iter().map(|(k, v)| (k.into(), v)));
+        self
+    }
+
+    /// Sets the description (see [`RegisterRequest`]).
+    pub fn description(mut self, text: impl Into<String>) -> Self {
+        self.description = text.into();
+        self
+    }
+
+    /// Adds (or replaces) one tag (see [`RegisterRequest`]).
+    pub fn tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.tags.insert(key.into(), value.into());
+        self
+    }
+}
+
+/// One registered version of a model. Serializes with the artifact hash as 64 hex digits.
+///
+/// ```
+/// # use mlflow_core::prelude::*;
+/// # use mlflow_core::step::{CrateId, StepError};
+/// # use mlflow_core::registry::{RegisterRequest, Registry};
+/// # struct Train;
+/// # impl Step for Train {
+/// #     type Inputs = (f64,);
+/// #     type Output = f64;
+/// #     const NAME: &'static str = "train";
+/// #     const CODE_HASH: ContentHash = ContentHash::from_bytes([2; 32]);
+/// #     const CRATE: CrateId = CrateId { name: "demo", version: "1.0.0" };
+/// #     fn call(&self, (x,): (&f64,)) -> Result<f64, StepError> { Ok(*x) }
+/// # }
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let store = Store::open(dir.path()).unwrap();
+/// let mut p = Pipeline::new("demo");
+/// let x = p.param("x", 0.5f64);
+/// let node = p.step(Train, x);
+/// let run = p.run(&store)?;
+/// let registry = Registry::new(&store)?;
+/// let v = registry.register("m", RegisterRequest::new(run.run_id(), "train").tag("k", "v"))?;
+/// assert_eq!((v.name.as_str(), v.version, v.reference()), ("m", 1, "m/1".to_owned()));
+/// assert_eq!((v.pipeline.as_str(), v.node.as_str(), v.step.as_str()), ("demo", "train", "train"));
+/// assert_eq!(Some(v.artifact), run.step("train").unwrap().output_hash);
+/// # Ok::<(), mlflow_core::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelVersion {
+    /// The model name.
+    pub name: String,
+    /// The version number, from 1.
+    pub version: u32,
+    /// Content hash of the model artifact.
+    #[serde(with = "hex_hash")]
+    pub artifact: ContentHash,
+    /// Size of the artifact in bytes.
+    pub size: u64,
+    /// The run that produced it.
+    pub run_id: String,
+    /// That run's pipeline.
+    pub pipeline: String,
+    /// The node name of the step that produced it.
+    pub node: String,
+    /// The step's name (the same as `node` unless the node was given its own name).
+    pub step: String,
+    /// Metrics given at registration.
+    pub metrics: BTreeMap<String, f64>,
+    /// Description given at registration.
+    pub description: String,
+    /// Tags given at registration.
+    pub tags: BTreeMap<String, String>,
+    /// When it was registered, in milliseconds since the Unix epoch.
+    pub created_ms: i64,
+    /// The aliases that point at this version now, sorted.
+    pub aliases: Vec<String>,
+}
+
+impl ModelVersion {
+    /// The reference `NAME/VERSION` of this version (see [`ModelVersion`]).
+    pub fn reference(&self) -> String {
+        format!("{}/{}", self.name, self.version)
+    }
+}
+
+/// One registered model: its latest version and current aliases.
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use mlflow_core::registry::ModelSummary;
+/// let summary = ModelSummary {
+///     name: "titanic".into(),
+///     latest_version: 3,
+///     created_ms: 1,
+///     updated_ms: 2,
+///     aliases: BTreeMap::from([("production".to_owned(), 2)]),
+/// };
+/// assert_eq!(summary.aliases["production"], 2);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelSummary {
+    /// The model name.
+    pub name: String,
+    /// The highest version number (versions are 1 to this).
+    pub latest_version: u32,
+    /// When version 1 was registered (ms since the Unix epoch).
+    pub created_ms: i64,
+    /// When the latest version was registered (ms since the Unix epoch).
+    pub updated_ms: i64,
+    /// Current aliases and the versions they point at.
+    pub aliases: BTreeMap<String, u32>,
+}
+
+/// What the promotion guard compared, as recorded with a promotion in the alias history.
+///
+/// ```
+/// use mlflow_core::registry::GuardCheck;
+/// let check = GuardCheck {
+///     metric: "roc_auc".into(),
+///     higher_is_better: true,
+///     margin: 0.0,
+///     candidate: Some(0.86),
+///     current_version: Some(2),
+///     current: Some(0.84),
+///     passed: true,
+/// };
+/// assert!(check.passed);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GuardCheck {
+    /// The metric compared.
+    pub metric: String,
+    /// Whether higher is better.
+    pub higher_is_better: bool,
+    /// The margin required.
+    pub margin: f64,
+    /// The candidate's value, if it has the metric.
+    pub candidate: Option<f64>,
+    /// The version that held the alias before, if any.
+    pub current_version: Option<u32>,
+    /// Its value, if it has the metric.
+    pub current: Option<f64>,
+    /// Whether the guard let the promotion through on its own (without force).
+    pub passed: bool,
+}
+
+/// One move of an alias, as kept in the append-only history.
+///
+/// ```
+/// use mlflow_core::registry::AliasMove;
+/// let removal = AliasMove {
+///     id: 7,
+///     name: "titanic".into(),
+///     alias: "staging".into(),
+///     version: None,
+///     previous: Some(2),
+///     at_ms: 1_700_000_000_000,
+///     reason: "retired".into(),
+///     forced: false,
+///     guard: None,
+/// };
+/// assert!(removal.version.is_none()); // a removal is a move to nothing
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AliasMove {
+    /// Position in the store's history (increasing).
+    pub id: i64,
+    /// The model name.
+    pub name: String,
+    /// The alias.
+    pub alias: String,
+    /// The version it points at after the move; `None` for a removal.
+    pub version: Option<u32>,
+    /// The version it pointed at before; `None` if it was unset.
+    pub previous: Option<u32>,
+    /// When, in milliseconds since the Unix epoch.
+    pub at_ms: i64,
+    /// The reason given.
+    pub reason: String,
+    /// Whether a promotion the guard refused was forced through.
+    pub forced: bool,
+    /// The guard's figures, for a move made by [`Registry::promote`](super::Registry::promote).
+    pub guard: Option<GuardCheck>,
+}
+
+/// How to guard a promotion: the metric to compare, which direction is better, the margin, and
+/// whether to force it. Build it with [`Promotion::new`] and the builder methods.
+///
+/// The candidate passes when there is no current holder of the alias, or when its metric is at
+/// least the holder's plus `margin` (`higher_is_better`), or at most the holder's minus `margin`
+/// (lower is better, e.g. a loss). A negative margin tolerates a small loss of quality. The
+/// comparison allows for floating-point rounding (a relative 1e-12), so `0.85` meets `0.80` plus a
+/// margin of `0.05`.
+///
+/// ```
+/// use mlflow_core::registry::Promotion;
+/// let guard = Promotion::new("log_loss").lower_is_better().margin(0.01).reason("weekly retrain");
+/// assert!(!guard.higher_is_better && !guard.force);
+/// assert_eq!(guard.margin, 0.01);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Promotion {
+    /// The metric to compare (as registered with the versions).
+    pub metric: String,
+    /// The required improvement (finite; 0 means "at least as good").
+    pub margin: f64,
+    /// Whether higher values are better.
+    pub higher_is_better: bool,
+    /// Promote even if the guard refuses (recorded as forced).
+    pub force: bool,
+    /// Why, kept in the history.
+    pub reason: String,
+}
+
+impl Promotion {
+    /// Compare on `metric`, higher is better, margin 0, not forced, no reason (see [`Promotion`]).
+    pub fn new(metric: impl Into<String>) -> Self {
+        Promotion {
+            metric: metric.into(),
+            margin: 0.0,
+            higher_is_better: true,
+            force: false,
+            reason: String::new(),
+        }
+    }
+
+    /// Lower values of the metric are better (see [`Promotion`]).
+    pub fn lower_is_better(mut self) -> Self {
+        self.higher_is_better = false;
+        self
+    }
+
+    /// Sets the margin (see [`Promotion`]).
+    pub fn margin(mut self, margin: f64) -> Self {
+        self.margin = margin;
+        self
+    }
+
+    /// Sets whether to force (see [`Promotion`]).
+    pub fn force(mut self, force: bool) -> Self {
+        self.force = force;
+        self
+    }
+
+    /// Sets the reason (see [`Promotion`]).
+    pub fn reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = reason.into();
+        self
+    }
+}
+
+/// Serde form of a content hash as 64 hex digits (JSON-friendly).
+mod hex_hash {
+    use serde::{de::Error as _, Deserialize, Deserializer, Serializer};
+
+    use crate::codec::ContentHash;
+
+    pub fn serialize<S: Serializer>(hash: &ContentHash, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hash.to_hex())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<ContentHash, D::Error> {
+        let text = String::deserialize(d)?;
+        ContentHash::from_hex(&text)
+            .ok_or_else(|| D::Error::custom(format!("`{text}` is not a content hash (64 hex digits)")))
+    }
+}

@@ -1,0 +1,395 @@
+//! The runs room: every run with its params, steps, metrics, tags, data versions and
+//! environment; and the lease that tells a live run from one whose process died.
+//!
+//! A running run holds an exclusive lock on `runs/<id>.lock` in the store folder. The kernel
+//! releases it when the process ends, however it ends, so the first use of the runs of a store
+//! by a new handle marks every `running` run whose lock is free as `abandoned`.
+
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::codec::{self, ContentHash};
+use crate::store::meta::{params, Migration, Room, Tx};
+use crate::store::{now_ms, Mode, Store, StoreError};
+use crate::track::{DataInput, Environment, MetricPoint, StepLog};
+
+/// The runs' tables.
+pub const RUNS: Room = Room {
+    name: "runs",
+    migrations: &[Migration {
+        version: 1,
+        sqlite: "
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    pipeline TEXT NOT NULL,
+    status TEXT NOT NULL,
+    started_ms INTEGER NOT NULL,
+    ended_ms INTEGER,
+    steps BLOB,
+    env BLOB
+);
+CREATE INDEX IF NOT EXISTS runs_by_pipeline ON runs (pipeline, started_ms);
+CREATE TABLE IF NOT EXISTS run_params (
+    run_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    hash BLOB NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (run_id, name)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS run_params_by_value ON run_params (name, value);
+CREATE TABLE IF NOT EXISTS run_metrics (
+    run_id TEXT NOT NULL,
+    node TEXT NOT NULL,
+    key TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    value REAL NOT NULL,
+    PRIMARY KEY (run_id, node, key, idx)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS run_metrics_by_key ON run_metrics (key, value);
+CREATE TABLE IF NOT EXISTS run_tags (
+    run_id TEXT NOT NULL,
+    node TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (run_id, node, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS run_data (
+    run_id TEXT NOT NULL,
+    node TEXT NOT NULL,
+    name TEXT NOT NULL,
+    version BLOB NOT NULL,
+    PRIMARY KEY (run_id, node, name, version)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS run_data_by_version ON run_data (version);
+",
+    }],
+    roots: run_roots,
+};
+
+/// Step outputs recorded by runs stay, so that `Store::artifact` can load them.
+fn run_roots(tx: &mut dyn Tx) -> Result<Vec<ContentHash>, StoreError> {
+    let mut roots = Vec::new();
+    for row in tx.query("SELECT steps FROM runs WHERE steps IS NOT NULL", &[])? {
+        let blob: Vec<u8> = row.get(0)?;
+        roots.extend(decode_steps(&blob)?.into_iter().filter_map(|s| s.output));
+    }
+    Ok(roots)
+}
+
+const LEASE_DIR: &str = "runs";
+
+/// One step of a run as recorded in the store (see [`RunRecord`] for an example).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StepRecord {
+    /// Node name.
+    pub node: String,
+    /// Step name.
+    pub step: String,
+    /// `ran`, `cached`, `failed` or `skipped`.
+    pub status: String,
+    /// Wall time spent (attempts and waits included).
+    pub duration: Duration,
+    /// Attempts made.
+    pub attempts: u32,
+    /// The cache key, when all inputs existed.
+    pub cache_key: Option<ContentHash>,
+    /// Content hash of the output, when there is one.
+    pub output: Option<ContentHash>,
+    /// Why the cache missed.
+    pub miss_reason: Option<String>,
+    /// The error, for a failed or skipped step.
+    pub error: Option<String>,
+    /// When the step started, from the start of the run.
+    pub started: Duration,
+    /// For a cached step, the run that computed the output.
+    pub source_run: Option<String>,
+}
+
+/// A run as recorded in the store.
+///
+/// ```
+/// # use mlflow_core::prelude::*;
+/// # use mlflow_core::step::{CrateId, StepError};
+/// # struct Double;
+/// # impl Step for Double {
+/// #     type Inputs = (u64,);
+/// #     type Output = u64;
+/// #     const NAME: &'static str = "double";
+/// #     const CODE_HASH: ContentHash = ContentHash::from_bytes([7; 32]);
+/// #     const CRATE: CrateId = CrateId { name: "demo", version: "1.0.0" };
+/// #     fn call(&self, (x,): (&u64,)) -> Result<u64, StepError> { Ok(x * 2) }
+/// # }
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let store = Store::open(dir.path()).unwrap();
+/// let mut p = Pipeline::new("recorded");
+/// let x = p.param("x", 1u64);
+/// p.step(Double, x);
+/// let report = p.run(&store)?;
+/// let run = store.run(report.run_id())?.expect("every run is recorded");
+/// assert_eq!((run.pipeline.as_str(), run.status.as_str()), ("recorded", "succeeded"));
+/// assert_eq!(run.steps[0].output, report.steps()[0].output_hash);
+/// let keys = store.last_keys("recorded")?;
+/// let (key, parts) = &keys["double"];
+/// assert_eq!(Some(*key), run.steps[0].cache_key);
+/// assert!(parts.inputs[0].is_param && parts.inputs[0].node == "x");
+/// # Ok::<(), mlflow_core::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RunRecord {
+    /// Run id.
+    pub id: String,
+    /// Pipeline name.
+    pub pipeline: String,
+    /// `running`, `succeeded`, `failed`, or `abandoned` (its process ended without finishing
+    /// it).
+    pub status: String,
+    /// Start, in milliseconds since the Unix epoch.
+    pub started_ms: i64,
+    /// End, when finished (for an abandoned run: when that was noticed).
+    pub ended_ms: Option<i64>,
+    /// Params by name with their content hash.
+    pub params: Vec<(String, ContentHash)>,
+    /// Params by name, rendered as JSON (long values are cut with `…`).
+    pub param_values: Vec<(String, String)>,
+    /// Steps in pipeline order.
+    pub steps: Vec<StepRecord>,
+    /// Metrics logged by the steps, by node.
+    pub metrics: Vec<(String, MetricPoint)>,
+    /// Tags set by the steps, by node.
+    pub tags: Vec<(String, String, String)>,
+    /// Data versions that entered the run, by node.
+    pub data: Vec<(String, DataInput)>,
+    /// Where and with what the run happened (absent while it is running).
+    pub environment: Option<Environment>,
+}
+
+/// Everything recorded at the end of a run.
+pub(crate) struct FinishedRun<'a> {
+    pub id: &'a str,
+    pub status: &'a str,
+    /// Params: name, content hash, value rendered as JSON.
+    pub params: &'a [(String, ContentHash, String)],
+    pub steps: &'a [StepRecord],
+    /// What each step logged (or, for a cached step, what it logged when it was computed).
+    pub logs: &'a [(&'a str, &'a StepLog)],
+    pub environment: &'a Environment,
+}
+
+/// A running run's claim on its id: an exclusive lock on `runs/<id>.lock`, released (and the
+/// file removed) when the run is recorded as finished, or by the kernel when the process dies.
+pub(crate) struct RunLease {
+    path: PathBuf,
+    _file: File,
+}
+
+impl Drop for RunLease {
+    fn drop(&mut self) {
+        // Removed while still locked: a sweeper that opened it before sees it locked, one that
+        // comes after finds no file and a finished run.
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+fn lease_path(root: &Path, id: &str) -> PathBuf {
+    root.join(LEASE_DIR).join(format!("{id}.lock"))
+}
+
+impl Store {
+    /// Brings the runs' tables up to date and, the first time this handle uses them, marks
+    /// every `running` run whose process is gone as `abandoned`.
+    fn runs_room(&self) -> Result<(), StoreError> {
+        if self.ensure_room(&RUNS)? {
+            self.sweep_abandoned_runs()?;
+        }
+        Ok(())
+    }
+
+    fn sweep_abandoned_runs(&self) -> Result<(), StoreError> {
+        let running: Vec<String> = self
+            .with_meta(&RUNS, Mode::Autocommit, |tx| {
+                tx.query("SELECT id FROM runs WHERE status = 'running'", &[])
+            })?
+            .iter()
+            .filter_map(|r| r.try_get(0))
+            .collect();
+        for id in running {
+            let path = lease_path(self.root(), &id);
+            let alive = match OpenOptions::new().write(true).open(&path) {
+                Ok(file) => matches!(file.try_lock(), Err(TryLockError::WouldBlock)),
+                // No lease: a run recorded by an mlflow without leases, or one whose process
+                // died between taking the lease and recording the run... or that just finished
+                // (then its status is no longer `running` and the update below does nothing).
+                Err(_) => false,
+            };
+            if alive {
+                continue;
+            }
+            self.with_meta(&RUNS, Mode::Autocommit, |tx| {
+                tx.execute(
+                    "UPDATE runs SET status = 'abandoned', ended_ms = ?2 WHERE id = ?1 AND status = 'running'",
+                    params![id.as_str(), now_ms()],
+                )
+            })?;
+            let _ = fs::remove_file(&path);
+        }
+        Ok(())
+    }
+
+    /// Records the start of a run, taking its lease first.
+    pub(crate) fn begin_run(
+        &self,
+        id: &str,
+        pipeline: &str,
+        started_ms: i64,
+    ) -> Result<RunLease, StoreError> {
+        self.runs_room()?;
+        let path = lease_path(self.root(), id);
+        let io = |source| StoreError::Io { path: path.clone(), source };
+        fs::create_dir_all(path.parent().expect("lease files are in a folder")).map_err(io)?;
+        let file = OpenOptions::new().write(true).create_new(true).open(&path).map_err(io)?;
+        file.lock().map_err(io)?;
+        let lease = RunLease { path: path.clone(), _file: file };
+        self.with_meta(&RUNS, Mode::Autocommit, |tx| {
+            tx.execute(
+                "INSERT INTO runs (id, pipeline, status, started_ms) VALUES (?1, ?2, 'running', ?3)",
+                params![id, pipeline, started_ms],
+            )
+        })?;
+        Ok(lease)
+    }
+
+    /// One run with its params and steps.
+    pub fn run(&self, id: &str) -> Result<Option<RunRecord>, StoreError> {
+        self.runs_room()?;
+        self.with_meta(&RUNS, Mode::Read, |tx| read_run(tx, id))
+    }
+
+    /// Ids of the runs of a pipeline, newest first.
+    pub fn run_ids(&self, pipeline: &str) -> Result<Vec<String>, StoreError> {
+        self.runs_room()?;
+        let rows = self.with_meta(&RUNS, Mode::Autocommit, |tx| {
+            tx.query(
+                "SELECT id FROM runs WHERE pipeline = ?1 ORDER BY started_ms DESC, rowid DESC",
+                params![pipeline],
+            )
+        })?;
+        rows.iter().map(|r| r.get(0)).collect()
+    }
+
+    /// Brings the runs' tables up to date (and sweeps abandoned runs) before a query of
+    /// another module reads them.
+    pub(crate) fn runs_ready(&self) -> Result<(), StoreError> {
+        self.runs_room()
+    }
+}
+
+/// Records the end of a run with its params, steps and what they logged.
+pub(crate) fn record_finished_run(tx: &mut dyn Tx, run: FinishedRun<'_>) -> Result<(), StoreError> {
+    let FinishedRun { id, status, params, steps, logs, environment } = run;
+    // One compact blob per run: recording a run costs one row, not one per step.
+    let encoding =
+        |e: codec::CodecError| StoreError::Schema { detail: format!("cannot encode the run record: {e}") };
+    let steps_blob = codec::encode(&steps).map_err(encoding)?;
+    let env_blob = codec::encode(environment).map_err(encoding)?;
+    tx.execute(
+        "UPDATE runs SET status = ?2, ended_ms = ?3, steps = ?4, env = ?5 WHERE id = ?1",
+        params![id, status, now_ms(), steps_blob, env_blob],
+    )?;
+    for (name, hash, value) in params {
+        tx.execute(
+            "INSERT INTO run_params (run_id, name, hash, value) VALUES (?1, ?2, ?3, ?4)",
+            params![id, name, *hash, value],
+        )?;
+    }
+    for (node, log) in logs {
+        for m in &log.metrics {
+            let idx = m.step.map(|s| s.min(i64::MAX as u64) as i64).unwrap_or(-1);
+            tx.execute(
+                "INSERT INTO run_metrics (run_id, node, key, idx, value) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (run_id, node, key, idx) DO UPDATE SET value = excluded.value",
+                params![id, *node, m.key.as_str(), idx, m.value],
+            )?;
+        }
+        for (key, value) in &log.tags {
+            tx.execute(
+                "INSERT INTO run_tags (run_id, node, key, value) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (run_id, node, key) DO UPDATE SET value = excluded.value",
+                params![id, *node, key, value],
+            )?;
+        }
+        for d in &log.data {
+            tx.execute(
+                "INSERT INTO run_data (run_id, node, name, version) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+                params![id, *node, d.name.as_str(), d.version],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn read_run(tx: &mut dyn Tx, id: &str) -> Result<Option<RunRecord>, StoreError> {
+    let Some(head) = tx.query_opt(
+        "SELECT id, pipeline, status, started_ms, ended_ms, env, steps FROM runs WHERE id = ?1",
+        params![id],
+    )?
+    else {
+        return Ok(None);
+    };
+    let mut run = RunRecord {
+        id: head.get(0)?,
+        pipeline: head.get(1)?,
+        status: head.get(2)?,
+        started_ms: head.get(3)?,
+        ended_ms: head.get(4)?,
+        params: Vec::new(),
+        param_values: Vec::new(),
+        steps: Vec::new(),
+        metrics: Vec::new(),
+        tags: Vec::new(),
+        data: Vec::new(),
+        // An environment this build cannot read is left out rather than failing the run.
+        environment: head.get::<Option<Vec<u8>>>(5)?.and_then(|bytes| codec::decode(&bytes, u64::MAX).ok()),
+    };
+    if let Some(steps) = head.get::<Option<Vec<u8>>>(6)? {
+        run.steps = decode_steps(&steps)?;
+    }
+    for row in
+        tx.query("SELECT name, hash, value FROM run_params WHERE run_id = ?1 ORDER BY name", params![id])?
+    {
+        let name: String = row.get(0)?;
+        if let Some(hash) = row.try_get(1) {
+            run.params.push((name.clone(), hash));
+        }
+        run.param_values.push((name, row.get(2)?));
+    }
+    for row in tx.query(
+        "SELECT node, key, idx, value FROM run_metrics WHERE run_id = ?1 ORDER BY node, key, idx",
+        params![id],
+    )? {
+        let idx: i64 = row.get(2)?;
+        run.metrics.push((
+            row.get(0)?,
+            MetricPoint { key: row.get(1)?, step: u64::try_from(idx).ok(), value: row.get(3)? },
+        ));
+    }
+    for row in
+        tx.query("SELECT node, key, value FROM run_tags WHERE run_id = ?1 ORDER BY node, key", params![id])?
+    {
+        run.tags.push((row.get(0)?, row.get(1)?, row.get(2)?));
+    }
+    for row in tx.query(
+        "SELECT node, name, version FROM run_data WHERE run_id = ?1 ORDER BY node, name",
+        params![id],
+    )? {
+        if let Some(version) = row.try_get(2) {
+            run.data.push((row.get(0)?, DataInput { name: row.get(1)?, version }));
+        }
+    }
+    Ok(Some(run))
+}
+
+fn decode_steps(bytes: &[u8]) -> Result<Vec<StepRecord>, StoreError> {
+    codec::decode(bytes, u64::MAX)
+        .map_err(|e| StoreError::Schema { detail: format!("the steps of a run cannot be decoded: {e}") })
+}
