@@ -4,7 +4,6 @@
 
 use std::error::Error as StdError;
 use std::fmt;
-use std::sync::Arc;
 
 use crate::codec::CodecError;
 use crate::dag::WiringError;
@@ -12,8 +11,7 @@ use crate::registry::RegistryError;
 use crate::store::StoreError;
 use crate::track::TrackError;
 
-/// The error a step returned, shared: a run report hands it out once per `get`.
-pub type SharedStepError = Arc<dyn StdError + Send + Sync + 'static>;
+pub use crate::step::SharedStepError;
 
 /// Everything that can go wrong in the engine.
 ///
@@ -252,7 +250,7 @@ mod tests {
 
     #[test]
     fn a_step_error_keeps_its_type() {
-        let source: SharedStepError = Arc::new(std::io::Error::other("disk full"));
+        let source: SharedStepError = std::sync::Arc::new(std::io::Error::other("disk full"));
         let err =
             Error::StepFailed { step: "save".into(), message: "disk full".into(), source: Some(source) };
         assert_eq!(err.step_error::<std::io::Error>().map(|e| e.to_string()).as_deref(), Some("disk full"));

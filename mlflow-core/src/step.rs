@@ -64,6 +64,9 @@ pub struct CrateId {
     pub version: &'static str,
 }
 
+/// The error a step returned, shared: a run report hands it out once per `get`, typed.
+pub type SharedStepError = std::sync::Arc<dyn StdError + Send + Sync + 'static>;
+
 /// The error a step returned, boxed, with its source chain kept (see [`StepError::new`]).
 pub struct StepError(Box<dyn StdError + Send + Sync>);
 
@@ -84,7 +87,7 @@ impl StepError {
     }
 
     /// The error, shared, keeping its type for `downcast_ref`.
-    pub(crate) fn into_shared(self) -> crate::error::SharedStepError {
+    pub(crate) fn into_shared(self) -> SharedStepError {
         std::sync::Arc::from(self.0)
     }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use super::report::format_duration;
 use crate::artifact::AnyArtifact;
 use crate::dag::ErasedStep;
-use crate::error::SharedStepError;
+use crate::step::SharedStepError;
 use crate::step::StepError;
 use crate::track::{self, StepLog};
 

@@ -15,6 +15,7 @@ mod attempt;
 mod events;
 mod miss;
 mod options;
+mod output;
 mod plan;
 mod report;
 mod schedule;
@@ -38,7 +39,8 @@ use crate::store::{now_ms, now_nanos, InputPart, KeyParts, Mode, Store};
 use crate::track::runs::{record_finished_run, FinishedRun, StepRecord, RUNS};
 use crate::track::{Environment, StepLog};
 use miss::key_parts;
-use schedule::{mark_skipped, step_identity, Output, Run, Sched, Slot};
+use output::Output;
+use schedule::{mark_skipped, step_identity, Run, Sched, Slot};
 
 /// The mlflow version, part of every cache key.
 ///

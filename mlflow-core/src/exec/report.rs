@@ -6,11 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::miss::MissReason;
-use super::schedule::Output;
+use super::output::Output;
 use crate::artifact::Artifact;
 use crate::codec::ContentHash;
 use crate::dag::Node;
-use crate::error::{Error, Result, SharedStepError};
+use crate::error::{Error, Result};
+use crate::step::SharedStepError;
 use crate::track::StepLog;
 
 /// What happened to a step in a run.

@@ -462,6 +462,32 @@ mod tests {
         assert!(err.to_string().contains("mlflow.db"), "{err}");
     }
 
+    #[test]
+    fn a_format_2_store_is_taken_over_and_its_rooms_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("old");
+        fs::create_dir_all(&root).unwrap();
+        {
+            // What a format-2 mlflow created: every table at once, and the format key.
+            let db = rusqlite::Connection::open(root.join(DB_FILE)).unwrap();
+            db.execute_batch("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);").unwrap();
+            db.execute_batch(cache::CACHE.migrations[0].sqlite).unwrap();
+            db.execute_batch(crate::track::runs::RUNS.migrations[0].sqlite).unwrap();
+            db.execute("INSERT INTO meta (key, value) VALUES ('format', '2')", []).unwrap();
+        }
+        let store = Store::open(&root).unwrap();
+        assert!(store.last_keys("any").unwrap().is_empty(), "the cache room's version 2 added its column");
+        assert!(store.run_ids("any").unwrap().is_empty());
+        let rooms = store.rooms().unwrap();
+        assert!(rooms.contains(&("cache".to_owned(), 2)) && rooms.contains(&("runs".to_owned(), 1)), "{rooms:?}");
+        let format: String = store
+            .transact(Mode::Autocommit, |tx| tx.query("SELECT value FROM meta WHERE key = 'format'", &[]))
+            .unwrap()[0]
+            .get(0)
+            .unwrap();
+        assert_eq!(format, FORMAT_VERSION.to_string());
+    }
+
     const TOY: Room = Room {
         name: "toy",
         migrations: &[
