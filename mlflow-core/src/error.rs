@@ -134,7 +134,7 @@ impl Error {
     /// ```
     pub fn step_error<E: StdError + 'static>(&self) -> Option<&E> {
         match self {
-            Error::StepFailed { source: Some(source), .. } => source.downcast_ref::<E>(),
+            Error::StepFailed { source: Some(source), .. } => (**source).downcast_ref::<E>(),
             _ => None,
         }
     }
@@ -250,11 +250,11 @@ mod tests {
 
     #[test]
     fn a_step_error_keeps_its_type() {
-        let source: SharedStepError = std::sync::Arc::new(std::io::Error::other("disk full"));
+        let source = crate::step::StepError::new(std::io::Error::other("disk full")).into_shared();
         let err =
             Error::StepFailed { step: "save".into(), message: "disk full".into(), source: Some(source) };
         assert_eq!(err.step_error::<std::io::Error>().map(|e| e.to_string()).as_deref(), Some("disk full"));
         assert!(err.step_error::<std::fmt::Error>().is_none());
-        assert!(StdError::source(&err).is_some());
+        assert!(StdError::source(&err).and_then(|e| e.downcast_ref::<std::io::Error>()).is_some());
     }
 }

@@ -64,8 +64,32 @@ pub struct CrateId {
     pub version: &'static str,
 }
 
-/// The error a step returned, shared: a run report hands it out once per `get`, typed.
-pub type SharedStepError = std::sync::Arc<dyn StdError + Send + Sync + 'static>;
+/// The error a step returned, shared (a run report hands it out once per `get`) and typed: it
+/// dereferences to the error itself, so `downcast_ref` finds the step's own error type.
+///
+/// It is deliberately not an `Error` itself: as the `source` of
+/// [`Error::StepFailed`](crate::Error::StepFailed) it gives the step's error, not a wrapper.
+#[derive(Clone)]
+pub struct SharedStepError(std::sync::Arc<dyn StdError + Send + Sync + 'static>);
+
+impl std::ops::Deref for SharedStepError {
+    type Target = dyn StdError + Send + Sync + 'static;
+    fn deref(&self) -> &Self::Target {
+        &*self.0
+    }
+}
+
+impl fmt::Debug for SharedStepError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for SharedStepError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&*self.0, f)
+    }
+}
 
 /// The error a step returned, boxed, with its source chain kept (see [`StepError::new`]).
 pub struct StepError(Box<dyn StdError + Send + Sync>);
@@ -88,7 +112,7 @@ impl StepError {
 
     /// The error, shared, keeping its type for `downcast_ref`.
     pub(crate) fn into_shared(self) -> SharedStepError {
-        std::sync::Arc::from(self.0)
+        SharedStepError(std::sync::Arc::from(self.0))
     }
 }
 

@@ -68,6 +68,53 @@ fn a_failing_step_skips_its_dependents_and_independent_branches_finish() {
     assert_eq!(statuses(&again), ["source=cached", "reject=failed", "after=skipped", "independent=cached"]);
 }
 
+#[derive(Debug, thiserror::Error)]
+#[error("cannot load `{file}`")]
+struct LoadFailed {
+    file: String,
+    #[source]
+    cause: std::io::Error,
+}
+
+#[step]
+fn load(file: &String) -> Result<u32, LoadFailed> {
+    Err(LoadFailed { file: file.clone(), cause: std::io::Error::other("permission denied") })
+}
+
+#[test]
+fn a_steps_typed_error_reaches_the_caller_and_main_prints_it_readably() {
+    let (_dir, store) = temp_store();
+    let mut p = Pipeline::new("typed-error");
+    let file = p.param("file", String::from("train.csv"));
+    let loaded = p.step(LoadStep, file);
+    let report = p.run(&store).unwrap();
+    // The report's display says why each step failed or was skipped.
+    assert!(
+        report.to_string().contains("step load: failed (")
+            && report.to_string().contains("): cannot load `train.csv`: permission denied"),
+        "{report}"
+    );
+
+    let err = report.get(loaded).unwrap_err();
+    let typed = err.step_error::<LoadFailed>().expect("the step's own error, typed");
+    assert_eq!((typed.file.as_str(), typed.cause.kind()), ("train.csv", std::io::ErrorKind::Other));
+    let source = std::error::Error::source(&err).expect("the step's error is the source");
+    assert!(source.downcast_ref::<LoadFailed>().is_some());
+
+    // `fn main() -> mlflow::Result<()>` prints `Error: {err:?}`: the message, then the causes it
+    // did not already say, one per line.
+    fn main_like(report: &RunReport, node: Node<u32>) -> mlflow::Result<()> {
+        report.get(node)?;
+        Ok(())
+    }
+    let err = main_like(&report, loaded).unwrap_err();
+    assert!(err.step_error::<LoadFailed>().is_some());
+    assert_eq!(
+        format!("Error: {err:?}"),
+        "Error: step `load` failed: cannot load `train.csv`: permission denied"
+    );
+}
+
 #[test]
 fn a_panicking_step_is_caught_and_reported_with_its_message() {
     let (_dir, store) = temp_store();

@@ -479,7 +479,10 @@ mod tests {
         assert!(store.last_keys("any").unwrap().is_empty(), "the cache room's version 2 added its column");
         assert!(store.run_ids("any").unwrap().is_empty());
         let rooms = store.rooms().unwrap();
-        assert!(rooms.contains(&("cache".to_owned(), 2)) && rooms.contains(&("runs".to_owned(), 1)), "{rooms:?}");
+        assert!(
+            rooms.contains(&("cache".to_owned(), 2)) && rooms.contains(&("runs".to_owned(), 1)),
+            "{rooms:?}"
+        );
         let format: String = store
             .transact(Mode::Autocommit, |tx| tx.query("SELECT value FROM meta WHERE key = 'format'", &[]))
             .unwrap()[0]
