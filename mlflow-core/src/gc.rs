@@ -1,9 +1,10 @@
 //! Garbage collection: removes artifacts no room refers to, and leftovers of interrupted writes.
 //!
 //! Each room that keeps tables says which artifacts its rows keep alive ([`Room::roots`]): the
-//! cache index its outputs, the runs their steps' outputs, the registry its model versions. A
-//! store holding tables of a room this build does not know is not collected: its references
-//! cannot be read, so collecting could delete what it keeps.
+//! cache index its outputs, the runs their steps' outputs, the registry its model versions; a
+//! program with rooms of its own names them ([`Store::gc_with_rooms`]). A store holding tables of
+//! a room the collecting program does not know is not collected: its references cannot be read,
+//! so collecting could delete what it keeps.
 //!
 //! Collection holds the store lock alone: writers share it from an artifact write until the row
 //! referring to the artifact is committed, so a collection at any grace period never removes a
@@ -70,17 +71,45 @@ impl Store {
 
     /// [`Store::gc`] with options.
     pub fn gc_with(&self, options: GcOptions) -> Result<GcReport, StoreError> {
+        self.gc_with_rooms(options, &[])
+    }
+
+    /// [`Store::gc_with`] for a program whose own rooms keep tables in the store beside the
+    /// engine's: their roots are kept too. A store holding tables of a room in neither list is
+    /// not collected.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mlflow_core::gc::GcOptions;
+    /// use mlflow_core::store::{meta::{Migration, Room, Tx}, Mode, Store, StoreError};
+    /// const PINS: Room = Room {
+    ///     name: "pins",
+    ///     migrations: &[Migration { version: 1, sqlite: "CREATE TABLE pins (artifact BLOB NOT NULL);" }],
+    ///     roots: |tx: &mut dyn Tx| Ok(tx.query("SELECT artifact FROM pins", &[])?.iter().filter_map(|r| r.try_get(0)).collect()),
+    /// };
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let store = Store::open(dir.path())?;
+    /// let pinned = store.put_artifact(b"keep me")?;
+    /// store.with_meta(&PINS, Mode::Write, |tx| tx.execute("INSERT INTO pins (artifact) VALUES (?1)", &[pinned.into()]))?;
+    /// let now = GcOptions { grace: Duration::ZERO };
+    /// assert!(store.gc_with(now).is_err(), "the engine alone does not know the pins");
+    /// assert_eq!(store.gc_with_rooms(now, &[&PINS])?.artifacts_removed, 0);
+    /// assert!(store.read_artifact(pinned).is_ok());
+    /// # Ok::<(), StoreError>(())
+    /// ```
+    pub fn gc_with_rooms(&self, options: GcOptions, rooms: &[&Room]) -> Result<GcReport, StoreError> {
+        let known: Vec<&Room> = ROOMS.iter().copied().chain(rooms.iter().copied()).collect();
         // Alone first: a writer may create a room's tables (and its first references) meanwhile.
         let _alone = self.exclusive()?;
         let present: Vec<String> = self.rooms()?.into_iter().map(|(room, _)| room).collect();
         let unknown: Vec<String> =
-            present.iter().filter(|room| !ROOMS.iter().any(|known| known.name == *room)).cloned().collect();
+            present.iter().filter(|room| !known.iter().any(|k| k.name == *room)).cloned().collect();
         if !unknown.is_empty() {
             return Err(StoreError::UnknownRooms { path: self.root().to_path_buf(), rooms: unknown });
         }
         let mut referenced = HashSet::new();
         // A room whose tables were never created refers to nothing.
-        for room in ROOMS.iter().filter(|room| present.iter().any(|p| p == room.name)) {
+        for room in known.iter().filter(|room| present.iter().any(|p| p == room.name)) {
             referenced.extend(self.with_meta(room, Mode::Read, |tx| (room.roots)(tx))?);
         }
         collect(self, &referenced, options)
@@ -161,7 +190,7 @@ mod tests {
         let orphan = store.put_artifact(b"maybe the monitor's").unwrap();
         let err = store.gc_with(GcOptions { grace: Duration::ZERO }).unwrap_err();
         assert!(matches!(&err, StoreError::UnknownRooms { rooms, .. } if rooms == &["monitor"]), "{err}");
-        assert!(err.to_string().contains("run gc with the mlflow that wrote them"), "{err}");
+        assert!(err.to_string().contains("run gc with the program that wrote them"), "{err}");
         assert!(store.read_artifact(orphan).is_ok(), "nothing removed");
     }
 

@@ -100,7 +100,7 @@ pub enum StoreError {
     },
     /// Garbage collection found tables of rooms this build does not know, whose references it
     /// cannot read: collecting now could delete artifacts they keep.
-    #[error("not collecting garbage in `{}`: it holds tables of {} this build of mlflow does not know ({}), whose artifact references it cannot read; run gc with the mlflow that wrote them", path.display(), if rooms.len() == 1 { "a room" } else { "rooms" }, rooms.join(", "))]
+    #[error("not collecting garbage in `{}`: it holds tables of {} this build of mlflow does not know ({}), whose artifact references it cannot read; run gc with the program that wrote them (or pass their rooms to Store::gc_with_rooms)", path.display(), if rooms.len() == 1 { "a room" } else { "rooms" }, rooms.join(", "))]
     UnknownRooms {
         /// The store folder.
         path: PathBuf,
