@@ -997,6 +997,122 @@ pub fn parse_csv(bytes: &[u8], file: &str, options: &CsvOptions) -> Result<Table
     Table::new(columns)
 }
 
+/// A reader that notes where lines break as the bytes pass through it, so that the 1-based line
+/// where a CSV record starts can be told from the byte offset the `csv` crate gives the record
+/// ([`csv::Position::byte`]).
+///
+/// `csv::Position::line` is one too low for every record after the first in a file with `\r\n`
+/// line ends (rust-csv issue #395: the `\n` of a record's terminator is only consumed with the next
+/// record) and ignores the blank lines before a record; this counter is right in both cases. A line
+/// break is `\n`, `\r\n` or a lone `\r` (the line ends the `csv` crate accepts), inside quoted fields
+/// too, as an editor counts them. Memory stays bounded: breaks before the last offset asked about
+/// are forgotten.
+///
+/// ```
+/// use mlflow_ml::data::LineCounter;
+/// let text = b"name,note\r\nAda,\"two\r\nlines\"\r\n\r\nAlan,x\r\n";
+/// let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(LineCounter::new(&text[..]));
+/// let mut record = csv::ByteRecord::new();
+/// let mut lines = Vec::new();
+/// while reader.read_byte_record(&mut record)? {
+///     let byte = record.position().map_or(0, |p| p.byte());
+///     lines.push(reader.get_mut().line_at(byte));
+/// }
+/// assert_eq!(lines, [1, 2, 5]); // the header, Ada's record (2 lines), a blank line, Alan's
+/// # Ok::<(), csv::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct LineCounter<R> {
+    inner: R,
+    /// Offset of the next byte read.
+    offset: u64,
+    /// Runs of `\r` and `\n` bytes not yet counted: `(offset of the run's first byte, breaks)`.
+    runs: std::collections::VecDeque<(u64, u64)>,
+    /// The run the bytes read so far end with, if they end with `\r` or `\n`.
+    open: Option<(u64, u64)>,
+    /// Whether the last byte was `\r` (a `\n` right after it ends the same line).
+    after_cr: bool,
+    /// Line breaks in the runs already counted.
+    counted: u64,
+}
+
+impl<R> LineCounter<R> {
+    /// Counts the lines of what `inner` reads.
+    ///
+    /// See [`LineCounter`] for an example.
+    pub fn new(inner: R) -> Self {
+        LineCounter {
+            inner,
+            offset: 0,
+            runs: std::collections::VecDeque::new(),
+            open: None,
+            after_cr: false,
+            counted: 0,
+        }
+    }
+
+    /// The 1-based line of the record at byte offset `byte` (its [`csv::Position::byte`], which
+    /// may point at the line ends before the record: they count). Offsets must not go down from
+    /// call to call, as records are read in order.
+    ///
+    /// See [`LineCounter`] for an example.
+    pub fn line_at(&mut self, byte: u64) -> u64 {
+        // A record starts after the run of line ends its position points into (if any), so every
+        // run starting at or before the position is before the record.
+        while let Some(&(start, breaks)) = self.runs.front() {
+            if start > byte {
+                break;
+            }
+            self.counted += breaks;
+            self.runs.pop_front();
+        }
+        let open = self.open.filter(|&(start, _)| start <= byte).map_or(0, |(_, breaks)| breaks);
+        1 + self.counted + open
+    }
+
+    fn scan(&mut self, bytes: &[u8]) {
+        let mut i = 0;
+        while i < bytes.len() {
+            if self.open.is_none() {
+                // Outside a run: skip to the next line end.
+                match bytes[i..].iter().position(|&b| b == b'\r' || b == b'\n') {
+                    Some(k) => {
+                        i += k;
+                        self.open = Some((self.offset + i as u64, 0));
+                    }
+                    None => break,
+                }
+            }
+            let b = bytes[i];
+            match (&mut self.open, b) {
+                (Some((_, breaks)), b'\r') => {
+                    *breaks += 1;
+                    self.after_cr = true;
+                }
+                (Some((_, breaks)), b'\n') => {
+                    if !std::mem::take(&mut self.after_cr) {
+                        *breaks += 1;
+                    }
+                }
+                (open, _) => {
+                    self.runs.extend(open.take());
+                    self.after_cr = false;
+                }
+            }
+            i += 1;
+        }
+        self.offset += bytes.len() as u64;
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for LineCounter<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.scan(&buf[..n]);
+        Ok(n)
+    }
+}
+
 /// The fields of a CSV file, UTF-8 checked and field-count checked, before typing: all field
 /// text in one buffer, field `(row, j)` ending at `ends[row * width + j]`.
 struct RawCsv<'a> {
@@ -1021,9 +1137,15 @@ fn finite(t: &str) -> Result<Option<f64>, std::num::ParseFloatError> {
 impl<'a> RawCsv<'a> {
     fn parse(bytes: &[u8], file: &'a str, delimiter: u8) -> Result<Self, DataError> {
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        let csv_error = |e: csv::Error| DataError::Csv {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(delimiter)
+            .from_reader(LineCounter::new(bytes));
+        // Lines are counted from byte offsets: the csv crate's own count is off after `\r\n`.
+        let csv_error = |e: csv::Error, reader: &mut csv::Reader<LineCounter<&[u8]>>| DataError::Csv {
             file: file.to_owned(),
-            line: e.position().map(|p| p.line()),
+            line: e.position().map(|p| reader.get_mut().line_at(p.byte())),
             message: e.to_string(),
         };
         let not_utf8 = |line: u64, column: String, e: std::str::Utf8Error| DataError::NotUtf8 {
@@ -1032,13 +1154,8 @@ impl<'a> RawCsv<'a> {
             column,
             valid_up_to: e.valid_up_to(),
         };
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .delimiter(delimiter)
-            .from_reader(bytes);
         let mut record = csv::ByteRecord::new();
-        if !reader.read_byte_record(&mut record).map_err(csv_error)? {
+        if !reader.read_byte_record(&mut record).map_err(|e| csv_error(e, &mut reader))? {
             return Err(DataError::Empty { file: file.to_owned() });
         }
         let mut header = Vec::with_capacity(record.len());
@@ -1062,8 +1179,8 @@ impl<'a> RawCsv<'a> {
         let mut text = String::with_capacity(bytes.len());
         let mut ends = Vec::new();
         let mut lines = Vec::new();
-        while reader.read_byte_record(&mut record).map_err(csv_error)? {
-            let line = record.position().map_or(0, |p| p.line());
+        while reader.read_byte_record(&mut record).map_err(|e| csv_error(e, &mut reader))? {
+            let line = reader.get_mut().line_at(record.position().map_or(0, |p| p.byte()));
             if record.len() != header.len() {
                 return Err(DataError::RaggedRow {
                     file: file.to_owned(),
@@ -1276,6 +1393,58 @@ mod tests {
     fn ragged_row_names_its_line_even_after_multiline_fields() {
         let err = parse("a,b\n\"x\ny\",1\n2\n").unwrap_err();
         assert!(matches!(err, DataError::RaggedRow { line: 4, row: 1, expected: 2, found: 1, .. }), "{err}");
+    }
+
+    /// `text` with its `\n` line ends replaced by `end`.
+    fn with_line_ends(text: &str, end: &str) -> String {
+        text.replace('\n', end)
+    }
+
+    #[test]
+    fn lines_are_right_whatever_the_line_ends() {
+        // A ragged row on line 5, after a quoted field spanning lines 2-3 and a blank line 4.
+        let ragged = "a,b\n\"x\ny\",1\n\n2\n3,4\n";
+        // A bad value on line 6 (with a declared type), after a field holding a line end.
+        let bad = "a,b\n1,\"p\nq\"\n2,r\n3,s\nx,t\n";
+        let opts = CsvOptions::default().with_schema(Schema::new([("a", ColumnType::Int)]));
+        for end in ["\n", "\r\n", "\r"] {
+            let err = parse(&with_line_ends(ragged, end)).unwrap_err();
+            assert!(matches!(err, DataError::RaggedRow { line: 5, row: 1, .. }), "{end:?}: {err}");
+            let err = parse_csv(with_line_ends(bad, end).as_bytes(), "t.csv", &opts).unwrap_err();
+            assert!(matches!(err, DataError::Parse { line: 6, row: 3, .. }), "{end:?}: {err}");
+            assert!(err.to_string().starts_with("`t.csv` line 6, column `a`"), "{end:?}: {err}");
+        }
+        // Mixed line ends, a BOM, and blank lines before the header.
+        let err = parse_csv(b"\xEF\xBB\xBF\r\n\na,b\r\n1,2\n\r\n3\r\n", "t.csv", &CsvOptions::default())
+            .unwrap_err();
+        assert!(matches!(err, DataError::RaggedRow { line: 6, .. }), "{err}");
+    }
+
+    #[test]
+    fn the_line_counter_counts_across_reads() {
+        // One byte per read: a `\r\n` split across two reads is one line end.
+        struct Trickle<'a>(&'a [u8]);
+        impl std::io::Read for Trickle<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let Some((&first, rest)) = self.0.split_first() else { return Ok(0) };
+                match buf.first_mut() {
+                    Some(slot) => *slot = first,
+                    None => return Ok(0),
+                }
+                self.0 = rest;
+                Ok(1)
+            }
+        }
+        let text = b"h\r\n\"a\r\nb\"\r\n\r\nc\rd\n";
+        let mut reader =
+            csv::ReaderBuilder::new().has_headers(false).from_reader(LineCounter::new(Trickle(text)));
+        let mut record = csv::ByteRecord::new();
+        let mut lines = Vec::new();
+        while reader.read_byte_record(&mut record).unwrap() {
+            let byte = record.position().unwrap().byte();
+            lines.push(reader.get_mut().line_at(byte));
+        }
+        assert_eq!(lines, [1, 2, 5, 6]);
     }
 
     #[test]

@@ -29,7 +29,7 @@ use ndarray::Array2;
 use serde::{Serialize, Serializer};
 
 use super::{join, Prediction, Scorer, ServeError};
-use mlflow_ml::data::{Column, DataError, Table};
+use mlflow_ml::data::{Column, DataError, LineCounter, Table};
 use mlflow_ml::features::FeatureError;
 
 /// Rows read, scored and written at a time, unless [`BatchOptions::chunk_rows`] says otherwise.
@@ -730,9 +730,10 @@ fn run<R: Read, W: Write>(
         .flexible(true)
         .delimiter(options.delimiter)
         .buffer_capacity(1 << 16)
-        .from_reader(prefix.chain(input));
-    let csv_error = |e: csv::Error| {
-        let line = e.position().map(|p| p.line());
+        .from_reader(LineCounter::new(prefix.chain(input)));
+    // Lines are counted from byte offsets: the csv crate's own count is off after `\r\n`.
+    let csv_error = |e: csv::Error, lines: &mut LineCounter<_>| {
+        let line = e.position().map(|p| lines.line_at(p.byte()));
         let message = e.to_string();
         match e.into_kind() {
             csv::ErrorKind::Io(source) => read_error(source),
@@ -741,7 +742,7 @@ fn run<R: Read, W: Write>(
     };
 
     let mut record = csv::ByteRecord::new();
-    if !reader.read_byte_record(&mut record).map_err(csv_error)? {
+    if !reader.read_byte_record(&mut record).map_err(|e| csv_error(e, reader.get_mut()))? {
         return Err(DataError::Empty { file: name.to_owned() }.into());
     }
     let header = parse_header(&record, name)?;
@@ -774,11 +775,11 @@ fn run<R: Read, W: Write>(
                 chunk.records.push(csv::ByteRecord::new());
             }
             let record = &mut chunk.records[chunk.len];
-            if !reader.read_byte_record(record).map_err(csv_error)? {
+            if !reader.read_byte_record(record).map_err(|e| csv_error(e, reader.get_mut()))? {
                 done = true;
                 break;
             }
-            let line = record.position().map_or(0, |p| p.line());
+            let line = reader.get_mut().line_at(record.position().map_or(0, |p| p.byte()));
             check_record(record, &header, name, line, summary.rows + chunk.len as u64)?;
             chunk.lines.push(line);
             chunk.len += 1;
@@ -1113,6 +1114,29 @@ mod tests {
         assert!(err.to_string().ends_with("(the header has one column: is the delimiter right?)"), "{err}");
         let err = score("a,b\n1,inf\n", &BatchOptions::new()).unwrap_err();
         assert!(err.to_string().contains("`inf` is not a finite number"), "{err}");
+    }
+
+    #[test]
+    fn lines_are_right_whatever_the_line_ends() {
+        // Line 2-3: a quoted field spanning two lines; 4: blank; 5: fine; 6: a bad value.
+        let text = "id,a,b\n\"x\ny\",0.1,1\n\n7,0.2,1\n8,0.3,abc\n";
+        let ragged = "id,a,b\n\"x\ny\",0.1,1\n7,0.2\n";
+        for end in ["\n", "\r\n", "\r"] {
+            for chunk in [1, 2, 100] {
+                let options = BatchOptions::new().chunk_rows(chunk);
+                let err = score(&text.replace('\n', end), &options).unwrap_err();
+                assert!(
+                    matches!(&err, BatchError::Row { line: 6, row: 2, column, .. } if column == "b"),
+                    "{end:?}, chunks of {chunk}: {err}"
+                );
+                assert!(err.to_string().starts_with("`t.csv` line 6, column `b`"), "{err}");
+                let err = score(&ragged.replace('\n', end), &options).unwrap_err();
+                assert!(
+                    matches!(err, BatchError::Data(DataError::RaggedRow { line: 4, row: 1, .. })),
+                    "{end:?}, chunks of {chunk}: {err}"
+                );
+            }
+        }
     }
 
     #[test]

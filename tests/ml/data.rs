@@ -160,6 +160,30 @@ fn ragged_row_names_file_and_line() {
 }
 
 #[test]
+fn lines_are_the_same_with_lf_and_crlf_line_ends() {
+    // The shipped Titanic files end their lines with `\r\n`: line 12 made ragged names line 12.
+    let crlf = fs::read_to_string(titanic("train.csv")).unwrap();
+    assert!(crlf.contains("\r\n"), "the shipped file has CRLF line ends");
+    let lf = crlf.replace("\r\n", "\n");
+    for (ends, text) in [("CRLF", &crlf), ("LF", &lf)] {
+        let end = if ends == "CRLF" { "\r\n" } else { "\n" };
+        let mut lines: Vec<String> = text.split(end).map(str::to_owned).collect();
+        lines[11].push_str(",extra");
+        let err = read_bytes("train.csv", lines.join(end).as_bytes()).unwrap_err();
+        assert!(matches!(err, DataError::RaggedRow { line: 12, row: 10, .. }), "{ends}: {err}");
+        assert!(err.to_string().contains("train.csv` line 12: expected 12 fields"), "{ends}: {err}");
+    }
+    // A quoted field holding line ends, then a bad value: the same line with either line end.
+    let text = "Name,Age\n\"Ada\nLovelace\",36\n\"Alan\r\nTuring\",41\nGrace,NaN\n";
+    for end in ["\n", "\r\n"] {
+        let err =
+            read_bytes("multi.csv", text.replace('\n', end).replace("\r\r", "\r").as_bytes()).unwrap_err();
+        assert!(matches!(&err, DataError::NonFinite { line: 6, row: 2, .. }), "{end:?}: {err}");
+        assert!(err.to_string().contains("multi.csv` line 6, column `Age`"), "{end:?}: {err}");
+    }
+}
+
+#[test]
 fn duplicate_header_names() {
     let err = read_bytes("dup.csv", b"Age,Fare,Age\n1,2,3\n").unwrap_err();
     assert!(matches!(&err, DataError::DuplicateHeader { name, first: 1, second: 3, .. } if name == "Age"));
