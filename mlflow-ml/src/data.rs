@@ -49,7 +49,10 @@ use mlflow_core::codec::ContentHash;
 
 /// Everything that can go wrong reading data or building a table.
 ///
-/// Every message says what was wrong, where (file, 1-based line, column) and what to do.
+/// Every message says what was wrong, where (file, 1-based line, column) and what to do. Text
+/// from the input (file names, column names, fields) is quoted with its control characters
+/// escaped ([`mlflow_core::text::escape_controls`]), so printing a message cannot drive a
+/// terminal; the fields keep the text as it was.
 ///
 /// ```
 /// use mlflow_ml::data::{parse_csv, CsvOptions, DataError};
@@ -61,14 +64,15 @@ use mlflow_core::codec::ContentHash;
 pub enum DataError {
     /// The file does not exist.
     #[error(
-        "data file `{file}` does not exist; check the path (relative paths start at the current directory)"
+        "data file `{}` does not exist; check the path (relative paths start at the current directory)",
+        esc(.file)
     )]
     NotFound {
         /// The path as given.
         file: String,
     },
     /// The file could not be read.
-    #[error("cannot read data file `{file}`: {source}; check the path and its permissions")]
+    #[error("cannot read data file `{}`: {source}; check the path and its permissions", esc(.file))]
     Io {
         /// The path as given.
         file: String,
@@ -77,19 +81,19 @@ pub enum DataError {
         source: std::io::Error,
     },
     /// The path is not valid UTF-8, so it cannot be recorded as a data version.
-    #[error("data file path `{file}` is not valid UTF-8; rename the file or folder")]
+    #[error("data file path `{}` is not valid UTF-8; rename the file or folder", esc(.file))]
     PathNotUtf8 {
         /// The path, lossily converted.
         file: String,
     },
     /// The file has no header row.
-    #[error("`{file}` is empty: a CSV file needs a header row and at least one data row")]
+    #[error("`{}` is empty: a CSV file needs a header row and at least one data row", esc(.file))]
     Empty {
         /// The file.
         file: String,
     },
     /// The file has a header row but no data rows.
-    #[error("`{file}` has a header ({columns} columns) but no data rows; add data or check that the right file was given")]
+    #[error("`{}` has a header ({columns} columns) but no data rows; add data or check that the right file was given", esc(.file))]
     HeaderOnly {
         /// The file.
         file: String,
@@ -97,7 +101,7 @@ pub enum DataError {
         columns: usize,
     },
     /// A header field is empty.
-    #[error("`{file}` line 1: header field {position} (1-based) has no name; give every column a name")]
+    #[error("`{}` line 1: header field {position} (1-based) has no name; give every column a name", esc(.file))]
     EmptyHeader {
         /// The file.
         file: String,
@@ -105,7 +109,7 @@ pub enum DataError {
         position: usize,
     },
     /// Two header fields have the same name.
-    #[error("`{file}` line 1: column name `{name}` appears at positions {first} and {second} (1-based); column names must be unique")]
+    #[error("`{}` line 1: column name `{}` appears at positions {first} and {second} (1-based); column names must be unique", esc(.file), esc(.name))]
     DuplicateHeader {
         /// The file.
         file: String,
@@ -117,7 +121,7 @@ pub enum DataError {
         second: usize,
     },
     /// A record has a different number of fields than the header.
-    #[error("`{file}` line {line}: expected {expected} fields (as in the header), found {found}; look for an unquoted comma or a missing field")]
+    #[error("`{}` line {line}: expected {expected} fields (as in the header), found {found}; look for an unquoted comma or a missing field", esc(.file))]
     RaggedRow {
         /// The file.
         file: String,
@@ -131,7 +135,7 @@ pub enum DataError {
         found: usize,
     },
     /// A field is not valid UTF-8.
-    #[error("`{file}` line {line}, column `{column}`: the field is not valid UTF-8 (after {valid_up_to} valid bytes); re-save the file as UTF-8")]
+    #[error("`{}` line {line}, column `{}`: the field is not valid UTF-8 (after {valid_up_to} valid bytes); re-save the file as UTF-8", esc(.file), esc(.column))]
     NotUtf8 {
         /// The file.
         file: String,
@@ -143,7 +147,7 @@ pub enum DataError {
         valid_up_to: usize,
     },
     /// A value does not parse as the column's declared type.
-    #[error("`{file}` line {line}, column `{column}`: `{value}` is not a valid {expected} value; fix the value or declare the column with another type in the schema")]
+    #[error("`{}` line {line}, column `{}`: `{}` is not a valid {expected} value; fix the value or declare the column with another type in the schema", esc(.file), esc(.column), esc(.value))]
     Parse {
         /// The file.
         file: String,
@@ -159,7 +163,7 @@ pub enum DataError {
         expected: ColumnType,
     },
     /// NaN or an infinite value in a numeric column.
-    #[error("`{file}` line {line}, column `{column}`: `{value}` is not a finite number (NaN and infinities are not accepted); leave the field empty to mark a missing value")]
+    #[error("`{}` line {line}, column `{}`: `{}` is not a finite number (NaN and infinities are not accepted); leave the field empty to mark a missing value", esc(.file), esc(.column), esc(.value))]
     NonFinite {
         /// The file.
         file: String,
@@ -173,7 +177,7 @@ pub enum DataError {
         value: String,
     },
     /// A column the schema requires is not in the header.
-    #[error("`{file}` has no column `{column}`, which the schema requires; columns found: {}", .available.join(", "))]
+    #[error("`{}` has no column `{}`, which the schema requires; columns found: {}", esc(.file), esc(.column), esc_list(.available))]
     MissingColumn {
         /// The file.
         file: String,
@@ -183,7 +187,7 @@ pub enum DataError {
         available: Vec<String>,
     },
     /// The CSV parser failed for another reason.
-    #[error("`{file}`{}: malformed CSV: {message}", .line.map(|l| format!(" line {l}")).unwrap_or_default())]
+    #[error("`{}`{}: malformed CSV: {}", esc(.file), .line.map(|l| format!(" line {l}")).unwrap_or_default(), esc(.message))]
     Csv {
         /// The file.
         file: String,
@@ -193,7 +197,7 @@ pub enum DataError {
         message: String,
     },
     /// The file's bytes no longer hash to the version recorded when it was opened.
-    #[error("`{file}` changed since it was opened (version {} when opened, {} now); rebuild the pipeline so the new version is part of the cache key", .expected.short(), .found.short())]
+    #[error("`{}` changed since it was opened (version {} when opened, {} now); rebuild the pipeline so the new version is part of the cache key", esc(.file), .expected.short(), .found.short())]
     Changed {
         /// The file.
         file: String,
@@ -203,7 +207,7 @@ pub enum DataError {
         found: ContentHash,
     },
     /// Columns of different lengths in [`Table::new`] or [`Table::with_column`].
-    #[error("column `{column}` has {len} values but the table has {expected} rows; all columns must have the same length")]
+    #[error("column `{}` has {len} values but the table has {expected} rows; all columns must have the same length", esc(.column))]
     LengthMismatch {
         /// The offending column.
         column: String,
@@ -213,13 +217,13 @@ pub enum DataError {
         expected: usize,
     },
     /// A column name used twice in [`Table::new`] or [`Table::select`].
-    #[error("column `{column}` appears twice; column names must be unique")]
+    #[error("column `{}` appears twice; column names must be unique", esc(.column))]
     DuplicateColumn {
         /// The repeated name.
         column: String,
     },
     /// A column that is not in the table.
-    #[error("no column `{column}` in the table; columns: {}", .available.join(", "))]
+    #[error("no column `{}` in the table; columns: {}", esc(.column), esc_list(.available))]
     UnknownColumn {
         /// The requested name.
         column: String,
@@ -234,6 +238,16 @@ pub enum DataError {
         /// The table's row count.
         rows: usize,
     },
+}
+
+/// Text from the input as shown in messages: control characters and bidi overrides escaped.
+fn esc(text: &str) -> std::borrow::Cow<'_, str> {
+    mlflow_core::text::escape_controls(text)
+}
+
+/// Names as shown in messages: escaped, comma-separated.
+fn esc_list(names: &[String]) -> String {
+    names.iter().map(|n| esc(n)).collect::<Vec<_>>().join(", ")
 }
 
 /// The type of a column.

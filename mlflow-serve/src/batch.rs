@@ -29,6 +29,7 @@ use ndarray::Array2;
 use serde::{Serialize, Serializer};
 
 use super::{join, Prediction, Scorer, ServeError};
+use mlflow_core::text::escape_controls as esc;
 use mlflow_ml::data::{Column, DataError, LineCounter, Table};
 use mlflow_ml::features::FeatureError;
 
@@ -253,7 +254,9 @@ impl BatchSummary {
 }
 
 /// What can go wrong scoring a file in batch. Every message names the file and, for a bad row,
-/// the 1-based line (the header is line 1) and the column, and says what to do.
+/// the 1-based line (the header is line 1) and the column, and says what to do. File names,
+/// column names and values are quoted with their control characters escaped
+/// ([`mlflow_core::text::escape_controls`]).
 ///
 /// ```
 /// # use mlflow_ml::models::{Model, ModelParams, NaiveBayesParams};
@@ -274,7 +277,7 @@ pub enum BatchError {
     #[error(transparent)]
     Data(#[from] DataError),
     /// Reading the input or writing the output failed.
-    #[error("cannot {action} {target}: {source}")]
+    #[error("cannot {action} {}: {source}", esc(.target))]
     Io {
         /// `read`, `write`, `create` or `replace`.
         action: &'static str,
@@ -285,7 +288,7 @@ pub enum BatchError {
         source: io::Error,
     },
     /// The header lacks columns the model needs.
-    #[error("`{file}` has no column {}, which model `{model}` needs ({needs}); columns found: {}{}", join(.missing), .available.join(", "), delimiter_hint(.available))]
+    #[error("`{}` has no column {}, which model `{}` needs ({}); columns found: {}{}", esc(.file), join(.missing), esc(.model), esc(.needs), esc_list(.available), delimiter_hint(.available))]
     MissingColumns {
         /// The input.
         file: String,
@@ -299,7 +302,7 @@ pub enum BatchError {
         available: Vec<String>,
     },
     /// A column to keep is not in the header, or is named twice.
-    #[error("cannot keep column `{column}` of `{file}`: {reason}; columns found: {}", .available.join(", "))]
+    #[error("cannot keep column `{}` of `{}`: {reason}; columns found: {}", esc(.column), esc(.file), esc_list(.available))]
     Keep {
         /// The input.
         file: String,
@@ -311,7 +314,7 @@ pub enum BatchError {
         available: Vec<String>,
     },
     /// A kept input column has the name of an output column.
-    #[error("`{file}` already has a column `{column}`, which the output adds; keep only other columns (`keep`, `--keep`) or rename it")]
+    #[error("`{}` already has a column `{column}`, which the output adds; keep only other columns (`keep`, `--keep`) or rename it", esc(.file))]
     OutputClash {
         /// The input.
         file: String,
@@ -319,7 +322,7 @@ pub enum BatchError {
         column: String,
     },
     /// A value the model cannot score.
-    #[error("`{file}` line {line}, column `{column}`: {detail}")]
+    #[error("`{}` line {line}, column `{}`: {}", esc(.file), esc(.column), esc(.detail))]
     Row {
         /// The input.
         file: String,
@@ -333,7 +336,7 @@ pub enum BatchError {
         detail: String,
     },
     /// The feature transformers refused the rows of a chunk for a reason not tied to one value.
-    #[error("`{file}` lines {first_line} to {last_line}: {source}")]
+    #[error("`{}` lines {first_line} to {last_line}: {source}", esc(.file))]
     Features {
         /// The input.
         file: String,
@@ -345,7 +348,7 @@ pub enum BatchError {
         source: Box<FeatureError>,
     },
     /// The model failed on rows that passed the input checks.
-    #[error("`{file}` lines {first_line} to {last_line}: {source}")]
+    #[error("`{}` lines {first_line} to {last_line}: {source}", esc(.file))]
     Score {
         /// The input.
         file: String,
@@ -359,6 +362,11 @@ pub enum BatchError {
     /// The options make no sense (e.g. chunks of 0 rows).
     #[error("invalid batch options: {0}")]
     Options(String),
+}
+
+/// Names as shown in messages: escaped, comma-separated.
+fn esc_list(names: &[String]) -> String {
+    names.iter().map(|n| esc(n)).collect::<Vec<_>>().join(", ")
 }
 
 /// A guess when a header is one column holding separators: the delimiter is likely wrong.
@@ -1136,6 +1144,34 @@ mod tests {
                     "{end:?}, chunks of {chunk}: {err}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn messages_escape_control_characters_from_the_input() {
+        let run = |text: &str, options: &BatchOptions| {
+            score_csv(&scorer(), text.as_bytes(), "in\x1b[2J.csv", Vec::new(), options).unwrap_err()
+        };
+        let title = "\x1b]0;pwned\x07";
+        let cases = [
+            (
+                run(&format!("\"{title}\",a,b\n1,\"0.1\r\x1b[2J\",1\n"), &BatchOptions::new()),
+                "`in\\u{1b}[2J.csv` line 2, column `a`: `0.1\\u{d}\\u{1b}[2J` is not a number",
+            ),
+            (
+                run(&format!("\"{title}\",b\n1,2\n"), &BatchOptions::new()),
+                "columns found: \\u{1b}]0;pwned\\u{7}, b",
+            ),
+            (
+                run("a,b\n1,2\n", &BatchOptions::new().keep([title])),
+                "cannot keep column `\\u{1b}]0;pwned\\u{7}` of `in\\u{1b}[2J.csv`",
+            ),
+            (run(&format!("a,b,{title}\n1,2\n"), &BatchOptions::new()), "`in\\u{1b}[2J.csv` line 2"),
+        ];
+        for (err, fragment) in cases {
+            let message = err.to_string();
+            assert!(!message.chars().any(mlflow_core::text::is_unsafe_char), "raw control in {message:?}");
+            assert!(message.contains(fragment), "no {fragment:?} in {message}");
         }
     }
 

@@ -183,6 +183,57 @@ fn lines_are_the_same_with_lf_and_crlf_line_ends() {
     }
 }
 
+/// Panics if `message` holds a control character or a bidi override.
+fn assert_no_controls(message: &str) {
+    assert!(!message.chars().any(mlflow::text::is_unsafe_char), "raw control character in {message:?}");
+}
+
+#[test]
+fn messages_escape_control_characters_from_the_file() {
+    // A terminal title escape in a header, a carriage return in a quoted field.
+    let title = "\x1b]0;pwned\x07";
+    let escaped = "\\u{1b}]0;pwned\\u{7}";
+    let schema = CsvOptions::default().with_schema(Schema::new([(title, ColumnType::Int)]));
+    let bytes = format!("\"{title}\",Fare\n1,2\n\"x\r\",3\n");
+    let err = parse_csv(bytes.as_bytes(), "in\x1b[2J.csv", &schema).unwrap_err();
+    assert!(
+        matches!(&err, DataError::Parse { column, value, .. } if column == title && value == "x\r"),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert_no_controls(&message);
+    assert!(
+        message.starts_with(&format!("`in\\u{{1b}}[2J.csv` line 3, column `{escaped}`: `x\\u{{d}}` is not")),
+        "{message}"
+    );
+    // Names in lists, duplicates, non-finite values, unknown columns.
+    let bidi = "Age\u{202e}";
+    let errors = [
+        parse_csv(
+            format!("{title},a\n1,2\n").as_bytes(),
+            "t.csv",
+            &CsvOptions::default().with_schema(Schema::new([("b", ColumnType::Int)])),
+        )
+        .unwrap_err(),
+        parse_csv(format!("{title},{title}\n1,2\n").as_bytes(), "t.csv", &CsvOptions::default()).unwrap_err(),
+        parse_csv(format!("{bidi}\n1\n\"inf\u{9b}\"\n").as_bytes(), "t.csv", &schema_float(bidi))
+            .unwrap_err(),
+        parse_csv(format!("{title}\n1\n").as_bytes(), "t.csv", &CsvOptions::default())
+            .unwrap()
+            .require_column(bidi)
+            .unwrap_err(),
+    ];
+    for err in errors {
+        let message = err.to_string();
+        assert_no_controls(&message);
+        assert!(message.contains(escaped) || message.contains("Age\\u{202e}"), "{message}");
+    }
+}
+
+fn schema_float(name: &str) -> CsvOptions {
+    CsvOptions::default().with_schema(Schema::new([(name, ColumnType::Float)]))
+}
+
 #[test]
 fn duplicate_header_names() {
     let err = read_bytes("dup.csv", b"Age,Fare,Age\n1,2,3\n").unwrap_err();

@@ -277,6 +277,18 @@ fn nan_infinity_missing_required_values_and_unseen_categories_are_refused() {
 }
 
 #[test]
+fn messages_escape_control_characters_from_the_input() {
+    // An unseen category holding a terminal title escape and a carriage return.
+    let bad = with_field(&test_csv(), 4, "Sex", "\x1b]0;pwned\x07\r");
+    let message = score(&bad, &BatchOptions::new()).unwrap_err().to_string();
+    assert!(!message.chars().any(mlflow::text::is_unsafe_char), "raw control character in {message:?}");
+    assert!(
+        message.contains("line 6, column `Sex`: category `\\u{1b}]0;pwned\\u{7}\\u{d}` is unknown"),
+        "{message}"
+    );
+}
+
+#[test]
 fn a_missing_column_is_reported_before_any_row() {
     let text: String = test_csv()
         .lines()

@@ -291,6 +291,47 @@ fn every_bad_request_gets_a_4xx_naming_the_problem_and_the_server_keeps_serving(
 }
 
 #[test]
+fn error_messages_escape_control_characters_the_client_sent() {
+    let (_dir, store) = fresh_store();
+    let server = start(&store, config().model(ModelSpec::new("titanic@production")).prediction_log(None));
+    let mut c = Client::connect(server.local_addr()).unwrap();
+    let cases = [
+        (
+            PREDICT,
+            r#"{"instances": [{"\u001b]0;pwned\u0007": 1}]}"#,
+            "unknown_feature",
+            r"unknown feature `\u{1b}]0;pwned\u{7}`",
+        ),
+        (
+            PREDICT,
+            r#"{"instances": [[3, 0, "a\r\u202e\u009b", 1, 2, 3, 0, 1, 0, 8, 3, 6, 2]]}"#,
+            "non_numeric",
+            r#"is a string "a\r\u{202e}\u{9b}""#,
+        ),
+        (PREDICT, r#"{"instances": [[1]], "key": ["\u2066"]}"#, "bad_request", r#"`key` is ["\u{2066}"]"#),
+        (
+            "/v1/models/%1B%5D0;pwned%07:predict",
+            DEMO,
+            "unknown_model",
+            r"no model `\u{1b}]0;pwned\u{7}` is served",
+        ),
+        ("/v1/models/titanic:%E2%80%AEexplain", DEMO, "not_found", r"unknown verb `:\u{202e}explain`"),
+    ];
+    for (path, body, code, fragment) in cases {
+        let answer = c.post(path, body).unwrap();
+        let json = answer.json();
+        assert_eq!(json["code"], code, "{body} → {}", answer.body);
+        let message = json["error"].as_str().unwrap();
+        assert!(!message.chars().any(mlflow::text::is_unsafe_char), "raw control character in {message:?}");
+        assert!(message.contains(fragment), "no {fragment:?} in {message}");
+    }
+    let answer = c.get("/v1/models/%1B%5B2J").unwrap();
+    assert_eq!(answer.status, 404);
+    assert!(answer.json()["error"].as_str().unwrap().contains(r"no model `\u{1b}[2J`"), "{}", answer.body);
+    server.shutdown().unwrap();
+}
+
+#[test]
 fn metadata_health_and_metrics_describe_what_is_served() {
     let (_dir, store) = fresh_store();
     let spec = ModelSpec::new("titanic@production").challenger("titanic@candidate", ChallengerMode::Shadow);

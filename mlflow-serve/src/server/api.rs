@@ -19,6 +19,7 @@ use super::metrics::{ErrorCode, ModelMetrics};
 use super::shadow::ShadowJob;
 use super::{now_ms, App, Loaded, Served};
 use crate::{Durability, Prediction, PredictionRecordRef, Role, Route, Scorer, ServeError};
+use mlflow_core::text::escape_controls as esc;
 
 /// Client request ids longer than this (or with spaces or control characters) are replaced by
 /// one of ours: they are echoed back and logged with every row.
@@ -48,6 +49,9 @@ pub(crate) fn router(app: Arc<App>) -> Router {
 }
 
 /// A refused request: its status, its error code and a message naming the problem and the fix.
+/// Messages quote client input (model names, feature names, keys, values) with control
+/// characters and bidi overrides escaped ([`mlflow_core::text::escape_controls`]): clients print
+/// them.
 #[derive(Debug)]
 pub(crate) struct ApiError {
     status: StatusCode,
@@ -176,7 +180,10 @@ impl PredictRequest {
                     format!("a value is too large to be a finite number ({e}); send finite numbers"),
                 )
             } else {
-                ApiError::bad(ErrorCode::MalformedJson, format!("the body is not valid JSON: {e}; {SHAPE}"))
+                ApiError::bad(
+                    ErrorCode::MalformedJson,
+                    format!("the body is not valid JSON: {}; {SHAPE}", esc(&e.to_string())),
+                )
             }
         })?;
         let Value::Object(mut fields) = value else {
@@ -191,7 +198,7 @@ impl PredictRequest {
             Some(other) => {
                 return Err(ApiError::bad(
                     ErrorCode::BadRequest,
-                    format!("`probabilities` is {other}; send true or false"),
+                    format!("`probabilities` is {}; send true or false", shown(other)),
                 ))
             }
         };
@@ -201,7 +208,7 @@ impl PredictRequest {
             Some(other) => {
                 return Err(ApiError::bad(
                     ErrorCode::BadRequest,
-                    format!("`key` is {other}; send the routing key as a string"),
+                    format!("`key` is {}; send the routing key as a string", shown(other)),
                 ))
             }
         };
@@ -244,9 +251,10 @@ fn parse_instance(i: usize, instance: Value, names: &[String]) -> Result<Instanc
             None => Err(ApiError::bad(
                 ErrorCode::NonNumeric,
                 format!(
-                    "instance {i}, feature {} is {} {value}, not a number; send numbers (encode categories as the model's codes)",
+                    "instance {i}, feature {} is {} {}, not a number; send numbers (encode categories as the model's codes)",
                     feature(),
-                    kind(value)
+                    kind(value),
+                    shown(value)
                 ),
             )),
         }
@@ -257,7 +265,7 @@ fn parse_instance(i: usize, instance: Value, names: &[String]) -> Result<Instanc
             .enumerate()
             .map(|(j, v)| {
                 number(v, &|| match names.get(j) {
-                    Some(name) => format!("`{name}` (column {j})"),
+                    Some(name) => format!("`{}` (column {j})", esc(name)),
                     None => format!("at column {j}"),
                 })
             })
@@ -266,7 +274,7 @@ fn parse_instance(i: usize, instance: Value, names: &[String]) -> Result<Instanc
         Value::Object(fields) => fields
             .into_iter()
             .map(|(name, v)| {
-                let value = number(&v, &|| format!("`{name}`"))?;
+                let value = number(&v, &|| format!("`{}`", esc(&name)))?;
                 Ok((name, value))
             })
             .collect::<Result<BTreeMap<String, f64>, _>>()
@@ -279,6 +287,20 @@ fn parse_instance(i: usize, instance: Value, names: &[String]) -> Result<Instanc
             ),
         )),
     }
+}
+
+/// Client JSON values longer than this (in characters) are cut short in messages.
+const MAX_SHOWN: usize = 64;
+
+/// A client's JSON value as quoted in messages: its JSON text, cut to [`MAX_SHOWN`] characters,
+/// with control characters and bidi overrides escaped (JSON escapes only C0 controls).
+fn shown(value: &Value) -> String {
+    let text = value.to_string();
+    let cut = match text.char_indices().nth(MAX_SHOWN) {
+        Some((at, _)) => format!("{}...", &text[..at]),
+        None => text,
+    };
+    esc(&cut).into_owned()
 }
 
 /// How a JSON value is described in messages.
@@ -408,12 +430,15 @@ fn predict_target(target: &str) -> Result<&str, ApiError> {
         Some((_, verb)) => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             ErrorCode::NotFound,
-            format!("unknown verb `:{verb}`; POST to /v1/models/NAME:predict"),
+            format!("unknown verb `:{}`; POST to /v1/models/NAME:predict", esc(verb)),
         )),
         None => Err(ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::MethodNotAllowed,
-            format!("POST to /v1/models/{target}:predict to score, GET /v1/models/{target} for metadata"),
+            format!(
+                "POST to /v1/models/{target}:predict to score, GET /v1/models/{target} for metadata",
+                target = esc(target)
+            ),
         )),
     }
 }
@@ -426,7 +451,7 @@ impl App {
             ApiError::new(
                 StatusCode::NOT_FOUND,
                 ErrorCode::UnknownModel,
-                format!("no model `{name}` is served here; served: {}", names.join(", ")),
+                format!("no model `{}` is served here; served: {}", esc(name), names.join(", ")),
             )
         })
     }
@@ -447,7 +472,7 @@ async fn predict(
         .map_err(|e| {
             ApiError::bad(
                 ErrorCode::BadRequest,
-                format!("{}; POST to /v1/models/NAME:predict", e.body_text()),
+                format!("{}; POST to /v1/models/NAME:predict", esc(&e.body_text())),
             )
         })
         .and_then(|Path(target)| app.served(predict_target(&target)?).cloned())
@@ -600,7 +625,7 @@ async fn model_metadata(
         return ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::MethodNotAllowed,
-            format!("GET /v1/models/{target} is not a route; POST to it to score"),
+            format!("GET /v1/models/{} is not a route; POST to it to score", esc(&target)),
         )
         .answer(&app.unknown);
     }
@@ -649,7 +674,7 @@ async fn not_found(
     let error = ApiError::new(
         StatusCode::NOT_FOUND,
         ErrorCode::NotFound,
-        format!("no route {}; the routes are POST /v1/models/NAME:predict, GET /v1/models[/NAME], /v2/health/live, /v2/health/ready, /metrics", uri.path()),
+        format!("no route {}; the routes are POST /v1/models/NAME:predict, GET /v1/models[/NAME], /v2/health/live, /v2/health/ready, /metrics", esc(uri.path())),
     );
     refuse(&app, &headers, body, error).await
 }
@@ -665,8 +690,9 @@ async fn method_not_allowed(
         StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::MethodNotAllowed,
         format!(
-            "{method} is not allowed on {}; POST to /v1/models/NAME:predict, GET everything else",
-            uri.path()
+            "{} is not allowed on {}; POST to /v1/models/NAME:predict, GET everything else",
+            esc(method.as_str()),
+            esc(uri.path())
         ),
     );
     refuse(&app, &headers, body, error).await
