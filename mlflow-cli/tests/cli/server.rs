@@ -218,7 +218,23 @@ fn every_bad_request_gets_a_4xx_naming_the_problem_and_the_server_keeps_serving(
         r#"{"instances": [[3, 0, null, 1, 2, 3, 0, 1, 0, 8, 3, 6, 2]]}"#,
         400,
         "non_numeric",
-        "is null",
+        "(column 2) is null, not a number",
+    );
+    refused(
+        &mut c,
+        PREDICT,
+        r#"{"instances": [{"Pclass": 3, "Sex": true}]}"#,
+        400,
+        "non_numeric",
+        "feature `Sex` is a boolean true, not a number",
+    );
+    refused(
+        &mut c,
+        PREDICT,
+        r#"{"instances": [[3, 0, [1, 2], 1, 2, 3, 0, 1, 0, 8, 3, 6, 2]]}"#,
+        400,
+        "non_numeric",
+        "(column 2) is a list [1,2], not a number",
     );
     refused(
         &mut c,
@@ -281,7 +297,7 @@ fn every_bad_request_gets_a_4xx_naming_the_problem_and_the_server_keeps_serving(
     let answer = c.post(PREDICT, DEMO).unwrap();
     assert_eq!(answer.status, 200, "{}", answer.body);
     let metrics = c.get("/metrics").unwrap().body;
-    for (code, n) in [("malformed_json", 2), ("feature_count", 2), ("non_numeric", 2), ("body_too_large", 1)]
+    for (code, n) in [("malformed_json", 2), ("feature_count", 2), ("non_numeric", 4), ("body_too_large", 1)]
     {
         let line = format!("mlflow_request_errors_total{{model=\"titanic\",code=\"{code}\"}} {n}");
         assert!(metrics.lines().any(|l| l == line), "no `{line}` in\n{metrics}");
@@ -325,6 +341,11 @@ fn error_messages_escape_control_characters_the_client_sent() {
         assert!(!message.chars().any(mlflow::text::is_unsafe_char), "raw control character in {message:?}");
         assert!(message.contains(fragment), "no {fragment:?} in {message}");
     }
+    // A long value is cut short.
+    let long = format!(r#"{{"instances": [{{"Pclass": "{}"}}]}}"#, "x".repeat(5000));
+    let message = c.post(PREDICT, &long).unwrap().json()["error"].as_str().unwrap().to_owned();
+    assert!(message.contains(&format!("is a string \"{}...,", "x".repeat(63))), "{message}");
+    assert!(message.len() < 300, "{message}");
     let answer = c.get("/v1/models/%1B%5B2J").unwrap();
     assert_eq!(answer.status, 404);
     assert!(answer.json()["error"].as_str().unwrap().contains(r"no model `\u{1b}[2J`"), "{}", answer.body);

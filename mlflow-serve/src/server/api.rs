@@ -251,10 +251,9 @@ fn parse_instance(i: usize, instance: Value, names: &[String]) -> Result<Instanc
             None => Err(ApiError::bad(
                 ErrorCode::NonNumeric,
                 format!(
-                    "instance {i}, feature {} is {} {}, not a number; send numbers (encode categories as the model's codes)",
+                    "instance {i}, feature {} is {}, not a number; send numbers (encode categories as the model's codes)",
                     feature(),
-                    kind(value),
-                    shown(value)
+                    described(value)
                 ),
             )),
         }
@@ -301,6 +300,14 @@ fn shown(value: &Value) -> String {
         None => text,
     };
     esc(&cut).into_owned()
+}
+
+/// A client's JSON value described and quoted: `null`, `a boolean true`, `a string "x"`, ...
+fn described(value: &Value) -> String {
+    match value {
+        Value::Null => "null".to_owned(),
+        other => format!("{} {}", kind(other), shown(other)),
+    }
 }
 
 /// How a JSON value is described in messages.
