@@ -373,6 +373,10 @@ fn metadata_health_and_metrics_describe_what_is_served() {
     for path in ["/v2/health/live", "/healthz", "/v2/health/ready", "/readyz"] {
         assert_eq!(http::get(addr, path).status, 200, "{path}");
     }
+    // KServe's V1 client checks liveness with `GET /`, as its Python model server answers it.
+    let root = http::get(addr, "/");
+    assert_eq!((root.status, root.header("content-type")), (200, Some("application/json")), "{}", root.body);
+    assert_eq!(root.json(), serde_json::json!({ "status": "alive" }));
     for _ in 0..3 {
         assert_eq!(http::post(addr, PREDICT, DEMO).status, 200);
     }

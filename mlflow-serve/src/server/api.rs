@@ -36,6 +36,7 @@ const DRAIN_FACTOR: usize = 8;
 
 pub(crate) fn router(app: Arc<App>) -> Router {
     Router::new()
+        .route("/", get(alive))
         .route("/v1/models", get(list_models))
         .route("/v1/models/{target}", get(model_metadata).post(predict))
         .route("/v2/health/live", get(live))
@@ -655,6 +656,12 @@ async fn live() -> Response {
     json(StatusCode::OK, &serde_json::json!({ "live": true }))
 }
 
+/// `GET /`: liveness as KServe's Python model server answers it (its `DataPlane.live`), which
+/// KServe's V1 REST client (`InferenceRESTClient.is_server_live`) asks for.
+async fn alive() -> Response {
+    json(StatusCode::OK, &serde_json::json!({ "status": "alive" }))
+}
+
 async fn ready(State(app): State<Arc<App>>) -> Response {
     let ready = app.ready.load(std::sync::atomic::Ordering::SeqCst);
     let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
@@ -681,7 +688,7 @@ async fn not_found(
     let error = ApiError::new(
         StatusCode::NOT_FOUND,
         ErrorCode::NotFound,
-        format!("no route {}; the routes are POST /v1/models/NAME:predict, GET /v1/models[/NAME], /v2/health/live, /v2/health/ready, /metrics", esc(uri.path())),
+        format!("no route {}; the routes are POST /v1/models/NAME:predict, GET /v1/models[/NAME], /, /v2/health/live, /v2/health/ready, /metrics", esc(uri.path())),
     );
     refuse(&app, &headers, body, error).await
 }

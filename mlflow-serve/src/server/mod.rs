@@ -6,6 +6,7 @@
 //! | `POST /v1/models/NAME:predict` | `{"instances": [[...], {"feature": value, ...}], "probabilities": true?, "key": "..."?}` → `{"predictions": [...], "probabilities": [...]?}` |
 //! | `GET /v1/models/NAME` | metadata: version, signature, lineage, challengers |
 //! | `GET /v1/models` | the served models |
+//! | `GET /` | liveness as KServe's model server answers it: `{"status": "alive"}` |
 //! | `GET /v2/health/live`, `/healthz` | liveness: 200 while the process serves |
 //! | `GET /v2/health/ready`, `/readyz` | readiness: 200 with every model loaded, 503 while shutting down |
 //! | `GET /metrics` | Prometheus text format |
