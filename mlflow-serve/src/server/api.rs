@@ -35,6 +35,7 @@ const BLOCKING_BODY_BYTES: usize = 16 * 1024;
 const DRAIN_FACTOR: usize = 8;
 
 pub(crate) fn router(app: Arc<App>) -> Router {
+    let heads = axum::middleware::from_fn_with_state(Arc::clone(&app), check_head);
     Router::new()
         .route("/", get(alive))
         .route("/v1/models", get(list_models))
@@ -46,7 +47,38 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/metrics", get(metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(heads)
         .with_state(app)
+}
+
+/// The size of a request's line and headers as sent (give or take optional spaces).
+fn head_size(request: &axum::extract::Request) -> usize {
+    let line = request.method().as_str().len() + request.uri().to_string().len() + "  HTTP/1.1\r\n".len();
+    let headers: usize =
+        request.headers().iter().map(|(name, value)| name.as_str().len() + value.len() + 4).sum();
+    line + headers + 2
+}
+
+/// Refuses requests whose line and headers are over the limit with a JSON 431, before routing.
+/// (Heads over hyper's own cap, 4 times larger, never get here: see the `conn` module.)
+async fn check_head(
+    State(app): State<Arc<App>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let size = head_size(&request);
+    if size > app.max_header_bytes {
+        return ApiError::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            ErrorCode::HeadersTooLarge,
+            format!(
+                "the request line and headers are {size} bytes, over the limit of {} bytes; send fewer or shorter headers (or raise the server's --max-header-bytes)",
+                app.max_header_bytes
+            ),
+        )
+        .answer(&app.unknown);
+    }
+    next.run(request).await
 }
 
 /// A refused request: its status, its error code and a message naming the problem and the fix.
@@ -69,11 +101,16 @@ impl ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, code, message)
     }
 
-    /// Counts the error against `metrics` and turns it into the JSON answer.
+    /// Counts the error against `metrics` and turns it into the JSON answer. After a refusal
+    /// whose body is left unread (a slow body, headers too large), the connection is closed.
     fn answer(self, metrics: &ModelMetrics) -> Response {
         metrics.error(self.code);
         let body = serde_json::json!({ "error": self.message, "code": self.code.as_str() }).to_string();
-        (self.status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+        let mut response = (self.status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+        if matches!(self.status, StatusCode::REQUEST_TIMEOUT | StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE) {
+            response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        response
     }
 }
 
@@ -395,10 +432,24 @@ fn routing_key<'a>(body_key: Option<&'a str>, headers: &'a HeaderMap) -> Result<
     }
 }
 
-/// Reads the body, up to `limit` bytes. A larger body is still read to its end when it is at most
-/// [`DRAIN_FACTOR`] times the limit, so the client gets its 413 instead of a reset connection.
-async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Vec<u8>, ApiError> {
+/// Reads the body, up to `limit` bytes, within `timeout` (from now). A larger body is still read
+/// to its end when it is at most [`DRAIN_FACTOR`] times the limit, so the client gets its 413
+/// instead of a reset connection; a body still incomplete after `timeout` gets a 408.
+async fn read_body(
+    body: Body,
+    headers: &HeaderMap,
+    limit: usize,
+    timeout: Option<Duration>,
+) -> Result<Vec<u8>, ApiError> {
     use http_body_util::BodyExt;
+    let deadline = timeout.map(|timeout| (tokio::time::Instant::now() + timeout, timeout));
+    let too_slow = |timeout: Duration| {
+        ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            ErrorCode::RequestTimeout,
+            format!("the body did not arrive within {} s; send the whole body at once (or raise the server's --body-timeout-secs)", timeout.as_secs_f64()),
+        )
+    };
     let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -414,7 +465,14 @@ async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Vec<
     let mut body = body;
     let mut bytes = Vec::with_capacity(declared.map_or(0, |n| n as usize).min(limit));
     let mut seen = 0usize;
-    while let Some(frame) = body.frame().await {
+    loop {
+        let frame = match deadline {
+            Some((deadline, timeout)) => {
+                tokio::time::timeout_at(deadline, body.frame()).await.map_err(|_| too_slow(timeout))?
+            }
+            None => body.frame().await,
+        };
+        let Some(frame) = frame else { break };
         let frame =
             frame.map_err(|e| ApiError::bad(ErrorCode::BadRequest, format!("cannot read the body: {e}")))?;
         let Ok(data) = frame.into_data() else { continue };
@@ -475,7 +533,7 @@ async fn predict(
     let time_ms = now_ms();
     let _in_flight = app.metrics.in_flight();
     // The body is read even for requests about to be refused, so the connection stays usable.
-    let bytes = read_body(body, &headers, app.max_body_bytes).await;
+    let bytes = read_body(body, &headers, app.max_body_bytes, app.body_read_timeout).await;
     let served = match target
         .map_err(|e| {
             ApiError::bad(
@@ -675,7 +733,11 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
 
 /// Reads and drops the body (so the connection stays usable), then refuses the request.
 async fn refuse(app: &App, headers: &HeaderMap, body: Body, error: ApiError) -> Response {
-    let _ = read_body(body, headers, app.max_body_bytes).await;
+    if let Err(e) = read_body(body, headers, app.max_body_bytes, app.body_read_timeout).await {
+        if e.status == StatusCode::REQUEST_TIMEOUT {
+            return e.answer(&app.unknown);
+        }
+    }
     error.answer(&app.unknown)
 }
 
