@@ -11,7 +11,7 @@ pub use mlflow_core::Error as EngineError;
 // The engine: always there.
 #[cfg(feature = "progress")]
 pub use mlflow_core::progress;
-pub use mlflow_core::{artifact, codec, dag, exec, gc, registry, step, store, track};
+pub use mlflow_core::{artifact, codec, dag, exec, gc, registry, step, store, text, track};
 
 // The machine-learning rooms (feature `ml`, on by default).
 #[cfg(feature = "ml")]

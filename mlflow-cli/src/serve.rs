@@ -34,6 +34,17 @@ pub struct ServeArgs {
     /// Requests with a larger body get 413.
     #[arg(long, default_value_t = 1 << 20)]
     max_body_bytes: usize,
+    /// Requests whose request line and headers are larger get 431.
+    #[arg(long, default_value_t = mlflow::serve::server::DEFAULT_MAX_HEADER_BYTES)]
+    max_header_bytes: usize,
+    /// Close connections that have not sent a whole request line and headers within this many
+    /// seconds (slow clients, idle keep-alive connections; 0: never).
+    #[arg(long, default_value_t = mlflow::serve::server::DEFAULT_HEADER_READ_TIMEOUT.as_secs())]
+    header_timeout_secs: u64,
+    /// Answer 408 to requests whose body has not fully arrived within this many seconds after
+    /// their headers (0: never).
+    #[arg(long, default_value_t = mlflow::serve::server::DEFAULT_BODY_READ_TIMEOUT.as_secs())]
+    body_timeout_secs: u64,
     /// How often to check the registry for moved aliases, in milliseconds.
     #[arg(long, default_value_t = 1000)]
     reload_ms: u64,
@@ -90,6 +101,9 @@ pub fn serve(store: Store, args: ServeArgs) -> CliResult<()> {
     }
     let mut config = ServerConfig::new(SocketAddr::new(args.host, args.port))
         .max_body_bytes(args.max_body_bytes)
+        .max_header_bytes(args.max_header_bytes)
+        .header_read_timeout(Duration::from_secs(args.header_timeout_secs))
+        .body_read_timeout(Duration::from_secs(args.body_timeout_secs))
         .reload_interval(Duration::from_millis(args.reload_ms.max(10)))
         .prediction_log((!args.no_log).then_some(log))
         .announce(true)

@@ -5,8 +5,8 @@
 //!
 //! Rooms: [`step`], [`artifact`], [`codec`], [`dag`], [`exec`], [`store`], [`track`] (metrics,
 //! tags, data versions, environment, run queries, lineage), [`registry`] (model versions,
-//! aliases with their history, guarded promotion), and `progress` (a terminal progress bar for
-//! runs; cargo feature `progress`).
+//! aliases with their history, guarded promotion), [`text`] (escaping input echoed in messages),
+//! and `progress` (a terminal progress bar for runs; cargo feature `progress`).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -21,6 +21,7 @@ pub mod progress;
 pub mod registry;
 pub mod step;
 pub mod store;
+pub mod text;
 pub mod track;
 
 pub use error::{Error, Result};

@@ -50,7 +50,10 @@ use mlflow_core::codec::ContentHash;
 
 /// Everything that can go wrong reading data or building a table.
 ///
-/// Every message says what was wrong, where (file, 1-based line, column) and what to do.
+/// Every message says what was wrong, where (file, 1-based line, column) and what to do. Text
+/// from the input (file names, column names, fields) is quoted with its control characters
+/// escaped ([`mlflow_core::text::escape_controls`]), so printing a message cannot drive a
+/// terminal; the fields keep the text as it was.
 ///
 /// ```
 /// use mlflow_ml::data::{parse_csv, CsvOptions, DataError};
@@ -62,14 +65,15 @@ use mlflow_core::codec::ContentHash;
 pub enum DataError {
     /// The file does not exist.
     #[error(
-        "data file `{file}` does not exist; check the path (relative paths start at the current directory)"
+        "data file `{}` does not exist; check the path (relative paths start at the current directory)",
+        esc(.file)
     )]
     NotFound {
         /// The path as given.
         file: String,
     },
     /// The file could not be read.
-    #[error("cannot read data file `{file}`: {source}; check the path and its permissions")]
+    #[error("cannot read data file `{}`: {source}; check the path and its permissions", esc(.file))]
     Io {
         /// The path as given.
         file: String,
@@ -78,19 +82,19 @@ pub enum DataError {
         source: std::io::Error,
     },
     /// The path is not valid UTF-8, so it cannot be recorded as a data version.
-    #[error("data file path `{file}` is not valid UTF-8; rename the file or folder")]
+    #[error("data file path `{}` is not valid UTF-8; rename the file or folder", esc(.file))]
     PathNotUtf8 {
         /// The path, lossily converted.
         file: String,
     },
     /// The file has no header row.
-    #[error("`{file}` is empty: a CSV file needs a header row and at least one data row")]
+    #[error("`{}` is empty: a CSV file needs a header row and at least one data row", esc(.file))]
     Empty {
         /// The file.
         file: String,
     },
     /// The file has a header row but no data rows.
-    #[error("`{file}` has a header ({columns} columns) but no data rows; add data or check that the right file was given")]
+    #[error("`{}` has a header ({columns} columns) but no data rows; add data or check that the right file was given", esc(.file))]
     HeaderOnly {
         /// The file.
         file: String,
@@ -98,7 +102,7 @@ pub enum DataError {
         columns: usize,
     },
     /// A header field is empty.
-    #[error("`{file}` line 1: header field {position} (1-based) has no name; give every column a name")]
+    #[error("`{}` line 1: header field {position} (1-based) has no name; give every column a name", esc(.file))]
     EmptyHeader {
         /// The file.
         file: String,
@@ -106,7 +110,7 @@ pub enum DataError {
         position: usize,
     },
     /// Two header fields have the same name.
-    #[error("`{file}` line 1: column name `{name}` appears at positions {first} and {second} (1-based); column names must be unique")]
+    #[error("`{}` line 1: column name `{}` appears at positions {first} and {second} (1-based); column names must be unique", esc(.file), esc(.name))]
     DuplicateHeader {
         /// The file.
         file: String,
@@ -118,7 +122,7 @@ pub enum DataError {
         second: usize,
     },
     /// A record has a different number of fields than the header.
-    #[error("`{file}` line {line}: expected {expected} fields (as in the header), found {found}; look for an unquoted comma or a missing field")]
+    #[error("`{}` line {line}: expected {expected} fields (as in the header), found {found}; look for an unquoted comma or a missing field", esc(.file))]
     RaggedRow {
         /// The file.
         file: String,
@@ -132,7 +136,7 @@ pub enum DataError {
         found: usize,
     },
     /// A field is not valid UTF-8.
-    #[error("`{file}` line {line}, column `{column}`: the field is not valid UTF-8 (after {valid_up_to} valid bytes); re-save the file as UTF-8")]
+    #[error("`{}` line {line}, column `{}`: the field is not valid UTF-8 (after {valid_up_to} valid bytes); re-save the file as UTF-8", esc(.file), esc(.column))]
     NotUtf8 {
         /// The file.
         file: String,
@@ -144,7 +148,7 @@ pub enum DataError {
         valid_up_to: usize,
     },
     /// A value does not parse as the column's declared type.
-    #[error("`{file}` line {line}, column `{column}`: `{value}` is not a valid {expected} value; fix the value or declare the column with another type in the schema")]
+    #[error("`{}` line {line}, column `{}`: `{}` is not a valid {expected} value; fix the value or declare the column with another type in the schema", esc(.file), esc(.column), esc(.value))]
     Parse {
         /// The file.
         file: String,
@@ -160,7 +164,7 @@ pub enum DataError {
         expected: ColumnType,
     },
     /// NaN or an infinite value in a numeric column.
-    #[error("`{file}` line {line}, column `{column}`: `{value}` is not a finite number (NaN and infinities are not accepted); leave the field empty to mark a missing value")]
+    #[error("`{}` line {line}, column `{}`: `{}` is not a finite number (NaN and infinities are not accepted); leave the field empty to mark a missing value", esc(.file), esc(.column), esc(.value))]
     NonFinite {
         /// The file.
         file: String,
@@ -174,7 +178,7 @@ pub enum DataError {
         value: String,
     },
     /// A column the schema requires is not in the header.
-    #[error("`{file}` has no column `{column}`, which the schema requires; columns found: {}", .available.join(", "))]
+    #[error("`{}` has no column `{}`, which the schema requires; columns found: {}", esc(.file), esc(.column), esc_list(.available))]
     MissingColumn {
         /// The file.
         file: String,
@@ -184,7 +188,7 @@ pub enum DataError {
         available: Vec<String>,
     },
     /// The CSV parser failed for another reason.
-    #[error("`{file}`{}: malformed CSV: {message}", .line.map(|l| format!(" line {l}")).unwrap_or_default())]
+    #[error("`{}`{}: malformed CSV: {}", esc(.file), .line.map(|l| format!(" line {l}")).unwrap_or_default(), esc(.message))]
     Csv {
         /// The file.
         file: String,
@@ -194,7 +198,7 @@ pub enum DataError {
         message: String,
     },
     /// The file's bytes no longer hash to the version recorded when it was opened.
-    #[error("`{file}` changed since it was opened (version {} when opened, {} now); rebuild the pipeline so the new version is part of the cache key", .expected.short(), .found.short())]
+    #[error("`{}` changed since it was opened (version {} when opened, {} now); rebuild the pipeline so the new version is part of the cache key", esc(.file), .expected.short(), .found.short())]
     Changed {
         /// The file.
         file: String,
@@ -204,7 +208,7 @@ pub enum DataError {
         found: ContentHash,
     },
     /// Columns of different lengths in [`Table::new`] or [`Table::with_column`].
-    #[error("column `{column}` has {len} values but the table has {expected} rows; all columns must have the same length")]
+    #[error("column `{}` has {len} values but the table has {expected} rows; all columns must have the same length", esc(.column))]
     LengthMismatch {
         /// The offending column.
         column: String,
@@ -214,13 +218,13 @@ pub enum DataError {
         expected: usize,
     },
     /// A column name used twice in [`Table::new`] or [`Table::select`].
-    #[error("column `{column}` appears twice; column names must be unique")]
+    #[error("column `{}` appears twice; column names must be unique", esc(.column))]
     DuplicateColumn {
         /// The repeated name.
         column: String,
     },
     /// A column that is not in the table.
-    #[error("no column `{column}` in the table; columns: {}", .available.join(", "))]
+    #[error("no column `{}` in the table; columns: {}", esc(.column), esc_list(.available))]
     UnknownColumn {
         /// The requested name.
         column: String,
@@ -235,6 +239,16 @@ pub enum DataError {
         /// The table's row count.
         rows: usize,
     },
+}
+
+/// Text from the input as shown in messages: control characters and bidi overrides escaped.
+fn esc(text: &str) -> std::borrow::Cow<'_, str> {
+    mlflow_core::text::escape_controls(text)
+}
+
+/// Names as shown in messages: escaped, comma-separated.
+fn esc_list(names: &[String]) -> String {
+    names.iter().map(|n| esc(n)).collect::<Vec<_>>().join(", ")
 }
 
 /// The type of a column.
@@ -1003,6 +1017,122 @@ pub fn parse_csv(bytes: &[u8], file: &str, options: &CsvOptions) -> Result<Table
     Table::new(columns)
 }
 
+/// A reader that notes where lines break as the bytes pass through it, so that the 1-based line
+/// where a CSV record starts can be told from the byte offset the `csv` crate gives the record
+/// ([`csv::Position::byte`]).
+///
+/// `csv::Position::line` is one too low for every record after the first in a file with `\r\n`
+/// line ends (rust-csv issue #395: the `\n` of a record's terminator is only consumed with the next
+/// record) and ignores the blank lines before a record; this counter is right in both cases. A line
+/// break is `\n`, `\r\n` or a lone `\r` (the line ends the `csv` crate accepts), inside quoted fields
+/// too, as an editor counts them. Memory stays bounded: breaks before the last offset asked about
+/// are forgotten.
+///
+/// ```
+/// use mlflow_ml::data::LineCounter;
+/// let text = b"name,note\r\nAda,\"two\r\nlines\"\r\n\r\nAlan,x\r\n";
+/// let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(LineCounter::new(&text[..]));
+/// let mut record = csv::ByteRecord::new();
+/// let mut lines = Vec::new();
+/// while reader.read_byte_record(&mut record)? {
+///     let byte = record.position().map_or(0, |p| p.byte());
+///     lines.push(reader.get_mut().line_at(byte));
+/// }
+/// assert_eq!(lines, [1, 2, 5]); // the header, Ada's record (2 lines), a blank line, Alan's
+/// # Ok::<(), csv::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct LineCounter<R> {
+    inner: R,
+    /// Offset of the next byte read.
+    offset: u64,
+    /// Runs of `\r` and `\n` bytes not yet counted: `(offset of the run's first byte, breaks)`.
+    runs: std::collections::VecDeque<(u64, u64)>,
+    /// The run the bytes read so far end with, if they end with `\r` or `\n`.
+    open: Option<(u64, u64)>,
+    /// Whether the last byte was `\r` (a `\n` right after it ends the same line).
+    after_cr: bool,
+    /// Line breaks in the runs already counted.
+    counted: u64,
+}
+
+impl<R> LineCounter<R> {
+    /// Counts the lines of what `inner` reads.
+    ///
+    /// See [`LineCounter`] for an example.
+    pub fn new(inner: R) -> Self {
+        LineCounter {
+            inner,
+            offset: 0,
+            runs: std::collections::VecDeque::new(),
+            open: None,
+            after_cr: false,
+            counted: 0,
+        }
+    }
+
+    /// The 1-based line of the record at byte offset `byte` (its [`csv::Position::byte`], which
+    /// may point at the line ends before the record: they count). Offsets must not go down from
+    /// call to call, as records are read in order.
+    ///
+    /// See [`LineCounter`] for an example.
+    pub fn line_at(&mut self, byte: u64) -> u64 {
+        // A record starts after the run of line ends its position points into (if any), so every
+        // run starting at or before the position is before the record.
+        while let Some(&(start, breaks)) = self.runs.front() {
+            if start > byte {
+                break;
+            }
+            self.counted += breaks;
+            self.runs.pop_front();
+        }
+        let open = self.open.filter(|&(start, _)| start <= byte).map_or(0, |(_, breaks)| breaks);
+        1 + self.counted + open
+    }
+
+    fn scan(&mut self, bytes: &[u8]) {
+        let mut i = 0;
+        while i < bytes.len() {
+            if self.open.is_none() {
+                // Outside a run: skip to the next line end.
+                match bytes[i..].iter().position(|&b| b == b'\r' || b == b'\n') {
+                    Some(k) => {
+                        i += k;
+                        self.open = Some((self.offset + i as u64, 0));
+                    }
+                    None => break,
+                }
+            }
+            let b = bytes[i];
+            match (&mut self.open, b) {
+                (Some((_, breaks)), b'\r') => {
+                    *breaks += 1;
+                    self.after_cr = true;
+                }
+                (Some((_, breaks)), b'\n') => {
+                    if !std::mem::take(&mut self.after_cr) {
+                        *breaks += 1;
+                    }
+                }
+                (open, _) => {
+                    self.runs.extend(open.take());
+                    self.after_cr = false;
+                }
+            }
+            i += 1;
+        }
+        self.offset += bytes.len() as u64;
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for LineCounter<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.scan(&buf[..n]);
+        Ok(n)
+    }
+}
+
 /// The fields of a CSV file, UTF-8 checked and field-count checked, before typing: all field
 /// text in one buffer, field `(row, j)` ending at `ends[row * width + j]`.
 struct RawCsv<'a> {
@@ -1027,9 +1157,15 @@ fn finite(t: &str) -> Result<Option<f64>, std::num::ParseFloatError> {
 impl<'a> RawCsv<'a> {
     fn parse(bytes: &[u8], file: &'a str, delimiter: u8) -> Result<Self, DataError> {
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        let csv_error = |e: csv::Error| DataError::Csv {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(delimiter)
+            .from_reader(LineCounter::new(bytes));
+        // Lines are counted from byte offsets: the csv crate's own count is off after `\r\n`.
+        let csv_error = |e: csv::Error, reader: &mut csv::Reader<LineCounter<&[u8]>>| DataError::Csv {
             file: file.to_owned(),
-            line: e.position().map(|p| p.line()),
+            line: e.position().map(|p| reader.get_mut().line_at(p.byte())),
             message: e.to_string(),
         };
         let not_utf8 = |line: u64, column: String, e: std::str::Utf8Error| DataError::NotUtf8 {
@@ -1038,13 +1174,8 @@ impl<'a> RawCsv<'a> {
             column,
             valid_up_to: e.valid_up_to(),
         };
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .delimiter(delimiter)
-            .from_reader(bytes);
         let mut record = csv::ByteRecord::new();
-        if !reader.read_byte_record(&mut record).map_err(csv_error)? {
+        if !reader.read_byte_record(&mut record).map_err(|e| csv_error(e, &mut reader))? {
             return Err(DataError::Empty { file: file.to_owned() });
         }
         let mut header = Vec::with_capacity(record.len());
@@ -1068,8 +1199,8 @@ impl<'a> RawCsv<'a> {
         let mut text = String::with_capacity(bytes.len());
         let mut ends = Vec::new();
         let mut lines = Vec::new();
-        while reader.read_byte_record(&mut record).map_err(csv_error)? {
-            let line = record.position().map_or(0, |p| p.line());
+        while reader.read_byte_record(&mut record).map_err(|e| csv_error(e, &mut reader))? {
+            let line = reader.get_mut().line_at(record.position().map_or(0, |p| p.byte()));
             if record.len() != header.len() {
                 return Err(DataError::RaggedRow {
                     file: file.to_owned(),
@@ -1282,6 +1413,58 @@ mod tests {
     fn ragged_row_names_its_line_even_after_multiline_fields() {
         let err = parse("a,b\n\"x\ny\",1\n2\n").unwrap_err();
         assert!(matches!(err, DataError::RaggedRow { line: 4, row: 1, expected: 2, found: 1, .. }), "{err}");
+    }
+
+    /// `text` with its `\n` line ends replaced by `end`.
+    fn with_line_ends(text: &str, end: &str) -> String {
+        text.replace('\n', end)
+    }
+
+    #[test]
+    fn lines_are_right_whatever_the_line_ends() {
+        // A ragged row on line 5, after a quoted field spanning lines 2-3 and a blank line 4.
+        let ragged = "a,b\n\"x\ny\",1\n\n2\n3,4\n";
+        // A bad value on line 6 (with a declared type), after a field holding a line end.
+        let bad = "a,b\n1,\"p\nq\"\n2,r\n3,s\nx,t\n";
+        let opts = CsvOptions::default().with_schema(Schema::new([("a", ColumnType::Int)]));
+        for end in ["\n", "\r\n", "\r"] {
+            let err = parse(&with_line_ends(ragged, end)).unwrap_err();
+            assert!(matches!(err, DataError::RaggedRow { line: 5, row: 1, .. }), "{end:?}: {err}");
+            let err = parse_csv(with_line_ends(bad, end).as_bytes(), "t.csv", &opts).unwrap_err();
+            assert!(matches!(err, DataError::Parse { line: 6, row: 3, .. }), "{end:?}: {err}");
+            assert!(err.to_string().starts_with("`t.csv` line 6, column `a`"), "{end:?}: {err}");
+        }
+        // Mixed line ends, a BOM, and blank lines before the header.
+        let err = parse_csv(b"\xEF\xBB\xBF\r\n\na,b\r\n1,2\n\r\n3\r\n", "t.csv", &CsvOptions::default())
+            .unwrap_err();
+        assert!(matches!(err, DataError::RaggedRow { line: 6, .. }), "{err}");
+    }
+
+    #[test]
+    fn the_line_counter_counts_across_reads() {
+        // One byte per read: a `\r\n` split across two reads is one line end.
+        struct Trickle<'a>(&'a [u8]);
+        impl std::io::Read for Trickle<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let Some((&first, rest)) = self.0.split_first() else { return Ok(0) };
+                match buf.first_mut() {
+                    Some(slot) => *slot = first,
+                    None => return Ok(0),
+                }
+                self.0 = rest;
+                Ok(1)
+            }
+        }
+        let text = b"h\r\n\"a\r\nb\"\r\n\r\nc\rd\n";
+        let mut reader =
+            csv::ReaderBuilder::new().has_headers(false).from_reader(LineCounter::new(Trickle(text)));
+        let mut record = csv::ByteRecord::new();
+        let mut lines = Vec::new();
+        while reader.read_byte_record(&mut record).unwrap() {
+            let byte = record.position().unwrap().byte();
+            lines.push(reader.get_mut().line_at(byte));
+        }
+        assert_eq!(lines, [1, 2, 5, 6]);
     }
 
     #[test]

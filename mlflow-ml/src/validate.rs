@@ -42,6 +42,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{Column, ColumnType, Table, Value};
 use crate::features::{quantile, FittedScaler};
+use mlflow_core::text::escape_controls as esc;
 
 /// At most this many example rows are kept per expectation.
 ///
@@ -429,6 +430,7 @@ pub struct Example {
 }
 
 impl fmt::Display for Example {
+    /// `row N = value`; text values are quoted with their control characters escaped.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "row {} = {}", self.row, self.value)
     }
@@ -470,11 +472,12 @@ pub struct Outcome {
 impl fmt::Display for Outcome {
     /// `column `x`: rule: N offending row(s): detail; e.g. row 3 = ...`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "column `{}`: {}: ", self.column, self.rule)?;
+        // Column names, allowed values and what was found come from data and suites: escaped.
+        write!(f, "column `{}`: {}: ", esc(&self.column), esc(&self.rule))?;
         if self.offending > 0 {
             write!(f, "{} offending row(s): ", self.offending)?;
         }
-        f.write_str(&self.detail)?;
+        f.write_str(&esc(&self.detail))?;
         if !self.examples.is_empty() {
             let shown: Vec<String> = self.examples.iter().map(Example::to_string).collect();
             write!(f, "; e.g. {}", shown.join(", "))?;
@@ -619,7 +622,8 @@ impl fmt::Display for ValidationReport {
 pub enum ValidationError {
     /// One or more `Error`-severity expectations failed.
     #[error(
-        "validation `{suite}` failed on {rows} rows: {} expectation(s) violated:\n{}\n(rows are 0-based table indices; in a CSV file without multi-line fields, line = row + 2)\nfix the data, or relax these expectations in the suite",
+        "validation `{}` failed on {rows} rows: {} expectation(s) violated:\n{}\n(rows are 0-based table indices; in a CSV file without multi-line fields, line = row + 2)\nfix the data, or relax these expectations in the suite",
+        esc(.suite),
         .failures.len(),
         .failures.iter().map(|o| format!("  - {o}")).collect::<Vec<_>>().join("\n")
     )]

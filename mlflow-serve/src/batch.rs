@@ -29,7 +29,8 @@ use ndarray::Array2;
 use serde::{Serialize, Serializer};
 
 use super::{join, Prediction, Scorer, ServeError};
-use mlflow_ml::data::{Column, DataError, Table};
+use mlflow_core::text::escape_controls as esc;
+use mlflow_ml::data::{Column, DataError, LineCounter, Table};
 use mlflow_ml::features::FeatureError;
 
 /// Rows read, scored and written at a time, unless [`BatchOptions::chunk_rows`] says otherwise.
@@ -253,7 +254,9 @@ impl BatchSummary {
 }
 
 /// What can go wrong scoring a file in batch. Every message names the file and, for a bad row,
-/// the 1-based line (the header is line 1) and the column, and says what to do.
+/// the 1-based line (the header is line 1) and the column, and says what to do. File names,
+/// column names and values are quoted with their control characters escaped
+/// ([`mlflow_core::text::escape_controls`]).
 ///
 /// ```
 /// # use mlflow_ml::models::{Model, ModelParams, NaiveBayesParams};
@@ -274,7 +277,7 @@ pub enum BatchError {
     #[error(transparent)]
     Data(#[from] DataError),
     /// Reading the input or writing the output failed.
-    #[error("cannot {action} {target}: {source}")]
+    #[error("cannot {action} {}: {source}", esc(.target))]
     Io {
         /// `read`, `write`, `create` or `replace`.
         action: &'static str,
@@ -285,7 +288,7 @@ pub enum BatchError {
         source: io::Error,
     },
     /// The header lacks columns the model needs.
-    #[error("`{file}` has no column {}, which model `{model}` needs ({needs}); columns found: {}{}", join(.missing), .available.join(", "), delimiter_hint(.available))]
+    #[error("`{}` has no column {}, which model `{}` needs ({}); columns found: {}{}", esc(.file), join(.missing), esc(.model), esc(.needs), esc_list(.available), delimiter_hint(.available))]
     MissingColumns {
         /// The input.
         file: String,
@@ -299,7 +302,7 @@ pub enum BatchError {
         available: Vec<String>,
     },
     /// A column to keep is not in the header, or is named twice.
-    #[error("cannot keep column `{column}` of `{file}`: {reason}; columns found: {}", .available.join(", "))]
+    #[error("cannot keep column `{}` of `{}`: {reason}; columns found: {}", esc(.column), esc(.file), esc_list(.available))]
     Keep {
         /// The input.
         file: String,
@@ -311,7 +314,7 @@ pub enum BatchError {
         available: Vec<String>,
     },
     /// A kept input column has the name of an output column.
-    #[error("`{file}` already has a column `{column}`, which the output adds; keep only other columns (`keep`, `--keep`) or rename it")]
+    #[error("`{}` already has a column `{column}`, which the output adds; keep only other columns (`keep`, `--keep`) or rename it", esc(.file))]
     OutputClash {
         /// The input.
         file: String,
@@ -319,7 +322,7 @@ pub enum BatchError {
         column: String,
     },
     /// A value the model cannot score.
-    #[error("`{file}` line {line}, column `{column}`: {detail}")]
+    #[error("`{}` line {line}, column `{}`: {}", esc(.file), esc(.column), esc(.detail))]
     Row {
         /// The input.
         file: String,
@@ -333,7 +336,7 @@ pub enum BatchError {
         detail: String,
     },
     /// The feature transformers refused the rows of a chunk for a reason not tied to one value.
-    #[error("`{file}` lines {first_line} to {last_line}: {source}")]
+    #[error("`{}` lines {first_line} to {last_line}: {source}", esc(.file))]
     Features {
         /// The input.
         file: String,
@@ -345,7 +348,7 @@ pub enum BatchError {
         source: Box<FeatureError>,
     },
     /// The model failed on rows that passed the input checks.
-    #[error("`{file}` lines {first_line} to {last_line}: {source}")]
+    #[error("`{}` lines {first_line} to {last_line}: {source}", esc(.file))]
     Score {
         /// The input.
         file: String,
@@ -359,6 +362,11 @@ pub enum BatchError {
     /// The options make no sense (e.g. chunks of 0 rows).
     #[error("invalid batch options: {0}")]
     Options(String),
+}
+
+/// Names as shown in messages: escaped, comma-separated.
+fn esc_list(names: &[String]) -> String {
+    names.iter().map(|n| esc(n)).collect::<Vec<_>>().join(", ")
 }
 
 /// A guess when a header is one column holding separators: the delimiter is likely wrong.
@@ -730,9 +738,10 @@ fn run<R: Read, W: Write>(
         .flexible(true)
         .delimiter(options.delimiter)
         .buffer_capacity(1 << 16)
-        .from_reader(prefix.chain(input));
-    let csv_error = |e: csv::Error| {
-        let line = e.position().map(|p| p.line());
+        .from_reader(LineCounter::new(prefix.chain(input)));
+    // Lines are counted from byte offsets: the csv crate's own count is off after `\r\n`.
+    let csv_error = |e: csv::Error, lines: &mut LineCounter<_>| {
+        let line = e.position().map(|p| lines.line_at(p.byte()));
         let message = e.to_string();
         match e.into_kind() {
             csv::ErrorKind::Io(source) => read_error(source),
@@ -741,7 +750,7 @@ fn run<R: Read, W: Write>(
     };
 
     let mut record = csv::ByteRecord::new();
-    if !reader.read_byte_record(&mut record).map_err(csv_error)? {
+    if !reader.read_byte_record(&mut record).map_err(|e| csv_error(e, reader.get_mut()))? {
         return Err(DataError::Empty { file: name.to_owned() }.into());
     }
     let header = parse_header(&record, name)?;
@@ -774,11 +783,11 @@ fn run<R: Read, W: Write>(
                 chunk.records.push(csv::ByteRecord::new());
             }
             let record = &mut chunk.records[chunk.len];
-            if !reader.read_byte_record(record).map_err(csv_error)? {
+            if !reader.read_byte_record(record).map_err(|e| csv_error(e, reader.get_mut()))? {
                 done = true;
                 break;
             }
-            let line = record.position().map_or(0, |p| p.line());
+            let line = reader.get_mut().line_at(record.position().map_or(0, |p| p.byte()));
             check_record(record, &header, name, line, summary.rows + chunk.len as u64)?;
             chunk.lines.push(line);
             chunk.len += 1;
@@ -1113,6 +1122,57 @@ mod tests {
         assert!(err.to_string().ends_with("(the header has one column: is the delimiter right?)"), "{err}");
         let err = score("a,b\n1,inf\n", &BatchOptions::new()).unwrap_err();
         assert!(err.to_string().contains("`inf` is not a finite number"), "{err}");
+    }
+
+    #[test]
+    fn lines_are_right_whatever_the_line_ends() {
+        // Line 2-3: a quoted field spanning two lines; 4: blank; 5: fine; 6: a bad value.
+        let text = "id,a,b\n\"x\ny\",0.1,1\n\n7,0.2,1\n8,0.3,abc\n";
+        let ragged = "id,a,b\n\"x\ny\",0.1,1\n7,0.2\n";
+        for end in ["\n", "\r\n", "\r"] {
+            for chunk in [1, 2, 100] {
+                let options = BatchOptions::new().chunk_rows(chunk);
+                let err = score(&text.replace('\n', end), &options).unwrap_err();
+                assert!(
+                    matches!(&err, BatchError::Row { line: 6, row: 2, column, .. } if column == "b"),
+                    "{end:?}, chunks of {chunk}: {err}"
+                );
+                assert!(err.to_string().starts_with("`t.csv` line 6, column `b`"), "{err}");
+                let err = score(&ragged.replace('\n', end), &options).unwrap_err();
+                assert!(
+                    matches!(err, BatchError::Data(DataError::RaggedRow { line: 4, row: 1, .. })),
+                    "{end:?}, chunks of {chunk}: {err}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn messages_escape_control_characters_from_the_input() {
+        let run = |text: &str, options: &BatchOptions| {
+            score_csv(&scorer(), text.as_bytes(), "in\x1b[2J.csv", Vec::new(), options).unwrap_err()
+        };
+        let title = "\x1b]0;pwned\x07";
+        let cases = [
+            (
+                run(&format!("\"{title}\",a,b\n1,\"0.1\r\x1b[2J\",1\n"), &BatchOptions::new()),
+                "`in\\u{1b}[2J.csv` line 2, column `a`: `0.1\\u{d}\\u{1b}[2J` is not a number",
+            ),
+            (
+                run(&format!("\"{title}\",b\n1,2\n"), &BatchOptions::new()),
+                "columns found: \\u{1b}]0;pwned\\u{7}, b",
+            ),
+            (
+                run("a,b\n1,2\n", &BatchOptions::new().keep([title])),
+                "cannot keep column `\\u{1b}]0;pwned\\u{7}` of `in\\u{1b}[2J.csv`",
+            ),
+            (run(&format!("a,b,{title}\n1,2\n"), &BatchOptions::new()), "`in\\u{1b}[2J.csv` line 2"),
+        ];
+        for (err, fragment) in cases {
+            let message = err.to_string();
+            assert!(!message.chars().any(mlflow_core::text::is_unsafe_char), "raw control in {message:?}");
+            assert!(message.contains(fragment), "no {fragment:?} in {message}");
+        }
     }
 
     #[test]

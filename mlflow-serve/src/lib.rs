@@ -63,11 +63,14 @@ pub use traffic::{ChallengerMode, Route, TrafficPlan};
 use std::path::PathBuf;
 
 use mlflow_core::registry::RegistryError;
+use mlflow_core::text::escape_controls as esc;
 use mlflow_ml::models::ModelError;
 
 /// What can go wrong building, reading or scoring with a model package.
 ///
-/// Each message says what was wrong, where (file, row, feature) and what to do.
+/// Each message says what was wrong, where (file, row, feature) and what to do. Feature names
+/// from requests are quoted with their control characters escaped
+/// ([`mlflow_core::text::escape_controls`]).
 ///
 /// ```
 /// use mlflow_serve::{ModelPackage, ServeError};
@@ -139,7 +142,7 @@ pub enum ServeError {
         source: std::io::Error,
     },
     /// An input row has the wrong number of values.
-    #[error("row {row} has {found} values but the model takes {expected} features ({names}); send the features in this order")]
+    #[error("row {row} has {found} values but the model takes {expected} features ({}); send the features in this order", esc(.names))]
     FeatureCount {
         /// The row (0-based).
         row: usize,
@@ -151,7 +154,7 @@ pub enum ServeError {
         names: String,
     },
     /// An input value is NaN or infinite.
-    #[error("row {row}, feature `{feature}` (column {column}) is {value}; send finite numbers (impute missing values first)")]
+    #[error("row {row}, feature `{}` (column {column}) is {value}; send finite numbers (impute missing values first)", esc(.feature))]
     NonFinite {
         /// The row (0-based).
         row: usize,
@@ -172,7 +175,7 @@ pub enum ServeError {
         detail: String,
     },
     /// A named row has a key that is not one of the model's features.
-    #[error("row {row} has an unknown feature `{name}`; the model takes {names}")]
+    #[error("row {row} has an unknown feature `{}`; the model takes {}", esc(.name), esc(.names))]
     UnknownFeature {
         /// The row (0-based).
         row: usize,
@@ -182,7 +185,7 @@ pub enum ServeError {
         names: String,
     },
     /// A named row lacks one of the model's features.
-    #[error("row {row} has no value for feature `{name}`; the model takes {names}")]
+    #[error("row {row} has no value for feature `{}`; the model takes {}", esc(.name), esc(.names))]
     MissingFeature {
         /// The row (0-based).
         row: usize,
@@ -214,7 +217,7 @@ pub enum ServeError {
         source: std::io::Error,
     },
     /// Champion/challenger traffic or the served models are misconfigured.
-    #[error("{0}")]
+    #[error("{}", esc(.0))]
     Traffic(String),
     /// The scoring service could not start or serve.
     #[error("cannot {action}: {source}")]
@@ -240,7 +243,7 @@ impl From<RegistryError> for ServeError {
     }
 }
 
-/// Comma-separated names, for messages.
+/// Comma-separated names in backticks, for messages, with their control characters escaped.
 fn join(names: &[String]) -> String {
-    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+    names.iter().map(|n| format!("`{}`", esc(n))).collect::<Vec<_>>().join(", ")
 }

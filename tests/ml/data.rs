@@ -160,6 +160,81 @@ fn ragged_row_names_file_and_line() {
 }
 
 #[test]
+fn lines_are_the_same_with_lf_and_crlf_line_ends() {
+    // The shipped Titanic files end their lines with `\r\n`: line 12 made ragged names line 12.
+    let crlf = fs::read_to_string(titanic("train.csv")).unwrap();
+    assert!(crlf.contains("\r\n"), "the shipped file has CRLF line ends");
+    let lf = crlf.replace("\r\n", "\n");
+    for (ends, text) in [("CRLF", &crlf), ("LF", &lf)] {
+        let end = if ends == "CRLF" { "\r\n" } else { "\n" };
+        let mut lines: Vec<String> = text.split(end).map(str::to_owned).collect();
+        lines[11].push_str(",extra");
+        let err = read_bytes("train.csv", lines.join(end).as_bytes()).unwrap_err();
+        assert!(matches!(err, DataError::RaggedRow { line: 12, row: 10, .. }), "{ends}: {err}");
+        assert!(err.to_string().contains("train.csv` line 12: expected 12 fields"), "{ends}: {err}");
+    }
+    // A quoted field holding line ends, then a bad value: the same line with either line end.
+    let text = "Name,Age\n\"Ada\nLovelace\",36\n\"Alan\r\nTuring\",41\nGrace,NaN\n";
+    for end in ["\n", "\r\n"] {
+        let err =
+            read_bytes("multi.csv", text.replace('\n', end).replace("\r\r", "\r").as_bytes()).unwrap_err();
+        assert!(matches!(&err, DataError::NonFinite { line: 6, row: 2, .. }), "{end:?}: {err}");
+        assert!(err.to_string().contains("multi.csv` line 6, column `Age`"), "{end:?}: {err}");
+    }
+}
+
+/// Panics if `message` holds a control character or a bidi override.
+fn assert_no_controls(message: &str) {
+    assert!(!message.chars().any(mlflow::text::is_unsafe_char), "raw control character in {message:?}");
+}
+
+#[test]
+fn messages_escape_control_characters_from_the_file() {
+    // A terminal title escape in a header, a carriage return in a quoted field.
+    let title = "\x1b]0;pwned\x07";
+    let escaped = "\\u{1b}]0;pwned\\u{7}";
+    let schema = CsvOptions::default().with_schema(Schema::new([(title, ColumnType::Int)]));
+    let bytes = format!("\"{title}\",Fare\n1,2\n\"x\r\",3\n");
+    let err = parse_csv(bytes.as_bytes(), "in\x1b[2J.csv", &schema).unwrap_err();
+    assert!(
+        matches!(&err, DataError::Parse { column, value, .. } if column == title && value == "x\r"),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert_no_controls(&message);
+    assert!(
+        message.starts_with(&format!("`in\\u{{1b}}[2J.csv` line 3, column `{escaped}`: `x\\u{{d}}` is not")),
+        "{message}"
+    );
+    // Names in lists, duplicates, non-finite values, unknown columns.
+    let bidi = "Age\u{202e}";
+    let errors = [
+        parse_csv(
+            format!("{title},a\n1,2\n").as_bytes(),
+            "t.csv",
+            &CsvOptions::default().with_schema(Schema::new([("b", ColumnType::Int)])),
+        )
+        .unwrap_err(),
+        parse_csv(format!("{title},{title}\n1,2\n").as_bytes(), "t.csv", &CsvOptions::default()).unwrap_err(),
+        parse_csv(format!("{bidi}\n1\n\"inf\u{9b}\"\n").as_bytes(), "t.csv", &schema_float(bidi))
+            .unwrap_err(),
+        parse_csv(format!("{title}\n1\n").as_bytes(), "t.csv", &CsvOptions::default())
+            .unwrap()
+            .require_column(bidi)
+            .unwrap_err(),
+    ];
+    for err in errors {
+        let message = err.to_string();
+        assert_no_controls(&message);
+        assert!(message.contains(escaped) || message.contains("Age\\u{202e}"), "{message}");
+    }
+}
+
+fn schema_float(name: &str) -> CsvOptions {
+    CsvOptions::default().with_schema(Schema::new([(name, ColumnType::Float)]))
+}
+
+#[test]
 fn duplicate_header_names() {
     let err = read_bytes("dup.csv", b"Age,Fare,Age\n1,2,3\n").unwrap_err();
     assert!(matches!(&err, DataError::DuplicateHeader { name, first: 1, second: 3, .. } if name == "Age"));

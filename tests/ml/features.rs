@@ -349,6 +349,32 @@ fn learned_encoder_with_both_unseen_rules() {
 }
 
 #[test]
+fn messages_escape_control_characters_from_the_data() {
+    // A terminal title escape in a column name, a carriage return and a C1 control in values.
+    let title = "\x1b]0;pwned\x07";
+    let t = Table::new(vec![
+        (title.into(), Column::Str(vec![Some("m".into()), Some("f\r".into())])),
+        ("n\u{2066}".into(), Column::Str(vec![Some("1".into()), Some("x\u{9b}2J".into())])),
+    ])
+    .unwrap();
+    let encoder = Encoder::learned().fit(&t, title, &[0]).unwrap();
+    let errors = [
+        encoder.transform(&t, title).unwrap_err(),
+        Imputer::mean().fit(&t, "n\u{2066}", &[0, 1]).unwrap_err(),
+        FeatureSpec::new().with(Feature::column("Age\x1b[2J")).fit(&t, &[0, 1]).unwrap_err(),
+    ];
+    for (err, fragment) in errors.iter().zip([
+        "row 1, column `\\u{1b}]0;pwned\\u{7}`: category `f\\u{d}` is unknown",
+        "column `n\\u{2066}`: `x\\u{9b}2J` is not a number",
+        "no column `Age\\u{1b}[2J` (feature `Age\\u{1b}[2J`, source); its columns are [\\u{1b}]0;pwned\\u{7}, n\\u{2066}]",
+    ]) {
+        let message = err.to_string();
+        assert!(!message.chars().any(mlflow::text::is_unsafe_char), "raw control character in {message:?}");
+        assert!(message.contains(fragment), "no {fragment:?} in {message}");
+    }
+}
+
+#[test]
 fn explicit_encoder_with_both_unseen_rules_in_a_spec() {
     let t = titanic("train.csv");
     let mut sex = t.column("Sex").unwrap().as_text().unwrap().to_vec();

@@ -174,6 +174,32 @@ fn suites_and_reports_are_deterministic_artifacts() {
     assert_eq!(back.outcomes[0].severity, Severity::Error);
 }
 
+#[test]
+fn messages_escape_control_characters_from_the_data_and_the_suite() {
+    // A terminal title escape in a column name, carriage returns and bidi overrides in values.
+    let title = "\x1b]0;pwned\x07";
+    let t = Table::new(vec![
+        (title.into(), mlflow::data::Column::Str(vec![Some("a\r".into()), Some("b\u{202e}".into())])),
+        ("other".into(), mlflow::data::Column::Int(vec![Some(1), Some(2)])),
+    ])
+    .unwrap();
+    let suite = Suite::new("suite\x1b[2J")
+        .with(Expectation::allowed(title, ["a\r\x07"]))
+        .with(Expectation::present("missing\x1b[1A"));
+    let message = validate(&t, &suite).check().unwrap_err().to_string();
+    // The message's own lines end with `\n`; nothing else is a control character.
+    let raw = message.split('\n').any(|line| line.chars().any(mlflow::text::is_unsafe_char));
+    assert!(!raw, "raw control character in {message:?}");
+    for fragment in [
+        "validation `suite\\u{1b}[2J`",
+        "column `\\u{1b}]0;pwned\\u{7}`: allowed values {\"a\\r\\u{7}\"}: 2 offending row(s)",
+        "e.g. row 0 = \"a\\r\", row 1 = \"b\\u{202e}\"",
+        "column `missing\\u{1b}[1A`: present: column missing; the table has: \\u{1b}]0;pwned\\u{7}, other",
+    ] {
+        assert!(message.contains(fragment), "no {fragment:?} in {message}");
+    }
+}
+
 // ---- in a pipeline -------------------------------------------------------------------------------
 
 #[test]

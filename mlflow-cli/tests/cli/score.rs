@@ -202,6 +202,48 @@ fn a_ragged_row_names_its_line() {
 }
 
 #[test]
+fn lines_are_the_same_with_lf_and_crlf_line_ends() {
+    // The shipped test.csv ends its lines with `\r\n`; data row 20 is line 22 either way.
+    let crlf = std::fs::read_to_string(support::path("test.csv")).unwrap();
+    assert!(crlf.contains("\r\n"), "the shipped file has CRLF line ends");
+    let lf = crlf.replace("\r\n", "\n");
+    for (ends, text) in [("CRLF", &crlf), ("LF", &lf)] {
+        let end = if ends == "CRLF" { "\r\n" } else { "\n" };
+        let mut lines: Vec<String> = text.split(end).map(str::to_owned).collect();
+        lines[21].push_str(",extra");
+        for chunk in [1, 7, 1000] {
+            let err = score(&lines.join(end), &BatchOptions::new().chunk_rows(chunk)).unwrap_err();
+            assert!(
+                matches!(err, BatchError::Data(DataError::RaggedRow { line: 22, row: 20, .. })),
+                "{ends}, chunks of {chunk}: {err}"
+            );
+        }
+        // A bad value, through a file: the same line too.
+        let dir = tempfile::tempdir().unwrap();
+        let (input, output) = (dir.path().join("bad.csv"), dir.path().join("out.csv"));
+        std::fs::write(&input, text.replacen("female", "unknown", 3)).unwrap();
+        let err = score_csv_file(scorer(), &input, &output, &BatchOptions::new().chunk_rows(4)).unwrap_err();
+        let line = 1 + text.split(end).position(|l| l.contains("female")).unwrap() as u64;
+        assert!(
+            matches!(&err, BatchError::Row { line: l, column, .. } if *l == line && column == "Sex"),
+            "{ends}: {err}"
+        );
+    }
+    // A quoted field holding a `\r\n` before the bad row.
+    let mut lines: Vec<String> = lf.split('\n').map(str::to_owned).collect();
+    lines[1] = lines[1].replacen(", ", ",\r\n ", 1);
+    assert!(lines[1].contains("\"Kelly,\r\n Mr. James\""), "{}", lines[1]);
+    lines[3].push_str(",extra");
+    for end in ["\n", "\r\n"] {
+        let err = score(&lines.join(end), &BatchOptions::new()).unwrap_err();
+        assert!(
+            matches!(err, BatchError::Data(DataError::RaggedRow { line: 5, row: 2, .. })),
+            "{end:?}: {err}"
+        );
+    }
+}
+
+#[test]
 fn text_in_a_numeric_column_names_the_line_and_column() {
     // Data row 3 is line 5; with chunks of 2 rows it is the first row of the second chunk.
     let text = with_field(&test_csv(), 3, "Age", "thirty");
@@ -232,6 +274,18 @@ fn nan_infinity_missing_required_values_and_unseen_categories_are_refused() {
         assert!(message.starts_with(&format!("`in.csv` line {line}, column `{column}`")), "{message}");
         assert!(message.contains(needle), "{message}");
     }
+}
+
+#[test]
+fn messages_escape_control_characters_from_the_input() {
+    // An unseen category holding a terminal title escape and a carriage return.
+    let bad = with_field(&test_csv(), 4, "Sex", "\x1b]0;pwned\x07\r");
+    let message = score(&bad, &BatchOptions::new()).unwrap_err().to_string();
+    assert!(!message.chars().any(mlflow::text::is_unsafe_char), "raw control character in {message:?}");
+    assert!(
+        message.contains("line 6, column `Sex`: category `\\u{1b}]0;pwned\\u{7}\\u{d}` is unknown"),
+        "{message}"
+    );
 }
 
 #[test]

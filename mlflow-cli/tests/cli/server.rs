@@ -218,7 +218,23 @@ fn every_bad_request_gets_a_4xx_naming_the_problem_and_the_server_keeps_serving(
         r#"{"instances": [[3, 0, null, 1, 2, 3, 0, 1, 0, 8, 3, 6, 2]]}"#,
         400,
         "non_numeric",
-        "is null",
+        "(column 2) is null, not a number",
+    );
+    refused(
+        &mut c,
+        PREDICT,
+        r#"{"instances": [{"Pclass": 3, "Sex": true}]}"#,
+        400,
+        "non_numeric",
+        "feature `Sex` is a boolean true, not a number",
+    );
+    refused(
+        &mut c,
+        PREDICT,
+        r#"{"instances": [[3, 0, [1, 2], 1, 2, 3, 0, 1, 0, 8, 3, 6, 2]]}"#,
+        400,
+        "non_numeric",
+        "(column 2) is a list [1,2], not a number",
     );
     refused(
         &mut c,
@@ -281,13 +297,59 @@ fn every_bad_request_gets_a_4xx_naming_the_problem_and_the_server_keeps_serving(
     let answer = c.post(PREDICT, DEMO).unwrap();
     assert_eq!(answer.status, 200, "{}", answer.body);
     let metrics = c.get("/metrics").unwrap().body;
-    for (code, n) in [("malformed_json", 2), ("feature_count", 2), ("non_numeric", 2), ("body_too_large", 1)]
+    for (code, n) in [("malformed_json", 2), ("feature_count", 2), ("non_numeric", 4), ("body_too_large", 1)]
     {
         let line = format!("mlflow_request_errors_total{{model=\"titanic\",code=\"{code}\"}} {n}");
         assert!(metrics.lines().any(|l| l == line), "no `{line}` in\n{metrics}");
     }
     server.shutdown().unwrap();
     assert_eq!(log_of(&store).len(), 1, "refused requests log nothing");
+}
+
+#[test]
+fn error_messages_escape_control_characters_the_client_sent() {
+    let (_dir, store) = fresh_store();
+    let server = start(&store, config().model(ModelSpec::new("titanic@production")).prediction_log(None));
+    let mut c = Client::connect(server.local_addr()).unwrap();
+    let cases = [
+        (
+            PREDICT,
+            r#"{"instances": [{"\u001b]0;pwned\u0007": 1}]}"#,
+            "unknown_feature",
+            r"unknown feature `\u{1b}]0;pwned\u{7}`",
+        ),
+        (
+            PREDICT,
+            r#"{"instances": [[3, 0, "a\r\u202e\u009b", 1, 2, 3, 0, 1, 0, 8, 3, 6, 2]]}"#,
+            "non_numeric",
+            r#"is a string "a\r\u{202e}\u{9b}""#,
+        ),
+        (PREDICT, r#"{"instances": [[1]], "key": ["\u2066"]}"#, "bad_request", r#"`key` is ["\u{2066}"]"#),
+        (
+            "/v1/models/%1B%5D0;pwned%07:predict",
+            DEMO,
+            "unknown_model",
+            r"no model `\u{1b}]0;pwned\u{7}` is served",
+        ),
+        ("/v1/models/titanic:%E2%80%AEexplain", DEMO, "not_found", r"unknown verb `:\u{202e}explain`"),
+    ];
+    for (path, body, code, fragment) in cases {
+        let answer = c.post(path, body).unwrap();
+        let json = answer.json();
+        assert_eq!(json["code"], code, "{body} → {}", answer.body);
+        let message = json["error"].as_str().unwrap();
+        assert!(!message.chars().any(mlflow::text::is_unsafe_char), "raw control character in {message:?}");
+        assert!(message.contains(fragment), "no {fragment:?} in {message}");
+    }
+    // A long value is cut short.
+    let long = format!(r#"{{"instances": [{{"Pclass": "{}"}}]}}"#, "x".repeat(5000));
+    let message = c.post(PREDICT, &long).unwrap().json()["error"].as_str().unwrap().to_owned();
+    assert!(message.contains(&format!("is a string \"{}...,", "x".repeat(63))), "{message}");
+    assert!(message.len() < 300, "{message}");
+    let answer = c.get("/v1/models/%1B%5B2J").unwrap();
+    assert_eq!(answer.status, 404);
+    assert!(answer.json()["error"].as_str().unwrap().contains(r"no model `\u{1b}[2J`"), "{}", answer.body);
+    server.shutdown().unwrap();
 }
 
 #[test]
@@ -311,6 +373,10 @@ fn metadata_health_and_metrics_describe_what_is_served() {
     for path in ["/v2/health/live", "/healthz", "/v2/health/ready", "/readyz"] {
         assert_eq!(http::get(addr, path).status, 200, "{path}");
     }
+    // KServe's V1 client checks liveness with `GET /`, as its Python model server answers it.
+    let root = http::get(addr, "/");
+    assert_eq!((root.status, root.header("content-type")), (200, Some("application/json")), "{}", root.body);
+    assert_eq!(root.json(), serde_json::json!({ "status": "alive" }));
     for _ in 0..3 {
         assert_eq!(http::post(addr, PREDICT, DEMO).status, 200);
     }
@@ -517,8 +583,14 @@ fn http_refused(addr: SocketAddr) -> bool {
 /// The `mlflow` binary serving the store: the child, its stderr after the line announcing the
 /// address, the address, and the lines before it.
 fn start_cli(store: &Path) -> (Child, BufReader<ChildStderr>, SocketAddr, Vec<String>) {
+    start_cli_with(store, &[])
+}
+
+/// [`start_cli`] with more arguments for `serve`.
+fn start_cli_with(store: &Path, args: &[&str]) -> (Child, BufReader<ChildStderr>, SocketAddr, Vec<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_mlflow-pipelines"))
         .args(["--store", store.to_str().unwrap(), "serve", "titanic@production", "--port", "0"])
+        .args(args)
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
@@ -799,4 +871,240 @@ fn a_synced_prediction_log_answers_concurrent_requests_and_logs_each() {
     server.shutdown().unwrap();
     let logged: BTreeSet<String> = log_of(&store).into_iter().map(|r| r.request_id).collect();
     assert_eq!((ids.len(), logged), (100, ids));
+}
+
+// ---- slow clients and protocol refusals ----------------------------------------------------------
+
+/// The start of a request that never ends: its headers go on and on.
+const ENDLESS_HEAD: &[u8] = b"POST /v1/models/titanic:predict HTTP/1.1\r\nhost: localhost\r\nx-slow: ";
+
+/// Connects and writes `ENDLESS_HEAD` (then `x`s) one byte every `every`, until the server
+/// closes the connection or `stop` is set; returns the stream to read from.
+fn trickle(addr: SocketAddr, every: Duration, stop: Arc<AtomicBool>) -> std::net::TcpStream {
+    let stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    std::thread::spawn(move || {
+        use std::io::Write;
+        for &byte in ENDLESS_HEAD.iter().chain(std::iter::repeat(&b'x')) {
+            if stop.load(Ordering::Relaxed) || writer.write_all(&[byte]).is_err() {
+                return;
+            }
+            std::thread::sleep(every);
+        }
+    });
+    stream
+}
+
+/// Reads until the server closes `stream`: true if it did, without answering anything.
+fn closed_without_an_answer(stream: &mut std::net::TcpStream) -> bool {
+    use std::io::Read;
+    let mut buf = [0u8; 256];
+    match stream.read(&mut buf) {
+        Ok(0) => true,
+        Ok(n) => panic!("the server answered: {:?}", String::from_utf8_lossy(&buf[..n])),
+        Err(e) => matches!(
+            e.kind(),
+            std::io::ErrorKind::ConnectionReset
+                | std::io::ErrorKind::ConnectionAborted
+                | std::io::ErrorKind::BrokenPipe
+        ),
+    }
+}
+
+#[test]
+fn a_client_sending_its_headers_a_byte_at_a_time_is_disconnected_after_the_header_timeout() {
+    let (_dir, store) = fresh_store();
+    let timeout = Duration::from_millis(600);
+    let server = start(
+        &store,
+        config()
+            .model(ModelSpec::new("titanic@production"))
+            .prediction_log(None)
+            .header_read_timeout(timeout),
+    );
+    let addr = server.local_addr();
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let mut slow = trickle(addr, Duration::from_millis(20), Arc::clone(&stop));
+    // A normal client is served meanwhile, on a connection opened after the slow one.
+    let mut c = Client::connect(addr).unwrap();
+    assert_eq!(c.post(PREDICT, DEMO).unwrap().status, 200);
+    assert!(closed_without_an_answer(&mut slow), "the slow client is still connected");
+    let took = started.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    assert!(took >= timeout - Duration::from_millis(50), "disconnected after {took:?}, before the timeout");
+    assert!(took < timeout + Duration::from_secs(4), "disconnected only after {took:?}");
+    // A client that connects and sends nothing is disconnected too; the server still serves.
+    let mut silent = std::net::TcpStream::connect(addr).unwrap();
+    silent.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    assert!(closed_without_an_answer(&mut silent));
+    // So is a keep-alive connection idle for longer than the timeout; new ones are served.
+    assert!(c.post(PREDICT, DEMO).is_err(), "an idle keep-alive connection is closed after the timeout");
+    assert_eq!(http::post(addr, PREDICT, DEMO).status, 200);
+    server.shutdown().unwrap();
+}
+
+#[test]
+fn the_server_keeps_serving_while_many_slow_clients_are_connected_then_drops_them() {
+    let (_dir, store) = fresh_store();
+    let timeout = Duration::from_secs(5);
+    let server = start(
+        &store,
+        config()
+            .model(ModelSpec::new("titanic@production"))
+            .prediction_log(None)
+            .worker_threads(2)
+            .header_read_timeout(timeout),
+    );
+    let addr = server.local_addr();
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let mut slow: Vec<_> =
+        (0..60).map(|_| trickle(addr, Duration::from_millis(50), Arc::clone(&stop))).collect();
+    // 200 requests from 4 clients while the 60 slow ones hold their connections.
+    let clients: Vec<_> = (0..4)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let mut c = Client::connect(addr).unwrap();
+                (0..50).filter(|_| c.post(PREDICT, DEMO).unwrap().status == 200).count()
+            })
+        })
+        .collect();
+    let answered: usize = clients.into_iter().map(|c| c.join().unwrap()).sum();
+    let busy = started.elapsed();
+    assert_eq!(answered, 200);
+    assert!(busy < timeout, "200 requests took {busy:?}: not all while the slow clients were connected");
+    for (i, stream) in slow.iter_mut().enumerate() {
+        assert!(closed_without_an_answer(stream), "slow client {i} is still connected");
+    }
+    let took = started.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    assert!(took >= timeout - Duration::from_millis(100), "slow clients dropped after {took:?}");
+    assert!(took < timeout + Duration::from_secs(5), "slow clients dropped only after {took:?}");
+    assert_eq!(http::post(addr, PREDICT, DEMO).status, 200);
+    server.shutdown().unwrap();
+}
+
+#[test]
+fn a_body_slower_than_the_body_timeout_gets_a_json_408_and_the_connection_is_closed() {
+    let (_dir, store) = fresh_store();
+    let timeout = Duration::from_millis(500);
+    let server = start(
+        &store,
+        config().model(ModelSpec::new("titanic@production")).prediction_log(None).body_read_timeout(timeout),
+    );
+    let addr = server.local_addr();
+    // A body that stalls after 10 bytes, and one trickled a byte every 100 ms (too slow in all).
+    for every in [None, Some(Duration::from_millis(100))] {
+        let mut c = Client::connect(addr).unwrap();
+        let started = Instant::now();
+        c.send_head("POST", PREDICT, &[], DEMO.len()).unwrap();
+        c.write_raw(&DEMO.as_bytes()[..10]).unwrap();
+        if let Some(every) = every {
+            for &byte in &DEMO.as_bytes()[10..20] {
+                std::thread::sleep(every);
+                let _ = c.write_raw(&[byte]);
+            }
+        }
+        let answer = c.read_answer().unwrap();
+        let took = started.elapsed();
+        assert_eq!(
+            (answer.status, answer.json()["code"].as_str()),
+            (408, Some("request_timeout")),
+            "{}",
+            answer.body
+        );
+        assert!(
+            answer.json()["error"].as_str().unwrap().contains("did not arrive within 0.5 s"),
+            "{}",
+            answer.body
+        );
+        assert_eq!(answer.header("connection"), Some("close"));
+        assert!(
+            took >= timeout - Duration::from_millis(50) && took < timeout + Duration::from_secs(4),
+            "{took:?}"
+        );
+        assert!(c.read_answer().is_err(), "the connection is closed");
+    }
+    // A body on time is scored, and so is one on an unknown route refused as usual.
+    assert_eq!(http::post(addr, PREDICT, DEMO).status, 200);
+    assert_eq!(http::post(addr, "/v2/nothing", DEMO).json()["code"], "not_found");
+    server.shutdown().unwrap();
+}
+
+#[test]
+fn oversized_headers_get_a_json_431_and_what_hyper_refuses_itself_gets_a_bare_answer() {
+    let (_dir, store) = fresh_store();
+    let server = start(
+        &store,
+        config().model(ModelSpec::new("titanic@production")).prediction_log(None).max_header_bytes(8 * 1024),
+    );
+    let addr = server.local_addr();
+    // Over the limit but under hyper's cap (4 times it): a JSON 431, and the connection closes.
+    let mut c = Client::connect(addr).unwrap();
+    let big = "v".repeat(10 * 1024);
+    let answer = c.send("POST", PREDICT, &[("x-big", &big)], DEMO.as_bytes()).unwrap();
+    assert_eq!(
+        (answer.status, answer.json()["code"].as_str()),
+        (431, Some("headers_too_large")),
+        "{}",
+        answer.body
+    );
+    assert!(
+        answer.json()["error"].as_str().unwrap().contains("over the limit of 8192 bytes"),
+        "{}",
+        answer.body
+    );
+    assert_eq!(answer.header("content-type"), Some("application/json"));
+    assert!(c.read_answer().is_err(), "the connection is closed");
+    // On any route, and with many small headers too.
+    let many: Vec<(String, String)> = (0..90).map(|i| (format!("x-h{i}"), "w".repeat(100))).collect();
+    let many: Vec<(&str, &str)> = many.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let answer = Client::connect(addr).unwrap().send("GET", "/healthz", &many, b"").unwrap();
+    assert_eq!((answer.status, answer.json()["code"].as_str()), (431, Some("headers_too_large")));
+
+    // Refused by hyper before the service sees them: bare answers, no JSON (see the `conn`
+    // module of mlflow-serve). These document the HTTP stack's behavior.
+    let bare = |request: &[u8]| {
+        let mut c = Client::connect(addr).unwrap();
+        c.write_raw(request).unwrap();
+        let answer = c.read_answer().unwrap();
+        assert_eq!(answer.body, "", "hyper's own answers have no body");
+        answer.status
+    };
+    let huge = format!("GET /healthz HTTP/1.1\r\nhost: x\r\nx-huge: {}\r\n\r\n", "h".repeat(40 * 1024));
+    assert_eq!(bare(huge.as_bytes()), 431, "over hyper's cap");
+    assert_eq!(bare(b"POST /v1/models/titanic:predict HTTP/1.1\r\nhost: x\r\ncontent-length: 3\r\ncontent-length: 4\r\n\r\nabcd"), 400);
+    assert_eq!(bare(b"NOT A REQUEST LINE\r\n\r\n"), 400);
+    // A body over the limit is the service's: JSON (see every_bad_request_...).
+    let answer = http::post(addr, PREDICT, DEMO);
+    assert_eq!(answer.status, 200, "still serving: {}", answer.body);
+    server.shutdown().unwrap();
+}
+
+#[test]
+fn the_command_line_takes_the_timeouts_and_the_header_limit() {
+    let (_dir, store) = fresh_store();
+    let args =
+        ["--header-timeout-secs", "1", "--body-timeout-secs", "1", "--max-header-bytes", "9000", "--no-log"];
+    let (mut child, stderr, addr, _) = start_cli_with(&store, &args);
+    let mut stderr = stderr;
+    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let mut slow = trickle(addr, Duration::from_millis(20), Arc::clone(&stop));
+    assert!(closed_without_an_answer(&mut slow));
+    stop.store(true, Ordering::Relaxed);
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(950) && took < Duration::from_secs(5), "{took:?}");
+    let mut c = Client::connect(addr).unwrap();
+    c.send_head("POST", PREDICT, &[], DEMO.len()).unwrap();
+    assert_eq!(c.read_answer().unwrap().status, 408);
+    let answer =
+        Client::connect(addr).unwrap().send("GET", "/healthz", &[("x-big", &"v".repeat(9000))], b"").unwrap();
+    assert_eq!(answer.status, 431);
+    assert_eq!(http::post(addr, PREDICT, DEMO).status, 200);
+    child.kill().unwrap();
+    child.wait().unwrap();
 }

@@ -1,10 +1,14 @@
 //! The features room's error type.
 
+use mlflow_core::text::escape_controls as esc;
+
 /// Everything that can go wrong while fitting or applying features, or splitting rows.
 ///
 /// Row numbers are 0-based indices into the table (the first data row is row 0). `context` is
 /// empty for a standalone transformer and names the feature and step inside a [`FeatureSpec`]
-/// (e.g. ` (feature `Age`, step 2: bin)`).
+/// (e.g. ` (feature `Age`, step 2: bin)`). Column names, values and categories are quoted with
+/// their control characters escaped ([`mlflow_core::text::escape_controls`]); the fields keep
+/// them as they were.
 ///
 /// [`FeatureSpec`]: super::FeatureSpec
 ///
@@ -17,7 +21,7 @@
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum FeatureError {
     /// The table lacks a column that a transformer or feature needs.
-    #[error("the table has no column `{column}`{context}; its columns are [{available}]: add the column or fix the feature spec")]
+    #[error("the table has no column `{}`{}; its columns are [{}]: add the column or fix the feature spec", esc(.column), esc(.context), esc(.available))]
     MissingColumn {
         /// The column that was asked for.
         column: String,
@@ -27,7 +31,7 @@ pub enum FeatureError {
         context: String,
     },
     /// A text value where a number is needed that does not parse as one.
-    #[error("row {row}, column `{column}`{context}: `{value}` is not a number; fix the value or the column's type, or encode text with an encoder")]
+    #[error("row {row}, column `{}`{}: `{}` is not a number; fix the value or the column's type, or encode text with an encoder", esc(.column), esc(.context), esc(.value))]
     NotNumeric {
         /// Where the values came from.
         column: String,
@@ -39,7 +43,7 @@ pub enum FeatureError {
         context: String,
     },
     /// A NaN or infinite number (missing values are empty fields, never NaN).
-    #[error("row {row}, column `{column}`{context}: {value} is not a finite number; remove the value or leave the field empty so an imputer can fill it")]
+    #[error("row {row}, column `{}`{}: {value} is not a finite number; remove the value or leave the field empty so an imputer can fill it", esc(.column), esc(.context))]
     NotFinite {
         /// Where the values came from.
         column: String,
@@ -51,7 +55,7 @@ pub enum FeatureError {
         context: String,
     },
     /// A missing value reached a step that needs a value.
-    #[error("row {row}, column `{column}`{context}: missing value where `{step}` needs one; add an impute step before it")]
+    #[error("row {row}, column `{}`{}: missing value where `{step}` needs one; add an impute step before it", esc(.column), esc(.context))]
     MissingValue {
         /// Where the values came from.
         column: String,
@@ -63,7 +67,7 @@ pub enum FeatureError {
         context: String,
     },
     /// Values of the wrong kind (numbers where text is needed, or a feature that ends as text).
-    #[error("column `{column}`{context}: `{step}` needs {expected} but the values are {found}; {hint}")]
+    #[error("column `{}`{}: `{step}` needs {expected} but the values are {found}; {hint}", esc(.column), esc(.context))]
     WrongType {
         /// Where the values came from.
         column: String,
@@ -79,7 +83,7 @@ pub enum FeatureError {
         context: String,
     },
     /// A category not seen at fit (or not in the explicit mapping), with the encoder set to error.
-    #[error("row {row}, column `{column}`{context}: category `{value}` is unknown to the encoder (known: {known}); add it to the mapping, impute it, or give the encoder an unseen code")]
+    #[error("row {row}, column `{}`{}: category `{}` is unknown to the encoder (known: {}); add it to the mapping, impute it, or give the encoder an unseen code", esc(.column), esc(.context), esc(.value), esc(.known))]
     UnseenCategory {
         /// Where the values came from.
         column: String,
@@ -93,7 +97,7 @@ pub enum FeatureError {
         context: String,
     },
     /// Fitting found no usable (non-missing) value in the training rows.
-    #[error("column `{column}`{context}: no non-missing value in the {rows} training rows to fit `{step}`; check the training rows or use a constant imputer")]
+    #[error("column `{}`{}: no non-missing value in the {rows} training rows to fit `{step}`; check the training rows or use a constant imputer", esc(.column), esc(.context))]
     NoTrainingValues {
         /// Where the values came from.
         column: String,
@@ -105,7 +109,7 @@ pub enum FeatureError {
         context: String,
     },
     /// A ratio's denominator (plus offset) is zero.
-    #[error("row {row}, column `{column}`{context}: the denominator is zero; add an offset to the ratio or impute the value")]
+    #[error("row {row}, column `{}`{}: the denominator is zero; add an offset to the ratio or impute the value", esc(.column), esc(.context))]
     DivisionByZero {
         /// The ratio.
         column: String,
@@ -126,7 +130,7 @@ pub enum FeatureError {
     #[error("no training rows: fitting needs at least one row index")]
     NoTrainingRows,
     /// The feature spec (or a transformer's parameters) is invalid.
-    #[error("invalid feature spec at `{feature}`: {message}")]
+    #[error("invalid feature spec at `{}`: {}", esc(.feature), esc(.message))]
     InvalidSpec {
         /// The feature (or transformer) concerned.
         feature: String,
@@ -134,7 +138,7 @@ pub enum FeatureError {
         message: String,
     },
     /// A feature matrix whose columns are not the ones a transformer was fitted on.
-    #[error("feature matrix has columns [{found}] but the transformer was fitted on [{expected}]; transform a matrix built by the same feature spec")]
+    #[error("feature matrix has columns [{}] but the transformer was fitted on [{}]; transform a matrix built by the same feature spec", esc(.found), esc(.expected))]
     FeatureMismatch {
         /// Fitted column names, comma-separated.
         expected: String,
@@ -159,7 +163,7 @@ pub enum FeatureError {
         count: usize,
     },
     /// A label value that is not a non-negative integer class.
-    #[error("row {row}, label column `{column}`: {message}")]
+    #[error("row {row}, label column `{}`: {}", esc(.column), esc(.message))]
     BadLabel {
         /// The label column.
         column: String,

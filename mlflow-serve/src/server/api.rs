@@ -19,6 +19,7 @@ use super::metrics::{ErrorCode, ModelMetrics};
 use super::shadow::ShadowJob;
 use super::{now_ms, App, Loaded, Served};
 use crate::{Durability, Prediction, PredictionRecordRef, Role, Route, Scorer, ServeError};
+use mlflow_core::text::escape_controls as esc;
 
 /// Client request ids longer than this (or with spaces or control characters) are replaced by
 /// one of ours: they are echoed back and logged with every row.
@@ -34,7 +35,9 @@ const BLOCKING_BODY_BYTES: usize = 16 * 1024;
 const DRAIN_FACTOR: usize = 8;
 
 pub(crate) fn router(app: Arc<App>) -> Router {
+    let heads = axum::middleware::from_fn_with_state(Arc::clone(&app), check_head);
     Router::new()
+        .route("/", get(alive))
         .route("/v1/models", get(list_models))
         .route("/v1/models/{target}", get(model_metadata).post(predict))
         .route("/v2/health/live", get(live))
@@ -44,10 +47,44 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/metrics", get(metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(heads)
         .with_state(app)
 }
 
+/// The size of a request's line and headers as sent (give or take optional spaces).
+fn head_size(request: &axum::extract::Request) -> usize {
+    let line = request.method().as_str().len() + request.uri().to_string().len() + "  HTTP/1.1\r\n".len();
+    let headers: usize =
+        request.headers().iter().map(|(name, value)| name.as_str().len() + value.len() + 4).sum();
+    line + headers + 2
+}
+
+/// Refuses requests whose line and headers are over the limit with a JSON 431, before routing.
+/// (Heads over hyper's own cap, 4 times larger, never get here: see the `conn` module.)
+async fn check_head(
+    State(app): State<Arc<App>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let size = head_size(&request);
+    if size > app.max_header_bytes {
+        return ApiError::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            ErrorCode::HeadersTooLarge,
+            format!(
+                "the request line and headers are {size} bytes, over the limit of {} bytes; send fewer or shorter headers (or raise the server's --max-header-bytes)",
+                app.max_header_bytes
+            ),
+        )
+        .answer(&app.unknown);
+    }
+    next.run(request).await
+}
+
 /// A refused request: its status, its error code and a message naming the problem and the fix.
+/// Messages quote client input (model names, feature names, keys, values) with control
+/// characters and bidi overrides escaped ([`mlflow_core::text::escape_controls`]): clients print
+/// them.
 #[derive(Debug)]
 pub(crate) struct ApiError {
     status: StatusCode,
@@ -64,11 +101,16 @@ impl ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, code, message)
     }
 
-    /// Counts the error against `metrics` and turns it into the JSON answer.
+    /// Counts the error against `metrics` and turns it into the JSON answer. After a refusal
+    /// whose body is left unread (a slow body, headers too large), the connection is closed.
     fn answer(self, metrics: &ModelMetrics) -> Response {
         metrics.error(self.code);
         let body = serde_json::json!({ "error": self.message, "code": self.code.as_str() }).to_string();
-        (self.status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+        let mut response = (self.status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+        if matches!(self.status, StatusCode::REQUEST_TIMEOUT | StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE) {
+            response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        response
     }
 }
 
@@ -176,7 +218,10 @@ impl PredictRequest {
                     format!("a value is too large to be a finite number ({e}); send finite numbers"),
                 )
             } else {
-                ApiError::bad(ErrorCode::MalformedJson, format!("the body is not valid JSON: {e}; {SHAPE}"))
+                ApiError::bad(
+                    ErrorCode::MalformedJson,
+                    format!("the body is not valid JSON: {}; {SHAPE}", esc(&e.to_string())),
+                )
             }
         })?;
         let Value::Object(mut fields) = value else {
@@ -191,7 +236,7 @@ impl PredictRequest {
             Some(other) => {
                 return Err(ApiError::bad(
                     ErrorCode::BadRequest,
-                    format!("`probabilities` is {other}; send true or false"),
+                    format!("`probabilities` is {}; send true or false", shown(other)),
                 ))
             }
         };
@@ -201,7 +246,7 @@ impl PredictRequest {
             Some(other) => {
                 return Err(ApiError::bad(
                     ErrorCode::BadRequest,
-                    format!("`key` is {other}; send the routing key as a string"),
+                    format!("`key` is {}; send the routing key as a string", shown(other)),
                 ))
             }
         };
@@ -244,9 +289,9 @@ fn parse_instance(i: usize, instance: Value, names: &[String]) -> Result<Instanc
             None => Err(ApiError::bad(
                 ErrorCode::NonNumeric,
                 format!(
-                    "instance {i}, feature {} is {} {value}, not a number; send numbers (encode categories as the model's codes)",
+                    "instance {i}, feature {} is {}, not a number; send numbers (encode categories as the model's codes)",
                     feature(),
-                    kind(value)
+                    described(value)
                 ),
             )),
         }
@@ -257,7 +302,7 @@ fn parse_instance(i: usize, instance: Value, names: &[String]) -> Result<Instanc
             .enumerate()
             .map(|(j, v)| {
                 number(v, &|| match names.get(j) {
-                    Some(name) => format!("`{name}` (column {j})"),
+                    Some(name) => format!("`{}` (column {j})", esc(name)),
                     None => format!("at column {j}"),
                 })
             })
@@ -266,7 +311,7 @@ fn parse_instance(i: usize, instance: Value, names: &[String]) -> Result<Instanc
         Value::Object(fields) => fields
             .into_iter()
             .map(|(name, v)| {
-                let value = number(&v, &|| format!("`{name}`"))?;
+                let value = number(&v, &|| format!("`{}`", esc(&name)))?;
                 Ok((name, value))
             })
             .collect::<Result<BTreeMap<String, f64>, _>>()
@@ -278,6 +323,28 @@ fn parse_instance(i: usize, instance: Value, names: &[String]) -> Result<Instanc
                 kind(&other)
             ),
         )),
+    }
+}
+
+/// Client JSON values longer than this (in characters) are cut short in messages.
+const MAX_SHOWN: usize = 64;
+
+/// A client's JSON value as quoted in messages: its JSON text, cut to [`MAX_SHOWN`] characters,
+/// with control characters and bidi overrides escaped (JSON escapes only C0 controls).
+fn shown(value: &Value) -> String {
+    let text = value.to_string();
+    let cut = match text.char_indices().nth(MAX_SHOWN) {
+        Some((at, _)) => format!("{}...", &text[..at]),
+        None => text,
+    };
+    esc(&cut).into_owned()
+}
+
+/// A client's JSON value described and quoted: `null`, `a boolean true`, `a string "x"`, ...
+fn described(value: &Value) -> String {
+    match value {
+        Value::Null => "null".to_owned(),
+        other => format!("{} {}", kind(other), shown(other)),
     }
 }
 
@@ -365,10 +432,24 @@ fn routing_key<'a>(body_key: Option<&'a str>, headers: &'a HeaderMap) -> Result<
     }
 }
 
-/// Reads the body, up to `limit` bytes. A larger body is still read to its end when it is at most
-/// [`DRAIN_FACTOR`] times the limit, so the client gets its 413 instead of a reset connection.
-async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Vec<u8>, ApiError> {
+/// Reads the body, up to `limit` bytes, within `timeout` (from now). A larger body is still read
+/// to its end when it is at most [`DRAIN_FACTOR`] times the limit, so the client gets its 413
+/// instead of a reset connection; a body still incomplete after `timeout` gets a 408.
+async fn read_body(
+    body: Body,
+    headers: &HeaderMap,
+    limit: usize,
+    timeout: Option<Duration>,
+) -> Result<Vec<u8>, ApiError> {
     use http_body_util::BodyExt;
+    let deadline = timeout.map(|timeout| (tokio::time::Instant::now() + timeout, timeout));
+    let too_slow = |timeout: Duration| {
+        ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            ErrorCode::RequestTimeout,
+            format!("the body did not arrive within {} s; send the whole body at once (or raise the server's --body-timeout-secs)", timeout.as_secs_f64()),
+        )
+    };
     let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -384,7 +465,14 @@ async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Vec<
     let mut body = body;
     let mut bytes = Vec::with_capacity(declared.map_or(0, |n| n as usize).min(limit));
     let mut seen = 0usize;
-    while let Some(frame) = body.frame().await {
+    loop {
+        let frame = match deadline {
+            Some((deadline, timeout)) => {
+                tokio::time::timeout_at(deadline, body.frame()).await.map_err(|_| too_slow(timeout))?
+            }
+            None => body.frame().await,
+        };
+        let Some(frame) = frame else { break };
         let frame =
             frame.map_err(|e| ApiError::bad(ErrorCode::BadRequest, format!("cannot read the body: {e}")))?;
         let Ok(data) = frame.into_data() else { continue };
@@ -408,12 +496,15 @@ fn predict_target(target: &str) -> Result<&str, ApiError> {
         Some((_, verb)) => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             ErrorCode::NotFound,
-            format!("unknown verb `:{verb}`; POST to /v1/models/NAME:predict"),
+            format!("unknown verb `:{}`; POST to /v1/models/NAME:predict", esc(verb)),
         )),
         None => Err(ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::MethodNotAllowed,
-            format!("POST to /v1/models/{target}:predict to score, GET /v1/models/{target} for metadata"),
+            format!(
+                "POST to /v1/models/{target}:predict to score, GET /v1/models/{target} for metadata",
+                target = esc(target)
+            ),
         )),
     }
 }
@@ -426,7 +517,7 @@ impl App {
             ApiError::new(
                 StatusCode::NOT_FOUND,
                 ErrorCode::UnknownModel,
-                format!("no model `{name}` is served here; served: {}", names.join(", ")),
+                format!("no model `{}` is served here; served: {}", esc(name), names.join(", ")),
             )
         })
     }
@@ -442,12 +533,12 @@ async fn predict(
     let time_ms = now_ms();
     let _in_flight = app.metrics.in_flight();
     // The body is read even for requests about to be refused, so the connection stays usable.
-    let bytes = read_body(body, &headers, app.max_body_bytes).await;
+    let bytes = read_body(body, &headers, app.max_body_bytes, app.body_read_timeout).await;
     let served = match target
         .map_err(|e| {
             ApiError::bad(
                 ErrorCode::BadRequest,
-                format!("{}; POST to /v1/models/NAME:predict", e.body_text()),
+                format!("{}; POST to /v1/models/NAME:predict", esc(&e.body_text())),
             )
         })
         .and_then(|Path(target)| app.served(predict_target(&target)?).cloned())
@@ -600,7 +691,7 @@ async fn model_metadata(
         return ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::MethodNotAllowed,
-            format!("GET /v1/models/{target} is not a route; POST to it to score"),
+            format!("GET /v1/models/{} is not a route; POST to it to score", esc(&target)),
         )
         .answer(&app.unknown);
     }
@@ -623,6 +714,12 @@ async fn live() -> Response {
     json(StatusCode::OK, &serde_json::json!({ "live": true }))
 }
 
+/// `GET /`: liveness as KServe's Python model server answers it (its `DataPlane.live`), which
+/// KServe's V1 REST client (`InferenceRESTClient.is_server_live`) asks for.
+async fn alive() -> Response {
+    json(StatusCode::OK, &serde_json::json!({ "status": "alive" }))
+}
+
 async fn ready(State(app): State<Arc<App>>) -> Response {
     let ready = app.ready.load(std::sync::atomic::Ordering::SeqCst);
     let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
@@ -636,7 +733,11 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
 
 /// Reads and drops the body (so the connection stays usable), then refuses the request.
 async fn refuse(app: &App, headers: &HeaderMap, body: Body, error: ApiError) -> Response {
-    let _ = read_body(body, headers, app.max_body_bytes).await;
+    if let Err(e) = read_body(body, headers, app.max_body_bytes, app.body_read_timeout).await {
+        if e.status == StatusCode::REQUEST_TIMEOUT {
+            return e.answer(&app.unknown);
+        }
+    }
     error.answer(&app.unknown)
 }
 
@@ -649,7 +750,7 @@ async fn not_found(
     let error = ApiError::new(
         StatusCode::NOT_FOUND,
         ErrorCode::NotFound,
-        format!("no route {}; the routes are POST /v1/models/NAME:predict, GET /v1/models[/NAME], /v2/health/live, /v2/health/ready, /metrics", uri.path()),
+        format!("no route {}; the routes are POST /v1/models/NAME:predict, GET /v1/models[/NAME], /, /v2/health/live, /v2/health/ready, /metrics", esc(uri.path())),
     );
     refuse(&app, &headers, body, error).await
 }
@@ -665,8 +766,9 @@ async fn method_not_allowed(
         StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::MethodNotAllowed,
         format!(
-            "{method} is not allowed on {}; POST to /v1/models/NAME:predict, GET everything else",
-            uri.path()
+            "{} is not allowed on {}; POST to /v1/models/NAME:predict, GET everything else",
+            esc(method.as_str()),
+            esc(uri.path())
         ),
     );
     refuse(&app, &headers, body, error).await

@@ -42,10 +42,12 @@ pub(crate) enum ErrorCode {
     NotFound,
     MethodNotAllowed,
     Internal,
+    HeadersTooLarge,
+    RequestTimeout,
 }
 
 impl ErrorCode {
-    const ALL: [ErrorCode; 14] = [
+    const ALL: [ErrorCode; 16] = [
         ErrorCode::MalformedJson,
         ErrorCode::BadRequest,
         ErrorCode::EmptyInstances,
@@ -60,6 +62,8 @@ impl ErrorCode {
         ErrorCode::NotFound,
         ErrorCode::MethodNotAllowed,
         ErrorCode::Internal,
+        ErrorCode::HeadersTooLarge,
+        ErrorCode::RequestTimeout,
     ];
 
     pub(crate) fn as_str(self) -> &'static str {
@@ -78,6 +82,8 @@ impl ErrorCode {
             ErrorCode::NotFound => "not_found",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::Internal => "internal",
+            ErrorCode::HeadersTooLarge => "headers_too_large",
+            ErrorCode::RequestTimeout => "request_timeout",
         }
     }
 

@@ -6,11 +6,16 @@
 //! | `POST /v1/models/NAME:predict` | `{"instances": [[...], {"feature": value, ...}], "probabilities": true?, "key": "..."?}` → `{"predictions": [...], "probabilities": [...]?}` |
 //! | `GET /v1/models/NAME` | metadata: version, signature, lineage, challengers |
 //! | `GET /v1/models` | the served models |
+//! | `GET /` | liveness as KServe's model server answers it: `{"status": "alive"}` |
 //! | `GET /v2/health/live`, `/healthz` | liveness: 200 while the process serves |
 //! | `GET /v2/health/ready`, `/readyz` | readiness: 200 with every model loaded, 503 while shutting down |
 //! | `GET /metrics` | Prometheus text format |
 //!
-//! Every refused request gets a 4xx with `{"error": "...", "code": "..."}`. A request may carry a
+//! Every refused request gets a 4xx with `{"error": "...", "code": "..."}`, except the few that
+//! hyper refuses before the service sees them (see [`ServerConfig::max_header_bytes`]). A client
+//! too slow with its request line and headers is disconnected
+//! ([`ServerConfig::header_read_timeout`]), one too slow with its body gets a 408
+//! ([`ServerConfig::body_read_timeout`]). A request may carry a
 //! routing key (the `key` field or the `x-routing-key` header) for sticky canaries and A/B tests,
 //! and an `x-request-id` header (one is made up otherwise); answers carry `x-request-id`,
 //! `x-model-version` (`NAME/VERSION`) and `x-model-role`.
@@ -30,11 +35,11 @@
 //! ```
 
 mod api;
+mod conn;
 mod metrics;
 mod shadow;
 
 use std::collections::HashMap;
-use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -50,6 +55,21 @@ use mlflow_core::store::Store;
 
 /// How many prediction log segments a server keeps by default (64 MiB each: 1 GiB in all).
 pub const DEFAULT_LOG_SEGMENTS: usize = 16;
+
+/// The default limit on a request line and headers, in bytes (16 KiB, as Node.js).
+///
+/// See [`ServerConfig::max_header_bytes`].
+pub const DEFAULT_MAX_HEADER_BYTES: usize = 16 * 1024;
+
+/// The default time a client has to send a request line and headers.
+///
+/// See [`ServerConfig::header_read_timeout`].
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The default time a client has to send a request body.
+///
+/// See [`ServerConfig::body_read_timeout`].
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// One served model: the champion's registry reference (usually `NAME@ALIAS`, so promotions are
 /// picked up) and its challengers.
@@ -98,6 +118,7 @@ impl ModelSpec {
 /// let config = ServerConfig::new("127.0.0.1:0".parse().unwrap())
 ///     .model(ModelSpec::new("titanic@production"))
 ///     .max_body_bytes(64 * 1024)
+///     .header_read_timeout(Duration::from_secs(5))
 ///     .reload_interval(Duration::from_millis(200));
 /// ```
 #[derive(Debug, Clone)]
@@ -105,6 +126,9 @@ pub struct ServerConfig {
     addr: SocketAddr,
     models: Vec<ModelSpec>,
     max_body_bytes: usize,
+    max_header_bytes: usize,
+    header_read_timeout: Duration,
+    body_read_timeout: Duration,
     reload_interval: Duration,
     log: Option<LogOptions>,
     shadow_queue: usize,
@@ -117,7 +141,8 @@ pub struct ServerConfig {
 
 impl ServerConfig {
     /// Serve on `addr` (port 0 picks a free port; see [`Server::local_addr`]). Defaults: a 1 MiB
-    /// body limit, registry checked every second, predictions logged to the store keeping the
+    /// body limit, a 16 KiB limit on the request line and headers, 10 s to send them and 30 s
+    /// to send the body, registry checked every second, predictions logged to the store keeping the
     /// newest [`DEFAULT_LOG_SEGMENTS`] segments of 64 MiB (at 50,000 predictions a second the log
     /// grows by about 9 MB a second, so an unbounded default would fill disks), a shadow
     /// queue of 100,000 rows, one worker thread per core.
@@ -128,6 +153,9 @@ impl ServerConfig {
             addr,
             models: Vec::new(),
             max_body_bytes: 1 << 20,
+            max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
             reload_interval: Duration::from_secs(1),
             log: Some(LogOptions::default().max_segments(DEFAULT_LOG_SEGMENTS)),
             shadow_queue: 100_000,
@@ -152,6 +180,46 @@ impl ServerConfig {
     /// See [`ServerConfig`] for an example.
     pub fn max_body_bytes(mut self, bytes: usize) -> ServerConfig {
         self.max_body_bytes = bytes;
+        self
+    }
+
+    /// Requests whose request line and headers are larger are refused with a JSON 431 (code
+    /// `headers_too_large`). hyper itself refuses heads over 4 times this (at least 8 KiB), or
+    /// with more than 100 header fields, before the service sees them: with a bare 431, no body.
+    ///
+    /// ```
+    /// let config = mlflow_serve::server::ServerConfig::new("127.0.0.1:0".parse().unwrap()).max_header_bytes(8 * 1024);
+    /// ```
+    pub fn max_header_bytes(mut self, bytes: usize) -> ServerConfig {
+        self.max_header_bytes = bytes;
+        self
+    }
+
+    /// How long a client has to send a request line and headers, from when the server starts
+    /// waiting for them (default 10 s): a connection still short of them is closed without an
+    /// answer (hyper answers nothing before it has a request). This also closes keep-alive
+    /// connections idle for that long, and connections that never send anything. Zero disables
+    /// it.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let config = mlflow_serve::server::ServerConfig::new("127.0.0.1:0".parse().unwrap()).header_read_timeout(Duration::from_secs(5));
+    /// ```
+    pub fn header_read_timeout(mut self, timeout: Duration) -> ServerConfig {
+        self.header_read_timeout = timeout;
+        self
+    }
+
+    /// How long a client has to send a request's whole body once its headers are in (default
+    /// 30 s): a slower one gets a JSON 408 (code `request_timeout`) and the connection is
+    /// closed. Zero disables it.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let config = mlflow_serve::server::ServerConfig::new("127.0.0.1:0".parse().unwrap()).body_read_timeout(Duration::from_secs(60));
+    /// ```
+    pub fn body_read_timeout(mut self, timeout: Duration) -> ServerConfig {
+        self.body_read_timeout = timeout;
         self
     }
 
@@ -288,6 +356,9 @@ pub(crate) struct App {
     pub(crate) metrics: Metrics,
     pub(crate) unknown: Arc<ModelMetrics>,
     pub(crate) max_body_bytes: usize,
+    pub(crate) max_header_bytes: usize,
+    /// `None`: no limit.
+    pub(crate) body_read_timeout: Option<Duration>,
     pub(crate) shadows: Arc<ShadowQueue>,
     pub(crate) ready: AtomicBool,
     pub(crate) request_ids: RequestIds,
@@ -371,6 +442,8 @@ impl Server {
             metrics,
             unknown,
             max_body_bytes: config.max_body_bytes,
+            max_header_bytes: config.max_header_bytes,
+            body_read_timeout: nonzero(config.body_read_timeout),
             shadows,
             ready: AtomicBool::new(true),
             request_ids: RequestIds::new(),
@@ -491,10 +564,14 @@ fn run(
     };
 
     let router = api::router(Arc::clone(&app));
+    let http = conn::Http {
+        header_read_timeout: nonzero(config.header_read_timeout),
+        max_header_bytes: config.max_header_bytes,
+    };
     let ready_app = Arc::clone(&app);
     let (draining_tx, draining_rx) = tokio::sync::oneshot::channel::<()>();
-    let served = runtime.block_on(async move {
-        let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+    let drained = runtime.block_on(async move {
+        let server = conn::serve(listener, router, http, async move {
             shutdown_requested(stop_rx, config.handle_signals).await;
             ready_app.ready.store(false, Ordering::SeqCst);
             if config.announce {
@@ -528,16 +605,17 @@ fn run(
             }
         };
         tokio::select! {
-            result = server.into_future() => result.map(|()| true),
-            () = deadline => Ok(false),
+            () = server => true,
+            () = deadline => false,
         }
     });
     if config.announce {
-        match served {
-            Ok(false) => {
-                eprintln!("mlflow-pipelines serve: stopped waiting for requests in flight; closed their connections")
-            }
-            _ => eprintln!("mlflow-pipelines serve: stopped accepting; finishing shadow scorings"),
+        if drained {
+            eprintln!("mlflow-pipelines serve: stopped accepting; finishing shadow scorings");
+        } else {
+            eprintln!(
+                "mlflow-pipelines serve: stopped waiting for requests in flight; closed their connections"
+            );
         }
     }
     drop(reload_stop_tx);
@@ -548,7 +626,12 @@ fn run(
     if config.announce {
         eprintln!("mlflow-pipelines serve: stopped");
     }
-    served.map(|_| ()).map_err(|e| io_error("serve", e))
+    Ok(())
+}
+
+/// `None` for a zero duration: no limit.
+fn nonzero(timeout: Duration) -> Option<Duration> {
+    (!timeout.is_zero()).then_some(timeout)
 }
 
 async fn shutdown_requested(stop_rx: tokio::sync::oneshot::Receiver<()>, handle_signals: bool) {
