@@ -1,0 +1,208 @@
+//! What can go wrong reading data or building a table.
+
+use mlflow_core::codec::ContentHash;
+
+use super::ColumnType;
+
+/// Everything that can go wrong reading data or building a table.
+///
+/// Every message says what was wrong, where (file, 1-based line, column) and what to do. Text
+/// from the input (file names, column names, fields) is quoted with its control characters
+/// escaped ([`mlflow_core::text::escape_controls`]), so printing a message cannot drive a
+/// terminal; the fields keep the text as it was.
+///
+/// ```
+/// use mlflow_ml::data::{parse_csv, CsvOptions, DataError};
+/// let err = parse_csv(b"a,b\n1,2\n3\n", "small.csv", &CsvOptions::default()).unwrap_err();
+/// assert!(matches!(err, DataError::RaggedRow { line: 3, expected: 2, found: 1, .. }));
+/// assert!(err.to_string().contains("small.csv"));
+/// ```
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    /// The file does not exist.
+    #[error(
+        "data file `{}` does not exist; check the path (relative paths start at the current directory)",
+        esc(.file)
+    )]
+    NotFound {
+        /// The path as given.
+        file: String,
+    },
+    /// The file could not be read.
+    #[error("cannot read data file `{}`: {source}; check the path and its permissions", esc(.file))]
+    Io {
+        /// The path as given.
+        file: String,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The path is not valid UTF-8, so it cannot be recorded as a data version.
+    #[error("data file path `{}` is not valid UTF-8; rename the file or folder", esc(.file))]
+    PathNotUtf8 {
+        /// The path, lossily converted.
+        file: String,
+    },
+    /// The file has no header row.
+    #[error("`{}` is empty: a CSV file needs a header row and at least one data row", esc(.file))]
+    Empty {
+        /// The file.
+        file: String,
+    },
+    /// The file has a header row but no data rows.
+    #[error("`{}` has a header ({columns} columns) but no data rows; add data or check that the right file was given", esc(.file))]
+    HeaderOnly {
+        /// The file.
+        file: String,
+        /// Number of header fields.
+        columns: usize,
+    },
+    /// A header field is empty.
+    #[error("`{}` line 1: header field {position} (1-based) has no name; give every column a name", esc(.file))]
+    EmptyHeader {
+        /// The file.
+        file: String,
+        /// 1-based position of the field in the header.
+        position: usize,
+    },
+    /// Two header fields have the same name.
+    #[error("`{}` line 1: column name `{}` appears at positions {first} and {second} (1-based); column names must be unique", esc(.file), esc(.name))]
+    DuplicateHeader {
+        /// The file.
+        file: String,
+        /// The repeated name.
+        name: String,
+        /// 1-based position of the first occurrence.
+        first: usize,
+        /// 1-based position of the second occurrence.
+        second: usize,
+    },
+    /// A record has a different number of fields than the header.
+    #[error("`{}` line {line}: expected {expected} fields (as in the header), found {found}; look for an unquoted comma or a missing field", esc(.file))]
+    RaggedRow {
+        /// The file.
+        file: String,
+        /// 1-based line where the record starts.
+        line: u64,
+        /// 0-based index the row would have in the table.
+        row: usize,
+        /// Number of header fields.
+        expected: usize,
+        /// Number of fields in this record.
+        found: usize,
+    },
+    /// A field is not valid UTF-8.
+    #[error("`{}` line {line}, column `{}`: the field is not valid UTF-8 (after {valid_up_to} valid bytes); re-save the file as UTF-8", esc(.file), esc(.column))]
+    NotUtf8 {
+        /// The file.
+        file: String,
+        /// 1-based line where the record starts.
+        line: u64,
+        /// The column's name (or its 1-based position when the header itself is bad).
+        column: String,
+        /// Valid bytes before the first bad one, within the field.
+        valid_up_to: usize,
+    },
+    /// A value does not parse as the column's declared type.
+    #[error("`{}` line {line}, column `{}`: `{}` is not a valid {expected} value; fix the value or declare the column with another type in the schema", esc(.file), esc(.column), esc(.value))]
+    Parse {
+        /// The file.
+        file: String,
+        /// 1-based line where the record starts.
+        line: u64,
+        /// 0-based table row.
+        row: usize,
+        /// The column's name.
+        column: String,
+        /// The field as written.
+        value: String,
+        /// The type the schema declares.
+        expected: ColumnType,
+    },
+    /// NaN or an infinite value in a numeric column.
+    #[error("`{}` line {line}, column `{}`: `{}` is not a finite number (NaN and infinities are not accepted); leave the field empty to mark a missing value", esc(.file), esc(.column), esc(.value))]
+    NonFinite {
+        /// The file.
+        file: String,
+        /// 1-based line where the record starts.
+        line: u64,
+        /// 0-based table row.
+        row: usize,
+        /// The column's name.
+        column: String,
+        /// The field as written.
+        value: String,
+    },
+    /// A column the schema requires is not in the header.
+    #[error("`{}` has no column `{}`, which the schema requires; columns found: {}", esc(.file), esc(.column), esc_list(.available))]
+    MissingColumn {
+        /// The file.
+        file: String,
+        /// The missing column.
+        column: String,
+        /// The header's names.
+        available: Vec<String>,
+    },
+    /// The CSV parser failed for another reason.
+    #[error("`{}`{}: malformed CSV: {}", esc(.file), .line.map(|l| format!(" line {l}")).unwrap_or_default(), esc(.message))]
+    Csv {
+        /// The file.
+        file: String,
+        /// 1-based line, when known.
+        line: Option<u64>,
+        /// The parser's message.
+        message: String,
+    },
+    /// The file's bytes no longer hash to the version recorded when it was opened.
+    #[error("`{}` changed since it was opened (version {} when opened, {} now); rebuild the pipeline so the new version is part of the cache key", esc(.file), .expected.short(), .found.short())]
+    Changed {
+        /// The file.
+        file: String,
+        /// The version recorded by [`DataFile::open`].
+        expected: ContentHash,
+        /// The version of the bytes read now.
+        found: ContentHash,
+    },
+    /// Columns of different lengths in [`Table::new`] or [`Table::with_column`].
+    #[error("column `{}` has {len} values but the table has {expected} rows; all columns must have the same length", esc(.column))]
+    LengthMismatch {
+        /// The offending column.
+        column: String,
+        /// Its length.
+        len: usize,
+        /// The table's row count.
+        expected: usize,
+    },
+    /// A column name used twice in [`Table::new`] or [`Table::select`].
+    #[error("column `{}` appears twice; column names must be unique", esc(.column))]
+    DuplicateColumn {
+        /// The repeated name.
+        column: String,
+    },
+    /// A column that is not in the table.
+    #[error("no column `{}` in the table; columns: {}", esc(.column), esc_list(.available))]
+    UnknownColumn {
+        /// The requested name.
+        column: String,
+        /// The table's names.
+        available: Vec<String>,
+    },
+    /// A row index past the end of the table.
+    #[error("row index {row} is out of range for a table of {rows} rows")]
+    RowOutOfRange {
+        /// The requested index.
+        row: usize,
+        /// The table's row count.
+        rows: usize,
+    },
+}
+
+/// Text from the input as shown in messages: control characters and bidi overrides escaped.
+fn esc(text: &str) -> std::borrow::Cow<'_, str> {
+    mlflow_core::text::escape_controls(text)
+}
+
+/// Names as shown in messages: escaped, comma-separated.
+fn esc_list(names: &[String]) -> String {
+    names.iter().map(|n| esc(n)).collect::<Vec<_>>().join(", ")
+}

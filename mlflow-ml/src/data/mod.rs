@@ -1,0 +1,52 @@
+//! Ingestion: CSV files into typed, column-oriented tables; the data version of a file is the
+//! content hash of its bytes.
+//!
+//! This room has one job: turn bytes on disk into a [`Table`] whose every value is typed, and say
+//! exactly which bytes those were. It knows nothing of features, models or validation rules.
+//!
+//! - [`DataFile::open`] reads a file and hashes its bytes: the [`DataFile`] (path + version) is
+//!   what a pipeline takes as a param, so the cache key changes whenever the file's bytes change.
+//!   A path alone would give a stale cache hit after the file is edited.
+//! - [`read_csv`] re-reads the file, refuses it if its bytes changed since it was opened, and
+//!   parses it into an [`Ingested`] (table + data version + row count + schema), the ingest
+//!   artifact.
+//! - [`parse_csv`] parses bytes already in memory.
+//!
+//! # Rules of the CSV reader
+//! - The first record is the header; names must be non-empty and unique.
+//! - Every record must have as many fields as the header ([`DataError::RaggedRow`] otherwise).
+//! - A field that is empty or only ASCII whitespace is missing (`None`).
+//! - Column types are inferred, unless a [`Schema`] is given in [`CsvOptions`]: `Int` if every
+//!   present value parses as an `i64`, else `Float` if every one parses as a finite `f64`, else
+//!   `Str`. A column with no values at all is `Str`. Numbers may have surrounding spaces; text is
+//!   kept verbatim.
+//! - NaN and infinite values in a numeric column are an error, never silently accepted.
+//! - The file must be UTF-8 (a leading byte-order mark is skipped).
+//!
+//! Errors name the file, the 1-based line (as an editor shows it) and the column.
+//!
+//! ```
+//! use mlflow_ml::data::{read_csv, ColumnType, CsvOptions, DataFile};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let path = dir.path().join("people.csv");
+//! std::fs::write(&path, "name,age,height\nAda,36,1.65\n\"Turing, Alan\",,1.78\n")?;
+//!
+//! let file = DataFile::open(&path)?; // hashes the bytes: the data version
+//! let ingested = read_csv(&file, &CsvOptions::default())?;
+//! assert_eq!(ingested.rows, 2);
+//! assert_eq!(ingested.schema.get("age"), Some(ColumnType::Int));
+//! let age = ingested.table.column("age").unwrap().as_int().unwrap();
+//! assert_eq!(age, &[Some(36), None]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod csv;
+mod error;
+mod file;
+mod table;
+
+pub use self::csv::{parse_csv, CsvOptions, LineCounter};
+pub use error::DataError;
+pub use file::{read_csv, DataFile, Ingested};
+pub use table::{Column, ColumnType, Schema, Table, Value};
