@@ -619,6 +619,7 @@ impl fmt::Display for ValidationReport {
 /// # Ok::<(), mlflow_ml::data::DataError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ValidationError {
     /// One or more `Error`-severity expectations failed.
     #[error(

@@ -79,6 +79,7 @@ use mlflow_ml::models::ModelError;
 /// assert!(err.to_string().contains("not a model package"), "{err}");
 /// ```
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ServeError {
     /// The bytes do not start with the package magic.
     #[error("{source_name} is not a model package (it does not start with `MLFLOWPKG`); write one with `ModelPackage::save`")]

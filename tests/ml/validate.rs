@@ -135,7 +135,7 @@ fn a_corrupted_copy_fails_with_a_report_naming_each_problem() {
     assert_eq!(label.detail, "1 value(s) missing or not 0/1; class 0: 548, class 1: 342");
 
     let err = report.check().unwrap_err();
-    let ValidationError::Failed { failures, rows, .. } = &err;
+    let ValidationError::Failed { failures, rows, .. } = &err else { panic!("{err}") };
     assert_eq!((failures.len(), *rows), (6, 891));
     let msg = err.to_string();
     for needle in [

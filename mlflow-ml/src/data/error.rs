@@ -18,6 +18,7 @@ use super::ColumnType;
 /// assert!(err.to_string().contains("small.csv"));
 /// ```
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum DataError {
     /// The file does not exist.
     #[error(

@@ -79,6 +79,7 @@ pub const LOG_LOSS_EPS: f64 = 1e-15;
 /// assert!(matches!(err, EvalError::BadLabel { index: 1, value: 2 }));
 /// ```
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum EvalError {
     /// No samples.
     #[error("no samples to evaluate: labels and scores are empty; evaluate on a non-empty hold-out set")]

@@ -19,6 +19,7 @@ use mlflow_core::text::escape_controls as esc;
 /// assert!(err.to_string().contains("(0, 1)"));
 /// ```
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum FeatureError {
     /// The table lacks a column that a transformer or feature needs.
     #[error("the table has no column `{}`{}; its columns are [{}]: add the column or fix the feature spec", esc(.column), esc(.context), esc(.available))]

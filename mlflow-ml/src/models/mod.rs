@@ -70,6 +70,7 @@ pub use tree::{DecisionTree, MaxFeatures, TreeNode, TreeParams};
 /// assert!(err.to_string().contains("row 1, column 0"));
 /// ```
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ModelError {
     /// The feature matrix has no rows or no columns.
     #[error("{what} is empty ({rows} rows x {columns} columns); a model needs at least one row and one feature column")]

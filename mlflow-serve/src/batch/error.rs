@@ -25,6 +25,7 @@ use mlflow_ml::features::FeatureError;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum BatchError {
     /// The input is not a well-formed CSV file, or cannot be opened: it does not exist, is
     /// empty, has only a header, a bad header, a ragged row, text that is not UTF-8.
