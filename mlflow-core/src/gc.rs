@@ -153,13 +153,8 @@ fn collect(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::temp_store;
     use crate::store::meta::{no_roots, Migration};
-
-    fn temp_store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path().join("store")).unwrap();
-        (dir, store)
-    }
 
     #[test]
     fn gc_keeps_referenced_and_young_files_and_removes_leftovers() {

@@ -104,15 +104,10 @@ fn registry_roots(tx: &mut dyn Tx) -> Result<Vec<ContentHash>, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::temp_store;
     use crate::registry::{Registry, RegistryError};
     use crate::store::meta::params;
     use crate::store::{Mode, Store};
-
-    fn temp_store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path().join("store")).unwrap();
-        (dir, store)
-    }
 
     fn run(store: &Store, sql: &str) -> Result<usize, StoreError> {
         store.with_meta(&REGISTRY, Mode::Autocommit, |tx| tx.execute(sql, &[]))
