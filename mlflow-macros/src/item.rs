@@ -68,7 +68,7 @@ pub fn cfg_attrs(func: &ItemFn) -> Vec<&Attribute> {
 /// when it names a plain function. The fallback does not implement the requirement trait, whose
 /// `#[diagnostic::on_unimplemented]` message then names the path and says what to do, at the
 /// path's span (instead of rustc's bare "expected type, found function").
-pub fn deps_array(deps: &[&syn::Path], kind: MacroKind) -> TokenStream {
+pub fn deps_array(deps: &[&syn::Path], kind: MacroKind, rt: &TokenStream) -> TokenStream {
     if deps.is_empty() {
         return quote!(&[]);
     }
@@ -92,11 +92,11 @@ pub fn deps_array(deps: &[&syn::Path], kind: MacroKind) -> TokenStream {
             use #path as #alias;
             #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
             trait #requirement {
-                fn code_hash() -> ::mlflow::__private::ContentHash;
+                fn code_hash() -> #rt::ContentHash;
             }
-            impl<T: ::mlflow::__private::Helper> #requirement for T {
-                fn code_hash() -> ::mlflow::__private::ContentHash {
-                    <T as ::mlflow::__private::Helper>::code_hash()
+            impl<T: #rt::Helper> #requirement for T {
+                fn code_hash() -> #rt::ContentHash {
+                    <T as #rt::Helper>::code_hash()
                 }
             }
         });
@@ -119,8 +119,41 @@ pub fn deps_array(deps: &[&syn::Path], kind: MacroKind) -> TokenStream {
     }
 }
 
-/// `::mlflow::__private::ContentHash::from_bytes([...])` for a hash computed at expansion time.
-pub fn content_hash_literal(bytes: [u8; 32]) -> TokenStream {
+/// `path::__private::ContentHash::from_bytes([...])` for a hash computed at expansion time.
+pub fn content_hash_literal(bytes: [u8; 32], rt: &TokenStream) -> TokenStream {
     let bytes = bytes.iter().map(|b| Literal::u8_unsuffixed(*b));
-    quote!(::mlflow::__private::ContentHash::from_bytes([#(#bytes),*]))
+    quote!(#rt::ContentHash::from_bytes([#(#bytes),*]))
+}
+
+/// The path through which generated code names the runtime: `path::__private`, where `path` is
+/// the `crate = path` option or `::mlflow`.
+pub fn runtime(krate: Option<&syn::Path>) -> TokenStream {
+    match krate {
+        Some(path) => quote!(#path::__private),
+        None => quote!(::mlflow::__private),
+    }
+}
+
+/// The hash of the source file the macro was invoked in, when there is one (it stands for the
+/// code discovery cannot see in a function body, see `discover`); otherwise a value unique to
+/// this expansion, so that such code is never assumed unchanged.
+pub fn source_file_hash() -> [u8; 32] {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(b"mlflow/unseen/v1");
+    let file = proc_macro::is_available()
+        .then(|| proc_macro::Span::call_site().local_file())
+        .flatten()
+        .and_then(|path| std::fs::read(path).ok());
+    match file {
+        Some(bytes) => {
+            hasher.update(&bytes);
+        }
+        None if proc_macro::is_available() => {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+            hasher.update(&now.as_nanos().to_le_bytes());
+            hasher.update(&std::process::id().to_le_bytes());
+        }
+        None => {}
+    }
+    *hasher.finalize().as_bytes()
 }

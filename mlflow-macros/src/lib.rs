@@ -16,6 +16,7 @@ use proc_macro2::TokenStream as TokenStream2;
 
 mod code_hash;
 mod diag;
+mod discover;
 mod helper;
 mod item;
 mod options;
