@@ -173,7 +173,7 @@ pub trait Step: Send + Sync + 'static {
         let mut list: Vec<HelperHash> = Self::DEPS
             .iter()
             .enumerate()
-            .map(|(i, dep)| HelperHash { name: format!("deps[{i}]"), code_hash: dep() })
+            .map(|(i, dep)| HelperHash::new(format!("deps[{i}]"), dep()))
             .collect();
         list.sort();
         list
@@ -195,14 +195,15 @@ pub trait Step: Send + Sync + 'static {
 ///     fn name() -> &'static str { "demo::clamp" }
 /// }
 /// let list = collect_helpers(vec![HelperRef::of::<clamp>()]);
-/// assert_eq!(list[0].name, "demo::clamp");
+/// assert_eq!((list[0].name.as_str(), list[0].path.as_str()), ("clamp", "demo::clamp"));
 /// assert_eq!(list[0].code_hash, clamp::code_hash());
 /// ```
 pub trait Helper: 'static {
     /// The hash of the helper's own code (its tokens; not the helpers it calls).
     fn code_hash() -> ContentHash;
 
-    /// A stable display name: `#[helper]` gives the function's path (`my_crate::util::clamp`).
+    /// The helper's path: `#[helper]` gives the function's (`my_crate::util::clamp`); its last
+    /// segment is the name folded into cache keys.
     fn name() -> &'static str {
         std::any::type_name::<Self>()
     }
@@ -240,17 +241,30 @@ impl fmt::Debug for HelperRef {
     }
 }
 
-/// One helper in a step's cache key: its display name and its own code hash.
+/// One helper in a step's cache key: its name and its own code hash (both folded into the key,
+/// see [`fold_helpers`]), and its path (for display only: moving a helper to another module does
+/// not change the key).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub struct HelperHash {
-    /// The helper's path, e.g. `my_crate::util::clamp` (see [`Helper::name`]).
+    /// The helper function's name, e.g. `clamp`.
     pub name: String,
     /// The hash of the helper's own code.
     pub code_hash: ContentHash,
+    /// The helper's path, e.g. `my_crate::util::clamp` (see [`Helper::name`]).
+    pub path: String,
+}
+
+impl HelperHash {
+    /// The entry for a helper with this path (its name is the last `::` segment) and hash.
+    pub fn new(path: impl Into<String>, code_hash: ContentHash) -> Self {
+        let path = path.into();
+        let name = path.rsplit("::").next().unwrap_or_default().to_owned();
+        HelperHash { name, code_hash, path }
+    }
 }
 
 /// Every helper reachable from `roots` (the roots, the helpers they depend on, and so on), each
-/// once, sorted by name then hash. Cycles (a helper calling itself, or `a` calling `b` calling
+/// once, sorted by name, then hash, then path. Cycles (a helper calling itself, or `a` calling `b` calling
 /// `a`) are fine: each helper is visited once.
 ///
 /// ```
@@ -267,7 +281,7 @@ pub struct HelperHash {
 ///     fn name() -> &'static str { "b" }
 ///     fn helpers() -> Vec<HelperRef> { vec![HelperRef::of::<A>(), HelperRef::of::<B>()] }
 /// }
-/// let names: Vec<String> = collect_helpers(vec![HelperRef::of::<B>()]).into_iter().map(|h| h.name).collect();
+/// let names: Vec<String> = collect_helpers(vec![HelperRef::of::<B>()]).into_iter().map(|h| h.path).collect();
 /// assert_eq!(names, ["a", "b"]);
 /// ```
 pub fn collect_helpers(roots: Vec<HelperRef>) -> Vec<HelperHash> {
@@ -276,7 +290,7 @@ pub fn collect_helpers(roots: Vec<HelperRef>) -> Vec<HelperHash> {
     let mut list = Vec::new();
     while let Some(helper) = stack.pop() {
         if seen.insert((helper.id)()) {
-            list.push(HelperHash { name: helper.name().to_owned(), code_hash: (helper.code_hash)() });
+            list.push(HelperHash::new(helper.name(), (helper.code_hash)()));
             stack.extend((helper.helpers)());
         }
     }
@@ -284,13 +298,16 @@ pub fn collect_helpers(roots: Vec<HelperRef>) -> Vec<HelperHash> {
     list
 }
 
-/// Folds a step's helpers (as [`Step::helpers`] lists them) into one hash for its cache key.
+/// Folds a step's helpers (as [`Step::helpers`] lists them) into one hash for its cache key:
+/// their names and code hashes, in order; not their paths.
 ///
 /// ```
 /// use mlflow_core::{codec::ContentHash, step::{fold_helpers, HelperHash}};
-/// let a = HelperHash { name: "a".into(), code_hash: ContentHash::of(b"fn a") };
-/// let b = HelperHash { name: "a".into(), code_hash: ContentHash::of(b"fn a, edited") };
-/// assert_ne!(fold_helpers(&[a.clone()]), fold_helpers(&[b]));
+/// let a = HelperHash::new("demo::a", ContentHash::of(b"fn a"));
+/// let edited = HelperHash::new("demo::a", ContentHash::of(b"fn a, edited"));
+/// let moved = HelperHash::new("demo::util::a", ContentHash::of(b"fn a"));
+/// assert_ne!(fold_helpers(&[a.clone()]), fold_helpers(&[edited]));
+/// assert_eq!(fold_helpers(&[a.clone()]), fold_helpers(&[moved]));
 /// assert_ne!(fold_helpers(&[a]), fold_helpers(&[]));
 /// ```
 pub fn fold_helpers(helpers: &[HelperHash]) -> ContentHash {
