@@ -36,22 +36,16 @@
 //!
 //! ```
 //! # use mlflow_core::prelude::*;
-//! # use mlflow_core::step::{CrateId, StepError};
 //! use mlflow_core::registry::{Promotion, RegisterRequest, Registry};
-//! # struct Train;
-//! # impl Step for Train {
-//! #     type Inputs = (f64,);
-//! #     type Output = Vec<f64>;
-//! #     const NAME: &'static str = "train";
-//! #     const CODE_HASH: ContentHash = ContentHash::from_bytes([1; 32]);
-//! #     const CRATE: CrateId = CrateId { name: "demo", version: "1.0.0" };
-//! #     fn call(&self, (x,): (&f64,)) -> Result<Vec<f64>, StepError> { Ok(vec![*x, 2.0 * x]) }
+//! # #[mlflow_macros::step(crate = mlflow_core)]
+//! # fn train(x: &f64) -> Vec<f64> {
+//! #     vec![*x, 2.0 * x]
 //! # }
 //! # let dir = tempfile::tempdir().unwrap();
 //! # let store = Store::open(dir.path()).unwrap();
 //! let mut p = Pipeline::new("demo");
 //! let scale = p.param("scale", 1.5f64);
-//! p.step(Train, scale); // the node is named `train`
+//! p.step(TrainStep, scale); // the node is named `train`
 //! let run = p.run(&store)?;
 //!
 //! let registry = Registry::new(&store)?;
@@ -501,22 +495,16 @@ impl RegisterRequest {
 ///
 /// ```
 /// # use mlflow_core::prelude::*;
-/// # use mlflow_core::step::{CrateId, StepError};
 /// # use mlflow_core::registry::{RegisterRequest, Registry};
-/// # struct Train;
-/// # impl Step for Train {
-/// #     type Inputs = (f64,);
-/// #     type Output = f64;
-/// #     const NAME: &'static str = "train";
-/// #     const CODE_HASH: ContentHash = ContentHash::from_bytes([2; 32]);
-/// #     const CRATE: CrateId = CrateId { name: "demo", version: "1.0.0" };
-/// #     fn call(&self, (x,): (&f64,)) -> Result<f64, StepError> { Ok(*x) }
+/// # #[mlflow_macros::step(crate = mlflow_core)]
+/// # fn train(x: &f64) -> f64 {
+/// #     *x
 /// # }
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let store = Store::open(dir.path()).unwrap();
 /// let mut p = Pipeline::new("demo");
 /// let x = p.param("x", 0.5f64);
-/// let node = p.step(Train, x);
+/// let node = p.step(TrainStep, x);
 /// let run = p.run(&store)?;
 /// let registry = Registry::new(&store)?;
 /// let v = registry.register("m", RegisterRequest::new(run.run_id(), "train").tag("k", "v"))?;
@@ -1195,22 +1183,16 @@ impl<'s> Registry<'s> {
     ///
     /// ```
     /// # use mlflow_core::prelude::*;
-    /// # use mlflow_core::step::{CrateId, StepError};
     /// # use mlflow_core::registry::{RegisterRequest, Registry, RegistryError};
-    /// # struct Train;
-    /// # impl Step for Train {
-    /// #     type Inputs = (u32,);
-    /// #     type Output = Vec<u32>;
-    /// #     const NAME: &'static str = "train";
-    /// #     const CODE_HASH: ContentHash = ContentHash::from_bytes([3; 32]);
-    /// #     const CRATE: CrateId = CrateId { name: "demo", version: "1.0.0" };
-    /// #     fn call(&self, (x,): (&u32,)) -> Result<Vec<u32>, StepError> { Ok(vec![*x; 3]) }
+    /// # #[mlflow_macros::step(crate = mlflow_core)]
+    /// # fn train(x: &u32) -> Vec<u32> {
+    /// #     vec![*x; 3]
     /// # }
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let store = Store::open(dir.path()).unwrap();
     /// let mut p = Pipeline::new("demo");
     /// let x = p.param("x", 7u32);
-    /// p.step(Train, x);
+    /// p.step(TrainStep, x);
     /// let run = p.run(&store)?;
     /// let registry = Registry::new(&store)?;
     /// registry.register("sevens", RegisterRequest::new(run.run_id(), "train"))?;
@@ -1247,22 +1229,16 @@ impl<'s> Registry<'s> {
     ///
     /// ```
     /// # use mlflow_core::prelude::*;
-    /// # use mlflow_core::step::{CrateId, StepError};
     /// # use mlflow_core::registry::{RegisterRequest, Registry};
-    /// # struct Train;
-    /// # impl Step for Train {
-    /// #     type Inputs = (u32,);
-    /// #     type Output = u32;
-    /// #     const NAME: &'static str = "train";
-    /// #     const CODE_HASH: ContentHash = ContentHash::from_bytes([4; 32]);
-    /// #     const CRATE: CrateId = CrateId { name: "demo", version: "1.0.0" };
-    /// #     fn call(&self, (x,): (&u32,)) -> Result<u32, StepError> { Ok(*x) }
+    /// # #[mlflow_macros::step(crate = mlflow_core)]
+    /// # fn train(x: &u32) -> u32 {
+    /// #     *x
     /// # }
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let store = Store::open(dir.path()).unwrap();
     /// # let mut p = Pipeline::new("demo");
     /// # let x = p.param("x", 7u32);
-    /// # p.step(Train, x);
+    /// # p.step(TrainStep, x);
     /// # let run = p.run(&store)?;
     /// let registry = Registry::new(&store)?.with_clock(|| 5_000);
     /// registry.register("m", RegisterRequest::new(run.run_id(), "train"))?;
@@ -1331,23 +1307,17 @@ impl<'s> Registry<'s> {
     ///
     /// ```
     /// # use mlflow_core::prelude::*;
-    /// # use mlflow_core::step::{CrateId, StepError};
     /// # use mlflow_core::registry::{Promotion, RegisterRequest, Registry, RegistryError};
-    /// # struct Train;
-    /// # impl Step for Train {
-    /// #     type Inputs = (u32,);
-    /// #     type Output = u32;
-    /// #     const NAME: &'static str = "train";
-    /// #     const CODE_HASH: ContentHash = ContentHash::from_bytes([5; 32]);
-    /// #     const CRATE: CrateId = CrateId { name: "demo", version: "1.0.0" };
-    /// #     fn call(&self, (x,): (&u32,)) -> Result<u32, StepError> { Ok(*x) }
+    /// # #[mlflow_macros::step(crate = mlflow_core)]
+    /// # fn train(x: &u32) -> u32 {
+    /// #     *x
     /// # }
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let store = Store::open(dir.path()).unwrap();
     /// # let run_with = |x: u32| -> mlflow_core::Result<String> {
     /// #     let mut p = Pipeline::new("demo");
     /// #     let x = p.param("x", x);
-    /// #     p.step(Train, x);
+    /// #     p.step(TrainStep, x);
     /// #     Ok(p.run(&store)?.run_id().to_owned())
     /// # };
     /// let registry = Registry::new(&store)?;
