@@ -127,6 +127,10 @@ mod wiring {
         note = "a step with no input takes `()`, one input `Node<A>`, several `(Node<A>, Node<B>, ...)`: one node per argument of the step function, in order"
     )]
     pub trait NodeCount<const G: usize, const E: usize> {}
+
+    /// The counts agree (the only case that holds; it is never required, since the impls that
+    /// require `NodeCount` are those for different counts).
+    impl<Given, Expected, const N: usize> NodeCount<N, N> for (Given, Expected) {}
 }
 
 use wiring::{InputAt, NodeCount, OnlyInput};
@@ -182,28 +186,73 @@ impl_wires_into!((X0, A, 0, 1), (X1, B, 1, 2), (X2, C, 2, 3), (X3, D, 3, 4));
 impl_wires_into!((X0, A, 0, 1), (X1, B, 1, 2), (X2, C, 2, 3), (X3, D, 3, 4), (X4, E, 4, 5));
 impl_wires_into!((X0, A, 0, 1), (X1, B, 1, 2), (X2, C, 2, 3), (X3, D, 3, 4), (X4, E, 4, 5), (X5, F, 5, 6));
 impl_wires_into!(
-    (X0, A, 0, 1), (X1, B, 1, 2), (X2, C, 2, 3), (X3, D, 3, 4), (X4, E, 4, 5), (X5, F, 5, 6),
+    (X0, A, 0, 1),
+    (X1, B, 1, 2),
+    (X2, C, 2, 3),
+    (X3, D, 3, 4),
+    (X4, E, 4, 5),
+    (X5, F, 5, 6),
     (X6, G, 6, 7)
 );
 impl_wires_into!(
-    (X0, A, 0, 1), (X1, B, 1, 2), (X2, C, 2, 3), (X3, D, 3, 4), (X4, E, 4, 5), (X5, F, 5, 6),
-    (X6, G, 6, 7), (X7, H, 7, 8)
+    (X0, A, 0, 1),
+    (X1, B, 1, 2),
+    (X2, C, 2, 3),
+    (X3, D, 3, 4),
+    (X4, E, 4, 5),
+    (X5, F, 5, 6),
+    (X6, G, 6, 7),
+    (X7, H, 7, 8)
 );
 impl_wires_into!(
-    (X0, A, 0, 1), (X1, B, 1, 2), (X2, C, 2, 3), (X3, D, 3, 4), (X4, E, 4, 5), (X5, F, 5, 6),
-    (X6, G, 6, 7), (X7, H, 7, 8), (X8, I, 8, 9)
+    (X0, A, 0, 1),
+    (X1, B, 1, 2),
+    (X2, C, 2, 3),
+    (X3, D, 3, 4),
+    (X4, E, 4, 5),
+    (X5, F, 5, 6),
+    (X6, G, 6, 7),
+    (X7, H, 7, 8),
+    (X8, I, 8, 9)
 );
 impl_wires_into!(
-    (X0, A, 0, 1), (X1, B, 1, 2), (X2, C, 2, 3), (X3, D, 3, 4), (X4, E, 4, 5), (X5, F, 5, 6),
-    (X6, G, 6, 7), (X7, H, 7, 8), (X8, I, 8, 9), (X9, J, 9, 10)
+    (X0, A, 0, 1),
+    (X1, B, 1, 2),
+    (X2, C, 2, 3),
+    (X3, D, 3, 4),
+    (X4, E, 4, 5),
+    (X5, F, 5, 6),
+    (X6, G, 6, 7),
+    (X7, H, 7, 8),
+    (X8, I, 8, 9),
+    (X9, J, 9, 10)
 );
 impl_wires_into!(
-    (X0, A, 0, 1), (X1, B, 1, 2), (X2, C, 2, 3), (X3, D, 3, 4), (X4, E, 4, 5), (X5, F, 5, 6),
-    (X6, G, 6, 7), (X7, H, 7, 8), (X8, I, 8, 9), (X9, J, 9, 10), (X10, K, 10, 11)
+    (X0, A, 0, 1),
+    (X1, B, 1, 2),
+    (X2, C, 2, 3),
+    (X3, D, 3, 4),
+    (X4, E, 4, 5),
+    (X5, F, 5, 6),
+    (X6, G, 6, 7),
+    (X7, H, 7, 8),
+    (X8, I, 8, 9),
+    (X9, J, 9, 10),
+    (X10, K, 10, 11)
 );
 impl_wires_into!(
-    (X0, A, 0, 1), (X1, B, 1, 2), (X2, C, 2, 3), (X3, D, 3, 4), (X4, E, 4, 5), (X5, F, 5, 6),
-    (X6, G, 6, 7), (X7, H, 7, 8), (X8, I, 8, 9), (X9, J, 9, 10), (X10, K, 10, 11), (X11, L, 11, 12)
+    (X0, A, 0, 1),
+    (X1, B, 1, 2),
+    (X2, C, 2, 3),
+    (X3, D, 3, 4),
+    (X4, E, 4, 5),
+    (X5, F, 5, 6),
+    (X6, G, 6, 7),
+    (X7, H, 7, 8),
+    (X8, I, 8, 9),
+    (X9, J, 9, 10),
+    (X10, K, 10, 11),
+    (X11, L, 11, 12)
 );
 
 /// The wrong number of nodes: for every pair of shapes (given, expected) with different counts,
@@ -528,14 +577,19 @@ impl Pipeline {
     ///     twice(twice(*x))
     /// }
     ///
-    /// let mut p = Pipeline::new("doc");
-    /// let x = p.param("x", 1u64);
-    /// let y = p.step(QuadrupleStep, x);
-    /// let helpers = p.helpers_of(y).unwrap();
-    /// assert_eq!(helpers.len(), 1);
-    /// assert_eq!(helpers[0].name, "twice");
-    /// assert!(p.helpers_of(x).is_none());
+    /// fn main() {
+    ///     let mut p = Pipeline::new("doc");
+    ///     let x = p.param("x", 1u64);
+    ///     let y = p.step(QuadrupleStep, x);
+    ///     let helpers = p.helpers_of(y).unwrap();
+    ///     assert_eq!(helpers.len(), 1);
+    ///     assert_eq!(helpers[0].name, "twice");
+    ///     assert!(p.helpers_of(x).is_none());
+    /// }
     /// ```
+    ///
+    /// (The items sit outside `main`: a step declared in a function body cannot see helpers
+    /// declared in that body, and stands in for them with the hash of its source file.)
     pub fn helpers_of<T>(&self, node: Node<T>) -> Option<&[HelperHash]> {
         if !self.owns(node) {
             return None;

@@ -51,6 +51,12 @@ pub mod __private {
     /// Fails to compile, at the span of `T`, when `T` is not an artifact.
     pub const fn assert_artifact<T: Artifact>() {}
 
+    /// Stands for an input or output type of a `#[step]` function whose signature has errors,
+    /// when the intended type cannot be told (a type parameter, `impl Trait`, a borrow): the
+    /// placeholder `FooStep` keeps compiling, the signature errors are what is reported.
+    #[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
+    pub struct StepSignatureError;
+
     /// What a name a step or helper calls resolves to, in the type namespace, at the function's
     /// site: `T` is the `#[helper]`'s marker struct, a fallback struct the expansion declares for
     /// names that resolve to nothing there, or whatever else has the name (a plain function has

@@ -13,7 +13,12 @@
 //!     pub fn __mlflow_helpers() -> Vec<HelperRef> {
 //!         use super::*;                   // the function's module: items, imports, globs
 //!         found.extend((&Probe::<adjust>::NEW).__mlflow_discover());
-//!         { use helpers::*; found.extend((&Probe::<adjust>::NEW).__mlflow_discover()); }
+//!         {
+//!             mod __mlflow_fallback { pub struct __mlflow_qualified {} }
+//!             use __mlflow_fallback::*;
+//!             use helpers::adjust as __mlflow_qualified;
+//!             found.extend((&Probe::<__mlflow_qualified>::NEW).__mlflow_discover());
+//!         }
 //!         ...
 //!     }
 //! }
@@ -24,7 +29,8 @@
 //! back to the fallback struct of the enclosing probe module. Autoref specialization then yields
 //! the helper (when the name is a `#[helper]`'s struct) or nothing (a plain function has no type
 //! of that name, so the fallback is used). A qualified call `a::b::adjust(x)` is probed in a
-//! nested block with `use a::b::*;`, whose glob shadows the outer names.
+//! nested block that imports `a::b::adjust` under an alias next to a glob import of a fallback
+//! for that alias: the explicit import shadows the glob namespace by namespace.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -36,6 +42,13 @@ use syn::punctuated::Punctuated;
 use syn::visit::Visit;
 use syn::{Expr, ItemFn, Token, UseTree};
 
+/// A qualified call `a::b::name`: the prefix segments, whether it starts with `::`, the name.
+struct Qualified {
+    prefix: Vec<Ident>,
+    leading_colon: bool,
+    last: Ident,
+}
+
 /// What a function body may call.
 #[derive(Default)]
 pub struct Calls {
@@ -44,7 +57,7 @@ pub struct Calls {
     names: BTreeMap<String, Ident>,
     /// Qualified paths, as (prefix segments, last segment): `helpers::adjust` is
     /// (["helpers"], adjust). A leading `::` is kept as an empty first segment.
-    paths: BTreeMap<(Vec<String>, String), (Vec<Ident>, bool, Ident)>,
+    paths: BTreeMap<(Vec<String>, String), Qualified>,
     /// `use` declarations inside the body: replayed in the probe.
     uses: Vec<syn::ItemUse>,
     /// Names bound by patterns (arguments, `let`, closures, `match`, `for`): locals.
@@ -56,9 +69,8 @@ pub struct Calls {
 }
 
 impl Calls {
-    /// Collects what `func`'s body (and argument patterns) may call; `deps` (paths listed in the
-    /// attribute) are probed the same way.
-    pub fn collect(func: &ItemFn, deps: &[&syn::Path]) -> Calls {
+    /// Collects what `func`'s body (and argument patterns) may call.
+    pub fn collect(func: &ItemFn) -> Calls {
         let mut calls = Calls::default();
         for arg in &func.sig.inputs {
             if let syn::FnArg::Typed(arg) = arg {
@@ -66,9 +78,6 @@ impl Calls {
             }
         }
         calls.visit_block(&func.block);
-        for dep in deps {
-            calls.path(dep, true);
-        }
         calls
     }
 
@@ -89,7 +98,7 @@ impl Calls {
         self.paths
             .iter()
             .filter(|((prefix, _), _)| !prefix.first().is_some_and(|first| self.local_items.contains(first)))
-            .map(|(_, (prefix, leading_colon, last))| (prefix, *leading_colon, last))
+            .map(|(_, q)| (&q.prefix, q.leading_colon, &q.last))
             .collect()
     }
 
@@ -121,7 +130,11 @@ impl Calls {
             idents.push(segment.ident.clone());
         }
         let key = (idents.iter().map(ToString::to_string).collect(), name);
-        self.paths.entry(key).or_insert_with(|| (idents, path.leading_colon.is_some(), last.ident.clone()));
+        self.paths.entry(key).or_insert_with(|| Qualified {
+            prefix: idents,
+            leading_colon: path.leading_colon.is_some(),
+            last: last.ident.clone(),
+        });
     }
 
     /// Scans the tokens of a macro invocation: comma-separated expressions are visited like
@@ -297,30 +310,33 @@ pub fn probe_module(
     let singles = calls.single_names();
     let qualified = calls.qualified();
 
-    // One fallback struct per distinct name: single names and the last segments of paths.
+    // One fallback struct per distinct single name.
     let mut fallback_names: BTreeMap<String, Ident> = BTreeMap::new();
     for ident in &singles {
         fallback_names.entry(ident.unraw().to_string()).or_insert_with(|| plain_ident(ident));
     }
-    for (_, _, last) in &qualified {
-        fallback_names.entry(last.unraw().to_string()).or_insert_with(|| plain_ident(last));
-    }
     let fallbacks: Vec<&Ident> = fallback_names.values().collect();
 
     let unseen_hash = crate::item::content_hash_literal(unseen_hash, &rt);
-    let probe = |ident: &Ident| {
-        quote!(found.extend((&#rt::Probe::<#ident>::NEW).__mlflow_discover());)
-    };
+    let probe = |ident: &Ident| quote!(found.extend((&#rt::Probe::<#ident>::NEW).__mlflow_discover()););
     let single_probes: Vec<TokenStream> = singles.iter().map(|i| probe(i)).collect();
-    let unresolved_checks = singles.iter().map(|ident| {
-        quote!(unresolved |= (&#rt::Probe::<#ident>::NEW).__mlflow_unresolved();)
-    });
+    let unresolved_checks =
+        singles.iter().map(|ident| quote!(unresolved |= (&#rt::Probe::<#ident>::NEW).__mlflow_unresolved();));
+    // `a::b::name`: imported under an alias, next to a glob import of a fallback of that alias
+    // in the same block; the explicit import shadows the glob namespace by namespace, so the
+    // alias is the helper's struct if `a::b::name` is a helper, the fallback otherwise. (Looking
+    // `name` up lexically instead would find whatever else is called `name` in the function's
+    // scope, such as the module `validate` of a call `validate::validate(x)`.)
     let qualified_probes = qualified.iter().map(|(prefix, leading_colon, last)| {
         let prefix = deeper(prefix, *leading_colon);
-        let probe = probe(last);
+        let alias = Ident::new("__mlflow_qualified", last.span());
         quote!({
-            use #prefix::*;
-            #probe
+            mod __mlflow_fallback {
+                pub struct __mlflow_qualified {}
+            }
+            use __mlflow_fallback::*;
+            use #prefix::#last as #alias;
+            found.extend((&#rt::Probe::<#alias>::NEW).__mlflow_discover());
         })
     });
     // `use` declarations of the body, each replayed with every single-name probe after it.
@@ -362,14 +378,12 @@ pub fn probe_module(
 
             pub struct __MlflowUnseen {}
 
-            impl #rt::Helper for __MlflowUnseen {
-                fn code_hash() -> #rt::ContentHash {
-                    #unseen_hash
-                }
+            fn __mlflow_unseen_name() -> &'static ::core::primitive::str {
+                ::core::concat!(::core::module_path!(), "::", #unseen_name)
+            }
 
-                fn name() -> &'static ::core::primitive::str {
-                    ::core::concat!(::core::module_path!(), "::", #unseen_name)
-                }
+            fn __mlflow_unseen_hash() -> #rt::ContentHash {
+                #unseen_hash
             }
 
             pub fn __mlflow_helpers() -> ::std::vec::Vec<#rt::HelperRef> {
@@ -385,7 +399,11 @@ pub fn probe_module(
                 #(#qualified_probes)*
                 #(#use_probes)*
                 if unresolved && !(&#rt::Probe::<#site>::NEW).__mlflow_in_module() {
-                    found.push(#rt::HelperRef::of::<__MlflowUnseen>());
+                    found.push(#rt::HelperRef::stand_in(
+                        ::core::any::TypeId::of::<__MlflowUnseen>,
+                        __mlflow_unseen_name,
+                        __mlflow_unseen_hash,
+                    ));
                 }
                 found
             }
@@ -422,7 +440,7 @@ mod tests {
 
     fn calls(src: &str) -> Calls {
         let func: ItemFn = syn::parse_str(src).unwrap();
-        Calls::collect(&func, &[])
+        Calls::collect(&func)
     }
 
     fn singles(c: &Calls) -> Vec<String> {
@@ -456,7 +474,10 @@ mod tests {
             }",
         );
         assert_eq!(singles(&c), ["adjust", "fmt_it", "k", "make", "scale"]);
-        assert_eq!(paths(&c), ["crate::c::d", "::ext::f", "helpers::adjust", "self::util::norm", "super::top"]);
+        assert_eq!(
+            paths(&c),
+            ["crate::c::d", "::ext::f", "helpers::adjust", "self::util::norm", "super::top"]
+        );
     }
 
     #[test]
@@ -508,7 +529,10 @@ mod tests {
         let p = |s: &str| -> TokenStream { s.parse().unwrap() };
         assert_eq!(deeper_private(&p(":: mlflow :: __private")).to_string(), ":: mlflow :: __private");
         assert_eq!(deeper_private(&p("self :: m :: __private")).to_string(), "super :: m :: __private");
-        assert_eq!(deeper_private(&p("super :: m :: __private")).to_string(), "super :: super :: m :: __private");
+        assert_eq!(
+            deeper_private(&p("super :: m :: __private")).to_string(),
+            "super :: super :: m :: __private"
+        );
         assert_eq!(deeper_private(&p("reexport :: __private")).to_string(), "reexport :: __private");
     }
 }

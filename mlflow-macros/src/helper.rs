@@ -49,11 +49,9 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     let rt = runtime(options.krate.as_ref());
     let hash = code_hash(&item);
     let own = content_hash_literal(hash, &rt);
-    let deps_check = (!deps.is_empty()).then(|| {
-        let deps = deps_array(&deps, MacroKind::Helper, &rt);
-        quote!(const _: &[fn() -> #rt::ContentHash] = #deps;)
-    });
-    let calls = Calls::collect(&func, &deps);
+    let deps_block = deps_array(&deps, MacroKind::Helper, &rt);
+    let deps_const = quote::format_ident!("__MLFLOW_DEPS_OF_{}", name.to_uppercase());
+    let calls = Calls::collect(&func);
     let site = site_marker(&name, &hash);
     let (probe, probe_module) = probe_module(&name, &calls, &rt, &site, source_file_hash());
     let vis = func.vis.to_token_stream();
@@ -78,9 +76,16 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
             }
 
             fn helpers() -> #rt::Vec<#rt::HelperRef> {
-                #probe::__mlflow_helpers()
+                let mut found = #probe::__mlflow_helpers();
+                found.extend(#deps_const.1.iter().map(|helper_ref| helper_ref()));
+                found
             }
         }
+
+        #(#cfgs)*
+        #[doc(hidden)]
+        #[allow(non_upper_case_globals)]
+        const #deps_const: (&[fn() -> #rt::ContentHash], &[fn() -> #rt::HelperRef]) = #deps_block;
 
         #(#cfgs)*
         #[doc(hidden)]
@@ -93,8 +98,6 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
         #(#cfgs)*
         #probe_module
 
-        #(#cfgs)*
-        #deps_check
 
         #option_errors
     })
@@ -129,18 +132,16 @@ mod tests {
             "impl :: mlflow :: __private :: Helper for normalize",
             "fn code_hash () -> :: mlflow :: __private :: ContentHash { :: mlflow :: __private :: ContentHash :: from_bytes ([",
             "fn name () -> & 'static :: core :: primitive :: str { :: core :: concat ! (:: core :: module_path ! () , \"::normalize\") }",
-            "fn helpers () -> :: mlflow :: __private :: Vec < :: mlflow :: __private :: HelperRef > { __mlflow_helpers_of_normalize :: __mlflow_helpers () }",
+            "fn helpers () -> :: mlflow :: __private :: Vec < :: mlflow :: __private :: HelperRef > { let mut found = __mlflow_helpers_of_normalize :: __mlflow_helpers () ; found . extend (__MLFLOW_DEPS_OF_NORMALIZE . 1 . iter () . map (| helper_ref | helper_ref ())) ; found }",
             "use scale as __not_a_helper_0 ;",
             "use util :: center as __not_a_helper_1 ;",
-            "& [< __not_a_helper_0 as __MlflowIsHelper0 > :: code_hash , < __not_a_helper_1 as __MlflowIsHelper1 > :: code_hash] }",
+            "(& [< __not_a_helper_0 as __MlflowIsHelper0 > :: code_hash , < __not_a_helper_1 as __MlflowIsHelper1 > :: code_hash] , & [< __not_a_helper_0 as __MlflowIsHelper0 > :: helper_ref , < __not_a_helper_1 as __MlflowIsHelper1 > :: helper_ref]) }",
             "mod __mlflow_helpers_of_normalize",
-            "pub struct scale { }",
-            "use util :: * ;",
         ] {
             assert!(out.contains(expected), "missing {expected:?} in\n{out}");
         }
         let out = expand_str("", "fn plain() {}").unwrap();
-        assert!(!out.contains("__not_a_helper"), "{out}");
+        assert!(!out.contains("__not_a_helper") && out.contains("= (& [] , & []) ;"), "{out}");
         let out = expand_str("crate = mlflow_core", "fn plain() { other(1) }").unwrap();
         assert!(out.contains("impl mlflow_core :: __private :: Helper for plain"), "{out}");
         assert!(!out.contains(":: mlflow ::"), "{out}");

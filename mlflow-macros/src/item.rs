@@ -58,8 +58,10 @@ pub fn cfg_attrs(func: &ItemFn) -> Vec<&Attribute> {
     func.attrs.iter().filter(|a| a.path().is_ident("cfg")).collect()
 }
 
-/// A block expression for a `const` of type `&'static [fn() -> ContentHash]`: the code hashes
-/// of the `#[helper]` functions `deps` names.
+/// A block expression for a `const` of type
+/// `(&'static [fn() -> ContentHash], &'static [fn() -> HelperRef])`: the code hashes and the
+/// handles of the `#[helper]` functions `deps` names (resolved where the function is, so a step
+/// declared in a function body can list helpers declared there).
 ///
 /// `#[helper] fn h` adds a braced struct `h` (type namespace) implementing `Helper`. Each path is
 /// imported under a fixed alias next to a glob import of a local fallback module that has a
@@ -70,11 +72,12 @@ pub fn cfg_attrs(func: &ItemFn) -> Vec<&Attribute> {
 /// path's span (instead of rustc's bare "expected type, found function").
 pub fn deps_array(deps: &[&syn::Path], kind: MacroKind, rt: &TokenStream) -> TokenStream {
     if deps.is_empty() {
-        return quote!(&[]);
+        return quote!((&[], &[]));
     }
     let mut aliases = Vec::new();
     let mut items = Vec::new();
     let mut entries = Vec::new();
+    let mut refs = Vec::new();
     for (i, path) in deps.iter().enumerate() {
         let text = path.to_token_stream().to_string().replace(' ', "");
         let span = path.segments.last().map_or_else(Span::call_site, |s| s.ident.span());
@@ -93,16 +96,21 @@ pub fn deps_array(deps: &[&syn::Path], kind: MacroKind, rt: &TokenStream) -> Tok
             #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
             trait #requirement {
                 fn code_hash() -> #rt::ContentHash;
+                fn helper_ref() -> #rt::HelperRef;
             }
             impl<T: #rt::Helper> #requirement for T {
                 fn code_hash() -> #rt::ContentHash {
                     <T as #rt::Helper>::code_hash()
+                }
+                fn helper_ref() -> #rt::HelperRef {
+                    #rt::HelperRef::of::<T>()
                 }
             }
         });
         // rustc reports an unmet bound of `<T as R>::f` at `T`: the alias, spanned at the path's
         // last segment.
         entries.push(quote_spanned!(span=> <#alias as #requirement>::code_hash));
+        refs.push(quote_spanned!(span=> <#alias as #requirement>::helper_ref));
         aliases.push(alias);
     }
     quote! {
@@ -114,7 +122,7 @@ pub fn deps_array(deps: &[&syn::Path], kind: MacroKind, rt: &TokenStream) -> Tok
             #[allow(unused_imports)]
             use __mlflow_deps::*;
             #(#items)*
-            &[#(#entries),*]
+            (&[#(#entries),*], &[#(#refs),*])
         }
     }
 }

@@ -444,7 +444,10 @@ fn parse_crate(raw: &TokenStream, kind: MacroKind, errors: &mut Errors) -> Optio
             return None;
         }
         Ok(expr @ Expr::Path(_)) => {
-            format!("`{}`, a path with generic arguments", expr.to_token_stream().to_string().replace(' ', ""))
+            format!(
+                "`{}`, a path with generic arguments",
+                expr.to_token_stream().to_string().replace(' ', "")
+            )
         }
         Ok(expr) => describe(&expr).to_owned(),
         Err(_) => "something that is not a path".to_owned(),

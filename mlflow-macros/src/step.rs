@@ -51,31 +51,84 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
 }
 
 /// The expansion for a function whose signature cannot be a step: the function as written, the
-/// errors, and `FooStep` with a `Step` impl whose input and output types are rustc's error type.
+/// errors, and `FooStep` with a `Step` impl that is never called, so that uses of `FooStep` raise
+/// no follow-on "cannot find" errors.
 ///
-/// The first error is reported from the type alias the impl uses for both (a `compile_error!` in
-/// type position), the others as items. rustc does not report anything more about a type that is
-/// already an error, so `p.step(FooStep, x)` and the nodes it returns raise no follow-on errors.
+/// The impl's types are the ones the function most likely means (`T` for `&mut T`, `String` for
+/// `&str`, `T` for `Result<T, E>`, ...), so that wiring written for the corrected function
+/// type-checks; a type that cannot be told (it names a type parameter, is `impl Trait` or
+/// borrows) becomes `StepSignatureError`.
 fn placeholder(func: &ItemFn, item: &TokenStream, options: &Options, error: syn::Error) -> TokenStream {
+    let errors = error.to_compile_error();
+    // A method: there is no place for the struct inside an impl block.
+    if matches!(func.sig.inputs.first(), Some(FnArg::Receiver(_))) {
+        return quote!(#item #errors);
+    }
     let fn_name = func.sig.ident.unraw().to_string();
     let struct_ident = Ident::new(&struct_name(&fn_name), func.sig.ident.span());
-    let alias = format_ident!("__MlflowInvalid{}", struct_ident);
     let vis = &func.vis;
     let cfgs = cfg_attrs(func);
     let rt = runtime(options.krate.as_ref());
-    let mut errors = error.into_iter();
-    let first = errors.next().expect("at least one error").to_compile_error();
-    let rest = errors.map(|e| e.to_compile_error());
-    let doc = format!(" The pipeline step for `{fn_name}` (not generated: its signature has errors).");
+    let generics: Vec<String> = func
+        .sig
+        .generics
+        .params
+        .iter()
+        .filter_map(|p| match p {
+            GenericParam::Type(t) => Some(t.ident.to_string()),
+            GenericParam::Const(c) => Some(c.ident.to_string()),
+            GenericParam::Lifetime(_) => None,
+        })
+        .collect();
+    let unknown = quote!(#rt::StepSignatureError);
+    let guess = |ty: &Type| -> TokenStream {
+        let mut ty = strip_groups(ty);
+        if let Type::Reference(r) = ty {
+            if let Some((owned, _)) = borrowed_form(&r.elem) {
+                return owned.parse().unwrap_or_else(|_| unknown.clone());
+            }
+            ty = strip_groups(&r.elem);
+        }
+        let mut finder = Borrows::default();
+        finder.visit_type(ty);
+        let names_generic = ty
+            .to_token_stream()
+            .into_iter()
+            .any(|t| matches!(&t, proc_macro2::TokenTree::Ident(i) if generics.contains(&i.to_string())));
+        if finder.found.is_some() || names_generic {
+            unknown.clone()
+        } else {
+            ty.to_token_stream()
+        }
+    };
+    let typed: Vec<&Type> = func
+        .sig
+        .inputs
+        .iter()
+        .filter_map(|arg| match arg {
+            FnArg::Typed(t) => Some(&*t.ty),
+            FnArg::Receiver(_) => None,
+        })
+        .collect();
+    let inputs: Vec<TokenStream> = if typed.len() > MAX_INPUTS {
+        vec![unknown.clone()]
+    } else {
+        typed.iter().map(|ty| guess(ty)).collect()
+    };
+    let output = match &func.sig.output {
+        ReturnType::Default => quote!(()),
+        ReturnType::Type(_, ty) => match result_ok_type(strip_groups(ty)) {
+            Some((ok, _)) => guess(&ok),
+            None if matches!(strip_groups(ty), Type::Never(_)) => quote!(()),
+            None => guess(ty),
+        },
+    };
+    let doc =
+        format!(" The pipeline step for `{fn_name}` (a placeholder: the function's signature has errors).");
     quote! {
         #item
 
-        #(#cfgs)*
-        #[doc(hidden)]
-        #[allow(non_camel_case_types)]
-        type #alias = #first;
-
-        #(#rest)*
+        #errors
 
         #(#cfgs)*
         #[doc = #doc]
@@ -84,8 +137,8 @@ fn placeholder(func: &ItemFn, item: &TokenStream, options: &Options, error: syn:
 
         #(#cfgs)*
         impl #rt::Step for #struct_ident {
-            type Inputs = #alias;
-            type Output = #alias;
+            type Inputs = (#(#inputs,)*);
+            type Output = #output;
             const NAME: &'static ::core::primitive::str = #fn_name;
             const CODE_HASH: #rt::ContentHash = #rt::ContentHash::from_bytes([0; 32]);
             const CRATE: #rt::CrateId = #rt::CrateId { name: "", version: "" };
@@ -94,7 +147,7 @@ fn placeholder(func: &ItemFn, item: &TokenStream, options: &Options, error: syn:
                 &self,
                 _: <Self::Inputs as #rt::StepInputs>::Refs<'_>,
             ) -> #rt::Result<Self::Output, #rt::StepError> {
-                ::core::unreachable!()
+                ::core::unreachable!("the signature of `{}` has errors", #fn_name)
             }
         }
     }
@@ -507,8 +560,9 @@ fn generate(func: &ItemFn, sig: &Signature, options: &Options, hash: [u8; 32]) -
     let code_hash = content_hash_literal(hash, &rt);
     let version = Literal::u32_unsuffixed(options.version.unwrap_or(0));
     let dep_paths: Vec<&syn::Path> = options.deps.iter().collect();
-    let deps = deps_array(&dep_paths, MacroKind::Step, &rt);
-    let calls = Calls::collect(func, &dep_paths);
+    let deps_block = deps_array(&dep_paths, MacroKind::Step, &rt);
+    let deps_const = format_ident!("__MLFLOW_DEPS_OF_{}", fn_name.to_uppercase());
+    let calls = Calls::collect(func);
     let site = site_marker(&fn_name, &hash);
     let (probe, probe_module) = probe_module(&fn_name, &calls, &rt, &site, source_file_hash());
     let cache = options.cache.unwrap_or(true);
@@ -619,7 +673,7 @@ fn generate(func: &ItemFn, sig: &Signature, options: &Options, hash: [u8; 32]) -
             const NAME: &'static ::core::primitive::str = #step_name;
             const CODE_HASH: #rt::ContentHash = #code_hash;
             const VERSION: ::core::primitive::u32 = #version;
-            const DEPS: &'static [fn() -> #rt::ContentHash] = #deps;
+            const DEPS: &'static [fn() -> #rt::ContentHash] = #deps_const.0;
             const OPTIONS: #rt::StepOptions = #rt::StepOptions {
                 cache: #cache,
                 retries: #retries,
@@ -639,9 +693,16 @@ fn generate(func: &ItemFn, sig: &Signature, options: &Options, hash: [u8; 32]) -
             }
 
             fn helpers() -> #rt::Vec<#rt::HelperHash> {
-                #rt::collect_helpers(#probe::__mlflow_helpers())
+                let mut roots = #probe::__mlflow_helpers();
+                roots.extend(#deps_const.1.iter().map(|helper_ref| helper_ref()));
+                #rt::collect_helpers(roots)
             }
         }
+
+        #(#cfgs)*
+        #[doc(hidden)]
+        #[allow(non_upper_case_globals)]
+        const #deps_const: (&[fn() -> #rt::ContentHash], &[fn() -> #rt::HelperRef]) = #deps_block;
 
         #(#cfgs)*
         #[doc(hidden)]
@@ -711,7 +772,8 @@ mod tests {
             "const NAME : & 'static :: core :: primitive :: str = \"features\" ;",
             "const VERSION : :: core :: primitive :: u32 = 2 ;",
             "use norm as __not_a_helper_0 ;",
-            "& [< __not_a_helper_0 as __MlflowIsHelper0 > :: code_hash] }",
+            "(& [< __not_a_helper_0 as __MlflowIsHelper0 > :: code_hash] , & [< __not_a_helper_0 as __MlflowIsHelper0 > :: helper_ref]) }",
+            "const DEPS : & 'static [fn () -> :: mlflow :: __private :: ContentHash] = __MLFLOW_DEPS_OF_ENGINEER . 0 ;",
             "cache : false , retries : 3 , backoff : :: mlflow :: __private :: Duration :: from_nanos (1000000000) , timeout : :: mlflow :: __private :: Some (:: mlflow :: __private :: Duration :: from_nanos (120000000000))",
             ":: mlflow :: __private :: StepResult :: into_step_result (engineer (__mlflow_input_0 , :: mlflow :: __private :: Clone :: clone (__mlflow_input_1)))",
             "const _ : () = :: mlflow :: __private :: assert_artifact :: < Raw > () ;",
@@ -734,7 +796,7 @@ mod tests {
         assert!(out.contains("const NAME : & 'static :: core :: primitive :: str = \"seed\" ;"), "{out}");
         assert!(out.contains("cache : true , retries : 0 , backoff : :: mlflow :: __private :: Duration :: from_nanos (100000000) , timeout : :: mlflow :: __private :: None"), "{out}");
         assert!(
-            out.contains("const DEPS : & 'static [fn () -> :: mlflow :: __private :: ContentHash] = & [] ;"),
+            out.contains("const __MLFLOW_DEPS_OF_SEED : (& [fn () -> :: mlflow :: __private :: ContentHash] , & [fn () -> :: mlflow :: __private :: HelperRef]) = (& [] , & []) ;"),
             "{out}"
         );
         assert!(out.contains("fn call (& self , _ :"), "{out}");
@@ -795,8 +857,9 @@ mod tests {
     #[test]
     fn cfg_attributes_are_copied() {
         let out = expand_str("", "#[cfg(feature = \"x\")] fn f() {}").unwrap();
-        // The function, the struct, the `Step` impl, the site marker and its impl, the probe.
-        assert_eq!(out.matches("# [cfg (feature = \"x\")]").count(), 6, "{out}");
+        // The function, the struct, the `Step` impl, the deps const, the site marker and its
+        // impl, the probe.
+        assert_eq!(out.matches("# [cfg (feature = \"x\")]").count(), 7, "{out}");
     }
 
     #[test]
@@ -861,17 +924,38 @@ mod tests {
     fn borrowed_unsized_inputs_suggest_the_owned_artifact() {
         let e = errors("", "fn f(name: &str, xs: &[f64], p: &std::path::Path, ok: &String) {}");
         assert_eq!(e.len(), 3, "{e:?}");
-        assert!(e[0].starts_with("`&str` cannot be a step input: take `&String` (the artifact is a `String`)"), "{e:?}");
-        assert!(e[1].starts_with("`&[f64]` cannot be a step input: take `&Vec<f64>` (the artifact is a `Vec<f64>`)"), "{e:?}");
+        assert!(
+            e[0].starts_with("`&str` cannot be a step input: take `&String` (the artifact is a `String`)"),
+            "{e:?}"
+        );
+        assert!(
+            e[1].starts_with(
+                "`&[f64]` cannot be a step input: take `&Vec<f64>` (the artifact is a `Vec<f64>`)"
+            ),
+            "{e:?}"
+        );
         assert!(e[2].starts_with("`&std::path::Path` cannot be a step input: take `&PathBuf`"), "{e:?}");
     }
 
     #[test]
     fn signature_errors_keep_a_placeholder_struct() {
-        let out = expand_str("", "pub fn shuffle(rows: &mut Vec<u32>) -> usize { rows.len() }").unwrap();
-        assert!(out.contains("type __MlflowInvalidShuffleStep = :: core :: compile_error !"), "{out}");
+        let out = expand_str("", "pub fn shuffle(rows: &mut Vec<u32>, name: &str) -> usize { rows.len() }")
+            .unwrap();
+        assert!(out.contains("compile_error !"), "{out}");
         assert!(out.contains("pub struct ShuffleStep ;"), "{out}");
-        assert!(out.contains("type Inputs = __MlflowInvalidShuffleStep ; type Output = __MlflowInvalidShuffleStep ;"), "{out}");
+        assert!(out.contains("type Inputs = (Vec < u32 > , String ,) ; type Output = usize ;"), "{out}");
+        let out = expand_str(
+            "",
+            "async fn f<T: Clone>(x: &Vec<T>, y: impl Clone, z: &u8) -> Result<T, E> { todo!() }",
+        )
+        .unwrap();
+        assert!(
+            out.contains("type Inputs = (:: mlflow :: __private :: StepSignatureError , :: mlflow :: __private :: StepSignatureError , u8 ,) ; type Output = :: mlflow :: __private :: StepSignatureError ;"),
+            "{out}"
+        );
+        // Methods get no placeholder: an impl block cannot hold it.
+        let out = expand_str("", "fn m(&self, x: &u8) -> u8 { 0 }").unwrap();
+        assert!(!out.contains("struct MStep"), "{out}");
     }
 
     #[test]
@@ -883,11 +967,11 @@ mod tests {
         .unwrap();
         for expected in [
             "impl my :: mlflow :: __private :: Step for FStep",
-            "fn helpers () -> my :: mlflow :: __private :: Vec < my :: mlflow :: __private :: HelperHash > { my :: mlflow :: __private :: collect_helpers (__mlflow_helpers_of_f :: __mlflow_helpers ()) }",
+            "fn helpers () -> my :: mlflow :: __private :: Vec < my :: mlflow :: __private :: HelperHash > { let mut roots = __mlflow_helpers_of_f :: __mlflow_helpers () ; roots . extend (__MLFLOW_DEPS_OF_F . 1 . iter () . map (| helper_ref | helper_ref ())) ; my :: mlflow :: __private :: collect_helpers (roots) }",
             "mod __mlflow_helpers_of_f { use super :: * ; pub struct adjust { } impl my :: mlflow :: __private :: Unresolved for adjust { }",
             "found . extend ((& my :: mlflow :: __private :: Probe :: < adjust > :: NEW) . __mlflow_discover ()) ;",
-            "found . extend ((& my :: mlflow :: __private :: Probe :: < extra > :: NEW) . __mlflow_discover ()) ;",
-            "{ use helpers :: * ; found . extend ((& my :: mlflow :: __private :: Probe :: < scale > :: NEW) . __mlflow_discover ()) ; }",
+            "roots . extend (__MLFLOW_DEPS_OF_F . 1 . iter () . map (| helper_ref | helper_ref ())) ;",
+            "{ mod __mlflow_fallback { pub struct __mlflow_qualified { } } use __mlflow_fallback :: * ; use helpers :: scale as __mlflow_qualified ; found . extend ((& my :: mlflow :: __private :: Probe :: < __mlflow_qualified > :: NEW) . __mlflow_discover ()) ; }",
         ] {
             assert!(out.contains(expected), "missing {expected:?} in\n{out}");
         }
