@@ -221,6 +221,15 @@ mod renamed_and_qualified {
 
     use helpers::adjust as tweak;
 
+    /// A module holding a helper of its own name.
+    pub mod offset {
+        use mlflow::prelude::*;
+        #[helper]
+        pub fn offset(x: u64) -> u64 {
+            x + 100
+        }
+    }
+
     #[step]
     pub fn renamed(x: &u64) -> u64 {
         tweak(*x)
@@ -228,7 +237,7 @@ mod renamed_and_qualified {
 
     #[step]
     pub fn qualified(x: &u64) -> u64 {
-        helpers::scale(*x) + self::helpers::adjust(0)
+        helpers::scale(*x) + self::helpers::adjust(0) + offset::offset(0)
     }
 
     #[step]
@@ -245,12 +254,12 @@ fn renamed_imports_and_qualified_calls_are_discovered() {
     let renamed = RenamedStep::helpers();
     assert_eq!(names(renamed.clone()), ["adjust"]);
     assert!(renamed[0].path.ends_with("renamed_and_qualified::helpers::adjust"), "{renamed:?}");
-    assert_eq!(names(QualifiedStep::helpers()), ["adjust", "scale"]);
+    assert_eq!(names(QualifiedStep::helpers()), ["adjust", "offset", "scale"]);
     assert_eq!(names(ImportedInBodyStep::helpers()), ["scale"]);
     let mut p = Pipeline::new("helpers");
     let x = p.param("x", 1u64);
     let y = p.step(QualifiedStep, x);
-    assert_eq!(names(p.helpers_of(y).unwrap().to_vec()), ["adjust", "scale"]);
+    assert_eq!(names(p.helpers_of(y).unwrap().to_vec()), ["adjust", "offset", "scale"]);
 }
 
 /// Plain functions, std functions, closures and locals are not helpers.
