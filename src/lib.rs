@@ -42,8 +42,9 @@ pub mod serve {
 /// helpers those helpers call). Discovery cannot see method calls, functions reached through
 /// pointers, closures or trait objects stored elsewhere, or calls a macro's own expansion makes:
 /// list such helpers in `deps = [...]` (or bump `version`). A step declared inside a function
-/// body cannot see that body's items; when it calls a name that its module does not define, its
-/// key also covers its whole source file.
+/// body cannot see that body's items: when it calls anything but its module's helpers, its key
+/// also holds a value unique to the build, so it misses after each rebuild rather than risk a
+/// stale hit (declare steps at module level, as below, to avoid that).
 ///
 /// ```
 /// use mlflow::prelude::*;

@@ -589,7 +589,7 @@ impl Pipeline {
     /// ```
     ///
     /// (The items sit outside `main`: a step declared in a function body cannot see helpers
-    /// declared in that body, and stands in for them with the hash of its source file.)
+    /// declared in that body, and stands in for them with a value unique to the build.)
     pub fn helpers_of<T>(&self, node: Node<T>) -> Option<&[HelperHash]> {
         if !self.owns(node) {
             return None;

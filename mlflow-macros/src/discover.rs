@@ -66,12 +66,16 @@ pub struct Calls {
     called: BTreeSet<String>,
     /// Items declared inside the body (nested `fn`, `mod`, ...): not visible to the probe.
     local_items: BTreeSet<String>,
+    /// The last segments of the paths in `deps = [...]`.
+    listed: BTreeSet<String>,
 }
 
 impl Calls {
-    /// Collects what `func`'s body (and argument patterns) may call.
-    pub fn collect(func: &ItemFn) -> Calls {
-        let mut calls = Calls::default();
+    /// Collects what `func`'s body (and argument patterns) may call; `deps` are the helpers the
+    /// attribute lists (resolved where the function is, so never "unseen").
+    pub fn collect(func: &ItemFn, deps: &[&syn::Path]) -> Calls {
+        let listed = deps.iter().filter_map(|d| d.segments.last()).map(|s| s.ident.unraw().to_string());
+        let mut calls = Calls { listed: listed.collect(), ..Calls::default() };
         for arg in &func.sig.inputs {
             if let syn::FnArg::Typed(arg) = arg {
                 calls.visit_pat(&arg.pat);
@@ -298,6 +302,12 @@ fn use_root(tree: &UseTree) -> Option<String> {
 /// `__private` path as written at the function's site; `site` is the site marker struct the
 /// expansion declares next to the function; `unseen_hash` stands for what discovery cannot see
 /// when the function is declared in a function body.
+///
+/// Such a function's probe still resolves names in the enclosing module (`super` of a module
+/// declared in a block is the enclosing module, not the block), so helpers declared in the
+/// function body, or imported by a `use` in it, are not found. When it calls a name that is not
+/// a helper of the module (other than its own locals and `drop`), which may be such a helper,
+/// the list gets a stand-in entry hashed with `unseen_hash`, a value unique to the build.
 pub fn probe_module(
     fn_name: &str,
     calls: &Calls,
@@ -320,8 +330,13 @@ pub fn probe_module(
     let unseen_hash = crate::item::content_hash_literal(unseen_hash, &rt);
     let probe = |ident: &Ident| quote!(found.extend((&#rt::Probe::<#ident>::NEW).__mlflow_discover()););
     let single_probes: Vec<TokenStream> = singles.iter().map(|i| probe(i)).collect();
-    let unresolved_checks =
-        singles.iter().map(|ident| quote!(unresolved |= (&#rt::Probe::<#ident>::NEW).__mlflow_unresolved();));
+    let unresolved_checks = singles
+        .iter()
+        .filter(|ident| {
+            let name = ident.unraw().to_string();
+            !calls.locals.contains(&name) && !calls.listed.contains(&name) && name != "drop"
+        })
+        .map(|ident| quote!(unresolved |= (&#rt::Probe::<#ident>::NEW).__mlflow_unresolved();));
     // `a::b::name`: imported under an alias, next to a glob import of a fallback of that alias
     // in the same block; the explicit import shadows the glob namespace by namespace, so the
     // alias is the helper's struct if `a::b::name` is a helper, the fallback otherwise. (Looking
@@ -352,7 +367,7 @@ pub fn probe_module(
                 #(#single_probes)*
             })
         });
-    let unseen_name = format!("<names `{fn_name}` calls that resolve to nothing in its module, unseen because it is declared in a function body>");
+    let unseen_name = format!("<calls of `{fn_name}` unseen by discovery: declared in a function body>");
 
     let tokens = quote! {
         #[doc(hidden)]
@@ -440,7 +455,7 @@ mod tests {
 
     fn calls(src: &str) -> Calls {
         let func: ItemFn = syn::parse_str(src).unwrap();
-        Calls::collect(&func)
+        Calls::collect(&func, &[])
     }
 
     fn singles(c: &Calls) -> Vec<String> {

@@ -8,7 +8,7 @@ use syn::FnArg;
 use crate::code_hash::code_hash;
 use crate::diag::Errors;
 use crate::discover::{probe_module, Calls};
-use crate::item::{cfg_attrs, content_hash_literal, deps_array, parse_fn, runtime, source_file_hash};
+use crate::item::{build_nonce, cfg_attrs, content_hash_literal, deps_array, parse_fn, runtime};
 use crate::options::{self, MacroKind};
 
 /// Expands `#[helper(attr)] item`.
@@ -51,9 +51,9 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     let own = content_hash_literal(hash, &rt);
     let deps_block = deps_array(&deps, MacroKind::Helper, &rt);
     let deps_const = quote::format_ident!("__MLFLOW_DEPS_OF_{}", name.to_uppercase());
-    let calls = Calls::collect(&func);
+    let calls = Calls::collect(&func, &deps);
     let site = site_marker(&name, &hash);
-    let (probe, probe_module) = probe_module(&name, &calls, &rt, &site, source_file_hash());
+    let (probe, probe_module) = probe_module(&name, &calls, &rt, &site, build_nonce());
     let vis = func.vis.to_token_stream();
     let cfgs = cfg_attrs(&func);
     let path = format!("::{name}");

@@ -142,26 +142,17 @@ pub fn runtime(krate: Option<&syn::Path>) -> TokenStream {
     }
 }
 
-/// The hash of the source file the macro was invoked in, when there is one (it stands for the
-/// code discovery cannot see in a function body, see `discover`); otherwise a value unique to
-/// this expansion, so that such code is never assumed unchanged.
-pub fn source_file_hash() -> [u8; 32] {
+/// A value unique to this compilation (time and process), standing for code discovery cannot
+/// see (see `discover`): a step using it misses after every rebuild of its crate, and never hits
+/// a result computed with other code. Outside a real macro expansion (unit tests), zero.
+pub fn build_nonce() -> [u8; 32] {
+    if !proc_macro::is_available() {
+        return [0; 32];
+    }
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     let mut hasher = blake3::Hasher::new();
     hasher.update(b"mlflow/unseen/v1");
-    let file = proc_macro::is_available()
-        .then(|| proc_macro::Span::call_site().local_file())
-        .flatten()
-        .and_then(|path| std::fs::read(path).ok());
-    match file {
-        Some(bytes) => {
-            hasher.update(&bytes);
-        }
-        None if proc_macro::is_available() => {
-            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-            hasher.update(&now.as_nanos().to_le_bytes());
-            hasher.update(&std::process::id().to_le_bytes());
-        }
-        None => {}
-    }
+    hasher.update(&now.as_nanos().to_le_bytes());
+    hasher.update(&std::process::id().to_le_bytes());
     *hasher.finalize().as_bytes()
 }

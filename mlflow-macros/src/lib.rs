@@ -119,13 +119,18 @@ mod step;
 ///   expressions nor `name(...)` calls;
 /// * code that is not a `#[helper]` at all (plain functions, other crates without `#[helper]`).
 ///
-/// Steps declared inside a function body (as in doctests and some tests) resolve names in the
-/// enclosing *module*: the function body's own items, and `use` declarations of that body, are
-/// invisible to them. Such a step is conservative: if any name it calls resolves to nothing in
-/// the module, its key also holds a stand-in whose hash is that of the whole source file, so any
-/// edit to the file (including to a helper declared in the same function body) reruns it. A
-/// helper declared in the body but reached through a path (`local_mod::adjust(x)`) makes the
-/// expansion fail to compile: declare the step and the helper at module level, or list it.
+/// Steps declared inside a function body (as in doctests, which rustdoc wraps in `fn main`, and
+/// some tests) resolve names in the enclosing *module*: the items of the function body, and its
+/// `use` declarations, are invisible to them (a module's `super` skips the blocks around it). So
+/// such a step is conservative: when it calls a name that is not a `#[helper]` of the module
+/// (apart from its own locals), which might be a helper declared or imported in the function
+/// body, its key also holds a stand-in entry whose hash is unique to the build. It then hits
+/// within one build (one test binary, one program run after another) and misses after every
+/// rebuild of the crate, never hitting a result computed with other code. Explicit
+/// `deps = [...]` are resolved where the step is, in the function body too. A helper declared in
+/// the body and reached through a path of a module also declared there (`local_mod::adjust(x)`)
+/// makes the expansion fail to compile. Declare steps (and their helpers) at module level to
+/// get precise discovery.
 ///
 /// A name that is also a module in the step's scope (`mod parse; use parse::parse;` and then
 /// `parse(x)`) cannot be probed: the expansion fails with "expected type, found module". Call it

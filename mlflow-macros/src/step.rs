@@ -14,7 +14,7 @@ use crate::code_hash::code_hash;
 use crate::diag::Errors;
 use crate::discover::{probe_module, Calls};
 use crate::helper::site_marker;
-use crate::item::{cfg_attrs, content_hash_literal, deps_array, parse_fn, runtime, source_file_hash};
+use crate::item::{build_nonce, cfg_attrs, content_hash_literal, deps_array, parse_fn, runtime};
 use crate::options::{self, MacroKind, Options, DEFAULT_BACKOFF_NANOS};
 
 /// The most inputs a step can have (`StepInputs` is implemented for tuples up to this size).
@@ -562,9 +562,9 @@ fn generate(func: &ItemFn, sig: &Signature, options: &Options, hash: [u8; 32]) -
     let dep_paths: Vec<&syn::Path> = options.deps.iter().collect();
     let deps_block = deps_array(&dep_paths, MacroKind::Step, &rt);
     let deps_const = format_ident!("__MLFLOW_DEPS_OF_{}", fn_name.to_uppercase());
-    let calls = Calls::collect(func);
+    let calls = Calls::collect(func, &dep_paths);
     let site = site_marker(&fn_name, &hash);
-    let (probe, probe_module) = probe_module(&fn_name, &calls, &rt, &site, source_file_hash());
+    let (probe, probe_module) = probe_module(&fn_name, &calls, &rt, &site, build_nonce());
     let cache = options.cache.unwrap_or(true);
     let retries = Literal::u32_unsuffixed(options.retries.unwrap_or(0));
     let backoff = nanos(options.backoff.unwrap_or(DEFAULT_BACKOFF_NANOS), &rt);

@@ -284,8 +284,8 @@ fn plain_functions_are_not_helpers() {
     assert!(plain::NoHelpersStep::helpers().is_empty());
 }
 
-/// A step declared in a function body: discovery cannot see the body's items, so names that
-/// resolve to nothing in the module count as an unseen helper standing for the source file.
+/// A step declared in a function body: discovery cannot see the body's items, so a call of a
+/// name that is not a helper of the module adds a stand-in entry unique to the build.
 #[test]
 fn steps_in_function_bodies_are_conservative() {
     use mlflow::step::Step;
@@ -302,14 +302,22 @@ fn steps_in_function_bodies_are_conservative() {
 
     #[step]
     fn calls_module_helper(x: &u64) -> u64 {
-        helpers_v1::adjust(*x)
+        let twice = |v: u64| v * 2;
+        twice(helpers_v1::adjust(*x))
+    }
+
+    // Listed, it is found even though it is declared in this body (and nothing is unseen).
+    #[step(deps = [local_adjust])]
+    fn lists_local_helper(x: &u64) -> u64 {
+        local_adjust(*x)
     }
 
     let helpers = LocalStepStep::helpers();
     assert_eq!(helpers.len(), 1, "{helpers:?}");
-    assert!(helpers[0].name.contains("unseen because it is declared in a function body"), "{helpers:?}");
-    // Everything it calls resolves in the module: nothing unseen.
+    assert!(helpers[0].name.contains("unseen by discovery: declared in a function body"), "{helpers:?}");
+    // Its locals and module helpers called by path: nothing unseen.
     assert_eq!(names(CallsModuleHelperStep::helpers()), ["adjust"]);
+    assert_eq!(names(ListsLocalHelperStep::helpers()), ["local_adjust"]);
     let (_dir, store) = temp_store();
     run_with(LocalStepStep, &store);
     let (report, y) = run_with(LocalStepStep, &store);
