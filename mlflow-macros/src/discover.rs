@@ -55,8 +55,8 @@ pub struct Calls {
     /// Single names called or used as values (`adjust(x)`, `.map(adjust)`), with the span of
     /// their first use.
     names: BTreeMap<String, Ident>,
-    /// Qualified paths, as (prefix segments, last segment): `helpers::adjust` is
-    /// (["helpers"], adjust). A leading `::` is kept as an empty first segment.
+    /// Qualified paths, keyed by (prefix segments, last segment): `helpers::adjust` is
+    /// (["helpers"], "adjust").
     paths: BTreeMap<(Vec<String>, String), Qualified>,
     /// `use` declarations inside the body: replayed in the probe.
     uses: Vec<syn::ItemUse>,
