@@ -33,7 +33,18 @@ pub mod serve {
 /// output type must be an [`Artifact`](crate::artifact::Artifact).
 ///
 /// Options: `name = "..."`, `version = N`, `deps = [helper, ...]`, `cache = false`,
-/// `retries = N`, `backoff = "100ms"` (doubles for each retry), `timeout = "30s"`.
+/// `retries = N`, `backoff = "100ms"` (doubles for each retry), `timeout = "30s"`,
+/// `crate = path` (where the generated code finds mlflow, for crates re-exporting it).
+///
+/// The cache key holds the step's code hash and those of the [`helper`]s it calls: helpers are
+/// discovered in the body (calls like `square(x)` and `util::square(x)`, function values like
+/// `.map(square)`, renamed imports, `name(...)` inside macro invocations, and, transitively, the
+/// helpers those helpers call). Discovery cannot see method calls, functions reached through
+/// pointers, closures or trait objects stored elsewhere, or calls a macro's own expansion makes:
+/// list such helpers in `deps = [...]` (or bump `version`). A step declared inside a function
+/// body cannot see that body's items: when it calls anything but its module's helpers, its key
+/// also holds a value unique to the build, so it misses after each rebuild rather than risk a
+/// stale hit (declare steps at module level, as below, to avoid that).
 ///
 /// ```
 /// use mlflow::prelude::*;
@@ -43,7 +54,8 @@ pub mod serve {
 ///     x * x
 /// }
 ///
-/// #[step(version = 2, deps = [square], retries = 1, backoff = "10ms", timeout = "5s")]
+/// // `square` is found in the body: no need for `deps = [square]`.
+/// #[step(version = 2, retries = 1, backoff = "10ms", timeout = "5s")]
 /// fn sum_of_squares(xs: &Vec<f64>) -> f64 {
 ///     xs.iter().map(|&x| square(x)).sum()
 /// }
@@ -56,25 +68,28 @@ pub mod serve {
 ///     Ok(x.sqrt())
 /// }
 ///
-/// // Still a plain function.
-/// assert_eq!(sum_of_squares(&vec![3.0, 4.0]), 25.0);
+/// fn main() -> mlflow::Result<()> {
+///     // Still a plain function.
+///     assert_eq!(sum_of_squares(&vec![3.0, 4.0]), 25.0);
 ///
-/// let mut p = Pipeline::new("norm");
-/// let xs = p.param("xs", vec![3.0, 4.0]);
-/// let sum = p.step(SumOfSquaresStep, xs);
-/// let norm = p.step(CheckedSqrtStep, sum);
-/// let dir = std::env::temp_dir().join(format!("mlflow-doc-step-macro-{}", std::process::id()));
-/// let store = Store::open(&dir)?;
-/// assert_eq!(*p.run(&store)?.get(norm)?, 5.0);
-/// # std::fs::remove_dir_all(&dir).ok();
-/// # Ok::<(), mlflow::Error>(())
+///     let mut p = Pipeline::new("norm");
+///     let xs = p.param("xs", vec![3.0, 4.0]);
+///     let sum = p.step(SumOfSquaresStep, xs);
+///     let norm = p.step(CheckedSqrtStep, sum);
+///     assert_eq!(p.helpers_of(sum).unwrap()[0].name, "square");
+///     let dir = std::env::temp_dir().join(format!("mlflow-doc-step-macro-{}", std::process::id()));
+///     let store = Store::open(&dir)?;
+///     assert_eq!(*p.run(&store)?.get(norm)?, 5.0);
+///     # std::fs::remove_dir_all(&dir).ok();
+///     Ok(())
+/// }
 /// ```
 pub use mlflow_macros::step;
 
-/// Marks a function that steps call, so that its code hash can be folded into theirs with
-/// `#[step(deps = [...])]`: editing the helper then invalidates those steps' cached results.
-///
-/// A helper may list its own helpers: `#[helper(deps = [inner])]`.
+/// Marks a function that steps call, so that its code hash is folded into their cache keys:
+/// editing the helper then invalidates the cached results of the steps that call it, directly or
+/// through other helpers. Calls are discovered (see [`step`]); `deps = [...]` (on a step or a
+/// helper) adds helpers reached in ways discovery cannot see, such as through a function pointer.
 ///
 /// ```
 /// use mlflow::prelude::*;
@@ -84,16 +99,32 @@ pub use mlflow_macros::step;
 ///     x.clamp(0.0, 1.0)
 /// }
 ///
-/// #[helper(deps = [clamp01])]
+/// #[helper]
 /// fn scale(x: f64) -> f64 {
 ///     clamp01(x / 100.0)
 /// }
 ///
-/// #[step(deps = [scale])]
-/// fn normalise(xs: &Vec<f64>) -> Vec<f64> {
-///     xs.iter().map(|&x| scale(x)).collect()
+/// // Reached only through a function pointer: listed.
+/// #[helper]
+/// fn round2(x: f64) -> f64 {
+///     (x * 100.0).round() / 100.0
 /// }
-/// assert_eq!(normalise(&vec![50.0, 250.0]), [0.5, 1.0]);
+///
+/// #[step(deps = [round2])]
+/// fn normalise(xs: &Vec<f64>) -> Vec<f64> {
+///     let finish: fn(f64) -> f64 = pick();
+///     xs.iter().map(|&x| finish(scale(x))).collect()
+/// }
+///
+/// fn pick() -> fn(f64) -> f64 {
+///     round2
+/// }
+///
+/// fn main() {
+///     assert_eq!(normalise(&vec![50.0, 250.0]), [0.5, 1.0]);
+///     let names: Vec<String> = NormaliseStep::helpers().into_iter().map(|h| h.name).collect();
+///     assert_eq!(names, ["clamp01", "round2", "scale"]);
+/// }
 /// ```
 pub use mlflow_macros::helper;
 

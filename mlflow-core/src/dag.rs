@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use crate::artifact::{AnyArtifact, Artifact};
 use crate::codec::{self, CodecError, ContentHash};
-use crate::step::{fold_hashes, CrateId, Step, StepError, StepInputs, StepOptions};
+use crate::step::{fold_helpers, CrateId, HelperHash, Step, StepError, StepInputs, StepOptions};
 
 static NEXT_PIPELINE_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -51,7 +51,10 @@ impl<T> fmt::Debug for Node<T> {
 /// Connects node handles to a step's inputs. rustc checks it: wiring a `Node<A>` where the step
 /// expects a `B`, or the wrong number of nodes, does not compile.
 ///
-/// Implemented for `()` (no inputs), `Node<A>` (one input), and tuples of up to 12 nodes.
+/// Implemented for `()` (no inputs), `Node<A>` (one input), and tuples of up to 12 nodes. A
+/// mistake is reported by what it is: "input 2 of this step expects `Node<String>`, but was given
+/// `Node<u32>`" (the first input, in argument order, whose type differs), or "3 nodes given, 2
+/// expected".
 ///
 /// ```
 /// use mlflow_core::prelude::*;
@@ -81,40 +84,249 @@ pub trait WiresInto<Inputs: StepInputs> {
     fn endpoints(&self) -> Vec<(u64, usize)>;
 }
 
+/// The traits behind the messages of [`WiresInto`]: each wiring mistake fails one of them, and
+/// its `on_unimplemented` message says what is wrong. They cannot be implemented outside this
+/// module (`Node` is the only type with positional impls, the count check has none).
+mod wiring {
+    use super::Node;
+
+    /// `Node<T>` is input `P` of a step expecting `Expected`. `Next` threads the following node
+    /// through, so that only the first mismatched position is reported: the check of input
+    /// `P + 1` is stated on `<Self as InputAt<P, Expected, Next>>::Next`, which exists only when
+    /// input `P` matches.
+    #[diagnostic::on_unimplemented(
+        message = "input {P} of this step expects `Node<{Expected}>`, but was given `{Self}`",
+        label = "input {P} must be a `Node<{Expected}>`",
+        note = "nodes are wired to a step's inputs in the order of the step function's arguments, counting from 1"
+    )]
+    pub trait InputAt<const P: usize, Expected, Next = ()> {
+        type Next;
+    }
+
+    impl<const P: usize, T, Next> InputAt<P, T, Next> for Node<T> {
+        type Next = Next;
+    }
+
+    /// A single `Node<Given>` wired into a one-input step expecting `Expected` (stated on the
+    /// inputs tuple, so that rustc reports this message rather than the generic one).
+    #[diagnostic::on_unimplemented(
+        message = "input {P} of this step expects `Node<{Expected}>`, but was given `Node<{Given}>`",
+        label = "input {P} must be a `Node<{Expected}>`",
+        note = "nodes are wired to a step's inputs in the order of the step function's arguments, counting from 1"
+    )]
+    pub trait OnlyInput<const P: usize, Expected, Given> {}
+
+    impl<T> OnlyInput<1, T, T> for (T,) {}
+
+    /// Never implemented: `G` nodes were wired into a step taking `E` inputs. Stated on the pair
+    /// (types given, types expected), which always names a type parameter, so that the bound is
+    /// checked where the impl is used rather than where it is defined.
+    #[diagnostic::on_unimplemented(
+        message = "{G} nodes given, {E} expected: this step takes {E} inputs",
+        label = "{G} nodes given, {E} expected",
+        note = "a step with no input takes `()`, one input `Node<A>`, several `(Node<A>, Node<B>, ...)`: one node per argument of the step function, in order"
+    )]
+    pub trait NodeCount<const G: usize, const E: usize> {}
+
+    /// The counts agree (the only case that holds; it is never required, since the impls that
+    /// require `NodeCount` are those for different counts).
+    impl<Given, Expected, const N: usize> NodeCount<N, N> for (Given, Expected) {}
+}
+
+use wiring::{InputAt, NodeCount, OnlyInput};
+
 impl WiresInto<()> for () {
     fn endpoints(&self) -> Vec<(u64, usize)> {
         Vec::new()
     }
 }
 
-impl<A: Artifact> WiresInto<(A,)> for Node<A> {
+impl<X, A: Artifact> WiresInto<(A,)> for Node<X>
+where
+    (A,): OnlyInput<1, A, X>,
+{
     fn endpoints(&self) -> Vec<(u64, usize)> {
         vec![(self.pipeline, self.index)]
     }
 }
 
+/// `impl WiresInto<(A, B, ...)> for (Node<X0>, Node<X1>, ...)`: input `k` is checked on the type
+/// that input `k - 1` hands on, so rustc reports the first mismatch only.
 macro_rules! impl_wires_into {
-    ($($name:ident : $idx:tt),+) => {
-        impl<$($name: Artifact),+> WiresInto<($($name,)+)> for ($(Node<$name>,)+) {
+    ($(($x:ident, $t:ident, $idx:tt, $p:literal)),+) => {
+        impl_wires_into!(@chain [$(($x, $t, $idx, $p))+] [$(($x, $t, $idx))+] [] Node<impl_wires_into!(@first $($x)+)>);
+    };
+    (@first $first:ident $($rest:ident)*) => { $first };
+    // The last input: nothing to hand on.
+    (@chain [($x:ident, $t:ident, $idx:tt, $p:literal)] [$(($ax:ident, $at:ident, $aidx:tt))+] [$($bounds:tt)*] $given:ty) => {
+        impl<$($ax,)+ $($at: Artifact,)+> WiresInto<($($at,)+)> for ($(Node<$ax>,)+)
+        where
+            $($bounds)*
+            $given: InputAt<$p, $t>,
+        {
             fn endpoints(&self) -> Vec<(u64, usize)> {
-                vec![$((self.$idx.pipeline, self.$idx.index)),+]
+                vec![$((self.$aidx.pipeline, self.$aidx.index)),+]
             }
         }
     };
+    (@chain [($x:ident, $t:ident, $idx:tt, $p:literal) ($nx:ident, $nt:ident, $nidx:tt, $np:literal) $($rest:tt)*] [$($all:tt)+] [$($bounds:tt)*] $given:ty) => {
+        impl_wires_into!(@chain
+            [($nx, $nt, $nidx, $np) $($rest)*]
+            [$($all)+]
+            [$($bounds)* $given: InputAt<$p, $t, Node<$nx>>,]
+            <$given as InputAt<$p, $t, Node<$nx>>>::Next
+        );
+    };
 }
 
-impl_wires_into!(A: 0);
-impl_wires_into!(A: 0, B: 1);
-impl_wires_into!(A: 0, B: 1, C: 2);
-impl_wires_into!(A: 0, B: 1, C: 2, D: 3);
-impl_wires_into!(A: 0, B: 1, C: 2, D: 3, E: 4);
-impl_wires_into!(A: 0, B: 1, C: 2, D: 3, E: 4, F: 5);
-impl_wires_into!(A: 0, B: 1, C: 2, D: 3, E: 4, F: 5, G: 6);
-impl_wires_into!(A: 0, B: 1, C: 2, D: 3, E: 4, F: 5, G: 6, H: 7);
-impl_wires_into!(A: 0, B: 1, C: 2, D: 3, E: 4, F: 5, G: 6, H: 7, I: 8);
-impl_wires_into!(A: 0, B: 1, C: 2, D: 3, E: 4, F: 5, G: 6, H: 7, I: 8, J: 9);
-impl_wires_into!(A: 0, B: 1, C: 2, D: 3, E: 4, F: 5, G: 6, H: 7, I: 8, J: 9, K: 10);
-impl_wires_into!(A: 0, B: 1, C: 2, D: 3, E: 4, F: 5, G: 6, H: 7, I: 8, J: 9, K: 10, L: 11);
+impl_wires_into!((X0, A, 0, 1));
+impl_wires_into!((X0, A, 0, 1), (X1, B, 1, 2));
+impl_wires_into!((X0, A, 0, 1), (X1, B, 1, 2), (X2, C, 2, 3));
+impl_wires_into!((X0, A, 0, 1), (X1, B, 1, 2), (X2, C, 2, 3), (X3, D, 3, 4));
+impl_wires_into!((X0, A, 0, 1), (X1, B, 1, 2), (X2, C, 2, 3), (X3, D, 3, 4), (X4, E, 4, 5));
+impl_wires_into!((X0, A, 0, 1), (X1, B, 1, 2), (X2, C, 2, 3), (X3, D, 3, 4), (X4, E, 4, 5), (X5, F, 5, 6));
+impl_wires_into!(
+    (X0, A, 0, 1),
+    (X1, B, 1, 2),
+    (X2, C, 2, 3),
+    (X3, D, 3, 4),
+    (X4, E, 4, 5),
+    (X5, F, 5, 6),
+    (X6, G, 6, 7)
+);
+impl_wires_into!(
+    (X0, A, 0, 1),
+    (X1, B, 1, 2),
+    (X2, C, 2, 3),
+    (X3, D, 3, 4),
+    (X4, E, 4, 5),
+    (X5, F, 5, 6),
+    (X6, G, 6, 7),
+    (X7, H, 7, 8)
+);
+impl_wires_into!(
+    (X0, A, 0, 1),
+    (X1, B, 1, 2),
+    (X2, C, 2, 3),
+    (X3, D, 3, 4),
+    (X4, E, 4, 5),
+    (X5, F, 5, 6),
+    (X6, G, 6, 7),
+    (X7, H, 7, 8),
+    (X8, I, 8, 9)
+);
+impl_wires_into!(
+    (X0, A, 0, 1),
+    (X1, B, 1, 2),
+    (X2, C, 2, 3),
+    (X3, D, 3, 4),
+    (X4, E, 4, 5),
+    (X5, F, 5, 6),
+    (X6, G, 6, 7),
+    (X7, H, 7, 8),
+    (X8, I, 8, 9),
+    (X9, J, 9, 10)
+);
+impl_wires_into!(
+    (X0, A, 0, 1),
+    (X1, B, 1, 2),
+    (X2, C, 2, 3),
+    (X3, D, 3, 4),
+    (X4, E, 4, 5),
+    (X5, F, 5, 6),
+    (X6, G, 6, 7),
+    (X7, H, 7, 8),
+    (X8, I, 8, 9),
+    (X9, J, 9, 10),
+    (X10, K, 10, 11)
+);
+impl_wires_into!(
+    (X0, A, 0, 1),
+    (X1, B, 1, 2),
+    (X2, C, 2, 3),
+    (X3, D, 3, 4),
+    (X4, E, 4, 5),
+    (X5, F, 5, 6),
+    (X6, G, 6, 7),
+    (X7, H, 7, 8),
+    (X8, I, 8, 9),
+    (X9, J, 9, 10),
+    (X10, K, 10, 11),
+    (X11, L, 11, 12)
+);
+
+/// The wrong number of nodes: for every pair of shapes (given, expected) with different counts,
+/// an impl whose bound names both counts and can never hold.
+macro_rules! impl_wrong_counts {
+    // A shape: (count; the given node tuples' type parameters; the expected tuple's).
+    (@one ($g:literal; [$($x:ident)*]; [$($gt:ident)*]) ($e:literal; [$($ex:ident)*]; [$($t:ident)*])) => {
+        impl<$($x,)* $($t,)*> WiresInto<($($t,)*)> for ($(Node<$x>,)*)
+        where
+            ($($t,)*): StepInputs,
+            (($($x,)*), ($($t,)*)): NodeCount<$g, $e>,
+        {
+            fn endpoints(&self) -> Vec<(u64, usize)> {
+                Vec::new()
+            }
+        }
+    };
+    () => {};
+    ($head:tt $($rest:tt)*) => {
+        $(
+            impl_wrong_counts!(@one $head $rest);
+            impl_wrong_counts!(@one $rest $head);
+        )*
+        impl_wrong_counts!($($rest)*);
+    };
+}
+
+// A single bare `Node<X>` given to a step that does not take exactly one input.
+macro_rules! impl_wrong_counts_single {
+    ($(($e:literal; [$($t:ident)*])),*) => {
+        $(
+            impl<X, $($t,)*> WiresInto<($($t,)*)> for Node<X>
+            where
+                ($($t,)*): StepInputs,
+                (X, ($($t,)*)): NodeCount<1, $e>,
+            {
+                fn endpoints(&self) -> Vec<(u64, usize)> {
+                    Vec::new()
+                }
+            }
+        )*
+    };
+}
+
+impl_wrong_counts!(
+    (0; []; [])
+    (1; [X0]; [A])
+    (2; [X0 X1]; [A B])
+    (3; [X0 X1 X2]; [A B C])
+    (4; [X0 X1 X2 X3]; [A B C D])
+    (5; [X0 X1 X2 X3 X4]; [A B C D E])
+    (6; [X0 X1 X2 X3 X4 X5]; [A B C D E F])
+    (7; [X0 X1 X2 X3 X4 X5 X6]; [A B C D E F G])
+    (8; [X0 X1 X2 X3 X4 X5 X6 X7]; [A B C D E F G H])
+    (9; [X0 X1 X2 X3 X4 X5 X6 X7 X8]; [A B C D E F G H I])
+    (10; [X0 X1 X2 X3 X4 X5 X6 X7 X8 X9]; [A B C D E F G H I J])
+    (11; [X0 X1 X2 X3 X4 X5 X6 X7 X8 X9 X10]; [A B C D E F G H I J K])
+    (12; [X0 X1 X2 X3 X4 X5 X6 X7 X8 X9 X10 X11]; [A B C D E F G H I J K L])
+);
+
+impl_wrong_counts_single!(
+    (0; []),
+    (2; [A B]),
+    (3; [A B C]),
+    (4; [A B C D]),
+    (5; [A B C D E]),
+    (6; [A B C D E F]),
+    (7; [A B C D E F G]),
+    (8; [A B C D E F G H]),
+    (9; [A B C D E F G H I]),
+    (10; [A B C D E F G H I J]),
+    (11; [A B C D E F G H I J K]),
+    (12; [A B C D E F G H I J K L])
+);
 
 /// A wiring mistake rustc could not see: found when the pipeline is run or planned.
 ///
@@ -165,7 +377,10 @@ pub(crate) struct StepIdentity {
     pub name: &'static str,
     pub code_hash: ContentHash,
     pub version: u32,
+    /// [`fold_helpers`] of `helpers`.
     pub deps_hash: ContentHash,
+    /// Every helper the step depends on ([`Step::helpers`]).
+    pub helpers: Vec<HelperHash>,
     pub krate: CrateId,
     pub options: StepOptions,
 }
@@ -182,11 +397,13 @@ struct Erased<S>(S);
 
 impl<S: Step> ErasedStep for Erased<S> {
     fn identity(&self) -> StepIdentity {
+        let helpers = S::helpers();
         StepIdentity {
             name: S::NAME,
             code_hash: S::CODE_HASH,
             version: S::VERSION,
-            deps_hash: fold_hashes(S::DEPS),
+            deps_hash: fold_helpers(&helpers),
+            helpers,
             krate: S::CRATE,
             options: S::OPTIONS,
         }
@@ -348,6 +565,45 @@ impl Pipeline {
         self.names.insert(name.clone());
         self.nodes.push(NodeSpec { name, type_name, kind });
         Node::new(self.id, self.nodes.len() - 1)
+    }
+
+    /// The helpers whose code is part of a step node's cache key ([`Step::helpers`]): `None` for
+    /// a param or a node of another pipeline.
+    ///
+    /// ```
+    /// use mlflow_core::prelude::*;
+    ///
+    /// #[mlflow_macros::helper(crate = mlflow_core)]
+    /// fn twice(x: u64) -> u64 {
+    ///     x * 2
+    /// }
+    ///
+    /// #[mlflow_macros::step(crate = mlflow_core)]
+    /// fn quadruple(x: &u64) -> u64 {
+    ///     twice(twice(*x))
+    /// }
+    ///
+    /// fn main() {
+    ///     let mut p = Pipeline::new("doc");
+    ///     let x = p.param("x", 1u64);
+    ///     let y = p.step(QuadrupleStep, x);
+    ///     let helpers = p.helpers_of(y).unwrap();
+    ///     assert_eq!(helpers.len(), 1);
+    ///     assert_eq!(helpers[0].name, "twice");
+    ///     assert!(p.helpers_of(x).is_none());
+    /// }
+    /// ```
+    ///
+    /// (The items sit outside `main`: a step declared in a function body cannot see helpers
+    /// declared in that body, and stands in for them with a value unique to the build.)
+    pub fn helpers_of<T>(&self, node: Node<T>) -> Option<&[HelperHash]> {
+        if !self.owns(node) {
+            return None;
+        }
+        match &self.nodes[node.index].kind {
+            NodeKind::Step { identity, .. } => Some(&identity.helpers),
+            NodeKind::Param { .. } => None,
+        }
     }
 
     /// The name of a node of this pipeline, `None` for a node of another pipeline.

@@ -107,21 +107,13 @@ impl Error {
     ///
     /// ```
     /// use mlflow_core::prelude::*;
-    /// use mlflow_core::step::{CrateId, StepError};
     /// #[derive(Debug, thiserror::Error)]
     /// #[error("no rows in `{0}`")]
     /// struct Empty(String);
     ///
-    /// struct LoadStep;
-    /// impl Step for LoadStep {
-    ///     type Inputs = (String,);
-    ///     type Output = Vec<f64>;
-    ///     const NAME: &'static str = "load";
-    ///     const CODE_HASH: ContentHash = ContentHash::from_bytes([1; 32]);
-    ///     const CRATE: CrateId = CrateId { name: "demo", version: "1.0.0" };
-    ///     fn call(&self, (path,): (&String,)) -> Result<Vec<f64>, StepError> {
-    ///         Err(StepError::new(Empty(path.clone())))
-    ///     }
+    /// #[mlflow_macros::step(crate = mlflow_core)]
+    /// fn load(path: &String) -> Result<Vec<f64>, Empty> {
+    ///     Err(Empty(path.clone()))
     /// }
     ///
     /// let dir = tempfile::tempdir().unwrap();

@@ -153,8 +153,8 @@ fn collect(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::temp_store;
     use crate::store::meta::{no_roots, Migration};
+    use crate::store::temp_store;
 
     #[test]
     fn gc_keeps_referenced_and_young_files_and_removes_leftovers() {

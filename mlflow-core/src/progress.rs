@@ -7,15 +7,9 @@
 //!
 //! ```
 //! # use mlflow_core::prelude::*;
-//! # use mlflow_core::step::{CrateId, StepError};
-//! # struct Double;
-//! # impl Step for Double {
-//! #     type Inputs = (u64,);
-//! #     type Output = u64;
-//! #     const NAME: &'static str = "double";
-//! #     const CODE_HASH: ContentHash = ContentHash::from_bytes([7; 32]);
-//! #     const CRATE: CrateId = CrateId { name: "demo", version: "1.0.0" };
-//! #     fn call(&self, (x,): (&u64,)) -> Result<u64, StepError> { Ok(x * 2) }
+//! # #[mlflow_macros::step(crate = mlflow_core)]
+//! # fn double(x: &u64) -> u64 {
+//! #     x * 2
 //! # }
 //! # let dir = tempfile::tempdir().unwrap();
 //! # let store = Store::open(dir.path()).unwrap();
@@ -23,7 +17,7 @@
 //!
 //! let mut p = Pipeline::new("with-progress");
 //! let x = p.param("x", 21u64);
-//! let y = p.step(Double, x);
+//! let y = p.step(DoubleStep, x);
 //! let report = p.run_with(&store, RunOptions::new().observe(Progress::stderr()))?;
 //! assert_eq!(*report.get(y)?, 42);
 //! # Ok::<(), mlflow_core::Error>(())

@@ -1,5 +1,7 @@
 //! The `Step` trait: a typed, hashable unit of work. `#[step]` implements it for you.
 
+use std::any::TypeId;
+use std::collections::HashSet;
 use std::error::Error as StdError;
 use std::fmt;
 use std::time::Duration;
@@ -174,7 +176,8 @@ pub trait Step: Send + Sync + 'static {
     const CODE_HASH: ContentHash;
     /// Bump to invalidate cached results when something the code hash cannot see changed.
     const VERSION: u32 = 0;
-    /// Code hashes of helpers whose code the step depends on.
+    /// Code hashes of the helpers listed in `#[step(deps = [...])]` (each helper's own code; the
+    /// full, transitive list is [`Step::helpers`]).
     const DEPS: &'static [fn() -> ContentHash] = &[];
     /// Caching, retries, backoff and timeout.
     const OPTIONS: StepOptions = StepOptions::DEFAULT;
@@ -183,22 +186,171 @@ pub trait Step: Send + Sync + 'static {
 
     /// Runs the step on borrowed inputs.
     fn call(&self, inputs: <Self::Inputs as StepInputs>::Refs<'_>) -> Result<Self::Output, StepError>;
+
+    /// Every helper whose code the step depends on, each once, with its own code hash, sorted by
+    /// name: part of the cache key (see [`fold_helpers`]).
+    ///
+    /// `#[step]` implements it: the helpers listed in `deps`, the `#[helper]` functions found in
+    /// the step's body, and, transitively, the helpers those depend on. The default (for
+    /// hand-written impls) lists [`Step::DEPS`], named `deps[0]`, `deps[1]`, ...
+    fn helpers() -> Vec<HelperHash>
+    where
+        Self: Sized,
+    {
+        let mut list: Vec<HelperHash> = Self::DEPS
+            .iter()
+            .enumerate()
+            .map(|(i, dep)| HelperHash::new(format!("deps[{i}]"), dep()))
+            .collect();
+        list.sort();
+        list
+    }
 }
 
-/// A function marked `#[helper]`: its code hash can be folded into steps with `deps = [...]`.
+/// A function marked `#[helper]`: steps that call it (or list it in `deps`) fold its code hash
+/// into their cache key.
+///
+/// `#[helper] fn clamp` implements this for a hidden braced struct `clamp` (a type with the
+/// function's own name). By hand:
 ///
 /// ```
-/// use mlflow_core::{codec::ContentHash, step::{fold_hashes, Helper}};
+/// use mlflow_core::{codec::ContentHash, step::{collect_helpers, Helper, HelperRef}};
 /// #[allow(non_camel_case_types)]
 /// struct clamp {}
 /// impl Helper for clamp {
 ///     fn code_hash() -> ContentHash { ContentHash::of(b"fn clamp ...") }
+///     fn name() -> &'static str { "demo::clamp" }
 /// }
-/// assert_ne!(fold_hashes(&[clamp::code_hash]), fold_hashes(&[]));
+/// let list = collect_helpers(vec![HelperRef::of::<clamp>()]);
+/// assert_eq!((list[0].name.as_str(), list[0].path.as_str()), ("clamp", "demo::clamp"));
+/// assert_eq!(list[0].code_hash, clamp::code_hash());
 /// ```
-pub trait Helper {
-    /// The helper's code hash, including its own `deps`.
+pub trait Helper: 'static {
+    /// The hash of the helper's own code (its tokens; not the helpers it calls).
     fn code_hash() -> ContentHash;
+
+    /// The helper's path: `#[helper]` gives the function's (`my_crate::util::clamp`); its last
+    /// segment is the name folded into cache keys.
+    fn name() -> &'static str {
+        std::any::type_name::<Self>()
+    }
+
+    /// The helpers this one depends on directly: its `deps` and the helpers found in its body.
+    fn helpers() -> Vec<HelperRef> {
+        Vec::new()
+    }
+}
+
+/// A handle to a [`Helper`] type, for walking the graph of helpers at run time.
+#[derive(Clone, Copy)]
+pub struct HelperRef {
+    id: fn() -> TypeId,
+    name: fn() -> &'static str,
+    code_hash: fn() -> ContentHash,
+    helpers: fn() -> Vec<HelperRef>,
+}
+
+impl HelperRef {
+    /// The handle of the helper `H`.
+    pub fn of<H: Helper>() -> Self {
+        HelperRef { id: TypeId::of::<H>, name: H::name, code_hash: H::code_hash, helpers: H::helpers }
+    }
+
+    /// A handle to something that stands in for code discovery cannot see (no [`Helper`] type):
+    /// `id` identifies it, `name` and `code_hash` are what the cache key gets.
+    #[doc(hidden)]
+    pub fn stand_in(id: fn() -> TypeId, name: fn() -> &'static str, code_hash: fn() -> ContentHash) -> Self {
+        HelperRef { id, name, code_hash, helpers: Vec::new }
+    }
+
+    /// The helper's display name.
+    pub fn name(&self) -> &'static str {
+        (self.name)()
+    }
+}
+
+impl fmt::Debug for HelperRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HelperRef({})", self.name())
+    }
+}
+
+/// One helper in a step's cache key: its name and its own code hash (both folded into the key,
+/// see [`fold_helpers`]), and its path (for display only: moving a helper to another module does
+/// not change the key).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+pub struct HelperHash {
+    /// The helper function's name, e.g. `clamp`.
+    pub name: String,
+    /// The hash of the helper's own code.
+    pub code_hash: ContentHash,
+    /// The helper's path, e.g. `my_crate::util::clamp` (see [`Helper::name`]).
+    pub path: String,
+}
+
+impl HelperHash {
+    /// The entry for a helper with this path (its name is the last `::` segment) and hash.
+    pub fn new(path: impl Into<String>, code_hash: ContentHash) -> Self {
+        let path = path.into();
+        let name = path.rsplit("::").next().unwrap_or_default().to_owned();
+        HelperHash { name, code_hash, path }
+    }
+}
+
+/// Every helper reachable from `roots` (the roots, the helpers they depend on, and so on), each
+/// once, sorted by name, then hash, then path. Cycles (a helper calling itself, or `a` calling `b` calling
+/// `a`) are fine: each helper is visited once.
+///
+/// ```
+/// use mlflow_core::{codec::ContentHash, step::{collect_helpers, Helper, HelperRef}};
+/// struct A;
+/// struct B;
+/// impl Helper for A {
+///     fn code_hash() -> ContentHash { ContentHash::of(b"a") }
+///     fn name() -> &'static str { "a" }
+///     fn helpers() -> Vec<HelperRef> { vec![HelperRef::of::<B>()] }
+/// }
+/// impl Helper for B {
+///     fn code_hash() -> ContentHash { ContentHash::of(b"b") }
+///     fn name() -> &'static str { "b" }
+///     fn helpers() -> Vec<HelperRef> { vec![HelperRef::of::<A>(), HelperRef::of::<B>()] }
+/// }
+/// let names: Vec<String> = collect_helpers(vec![HelperRef::of::<B>()]).into_iter().map(|h| h.path).collect();
+/// assert_eq!(names, ["a", "b"]);
+/// ```
+pub fn collect_helpers(roots: Vec<HelperRef>) -> Vec<HelperHash> {
+    let mut seen = HashSet::new();
+    let mut stack = roots;
+    let mut list = Vec::new();
+    while let Some(helper) = stack.pop() {
+        if seen.insert((helper.id)()) {
+            list.push(HelperHash::new(helper.name(), (helper.code_hash)()));
+            stack.extend((helper.helpers)());
+        }
+    }
+    list.sort();
+    list
+}
+
+/// Folds a step's helpers (as [`Step::helpers`] lists them) into one hash for its cache key:
+/// their names and code hashes, in order; not their paths.
+///
+/// ```
+/// use mlflow_core::{codec::ContentHash, step::{fold_helpers, HelperHash}};
+/// let a = HelperHash::new("demo::a", ContentHash::of(b"fn a"));
+/// let edited = HelperHash::new("demo::a", ContentHash::of(b"fn a, edited"));
+/// let moved = HelperHash::new("demo::util::a", ContentHash::of(b"fn a"));
+/// assert_ne!(fold_helpers(&[a.clone()]), fold_helpers(&[edited]));
+/// assert_eq!(fold_helpers(&[a.clone()]), fold_helpers(&[moved]));
+/// assert_ne!(fold_helpers(&[a]), fold_helpers(&[]));
+/// ```
+pub fn fold_helpers(helpers: &[HelperHash]) -> ContentHash {
+    helpers
+        .iter()
+        .fold(Hasher::new("mlflow/helpers/v1"), |h, helper| {
+            h.part(helper.name.as_bytes()).part(helper.code_hash.as_bytes())
+        })
+        .finish()
 }
 
 /// Folds dependency hashes into one (order matters; no dependencies gives a fixed value).

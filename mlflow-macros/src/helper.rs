@@ -7,7 +7,8 @@ use syn::FnArg;
 
 use crate::code_hash::code_hash;
 use crate::diag::Errors;
-use crate::item::{cfg_attrs, content_hash_literal, deps_array, parse_fn};
+use crate::discover::{probe_module, Calls};
+use crate::item::{build_nonce, cfg_attrs, content_hash_literal, deps_array, parse_fn, runtime};
 use crate::options::{self, MacroKind};
 
 /// Expands `#[helper(attr)] item`.
@@ -45,10 +46,17 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     // steps naming this helper do not fail with follow-on errors.
     let option_errors = errors.take().map(|e| e.to_compile_error());
 
-    let own = content_hash_literal(code_hash(&item));
-    let deps = deps_array(&deps, MacroKind::Helper);
+    let rt = runtime(options.krate.as_ref());
+    let hash = code_hash(&item);
+    let own = content_hash_literal(hash, &rt);
+    let deps_block = deps_array(&deps, MacroKind::Helper, &rt);
+    let deps_const = quote::format_ident!("__MLFLOW_DEPS_OF_{}", name.to_uppercase());
+    let calls = Calls::collect(&func, &deps);
+    let site = site_marker(&name, &hash);
+    let (probe, probe_module) = probe_module(&name, &calls, &rt, &site, build_nonce());
     let vis = func.vis.to_token_stream();
     let cfgs = cfg_attrs(&func);
+    let path = format!("::{name}");
     Ok(quote! {
         #item
 
@@ -58,15 +66,49 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
         #vis struct #fn_ident {}
 
         #(#cfgs)*
-        impl ::mlflow::__private::Helper for #fn_ident {
-            fn code_hash() -> ::mlflow::__private::ContentHash {
-                const DEPS: &[fn() -> ::mlflow::__private::ContentHash] = #deps;
-                ::mlflow::__private::helper_hash(#own, DEPS)
+        impl #rt::Helper for #fn_ident {
+            fn code_hash() -> #rt::ContentHash {
+                #own
+            }
+
+            fn name() -> &'static ::core::primitive::str {
+                ::core::concat!(::core::module_path!(), #path)
+            }
+
+            fn helpers() -> #rt::Vec<#rt::HelperRef> {
+                let mut found = #probe::__mlflow_helpers();
+                found.extend(#deps_const.1.iter().map(|helper_ref| helper_ref()));
+                found
             }
         }
 
+        #(#cfgs)*
+        #[doc(hidden)]
+        #[allow(non_upper_case_globals)]
+        const #deps_const: (&[fn() -> #rt::ContentHash], &[fn() -> #rt::HelperRef]) = #deps_block;
+
+        #(#cfgs)*
+        #[doc(hidden)]
+        #[allow(non_camel_case_types)]
+        struct #site;
+
+        #(#cfgs)*
+        impl #rt::Site for #site {}
+
+        #(#cfgs)*
+        #probe_module
+
+
         #option_errors
     })
+}
+
+/// The name of the hidden marker struct declared next to a step or helper: the probe finds it
+/// through `use super::*` exactly when the function is declared in a module (not in a function
+/// body). The code hash makes it unique.
+pub fn site_marker(name: &str, hash: &[u8; 32]) -> proc_macro2::Ident {
+    let hex: String = hash[..8].iter().map(|b| format!("{b:02x}")).collect();
+    quote::format_ident!("__mlflow_site_{}_{}", name, hex)
 }
 
 #[cfg(test)]
@@ -88,16 +130,21 @@ mod tests {
             "pub fn normalize < T : Into < f64 >> (x : T) -> f64 { x . into () }",
             "# [doc (hidden)] # [allow (dead_code , non_camel_case_types)] pub struct normalize { }",
             "impl :: mlflow :: __private :: Helper for normalize",
-            "fn code_hash () -> :: mlflow :: __private :: ContentHash { const DEPS : & [fn () -> :: mlflow :: __private :: ContentHash] = {",
+            "fn code_hash () -> :: mlflow :: __private :: ContentHash { :: mlflow :: __private :: ContentHash :: from_bytes ([",
+            "fn name () -> & 'static :: core :: primitive :: str { :: core :: concat ! (:: core :: module_path ! () , \"::normalize\") }",
+            "fn helpers () -> :: mlflow :: __private :: Vec < :: mlflow :: __private :: HelperRef > { let mut found = __mlflow_helpers_of_normalize :: __mlflow_helpers () ; found . extend (__MLFLOW_DEPS_OF_NORMALIZE . 1 . iter () . map (| helper_ref | helper_ref ())) ; found }",
             "use scale as __not_a_helper_0 ;",
             "use util :: center as __not_a_helper_1 ;",
-            "& [< __not_a_helper_0 as __MlflowIsHelper0 > :: code_hash , < __not_a_helper_1 as __MlflowIsHelper1 > :: code_hash] } ;",
-            ":: mlflow :: __private :: helper_hash (:: mlflow :: __private :: ContentHash :: from_bytes ([",
+            "(& [< __not_a_helper_0 as __MlflowIsHelper0 > :: code_hash , < __not_a_helper_1 as __MlflowIsHelper1 > :: code_hash] , & [< __not_a_helper_0 as __MlflowIsHelper0 > :: helper_ref , < __not_a_helper_1 as __MlflowIsHelper1 > :: helper_ref]) }",
+            "mod __mlflow_helpers_of_normalize",
         ] {
             assert!(out.contains(expected), "missing {expected:?} in\n{out}");
         }
         let out = expand_str("", "fn plain() {}").unwrap();
-        assert!(out.contains("ContentHash] = & [] ;"), "{out}");
+        assert!(!out.contains("__not_a_helper") && out.contains("= (& [] , & []) ;"), "{out}");
+        let out = expand_str("crate = mlflow_core", "fn plain() { other(1) }").unwrap();
+        assert!(out.contains("impl mlflow_core :: __private :: Helper for plain"), "{out}");
+        assert!(!out.contains(":: mlflow ::"), "{out}");
     }
 
     #[test]
@@ -126,6 +173,7 @@ mod tests {
         assert!(e[2].contains("not a method"), "{e:?}");
         // Option mistakes alone keep the expansion, minus the bad option.
         let out = expand_str("deps = [h, g], version = 1", "fn h() {}").unwrap();
+        assert!(out.contains("fn name ()"), "{out}");
         assert!(out.contains("impl :: mlflow :: __private :: Helper for h"), "{out}");
         assert!(out.contains("use g as __not_a_helper_0 ;"), "{out}");
         assert!(!out.contains("__not_a_helper_1"), "{out}");

@@ -58,8 +58,10 @@ pub fn cfg_attrs(func: &ItemFn) -> Vec<&Attribute> {
     func.attrs.iter().filter(|a| a.path().is_ident("cfg")).collect()
 }
 
-/// A block expression for a `const` of type `&'static [fn() -> ContentHash]`: the code hashes
-/// of the `#[helper]` functions `deps` names.
+/// A block expression for a `const` of type
+/// `(&'static [fn() -> ContentHash], &'static [fn() -> HelperRef])`: the code hashes and the
+/// handles of the `#[helper]` functions `deps` names (resolved where the function is, so a step
+/// declared in a function body can list helpers declared there).
 ///
 /// `#[helper] fn h` adds a braced struct `h` (type namespace) implementing `Helper`. Each path is
 /// imported under a fixed alias next to a glob import of a local fallback module that has a
@@ -68,13 +70,14 @@ pub fn cfg_attrs(func: &ItemFn) -> Vec<&Attribute> {
 /// when it names a plain function. The fallback does not implement the requirement trait, whose
 /// `#[diagnostic::on_unimplemented]` message then names the path and says what to do, at the
 /// path's span (instead of rustc's bare "expected type, found function").
-pub fn deps_array(deps: &[&syn::Path], kind: MacroKind) -> TokenStream {
+pub fn deps_array(deps: &[&syn::Path], kind: MacroKind, rt: &TokenStream) -> TokenStream {
     if deps.is_empty() {
-        return quote!(&[]);
+        return quote!((&[], &[]));
     }
     let mut aliases = Vec::new();
     let mut items = Vec::new();
     let mut entries = Vec::new();
+    let mut refs = Vec::new();
     for (i, path) in deps.iter().enumerate() {
         let text = path.to_token_stream().to_string().replace(' ', "");
         let span = path.segments.last().map_or_else(Span::call_site, |s| s.ident.span());
@@ -92,17 +95,22 @@ pub fn deps_array(deps: &[&syn::Path], kind: MacroKind) -> TokenStream {
             use #path as #alias;
             #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
             trait #requirement {
-                fn code_hash() -> ::mlflow::__private::ContentHash;
+                fn code_hash() -> #rt::ContentHash;
+                fn helper_ref() -> #rt::HelperRef;
             }
-            impl<T: ::mlflow::__private::Helper> #requirement for T {
-                fn code_hash() -> ::mlflow::__private::ContentHash {
-                    <T as ::mlflow::__private::Helper>::code_hash()
+            impl<T: #rt::Helper> #requirement for T {
+                fn code_hash() -> #rt::ContentHash {
+                    <T as #rt::Helper>::code_hash()
+                }
+                fn helper_ref() -> #rt::HelperRef {
+                    #rt::HelperRef::of::<T>()
                 }
             }
         });
         // rustc reports an unmet bound of `<T as R>::f` at `T`: the alias, spanned at the path's
         // last segment.
         entries.push(quote_spanned!(span=> <#alias as #requirement>::code_hash));
+        refs.push(quote_spanned!(span=> <#alias as #requirement>::helper_ref));
         aliases.push(alias);
     }
     quote! {
@@ -114,13 +122,37 @@ pub fn deps_array(deps: &[&syn::Path], kind: MacroKind) -> TokenStream {
             #[allow(unused_imports)]
             use __mlflow_deps::*;
             #(#items)*
-            &[#(#entries),*]
+            (&[#(#entries),*], &[#(#refs),*])
         }
     }
 }
 
-/// `::mlflow::__private::ContentHash::from_bytes([...])` for a hash computed at expansion time.
-pub fn content_hash_literal(bytes: [u8; 32]) -> TokenStream {
+/// `path::__private::ContentHash::from_bytes([...])` for a hash computed at expansion time.
+pub fn content_hash_literal(bytes: [u8; 32], rt: &TokenStream) -> TokenStream {
     let bytes = bytes.iter().map(|b| Literal::u8_unsuffixed(*b));
-    quote!(::mlflow::__private::ContentHash::from_bytes([#(#bytes),*]))
+    quote!(#rt::ContentHash::from_bytes([#(#bytes),*]))
+}
+
+/// The path through which generated code names the runtime: `path::__private`, where `path` is
+/// the `crate = path` option or `::mlflow`.
+pub fn runtime(krate: Option<&syn::Path>) -> TokenStream {
+    match krate {
+        Some(path) => quote!(#path::__private),
+        None => quote!(::mlflow::__private),
+    }
+}
+
+/// A value unique to this compilation (time and process), standing for code discovery cannot
+/// see (see `discover`): a step using it misses after every rebuild of its crate, and never hits
+/// a result computed with other code. Outside a real macro expansion (unit tests), zero.
+pub fn build_nonce() -> [u8; 32] {
+    if !proc_macro::is_available() {
+        return [0; 32];
+    }
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(b"mlflow/unseen/v1");
+    hasher.update(&now.as_nanos().to_le_bytes());
+    hasher.update(&std::process::id().to_le_bytes());
+    *hasher.finalize().as_bytes()
 }

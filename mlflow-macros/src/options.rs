@@ -40,9 +40,10 @@ impl MacroKind {
 }
 
 /// All `#[step]` options, in the order the docs list them.
-pub const STEP_OPTIONS: &[&str] = &["name", "version", "deps", "cache", "retries", "backoff", "timeout"];
+pub const STEP_OPTIONS: &[&str] =
+    &["name", "version", "deps", "cache", "retries", "backoff", "timeout", "crate"];
 /// All `#[helper]` options.
-pub const HELPER_OPTIONS: &[&str] = &["deps"];
+pub const HELPER_OPTIONS: &[&str] = &["deps", "crate"];
 
 /// Nanoseconds in one millisecond.
 const MS: u64 = 1_000_000;
@@ -66,6 +67,8 @@ pub struct Options {
     pub backoff: Option<u64>,
     /// `timeout = "..."`, in nanoseconds.
     pub timeout: Option<u64>,
+    /// `crate = path`: where the generated code finds the runtime (`path::__private`).
+    pub krate: Option<syn::Path>,
 }
 
 /// Parses the attribute's arguments. Errors go to `errors`; the options that were valid are
@@ -102,6 +105,12 @@ pub fn parse(attr: TokenStream, kind: MacroKind, errors: &mut Errors) -> Options
                 ),
             );
             continue;
+        }
+        if key == "crate" {
+            if let ArgValue::Value { raw, .. } = &arg.value {
+                options.krate = parse_crate(raw, kind, errors);
+                continue;
+            }
         }
         let (value, raw) = match arg.value {
             ArgValue::Value { expr, raw } => match *expr {
@@ -205,6 +214,7 @@ fn example(key: &str) -> &'static str {
         "retries" => "3",
         "backoff" => "\"250ms\"",
         "timeout" => "\"30s\"",
+        "crate" => "my_crate::mlflow",
         _ => "...",
     }
 }
@@ -216,9 +226,9 @@ fn unknown(path: &syn::Path, key: &str, kind: MacroKind, errors: &mut Errors) {
         message += &format!(" (did you mean `{suggestion}`?)");
     }
     if kind == MacroKind::Helper && STEP_OPTIONS.contains(&key) {
-        message += &format!("; `{key}` is a #[step] option, a #[helper] only takes `deps = [...]`");
-    } else if known.len() == 1 {
-        message += &format!("; the only option is `{} = {}`", known[0], example(known[0]));
+        message += &format!(
+            "; `{key}` is a #[step] option, a #[helper] only takes `deps = [...]` and `crate = path`"
+        );
     } else {
         let list = known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>();
         message += &format!("; the options are {}", list.join(", "));
@@ -411,6 +421,41 @@ fn parse_deps(value: &Expr, raw: &TokenStream, kind: MacroKind, errors: &mut Err
     deps
 }
 
+/// `crate = path`: the path of the `mlflow` crate (or of a module re-exporting it), without
+/// generic arguments. Parsed from the raw tokens, so that `crate = crate` and `crate = self::x`
+/// are paths too.
+fn parse_crate(raw: &TokenStream, kind: MacroKind, errors: &mut Errors) -> Option<syn::Path> {
+    let hint = "write the path of the `mlflow` crate as the generated code should name it, e.g. `crate = mlflow_core` or `crate = my_crate::mlflow` for a crate re-exporting mlflow";
+    if let Ok(path) = syn::Path::parse_mod_style.parse2(raw.clone()) {
+        return Some(path);
+    }
+    let found = match syn::parse2::<Expr>(raw.clone()) {
+        Ok(Expr::Lit(ExprLit { lit: Lit::Str(s), .. }))
+            if syn::Path::parse_mod_style.parse_str(&s.value()).is_ok() =>
+        {
+            errors.spanned(
+                raw,
+                format!(
+                    "{} option `crate` takes a path, found a string: write `crate = {}` without quotes",
+                    kind.attr(),
+                    s.value()
+                ),
+            );
+            return None;
+        }
+        Ok(expr @ Expr::Path(_)) => {
+            format!(
+                "`{}`, a path with generic arguments",
+                expr.to_token_stream().to_string().replace(' ', "")
+            )
+        }
+        Ok(expr) => describe(&expr).to_owned(),
+        Err(_) => "something that is not a path".to_owned(),
+    };
+    errors.spanned(raw, format!("{} option `crate` takes a path, found {found}: {hint}", kind.attr()));
+    None
+}
+
 fn parse_duration_option(
     value: &Expr,
     raw: &TokenStream,
@@ -578,7 +623,7 @@ mod tests {
             "{e:?}"
         );
         let e = errs(quote!(colour = 2), MacroKind::Helper);
-        assert!(e[0].contains("the only option is `deps"), "{e:?}");
+        assert!(e[0].contains("the options are `deps`, `crate`"), "{e:?}");
     }
 
     #[test]
@@ -587,13 +632,34 @@ mod tests {
         assert_eq!(e.len(), 1);
         assert!(e[0].starts_with("unknown #[step] option `colour`"), "{e:?}");
         assert!(
-            e[0].contains("`name`, `version`, `deps`, `cache`, `retries`, `backoff`, `timeout`"),
+            e[0].contains("`name`, `version`, `deps`, `cache`, `retries`, `backoff`, `timeout`, `crate`"),
             "{e:?}"
         );
         let e = errs(quote!(retry = 3), MacroKind::Step);
         assert!(e[0].contains("did you mean `retries`?"), "{e:?}");
         let e = errs(quote!(a::b = 3), MacroKind::Step);
         assert!(e[0].contains("option `a::b`"), "{e:?}");
+    }
+
+    #[test]
+    fn crate_path() {
+        for kind in [MacroKind::Step, MacroKind::Helper] {
+            let o = ok(quote!(crate = mlflow_core), kind);
+            assert_eq!(o.krate.unwrap().to_token_stream().to_string(), "mlflow_core");
+            let o = ok(quote!(crate = ::my::reexport), kind);
+            assert_eq!(o.krate.unwrap().to_token_stream().to_string(), ":: my :: reexport");
+            let o = ok(quote!(crate = crate::mlflow), kind);
+            assert_eq!(o.krate.unwrap().to_token_stream().to_string(), "crate :: mlflow");
+        }
+        let e = errs(quote!(crate = "mlflow"), MacroKind::Step);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].contains("found a string: write `crate = mlflow` without quotes"), "{e:?}");
+        let e = errs(quote!(crate = 1), MacroKind::Helper);
+        assert!(e[0].contains("#[helper] option `crate` takes a path, found an integer"), "{e:?}");
+        let e = errs(quote!(crate = mlflow::<u8>), MacroKind::Step);
+        assert!(e[0].contains("a path with generic arguments"), "{e:?}");
+        let e = errs(quote!(crate), MacroKind::Step);
+        assert!(e[0].contains("needs a value: write `crate = my_crate::mlflow`"), "{e:?}");
     }
 
     #[test]

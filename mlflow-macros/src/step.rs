@@ -12,7 +12,9 @@ use syn::{
 
 use crate::code_hash::code_hash;
 use crate::diag::Errors;
-use crate::item::{cfg_attrs, content_hash_literal, deps_array, parse_fn};
+use crate::discover::{probe_module, Calls};
+use crate::helper::site_marker;
+use crate::item::{build_nonce, cfg_attrs, content_hash_literal, deps_array, parse_fn, runtime};
 use crate::options::{self, MacroKind, Options, DEFAULT_BACKOFF_NANOS};
 
 /// The most inputs a step can have (`StepInputs` is implemented for tuples up to this size).
@@ -22,8 +24,9 @@ const MAX_INPUTS: usize = 12;
 ///
 /// Option mistakes alone still produce the full expansion (invalid options fall back to their
 /// defaults) followed by the errors, so the rest of the crate type-checks and every mistake,
-/// including non-artifact types, is reported in one compile. Signature mistakes produce an
-/// error: the caller emits the function unchanged plus all errors.
+/// including non-artifact types, is reported in one compile. Signature mistakes produce the
+/// function unchanged, the errors, and a placeholder `FooStep` (see [`placeholder`]), so that
+/// uses of `FooStep` do not fail with follow-on errors.
 pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let mut errors = Errors::default();
     let options = options::parse(attr, MacroKind::Step, &mut errors);
@@ -34,7 +37,8 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     let signature = analyze(&func, &mut sig_errors);
     if let Some(error) = sig_errors.take() {
         errors.push(error);
-        return Err(errors.take().expect("just pushed"));
+        let error = errors.take().expect("just pushed");
+        return Ok(placeholder(&func, &item, &options, error));
     }
     let generated = generate(&func, &signature, &options, code_hash(&item));
     let option_errors = errors.take().map(|e| e.to_compile_error());
@@ -44,6 +48,109 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     let allow =
         (!signature.inputs.is_empty()).then(|| quote!(#[allow(clippy::ptr_arg, clippy::too_many_arguments)]));
     Ok(quote!(#allow #item #generated #option_errors))
+}
+
+/// The expansion for a function whose signature cannot be a step: the function as written, the
+/// errors, and `FooStep` with a `Step` impl that is never called, so that uses of `FooStep` raise
+/// no follow-on "cannot find" errors.
+///
+/// The impl's types are the ones the function most likely means (`T` for `&mut T`, `String` for
+/// `&str`, `T` for `Result<T, E>`, ...), so that wiring written for the corrected function
+/// type-checks; a type that cannot be told (it names a type parameter, is `impl Trait` or
+/// borrows) becomes `StepSignatureError`.
+fn placeholder(func: &ItemFn, item: &TokenStream, options: &Options, error: syn::Error) -> TokenStream {
+    let errors = error.to_compile_error();
+    // A method: there is no place for the struct inside an impl block.
+    if matches!(func.sig.inputs.first(), Some(FnArg::Receiver(_))) {
+        return quote!(#item #errors);
+    }
+    let fn_name = func.sig.ident.unraw().to_string();
+    let struct_ident = Ident::new(&struct_name(&fn_name), func.sig.ident.span());
+    let vis = &func.vis;
+    let cfgs = cfg_attrs(func);
+    let rt = runtime(options.krate.as_ref());
+    let generics: Vec<String> = func
+        .sig
+        .generics
+        .params
+        .iter()
+        .filter_map(|p| match p {
+            GenericParam::Type(t) => Some(t.ident.to_string()),
+            GenericParam::Const(c) => Some(c.ident.to_string()),
+            GenericParam::Lifetime(_) => None,
+        })
+        .collect();
+    let unknown = quote!(#rt::StepSignatureError);
+    let guess = |ty: &Type| -> TokenStream {
+        let mut ty = strip_groups(ty);
+        if let Type::Reference(r) = ty {
+            if let Some((owned, _)) = borrowed_form(&r.elem) {
+                return owned.parse().unwrap_or_else(|_| unknown.clone());
+            }
+            ty = strip_groups(&r.elem);
+        }
+        let mut finder = Borrows::default();
+        finder.visit_type(ty);
+        let names_generic = ty
+            .to_token_stream()
+            .into_iter()
+            .any(|t| matches!(&t, proc_macro2::TokenTree::Ident(i) if generics.contains(&i.to_string())));
+        if finder.found.is_some() || names_generic {
+            unknown.clone()
+        } else {
+            ty.to_token_stream()
+        }
+    };
+    let typed: Vec<&Type> = func
+        .sig
+        .inputs
+        .iter()
+        .filter_map(|arg| match arg {
+            FnArg::Typed(t) => Some(&*t.ty),
+            FnArg::Receiver(_) => None,
+        })
+        .collect();
+    let inputs: Vec<TokenStream> = if typed.len() > MAX_INPUTS {
+        vec![unknown.clone()]
+    } else {
+        typed.iter().map(|ty| guess(ty)).collect()
+    };
+    let output = match &func.sig.output {
+        ReturnType::Default => quote!(()),
+        ReturnType::Type(_, ty) => match result_ok_type(strip_groups(ty)) {
+            Some((ok, _)) => guess(&ok),
+            None if matches!(strip_groups(ty), Type::Never(_)) => quote!(()),
+            None => guess(ty),
+        },
+    };
+    let doc =
+        format!(" The pipeline step for `{fn_name}` (a placeholder: the function's signature has errors).");
+    quote! {
+        #item
+
+        #errors
+
+        #(#cfgs)*
+        #[doc = #doc]
+        #[derive(::core::clone::Clone, ::core::marker::Copy, ::core::fmt::Debug, ::core::default::Default)]
+        #vis struct #struct_ident;
+
+        #(#cfgs)*
+        impl #rt::Step for #struct_ident {
+            type Inputs = (#(#inputs,)*);
+            type Output = #output;
+            const NAME: &'static ::core::primitive::str = #fn_name;
+            const CODE_HASH: #rt::ContentHash = #rt::ContentHash::from_bytes([0; 32]);
+            const CRATE: #rt::CrateId = #rt::CrateId { name: "", version: "" };
+
+            fn call(
+                &self,
+                _: <Self::Inputs as #rt::StepInputs>::Refs<'_>,
+            ) -> #rt::Result<Self::Output, #rt::StepError> {
+                ::core::unreachable!("the signature of `{}` has errors", #fn_name)
+            }
+        }
+    }
 }
 
 /// One argument of the step function.
@@ -159,6 +266,13 @@ fn analyze(func: &ItemFn, errors: &mut Errors) -> Signature {
                         continue;
                     }
                 }
+                if let Some((owned, artifact)) = borrowed_form(&r.elem) {
+                    errors.spanned(
+                        r,
+                        format!("`{}` cannot be a step input: take `&{owned}` (the artifact is a `{artifact}`); {arg_name} of `{name}` borrows the input artifact, which is an owned, stored value", pretty(&r.to_token_stream())),
+                    );
+                    continue;
+                }
                 Input { ty: (*r.elem).clone(), by_ref: true }
             }
             _ => Input { ty: ty.clone(), by_ref: false },
@@ -192,6 +306,29 @@ fn analyze(func: &ItemFn, errors: &mut Errors) -> Signature {
         }
     };
     Signature { inputs, output }
+}
+
+/// For the unsized targets of a borrowed input (`str`, `[T]`, `Path`, `OsStr`, `CStr`): the
+/// type to borrow instead and the artifact type, as text.
+fn borrowed_form(elem: &Type) -> Option<(String, String)> {
+    let owned = match strip_groups(elem) {
+        Type::Slice(slice) => format!("Vec<{}>", pretty(&slice.elem.to_token_stream())),
+        Type::Path(path) if path.qself.is_none() => {
+            let last = path.path.segments.last()?;
+            if !last.arguments.is_none() {
+                return None;
+            }
+            match last.ident.to_string().as_str() {
+                "str" => "String".to_owned(),
+                "Path" => "PathBuf".to_owned(),
+                "OsStr" => "OsString".to_owned(),
+                "CStr" => "CString".to_owned(),
+                _ => return None,
+            }
+        }
+        _ => return None,
+    };
+    Some((owned.clone(), owned))
 }
 
 /// Looks through invisible groups (types passed through `macro_rules!` fragments) and parentheses.
@@ -393,9 +530,9 @@ pub fn struct_name(name: &str) -> String {
     format!("{}Step", upper_camel(name))
 }
 
-fn nanos(n: u64) -> TokenStream {
+fn nanos(n: u64, rt: &TokenStream) -> TokenStream {
     let n = Literal::u64_unsuffixed(n);
-    quote!(::mlflow::__private::Duration::from_nanos(#n))
+    quote!(#rt::Duration::from_nanos(#n))
 }
 
 /// The struct, the `Step` impl and the artifact checks.
@@ -405,6 +542,7 @@ fn generate(func: &ItemFn, sig: &Signature, options: &Options, hash: [u8; 32]) -
     let struct_ident = Ident::new(&struct_name(&fn_name), fn_ident.span());
     let vis = &func.vis;
     let cfgs = cfg_attrs(func);
+    let rt = runtime(options.krate.as_ref());
 
     let link = if fn_ident.to_string().starts_with("r#") {
         format!("`{fn_name}`")
@@ -419,18 +557,23 @@ fn generate(func: &ItemFn, sig: &Signature, options: &Options, hash: [u8; 32]) -
         Some(name) => name.clone(),
         None => LitStr::new(&fn_name, fn_ident.span()),
     };
-    let code_hash = content_hash_literal(hash);
+    let code_hash = content_hash_literal(hash, &rt);
     let version = Literal::u32_unsuffixed(options.version.unwrap_or(0));
-    let deps = deps_array(&options.deps.iter().collect::<Vec<_>>(), MacroKind::Step);
+    let dep_paths: Vec<&syn::Path> = options.deps.iter().collect();
+    let deps_block = deps_array(&dep_paths, MacroKind::Step, &rt);
+    let deps_const = format_ident!("__MLFLOW_DEPS_OF_{}", fn_name.to_uppercase());
+    let calls = Calls::collect(func, &dep_paths);
+    let site = site_marker(&fn_name, &hash);
+    let (probe, probe_module) = probe_module(&fn_name, &calls, &rt, &site, build_nonce());
     let cache = options.cache.unwrap_or(true);
     let retries = Literal::u32_unsuffixed(options.retries.unwrap_or(0));
-    let backoff = nanos(options.backoff.unwrap_or(DEFAULT_BACKOFF_NANOS));
+    let backoff = nanos(options.backoff.unwrap_or(DEFAULT_BACKOFF_NANOS), &rt);
     let timeout = match options.timeout {
         Some(t) => {
-            let t = nanos(t);
-            quote!(::mlflow::__private::Some(#t))
+            let t = nanos(t, &rt);
+            quote!(#rt::Some(#t))
         }
-        None => quote!(::mlflow::__private::None),
+        None => quote!(#rt::None),
     };
 
     // `type Inputs = (A, B,);`, the tuple's parentheses spanned at the function's argument list.
@@ -451,18 +594,18 @@ fn generate(func: &ItemFn, sig: &Signature, options: &Options, hash: [u8; 32]) -
         } else {
             let span = input.ty.span();
             let binding = Ident::new(&binding.to_string(), span);
-            quote_spanned!(span=> ::mlflow::__private::Clone::clone(#binding))
+            quote_spanned!(span=> #rt::Clone::clone(#binding))
         }
     });
     let call = quote!(#fn_ident(#(#args),*));
     let body = match &sig.output {
         Output::Unit(_) => quote! {
             #call;
-            ::mlflow::__private::Ok(())
+            #rt::Ok(())
         },
-        Output::Plain(_) => quote!(::mlflow::__private::Ok(#call)),
+        Output::Plain(_) => quote!(#rt::Ok(#call)),
         Output::Result { whole, .. } => {
-            quote_spanned!(whole.span()=> ::mlflow::__private::StepResult::into_step_result(#call))
+            quote_spanned!(whole.span()=> #rt::StepResult::into_step_result(#call))
         }
     };
     let inputs_param = if bindings.is_empty() { quote!(_) } else { quote!((#(#bindings,)*)) };
@@ -481,24 +624,24 @@ fn generate(func: &ItemFn, sig: &Signature, options: &Options, hash: [u8; 32]) -
     // message, instead of again at every place inside the impl that needs the bound.
     let mut bounds = Vec::new();
     for ty in &artifact_types {
-        bounds.push(quote!(for<'__mlflow> #ty: ::mlflow::__private::Artifact));
+        bounds.push(quote!(for<'__mlflow> #ty: #rt::Artifact));
     }
     for ty in &owned_inputs {
-        bounds.push(quote!(for<'__mlflow> #ty: ::mlflow::__private::Clone));
+        bounds.push(quote!(for<'__mlflow> #ty: #rt::Clone));
     }
     if let Output::Result { ok, whole } = &sig.output {
-        bounds.push(quote!(for<'__mlflow> #whole: ::mlflow::__private::StepResult<Ok = #ok>));
+        bounds.push(quote!(for<'__mlflow> #whole: #rt::StepResult<Ok = #ok>));
     }
 
     // One check per requirement, spanned at the type, so that rustc reports a wrong type there.
     let mut checks: Vec<TokenStream> = artifact_types
         .iter()
-        .map(|ty| quote_spanned!(ty.span()=> const _: () = ::mlflow::__private::assert_artifact::<#ty>();))
+        .map(|ty| quote_spanned!(ty.span()=> const _: () = #rt::assert_artifact::<#ty>();))
         .collect();
     for ty in &owned_inputs {
         checks.push(local_check(
             ty,
-            quote!(::mlflow::__private::Clone),
+            quote!(#rt::Clone),
             &format!("step `{fn_name}` takes `{{Self}}` by value, so `{{Self}}` must implement `Clone`"),
             "`{Self}` is not `Clone`",
             "the step receives its own clone of the shared input artifact: derive `Clone` for `{Self}`, or take `&{Self}` to borrow the artifact instead",
@@ -521,34 +664,56 @@ fn generate(func: &ItemFn, sig: &Signature, options: &Options, hash: [u8; 32]) -
         #vis struct #struct_ident;
 
         #(#cfgs)*
-        impl ::mlflow::__private::Step for #struct_ident
+        impl #rt::Step for #struct_ident
         where
             #(#bounds,)*
         {
             type Inputs = #inputs_tuple;
             type Output = #output_type;
             const NAME: &'static ::core::primitive::str = #step_name;
-            const CODE_HASH: ::mlflow::__private::ContentHash = #code_hash;
+            const CODE_HASH: #rt::ContentHash = #code_hash;
             const VERSION: ::core::primitive::u32 = #version;
-            const DEPS: &'static [fn() -> ::mlflow::__private::ContentHash] = #deps;
-            const OPTIONS: ::mlflow::__private::StepOptions = ::mlflow::__private::StepOptions {
+            const DEPS: &'static [fn() -> #rt::ContentHash] = #deps_const.0;
+            const OPTIONS: #rt::StepOptions = #rt::StepOptions {
                 cache: #cache,
                 retries: #retries,
                 backoff: #backoff,
                 timeout: #timeout,
             };
-            const CRATE: ::mlflow::__private::CrateId = ::mlflow::__private::CrateId {
+            const CRATE: #rt::CrateId = #rt::CrateId {
                 name: ::core::env!("CARGO_PKG_NAME"),
                 version: ::core::env!("CARGO_PKG_VERSION"),
             };
 
             fn call(
                 &self,
-                #inputs_param: <Self::Inputs as ::mlflow::__private::StepInputs>::Refs<'_>,
-            ) -> ::mlflow::__private::Result<Self::Output, ::mlflow::__private::StepError> {
+                #inputs_param: <Self::Inputs as #rt::StepInputs>::Refs<'_>,
+            ) -> #rt::Result<Self::Output, #rt::StepError> {
                 #body
             }
+
+            fn helpers() -> #rt::Vec<#rt::HelperHash> {
+                let mut roots = #probe::__mlflow_helpers();
+                roots.extend(#deps_const.1.iter().map(|helper_ref| helper_ref()));
+                #rt::collect_helpers(roots)
+            }
         }
+
+        #(#cfgs)*
+        #[doc(hidden)]
+        #[allow(non_upper_case_globals)]
+        const #deps_const: (&[fn() -> #rt::ContentHash], &[fn() -> #rt::HelperRef]) = #deps_block;
+
+        #(#cfgs)*
+        #[doc(hidden)]
+        #[allow(non_camel_case_types)]
+        struct #site;
+
+        #(#cfgs)*
+        impl #rt::Site for #site {}
+
+        #(#cfgs)*
+        #probe_module
 
         #(#checks)*
     }
@@ -607,7 +772,8 @@ mod tests {
             "const NAME : & 'static :: core :: primitive :: str = \"features\" ;",
             "const VERSION : :: core :: primitive :: u32 = 2 ;",
             "use norm as __not_a_helper_0 ;",
-            "& [< __not_a_helper_0 as __MlflowIsHelper0 > :: code_hash] }",
+            "(& [< __not_a_helper_0 as __MlflowIsHelper0 > :: code_hash] , & [< __not_a_helper_0 as __MlflowIsHelper0 > :: helper_ref]) }",
+            "const DEPS : & 'static [fn () -> :: mlflow :: __private :: ContentHash] = __MLFLOW_DEPS_OF_ENGINEER . 0 ;",
             "cache : false , retries : 3 , backoff : :: mlflow :: __private :: Duration :: from_nanos (1000000000) , timeout : :: mlflow :: __private :: Some (:: mlflow :: __private :: Duration :: from_nanos (120000000000))",
             ":: mlflow :: __private :: StepResult :: into_step_result (engineer (__mlflow_input_0 , :: mlflow :: __private :: Clone :: clone (__mlflow_input_1)))",
             "const _ : () = :: mlflow :: __private :: assert_artifact :: < Raw > () ;",
@@ -630,7 +796,7 @@ mod tests {
         assert!(out.contains("const NAME : & 'static :: core :: primitive :: str = \"seed\" ;"), "{out}");
         assert!(out.contains("cache : true , retries : 0 , backoff : :: mlflow :: __private :: Duration :: from_nanos (100000000) , timeout : :: mlflow :: __private :: None"), "{out}");
         assert!(
-            out.contains("const DEPS : & 'static [fn () -> :: mlflow :: __private :: ContentHash] = & [] ;"),
+            out.contains("const __MLFLOW_DEPS_OF_SEED : (& [fn () -> :: mlflow :: __private :: ContentHash] , & [fn () -> :: mlflow :: __private :: HelperRef]) = (& [] , & []) ;"),
             "{out}"
         );
         assert!(out.contains("fn call (& self , _ :"), "{out}");
@@ -691,7 +857,9 @@ mod tests {
     #[test]
     fn cfg_attributes_are_copied() {
         let out = expand_str("", "#[cfg(feature = \"x\")] fn f() {}").unwrap();
-        assert_eq!(out.matches("# [cfg (feature = \"x\")]").count(), 3, "{out}");
+        // The function, the struct, the `Step` impl, the deps const, the site marker and its
+        // impl, the probe.
+        assert_eq!(out.matches("# [cfg (feature = \"x\")]").count(), 7, "{out}");
     }
 
     #[test]
@@ -747,9 +915,71 @@ mod tests {
         let e = errors("", "fn f() -> ! { loop {} }");
         assert_eq!(e.len(), 1, "{e:?}");
         assert!(e[0].contains("`f` returns `!`"), "{e:?}");
-        let e = errors("", "fn f(x: &[u8]) -> &str { todo!() }");
+        let e = errors("", "fn f(x: &Vec<u8>) -> &str { todo!() }");
         assert_eq!(e.len(), 1, "{e:?}");
         assert!(e[0].contains("the output of `f` contains the reference `&str`"), "{e:?}");
+    }
+
+    #[test]
+    fn borrowed_unsized_inputs_suggest_the_owned_artifact() {
+        let e = errors("", "fn f(name: &str, xs: &[f64], p: &std::path::Path, ok: &String) {}");
+        assert_eq!(e.len(), 3, "{e:?}");
+        assert!(
+            e[0].starts_with("`&str` cannot be a step input: take `&String` (the artifact is a `String`)"),
+            "{e:?}"
+        );
+        assert!(
+            e[1].starts_with(
+                "`&[f64]` cannot be a step input: take `&Vec<f64>` (the artifact is a `Vec<f64>`)"
+            ),
+            "{e:?}"
+        );
+        assert!(e[2].starts_with("`&std::path::Path` cannot be a step input: take `&PathBuf`"), "{e:?}");
+    }
+
+    #[test]
+    fn signature_errors_keep_a_placeholder_struct() {
+        let out = expand_str("", "pub fn shuffle(rows: &mut Vec<u32>, name: &str) -> usize { rows.len() }")
+            .unwrap();
+        assert!(out.contains("compile_error !"), "{out}");
+        assert!(out.contains("pub struct ShuffleStep ;"), "{out}");
+        assert!(out.contains("type Inputs = (Vec < u32 > , String ,) ; type Output = usize ;"), "{out}");
+        let out = expand_str(
+            "",
+            "async fn f<T: Clone>(x: &Vec<T>, y: impl Clone, z: &u8) -> Result<T, E> { todo!() }",
+        )
+        .unwrap();
+        assert!(
+            out.contains("type Inputs = (:: mlflow :: __private :: StepSignatureError , :: mlflow :: __private :: StepSignatureError , u8 ,) ; type Output = :: mlflow :: __private :: StepSignatureError ;"),
+            "{out}"
+        );
+        // Methods get no placeholder: an impl block cannot hold it.
+        let out = expand_str("", "fn m(&self, x: &u8) -> u8 { 0 }").unwrap();
+        assert!(!out.contains("struct MStep"), "{out}");
+    }
+
+    #[test]
+    fn discovery_probe_and_crate_path() {
+        let out = expand_str(
+            "crate = my::mlflow, deps = [extra]",
+            "fn f(x: &u64) -> u64 { adjust(*x) + helpers::scale(*x) + x.pow(2) }",
+        )
+        .unwrap();
+        for expected in [
+            "impl my :: mlflow :: __private :: Step for FStep",
+            "fn helpers () -> my :: mlflow :: __private :: Vec < my :: mlflow :: __private :: HelperHash > { let mut roots = __mlflow_helpers_of_f :: __mlflow_helpers () ; roots . extend (__MLFLOW_DEPS_OF_F . 1 . iter () . map (| helper_ref | helper_ref ())) ; my :: mlflow :: __private :: collect_helpers (roots) }",
+            "mod __mlflow_helpers_of_f { use super :: * ; pub struct adjust { } impl my :: mlflow :: __private :: Unresolved for adjust { }",
+            "found . extend ((& my :: mlflow :: __private :: Probe :: < adjust > :: NEW) . __mlflow_discover ()) ;",
+            "roots . extend (__MLFLOW_DEPS_OF_F . 1 . iter () . map (| helper_ref | helper_ref ())) ;",
+            "{ mod __mlflow_fallback { pub struct __mlflow_qualified { } } use __mlflow_fallback :: * ; use helpers :: scale as __mlflow_qualified ; found . extend ((& my :: mlflow :: __private :: Probe :: < __mlflow_qualified > :: NEW) . __mlflow_discover ()) ; }",
+        ] {
+            assert!(out.contains(expected), "missing {expected:?} in\n{out}");
+        }
+        assert!(!out.replace("my :: mlflow :: __private", "").contains("mlflow :: __private"), "{out}");
+        assert!(!out.contains("Probe :: < pow >"), "{out}");
+        let out = expand_str("crate = self::rt", "fn f() -> u64 { g() }").unwrap();
+        assert!(out.contains("impl self :: rt :: __private :: Step for FStep"), "{out}");
+        assert!(out.contains("impl super :: rt :: __private :: Unresolved for g"), "{out}");
     }
 
     #[test]

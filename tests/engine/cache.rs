@@ -350,7 +350,7 @@ mod scaled_b {
 }
 
 #[test]
-fn a_changed_helper_in_deps_misses_with_reason_deps() {
+fn a_changed_helper_in_deps_misses_naming_it() {
     use mlflow::step::Step;
     assert_eq!(scaled_a::ScaledStep::CODE_HASH, scaled_b::ScaledStep::CODE_HASH);
     let (_dir, store) = temp_store();
@@ -363,8 +363,9 @@ fn a_changed_helper_in_deps_misses_with_reason_deps() {
     let mut p = Pipeline::new("deps");
     let x = p.param("x", 1.5f64);
     let y = p.step(scaled_b::ScaledStep, x);
-    assert_eq!(p.plan(&store).unwrap().steps[0].outcome, PlanOutcome::Miss(MissReason::Deps));
+    let changed = MissReason::Helpers { changed: vec!["scale".into()], added: vec![], removed: vec![] };
+    assert_eq!(p.plan(&store).unwrap().steps[0].outcome, PlanOutcome::Miss(changed));
     let report = p.run(&store).unwrap();
-    assert_eq!(reason(&report, "scaled"), Some("deps"));
+    assert_eq!(reason(&report, "scaled"), Some("helpers"));
     assert_eq!(*report.get(y).unwrap(), 4.5);
 }

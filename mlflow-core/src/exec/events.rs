@@ -87,15 +87,9 @@ pub enum Event<'a> {
 ///
 /// ```
 /// # use mlflow_core::prelude::*;
-/// # use mlflow_core::step::{CrateId, StepError};
-/// # struct Double;
-/// # impl Step for Double {
-/// #     type Inputs = (u64,);
-/// #     type Output = u64;
-/// #     const NAME: &'static str = "double";
-/// #     const CODE_HASH: ContentHash = ContentHash::from_bytes([7; 32]);
-/// #     const CRATE: CrateId = CrateId { name: "demo", version: "1.0.0" };
-/// #     fn call(&self, (x,): (&u64,)) -> Result<u64, StepError> { Ok(x * 2) }
+/// # #[mlflow_macros::step(crate = mlflow_core)]
+/// # fn double(x: &u64) -> u64 {
+/// #     x * 2
 /// # }
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let store = Store::open(dir.path()).unwrap();
@@ -113,7 +107,7 @@ pub enum Event<'a> {
 /// let log = Arc::new(Log(Mutex::new(Vec::new())));
 /// let mut p = Pipeline::new("observed");
 /// let x = p.param("x", 1u64);
-/// p.step(Double, x);
+/// p.step(DoubleStep, x);
 /// let sink = Arc::clone(&log);
 /// p.run_with(&store, RunOptions::new().observe(move |e: &Event<'_>| sink.on_event(e)))?;
 /// assert_eq!(log.0.lock().unwrap().as_slice(), ["double after 1 attempt(s)"]);

@@ -25,8 +25,18 @@ pub enum MissReason {
     Code,
     /// The step's `version` changed.
     Version,
-    /// The code of a helper in `deps` changed.
+    /// The code of a helper changed, in a key recorded before helpers were named one by one.
     Deps,
+    /// Helpers of the step (listed in `deps` or found in its body) changed, were added or are no
+    /// longer called, by name.
+    Helpers {
+        /// Helpers whose code changed.
+        changed: Vec<String>,
+        /// Helpers the step now calls that it did not.
+        added: Vec<String>,
+        /// Helpers the step no longer calls.
+        removed: Vec<String>,
+    },
     /// The crate defining the step has another name or version.
     Crate {
         /// Before.
@@ -72,7 +82,7 @@ pub enum MissReason {
 }
 
 impl MissReason {
-    /// A one-word category: `first run`, `code`, `version`, `deps`, `crate`, `library`, `param`,
+    /// A one-word category: `first run`, `code`, `version`, `deps`, `helpers`, `crate`, `library`, `param`,
     /// `input`, `wiring`, `not cached`, `artifact missing`, `artifact corrupt`,
     /// `artifact unreadable`, `forced`, `cache disabled`.
     pub fn kind(&self) -> &'static str {
@@ -81,6 +91,7 @@ impl MissReason {
             MissReason::Code => "code",
             MissReason::Version => "version",
             MissReason::Deps => "deps",
+            MissReason::Helpers { .. } => "helpers",
             MissReason::Crate { .. } => "crate",
             MissReason::Library { .. } => "library",
             MissReason::Param { .. } => "param",
@@ -103,6 +114,19 @@ impl fmt::Display for MissReason {
             MissReason::Code => f.write_str("code changed"),
             MissReason::Version => f.write_str("version changed"),
             MissReason::Deps => f.write_str("code of a helper in deps changed"),
+            MissReason::Helpers { changed, added, removed } => {
+                let mut parts = Vec::new();
+                if !changed.is_empty() {
+                    parts.push(format!("code of {} changed", helper_list(changed)));
+                }
+                if !added.is_empty() {
+                    parts.push(format!("{} now called", helper_list(added)));
+                }
+                if !removed.is_empty() {
+                    parts.push(format!("{} no longer called", helper_list(removed)));
+                }
+                f.write_str(&parts.join("; "))
+            }
             MissReason::Crate { was, now } => write!(f, "crate changed from {was} to {now}"),
             MissReason::Library { was, now } => write!(f, "mlflow changed from {was} to {now}"),
             MissReason::Param { name } => write!(f, "param `{name}` changed"),
@@ -139,7 +163,7 @@ pub(super) fn key_parts(id: &StepIdentity, inputs: Vec<InputPart>) -> KeyParts {
         id.code_hash,
         id.version,
         id.deps_hash,
-        Vec::new(),
+        id.helpers.clone(),
         format!("{}@{}", id.krate.name, id.krate.version),
         LIBRARY_VERSION.to_owned(),
         inputs,
@@ -154,7 +178,7 @@ pub(super) fn own_change(was: &KeyParts, now: &KeyParts) -> Option<MissReason> {
     } else if was.version != now.version {
         Some(MissReason::Version)
     } else if was.deps != now.deps {
-        Some(MissReason::Deps)
+        Some(helper_change(was, now))
     } else if was.krate != now.krate {
         Some(MissReason::Crate { was: was.krate.clone(), now: now.krate.clone() })
     } else if was.library != now.library {
@@ -206,4 +230,79 @@ pub(super) fn lookup(store: &Store, key: ContentHash) -> Result<(Vec<u8>, CacheE
         return Err(Some(MissReason::ArtifactUnreadable { error: error.to_string() }));
     }
     Ok((bytes, entry))
+}
+
+/// Which helpers differ between two keys, by name (as the key folds them). A key recorded
+/// before helpers were named one by one can only say that one of them changed.
+fn helper_change(was: &KeyParts, now: &KeyParts) -> MissReason {
+    use std::collections::BTreeMap;
+    if was.helpers.is_empty() && !now.helpers.is_empty() && was.deps != crate::step::fold_helpers(&[]) {
+        return MissReason::Deps;
+    }
+    fn by_name(parts: &KeyParts) -> BTreeMap<&str, Vec<ContentHash>> {
+        let mut map: BTreeMap<&str, Vec<ContentHash>> = BTreeMap::new();
+        for helper in &parts.helpers {
+            map.entry(helper.name.as_str()).or_default().push(helper.code_hash);
+        }
+        map
+    }
+    let (before, after) = (by_name(was), by_name(now));
+    let changed = after
+        .iter()
+        .filter(|(name, hashes)| before.get(*name).is_some_and(|was| was != *hashes))
+        .map(|(name, _)| name.to_string())
+        .collect();
+    let added = after.keys().filter(|name| !before.contains_key(*name)).map(|n| n.to_string()).collect();
+    let removed = before.keys().filter(|name| !after.contains_key(*name)).map(|n| n.to_string()).collect();
+    MissReason::Helpers { changed, added, removed }
+}
+
+fn helper_list(names: &[String]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    match quoted.len() {
+        1 => format!("helper {}", quoted[0]),
+        _ => format!("helpers {}", quoted.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::step::{fold_helpers, HelperHash};
+
+    fn parts(helpers: Vec<HelperHash>) -> KeyParts {
+        let deps = fold_helpers(&helpers);
+        KeyParts::new(ContentHash::of(b"code"), 0, deps, helpers, "demo@1".into(), "0.1".into(), vec![])
+    }
+
+    #[test]
+    fn a_helper_change_names_what_changed_was_added_and_was_dropped() {
+        let h = |path: &str, code: &[u8]| HelperHash::new(path, ContentHash::of(code));
+        let was = parts(vec![h("a::clamp", b"1"), h("a::scale", b"1"), h("a::old", b"1")]);
+        let now = parts(vec![h("a::clamp", b"2"), h("b::scale", b"1"), h("a::new", b"1")]);
+        let reason = own_change(&was, &now).unwrap();
+        assert_eq!(
+            reason,
+            MissReason::Helpers {
+                changed: vec!["clamp".into()],
+                added: vec!["new".into()],
+                removed: vec!["old".into()]
+            }
+        );
+        assert_eq!(
+            reason.to_string(),
+            "code of helper `clamp` changed; helper `new` now called; helper `old` no longer called"
+        );
+        // A key recorded before helpers were named one by one can only say "deps".
+        let old = KeyParts::new(
+            ContentHash::of(b"code"),
+            0,
+            ContentHash::of(b"?"),
+            vec![],
+            "demo@1".into(),
+            "0.1".into(),
+            vec![],
+        );
+        assert_eq!(own_change(&old, &now), Some(MissReason::Deps));
+    }
 }

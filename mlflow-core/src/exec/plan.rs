@@ -68,15 +68,9 @@ impl Pipeline {
 ///
 /// ```
 /// # use mlflow_core::prelude::*;
-/// # use mlflow_core::step::{CrateId, StepError};
-/// # struct Double;
-/// # impl Step for Double {
-/// #     type Inputs = (u64,);
-/// #     type Output = u64;
-/// #     const NAME: &'static str = "double";
-/// #     const CODE_HASH: ContentHash = ContentHash::from_bytes([7; 32]);
-/// #     const CRATE: CrateId = CrateId { name: "demo", version: "1.0.0" };
-/// #     fn call(&self, (x,): (&u64,)) -> Result<u64, StepError> { Ok(x * 2) }
+/// # #[mlflow_macros::step(crate = mlflow_core)]
+/// # fn double(x: &u64) -> u64 {
+/// #     x * 2
 /// # }
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let store = Store::open(dir.path()).unwrap();
@@ -85,8 +79,8 @@ impl Pipeline {
 /// let build = |x: u64| {
 ///     let mut p = Pipeline::new("planned");
 ///     let x = p.param("x", x);
-///     let a = p.step(Double, x);
-///     p.step_named("again", Double, a);
+///     let a = p.step(DoubleStep, x);
+///     p.step_named("again", DoubleStep, a);
 ///     p
 /// };
 /// build(1).run(&store)?;

@@ -89,15 +89,9 @@ pub struct StepReport {
 ///
 /// ```
 /// # use mlflow_core::prelude::*;
-/// # use mlflow_core::step::{CrateId, StepError};
-/// # struct Double;
-/// # impl Step for Double {
-/// #     type Inputs = (u64,);
-/// #     type Output = u64;
-/// #     const NAME: &'static str = "double";
-/// #     const CODE_HASH: ContentHash = ContentHash::from_bytes([7; 32]);
-/// #     const CRATE: CrateId = CrateId { name: "demo", version: "1.0.0" };
-/// #     fn call(&self, (x,): (&u64,)) -> Result<u64, StepError> { Ok(x * 2) }
+/// # #[mlflow_macros::step(crate = mlflow_core)]
+/// # fn double(x: &u64) -> u64 {
+/// #     x * 2
 /// # }
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let store = Store::open(dir.path()).unwrap();
@@ -105,7 +99,7 @@ pub struct StepReport {
 ///
 /// let mut p = Pipeline::new("report");
 /// let x = p.param("x", 21u64);
-/// let y = p.step(Double, x);
+/// let y = p.step(DoubleStep, x);
 /// let first = p.run(&store)?;
 /// assert_eq!(*first.get(y)?, 42);
 /// let step = first.step("double").unwrap();

@@ -36,22 +36,16 @@ impl Registry<'_> {
     ///
     /// ```
     /// # use mlflow_core::prelude::*;
-    /// # use mlflow_core::step::{CrateId, StepError};
     /// # use mlflow_core::registry::{RegisterRequest, Registry};
-    /// # struct Train;
-    /// # impl Step for Train {
-    /// #     type Inputs = (u32,);
-    /// #     type Output = u32;
-    /// #     const NAME: &'static str = "train";
-    /// #     const CODE_HASH: ContentHash = ContentHash::from_bytes([4; 32]);
-    /// #     const CRATE: CrateId = CrateId { name: "demo", version: "1.0.0" };
-    /// #     fn call(&self, (x,): (&u32,)) -> Result<u32, StepError> { Ok(*x) }
+    /// # #[mlflow_macros::step(crate = mlflow_core)]
+    /// # fn train(x: &u32) -> u32 {
+    /// #     *x
     /// # }
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let store = Store::open(dir.path()).unwrap();
     /// # let mut p = Pipeline::new("demo");
     /// # let x = p.param("x", 7u32);
-    /// # p.step(Train, x);
+    /// # p.step(TrainStep, x);
     /// # let run = p.run(&store)?;
     /// let registry = Registry::new(&store)?.with_clock(|| 5_000);
     /// registry.register("m", RegisterRequest::new(run.run_id(), "train"))?;
@@ -116,23 +110,17 @@ impl Registry<'_> {
     ///
     /// ```
     /// # use mlflow_core::prelude::*;
-    /// # use mlflow_core::step::{CrateId, StepError};
     /// # use mlflow_core::registry::{Promotion, RegisterRequest, Registry, RegistryError};
-    /// # struct Train;
-    /// # impl Step for Train {
-    /// #     type Inputs = (u32,);
-    /// #     type Output = u32;
-    /// #     const NAME: &'static str = "train";
-    /// #     const CODE_HASH: ContentHash = ContentHash::from_bytes([5; 32]);
-    /// #     const CRATE: CrateId = CrateId { name: "demo", version: "1.0.0" };
-    /// #     fn call(&self, (x,): (&u32,)) -> Result<u32, StepError> { Ok(*x) }
+    /// # #[mlflow_macros::step(crate = mlflow_core)]
+    /// # fn train(x: &u32) -> u32 {
+    /// #     *x
     /// # }
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let store = Store::open(dir.path()).unwrap();
     /// # let run_with = |x: u32| -> mlflow_core::Result<String> {
     /// #     let mut p = Pipeline::new("demo");
     /// #     let x = p.param("x", x);
-    /// #     p.step(Train, x);
+    /// #     p.step(TrainStep, x);
     /// #     Ok(p.run(&store)?.run_id().to_owned())
     /// # };
     /// let registry = Registry::new(&store)?;

@@ -37,22 +37,16 @@
 //!
 //! ```
 //! # use mlflow_core::prelude::*;
-//! # use mlflow_core::step::{CrateId, StepError};
 //! use mlflow_core::registry::{Promotion, RegisterRequest, Registry};
-//! # struct Train;
-//! # impl Step for Train {
-//! #     type Inputs = (f64,);
-//! #     type Output = Vec<f64>;
-//! #     const NAME: &'static str = "train";
-//! #     const CODE_HASH: ContentHash = ContentHash::from_bytes([1; 32]);
-//! #     const CRATE: CrateId = CrateId { name: "demo", version: "1.0.0" };
-//! #     fn call(&self, (x,): (&f64,)) -> Result<Vec<f64>, StepError> { Ok(vec![*x, 2.0 * x]) }
+//! # #[mlflow_macros::step(crate = mlflow_core)]
+//! # fn train(x: &f64) -> Vec<f64> {
+//! #     vec![*x, 2.0 * x]
 //! # }
 //! # let dir = tempfile::tempdir().unwrap();
 //! # let store = Store::open(dir.path()).unwrap();
 //! let mut p = Pipeline::new("demo");
 //! let scale = p.param("scale", 1.5f64);
-//! p.step(Train, scale); // the node is named `train`
+//! p.step(TrainStep, scale); // the node is named `train`
 //! let run = p.run(&store)?;
 //!
 //! let registry = Registry::new(&store)?;

@@ -104,9 +104,9 @@ fn registry_roots(tx: &mut dyn Tx) -> Result<Vec<ContentHash>, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::temp_store;
     use crate::registry::{Registry, RegistryError};
     use crate::store::meta::params;
+    use crate::store::temp_store;
     use crate::store::{Mode, Store};
 
     fn run(store: &Store, sql: &str) -> Result<usize, StoreError> {

@@ -71,22 +71,16 @@ impl RegisterRequest {
 ///
 /// ```
 /// # use mlflow_core::prelude::*;
-/// # use mlflow_core::step::{CrateId, StepError};
 /// # use mlflow_core::registry::{RegisterRequest, Registry};
-/// # struct Train;
-/// # impl Step for Train {
-/// #     type Inputs = (f64,);
-/// #     type Output = f64;
-/// #     const NAME: &'static str = "train";
-/// #     const CODE_HASH: ContentHash = ContentHash::from_bytes([2; 32]);
-/// #     const CRATE: CrateId = CrateId { name: "demo", version: "1.0.0" };
-/// #     fn call(&self, (x,): (&f64,)) -> Result<f64, StepError> { Ok(*x) }
+/// # #[mlflow_macros::step(crate = mlflow_core)]
+/// # fn train(x: &f64) -> f64 {
+/// #     *x
 /// # }
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let store = Store::open(dir.path()).unwrap();
 /// let mut p = Pipeline::new("demo");
 /// let x = p.param("x", 0.5f64);
-/// let node = p.step(Train, x);
+/// let node = p.step(TrainStep, x);
 /// let run = p.run(&store)?;
 /// let registry = Registry::new(&store)?;
 /// let v = registry.register("m", RegisterRequest::new(run.run_id(), "train").tag("k", "v"))?;

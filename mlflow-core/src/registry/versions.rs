@@ -282,22 +282,16 @@ impl Registry<'_> {
     ///
     /// ```
     /// # use mlflow_core::prelude::*;
-    /// # use mlflow_core::step::{CrateId, StepError};
     /// # use mlflow_core::registry::{RegisterRequest, Registry, RegistryError};
-    /// # struct Train;
-    /// # impl Step for Train {
-    /// #     type Inputs = (u32,);
-    /// #     type Output = Vec<u32>;
-    /// #     const NAME: &'static str = "train";
-    /// #     const CODE_HASH: ContentHash = ContentHash::from_bytes([3; 32]);
-    /// #     const CRATE: CrateId = CrateId { name: "demo", version: "1.0.0" };
-    /// #     fn call(&self, (x,): (&u32,)) -> Result<Vec<u32>, StepError> { Ok(vec![*x; 3]) }
+    /// # #[mlflow_macros::step(crate = mlflow_core)]
+    /// # fn train(x: &u32) -> Vec<u32> {
+    /// #     vec![*x; 3]
     /// # }
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let store = Store::open(dir.path()).unwrap();
     /// let mut p = Pipeline::new("demo");
     /// let x = p.param("x", 7u32);
-    /// p.step(Train, x);
+    /// p.step(TrainStep, x);
     /// let run = p.run(&store)?;
     /// let registry = Registry::new(&store)?;
     /// registry.register("sevens", RegisterRequest::new(run.run_id(), "train"))?;

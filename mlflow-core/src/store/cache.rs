@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use super::meta::{params, Migration, Room, Row, Tx};
 use super::{now_ms, Mode, Store, StoreError};
 use crate::codec::ContentHash;
+use crate::step::HelperHash;
 
 /// The cache index's tables.
 pub const CACHE: Room = Room {
@@ -67,7 +68,7 @@ pub struct KeyParts {
     /// Each helper the step calls (listed in `deps` or found in its body), with its code hash;
     /// empty in keys recorded before helpers were listed one by one.
     #[serde(default)]
-    pub helpers: Vec<HelperPart>,
+    pub helpers: Vec<HelperHash>,
     /// `name@version` of the crate that defines the step.
     pub krate: String,
     /// The mlflow version.
@@ -82,22 +83,13 @@ impl KeyParts {
         code: ContentHash,
         version: u32,
         deps: ContentHash,
-        helpers: Vec<HelperPart>,
+        helpers: Vec<HelperHash>,
         krate: String,
         library: String,
         inputs: Vec<InputPart>,
     ) -> KeyParts {
         KeyParts { code, version, deps, helpers, krate, library, inputs }
     }
-}
-
-/// One helper of a step's cache key.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct HelperPart {
-    /// The helper's name.
-    pub name: String,
-    /// Its code hash.
-    pub hash: ContentHash,
 }
 
 /// One input of a step's cache key.
@@ -261,15 +253,17 @@ fn decode_inputs(text: &str) -> Option<Vec<InputPart>> {
         .collect()
 }
 
-fn encode_helpers(helpers: &[HelperPart]) -> String {
-    helpers.iter().map(|h| format!("{}\t{}\n", h.hash.to_hex(), h.name)).collect()
+fn encode_helpers(helpers: &[HelperHash]) -> String {
+    helpers.iter().map(|h| format!("{}\t{}\t{}\n", h.code_hash.to_hex(), h.name, h.path)).collect()
 }
 
-fn decode_helpers(text: &str) -> Option<Vec<HelperPart>> {
+fn decode_helpers(text: &str) -> Option<Vec<HelperHash>> {
     text.lines()
         .map(|line| {
-            let (hash, name) = line.split_once('\t')?;
-            Some(HelperPart { name: name.to_owned(), hash: ContentHash::from_hex(hash)? })
+            let mut fields = line.splitn(3, '\t');
+            let code_hash = ContentHash::from_hex(fields.next()?)?;
+            let name = fields.next()?.to_owned();
+            Some(HelperHash { name, code_hash, path: fields.next()?.to_owned() })
         })
         .collect()
 }
@@ -299,7 +293,7 @@ mod tests {
             InputPart { node: "a step\twith a tab".into(), is_param: false, hash: ContentHash::of(b"2") },
         ];
         assert_eq!(decode_inputs(&encode_inputs(&inputs)), Some(inputs));
-        let helpers = vec![HelperPart { name: "scale".into(), hash: ContentHash::of(b"fn scale") }];
+        let helpers = vec![HelperHash::new("demo::util::scale", ContentHash::of(b"fn scale"))];
         assert_eq!(decode_helpers(&encode_helpers(&helpers)), Some(helpers));
         assert_eq!(decode_helpers(""), Some(vec![]));
         assert_eq!(decode_inputs("param\tnot-hex\tx\n"), None);

@@ -34,7 +34,7 @@ use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use artifacts::{ArtifactStore, Listed, LocalArtifacts};
-pub use cache::{HelperPart, InputPart, KeyParts};
+pub use cache::{InputPart, KeyParts};
 pub use error::StoreError;
 pub use meta::{Dialect, MetaStore, Migration, Mode, Room};
 pub use sqlite::SqliteMeta;

@@ -8,28 +8,22 @@
 //!
 //! ```
 //! # use mlflow_core::prelude::*;
-//! # use mlflow_core::step::{CrateId, StepError};
-//! struct Score;
-//! impl Step for Score {
-//!     type Inputs = (Vec<f64>,);
-//!     type Output = f64;
-//!     const NAME: &'static str = "score";
-//!     const CODE_HASH: ContentHash = ContentHash::from_bytes([3; 32]);
-//!     const CRATE: CrateId = CrateId { name: "demo", version: "1.0.0" };
-//!     fn call(&self, (folds,): (&Vec<f64>,)) -> Result<f64, StepError> {
-//!         for (i, auc) in folds.iter().enumerate() {
-//!             mlflow_core::track::log_metric_at("cv_auc", i as u64, *auc).map_err(StepError::new)?;
-//!         }
-//!         let mean = folds.iter().sum::<f64>() / folds.len() as f64;
-//!         mlflow_core::track::log_metric("mean_auc", mean).map_err(StepError::new)?;
-//!         Ok(mean)
+//! use mlflow_core::track::{log_metric, log_metric_at, TrackError};
+//!
+//! #[mlflow_macros::step(crate = mlflow_core)]
+//! fn score(folds: &Vec<f64>) -> Result<f64, TrackError> {
+//!     for (i, auc) in folds.iter().enumerate() {
+//!         log_metric_at("cv_auc", i as u64, *auc)?;
 //!     }
+//!     let mean = folds.iter().sum::<f64>() / folds.len() as f64;
+//!     log_metric("mean_auc", mean)?;
+//!     Ok(mean)
 //! }
 //! let dir = tempfile::tempdir().unwrap();
 //! let store = Store::open(dir.path()).unwrap();
 //! let mut p = Pipeline::new("cv");
 //! let folds = p.param("folds", vec![0.75, 0.25]);
-//! p.step(Score, folds);
+//! p.step(ScoreStep, folds);
 //! let report = p.run(&store)?;
 //! let log = &report.step("score").unwrap().log;
 //! assert_eq!(log.metric("mean_auc"), Some(0.5));

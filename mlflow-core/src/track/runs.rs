@@ -110,21 +110,15 @@ pub struct StepRecord {
 ///
 /// ```
 /// # use mlflow_core::prelude::*;
-/// # use mlflow_core::step::{CrateId, StepError};
-/// # struct Double;
-/// # impl Step for Double {
-/// #     type Inputs = (u64,);
-/// #     type Output = u64;
-/// #     const NAME: &'static str = "double";
-/// #     const CODE_HASH: ContentHash = ContentHash::from_bytes([7; 32]);
-/// #     const CRATE: CrateId = CrateId { name: "demo", version: "1.0.0" };
-/// #     fn call(&self, (x,): (&u64,)) -> Result<u64, StepError> { Ok(x * 2) }
+/// # #[mlflow_macros::step(crate = mlflow_core)]
+/// # fn double(x: &u64) -> u64 {
+/// #     x * 2
 /// # }
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let store = Store::open(dir.path()).unwrap();
 /// let mut p = Pipeline::new("recorded");
 /// let x = p.param("x", 1u64);
-/// p.step(Double, x);
+/// p.step(DoubleStep, x);
 /// let report = p.run(&store)?;
 /// let run = store.run(report.run_id())?.expect("every run is recorded");
 /// assert_eq!((run.pipeline.as_str(), run.status.as_str()), ("recorded", "succeeded"));

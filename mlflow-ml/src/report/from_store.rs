@@ -17,22 +17,16 @@ impl RunView {
     ///
     /// ```
     /// # use mlflow_core::prelude::*;
-    /// # use mlflow_core::step::{CrateId, StepError};
-    /// # struct Double;
-    /// # impl Step for Double {
-    /// #     type Inputs = (u64,);
-    /// #     type Output = u64;
-    /// #     const NAME: &'static str = "double";
-    /// #     const CODE_HASH: ContentHash = ContentHash::from_bytes([7; 32]);
-    /// #     const CRATE: CrateId = CrateId { name: "demo", version: "1.0.0" };
-    /// #     fn call(&self, (x,): (&u64,)) -> Result<u64, StepError> { Ok(x * 2) }
+    /// # #[mlflow_macros::step(crate = mlflow_core)]
+    /// # fn double(x: &u64) -> u64 {
+    /// #     x * 2
     /// # }
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let store = Store::open(dir.path()).unwrap();
     /// use mlflow_ml::report::{render_html, RunView};
     /// let mut p = Pipeline::new("viewed");
     /// let x = p.param("x", 1u64);
-    /// p.step(Double, x);
+    /// p.step(DoubleStep, x);
     /// let run = p.run(&store)?;
     /// let view = RunView::from_run(&store, run.run_id())?;
     /// assert_eq!((view.nodes.len(), view.edges.as_slice()), (2, &[(0, 1)][..]));

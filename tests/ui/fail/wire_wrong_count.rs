@@ -12,4 +12,5 @@ fn main() {
     let c = p.param("c", 3u32);
     p.step(AddStep, a);
     p.step(AddStep, (a, b, c));
+    p.step(AddStep, ());
 }
