@@ -32,13 +32,13 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Instant;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use mlflow::data::DataFile;
 use mlflow::eval::Metric;
 use mlflow::prelude::*;
 use mlflow::serve::{
-    score_csv, BatchOptions, Durability, LogOptions, ModelPackage, PredictionLog, PredictionRecord, Role,
-    Scorer,
+    BatchOptions, Durability, LogOptions, ModelPackage, PredictionLog, PredictionRecord, Role, Scorer,
+    score_csv,
 };
 
 const DEMO: [f64; 13] = [3.0, 0.0, 4.0, 1.0, 2.0, 3.0, 0.0, 1.0, 0.0, 8.0, 3.0, 6.0, 2.0];

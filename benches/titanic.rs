@@ -21,7 +21,7 @@ use std::hint::black_box;
 use std::path::Path;
 use std::process::Command;
 
-use criterion::{criterion_group, BatchSize, Criterion};
+use criterion::{BatchSize, Criterion, criterion_group};
 use mlflow::data::DataFile;
 use mlflow::eval::Metric;
 use mlflow::models::*;

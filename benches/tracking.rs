@@ -9,7 +9,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, Criterion};
+use criterion::{Criterion, criterion_group};
 use mlflow::prelude::*;
 use mlflow::track::log_metric;
 use mlflow::track::query::{Compare, RunFilter};

@@ -6,8 +6,8 @@
 use mlflow::data::{self, ColumnType, CsvOptions, DataFile, Ingested};
 use mlflow::eval::{self, BinaryMetrics, Champion, Metric};
 use mlflow::features::{
-    class_labels, stratified_split, Binner, Cmp, Encoder, Feature, FeatureMatrix, FeatureSpec,
-    FittedFeatures, FittedMatrixScaler, Imputer, Op, Source, Split, StandardScaler, Unseen,
+    Binner, Cmp, Encoder, Feature, FeatureMatrix, FeatureSpec, FittedFeatures, FittedMatrixScaler, Imputer,
+    Op, Source, Split, StandardScaler, Unseen, class_labels, stratified_split,
 };
 use mlflow::models::{
     Classifier, ForestParams, LogisticParams, Model, ModelParams, NaiveBayesParams, SelfTestedModel,

@@ -294,9 +294,11 @@ fn run(cli: Cli) -> CliResult<()> {
             rows.extend(run.param_values.iter().map(|(n, v)| vec![n.clone(), shorten(v, 80)]));
             print_table(&rows);
             println!();
-            let mut rows = vec![["step", "status", "start", "duration", "attempts", "output", "why it ran"]
-                .map(String::from)
-                .to_vec()];
+            let mut rows = vec![
+                ["step", "status", "start", "duration", "attempts", "output", "why it ran"]
+                    .map(String::from)
+                    .to_vec(),
+            ];
             for s in &run.steps {
                 rows.push(vec![
                     s.node.clone(),
@@ -555,7 +557,9 @@ fn build_filter(args: ListArgs) -> CliResult<RunFilter> {
 
 fn parse_where(filter: RunFilter, expr: &str) -> CliResult<RunFilter> {
     let bad = || {
-        format!("malformed filter `{expr}`: use `param.NAME=VALUE` or `[NODE.]METRIC OP NUMBER` with OP one of >= <= > < =")
+        format!(
+            "malformed filter `{expr}`: use `param.NAME=VALUE` or `[NODE.]METRIC OP NUMBER` with OP one of >= <= > < ="
+        )
     };
     let ops = [
         (">=", Compare::Ge),

@@ -111,9 +111,11 @@ fn print_records(records: Vec<PredictionRecord>, model: &str) -> io::Result<()> 
     if records.is_empty() {
         return writeln!(out, "no matching predictions logged for {model}");
     }
-    let mut rows = vec![["time", "request", "row", "version", "role", "label", "probability", "latency"]
-        .map(String::from)
-        .to_vec()];
+    let mut rows = vec![
+        ["time", "request", "row", "version", "role", "label", "probability", "latency"]
+            .map(String::from)
+            .to_vec(),
+    ];
     rows.extend(records.iter().map(|r| {
         vec![
             format_timestamp(r.time_ms),

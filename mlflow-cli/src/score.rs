@@ -13,8 +13,8 @@ use std::path::PathBuf;
 use clap::Args;
 use mlflow::registry::Registry;
 use mlflow::serve::{
-    open_input, score_csv, score_csv_file, score_csv_to_file, BatchBar, BatchError, BatchOptions,
-    BatchSummary, Scorer, DEFAULT_CHUNK_ROWS,
+    BatchBar, BatchError, BatchOptions, BatchSummary, DEFAULT_CHUNK_ROWS, Scorer, open_input, score_csv,
+    score_csv_file, score_csv_to_file,
 };
 use mlflow::store::Store;
 
@@ -89,7 +89,7 @@ pub fn run(store: &Store, args: ScoreArgs, json: bool) -> CliResult<()> {
         Err(BatchError::Io { source, .. })
             if output.is_none() && source.kind() == io::ErrorKind::BrokenPipe =>
         {
-            return Ok(())
+            return Ok(());
         }
         Err(e) => return Err(e.to_string()),
     };

@@ -5,7 +5,7 @@ use std::fmt::{Debug, Write};
 
 use tracing::field::{Field, Visit};
 use tracing::level_filters::LevelFilter;
-use tracing::{span, Event, Level, Metadata, Subscriber};
+use tracing::{Event, Level, Metadata, Subscriber, span};
 
 /// A `tracing` subscriber that prints warnings and errors and ignores everything else.
 pub struct StderrWarnings;

@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use serde::{de::DeserializeOwned, Serialize};
+use serde::{Serialize, de::DeserializeOwned};
 
 /// Upper bound on what bincode may claim while decoding one artifact (memory it may reserve).
 const DECODE_CLAIM_LIMIT: usize = 1 << 36;
@@ -135,7 +135,9 @@ pub enum CodecError {
         message: String,
     },
     /// The bytes do not decode as the expected type.
-    #[error("cannot decode {len} bytes as a `{type_name}`: {message} (the artifact was written by a different type or is corrupt)")]
+    #[error(
+        "cannot decode {len} bytes as a `{type_name}`: {message} (the artifact was written by a different type or is corrupt)"
+    )]
     Decode {
         /// The Rust type being decoded.
         type_name: &'static str,
@@ -145,7 +147,9 @@ pub enum CodecError {
         message: String,
     },
     /// The input is larger than the decode limit.
-    #[error("refusing to decode a `{type_name}` of {len} bytes: over the limit of {limit} bytes (raise it with `Store::with_decode_limit`)")]
+    #[error(
+        "refusing to decode a `{type_name}` of {len} bytes: over the limit of {limit} bytes (raise it with `Store::with_decode_limit`)"
+    )]
     TooLarge {
         /// The Rust type being decoded.
         type_name: &'static str,
@@ -155,7 +159,9 @@ pub enum CodecError {
         limit: u64,
     },
     /// Decoding stopped before the end of the input: the bytes are not one whole artifact.
-    #[error("decoding a `{type_name}` used {used} of {len} bytes: trailing bytes mean the artifact is not of this type or is corrupt")]
+    #[error(
+        "decoding a `{type_name}` used {used} of {len} bytes: trailing bytes mean the artifact is not of this type or is corrupt"
+    )]
     TrailingBytes {
         /// The Rust type being decoded.
         type_name: &'static str,

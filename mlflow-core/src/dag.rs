@@ -5,12 +5,12 @@ use std::any::type_name;
 use std::collections::HashSet;
 use std::fmt::{self, Write as _};
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::artifact::{AnyArtifact, Artifact};
 use crate::codec::{self, CodecError, ContentHash};
-use crate::step::{fold_helpers, CrateId, HelperHash, Step, StepError, StepInputs, StepOptions};
+use crate::step::{CrateId, HelperHash, Step, StepError, StepInputs, StepOptions, fold_helpers};
 
 static NEXT_PIPELINE_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -342,7 +342,9 @@ impl_wrong_counts_single!(
 #[non_exhaustive]
 pub enum WiringError {
     /// A node handle of one pipeline was used in another.
-    #[error("pipeline `{pipeline}`: input {position} of step `{step}` is a node of another pipeline; use nodes returned by this pipeline's `param`/`step`")]
+    #[error(
+        "pipeline `{pipeline}`: input {position} of step `{step}` is a node of another pipeline; use nodes returned by this pipeline's `param`/`step`"
+    )]
     ForeignNode {
         /// The pipeline being built.
         pipeline: String,
@@ -621,11 +623,7 @@ impl Pipeline {
 
     /// Every wiring mistake found while building, or `Ok` if there is none.
     pub fn check(&self) -> Result<(), Vec<WiringError>> {
-        if self.errors.is_empty() {
-            Ok(())
-        } else {
-            Err(self.errors.clone())
-        }
+        if self.errors.is_empty() { Ok(()) } else { Err(self.errors.clone()) }
     }
 
     /// The DAG as a Mermaid flowchart (params as rounded nodes, steps as boxes).

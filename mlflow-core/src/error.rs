@@ -80,7 +80,9 @@ pub enum Error {
         node: String,
     },
     /// The step has no stored output.
-    #[error("step `{node}` of run `{run}` has no stored output (it {status}; outputs of failed or skipped steps, and of steps with `cache = false`, are not stored)")]
+    #[error(
+        "step `{node}` of run `{run}` has no stored output (it {status}; outputs of failed or skipped steps, and of steps with `cache = false`, are not stored)"
+    )]
     NoOutput {
         /// The run.
         run: String,

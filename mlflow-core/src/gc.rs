@@ -153,7 +153,7 @@ fn collect(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::meta::{no_roots, Migration};
+    use crate::store::meta::{Migration, no_roots};
     use crate::store::temp_store;
 
     #[test]

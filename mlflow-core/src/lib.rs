@@ -41,8 +41,8 @@ pub mod __private {
     pub use crate::artifact::Artifact;
     pub use crate::codec::{ContentHash, Hasher};
     pub use crate::step::{
-        collect_helpers, fold_hashes, CrateId, Helper, HelperHash, HelperRef, Step, StepError, StepInputs,
-        StepOptions, StepResult,
+        CrateId, Helper, HelperHash, HelperRef, Step, StepError, StepInputs, StepOptions, StepResult,
+        collect_helpers, fold_hashes,
     };
     pub use core::clone::Clone;
     pub use core::option::Option::{self, None, Some};

@@ -35,7 +35,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use proc_macro2::{Delimiter, Ident, Span, TokenStream, TokenTree};
-use quote::{format_ident, quote, ToTokens};
+use quote::{ToTokens, format_ident, quote};
 use syn::ext::IdentExt;
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
@@ -191,10 +191,10 @@ impl<'ast> Visit<'ast> for Calls {
     }
 
     fn visit_expr_call(&mut self, node: &'ast syn::ExprCall) {
-        if let Expr::Path(path) = &*node.func {
-            if path.qself.is_none() {
-                self.path(&path.path, true);
-            }
+        if let Expr::Path(path) = &*node.func
+            && path.qself.is_none()
+        {
+            self.path(&path.path, true);
         }
         syn::visit::visit_expr_call(self, node);
     }

@@ -1,13 +1,13 @@
 //! `#[helper]`: keeps the function and adds a same-named braced struct implementing `Helper`.
 
 use proc_macro2::TokenStream;
-use quote::{quote, ToTokens};
-use syn::ext::IdentExt;
+use quote::{ToTokens, quote};
 use syn::FnArg;
+use syn::ext::IdentExt;
 
 use crate::code_hash::code_hash;
 use crate::diag::Errors;
-use crate::discover::{probe_module, Calls};
+use crate::discover::{Calls, probe_module};
 use crate::item::{build_nonce, cfg_attrs, content_hash_literal, deps_array, parse_fn, runtime};
 use crate::options::{self, MacroKind};
 
@@ -179,6 +179,11 @@ mod tests {
         assert!(!out.contains("__not_a_helper_1"), "{out}");
         assert_eq!(out.matches("compile_error !").count(), 2, "{out}");
         let e = all("", "const X: u8 = 1;");
-        assert_eq!(e, ["#[helper] can only be applied to a free function, not a const: write `#[helper] fn name(...) { ... }`"]);
+        assert_eq!(
+            e,
+            [
+                "#[helper] can only be applied to a free function, not a const: write `#[helper] fn name(...) { ... }`"
+            ]
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! What `#[step]` and `#[helper]` share about the annotated item.
 
 use proc_macro2::{Ident, Literal, Span, TokenStream};
-use quote::{quote, quote_spanned, ToTokens};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::{Attribute, Item, ItemFn};
 
 use crate::diag::Errors;

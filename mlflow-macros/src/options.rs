@@ -8,9 +8,9 @@ use proc_macro2::{TokenStream, TokenTree};
 use quote::ToTokens;
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::punctuated::Punctuated;
-use syn::{token, Expr, ExprLit, Lit, LitStr, Token};
+use syn::{Expr, ExprLit, Lit, LitStr, Token, token};
 
-use crate::diag::{did_you_mean, Errors};
+use crate::diag::{Errors, did_you_mean};
 
 /// Which attribute is being parsed: decides the accepted options and the wording of errors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,11 +106,11 @@ pub fn parse(attr: TokenStream, kind: MacroKind, errors: &mut Errors) -> Options
             );
             continue;
         }
-        if key == "crate" {
-            if let ArgValue::Value { raw, .. } = &arg.value {
-                options.krate = parse_crate(raw, kind, errors);
-                continue;
-            }
+        if key == "crate"
+            && let ArgValue::Value { raw, .. } = &arg.value
+        {
+            options.krate = parse_crate(raw, kind, errors);
+            continue;
         }
         let (value, raw) = match arg.value {
             ArgValue::Value { expr, raw } => match *expr {
@@ -574,9 +574,9 @@ mod tests {
         assert!(parse_duration("1x").unwrap_err().contains("\"250ms\""));
         assert!(parse_duration("1.5ns").unwrap_err().contains("whole number of nanoseconds"));
         assert!(parse_duration("600000000000h").unwrap_err().contains("too long"));
-        assert!(parse_duration("99999999999999999999999999999999999999999999s")
-            .unwrap_err()
-            .contains("too long"));
+        assert!(
+            parse_duration("99999999999999999999999999999999999999999999s").unwrap_err().contains("too long")
+        );
         assert_eq!(parse_duration("18446744073.709551615s"), Ok(u64::MAX));
         assert!(parse_duration("18446744073.709551616s").is_err());
     }

@@ -1,7 +1,7 @@
 //! `#[step]`: keeps the function and adds a sibling unit struct implementing `Step`.
 
 use proc_macro2::{Delimiter, Group, Ident, Literal, TokenStream};
-use quote::{format_ident, quote, quote_spanned, ToTokens};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::visit::Visit;
@@ -12,10 +12,10 @@ use syn::{
 
 use crate::code_hash::code_hash;
 use crate::diag::Errors;
-use crate::discover::{probe_module, Calls};
+use crate::discover::{Calls, probe_module};
 use crate::helper::site_marker;
 use crate::item::{build_nonce, cfg_attrs, content_hash_literal, deps_array, parse_fn, runtime};
-use crate::options::{self, MacroKind, Options, DEFAULT_BACKOFF_NANOS};
+use crate::options::{self, DEFAULT_BACKOFF_NANOS, MacroKind, Options};
 
 /// The most inputs a step can have (`StepInputs` is implemented for tuples up to this size).
 const MAX_INPUTS: usize = 12;
@@ -95,11 +95,7 @@ fn placeholder(func: &ItemFn, item: &TokenStream, options: &Options, error: syn:
             .to_token_stream()
             .into_iter()
             .any(|t| matches!(&t, proc_macro2::TokenTree::Ident(i) if generics.contains(&i.to_string())));
-        if finder.found.is_some() || names_generic {
-            unknown.clone()
-        } else {
-            ty.to_token_stream()
-        }
+        if finder.found.is_some() || names_generic { unknown.clone() } else { ty.to_token_stream() }
     };
     let typed: Vec<&Type> = func
         .sig
@@ -257,14 +253,14 @@ fn analyze(func: &ItemFn, errors: &mut Errors) -> Signature {
                     );
                     continue;
                 }
-                if let Some(lifetime) = &r.lifetime {
-                    if lifetime.ident == "static" {
-                        errors.spanned(
+                if let Some(lifetime) = &r.lifetime
+                    && lifetime.ident == "static"
+                {
+                    errors.spanned(
                             r,
                             format!("{arg_name} of `{name}` borrows for `'static`, but a step's inputs are borrowed only for the call: write `&T` instead of `&'static T`"),
                         );
-                        continue;
-                    }
+                    continue;
                 }
                 if let Some((owned, artifact)) = borrowed_form(&r.elem) {
                     errors.spanned(
@@ -373,9 +369,17 @@ fn check_owned(ty: &Type, what: &str, role: &str, errors: &mut Errors) {
     finder.visit_type(ty);
     if let Some((tokens, problem)) = finder.found {
         let message = match problem {
-            Problem::ImplTrait => format!("{what} is `impl Trait`: a step's {role} must be a concrete artifact type; name the type"),
-            Problem::Reference => format!("{what} contains the reference `{}`: a step's {role} must be an owned artifact type (it is stored and shared between steps); use an owned type, e.g. `String` for `&str` or `Vec<T>` for `&[T]`", pretty(&tokens)),
-            Problem::Lifetime => format!("{what} borrows for `{}`: a step's {role} must be an owned artifact type without lifetimes (it is stored and shared between steps); use an owned type", pretty(&tokens)),
+            Problem::ImplTrait => format!(
+                "{what} is `impl Trait`: a step's {role} must be a concrete artifact type; name the type"
+            ),
+            Problem::Reference => format!(
+                "{what} contains the reference `{}`: a step's {role} must be an owned artifact type (it is stored and shared between steps); use an owned type, e.g. `String` for `&str` or `Vec<T>` for `&[T]`",
+                pretty(&tokens)
+            ),
+            Problem::Lifetime => format!(
+                "{what} borrows for `{}`: a step's {role} must be an owned artifact type without lifetimes (it is stored and shared between steps); use an owned type",
+                pretty(&tokens)
+            ),
         };
         errors.spanned(tokens, message);
     }
@@ -518,11 +522,7 @@ fn upper_camel(name: &str) -> String {
             }
         })
         .collect();
-    if camel.starts_with(|c: char| c.is_ascii_digit()) {
-        format!("_{camel}")
-    } else {
-        camel
-    }
+    if camel.starts_with(|c: char| c.is_ascii_digit()) { format!("_{camel}") } else { camel }
 }
 
 /// The name of the generated struct for the function `name`: `FooStep` for `foo`.
@@ -907,7 +907,12 @@ mod tests {
     #[test]
     fn other_errors() {
         let e = errors("", "struct S;");
-        assert_eq!(e, ["#[step] can only be applied to a free function, not a struct: write `#[step] fn name(a: &A, b: B) -> Out { ... }`"]);
+        assert_eq!(
+            e,
+            [
+                "#[step] can only be applied to a free function, not a struct: write `#[step] fn name(a: &A, b: B) -> Out { ... }`"
+            ]
+        );
         let args: Vec<String> = (0..13).map(|i| format!("a{i}: &u8")).collect();
         let e = errors("", &format!("fn many({}) {{}}", args.join(", ")));
         assert_eq!(e.len(), 1);

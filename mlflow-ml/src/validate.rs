@@ -41,7 +41,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::data::{Column, ColumnType, Table, Value};
-use crate::features::{quantile, FittedScaler};
+use crate::features::{FittedScaler, quantile};
 use mlflow_core::text::escape_controls as esc;
 
 /// At most this many example rows are kept per expectation.

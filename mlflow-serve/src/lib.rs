@@ -47,15 +47,15 @@ mod traffic;
 #[cfg(feature = "progress")]
 pub use batch::BatchBar;
 pub use batch::{
-    open_input, score_csv, score_csv_file, score_csv_to_file, BatchError, BatchOptions, BatchProgress,
-    BatchSummary, DEFAULT_CHUNK_ROWS,
+    BatchError, BatchOptions, BatchProgress, BatchSummary, DEFAULT_CHUNK_ROWS, open_input, score_csv,
+    score_csv_file, score_csv_to_file,
 };
 pub use package::{
-    FieldType, InputField, Lineage, ModelPackage, OutputField, Signature, FORMAT_VERSION, MAGIC,
+    FORMAT_VERSION, FieldType, InputField, Lineage, MAGIC, ModelPackage, OutputField, Signature,
 };
 pub use predlog::{
-    Durability, LogContents, LogOptions, LogReader, LogRecord, PredictionLog, PredictionRecord,
-    PredictionRecordRef, Role, LOG_FORMAT_VERSION,
+    Durability, LOG_FORMAT_VERSION, LogContents, LogOptions, LogReader, LogRecord, PredictionLog,
+    PredictionRecord, PredictionRecordRef, Role,
 };
 pub use scorer::{Prediction, Scorer};
 pub use traffic::{ChallengerMode, Route, TrafficPlan};
@@ -82,13 +82,17 @@ use mlflow_ml::models::ModelError;
 #[non_exhaustive]
 pub enum ServeError {
     /// The bytes do not start with the package magic.
-    #[error("{source_name} is not a model package (it does not start with `MLFLOWPKG`); write one with `ModelPackage::save`")]
+    #[error(
+        "{source_name} is not a model package (it does not start with `MLFLOWPKG`); write one with `ModelPackage::save`"
+    )]
     NotAPackage {
         /// The file, or `the input bytes`.
         source_name: String,
     },
     /// The package was written in a format version this library does not read.
-    #[error("{source_name} is a model package of format version {found}, but this mlflow ({library}) reads only version {supported}; load it with a matching mlflow version or repackage the model")]
+    #[error(
+        "{source_name} is a model package of format version {found}, but this mlflow ({library}) reads only version {supported}; load it with a matching mlflow version or repackage the model"
+    )]
     UnsupportedFormat {
         /// The file, or `the input bytes`.
         source_name: String,
@@ -121,7 +125,9 @@ pub enum ServeError {
     #[error("cannot build a model package: {0}")]
     Build(String),
     /// The package no longer reproduces its recorded self-test probabilities.
-    #[error("model package `{model}` failed its self-test: row {row} gave P(class 1) = {got}, but {expected} was recorded when it was packaged; the package or the scoring code changed, retrain and repackage the model")]
+    #[error(
+        "model package `{model}` failed its self-test: row {row} gave P(class 1) = {got}, but {expected} was recorded when it was packaged; the package or the scoring code changed, retrain and repackage the model"
+    )]
     SelfTest {
         /// The packaged model's name.
         model: String,
@@ -168,7 +174,9 @@ pub enum ServeError {
     },
     /// A row of finite values that the model cannot score: a value so far outside the training
     /// range that scaling overflows, or a probability that is not a number.
-    #[error("row {row} is out of the range the model can score: {detail}; send values in the range the model was trained on")]
+    #[error(
+        "row {row} is out of the range the model can score: {detail}; send values in the range the model was trained on"
+    )]
     OutOfRange {
         /// The row (0-based).
         row: usize,
@@ -229,7 +237,9 @@ pub enum ServeError {
         source: std::io::Error,
     },
     /// A registered artifact is neither a model package nor a self-tested model.
-    #[error("the artifact of `{reference}` is neither a model package nor a self-tested model ({detail}); register the output of a step that returns a `ModelPackage` or a `SelfTestedModel`")]
+    #[error(
+        "the artifact of `{reference}` is neither a model package nor a self-tested model ({detail}); register the output of a step that returns a `ModelPackage` or a `SelfTestedModel`"
+    )]
     NotAModel {
         /// The resolved reference `NAME/VERSION`.
         reference: String,

@@ -6,10 +6,10 @@ use std::path::Path;
 use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
-use super::{join, ServeError};
+use super::{ServeError, join};
 use mlflow_core::codec;
 use mlflow_ml::features::{FittedFeatures, FittedMatrixScaler};
-use mlflow_ml::models::{Classifier, Model, SelfTestedModel, SELF_TEST_TOLERANCE};
+use mlflow_ml::models::{Classifier, Model, SELF_TEST_TOLERANCE, SelfTestedModel};
 
 /// The first bytes of every package file.
 pub const MAGIC: &[u8; 10] = b"MLFLOWPKG\0";
@@ -537,23 +537,23 @@ impl ModelPackage {
                 ));
             }
         }
-        if let Some(scaler) = &self.scaler {
-            if scaler.names() != names.as_slice() || scaler.scalers().len() != n {
-                return Err(format!(
-                    "the scaler was fitted on {} but the feature names are {}",
-                    join(scaler.names()),
-                    join(&names)
-                ));
-            }
+        if let Some(scaler) = &self.scaler
+            && (scaler.names() != names.as_slice() || scaler.scalers().len() != n)
+        {
+            return Err(format!(
+                "the scaler was fitted on {} but the feature names are {}",
+                join(scaler.names()),
+                join(&names)
+            ));
         }
-        if let Some(features) = &self.features {
-            if features.names() != names {
-                return Err(format!(
-                    "the feature transformers output {} but the model takes {}",
-                    join(&features.names()),
-                    join(&names)
-                ));
-            }
+        if let Some(features) = &self.features
+            && features.names() != names
+        {
+            return Err(format!(
+                "the feature transformers output {} but the model takes {}",
+                join(&features.names()),
+                join(&names)
+            ));
         }
         if self.self_test_rows.ncols() != n {
             return Err(format!(

@@ -1129,10 +1129,10 @@ fn segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, ServeError> {
     let mut found = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| log_error("list the segments of", dir, e))?;
-        if let Some(sequence) = entry.file_name().to_str().and_then(segment_sequence) {
-            if entry.file_type().is_ok_and(|t| t.is_file()) {
-                found.push((sequence, entry.path()));
-            }
+        if let Some(sequence) = entry.file_name().to_str().and_then(segment_sequence)
+            && entry.file_type().is_ok_and(|t| t.is_file())
+        {
+            found.push((sequence, entry.path()));
         }
     }
     found.sort_unstable_by_key(|&(sequence, _)| sequence);

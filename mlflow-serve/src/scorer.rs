@@ -6,7 +6,7 @@ use std::path::Path;
 use ndarray::{ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
-use super::{join, Lineage, ModelPackage, ServeError, MAGIC};
+use super::{Lineage, MAGIC, ModelPackage, ServeError, join};
 use mlflow_core::codec;
 use mlflow_core::registry::Registry;
 use mlflow_ml::data::Table;
@@ -118,7 +118,7 @@ impl Scorer {
             match SelfTestedModel::from_bytes(&bytes) {
                 Ok(model) => ModelPackage::from_self_tested_unnamed(&model, Lineage::default())?,
                 Err(ModelError::Encoding(detail)) => {
-                    return Err(ServeError::NotAModel { reference: version.reference(), detail })
+                    return Err(ServeError::NotAModel { reference: version.reference(), detail });
                 }
                 Err(e) => return Err(e.into()),
             }

@@ -79,7 +79,9 @@ impl std::str::FromStr for ChallengerMode {
 
     fn from_str(text: &str) -> Result<Self, ServeError> {
         let bad = |problem: &str| {
-            ServeError::Traffic(format!("challenger mode `{text}`: {problem}; write `shadow`, `canary=FRACTION` or `ab=FRACTION` with FRACTION between 0 and 1"))
+            ServeError::Traffic(format!(
+                "challenger mode `{text}`: {problem}; write `shadow`, `canary=FRACTION` or `ab=FRACTION` with FRACTION between 0 and 1"
+            ))
         };
         let (kind, fraction) = match text.split_once('=') {
             Some((kind, value)) => {

@@ -145,11 +145,7 @@ fn parity(n: &u32) -> bool {
 
 #[step]
 fn announce(even: &bool) -> String {
-    if *even {
-        "even".into()
-    } else {
-        "odd".into()
-    }
+    if *even { "even".into() } else { "odd".into() }
 }
 
 #[test]

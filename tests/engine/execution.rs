@@ -3,8 +3,8 @@
 use crate::common;
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{reason, recording, statuses, temp_store};
@@ -135,11 +135,7 @@ static FLAKY_CALLS: AtomicUsize = AtomicUsize::new(0);
 #[step(retries = 2, backoff = "1ms", cache = false)]
 fn flaky(x: &u32) -> Result<u32, String> {
     let call = FLAKY_CALLS.fetch_add(1, Ordering::SeqCst);
-    if call % 3 < 2 {
-        Err(format!("transient failure #{}", call % 3 + 1))
-    } else {
-        Ok(*x)
-    }
+    if call % 3 < 2 { Err(format!("transient failure #{}", call % 3 + 1)) } else { Ok(*x) }
 }
 
 static HOPELESS_CALLS: AtomicUsize = AtomicUsize::new(0);
@@ -205,11 +201,7 @@ static MARKER: Mutex<Option<PathBuf>> = Mutex::new(None);
 #[step]
 fn needs_marker(x: &u32) -> Result<u32, String> {
     let path = MARKER.lock().unwrap().clone().expect("marker path set by the test");
-    if path.exists() {
-        Ok(x + 100)
-    } else {
-        Err(format!("{} does not exist yet", path.display()))
-    }
+    if path.exists() { Ok(x + 100) } else { Err(format!("{} does not exist yet", path.display())) }
 }
 
 static SOURCE_CALLS: AtomicUsize = AtomicUsize::new(0);

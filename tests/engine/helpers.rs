@@ -169,27 +169,15 @@ mod cycles {
     use mlflow::prelude::*;
     #[helper]
     pub fn ping(n: u64) -> u64 {
-        if n == 0 {
-            0
-        } else {
-            pong(n - 1) + 1
-        }
+        if n == 0 { 0 } else { pong(n - 1) + 1 }
     }
     #[helper]
     pub fn pong(n: u64) -> u64 {
-        if n == 0 {
-            0
-        } else {
-            ping(n - 1) + 1
-        }
+        if n == 0 { 0 } else { ping(n - 1) + 1 }
     }
     #[helper]
     pub fn countdown(n: u64) -> u64 {
-        if n == 0 {
-            0
-        } else {
-            countdown(n - 1)
-        }
+        if n == 0 { 0 } else { countdown(n - 1) }
     }
     #[step]
     pub fn bounce(n: &u64) -> u64 {

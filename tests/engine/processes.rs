@@ -146,8 +146,8 @@ fn total(xs: &Vec<u64>) -> u64 {
 #[test]
 fn writers_and_a_collector_at_zero_grace_share_a_store() {
     use mlflow::gc::GcOptions;
-    use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store");

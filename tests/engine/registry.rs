@@ -4,8 +4,8 @@
 use crate::common;
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use common::temp_store;
 use mlflow::prelude::*;
@@ -664,9 +664,9 @@ fn unknown_models_versions_and_aliases_are_clear_errors() {
     let unknown_alias = |result: Result<(), RegistryError>| {
         let err = result.unwrap_err();
         assert!(matches!(&err, RegistryError::UnknownAlias { alias, .. } if alias == "prod"), "{err:?}");
-        assert!(err
-            .to_string()
-            .contains("model `toy` has no alias `prod`; its aliases are: staging (version 1)"));
+        assert!(
+            err.to_string().contains("model `toy` has no alias `prod`; its aliases are: staging (version 1)")
+        );
     };
     unknown_alias(registry.resolve("toy@prod").map(drop));
     unknown_alias(registry.remove_alias("toy", "prod", "").map(drop));

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use common::{statuses, temp_store};
 use mlflow::codec::{self, ContentHash};
 use mlflow::data::{
-    parse_csv, read_csv, Column, ColumnType, CsvOptions, DataError, DataFile, Ingested, Schema,
+    Column, ColumnType, CsvOptions, DataError, DataFile, Ingested, Schema, parse_csv, read_csv,
 };
 use mlflow::prelude::*;
 use mlflow::validate::Check;

@@ -6,8 +6,8 @@
 
 use mlflow::codec;
 use mlflow::eval::{
-    accuracy, average_precision, confusion_matrix, evaluate, evaluate_at, f1, log_loss, pr_curve, precision,
-    recall, roc_auc, roc_curve, select_champion, BinaryMetrics, EvalError, Metric,
+    BinaryMetrics, EvalError, Metric, accuracy, average_precision, confusion_matrix, evaluate, evaluate_at,
+    f1, log_loss, pr_curve, precision, recall, roc_auc, roc_curve, select_champion,
 };
 
 fn close(a: f64, b: f64) -> bool {
@@ -33,8 +33,8 @@ fn small_example_by_hand_and_scikit_learn() {
     assert_eq!(m.precision, 0.75); // 3 / (3 + 1)
     assert_eq!(m.recall, 0.6); // 3 / (3 + 2)
     assert_close(m.f1, 2.0 / 3.0); // 2*3 / (2*3 + 1 + 2) = 6/9
-                                   // AUC: negatives below each positive (ties half): 0.35 -> 2, 0.8 -> 5, 0.5 -> 3 + 0.5,
-                                   // 0.9 -> 5, 0.65 -> 4; sum 19.5 over 5 x 5 pairs = 0.78. scikit-learn roc_auc_score: 0.78.
+    // AUC: negatives below each positive (ties half): 0.35 -> 2, 0.8 -> 5, 0.5 -> 3 + 0.5,
+    // 0.9 -> 5, 0.65 -> 4; sum 19.5 over 5 x 5 pairs = 0.78. scikit-learn roc_auc_score: 0.78.
     assert_eq!(m.roc_auc, 0.78);
     assert_close(m.log_loss, 0.5238705963747021); // scikit-learn log_loss
     assert_close(m.average_precision, 0.8083333333333333); // scikit-learn average_precision_score
@@ -164,7 +164,7 @@ fn all_scores_equal_give_exactly_one_half() {
     let m = evaluate(&y, &s).unwrap();
     assert_eq!(m.roc_auc, 0.5);
     assert_eq!(m.roc.len(), 2); // (0, 0) and (1, 1)
-                                // Nothing is above 0.5: everything is predicted 0, precision 0 by the zero-division rule.
+    // Nothing is above 0.5: everything is predicted 0, precision 0 by the zero-division rule.
     assert_eq!(m.confusion, [[667, 0], [334, 0]]);
     assert_eq!((m.precision, m.recall, m.f1), (0.0, 0.0, 0.0));
     // And a score of exactly 0.5 is class 0 at the default threshold.

@@ -84,11 +84,7 @@ fn imputer_fill(fitted: &FittedFeatures, feature: &str) -> Value {
 fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(f64::total_cmp);
     let n = xs.len();
-    if n % 2 == 1 {
-        xs[n / 2]
-    } else {
-        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
-    }
+    if n % 2 == 1 { xs[n / 2] } else { (xs[n / 2 - 1] + xs[n / 2]) / 2.0 }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -657,30 +653,35 @@ fn invalid_specs() {
     let one = |f: Feature| FeatureSpec::new().with(f);
     assert!(invalid(FeatureSpec::new()).contains("no output feature"));
     assert!(invalid(one(Feature::column("n").hidden())).contains("no output feature"));
-    assert!(invalid(FeatureSpec::new().with(Feature::column("n")).with(Feature::column("n")))
-        .contains("used by two"));
+    assert!(
+        invalid(FeatureSpec::new().with(Feature::column("n")).with(Feature::column("n")))
+            .contains("used by two")
+    );
     assert!(invalid(one(Feature::new("a", Source::feature("b")))).contains("not defined before"));
     assert!(invalid(one(Feature::new("a", Source::feature("a")))).contains("not defined before"));
     assert!(invalid(one(Feature::column("n").then(Binner::edges([2.0, 1.0])))).contains("increase strictly"));
     assert!(invalid(one(Feature::column("n").then(Binner::edges([])))).contains("empty"));
     assert!(invalid(one(Feature::column("n").then(Binner::edges([f64::NAN])))).contains("not finite"));
     assert!(invalid(one(Feature::column("n").then(Binner::quantiles(1)))).contains("at least 2"));
-    assert!(invalid(one(Feature::column("s").then(Encoder::explicit::<[(&str, i64); 0], &str>([]))))
-        .contains("empty"));
+    assert!(
+        invalid(one(Feature::column("s").then(Encoder::explicit::<[(&str, i64); 0], &str>([]))))
+            .contains("empty")
+    );
     assert!(
         invalid(one(Feature::column("s").then(Encoder::explicit([("a", 0), ("a", 1)])))).contains("twice")
     );
-    assert!(invalid(one(Feature::column("s").then(Op::map_text([("a", "b"), ("a", "c")])))).contains("twice"));
+    assert!(
+        invalid(one(Feature::column("s").then(Op::map_text([("a", "b"), ("a", "c")])))).contains("twice")
+    );
     assert!(invalid(one(Feature::column("s").then(Op::between("(", "")))).contains("end delimiter"));
     assert!(invalid(one(Feature::column("n").then(Imputer::constant(f64::NAN)))).contains("not finite"));
     assert!(
         invalid(one(Feature::column("n").then(Op::indicator(Cmp::Lt, f64::INFINITY)))).contains("not finite")
     );
-    assert!(invalid(one(Feature::new(
-        "r",
-        Source::ratio(Source::column("n"), Source::column("f"), f64::NAN)
-    )))
-    .contains("not finite"));
+    assert!(
+        invalid(one(Feature::new("r", Source::ratio(Source::column("n"), Source::column("f"), f64::NAN))))
+            .contains("not finite")
+    );
     assert!(invalid(one(Feature::new("e", Source::sum([])))).contains("at least one"));
     assert!(invalid(one(Feature::new("", Source::column("n")))).contains("empty name"));
 }

@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 
 use mlflow::codec::{decode, encode};
 use mlflow::models::*;
-use ndarray::{array, Array2};
+use ndarray::{Array2, array};
 use titanic::pipeline::Dataset;
 
 // ---------- the Titanic data: the pipeline's features and split ----------

@@ -4,8 +4,8 @@
 
 use crate::report_common;
 
-use mlflow::report::{render_html, ClassifierView, MetricView, NodeKind, NodeView, RunView};
-use report_common::{realistic, EVIL};
+use mlflow::report::{ClassifierView, MetricView, NodeKind, NodeView, RunView, render_html};
+use report_common::{EVIL, realistic};
 
 /// The page's escaping of a piece of text.
 fn esc(s: &str) -> String {

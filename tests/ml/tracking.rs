@@ -2,11 +2,11 @@
 
 use crate::titanic as support;
 
+use mlflow::EngineError as Error;
 use mlflow::eval::Metric;
 use mlflow::prelude::*;
 use mlflow::track::query::{Compare, RunFilter};
 use mlflow::track::{self, log_metric, log_metric_at, set_tag};
-use mlflow::EngineError as Error;
 
 use support::pipeline;
 
@@ -107,10 +107,11 @@ fn two_runs_compare_by_what_differs() {
     let diff = store.compare_runs(&a, &b).unwrap();
     assert_eq!(diff.params.len(), 1);
     assert_eq!((diff.params[0].left.as_deref(), diff.params[0].right.as_deref()), (Some("1"), Some("2")));
-    assert!(diff
-        .metrics
-        .iter()
-        .any(|d| d.name == "score.seed_times_two" && d.left == Some(2.0) && d.right == Some(4.0)));
+    assert!(
+        diff.metrics
+            .iter()
+            .any(|d| d.name == "score.seed_times_two" && d.left == Some(2.0) && d.right == Some(4.0))
+    );
     assert!(matches!(store.compare_runs(&a, "nope"), Err(Error::UnknownRun { .. })));
 }
 

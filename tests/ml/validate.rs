@@ -11,7 +11,7 @@ use common::temp_store;
 use mlflow::codec;
 use mlflow::data::{CsvOptions, DataFile, Table, Value};
 use mlflow::prelude::*;
-use mlflow::validate::{validate, Example, Expectation, Severity, Suite, ValidationError, ValidationReport};
+use mlflow::validate::{Example, Expectation, Severity, Suite, ValidationError, ValidationReport, validate};
 use support::pipeline;
 
 fn titanic_train() -> PathBuf {

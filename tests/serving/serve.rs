@@ -12,8 +12,8 @@ use mlflow::codec;
 use mlflow::models::{Classifier, SelfTestedModel};
 use mlflow::prelude::*;
 use mlflow::registry::{Promotion, RegisterRequest, Registry};
-use mlflow::serve::{Lineage, ModelPackage, Prediction, Scorer, ServeError, FORMAT_VERSION, MAGIC};
-use ndarray::{array, Array2};
+use mlflow::serve::{FORMAT_VERSION, Lineage, MAGIC, ModelPackage, Prediction, Scorer, ServeError};
+use ndarray::{Array2, array};
 
 use support::pipeline::{self, Dataset};
 

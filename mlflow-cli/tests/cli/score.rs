@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use mlflow::data::{parse_csv, CsvOptions, DataError};
+use mlflow::data::{CsvOptions, DataError, parse_csv};
 use mlflow::registry::{Promotion, Registry};
-use mlflow::serve::{score_csv, score_csv_file, BatchError, BatchOptions, ModelPackage, Scorer};
+use mlflow::serve::{BatchError, BatchOptions, ModelPackage, Scorer, score_csv, score_csv_file};
 
 /// One Titanic run whose packaged champion is registered as `titanic` version 1, alias
 /// `production`, shared by the tests.

@@ -268,7 +268,7 @@ fn helper_list(names: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::step::{fold_helpers, HelperHash};
+    use crate::step::{HelperHash, fold_helpers};
 
     fn parts(helpers: Vec<HelperHash>) -> KeyParts {
         let deps = fold_helpers(&helpers);

@@ -29,18 +29,18 @@ pub use events::{Event, Observer};
 pub use miss::MissReason;
 pub use options::{Force, RunOptions};
 pub use plan::{Plan, PlanOutcome, PlannedStep};
-pub use report::{format_duration, RunReport, StepReport, StepStatus};
+pub use report::{RunReport, StepReport, StepStatus, format_duration};
 
 use crate::codec::{ContentHash, Hasher};
 use crate::dag::{NodeKind, Pipeline};
 use crate::error::{Error, Result};
-use crate::store::cache::{record_latest_keys, LatestKey, CACHE};
-use crate::store::{now_ms, now_nanos, InputPart, KeyParts, Mode, Store};
-use crate::track::runs::{record_finished_run, FinishedRun, StepRecord, RUNS};
+use crate::store::cache::{CACHE, LatestKey, record_latest_keys};
+use crate::store::{InputPart, KeyParts, Mode, Store, now_ms, now_nanos};
+use crate::track::runs::{FinishedRun, RUNS, StepRecord, record_finished_run};
 use crate::track::{Environment, StepLog};
 use miss::key_parts;
 use output::Output;
-use schedule::{mark_skipped, step_identity, Run, Sched, Slot};
+use schedule::{Run, Sched, Slot, mark_skipped, step_identity};
 
 /// The mlflow version, part of every cache key.
 ///

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::miss::{cache_key, explain_miss, key_parts, lookup, own_change, MissReason};
+use super::miss::{MissReason, cache_key, explain_miss, key_parts, lookup, own_change};
 use super::options::RunOptions;
 use crate::codec::ContentHash;
 use crate::dag::{NodeKind, Pipeline};

@@ -6,9 +6,9 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::attempt::{run_attempt, Failure};
+use super::attempt::{Failure, run_attempt};
 use super::events::Event;
-use super::miss::{cache_key, explain_miss, key_parts, lookup, MissReason};
+use super::miss::{MissReason, cache_key, explain_miss, key_parts, lookup};
 use super::options::RunOptions;
 use super::output::{Output, Stored};
 use super::report::{StepReport, StepStatus};

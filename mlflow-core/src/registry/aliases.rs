@@ -2,9 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::store::meta::params;
 use crate::store::Mode;
+use crate::store::meta::params;
 
+use super::Registry;
 use super::error::RegistryError;
 use super::reference::{check_key, check_name};
 use super::rows::{
@@ -12,7 +13,6 @@ use super::rows::{
     unknown_model,
 };
 use super::types::{AliasMove, GuardCheck, ModelVersion, Promotion};
-use super::Registry;
 
 /// Relative slack of the promotion guard's comparison, so that floating-point rounding of
 /// `current + margin` does not refuse a candidate that meets the figures exactly.
@@ -196,10 +196,10 @@ impl Registry<'_> {
                 }
             };
             let passed = refusal.is_none();
-            if let Some(refusal) = refusal {
-                if !promotion.force {
-                    return Err(refusal);
-                }
+            if let Some(refusal) = refusal
+                && !promotion.force
+            {
+                return Err(refusal);
             }
             let guard = GuardCheck {
                 metric: metric.clone(),

@@ -21,7 +21,9 @@ const REFERENCE_HELP: &str =
 #[non_exhaustive]
 pub enum RegistryError {
     /// A model name or alias has characters outside `[A-Za-z0-9_.-]`, is empty or too long.
-    #[error("invalid {kind} {name:?}: {problem}; use 1 to 128 letters, digits, `_`, `.` or `-` (e.g. `titanic`, `production`)")]
+    #[error(
+        "invalid {kind} {name:?}: {problem}; use 1 to 128 letters, digits, `_`, `.` or `-` (e.g. `titanic`, `production`)"
+    )]
     InvalidName {
         /// `model name` or `alias`.
         kind: &'static str,
@@ -39,13 +41,17 @@ pub enum RegistryError {
         problem: String,
     },
     /// No version of this model has been registered.
-    #[error("no model named `{name}` is registered in this store; `mlflow-pipelines models` lists the registered models and `Registry::register` adds one")]
+    #[error(
+        "no model named `{name}` is registered in this store; `mlflow-pipelines models` lists the registered models and `Registry::register` adds one"
+    )]
     UnknownModel {
         /// The model name.
         name: String,
     },
     /// The model exists but not this version.
-    #[error("model `{name}` has no version {version}: its versions are 1 to {latest}; `mlflow-pipelines model show {name}` describes the latest")]
+    #[error(
+        "model `{name}` has no version {version}: its versions are 1 to {latest}; `mlflow-pipelines model show {name}` describes the latest"
+    )]
     UnknownVersion {
         /// The model name.
         name: String,
@@ -65,7 +71,9 @@ pub enum RegistryError {
         current: BTreeMap<String, u32>,
     },
     /// Registering: the run is not in the store.
-    #[error("cannot register from run `{run_id}`: no such run in this store; use the id of a recorded run (`RunReport::run_id`, or `mlflow-pipelines runs`)")]
+    #[error(
+        "cannot register from run `{run_id}`: no such run in this store; use the id of a recorded run (`RunReport::run_id`, or `mlflow-pipelines runs`)"
+    )]
     RunNotFound {
         /// The run id as given.
         run_id: String,
@@ -93,7 +101,9 @@ pub enum RegistryError {
         error: Option<String>,
     },
     /// A metric value is NaN or infinite.
-    #[error("metric `{metric}` has the value {value}: registry metrics must be finite numbers so that versions can be compared; fix or leave out that metric")]
+    #[error(
+        "metric `{metric}` has the value {value}: registry metrics must be finite numbers so that versions can be compared; fix or leave out that metric"
+    )]
     InvalidMetric {
         /// The metric name.
         metric: String,
@@ -109,7 +119,9 @@ pub enum RegistryError {
         key: String,
     },
     /// A promotion margin is NaN or infinite.
-    #[error("promotion margin {margin} is not a finite number; use 0 to require \"at least as good\", a positive margin to require an improvement")]
+    #[error(
+        "promotion margin {margin} is not a finite number; use 0 to require \"at least as good\", a positive margin to require an improvement"
+    )]
     InvalidMargin {
         /// The margin given.
         margin: f64,
@@ -164,7 +176,9 @@ pub enum RegistryError {
         source: CodecError,
     },
     /// The store's registry tables were written by a newer mlflow.
-    #[error("the model registry in this store has format version {found}, but this mlflow reads up to version {supported}; upgrade mlflow (it is never read with an older format)")]
+    #[error(
+        "the model registry in this store has format version {found}, but this mlflow reads up to version {supported}; upgrade mlflow (it is never read with an older format)"
+    )]
     NewerFormat {
         /// Format found.
         found: u32,

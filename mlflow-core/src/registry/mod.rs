@@ -73,12 +73,12 @@ use std::fmt;
 use std::sync::Arc;
 
 pub use error::RegistryError;
-pub use reference::{ModelRef, MAX_NAME_LEN};
+pub use reference::{MAX_NAME_LEN, ModelRef};
 pub use schema::{REGISTRY, REGISTRY_FORMAT};
 pub use types::{AliasMove, GuardCheck, ModelSummary, ModelVersion, Promotion, RegisterRequest};
 
-use crate::store::meta::{params, Tx};
-use crate::store::{now_ms, Mode, Store};
+use crate::store::meta::{Tx, params};
+use crate::store::{Mode, Store, now_ms};
 
 /// The model registry of one store. Cheap to make; make one wherever it is needed.
 ///

@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::store::meta::{params, Row, Tx};
 use crate::store::StoreError;
+use crate::store::meta::{Row, Tx, params};
 
 use super::error::RegistryError;
 use super::schema::{LATEST_MOVE, MOVE_FIELDS};

@@ -2,8 +2,8 @@
 //! they keep from garbage collection.
 
 use crate::codec::ContentHash;
-use crate::store::meta::{Migration, Room, Tx};
 use crate::store::StoreError;
+use crate::store::meta::{Migration, Room, Tx};
 
 const MIGRATIONS: &[Migration] = &[Migration {
     version: 1,
@@ -85,8 +85,7 @@ pub(super) const MOVE_FIELDS: &str = "name, alias, version, previous, at_ms, rea
      guard_higher, guard_margin, guard_candidate, guard_current_version, guard_current, guard_passed";
 
 /// The move that decides an alias's state: the latest by time, then by id.
-pub(super) const LATEST_MOVE: &str =
-    "NOT EXISTS (SELECT 1 FROM registry_alias_moves n WHERE n.name = m.name \
+pub(super) const LATEST_MOVE: &str = "NOT EXISTS (SELECT 1 FROM registry_alias_moves n WHERE n.name = m.name \
      AND n.alias = m.alias AND (n.at_ms > m.at_ms OR (n.at_ms = m.at_ms AND n.id > m.id)))";
 
 /// Every registered version keeps its artifact.

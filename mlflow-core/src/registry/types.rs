@@ -295,7 +295,7 @@ impl Promotion {
 
 /// Serde form of a content hash as 64 hex digits (JSON-friendly).
 mod hex_hash {
-    use serde::{de::Error as _, Deserialize, Deserializer, Serializer};
+    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
 
     use crate::codec::ContentHash;
 

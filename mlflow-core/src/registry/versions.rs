@@ -6,13 +6,13 @@ use crate::codec::{self, ContentHash};
 use crate::store::meta::params;
 use crate::store::{Mode, StoreError};
 
+use super::Registry;
 use super::error::RegistryError;
-use super::reference::{check_key, check_name, ModelRef};
+use super::reference::{ModelRef, check_key, check_name};
 use super::rows::{
     current_aliases, last_move, latest_version, load_versions, require_version, unknown_alias, unknown_model,
 };
 use super::types::{ModelSummary, ModelVersion, RegisterRequest};
-use super::Registry;
 
 impl Registry<'_> {
     /// Registers the output of a step of a recorded run as a new version of `name` (creating

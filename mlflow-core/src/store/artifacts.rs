@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use crate::codec::ContentHash;
-use crate::store::{now_nanos, StoreError};
+use crate::store::{StoreError, now_nanos};
 
 /// Prefix of the temporary files of writes under way (never read as artifacts).
 const TEMP_PREFIX: &str = ".tmp-";

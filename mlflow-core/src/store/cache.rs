@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 
-use super::meta::{params, Migration, Room, Row, Tx};
-use super::{now_ms, Mode, Store, StoreError};
+use super::meta::{Migration, Room, Row, Tx, params};
+use super::{Mode, Store, StoreError, now_ms};
 use crate::codec::ContentHash;
 use crate::step::HelperHash;
 

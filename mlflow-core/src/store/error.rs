@@ -47,7 +47,9 @@ pub enum StoreError {
         supported: u32,
     },
     /// One room's tables were written by a newer mlflow.
-    #[error("the {room} tables of the store at `{location}` have schema version {found}, but this mlflow knows up to version {supported}; upgrade mlflow (they are never read with an older schema)")]
+    #[error(
+        "the {room} tables of the store at `{location}` have schema version {found}, but this mlflow knows up to version {supported}; upgrade mlflow (they are never read with an older schema)"
+    )]
     NewerRoom {
         /// The metadata database.
         location: String,

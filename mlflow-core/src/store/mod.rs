@@ -43,7 +43,7 @@ pub(crate) use lock::WriteGuard;
 
 use crate::codec::{self, ContentHash, DEFAULT_DECODE_LIMIT};
 use lock::StoreLock;
-use meta::{params, Outcome, Tx};
+use meta::{Outcome, Tx, params};
 
 /// The store layout this build writes: the `meta` table with each room's schema version, and
 /// the artifact folder. A store with a higher number is refused; format 2 (every table created

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use rusqlite::types::{ToSqlOutput, Value as SqlValue, ValueRef};
 use rusqlite::{Connection, TransactionBehavior};
 
-use super::meta::{Dialect, MetaStore, Mode, Outcome, Row, Tx, Value};
 use super::StoreError;
+use super::meta::{Dialect, MetaStore, Mode, Outcome, Row, Tx, Value};
 
 /// How long a statement waits for another process's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);

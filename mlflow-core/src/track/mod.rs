@@ -57,7 +57,9 @@ use crate::codec::ContentHash;
 #[non_exhaustive]
 pub enum TrackError {
     /// Logging was called outside a running step.
-    #[error("`{what}` was called outside a running step; log metrics, tags and data from inside a #[step] function")]
+    #[error(
+        "`{what}` was called outside a running step; log metrics, tags and data from inside a #[step] function"
+    )]
     NotInStep {
         /// The call.
         what: &'static str,
@@ -276,11 +278,7 @@ fn git_commit(dir: &Path) -> Option<String> {
         // A worktree or submodule: `.git` is a file saying `gitdir: <path>`.
         let text = std::fs::read_to_string(&git_dir).ok()?;
         let target = PathBuf::from(text.strip_prefix("gitdir:")?.trim());
-        if target.is_absolute() {
-            target
-        } else {
-            git_dir.parent()?.join(target)
-        }
+        if target.is_absolute() { target } else { git_dir.parent()?.join(target) }
     } else {
         git_dir
     };

@@ -8,10 +8,10 @@ use serde::{Deserialize, Serialize};
 use crate::artifact::Artifact;
 use crate::codec::{self, ContentHash};
 use crate::error::{Error, Result};
-use crate::store::meta::{params, Value};
+use crate::store::meta::{Value, params};
 use crate::store::{KeyParts, Mode, Store};
-use crate::track::runs::{RunRecord, RUNS};
 use crate::track::DataInput;
+use crate::track::runs::{RUNS, RunRecord};
 
 /// A comparison in a metric filter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

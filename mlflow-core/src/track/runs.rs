@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::codec::{self, ContentHash};
-use crate::store::meta::{params, Migration, Room, Tx};
-use crate::store::{now_ms, Mode, Store, StoreError};
+use crate::store::meta::{Migration, Room, Tx, params};
+use crate::store::{Mode, Store, StoreError, now_ms};
 use crate::track::{DataInput, Environment, MetricPoint, StepLog};
 
 /// The runs' tables.

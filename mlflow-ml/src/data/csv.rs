@@ -80,7 +80,7 @@ pub fn parse_csv(bytes: &[u8], file: &str, options: &CsvOptions) -> Result<Table
                         file: file.to_owned(),
                         column: name.clone(),
                         available: raw.header.clone(),
-                    })
+                    });
                 }
             }
         }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use mlflow_core::codec::ContentHash;
 
-use super::{parse_csv, CsvOptions, DataError, Schema, Table};
+use super::{CsvOptions, DataError, Schema, Table, parse_csv};
 
 /// A data file pinned to one version: its path and the content hash of its bytes.
 ///

@@ -46,7 +46,7 @@ mod error;
 mod file;
 mod table;
 
-pub use self::csv::{parse_csv, CsvOptions, LineCounter};
+pub use self::csv::{CsvOptions, LineCounter, parse_csv};
 pub use error::DataError;
-pub use file::{read_csv, DataFile, Ingested};
+pub use file::{DataFile, Ingested, read_csv};
 pub use table::{Column, ColumnType, Schema, Table, Value};

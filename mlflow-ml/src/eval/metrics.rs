@@ -1,7 +1,7 @@
 //! The metrics themselves: confusion matrix, accuracy, precision, recall, F1, log loss, ROC AUC
 //! and the ROC and precision-recall curves, with their input checks.
 
-use super::{EvalError, PrPoint, RocPoint, LOG_LOSS_EPS};
+use super::{EvalError, LOG_LOSS_EPS, PrPoint, RocPoint};
 
 /// Checks labels and scores; returns the number of positives.
 fn check(y_true: &[usize], scores: &[f64]) -> Result<u64, EvalError> {
@@ -11,7 +11,7 @@ fn check(y_true: &[usize], scores: &[f64]) -> Result<u64, EvalError> {
     if y_true.is_empty() {
         return Err(EvalError::Empty);
     }
-    if let Some((index, &value)) = y_true.iter().enumerate().find(|(_, &y)| y > 1) {
+    if let Some((index, &value)) = y_true.iter().enumerate().find(|&(_, &y)| y > 1) {
         return Err(EvalError::BadLabel { index, value });
     }
     if let Some((index, &value)) = scores.iter().enumerate().find(|(_, s)| !(0.0..=1.0).contains(*s)) {
@@ -38,11 +38,7 @@ pub(super) fn check_both(y_true: &[usize], scores: &[f64]) -> Result<(u64, u64),
 }
 
 pub(super) fn ratio(num: u64, den: u64) -> f64 {
-    if den == 0 {
-        0.0
-    } else {
-        num as f64 / den as f64
-    }
+    if den == 0 { 0.0 } else { num as f64 / den as f64 }
 }
 
 /// `[[tn, fp], [fn, tp]]` at `threshold` (class 1 when `score > threshold`): rows = actual class
@@ -136,11 +132,7 @@ pub fn log_loss(y_true: &[usize], scores: &[f64]) -> Result<f64, EvalError> {
         .zip(scores)
         .map(|(&y, &s)| {
             let p = s.clamp(LOG_LOSS_EPS, 1.0 - LOG_LOSS_EPS);
-            if y == 1 {
-                -p.ln()
-            } else {
-                -(1.0 - p).ln()
-            }
+            if y == 1 { -p.ln() } else { -(1.0 - p).ln() }
         })
         .sum();
     Ok(sum / y_true.len() as f64)

@@ -93,7 +93,9 @@ pub enum EvalError {
         scores: usize,
     },
     /// A label other than 0 or 1.
-    #[error("label {value} at index {index} is not 0 or 1; binary metrics need labels 0 (negative) and 1 (positive)")]
+    #[error(
+        "label {value} at index {index} is not 0 or 1; binary metrics need labels 0 (negative) and 1 (positive)"
+    )]
     BadLabel {
         /// 0-based position.
         index: usize,
@@ -101,9 +103,7 @@ pub enum EvalError {
         value: usize,
     },
     /// A score outside `[0, 1]`, NaN or infinite.
-    #[error(
-        "score {value} at index {index} is not a probability in [0, 1]; pass P(class 1) for each sample"
-    )]
+    #[error("score {value} at index {index} is not a probability in [0, 1]; pass P(class 1) for each sample")]
     BadScore {
         /// 0-based position.
         index: usize,
@@ -117,7 +117,9 @@ pub enum EvalError {
         value: f64,
     },
     /// Only one class is present, so ROC AUC, average precision and the curves are undefined.
-    #[error("only class {class} is present ({count} samples): ROC AUC and the curves need both classes; evaluate on a hold-out set with both classes (use a stratified split)")]
+    #[error(
+        "only class {class} is present ({count} samples): ROC AUC and the curves need both classes; evaluate on a hold-out set with both classes (use a stratified split)"
+    )]
     SingleClass {
         /// The one class present.
         class: usize,
@@ -330,11 +332,7 @@ impl Metric {
     /// assert!(!Metric::Accuracy.is_better(0.8, 0.8));
     /// ```
     pub fn is_better(self, a: f64, b: f64) -> bool {
-        if self.higher_is_better() {
-            a > b
-        } else {
-            a < b
-        }
+        if self.higher_is_better() { a > b } else { a < b }
     }
 }
 

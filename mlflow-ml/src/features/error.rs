@@ -156,7 +156,9 @@ pub enum FeatureError {
     #[error("no labels to split: pass one label per row")]
     EmptyLabels,
     /// A class with too few rows to appear on both sides of a stratified split.
-    #[error("class {class} has {count} row(s); a stratified split needs at least 2 per class: merge or drop the class, or split without stratification")]
+    #[error(
+        "class {class} has {count} row(s); a stratified split needs at least 2 per class: merge or drop the class, or split without stratification"
+    )]
     ClassTooSmall {
         /// The class label.
         class: usize,

@@ -63,7 +63,7 @@ pub use spec::{
     Feature, FeatureMatrix, FeatureSpec, FittedFeature, FittedFeatures, FittedMatrixScaler, FittedStep,
     Source, Transform,
 };
-pub use split::{class_labels, stratified_split, Split};
+pub use split::{Split, class_labels, stratified_split};
 pub use transform::{
     Binner, Cmp, Encoder, FittedBinner, FittedEncoder, FittedImputer, FittedScaler, Imputer, Mapping, Op,
     StandardScaler, Strategy, Unseen, Value,

@@ -9,12 +9,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::Table;
 
-use super::transform::{
-    finite, Binner, Encoder, FittedBinner, FittedEncoder, FittedImputer, FittedScaler, Imputer, Op,
-    StandardScaler,
-};
-use super::values::{check_rows, numbers, read, Rows, Site, Values};
 use super::FeatureError;
+use super::transform::{
+    Binner, Encoder, FittedBinner, FittedEncoder, FittedImputer, FittedScaler, Imputer, Op, StandardScaler,
+    finite,
+};
+use super::values::{Rows, Site, Values, check_rows, numbers, read};
 
 /// Where a feature's values start: a table column, an earlier feature, or arithmetic on those.
 ///

@@ -2,15 +2,15 @@
 
 use std::collections::BTreeMap;
 
+use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
-use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
 use crate::data::{Column, Table};
 
-use super::values::column;
 use super::FeatureError;
+use super::values::column;
 
 /// Row indices of a train/test split: both sorted ascending, every row in exactly one side.
 ///

@@ -196,7 +196,7 @@ pub(crate) fn required<T>(
                     row: site.rows.id(i),
                     step,
                     context: String::new(),
-                })
+                });
             }
         }
     }

@@ -5,9 +5,9 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use super::tree::{grow, Columns, GrowConfig};
+use super::tree::{Columns, GrowConfig, grow};
 use super::{
-    check_input, check_training, invalid, Classifier, DecisionTree, MaxFeatures, ModelError, TreeParams,
+    Classifier, DecisionTree, MaxFeatures, ModelError, TreeParams, check_input, check_training, invalid,
 };
 
 pub(super) const KIND: &str = "random forest";

@@ -3,7 +3,7 @@
 use ndarray::{Array1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
-use super::{check_input, check_training, invalid, sigmoid, solve_spd, Classifier, ModelError};
+use super::{Classifier, ModelError, check_input, check_training, invalid, sigmoid, solve_spd};
 
 pub(super) const KIND: &str = "logistic regression";
 

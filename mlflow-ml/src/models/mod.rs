@@ -53,7 +53,7 @@ mod tree;
 pub use forest::{ForestParams, RandomForest};
 pub use logistic::{LogisticParams, LogisticRegression};
 pub use naive_bayes::{GaussianNb, NaiveBayesParams};
-pub use self_test::{SelfTestedModel, SELF_TEST_TOLERANCE};
+pub use self_test::{SELF_TEST_TOLERANCE, SelfTestedModel};
 pub use svm::{Gamma, Platt, Svm, SvmParams};
 pub use tree::{DecisionTree, MaxFeatures, TreeNode, TreeParams};
 
@@ -73,7 +73,9 @@ pub use tree::{DecisionTree, MaxFeatures, TreeNode, TreeParams};
 #[non_exhaustive]
 pub enum ModelError {
     /// The feature matrix has no rows or no columns.
-    #[error("{what} is empty ({rows} rows x {columns} columns); a model needs at least one row and one feature column")]
+    #[error(
+        "{what} is empty ({rows} rows x {columns} columns); a model needs at least one row and one feature column"
+    )]
     Empty {
         /// Which matrix (`"training data"` or `"prediction input"`).
         what: &'static str,
@@ -83,7 +85,9 @@ pub enum ModelError {
         columns: usize,
     },
     /// A feature value is NaN or infinite.
-    #[error("{what} has a non-finite value {value} at row {row}, column {column}; impute or drop missing values and clip infinities before fitting or predicting")]
+    #[error(
+        "{what} has a non-finite value {value} at row {row}, column {column}; impute or drop missing values and clip infinities before fitting or predicting"
+    )]
     NonFinite {
         /// Which matrix (`"training data"` or `"prediction input"`).
         what: &'static str,
@@ -103,7 +107,9 @@ pub enum ModelError {
         labels: usize,
     },
     /// A label is not 0 or 1.
-    #[error("label {label} at index {index} is not 0 or 1; these are binary classifiers, encode the target as 0/1")]
+    #[error(
+        "label {label} at index {index} is not 0 or 1; these are binary classifiers, encode the target as 0/1"
+    )]
     InvalidLabel {
         /// Position in `y` (0-based).
         index: usize,
@@ -111,7 +117,9 @@ pub enum ModelError {
         label: usize,
     },
     /// All labels are the same class.
-    #[error("y has only class {class} ({count} rows); a classifier needs both classes 0 and 1 in its training data (check the filter or the split)")]
+    #[error(
+        "y has only class {class} ({count} rows); a classifier needs both classes 0 and 1 in its training data (check the filter or the split)"
+    )]
     SingleClass {
         /// The only class present.
         class: usize,
@@ -119,7 +127,9 @@ pub enum ModelError {
         count: usize,
     },
     /// Prediction input has a different number of features than the training data.
-    #[error("the model was fitted on {expected} features but the input has {found} columns; transform the input with the same feature pipeline as at training time")]
+    #[error(
+        "the model was fitted on {expected} features but the input has {found} columns; transform the input with the same feature pipeline as at training time"
+    )]
     FeatureCount {
         /// Features at fit time.
         expected: usize,
@@ -149,7 +159,9 @@ pub enum ModelError {
         expected: &'static str,
     },
     /// A packaged model no longer reproduces the probabilities recorded for its self-test rows.
-    #[error("model `{model}` failed its self-test: row {row} gave P(class 1) = {got}, but {expected} was recorded when it was packaged; the artifact or the code changed, retrain and repackage it")]
+    #[error(
+        "model `{model}` failed its self-test: row {row} gave P(class 1) = {got}, but {expected} was recorded when it was packaged; the artifact or the code changed, retrain and repackage it"
+    )]
     SelfTest {
         /// The packaged model's name.
         model: String,

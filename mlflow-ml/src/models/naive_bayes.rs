@@ -3,7 +3,7 @@
 use ndarray::{Array1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
-use super::{check_input, check_training, invalid, Classifier, ModelError};
+use super::{Classifier, ModelError, check_input, check_training, invalid};
 
 pub(super) const KIND: &str = "naive Bayes";
 
@@ -185,11 +185,7 @@ impl Classifier for GaussianNb {
                                 .sum::<f64>()
                 };
                 let (j0, j1) = (jll(0), jll(1));
-                if j0 == j1 || (j0.is_nan() || j1.is_nan()) {
-                    0.5
-                } else {
-                    1.0 / (1.0 + (j0 - j1).exp())
-                }
+                if j0 == j1 || (j0.is_nan() || j1.is_nan()) { 0.5 } else { 1.0 / (1.0 + (j0 - j1).exp()) }
             })
             .collect())
     }

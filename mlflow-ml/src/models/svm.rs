@@ -3,7 +3,7 @@
 use ndarray::{Array1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
-use super::{check_input, check_training, invalid, Classifier, ModelError};
+use super::{Classifier, ModelError, check_input, check_training, invalid};
 
 pub(super) const KIND: &str = "SVM";
 
@@ -49,11 +49,7 @@ impl Gamma {
                 let n = x.len().max(1) as f64;
                 let mean = x.sum() / n;
                 let var = x.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
-                if var > 0.0 {
-                    1.0 / (p * var)
-                } else {
-                    1.0
-                }
+                if var > 0.0 { 1.0 / (p * var) } else { 1.0 }
             }
             Gamma::Auto => 1.0 / p,
             Gamma::Value(g) => g,
@@ -146,11 +142,7 @@ impl Platt {
                 .zip(&targets)
                 .map(|(f, t)| {
                     let z = f * a + b;
-                    if z >= 0.0 {
-                        t * z + (-z).exp().ln_1p()
-                    } else {
-                        (t - 1.0) * z + z.exp().ln_1p()
-                    }
+                    if z >= 0.0 { t * z + (-z).exp().ln_1p() } else { (t - 1.0) * z + z.exp().ln_1p() }
                 })
                 .sum()
         };
@@ -250,10 +242,10 @@ impl Svm {
         if !(params.tol > 0.0 && params.tol.is_finite()) {
             return Err(invalid(KIND, "tol", params.tol, "a finite number > 0"));
         }
-        if let Gamma::Value(g) = params.gamma {
-            if !(g > 0.0 && g.is_finite()) {
-                return Err(invalid(KIND, "gamma", format!("Value({g})"), "a finite number > 0"));
-            }
+        if let Gamma::Value(g) = params.gamma
+            && !(g > 0.0 && g.is_finite())
+        {
+            return Err(invalid(KIND, "gamma", format!("Value({g})"), "a finite number > 0"));
         }
         let ones = check_training(x, y)?;
         let smaller = ones.min(y.len() - ones);
@@ -480,12 +472,11 @@ impl<'a> KernelCache<'a> {
         if self.cached[i].is_some() {
             return;
         }
-        if self.order.len() >= self.capacity {
-            if let Some(pos) = self.order.iter().position(|&r| r != keep) {
-                if let Some(old) = self.order.remove(pos) {
-                    self.cached[old] = None;
-                }
-            }
+        if self.order.len() >= self.capacity
+            && let Some(pos) = self.order.iter().position(|&r| r != keep)
+            && let Some(old) = self.order.remove(pos)
+        {
+            self.cached[old] = None;
         }
         let r = self.rows[i];
         squared_distances(&self.data[r * self.p..(r + 1) * self.p], &self.columns, &mut self.dist);
@@ -588,11 +579,7 @@ fn smo(
         let (gi, gj) = (y[i] * yg[i], y[j] * yg[j]);
         let quad = {
             let q = 2.0 - 2.0 * ki[j];
-            if q > 0.0 {
-                q
-            } else {
-                TAU
-            }
+            if q > 0.0 { q } else { TAU }
         };
         let (mut ai, mut aj) = (old_i, old_j);
         if y[i] != y[j] {

@@ -5,7 +5,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use super::{check_input, check_training, invalid, Classifier, ModelError};
+use super::{Classifier, ModelError, check_input, check_training, invalid};
 
 pub(super) const KIND: &str = "decision tree";
 
@@ -256,7 +256,7 @@ impl DecisionTree {
                     return Err(ModelError::Corrupt {
                         model,
                         detail: format!("node {i} missing ({} nodes)", self.nodes.len()),
-                    })
+                    });
                 }
             }
         }

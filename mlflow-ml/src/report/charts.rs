@@ -6,8 +6,8 @@
 use std::fmt::Write as _;
 
 use super::fmt::{duration, esc, nice_step, num, tick, trimmed, truncate, value};
-use super::layout::{layout, Sizes};
-use super::{look, ClassifierView, MetricView, NodeKind, NodeView, RunView};
+use super::layout::{Sizes, layout};
+use super::{ClassifierView, MetricView, NodeKind, NodeView, RunView, look};
 
 /// Colours of the classifiers' curves (Okabe-Ito, readable by colour-blind people), in turn.
 pub(super) const PALETTE: [&str; 8] =

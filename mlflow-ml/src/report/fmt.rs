@@ -43,11 +43,7 @@ pub(super) fn num(x: f64) -> String {
 pub(super) fn trimmed(x: f64, decimals: usize) -> String {
     let s = format!("{x:.decimals$}");
     let s = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.') } else { s.as_str() };
-    if s == "-0" || s.is_empty() {
-        "0".into()
-    } else {
-        s.into()
-    }
+    if s == "-0" || s.is_empty() { "0".into() } else { s.into() }
 }
 
 /// A metric value for people: 4 decimals, integers as integers, very large or small values in

@@ -86,10 +86,11 @@ pub(super) fn layout(nodes: &[NodeView], edges: &[(usize, usize)], sizes: Sizes)
         layer[i] = ins.iter().map(|&a| layer[a].saturating_add(1)).max().unwrap_or(0);
     }
     for (i, node) in nodes.iter().enumerate() {
-        if node.kind == NodeKind::Param && inputs[i].is_empty() {
-            if let Some(first) = users[i].iter().map(|&b| layer[b]).min() {
-                layer[i] = first.saturating_sub(1);
-            }
+        if node.kind == NodeKind::Param
+            && inputs[i].is_empty()
+            && let Some(first) = users[i].iter().map(|&b| layer[b]).min()
+        {
+            layer[i] = first.saturating_sub(1);
         }
     }
     let layers = layer.iter().max().map_or(0, |&m| m + 1);
@@ -218,11 +219,7 @@ pub(super) fn layout(nodes: &[NodeView], edges: &[(usize, usize)], sizes: Sizes)
 
 /// Layer indices in sweep order.
 fn order(layers: usize, backwards: bool) -> Vec<usize> {
-    if backwards {
-        (0..layers).rev().collect()
-    } else {
-        (0..layers).collect()
-    }
+    if backwards { (0..layers).rev().collect() } else { (0..layers).collect() }
 }
 
 /// Positions closest (least squares) to `wanted`, in the same order, consecutive ones at least

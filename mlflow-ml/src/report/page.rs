@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use super::charts;
 use super::fmt::{duration, esc, timestamp, truncate, value};
-use super::{look, ClassifierView, MetricView, NodeKind, NodeView, RunView};
+use super::{ClassifierView, MetricView, NodeKind, NodeView, RunView, look};
 use mlflow_core::codec::Hasher;
 
 /// The statuses a step can have, in the order the summary lists them.
@@ -386,11 +386,7 @@ fn distinct<'a>(metrics: &[&'a MetricView], key: impl Fn(&'a MetricView) -> &'a 
 }
 
 fn step_label(step: &str) -> String {
-    if step.is_empty() {
-        "<span class=\"muted\">(run)</span>".into()
-    } else {
-        esc(step)
-    }
+    if step.is_empty() { "<span class=\"muted\">(run)</span>".into() } else { esc(step) }
 }
 
 fn metrics(out: &mut String, metrics: &[MetricView]) {

@@ -51,10 +51,10 @@ impl BatchBar {
     ///
     /// See [`BatchBar`] for an example.
     pub fn update(&self, progress: &BatchProgress) {
-        if let Some(total) = progress.total_bytes {
-            if self.bar.length() != Some(total) {
-                self.bar.set_length(total);
-            }
+        if let Some(total) = progress.total_bytes
+            && self.bar.length() != Some(total)
+        {
+            self.bar.set_length(total);
         }
         self.bar.set_position(progress.bytes_read);
         self.bar.set_message(format!("{} rows", progress.rows));

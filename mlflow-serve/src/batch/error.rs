@@ -2,7 +2,7 @@
 
 use std::io;
 
-use crate::{join, ServeError};
+use crate::{ServeError, join};
 use mlflow_core::text::escape_controls as esc;
 use mlflow_ml::data::DataError;
 use mlflow_ml::features::FeatureError;

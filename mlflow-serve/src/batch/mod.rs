@@ -237,11 +237,7 @@ impl BatchSummary {
     /// See [`BatchSummary`] for an example.
     pub fn rows_per_sec(&self) -> f64 {
         let secs = self.elapsed.as_secs_f64();
-        if secs > 0.0 {
-            self.rows as f64 / secs
-        } else {
-            0.0
-        }
+        if secs > 0.0 { self.rows as f64 / secs } else { 0.0 }
     }
 
     /// The model that scored: `NAME/VERSION` when registered, else the package's name.

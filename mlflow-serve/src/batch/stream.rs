@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use ndarray::Array2;
 
 use super::{BatchError, BatchOptions, BatchProgress, BatchSummary, OUTPUT_COLUMNS};
-use crate::{join, Prediction, Scorer, ServeError};
+use crate::{Prediction, Scorer, ServeError, join};
 use mlflow_ml::data::{Column, DataError, LineCounter, Table};
 use mlflow_ml::features::FeatureError;
 
@@ -491,7 +491,9 @@ fn feature_error(e: FeatureError, chunk: &Chunk, plan: &Plan, file: &str) -> Bat
         FeatureError::NotNumeric { column, row, value, context } => (
             *row,
             column,
-            format!("`{value}` is not a number; fix the value, or leave the field empty to mark it missing{context}"),
+            format!(
+                "`{value}` is not a number; fix the value, or leave the field empty to mark it missing{context}"
+            ),
         ),
         FeatureError::NotFinite { column, row, value, context } => (
             *row,
@@ -504,18 +506,20 @@ fn feature_error(e: FeatureError, chunk: &Chunk, plan: &Plan, file: &str) -> Bat
         FeatureError::MissingValue { column, row, context, .. } => (
             *row,
             column,
-            format!("the value is missing but the model needs one (the package has no imputer for it); fill the field in{context}"),
+            format!(
+                "the value is missing but the model needs one (the package has no imputer for it); fill the field in{context}"
+            ),
         ),
         FeatureError::UnseenCategory { column, row, value, known, context } => (
             *row,
             column,
-            format!("category `{value}` is unknown to the model's encoder, which knows only {known} and refuses others; fix the value, or retrain with an encoder that gives unseen categories a code{context}"),
+            format!(
+                "category `{value}` is unknown to the model's encoder, which knows only {known} and refuses others; fix the value, or retrain with an encoder that gives unseen categories a code{context}"
+            ),
         ),
-        FeatureError::DivisionByZero { column, row, context } => (
-            *row,
-            column,
-            format!("the denominator is zero; fix the values it is computed from{context}"),
-        ),
+        FeatureError::DivisionByZero { column, row, context } => {
+            (*row, column, format!("the denominator is zero; fix the values it is computed from{context}"))
+        }
         _ => (usize::MAX, &none, String::new()),
     };
     if row < chunk.len {

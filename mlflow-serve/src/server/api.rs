@@ -5,19 +5,19 @@ use std::fmt::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use axum::Router;
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use ndarray::ArrayView2;
 use serde_json::Value;
 
 use super::metrics::{ErrorCode, ModelMetrics};
 use super::shadow::ShadowJob;
-use super::{now_ms, App, Loaded, Served};
+use super::{App, Loaded, Served, now_ms};
 use crate::{Durability, Prediction, PredictionRecordRef, Role, Route, Scorer, ServeError};
 use mlflow_core::text::escape_controls as esc;
 
@@ -237,7 +237,7 @@ impl PredictRequest {
                 return Err(ApiError::bad(
                     ErrorCode::BadRequest,
                     format!("`probabilities` is {}; send true or false", shown(other)),
-                ))
+                ));
             }
         };
         let key = match fields.get("key") {
@@ -247,7 +247,7 @@ impl PredictRequest {
                 return Err(ApiError::bad(
                     ErrorCode::BadRequest,
                     format!("`key` is {}; send the routing key as a string", shown(other)),
-                ))
+                ));
             }
         };
         let instances = match fields.remove("instances") {
@@ -256,7 +256,7 @@ impl PredictRequest {
                 return Err(ApiError::bad(
                     ErrorCode::BadRequest,
                     format!("`instances` is {}, not a list; {SHAPE}", kind(&other)),
-                ))
+                ));
             }
             None => {
                 return Err(ApiError::bad(
@@ -447,14 +447,19 @@ async fn read_body(
         ApiError::new(
             StatusCode::REQUEST_TIMEOUT,
             ErrorCode::RequestTimeout,
-            format!("the body did not arrive within {} s; send the whole body at once (or raise the server's --body-timeout-secs)", timeout.as_secs_f64()),
+            format!(
+                "the body did not arrive within {} s; send the whole body at once (or raise the server's --body-timeout-secs)",
+                timeout.as_secs_f64()
+            ),
         )
     };
     let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::BodyTooLarge,
-            format!("the body is larger than the limit of {limit} bytes; send fewer instances per request (or raise the server's --max-body-bytes)"),
+            format!(
+                "the body is larger than the limit of {limit} bytes; send fewer instances per request (or raise the server's --max-body-bytes)"
+            ),
         )
     };
     let drain_limit = limit.saturating_mul(DRAIN_FACTOR);
@@ -733,10 +738,10 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
 
 /// Reads and drops the body (so the connection stays usable), then refuses the request.
 async fn refuse(app: &App, headers: &HeaderMap, body: Body, error: ApiError) -> Response {
-    if let Err(e) = read_body(body, headers, app.max_body_bytes, app.body_read_timeout).await {
-        if e.status == StatusCode::REQUEST_TIMEOUT {
-            return e.answer(&app.unknown);
-        }
+    if let Err(e) = read_body(body, headers, app.max_body_bytes, app.body_read_timeout).await
+        && e.status == StatusCode::REQUEST_TIMEOUT
+    {
+        return e.answer(&app.unknown);
     }
     error.answer(&app.unknown)
 }
@@ -750,7 +755,10 @@ async fn not_found(
     let error = ApiError::new(
         StatusCode::NOT_FOUND,
         ErrorCode::NotFound,
-        format!("no route {}; the routes are POST /v1/models/NAME:predict, GET /v1/models[/NAME], /, /v2/health/live, /v2/health/ready, /metrics", esc(uri.path())),
+        format!(
+            "no route {}; the routes are POST /v1/models/NAME:predict, GET /v1/models[/NAME], /, /v2/health/live, /v2/health/ready, /metrics",
+            esc(uri.path())
+        ),
     );
     refuse(&app, &headers, body, error).await
 }

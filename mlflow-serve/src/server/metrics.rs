@@ -241,7 +241,11 @@ impl Metrics {
             self.models.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
 
         let counters: [(&str, &str, RoleCounts); 2] = [
-            ("mlflow_requests_total", "Prediction requests scored, by model version and role (shadow: scored beside the champion, not returned).", |v| &v.requests),
+            (
+                "mlflow_requests_total",
+                "Prediction requests scored, by model version and role (shadow: scored beside the champion, not returned).",
+                |v| &v.requests,
+            ),
             ("mlflow_predictions_total", "Rows scored, by model version and role.", |v| &v.predictions),
         ];
         for (name, help, counts) in counters {
@@ -251,7 +255,12 @@ impl Metrics {
                     writeln!(out, "{name}{{{}}} {}", labels(v, role), counts(v)[i].load(Ordering::Relaxed));
             });
         }
-        header(&mut out, "mlflow_request_duration_seconds", "histogram", "Time from the request's arrival to its answer (champion, challenger) or to the end of its shadow scoring (shadow).");
+        header(
+            &mut out,
+            "mlflow_request_duration_seconds",
+            "histogram",
+            "Time from the request's arrival to its answer (champion, challenger) or to the end of its shadow scoring (shadow).",
+        );
         for_roles(&versions, |v, role, i| {
             v.latency[i].render(&mut out, "mlflow_request_duration_seconds", &labels(v, role))
         });
@@ -290,9 +299,21 @@ impl Metrics {
             );
         }
         let per_model: [(&str, &str, ModelCount); 3] = [
-            ("mlflow_shadow_dropped_total", "Shadow scorings skipped because the shadow queue was full.", |m| &m.shadow_dropped),
-            ("mlflow_model_reloads_total", "Times a served model switched to another registered version.", |m| &m.reloads),
-            ("mlflow_model_reload_errors_total", "Newly registered versions that failed to load, once per distinct failure (the old version keeps serving; the load is retried every reload interval).", |m| &m.reload_errors),
+            (
+                "mlflow_shadow_dropped_total",
+                "Shadow scorings skipped because the shadow queue was full.",
+                |m| &m.shadow_dropped,
+            ),
+            (
+                "mlflow_model_reloads_total",
+                "Times a served model switched to another registered version.",
+                |m| &m.reloads,
+            ),
+            (
+                "mlflow_model_reload_errors_total",
+                "Newly registered versions that failed to load, once per distinct failure (the old version keeps serving; the load is retried every reload interval).",
+                |m| &m.reload_errors,
+            ),
         ];
         for (name, help, count) in per_model {
             header(&mut out, name, "counter", help);
@@ -313,7 +334,13 @@ impl Metrics {
         );
         for (model, serving) in self.serving.lock().unwrap_or_else(|e| e.into_inner()).iter() {
             for Serving { role, mode, reference, version } in serving {
-                let _ = writeln!(out, "mlflow_model_serving{{model=\"{}\",version=\"{version}\",role=\"{}\",mode=\"{mode}\",reference=\"{}\"}} 1", escape(model), role.as_str(), escape(reference));
+                let _ = writeln!(
+                    out,
+                    "mlflow_model_serving{{model=\"{}\",version=\"{version}\",role=\"{}\",mode=\"{mode}\",reference=\"{}\"}} 1",
+                    escape(model),
+                    role.as_str(),
+                    escape(reference)
+                );
             }
         }
         header(&mut out, "mlflow_requests_in_flight", "gauge", "Requests being handled now.");

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use crate::data::{Column, Table};
 
 use super::{invalid, training, whole};
-use crate::features::values::{numbers, required, Rows, Site, Values};
 use crate::features::FeatureError;
+use crate::features::values::{Rows, Site, Values, numbers, required};
 
 /// Cuts numbers into ordered bins with right-closed edges: with edges `e0 < e1 < ... < ek`, a
 /// value `x <= e0` gets code 0, `e0 < x <= e1` code 1, ..., `x > ek` code `k + 1`.

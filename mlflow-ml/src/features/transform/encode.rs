@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use crate::data::{Column, Table};
 
 use super::{invalid, training, whole};
-use crate::features::values::{required, texts, Rows, Site, Values};
 use crate::features::FeatureError;
+use crate::features::values::{Rows, Site, Values, required, texts};
 
 /// Where an [`Encoder`]'s categories and codes come from.
 ///
@@ -150,10 +150,10 @@ impl Encoder {
                 }
             }
         }
-        if let Unseen::Code(c) = self.unseen {
-            if c == i64::MAX {
-                return Err(invalid(feature, "unseen code i64::MAX is reserved; pick a smaller code"));
-            }
+        if let Unseen::Code(c) = self.unseen
+            && c == i64::MAX
+        {
+            return Err(invalid(feature, "unseen code i64::MAX is reserved; pick a smaller code"));
         }
         Ok(())
     }

@@ -6,9 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{Column, Table};
 
-use super::{invalid, training, whole, Value};
-use crate::features::values::{numbers, texts, Rows, Site, Values};
+use super::{Value, invalid, training, whole};
 use crate::features::FeatureError;
+use crate::features::values::{Rows, Site, Values, numbers, texts};
 
 /// How an [`Imputer`] chooses its fill value from the training rows.
 ///

@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::Table;
 
-use super::values::{check_rows, read, Rows, Values};
 use super::FeatureError;
+use super::values::{Rows, Values, check_rows, read};
 
 mod bin;
 mod encode;

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use crate::data::{Column, Table};
 
 use super::{invalid, whole};
-use crate::features::values::{check_finite, numbers, texts, Site, Values};
 use crate::features::FeatureError;
+use crate::features::values::{Site, Values, check_finite, numbers, texts};
 
 /// A comparison for [`Op::Indicator`].
 ///

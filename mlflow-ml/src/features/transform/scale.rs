@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use crate::data::{Column, Table};
 
 use super::{training, whole};
-use crate::features::values::{numbers, required, Rows, Site, Values};
 use crate::features::FeatureError;
+use crate::features::values::{Rows, Site, Values, numbers, required};
 
 /// Standardizes numbers: `(x - mean) / std`, with the mean and population standard deviation
 /// (divisor n) of the training rows. A training std of zero (a constant column) divides by 1
@@ -118,11 +118,7 @@ impl FittedScaler {
     /// # Ok::<(), mlflow_ml::features::FeatureError>(())
     /// ```
     pub fn scale(&self) -> f64 {
-        if self.std > 0.0 && self.std.is_finite() {
-            self.std
-        } else {
-            1.0
-        }
+        if self.std > 0.0 && self.std.is_finite() { self.std } else { 1.0 }
     }
 
     /// Scales one number.
