@@ -36,7 +36,9 @@
 
 mod api;
 mod conn;
+mod error;
 mod metrics;
+mod request;
 mod shadow;
 
 use std::collections::HashMap;

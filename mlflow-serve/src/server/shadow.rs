@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use super::api::{self, Instances, Rows};
+use super::request::{self, Instances, Rows};
 use super::{Loaded, Served};
 use crate::{PredictionRecordRef, Role};
 
@@ -138,7 +138,7 @@ fn score_batch(model: &Loaded, jobs: Vec<ShadowJob>) {
     }
     let rows = Rows::new(values, model.scorer.names().len());
     let started = Instant::now();
-    let predictions = match api::score(&model.scorer, &rows) {
+    let predictions = match request::score(&model.scorer, &rows) {
         Ok(predictions) => predictions,
         Err(_) => {
             fitting.iter().for_each(|_| model.metrics.shadow_failed());
@@ -153,7 +153,7 @@ fn score_batch(model: &Loaded, jobs: Vec<ShadowJob>) {
         let latency = Duration::from_secs_f64(per_row * n as f64);
         model.metrics.scored(Role::Shadow, n, job.arrived.elapsed());
         if job.served.log.is_some() {
-            let batch = api::records(
+            let batch = request::records(
                 &job.request_id,
                 job.time_ms,
                 model,

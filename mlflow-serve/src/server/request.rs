@@ -1,0 +1,288 @@
+//! A KServe V1 predict request: its JSON body parsed into instances, checked against the model's
+//! signature into rows, scored, and turned into prediction log records.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use ndarray::ArrayView2;
+use serde_json::Value;
+
+use super::Loaded;
+use super::error::ApiError;
+use super::metrics::ErrorCode;
+use crate::{Prediction, PredictionRecordRef, Role, Scorer, ServeError};
+use mlflow_core::text::escape_controls as esc;
+
+/// One instance of a request, as sent.
+#[derive(Debug)]
+pub(crate) enum Instance {
+    /// Values in the model's feature order.
+    Values(Vec<f64>),
+    /// Values by feature name.
+    Named(BTreeMap<String, f64>),
+}
+
+/// The instances of a request.
+#[derive(Debug)]
+pub(crate) struct Instances(Vec<Instance>);
+
+/// Model inputs in one model's feature order, row after row.
+pub(crate) struct Rows {
+    values: Vec<f64>,
+    columns: usize,
+}
+
+impl Rows {
+    pub(crate) fn new(values: Vec<f64>, columns: usize) -> Rows {
+        Rows { values, columns }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.values.len().checked_div(self.columns).unwrap_or(0)
+    }
+
+    pub(crate) fn columns(&self) -> usize {
+        self.columns
+    }
+
+    pub(crate) fn values(&self) -> &[f64] {
+        &self.values
+    }
+}
+
+impl Instances {
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The instances in `scorer`'s feature order, checked against its signature.
+    pub(crate) fn matrix(&self, scorer: &Scorer) -> Result<Rows, ApiError> {
+        let columns = scorer.names().len();
+        let mut values = Vec::with_capacity(self.0.len() * columns);
+        self.append_to(scorer, &mut values)?;
+        Ok(Rows { values, columns })
+    }
+
+    /// Appends the instances to `values` in `scorer`'s feature order, checked against its
+    /// signature; on an error `values` is left as it was.
+    pub(crate) fn append_to(&self, scorer: &Scorer, values: &mut Vec<f64>) -> Result<(), ApiError> {
+        let start = values.len();
+        let appended = self.0.iter().enumerate().try_for_each(|(i, instance)| {
+            match instance {
+                Instance::Values(row) => {
+                    scorer.check_row(i, row)?;
+                    values.extend_from_slice(row);
+                }
+                Instance::Named(named) => values.extend(scorer.ordered(i, named)?),
+            }
+            Ok(())
+        });
+        if appended.is_err() {
+            values.truncate(start);
+        }
+        appended
+    }
+}
+
+/// A parsed `:predict` request.
+pub(crate) struct PredictRequest {
+    pub(crate) instances: Instances,
+    pub(crate) probabilities: bool,
+    pub(crate) key: Option<String>,
+}
+
+const SHAPE: &str =
+    r#"send {"instances": [[v1, v2, ...], ...]} or {"instances": [{"feature": value, ...}, ...]}"#;
+
+impl PredictRequest {
+    pub(crate) fn parse(body: &[u8], names: &[String]) -> Result<PredictRequest, ApiError> {
+        let value: Value = serde_json::from_slice(body).map_err(|e| {
+            if e.to_string().starts_with("number out of range") {
+                ApiError::bad(
+                    ErrorCode::NonFinite,
+                    format!("a value is too large to be a finite number ({e}); send finite numbers"),
+                )
+            } else {
+                ApiError::bad(
+                    ErrorCode::MalformedJson,
+                    format!("the body is not valid JSON: {}; {SHAPE}", esc(&e.to_string())),
+                )
+            }
+        })?;
+        let Value::Object(mut fields) = value else {
+            return Err(ApiError::bad(
+                ErrorCode::BadRequest,
+                format!("the body is JSON but not an object; {SHAPE}"),
+            ));
+        };
+        let probabilities = match fields.get("probabilities") {
+            None | Some(Value::Bool(false)) => false,
+            Some(Value::Bool(true)) => true,
+            Some(other) => {
+                return Err(ApiError::bad(
+                    ErrorCode::BadRequest,
+                    format!("`probabilities` is {}; send true or false", shown(other)),
+                ));
+            }
+        };
+        let key = match fields.get("key") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(key)) => Some(key.clone()),
+            Some(other) => {
+                return Err(ApiError::bad(
+                    ErrorCode::BadRequest,
+                    format!("`key` is {}; send the routing key as a string", shown(other)),
+                ));
+            }
+        };
+        let instances = match fields.remove("instances") {
+            Some(Value::Array(instances)) => instances,
+            Some(other) => {
+                return Err(ApiError::bad(
+                    ErrorCode::BadRequest,
+                    format!("`instances` is {}, not a list; {SHAPE}", kind(&other)),
+                ));
+            }
+            None => {
+                return Err(ApiError::bad(
+                    ErrorCode::BadRequest,
+                    format!("the body has no `instances`; {SHAPE}"),
+                ));
+            }
+        };
+        if instances.is_empty() {
+            return Err(ApiError::bad(ErrorCode::EmptyInstances, format!("`instances` is empty; {SHAPE}")));
+        }
+        let instances = instances
+            .into_iter()
+            .enumerate()
+            .map(|(i, instance)| parse_instance(i, instance, names))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(PredictRequest { instances: Instances(instances), probabilities, key })
+    }
+}
+
+fn parse_instance(i: usize, instance: Value, names: &[String]) -> Result<Instance, ApiError> {
+    // `feature` names the value in messages; it is only called on an error.
+    let number = |value: &Value, feature: &dyn Fn() -> String| -> Result<f64, ApiError> {
+        match value.as_f64() {
+            Some(v) if v.is_finite() => Ok(v),
+            Some(v) => Err(ApiError::bad(
+                ErrorCode::NonFinite,
+                format!("instance {i}, feature {} is {v}; send finite numbers", feature()),
+            )),
+            None => Err(ApiError::bad(
+                ErrorCode::NonNumeric,
+                format!(
+                    "instance {i}, feature {} is {}, not a number; send numbers (encode categories as the model's codes)",
+                    feature(),
+                    described(value)
+                ),
+            )),
+        }
+    };
+    match instance {
+        Value::Array(values) => values
+            .iter()
+            .enumerate()
+            .map(|(j, v)| {
+                number(v, &|| match names.get(j) {
+                    Some(name) => format!("`{}` (column {j})", esc(name)),
+                    None => format!("at column {j}"),
+                })
+            })
+            .collect::<Result<Vec<f64>, _>>()
+            .map(Instance::Values),
+        Value::Object(fields) => fields
+            .into_iter()
+            .map(|(name, v)| {
+                let value = number(&v, &|| format!("`{}`", esc(&name)))?;
+                Ok((name, value))
+            })
+            .collect::<Result<BTreeMap<String, f64>, _>>()
+            .map(Instance::Named),
+        other => Err(ApiError::bad(
+            ErrorCode::BadRequest,
+            format!(
+                "instance {i} is {}, not a list of values or an object of feature values; {SHAPE}",
+                kind(&other)
+            ),
+        )),
+    }
+}
+
+/// Client JSON values longer than this (in characters) are cut short in messages.
+const MAX_SHOWN: usize = 64;
+
+/// A client's JSON value as quoted in messages: its JSON text, cut to [`MAX_SHOWN`] characters,
+/// with control characters and bidi overrides escaped (JSON escapes only C0 controls).
+fn shown(value: &Value) -> String {
+    let text = value.to_string();
+    let cut = match text.char_indices().nth(MAX_SHOWN) {
+        Some((at, _)) => format!("{}...", &text[..at]),
+        None => text,
+    };
+    esc(&cut).into_owned()
+}
+
+/// A client's JSON value described and quoted: `null`, `a boolean true`, `a string "x"`, ...
+fn described(value: &Value) -> String {
+    match value {
+        Value::Null => "null".to_owned(),
+        other => format!("{} {}", kind(other), shown(other)),
+    }
+}
+
+/// How a JSON value is described in messages.
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Scores checked rows with one scorer.
+pub(crate) fn score(scorer: &Scorer, rows: &Rows) -> Result<Vec<Prediction>, ServeError> {
+    if rows.len() == 1 {
+        return Ok(vec![scorer.score_row(&rows.values)?]);
+    }
+    let view = ArrayView2::from_shape((rows.len(), rows.columns), &rows.values)
+        .map_err(|e| ServeError::Build(format!("cannot view the rows as a matrix: {e}")))?;
+    scorer.score_batch(view)
+}
+
+/// One log record per row; `inputs` holds the rows one after the other, each the model's
+/// feature count long.
+pub(crate) fn records<'a>(
+    request_id: &'a str,
+    time_ms: i64,
+    model: &'a Loaded,
+    role: Role,
+    inputs: &'a [f64],
+    predictions: &[Prediction],
+    latency: Duration,
+) -> Vec<PredictionRecordRef<'a>> {
+    let latency_us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+    let columns = model.scorer.names().len().max(1);
+    predictions
+        .iter()
+        .zip(inputs.chunks_exact(columns))
+        .enumerate()
+        .map(|(i, (p, row))| PredictionRecordRef {
+            request_id,
+            row: i as u32,
+            time_ms,
+            model: &model.name,
+            version: model.version,
+            role,
+            inputs: row,
+            label: p.label,
+            probability: p.probability,
+            latency_us,
+        })
+        .collect()
+}
