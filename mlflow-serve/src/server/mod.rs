@@ -33,6 +33,9 @@ mod api;
 mod metrics;
 mod shadow;
 
+#[doc(hidden)]
+pub use api::parse_predict_body;
+
 use std::collections::HashMap;
 use std::future::IntoFuture;
 use std::net::SocketAddr;
