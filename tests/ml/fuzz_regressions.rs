@@ -15,7 +15,7 @@ fn decode_table(name: &str) -> Result<Table, CodecError> {
 }
 
 /// The fuzzer's first finding: a `Table` whose first column name claims 4 GiB (0xFCFCFCFC
-/// bytes) in a 60-byte artifact; bincode reserved it before reading (out of memory).
+/// bytes) in a 56-byte artifact; bincode reserved it before reading (out of memory).
 #[test]
 fn artifact_decode_table_name_claiming_4_gib_is_a_decode_error() {
     let err = decode_table("table-name-claims-4gib").unwrap_err();
