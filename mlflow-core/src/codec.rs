@@ -9,7 +9,10 @@ use std::fmt;
 
 use serde::{Serialize, de::DeserializeOwned};
 
-/// Upper bound on what bincode may claim while decoding one artifact (memory it may reserve).
+mod bounded;
+
+/// Upper bound on what bincode may claim while decoding one artifact (a backstop: strings and
+/// byte buffers are never reserved beyond the bytes the input holds, see [`decode`]).
 const DECODE_CLAIM_LIMIT: usize = 1 << 36;
 
 /// Default limit on the encoded size of one artifact that [`decode`] accepts: 4 GiB.
@@ -190,6 +193,11 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CodecError> {
 
 /// Decodes artifact bytes, refusing inputs longer than `limit` bytes and inputs with bytes left over.
 ///
+/// Memory follows the input, not the length prefixes inside it: a string or byte buffer is read
+/// only once its whole length is there, and sequences and maps reserve at most a small bounded
+/// amount up front, so a corrupt or hostile artifact of a few bytes cannot make the decoder
+/// reserve gigabytes.
+///
 /// ```
 /// use mlflow_core::codec::{decode, encode, CodecError};
 /// let bytes = encode(&"a long enough string".to_string()).unwrap();
@@ -201,11 +209,8 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8], limit: u64) -> Result<T, CodecE
         return Err(CodecError::TooLarge { type_name, len: bytes.len() as u64, limit });
     }
     let config = config().with_limit::<DECODE_CLAIM_LIMIT>();
-    let (value, used) = bincode::serde::decode_from_slice(bytes, config).map_err(|e| CodecError::Decode {
-        type_name,
-        len: bytes.len(),
-        message: e.to_string(),
-    })?;
+    let (bounded::Bounded(value), used) = bincode::serde::decode_from_slice(bytes, config)
+        .map_err(|e| CodecError::Decode { type_name, len: bytes.len(), message: e.to_string() })?;
     if used != bytes.len() {
         return Err(CodecError::TrailingBytes { type_name, used, len: bytes.len() });
     }
@@ -333,6 +338,40 @@ mod tests {
         bytes.extend_from_slice(&(1u64 << 62).to_le_bytes());
         assert!(decode::<String>(&bytes, 1024).is_err());
         assert!(decode::<Vec<u64>>(&bytes, 1024).is_err());
+    }
+
+    #[test]
+    fn a_length_prefix_under_the_claim_limit_reserves_nothing_beyond_the_input() {
+        // varint tag 253 = u64 length follows: a 60 GiB string (under the claim limit) in 9 bytes.
+        let mut bytes = vec![253u8];
+        bytes.extend_from_slice(&(60u64 << 30).to_le_bytes());
+        let err = decode::<String>(&bytes, 1024).unwrap_err();
+        assert!(matches!(err, CodecError::Decode { .. }), "{err}");
+        let err = decode::<Vec<String>>(&[&[1u8][..], &bytes].concat(), 1024).unwrap_err();
+        assert!(matches!(err, CodecError::Decode { .. }), "{err}");
+        let err = decode::<std::path::PathBuf>(&bytes, 1024).unwrap_err();
+        assert!(matches!(err, CodecError::Decode { .. }), "{err}");
+    }
+
+    #[test]
+    fn owned_strings_bytes_and_nested_values_round_trip_through_the_bounded_reader() {
+        #[derive(Debug, PartialEq, Serialize, serde::Deserialize)]
+        enum Kind {
+            Unit,
+            Text(String),
+            Pair(Option<String>, Vec<u8>),
+            Named { path: std::path::PathBuf, tags: std::collections::BTreeMap<String, Box<str>> },
+        }
+        let values = vec![
+            Kind::Unit,
+            Kind::Text("héllo".into()),
+            Kind::Pair(Some(String::new()), vec![0, 255]),
+            Kind::Named { path: "/a/b".into(), tags: [("k".to_string(), "v".into())].into() },
+        ];
+        let bytes = encode(&values).unwrap();
+        assert_eq!(decode::<Vec<Kind>>(&bytes, 1 << 20).unwrap(), values);
+        assert_eq!(decode::<char>(&encode(&'ß').unwrap(), 8).unwrap(), 'ß');
+        assert_eq!(decode::<u128>(&encode(&u128::MAX).unwrap(), 32).unwrap(), u128::MAX);
     }
 
     #[test]

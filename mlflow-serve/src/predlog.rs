@@ -806,13 +806,11 @@ impl bincode::enc::write::Writer for VecWriter<'_> {
     }
 }
 
-/// Decodes a frame's payload; `None` when it is not one whole record.
+/// Decodes a frame's payload; `None` when it is not one whole record. Through the artifact
+/// decoder, so that a length inside a damaged or foreign payload never reserves more memory
+/// than the payload holds.
 fn decode_record(payload: &[u8]) -> Option<PredictionRecord> {
-    let config = bincode::config::standard().with_limit::<{ 1 << 32 }>();
-    match bincode::serde::decode_from_slice::<PredictionRecord, _>(payload, config) {
-        Ok((record, used)) if used == payload.len() => Some(record),
-        _ => None,
-    }
+    mlflow_core::codec::decode(payload, u64::MAX).ok()
 }
 
 /// The checksum of a frame: CRC-32 (IEEE) of its length bytes, then its payload.

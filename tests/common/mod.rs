@@ -55,3 +55,12 @@ pub fn child_stdout(child: std::process::Child) -> String {
     assert!(output.status.success(), "child failed:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
     stdout
 }
+
+/// A committed input that a fuzz target once failed on: `tests/fuzz_regressions/<target>/<name>`.
+pub fn fuzz_input(target: &str, name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fuzz_regressions")
+        .join(target)
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}

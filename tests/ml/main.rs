@@ -12,6 +12,7 @@ mod titanic;
 mod data;
 mod eval;
 mod features;
+mod fuzz_regressions;
 mod models;
 mod report;
 mod report_browser;

@@ -6,5 +6,6 @@ mod common;
 #[path = "../support/titanic.rs"]
 mod titanic;
 
+mod fuzz_regressions;
 mod predlog;
 mod serve;

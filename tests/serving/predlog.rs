@@ -56,7 +56,7 @@ fn file_name(path: &Path) -> &str {
 }
 
 /// A segment's header: magic and format version.
-const HEADER: &[u8; 14] = b"MLFLOWLOG\0\x01\0\0\0";
+pub(crate) const HEADER: &[u8; 14] = b"MLFLOWLOG\0\x01\0\0\0";
 
 /// CRC-32 (IEEE, as zlib's), bit by bit: the documented checksum, computed independently.
 fn crc32(bytes: &[u8]) -> u32 {
@@ -71,7 +71,7 @@ fn crc32(bytes: &[u8]) -> u32 {
 }
 
 /// A frame as documented: payload length, CRC-32 of the length bytes and the payload, payload.
-fn frame(payload: &[u8]) -> Vec<u8> {
+pub(crate) fn frame(payload: &[u8]) -> Vec<u8> {
     let len = (payload.len() as u32).to_le_bytes();
     let checksum = crc32(&[&len[..], payload].concat());
     [&len[..], &checksum.to_le_bytes(), payload].concat()

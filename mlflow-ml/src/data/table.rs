@@ -336,10 +336,41 @@ impl Schema {
 /// # Ok::<(), mlflow_ml::data::DataError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "TableParts")]
 pub struct Table {
     names: Vec<String>,
     columns: Vec<Column>,
     rows: usize,
+}
+
+/// A [`Table`] as stored, checked before it becomes one: a decoded table keeps the invariants
+/// of [`Table::new`] (one unique name per column, every column `rows` long).
+#[derive(Deserialize)]
+#[serde(rename = "Table")]
+struct TableParts {
+    names: Vec<String>,
+    columns: Vec<Column>,
+    rows: usize,
+}
+
+impl TryFrom<TableParts> for Table {
+    type Error = String;
+
+    fn try_from(parts: TableParts) -> Result<Table, String> {
+        let TableParts { names, columns, rows } = parts;
+        if names.len() != columns.len() {
+            return Err(format!("a table of {} column names but {} columns", names.len(), columns.len()));
+        }
+        for (j, (name, column)) in names.iter().zip(&columns).enumerate() {
+            if column.len() != rows {
+                return Err(format!("column `{name}` has {} values in a table of {rows} rows", column.len()));
+            }
+            if names[..j].contains(name) {
+                return Err(format!("column name `{name}` appears twice in a table"));
+            }
+        }
+        Ok(Table { names, columns, rows })
+    }
 }
 
 impl Table {

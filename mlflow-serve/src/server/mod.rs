@@ -41,6 +41,9 @@ mod metrics;
 mod request;
 mod shadow;
 
+#[doc(hidden)]
+pub use request::parse_predict_body;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -162,6 +162,20 @@ impl PredictRequest {
     }
 }
 
+/// Parses a `:predict` body as the server does and checks its instances against `scorer`'s
+/// signature: the model inputs row after row with their number of columns, or the refusal's
+/// error code and message.
+///
+/// Not public API: an entry point for the fuzz targets (`fuzz/` in the repository), which may
+/// change or go away at any time.
+#[doc(hidden)]
+pub fn parse_predict_body(body: &[u8], scorer: &Scorer) -> Result<(Vec<f64>, usize), (&'static str, String)> {
+    let refused = |e: ApiError| (e.code.as_str(), e.message);
+    let request = PredictRequest::parse(body, scorer.names()).map_err(refused)?;
+    let rows = request.instances.matrix(scorer).map_err(refused)?;
+    Ok((rows.values, rows.columns))
+}
+
 fn parse_instance(i: usize, instance: Value, names: &[String]) -> Result<Instance, ApiError> {
     // `feature` names the value in messages; it is only called on an error.
     let number = |value: &Value, feature: &dyn Fn() -> String| -> Result<f64, ApiError> {
