@@ -20,7 +20,11 @@ fn decode_table(name: &str) -> Result<Table, CodecError> {
 fn artifact_decode_table_name_claiming_4_gib_is_a_decode_error() {
     let err = decode_table("table-name-claims-4gib").unwrap_err();
     assert!(matches!(err, CodecError::Decode { .. }), "{err}");
-    assert!(err.to_string().contains("cannot decode 56 bytes as a `mlflow_ml::data::") && err.to_string().contains("Table`"), "{err}");
+    assert!(
+        err.to_string().contains("cannot decode 56 bytes as a `mlflow_ml::data::")
+            && err.to_string().contains("Table`"),
+        "{err}"
+    );
 }
 
 /// A `Table` of one column name and no column (4 bytes): it decoded, and code relying on one
