@@ -1,13 +1,10 @@
 //! The log's folder: segment names, listing, opening, the lock, and deleting the oldest.
 
 use std::fs::{self, File, OpenOptions, TryLockError};
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use super::frame::{Frame, SegmentReader};
-use super::writer::Segment;
-use super::{HEADER_LEN, LOCK_FILE, LOG_FORMAT_VERSION, MAGIC, SEGMENT_PREFIX, SEGMENT_SUFFIX};
+use super::{LOCK_FILE, SEGMENT_PREFIX, SEGMENT_SUFFIX, log_error};
 use crate::ServeError;
 
 /// Deletes the oldest segments in `dir` beyond `keep`, never `current`. Best effort: the
@@ -92,88 +89,6 @@ pub(super) fn lock_folder(dir: &Path) -> Result<Option<File>, ServeError> {
             Ok(None)
         }
         Err(TryLockError::Error(e)) => Err(log_error("lock", &path, e)),
-    }
-}
-
-/// Opens (creating if needed, with its header) a segment for appending. `None` when the segment
-/// does not end cleanly after a whole frame (a torn or damaged frame, or zeros): it is left
-/// exactly as it is, and records go to the next one.
-pub(super) fn open_segment(dir: &Path, sequence: u64) -> Result<Option<Segment>, ServeError> {
-    let path = segment_path(dir, sequence);
-    let mut file = OpenOptions::new()
-        .read(true)
-        .append(true)
-        .create(true)
-        .open(&path)
-        .map_err(|e| log_error("open", &path, e))?;
-    let mut size = file.metadata().map_err(|e| log_error("open", &path, e))?.len();
-    if size < HEADER_LEN {
-        // New, or a torn header (which holds no record): start it over.
-        if size > 0 {
-            file.set_len(0).map_err(|e| log_error("repair the header of", &path, e))?;
-        }
-        let mut header = [0u8; HEADER_LEN as usize];
-        header[..MAGIC.len()].copy_from_slice(MAGIC);
-        header[MAGIC.len()..].copy_from_slice(&LOG_FORMAT_VERSION.to_le_bytes());
-        file.write_all(&header).map_err(|e| log_error("write the header of", &path, e))?;
-        size = HEADER_LEN;
-    } else {
-        let Some(mut reader) = SegmentReader::open(&path).map_err(|e| match e {
-            ServeError::Log { source, .. } => log_error("open", &path, source),
-            other => other,
-        })?
-        else {
-            return Err(log_error("open", &path, io::ErrorKind::NotFound.into()));
-        };
-        let mut payload = Vec::new();
-        loop {
-            let start = reader.offset;
-            match reader.next_frame(&mut payload)? {
-                Frame::Whole => {}
-                Frame::End => break,
-                Frame::Short | Frame::Damaged => {
-                    // Never cut: a damaged length can make whole frames after it look like a
-                    // torn tail. Readers stop this segment here and go on with the next one.
-                    let path = path.display();
-                    tracing::warn!(target: "mlflow", %path, offset = start, bytes = size.saturating_sub(start), "a prediction log segment does not end with a whole frame: left as it is, appending to a new segment");
-                    return Ok(None);
-                }
-            }
-        }
-    }
-    Ok(Some(Segment { file: Arc::new(file), path, sequence, size, appended: 0, broken: false }))
-}
-
-pub(super) fn not_a_folder() -> io::Error {
-    io::Error::new(io::ErrorKind::NotADirectory, "it is a file, not a folder")
-}
-
-pub(super) fn log_error(action: &'static str, path: &Path, source: io::Error) -> ServeError {
-    ServeError::Log { action, path: path.to_path_buf(), source }
-}
-
-/// What to do about a failed prediction log operation, for [`ServeError::Log`]'s message.
-pub(crate) fn log_hint(source: &io::Error) -> &'static str {
-    match source.kind() {
-        io::ErrorKind::NotADirectory | io::ErrorKind::AlreadyExists | io::ErrorKind::IsADirectory => {
-            "move the file in the way or choose another folder for the prediction log"
-        }
-        io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem => {
-            "make the folder writable by this user or choose another folder for the prediction log"
-        }
-        io::ErrorKind::NotFound => {
-            "check the path (a model's log is `<store>/predictions/<model>`, created when it is opened)"
-        }
-        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded | io::ErrorKind::FileTooLarge => {
-            "free disk space, or keep fewer segments with `LogOptions::max_segments`"
-        }
-        io::ErrorKind::WouldBlock => {
-            "give each server its own store, stop the other one, or serve with --no-log"
-        }
-        io::ErrorKind::InvalidData => {
-            "read it with the newer mlflow that wrote it, or move it out of the log's folder (a new segment is then started)"
-        }
-        _ => "check the folder and the disk, then retry",
     }
 }
 

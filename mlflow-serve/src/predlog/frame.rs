@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::folder::log_error;
+use super::log_error;
 use super::{FRAME_HEADER, HEADER_LEN, LOG_FORMAT_VERSION, MAGIC, PredictionRecord};
 use crate::ServeError;
 

@@ -28,7 +28,12 @@
 //! # Ok::<(), mlflow_serve::ServeError>(())
 //! ```
 
+use std::io;
+use std::path::Path;
+
 use serde::{Deserialize, Serialize};
+
+use crate::ServeError;
 
 /// The folder of the store holding one prediction log per model.
 const PREDICTIONS_DIR: &str = "predictions";
@@ -335,10 +340,41 @@ mod frame;
 mod reader;
 mod writer;
 
-pub(crate) use folder::log_hint;
-
 pub use reader::LogReader;
 pub use writer::PredictionLog;
+
+pub(super) fn not_a_folder() -> io::Error {
+    io::Error::new(io::ErrorKind::NotADirectory, "it is a file, not a folder")
+}
+
+pub(super) fn log_error(action: &'static str, path: &Path, source: io::Error) -> ServeError {
+    ServeError::Log { action, path: path.to_path_buf(), source }
+}
+
+/// What to do about a failed prediction log operation, for [`ServeError::Log`]'s message.
+pub(crate) fn log_hint(source: &io::Error) -> &'static str {
+    match source.kind() {
+        io::ErrorKind::NotADirectory | io::ErrorKind::AlreadyExists | io::ErrorKind::IsADirectory => {
+            "move the file in the way or choose another folder for the prediction log"
+        }
+        io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem => {
+            "make the folder writable by this user or choose another folder for the prediction log"
+        }
+        io::ErrorKind::NotFound => {
+            "check the path (a model's log is `<store>/predictions/<model>`, created when it is opened)"
+        }
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded | io::ErrorKind::FileTooLarge => {
+            "free disk space, or keep fewer segments with `LogOptions::max_segments`"
+        }
+        io::ErrorKind::WouldBlock => {
+            "give each server its own store, stop the other one, or serve with --no-log"
+        }
+        io::ErrorKind::InvalidData => {
+            "read it with the newer mlflow that wrote it, or move it out of the log's folder (a new segment is then started)"
+        }
+        _ => "check the folder and the disk, then retry",
+    }
+}
 
 #[cfg(test)]
 mod tests {

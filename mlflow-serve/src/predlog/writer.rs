@@ -2,17 +2,18 @@
 //! appended as frames, group commit for synced appends.
 
 use std::cell::Cell;
-use std::fs::{self, File};
-use std::io::Write;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
-use super::folder::{delete_oldest, lock_folder, log_error, not_a_folder, open_segment, segments};
-use super::frame::encode_frame;
+use super::folder::{delete_oldest, lock_folder, segment_path, segments};
+use super::frame::{Frame, SegmentReader, encode_frame};
 use super::{
-    Durability, HEADER_LEN, KEPT_BUFFER, LogContents, LogOptions, LogReader, LogRecord, PREDICTIONS_DIR,
-    RECORD_CAPACITY,
+    Durability, HEADER_LEN, KEPT_BUFFER, LOG_FORMAT_VERSION, LogContents, LogOptions, LogReader, LogRecord,
+    MAGIC, PREDICTIONS_DIR, RECORD_CAPACITY,
 };
+use super::{log_error, not_a_folder};
 use crate::ServeError;
 use mlflow_core::store::Store;
 
@@ -456,4 +457,53 @@ impl PredictionLog {
 thread_local! {
     /// Each thread's encoding buffer, kept between appends.
     static BUFFER: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+/// Opens (creating if needed, with its header) a segment for appending. `None` when the segment
+/// does not end cleanly after a whole frame (a torn or damaged frame, or zeros): it is left
+/// exactly as it is, and records go to the next one.
+fn open_segment(dir: &Path, sequence: u64) -> Result<Option<Segment>, ServeError> {
+    let path = segment_path(dir, sequence);
+    let mut file = OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create(true)
+        .open(&path)
+        .map_err(|e| log_error("open", &path, e))?;
+    let mut size = file.metadata().map_err(|e| log_error("open", &path, e))?.len();
+    if size < HEADER_LEN {
+        // New, or a torn header (which holds no record): start it over.
+        if size > 0 {
+            file.set_len(0).map_err(|e| log_error("repair the header of", &path, e))?;
+        }
+        let mut header = [0u8; HEADER_LEN as usize];
+        header[..MAGIC.len()].copy_from_slice(MAGIC);
+        header[MAGIC.len()..].copy_from_slice(&LOG_FORMAT_VERSION.to_le_bytes());
+        file.write_all(&header).map_err(|e| log_error("write the header of", &path, e))?;
+        size = HEADER_LEN;
+    } else {
+        let Some(mut reader) = SegmentReader::open(&path).map_err(|e| match e {
+            ServeError::Log { source, .. } => log_error("open", &path, source),
+            other => other,
+        })?
+        else {
+            return Err(log_error("open", &path, io::ErrorKind::NotFound.into()));
+        };
+        let mut payload = Vec::new();
+        loop {
+            let start = reader.offset;
+            match reader.next_frame(&mut payload)? {
+                Frame::Whole => {}
+                Frame::End => break,
+                Frame::Short | Frame::Damaged => {
+                    // Never cut: a damaged length can make whole frames after it look like a
+                    // torn tail. Readers stop this segment here and go on with the next one.
+                    let path = path.display();
+                    tracing::warn!(target: "mlflow", %path, offset = start, bytes = size.saturating_sub(start), "a prediction log segment does not end with a whole frame: left as it is, appending to a new segment");
+                    return Ok(None);
+                }
+            }
+        }
+    }
+    Ok(Some(Segment { file: Arc::new(file), path, sequence, size, appended: 0, broken: false }))
 }
