@@ -137,7 +137,7 @@ impl Pipeline {
         sched.ready.reverse();
         let step_count = sched.unfinished;
         let previous = store.last_cache_keys(self.name())?;
-        let lease = store.begin_run(&run_id, self.name(), now_ms())?;
+        store.begin_run(&run_id, self.name(), now_ms())?;
         let run = Run {
             pipeline: self,
             store,
@@ -247,7 +247,6 @@ impl Pipeline {
             )?;
             record_latest_keys(tx, self.name(), &report.run_id, &changed_keys)
         })?;
-        drop(lease);
         let event = Event::RunFinished {
             run_id: &report.run_id,
             ran: report.count(StepStatus::Ran),

@@ -5,14 +5,24 @@
 //! (which it would delete under the writer), nor its finished but not yet referenced artifact.
 //! It is an advisory lock on the file `lock` in the store folder (`flock`): the kernel releases
 //! it when a process dies, so a crashed writer never blocks collection.
+//!
+//! A [`Lease`] says that a store handle is alive: an exclusive lock on a file of its own under
+//! `leases/`, taken on first use and held until the handle is dropped, or released by the
+//! kernel when the process dies. Rows that belong to a live handle (a running run) name its
+//! lease; whoever finds the lease free knows its owner is gone.
 
+use std::fs::{self, TryLockError};
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use crate::store::StoreError;
 
 const LOCK_FILE: &str = "lock";
+const LEASE_DIR: &str = "leases";
+
+static LEASE_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// The store's lock file, with the count of this handle's writers holding it shared.
 pub(crate) struct StoreLock {
@@ -83,4 +93,67 @@ fn open_lock_file(path: &Path) -> Result<File, StoreError> {
         .truncate(false)
         .open(path)
         .map_err(|source| StoreError::Io { path: path.to_path_buf(), source })
+}
+
+/// A store handle's claim to be alive (see the module docs); dropping it removes its file.
+pub(crate) struct Lease {
+    name: String,
+    path: PathBuf,
+    _file: File,
+}
+
+impl Lease {
+    /// Takes a new lease in the store folder `root`.
+    pub(crate) fn take(root: &Path) -> Result<Lease, StoreError> {
+        let name = format!(
+            "{}-{}-{}",
+            std::process::id(),
+            crate::store::now_nanos(),
+            LEASE_COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        let path = lease_path(root, &name);
+        let io = |source| StoreError::Io { path: path.clone(), source };
+        fs::create_dir_all(root.join(LEASE_DIR)).map_err(io)?;
+        let file = OpenOptions::new().write(true).create_new(true).open(&path).map_err(io)?;
+        file.lock().map_err(io)?;
+        Ok(Lease { name, path, _file: file })
+    }
+
+    /// The lease's name, to record in rows that belong to its handle.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        // Removed while still locked: a checker that opened it before sees it held, one that
+        // comes after finds no file (and the handle's rows finished).
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+fn lease_path(root: &Path, name: &str) -> PathBuf {
+    root.join(LEASE_DIR).join(format!("{name}.lock"))
+}
+
+/// Whether the lease `name` in the store folder `root` is held by a live handle.
+pub(crate) fn lease_held(root: &Path, name: &str) -> bool {
+    match OpenOptions::new().write(true).open(lease_path(root, name)) {
+        Ok(file) => matches!(file.try_lock(), Err(TryLockError::WouldBlock)),
+        Err(_) => false,
+    }
+}
+
+/// Removes the files of leases whose handles are gone (their processes died without dropping
+/// them).
+pub(crate) fn remove_dead_leases(root: &Path) {
+    let Ok(entries) = fs::read_dir(root.join(LEASE_DIR)) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Some(name) = path.file_stem().and_then(|n| n.to_str()) else { continue };
+        if !lease_held(root, name) {
+            let _ = fs::remove_file(&path);
+        }
+    }
 }

@@ -14,7 +14,7 @@
 //!                        the rooms' tables
 //!   artifacts/ab/cdef…   one file per distinct artifact, named by the BLAKE3 of its bytes
 //!   lock                 writers share it, garbage collection takes it alone
-//!   runs/<id>.lock       held by the process running run <id> (see `crate::track`)
+//!   leases/<name>.lock   held by a live store handle: its running runs name it
 //! ```
 //!
 //! Several processes may share a store: the database serializes writers, and artifacts are
@@ -39,10 +39,10 @@ pub use error::StoreError;
 pub use meta::{Dialect, MetaStore, Migration, Mode, Room};
 pub use sqlite::SqliteMeta;
 
-pub(crate) use lock::WriteGuard;
+pub(crate) use lock::{WriteGuard, lease_held, remove_dead_leases};
 
 use crate::codec::{self, ContentHash, DEFAULT_DECODE_LIMIT};
-use lock::StoreLock;
+use lock::{Lease, StoreLock};
 use meta::{Outcome, Tx, params};
 
 /// The store layout this build writes: the `meta` table with each room's schema version, and
@@ -78,6 +78,8 @@ pub struct Store {
     decode_limit: u64,
     /// The rooms whose tables this handle has brought up to date.
     ready: Mutex<HashSet<&'static str>>,
+    /// This handle's lease, taken when it first needs one.
+    lease: std::sync::OnceLock<Lease>,
 }
 
 impl std::fmt::Debug for Store {
@@ -116,6 +118,7 @@ impl Store {
             lock,
             decode_limit: DEFAULT_DECODE_LIMIT,
             ready: Mutex::new(HashSet::new()),
+            lease: std::sync::OnceLock::new(),
         })
     }
 
@@ -190,6 +193,17 @@ impl Store {
     /// from writing an artifact until the row that refers to it is committed.
     pub(crate) fn hold_writes(&self) -> Result<WriteGuard<'_>, StoreError> {
         self.lock.write()
+    }
+
+    /// The name of this handle's lease (taken on first use, held until the handle is dropped):
+    /// rows that belong to this handle while it lives name it.
+    pub(crate) fn lease_name(&self) -> Result<&str, StoreError> {
+        if let Some(lease) = self.lease.get() {
+            return Ok(lease.name());
+        }
+        let lease = Lease::take(&self.root)?;
+        // Two threads racing here each took one: the loser's is dropped (and its file removed).
+        Ok(self.lease.get_or_init(|| lease).name())
     }
 
     /// The store lock alone: no writer is between an artifact write and its reference.
@@ -376,6 +390,16 @@ fn check_format(root: &Path, meta: &dyn MetaStore) -> Result<(), StoreError> {
         }
         Ok(Outcome::Commit)
     };
+    // Most opens find the current format: check it without taking the write lock.
+    let mut current = false;
+    meta.transact(Mode::Autocommit, &mut |tx| {
+        let format = tx.query_opt("SELECT value FROM meta WHERE key = 'format'", &[]);
+        current = matches!(format, Ok(Some(row)) if row.get::<String>(0).is_ok_and(|v| v.trim() == FORMAT_VERSION.to_string()));
+        Ok(Outcome::Commit)
+    })?;
+    if current {
+        return Ok(());
+    }
     meta.transact(Mode::Write, &mut inner)
 }
 
@@ -482,7 +506,7 @@ mod tests {
         assert!(store.run_ids("any").unwrap().is_empty());
         let rooms = store.rooms().unwrap();
         assert!(
-            rooms.contains(&("cache".to_owned(), 2)) && rooms.contains(&("runs".to_owned(), 1)),
+            rooms.contains(&("cache".to_owned(), 2)) && rooms.contains(&("runs".to_owned(), 2)),
             "{rooms:?}"
         );
         let format: String = store

@@ -1,25 +1,25 @@
 //! The runs room: every run with its params, steps, metrics, tags, data versions and
 //! environment; and the lease that tells a live run from one whose process died.
 //!
-//! A running run holds an exclusive lock on `runs/<id>.lock` in the store folder. The kernel
-//! releases it when the process ends, however it ends, so the first use of the runs of a store
-//! by a new handle marks every `running` run whose lock is free as `abandoned`.
+//! A running run names the lease of the store handle running it (see `crate::store`): an
+//! exclusive lock the kernel releases when the process ends, however it ends. The first use of
+//! the runs of a store by a new handle marks every `running` run whose lease is free as
+//! `abandoned`.
 
-use std::fs::{self, File, OpenOptions, TryLockError};
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::codec::{self, ContentHash};
 use crate::store::meta::{Migration, Room, Tx, params};
-use crate::store::{Mode, Store, StoreError, now_ms};
+use crate::store::{Mode, Store, StoreError, lease_held, now_ms, remove_dead_leases};
 use crate::track::{DataInput, Environment, MetricPoint, StepLog};
 
 /// The runs' tables.
 pub const RUNS: Room = Room {
     name: "runs",
-    migrations: &[Migration {
-        version: 1,
-        sqlite: "
+    migrations: &[
+        Migration {
+            version: 1,
+            sqlite: "
 CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY,
     pipeline TEXT NOT NULL,
@@ -63,7 +63,10 @@ CREATE TABLE IF NOT EXISTS run_data (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS run_data_by_version ON run_data (version);
 ",
-    }],
+        },
+        // The lease of the store handle running a run, to tell a live run from an abandoned one.
+        Migration { version: 2, sqlite: "ALTER TABLE runs ADD COLUMN owner TEXT;" },
+    ],
     roots: run_roots,
 };
 
@@ -76,8 +79,6 @@ fn run_roots(tx: &mut dyn Tx) -> Result<Vec<ContentHash>, StoreError> {
     }
     Ok(roots)
 }
-
-const LEASE_DIR: &str = "runs";
 
 /// One step of a run as recorded in the store (see [`RunRecord`] for an example).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -170,25 +171,6 @@ pub(crate) struct FinishedRun<'a> {
     pub environment: &'a Environment,
 }
 
-/// A running run's claim on its id: an exclusive lock on `runs/<id>.lock`, released (and the
-/// file removed) when the run is recorded as finished, or by the kernel when the process dies.
-pub(crate) struct RunLease {
-    path: PathBuf,
-    _file: File,
-}
-
-impl Drop for RunLease {
-    fn drop(&mut self) {
-        // Removed while still locked: a sweeper that opened it before sees it locked, one that
-        // comes after finds no file and a finished run.
-        let _ = fs::remove_file(&self.path);
-    }
-}
-
-fn lease_path(root: &Path, id: &str) -> PathBuf {
-    root.join(LEASE_DIR).join(format!("{id}.lock"))
-}
-
 impl Store {
     /// Brings the runs' tables up to date and, the first time this handle uses them, marks
     /// every `running` run whose process is gone as `abandoned`.
@@ -200,57 +182,38 @@ impl Store {
     }
 
     fn sweep_abandoned_runs(&self) -> Result<(), StoreError> {
-        let running: Vec<String> = self
-            .with_meta(&RUNS, Mode::Autocommit, |tx| {
-                tx.query("SELECT id FROM runs WHERE status = 'running'", &[])
-            })?
-            .iter()
-            .filter_map(|r| r.try_get(0))
-            .collect();
-        for id in running {
-            let path = lease_path(self.root(), &id);
-            let alive = match OpenOptions::new().write(true).open(&path) {
-                Ok(file) => matches!(file.try_lock(), Err(TryLockError::WouldBlock)),
-                // No lease: a run recorded by an mlflow without leases, or one whose process
-                // died between taking the lease and recording the run... or that just finished
-                // (then its status is no longer `running` and the update below does nothing).
-                Err(_) => false,
-            };
-            if alive {
+        let running = self.with_meta(&RUNS, Mode::Autocommit, |tx| {
+            tx.query("SELECT id, owner FROM runs WHERE status = 'running'", &[])
+        })?;
+        for row in running {
+            let (Some(id), owner) = (row.try_get::<String>(0), row.try_get::<String>(1)) else { continue };
+            // No owner: a run recorded by an mlflow without leases.
+            if owner.is_some_and(|owner| lease_held(self.root(), &owner)) {
                 continue;
             }
+            // A run that finished meanwhile is no longer `running`: the update leaves it alone.
             self.with_meta(&RUNS, Mode::Autocommit, |tx| {
                 tx.execute(
                     "UPDATE runs SET status = 'abandoned', ended_ms = ?2 WHERE id = ?1 AND status = 'running'",
                     params![id.as_str(), now_ms()],
                 )
             })?;
-            let _ = fs::remove_file(&path);
         }
+        remove_dead_leases(self.root());
         Ok(())
     }
 
-    /// Records the start of a run, taking its lease first.
-    pub(crate) fn begin_run(
-        &self,
-        id: &str,
-        pipeline: &str,
-        started_ms: i64,
-    ) -> Result<RunLease, StoreError> {
+    /// Records the start of a run, owned by this handle's lease.
+    pub(crate) fn begin_run(&self, id: &str, pipeline: &str, started_ms: i64) -> Result<(), StoreError> {
         self.runs_room()?;
-        let path = lease_path(self.root(), id);
-        let io = |source| StoreError::Io { path: path.clone(), source };
-        fs::create_dir_all(path.parent().expect("lease files are in a folder")).map_err(io)?;
-        let file = OpenOptions::new().write(true).create_new(true).open(&path).map_err(io)?;
-        file.lock().map_err(io)?;
-        let lease = RunLease { path: path.clone(), _file: file };
+        let owner = self.lease_name()?;
         self.with_meta(&RUNS, Mode::Autocommit, |tx| {
             tx.execute(
-                "INSERT INTO runs (id, pipeline, status, started_ms) VALUES (?1, ?2, 'running', ?3)",
-                params![id, pipeline, started_ms],
+                "INSERT INTO runs (id, pipeline, status, started_ms, owner) VALUES (?1, ?2, 'running', ?3, ?4)",
+                params![id, pipeline, started_ms, owner],
             )
         })?;
-        Ok(lease)
+        Ok(())
     }
 
     /// One run with its params and steps.
