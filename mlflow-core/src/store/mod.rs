@@ -100,7 +100,7 @@ impl Store {
     }
 
     /// Opens a store made of these backends. `root` is a local folder for the store's lock
-    /// and run lock files (and the prediction logs of served models).
+    /// and the leases of its handles (and the prediction logs of served models).
     pub fn with_backends(
         root: impl Into<PathBuf>,
         artifacts: Box<dyn ArtifactStore>,
