@@ -361,6 +361,38 @@ pub enum WiringError {
         /// The repeated name.
         name: String,
     },
+    /// [`Pipeline::wait_for`] was given a node of another pipeline.
+    #[error(
+        "pipeline `{pipeline}`: `wait_for` was given a node of another pipeline; use nodes returned by this pipeline's `param`/`step`"
+    )]
+    ForeignWait {
+        /// The pipeline being built.
+        pipeline: String,
+    },
+    /// [`Pipeline::wait_for`] asked a param to wait.
+    #[error(
+        "pipeline `{pipeline}`: `{node}` is a param, and only steps wait; pass the step that needs `{upstream}` first"
+    )]
+    ParamWaits {
+        /// The pipeline being built.
+        pipeline: String,
+        /// The param.
+        node: String,
+        /// What it was asked to wait for.
+        upstream: String,
+    },
+    /// [`Pipeline::wait_for`] asked a step to wait for itself or for a node added after it.
+    #[error(
+        "pipeline `{pipeline}`: step `{node}` cannot wait for `{upstream}`, which was added after it (or is itself); add the step to wait for before the step that waits"
+    )]
+    WaitsForLater {
+        /// The pipeline being built.
+        pipeline: String,
+        /// The step that would wait.
+        node: String,
+        /// What it was asked to wait for.
+        upstream: String,
+    },
     /// A param value could not be encoded.
     #[error("pipeline `{pipeline}`: param `{name}` cannot be encoded: {message}")]
     ParamEncode {
@@ -442,9 +474,62 @@ fn encode_erased<T: Artifact>(value: &AnyArtifact) -> Result<Vec<u8>, CodecError
     }
 }
 
+/// The step behind [`Pipeline::collect`]: its inputs, in order, as one `Vec`.
+struct Collect<T>(PhantomData<fn() -> T>);
+
+/// The code of [`Collect`] as the cache sees it; bump the version if what it stores changes.
+const COLLECT_CODE: &[u8] = b"mlflow-core/collect/v1";
+
+impl<T: Artifact + Clone> ErasedStep for Collect<T> {
+    fn identity(&self) -> StepIdentity {
+        StepIdentity {
+            name: "collect",
+            code_hash: ContentHash::of(COLLECT_CODE),
+            version: 1,
+            deps_hash: fold_helpers(&[]),
+            helpers: Vec::new(),
+            krate: CrateId { name: env!("CARGO_PKG_NAME"), version: env!("CARGO_PKG_VERSION") },
+            options: StepOptions::DEFAULT,
+        }
+    }
+
+    fn run(&self, inputs: &[AnyArtifact]) -> Result<AnyArtifact, StepError> {
+        let items = inputs
+            .iter()
+            .map(|input| {
+                input.downcast_ref::<T>().cloned().ok_or_else(|| {
+                    StepError::new(format!(
+                        "internal error: an input of `collect` is not a `{}`",
+                        type_name::<T>()
+                    ))
+                })
+            })
+            .collect::<Result<Vec<T>, StepError>>()?;
+        Ok(Arc::new(items))
+    }
+
+    fn encode(&self, output: &AnyArtifact) -> Result<Vec<u8>, CodecError> {
+        encode_erased::<Vec<T>>(output)
+    }
+
+    fn decode(&self, bytes: &[u8], limit: u64) -> Result<AnyArtifact, CodecError> {
+        Ok(Arc::new(codec::decode::<Vec<T>>(bytes, limit)?))
+    }
+}
+
 pub(crate) enum NodeKind {
-    Param { value: AnyArtifact, hash: ContentHash, json: String },
-    Step { step: Arc<dyn ErasedStep>, inputs: Vec<usize>, identity: StepIdentity },
+    Param {
+        value: AnyArtifact,
+        hash: ContentHash,
+        json: String,
+    },
+    Step {
+        step: Arc<dyn ErasedStep>,
+        inputs: Vec<usize>,
+        identity: StepIdentity,
+        /// Steps this one runs after without taking their outputs ([`Pipeline::wait_for`]).
+        waits_for: Vec<usize>,
+    },
 }
 
 pub(crate) struct NodeSpec {
@@ -524,13 +609,7 @@ impl Pipeline {
     /// The node is named after the step; a step used several times gets `name#2`, `name#3`...
     /// (or choose names with [`Pipeline::step_named`]).
     pub fn step<S: Step, I: WiresInto<S::Inputs>>(&mut self, step: S, inputs: I) -> Node<S::Output> {
-        let base = S::NAME;
-        let mut name = base.to_string();
-        let mut n = 1;
-        while self.names.contains(&name) {
-            n += 1;
-            name = format!("{base}#{n}");
-        }
+        let name = self.unused_name(S::NAME);
         self.step_named(name, step, inputs)
     }
 
@@ -543,24 +622,171 @@ impl Pipeline {
         inputs: I,
     ) -> Node<S::Output> {
         let name = name.into();
-        if self.names.contains(&name) {
-            self.errors.push(WiringError::DuplicateName { pipeline: self.name.clone(), name: name.clone() });
+        let inputs = self.input_indices(&name, inputs.endpoints());
+        self.push_step(name, type_name::<S::Output>(), Arc::new(Erased(step)), inputs)
+    }
+
+    /// Fan-in: a node carrying the outputs of `nodes`, in the order given, as one `Vec` (named
+    /// `collect`, `collect#2`, ...; or choose with [`Pipeline::collect_named`]). A step taking
+    /// `&Vec<T>` then works on any number of upstream results, such as one per trained model.
+    ///
+    /// It is a step of its own, cached like any other: its key is the content of its inputs, so
+    /// it reruns, and its dependents with it, only when one of them changed.
+    ///
+    /// ```
+    /// use mlflow_core::prelude::*;
+    ///
+    /// #[mlflow_macros::step(crate = mlflow_core)]
+    /// fn square(x: &u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// #[mlflow_macros::step(crate = mlflow_core)]
+    /// fn total(xs: &Vec<u64>) -> u64 {
+    ///     xs.iter().sum()
+    /// }
+    ///
+    /// fn main() -> mlflow_core::Result<()> {
+    ///     let mut p = Pipeline::new("fan-in");
+    ///     let squares: Vec<Node<u64>> = (1..=3u64)
+    ///         .map(|i| {
+    ///             let x = p.param(format!("x{i}"), i);
+    ///             p.step(SquareStep, x)
+    ///         })
+    ///         .collect();
+    ///     let all = p.collect(squares);
+    ///     let sum = p.step(TotalStep, all);
+    ///     let dir = tempfile::tempdir().unwrap();
+    ///     let report = p.run(&Store::open(dir.path())?)?;
+    ///     assert_eq!(*report.get(all)?, [1, 4, 9]);
+    ///     assert_eq!(*report.get(sum)?, 14);
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn collect<T: Artifact + Clone>(&mut self, nodes: impl IntoIterator<Item = Node<T>>) -> Node<Vec<T>> {
+        let name = self.unused_name("collect");
+        self.collect_named(name, nodes)
+    }
+
+    /// Like [`Pipeline::collect`], with an explicit node name.
+    pub fn collect_named<T: Artifact + Clone>(
+        &mut self,
+        name: impl Into<String>,
+        nodes: impl IntoIterator<Item = Node<T>>,
+    ) -> Node<Vec<T>> {
+        let name = name.into();
+        let endpoints = nodes.into_iter().map(|n| (n.pipeline, n.index)).collect();
+        let inputs = self.input_indices(&name, endpoints);
+        self.push_step(name, type_name::<Vec<T>>(), Arc::new(Collect::<T>(PhantomData)), inputs)
+    }
+
+    /// An ordering-only edge: step `node` runs after `upstream` and is skipped if `upstream`
+    /// fails, without taking its output as an input. Its cache key does not change with
+    /// `upstream`'s output (it does not read it): use it for a gate, such as a validation step
+    /// that must pass before training starts. Returns `node`, for chaining.
+    ///
+    /// `upstream` must have been added before `node` (pipelines stay acyclic by construction).
+    ///
+    /// ```
+    /// use mlflow_core::prelude::*;
+    ///
+    /// #[mlflow_macros::step(crate = mlflow_core)]
+    /// fn check(rows: &Vec<f64>) -> Result<usize, std::io::Error> {
+    ///     match rows.iter().all(|r| r.is_finite()) {
+    ///         true => Ok(rows.len()),
+    ///         false => Err(std::io::Error::other("a row is not finite")),
+    ///     }
+    /// }
+    ///
+    /// #[mlflow_macros::step(crate = mlflow_core)]
+    /// fn mean(rows: &Vec<f64>) -> f64 {
+    ///     rows.iter().sum::<f64>() / rows.len() as f64
+    /// }
+    ///
+    /// fn main() -> mlflow_core::Result<()> {
+    ///     let dir = tempfile::tempdir().unwrap();
+    ///     let store = Store::open(dir.path())?;
+    ///     for (rows, passes) in [(vec![1.0, 3.0], true), (vec![1.0, f64::NAN], false)] {
+    ///         let mut p = Pipeline::new("gated");
+    ///         let rows = p.param("rows", rows);
+    ///         let checked = p.step(CheckStep, rows);
+    ///         let mean = p.step(MeanStep, rows);
+    ///         p.wait_for(mean, checked);
+    ///         let report = p.run(&store)?;
+    ///         assert_eq!(report.get(mean).is_ok(), passes);
+    ///     }
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn wait_for<T, U>(&mut self, node: Node<T>, upstream: Node<U>) -> Node<T> {
+        if !self.owns(node) || !self.owns(upstream) {
+            self.errors.push(WiringError::ForeignWait { pipeline: self.name.clone() });
+            return node;
         }
-        let mut indices = Vec::new();
-        for (position, (pipeline, index)) in inputs.endpoints().into_iter().enumerate() {
+        let (name, upstream_name) =
+            (self.nodes[node.index].name.clone(), self.nodes[upstream.index].name.clone());
+        match &mut self.nodes[node.index].kind {
+            NodeKind::Param { .. } => self.errors.push(WiringError::ParamWaits {
+                pipeline: self.name.clone(),
+                node: name,
+                upstream: upstream_name,
+            }),
+            NodeKind::Step { .. } if upstream.index >= node.index => {
+                self.errors.push(WiringError::WaitsForLater {
+                    pipeline: self.name.clone(),
+                    node: name,
+                    upstream: upstream_name,
+                })
+            }
+            NodeKind::Step { waits_for, .. } => {
+                if !waits_for.contains(&upstream.index) {
+                    waits_for.push(upstream.index);
+                }
+            }
+        }
+        node
+    }
+
+    /// `base`, or `base#2`, `base#3`... if taken.
+    fn unused_name(&self, base: &str) -> String {
+        let mut name = base.to_string();
+        let mut n = 1;
+        while self.names.contains(&name) {
+            n += 1;
+            name = format!("{base}#{n}");
+        }
+        name
+    }
+
+    /// The node indices of a step's inputs; a node of another pipeline is a wiring error.
+    fn input_indices(&mut self, step: &str, endpoints: Vec<(u64, usize)>) -> Vec<usize> {
+        let mut indices = Vec::with_capacity(endpoints.len());
+        for (position, (pipeline, index)) in endpoints.into_iter().enumerate() {
             if pipeline != self.id || index >= self.nodes.len() {
                 self.errors.push(WiringError::ForeignNode {
                     pipeline: self.name.clone(),
-                    step: name.clone(),
+                    step: step.to_owned(),
                     position: position + 1,
                 });
             } else {
                 indices.push(index);
             }
         }
-        let erased: Arc<dyn ErasedStep> = Arc::new(Erased(step));
-        let identity = erased.identity();
-        self.push(name, type_name::<S::Output>(), NodeKind::Step { step: erased, inputs: indices, identity })
+        indices
+    }
+
+    fn push_step<T>(
+        &mut self,
+        name: String,
+        type_name: &'static str,
+        step: Arc<dyn ErasedStep>,
+        inputs: Vec<usize>,
+    ) -> Node<T> {
+        if self.names.contains(&name) {
+            self.errors.push(WiringError::DuplicateName { pipeline: self.name.clone(), name: name.clone() });
+        }
+        let identity = step.identity();
+        self.push(name, type_name, NodeKind::Step { step, inputs, identity, waits_for: Vec::new() })
     }
 
     fn push<T>(&mut self, name: String, type_name: &'static str, kind: NodeKind) -> Node<T> {
@@ -626,7 +852,8 @@ impl Pipeline {
         if self.errors.is_empty() { Ok(()) } else { Err(self.errors.clone()) }
     }
 
-    /// The DAG as a Mermaid flowchart (params as rounded nodes, steps as boxes).
+    /// The DAG as a Mermaid flowchart (params as rounded nodes, steps as boxes, ordering-only
+    /// edges of [`Pipeline::wait_for`] dotted).
     pub fn to_mermaid(&self) -> String {
         let mut out = String::from("flowchart LR\n");
         for (i, node) in self.nodes.iter().enumerate() {
@@ -638,16 +865,19 @@ impl Pipeline {
             .expect("writing to a String cannot fail");
         }
         for (i, node) in self.nodes.iter().enumerate() {
-            if let NodeKind::Step { inputs, .. } = &node.kind {
+            if let NodeKind::Step { inputs, waits_for, .. } = &node.kind {
                 for input in inputs {
                     writeln!(out, "    n{input} --> n{i}").expect("writing to a String cannot fail");
+                }
+                for upstream in waits_for {
+                    writeln!(out, "    n{upstream} -.-> n{i}").expect("writing to a String cannot fail");
                 }
             }
         }
         out
     }
 
-    /// The DAG in Graphviz DOT (params as ellipses, steps as boxes).
+    /// The DAG in Graphviz DOT (params as ellipses, steps as boxes, ordering-only edges dashed).
     pub fn to_dot(&self) -> String {
         let mut out = format!("digraph \"{}\" {{\n    rankdir=LR;\n", escape_label(&self.name));
         for (i, node) in self.nodes.iter().enumerate() {
@@ -664,9 +894,13 @@ impl Pipeline {
             .expect("writing to a String cannot fail");
         }
         for (i, node) in self.nodes.iter().enumerate() {
-            if let NodeKind::Step { inputs, .. } = &node.kind {
+            if let NodeKind::Step { inputs, waits_for, .. } = &node.kind {
                 for input in inputs {
                     writeln!(out, "    n{input} -> n{i};").expect("writing to a String cannot fail");
+                }
+                for upstream in waits_for {
+                    writeln!(out, "    n{upstream} -> n{i} [style=dashed];")
+                        .expect("writing to a String cannot fail");
                 }
             }
         }

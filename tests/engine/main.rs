@@ -6,6 +6,7 @@ mod common;
 
 mod cache;
 mod execution;
+mod fan_in;
 mod fuzz_regressions;
 mod helpers;
 mod processes;

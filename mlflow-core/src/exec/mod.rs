@@ -109,10 +109,10 @@ impl Pipeline {
                     sched.slots.push(Slot::Done { value: Output::Value(Arc::clone(value)), hash: *hash });
                     params.push((node.name.clone(), *hash, json.clone()));
                 }
-                NodeKind::Step { inputs, .. } => {
+                NodeKind::Step { inputs, waits_for, .. } => {
                     sched.slots.push(Slot::Pending);
                     sched.unfinished += 1;
-                    for &input in inputs {
+                    for &input in inputs.iter().chain(waits_for) {
                         dependents[input].push(i);
                         if matches!(nodes[input].kind, NodeKind::Step { .. }) {
                             sched.unmet[i] += 1;

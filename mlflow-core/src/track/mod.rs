@@ -6,6 +6,11 @@
 //! with the step's cache entry, so a run that serves the step from the cache records the same
 //! metrics as the run that computed it, and they are queryable per run from the [`Store`].
 //!
+//! Outside a running step (a step called as a plain function in a unit test, a helper used in a
+//! script) logging records nothing and succeeds, so a step that logs stays testable as a plain
+//! call; only a mistake in the call itself (an empty name, a non-finite value) is an error. A test
+//! that wants to see what was logged wraps the call in [`capture`].
+//!
 //! ```
 //! # use mlflow_core::prelude::*;
 //! use mlflow_core::track::{log_metric, log_metric_at, TrackError};
@@ -51,19 +56,12 @@ use crate::codec::ContentHash;
 ///
 /// ```
 /// use mlflow_core::track::{log_metric, TrackError};
-/// assert!(matches!(log_metric("auc", 0.9), Err(TrackError::NotInStep { .. })));
+/// assert!(matches!(log_metric("auc", f64::NAN), Err(TrackError::NonFinite { .. })));
+/// assert!(log_metric("auc", 0.9).is_ok()); // outside a step: recorded nowhere, not an error
 /// ```
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TrackError {
-    /// Logging was called outside a running step.
-    #[error(
-        "`{what}` was called outside a running step; log metrics, tags and data from inside a #[step] function"
-    )]
-    NotInStep {
-        /// The call.
-        what: &'static str,
-    },
     /// A metric value is NaN or infinite.
     #[error("metric `{key}` has the non-finite value {value}; log finite numbers only")]
     NonFinite {
@@ -135,22 +133,42 @@ thread_local! {
     static CURRENT: RefCell<Option<StepLog>> = const { RefCell::new(None) };
 }
 
-/// Runs `f` with a fresh step log on this thread and returns what it logged.
-pub(crate) fn capture<T>(f: impl FnOnce() -> T) -> (T, StepLog) {
+/// Runs `f` with a fresh step log on this thread and returns what it logged: the executor runs
+/// every step this way, and a unit test can do the same with a step called as a plain function.
+/// Calls nest: an inner capture's logs do not reach the outer one.
+///
+/// ```
+/// use mlflow_core::track::{capture, log_metric, set_tag};
+///
+/// fn evaluate(scores: &[f64]) -> f64 {
+///     let mean = scores.iter().sum::<f64>() / scores.len() as f64;
+///     log_metric("mean", mean).unwrap();
+///     set_tag("kind", "mean").unwrap();
+///     mean
+/// }
+///
+/// let (mean, log) = capture(|| evaluate(&[1.0, 3.0]));
+/// assert_eq!(mean, 2.0);
+/// assert_eq!(log.metric("mean"), Some(2.0));
+/// assert_eq!(log.tags["kind"], "mean");
+/// assert_eq!(evaluate(&[1.0, 3.0]), 2.0); // without a capture the logs go nowhere
+/// ```
+pub fn capture<T>(f: impl FnOnce() -> T) -> (T, StepLog) {
     let outer = CURRENT.with(|c| c.replace(Some(StepLog::default())));
     let out = f();
     let log = CURRENT.with(|c| c.replace(outer)).unwrap_or_default();
     (out, log)
 }
 
-fn with_log(what: &'static str, f: impl FnOnce(&mut StepLog)) -> Result<(), TrackError> {
-    CURRENT.with(|c| match c.borrow_mut().as_mut() {
-        Some(log) => {
+/// Adds to the running step's log; outside a step (or a [`capture`]) there is none and nothing
+/// is recorded.
+fn with_log(f: impl FnOnce(&mut StepLog)) -> Result<(), TrackError> {
+    CURRENT.with(|c| {
+        if let Some(log) = c.borrow_mut().as_mut() {
             f(log);
-            Ok(())
         }
-        None => Err(TrackError::NotInStep { what }),
-    })
+    });
+    Ok(())
 }
 
 fn metric(key: &str, step: Option<u64>, value: f64) -> Result<(), TrackError> {
@@ -160,36 +178,38 @@ fn metric(key: &str, step: Option<u64>, value: f64) -> Result<(), TrackError> {
     if !value.is_finite() {
         return Err(TrackError::NonFinite { key: key.to_owned(), value });
     }
-    with_log("log_metric", |log| log.metrics.push(MetricPoint { key: key.to_owned(), step, value }))
+    with_log(|log| log.metrics.push(MetricPoint { key: key.to_owned(), step, value }))
 }
 
-/// Logs a metric of the running step.
+/// Logs a metric of the running step (nothing outside one: see the [module docs](self)).
 pub fn log_metric(key: &str, value: f64) -> Result<(), TrackError> {
     metric(key, None, value)
 }
 
-/// Logs one point of a metric series (e.g. a score per fold or per epoch) of the running step.
+/// Logs one point of a metric series (e.g. a score per fold or per epoch) of the running step
+/// (nothing outside one).
 pub fn log_metric_at(key: &str, step: u64, value: f64) -> Result<(), TrackError> {
     metric(key, Some(step), value)
 }
 
-/// Sets a tag of the running step.
+/// Sets a tag of the running step (nothing outside one).
 pub fn set_tag(key: &str, value: &str) -> Result<(), TrackError> {
     if key.is_empty() {
         return Err(TrackError::EmptyName { what: "tag" });
     }
-    with_log("set_tag", |log| {
+    with_log(|log| {
         log.tags.insert(key.to_owned(), value.to_owned());
     })
 }
 
 /// Records that a data set (by name and content hash) entered the running step. The `data`
-/// room calls this when it reads a file, so runs know their data versions.
+/// room calls this when it reads a file, so runs know their data versions (nothing outside a
+/// step).
 pub fn log_data(name: &str, version: ContentHash) -> Result<(), TrackError> {
     if name.is_empty() {
         return Err(TrackError::EmptyName { what: "data" });
     }
-    with_log("log_data", |log| log.data.push(DataInput { name: name.to_owned(), version }))
+    with_log(|log| log.data.push(DataInput { name: name.to_owned(), version }))
 }
 
 /// Where and with what a run happened.
@@ -315,8 +335,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn logging_outside_a_step_is_an_error_and_inside_is_captured() {
-        assert!(log_metric("a", 1.0).is_err());
+    fn logging_outside_a_step_records_nothing_and_inside_is_captured() {
+        assert_eq!(log_metric("a", 1.0), Ok(()));
+        assert_eq!(set_tag("k", "v"), Ok(()));
+        assert_eq!(log_data("d", ContentHash::of(b"d")), Ok(()));
+        // Mistakes in the call are errors everywhere.
+        assert!(matches!(log_metric("bad", f64::INFINITY), Err(TrackError::NonFinite { .. })));
+        assert!(matches!(set_tag("", "v"), Err(TrackError::EmptyName { what: "tag" })));
         let ((), log) = capture(|| {
             log_metric("a", 1.0).unwrap();
             log_metric_at("s", 1, 0.5).unwrap();

@@ -404,12 +404,16 @@ pub const CONFUSION_METRICS: [&str; 4] = ["confusion.tn", "confusion.fp", "confu
 /// scalar metrics by [`Metric::name`], the confusion matrix as `confusion.tn|fp|fn|tp`, and the
 /// ROC curve as the series `roc.fpr` / `roc.tpr`.
 ///
-/// Outside a running step it fails with [`TrackError::NotInStep`](mlflow_core::track::TrackError).
+/// Outside a running step it records nothing (see [`mlflow_core::track`]); a test sees what it
+/// logs with [`capture`](mlflow_core::track::capture).
 ///
 /// ```
 /// use mlflow_ml::eval::{evaluate, log_binary_metrics};
 /// let m = evaluate(&[0, 1, 1], &[0.2, 0.7, 0.9]).unwrap();
-/// assert!(log_binary_metrics(&m).is_err(), "not inside a step");
+/// let (result, log) = mlflow_core::track::capture(|| log_binary_metrics(&m));
+/// assert!(result.is_ok());
+/// assert_eq!(log.metric("roc_auc"), Some(m.roc_auc));
+/// assert!(log_binary_metrics(&m).is_ok(), "outside a step: nothing recorded, no error");
 /// ```
 pub fn log_binary_metrics(metrics: &BinaryMetrics) -> Result<(), mlflow_core::track::TrackError> {
     use mlflow_core::track::{log_metric, log_metric_at};
