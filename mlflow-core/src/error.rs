@@ -101,6 +101,16 @@ pub enum Error {
         /// The pipeline's name.
         pipeline: String,
     },
+    /// A param was given where a step's output is needed (e.g. to register a model).
+    #[error(
+        "node {node} of pipeline `{pipeline}` is a param, not a step; pass the node of the step whose output you mean"
+    )]
+    NotAStep {
+        /// The node, as debug-printed.
+        node: String,
+        /// The pipeline's name.
+        pipeline: String,
+    },
 }
 
 impl Error {
@@ -168,6 +178,9 @@ fn debug_variant(error: &Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         }
         Error::ForeignNode { node, pipeline } => {
             f.debug_struct("ForeignNode").field("node", node).field("pipeline", pipeline).finish()
+        }
+        Error::NotAStep { node, pipeline } => {
+            f.debug_struct("NotAStep").field("node", node).field("pipeline", pipeline).finish()
         }
     }
 }

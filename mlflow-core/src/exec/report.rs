@@ -154,6 +154,32 @@ impl RunReport {
         self.steps.iter().find(|s| s.node == node)
     }
 
+    /// The report of the step behind `node`: `None` for a param or a node of another pipeline.
+    ///
+    /// ```
+    /// # use mlflow_core::prelude::*;
+    /// # #[mlflow_macros::step(crate = mlflow_core)]
+    /// # fn double(x: &u64) -> u64 {
+    /// #     x * 2
+    /// # }
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let store = Store::open(dir.path()).unwrap();
+    /// let mut p = Pipeline::new("typed");
+    /// let x = p.param("x", 1u64);
+    /// let y = p.step_named("doubled", DoubleStep, x);
+    /// let report = p.run(&store)?;
+    /// assert_eq!(report.step_of(y).unwrap().node, "doubled");
+    /// assert!(report.step_of(x).is_none());
+    /// # Ok::<(), mlflow_core::Error>(())
+    /// ```
+    pub fn step_of<T>(&self, node: Node<T>) -> Option<&StepReport> {
+        if node.pipeline != self.pipeline_id {
+            return None;
+        }
+        let step = (*self.step_of_node.get(node.index)?)?;
+        self.steps.get(step)
+    }
+
     /// Wall time of the whole run.
     pub fn duration(&self) -> Duration {
         self.duration

@@ -42,6 +42,42 @@ impl RegisterRequest {
         RegisterRequest { run_id: run_id.into(), node: node.into(), ..RegisterRequest::default() }
     }
 
+    /// A request for the output of step `node` of the run `report` describes: the typed way to
+    /// name what to register. Errors if `node` is a param or belongs to another pipeline, or if
+    /// the step did not succeed.
+    ///
+    /// ```
+    /// # use mlflow_core::prelude::*;
+    /// # #[mlflow_macros::step(crate = mlflow_core)]
+    /// # fn train(x: &f64) -> f64 {
+    /// #     *x
+    /// # }
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let store = Store::open(dir.path()).unwrap();
+    /// use mlflow_core::registry::{RegisterRequest, Registry};
+    /// let mut p = Pipeline::new("typed");
+    /// let x = p.param("x", 0.5);
+    /// let model = p.step(TrainStep, x);
+    /// let report = p.run(&store)?;
+    /// let request = RegisterRequest::for_output(&report, model)?.metric("auc", 0.9);
+    /// assert_eq!(request.node, "train");
+    /// let version = Registry::new(&store)?.register("demo", request)?;
+    /// assert_eq!(version.node, "train");
+    /// assert!(RegisterRequest::for_output(&report, x).is_err(), "a param is not a step output");
+    /// # Ok::<(), mlflow_core::Error>(())
+    /// ```
+    pub fn for_output<T: crate::artifact::Artifact>(
+        report: &crate::exec::RunReport,
+        node: crate::dag::Node<T>,
+    ) -> crate::Result<Self> {
+        // `get` says why a node has no output (another pipeline, failed or skipped step).
+        report.get(node)?;
+        match report.step_of(node) {
+            Some(step) => Ok(RegisterRequest::new(report.run_id(), step.node.clone())),
+            None => Err(crate::Error::NotAStep { node: format!("{node:?}"), pipeline: report.pipeline().to_owned() }),
+        }
+    }
+
     /// Adds (or replaces) one metric (see [`RegisterRequest`]).
     pub fn metric(mut self, name: impl Into<String>, value: f64) -> Self {
         self.metrics.insert(name.into(), value);
@@ -227,6 +263,27 @@ pub struct AliasMove {
     pub guard: Option<GuardCheck>,
 }
 
+/// A metric a promotion can be guarded by: its registered name and its direction. The ML layer's
+/// metric enum implements it, so `Promotion::by(Metric::RocAuc)` cannot misspell the name or get
+/// the direction wrong.
+///
+/// ```
+/// use mlflow_core::registry::{Promotion, PromotionMetric};
+/// struct Loss;
+/// impl PromotionMetric for Loss {
+///     fn metric_name(&self) -> &str { "log_loss" }
+///     fn higher_is_better(&self) -> bool { false }
+/// }
+/// let guard = Promotion::by(Loss);
+/// assert_eq!((guard.metric.as_str(), guard.higher_is_better), ("log_loss", false));
+/// ```
+pub trait PromotionMetric {
+    /// The name the metric is registered under.
+    fn metric_name(&self) -> &str;
+    /// Whether higher values are better.
+    fn higher_is_better(&self) -> bool;
+}
+
 /// How to guard a promotion: the metric to compare, which direction is better, the margin, and
 /// whether to force it. Build it with [`Promotion::new`] and the builder methods.
 ///
@@ -266,6 +323,12 @@ impl Promotion {
             force: false,
             reason: String::new(),
         }
+    }
+
+    /// Compare on a typed metric, in its own direction (see [`PromotionMetric`]).
+    pub fn by(metric: impl PromotionMetric) -> Self {
+        let promotion = Promotion::new(metric.metric_name());
+        if metric.higher_is_better() { promotion } else { promotion.lower_is_better() }
     }
 
     /// Lower values of the metric are better (see [`Promotion`]).

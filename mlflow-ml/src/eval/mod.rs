@@ -342,6 +342,26 @@ impl fmt::Display for Metric {
     }
 }
 
+/// Guards a promotion by this metric, in its direction: `Promotion::by(Metric::LogLoss)` compares
+/// `log_loss`, lower is better.
+///
+/// ```
+/// use mlflow_core::registry::Promotion;
+/// use mlflow_ml::eval::Metric;
+/// let guard = Promotion::by(Metric::LogLoss);
+/// assert_eq!((guard.metric.as_str(), guard.higher_is_better), ("log_loss", false));
+/// assert!(Promotion::by(Metric::RocAuc).higher_is_better);
+/// ```
+impl mlflow_core::registry::PromotionMetric for Metric {
+    fn metric_name(&self) -> &str {
+        self.name()
+    }
+
+    fn higher_is_better(&self) -> bool {
+        Metric::higher_is_better(*self)
+    }
+}
+
 impl FromStr for Metric {
     type Err = EvalError;
 
