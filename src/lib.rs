@@ -15,7 +15,36 @@ pub use mlflow_core::{artifact, codec, dag, exec, gc, registry, step, store, tex
 
 // The machine-learning rooms (feature `ml`, on by default).
 #[cfg(feature = "ml")]
-pub use mlflow_ml::{data, eval, features, models, report, validate};
+pub use mlflow_ml::{data, eval, features, models, ndarray, report, validate};
+
+/// Serde, as the library uses it: derive `Serialize` and `Deserialize` for your own artifacts
+/// without adding the crate yourself by pointing the derive at this re-export (or add `serde`
+/// with its `derive` feature to your crate: any 1.x works with this one).
+///
+/// ```
+/// use mlflow::serde::{Deserialize, Serialize};
+///
+/// #[derive(Serialize, Deserialize)]
+/// #[serde(crate = "mlflow::serde")]
+/// struct Settings {
+///     depth: u32,
+/// }
+///
+/// fn takes_artifacts<T: mlflow::artifact::Artifact>() {}
+/// takes_artifacts::<Settings>();
+/// ```
+pub use serde;
+
+/// Ready-made steps for the common path of a classification pipeline: ingest, check, prepare,
+/// train candidates, evaluate, select (`mlflow_ml::blocks`), and with the `serve` feature,
+/// package the champion and register it (`mlflow_serve::blocks`). `examples/classify.rs` runs
+/// them all on any CSV with a 0/1 label.
+#[cfg(feature = "ml")]
+pub mod blocks {
+    pub use mlflow_ml::blocks::*;
+    #[cfg(feature = "serve")]
+    pub use mlflow_serve::blocks::*;
+}
 
 /// Model packages, in-process and batch scoring, the prediction log, and (feature `server`) the
 /// HTTP scoring service. Cargo feature `serve`.

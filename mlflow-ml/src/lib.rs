@@ -9,11 +9,18 @@
 //!   SVM behind one `Classifier` face; self-tested models.
 //! - [`eval`]: classification metrics equal to scikit-learn's; champion selection.
 //! - [`report`]: the self-contained HTML run report (DAG, timeline, metrics, ROC curves).
+//! - [`blocks`]: ready-made steps for the common path (ingest, check, prepare, train, evaluate,
+//!   select).
 //!
 //! Each room has its own error enum; the facade's `mlflow::Error` wraps them all.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+/// The `ndarray` this crate's matrices are made of (0.16): use it rather than adding another
+/// version, whose arrays would be different types.
+pub use ndarray;
+
+pub mod blocks;
 pub mod data;
 pub mod eval;
 pub mod features;

@@ -37,6 +37,7 @@
 #![warn(missing_docs)]
 
 mod batch;
+pub mod blocks;
 mod package;
 mod predlog;
 mod scorer;

@@ -75,7 +75,9 @@ use std::sync::Arc;
 pub use error::RegistryError;
 pub use reference::{MAX_NAME_LEN, ModelRef};
 pub use schema::{REGISTRY, REGISTRY_FORMAT};
-pub use types::{AliasMove, GuardCheck, ModelSummary, ModelVersion, Promotion, PromotionMetric, RegisterRequest};
+pub use types::{
+    AliasMove, GuardCheck, ModelSummary, ModelVersion, Promotion, PromotionMetric, RegisterRequest,
+};
 
 use crate::store::meta::{Tx, params};
 use crate::store::{Mode, Store, now_ms};

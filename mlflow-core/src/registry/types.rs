@@ -74,7 +74,10 @@ impl RegisterRequest {
         report.get(node)?;
         match report.step_of(node) {
             Some(step) => Ok(RegisterRequest::new(report.run_id(), step.node.clone())),
-            None => Err(crate::Error::NotAStep { node: format!("{node:?}"), pipeline: report.pipeline().to_owned() }),
+            None => Err(crate::Error::NotAStep {
+                node: format!("{node:?}"),
+                pipeline: report.pipeline().to_owned(),
+            }),
         }
     }
 

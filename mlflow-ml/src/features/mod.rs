@@ -51,6 +51,7 @@
 //! ```
 
 mod error;
+mod infer;
 mod spec;
 mod split;
 mod transform;
@@ -59,6 +60,7 @@ pub(crate) use transform::quantile;
 mod values;
 
 pub use error::FeatureError;
+pub use infer::{Inference, Inferred, infer_spec};
 pub use spec::{
     Feature, FeatureMatrix, FeatureSpec, FittedFeature, FittedFeatures, FittedMatrixScaler, FittedStep,
     Source, Transform,

@@ -264,6 +264,32 @@ pub enum ModelParams {
     Svm(SvmParams),
 }
 
+/// `ModelParams::from(TreeParams::default())` and the like: each model's params as the one enum.
+///
+/// ```
+/// use mlflow_ml::models::{ForestParams, ModelParams};
+/// assert_eq!(ModelParams::from(ForestParams::default()).kind(), "random forest");
+/// ```
+macro_rules! model_params_from {
+    ($($variant:ident($params:ty)),* $(,)?) => {
+        $(
+            impl From<$params> for ModelParams {
+                fn from(params: $params) -> Self {
+                    ModelParams::$variant(params)
+                }
+            }
+        )*
+    };
+}
+
+model_params_from!(
+    Tree(TreeParams),
+    Forest(ForestParams),
+    Logistic(LogisticParams),
+    NaiveBayes(NaiveBayesParams),
+    Svm(SvmParams),
+);
+
 impl ModelParams {
     /// A short human name of the model kind these params fit.
     ///

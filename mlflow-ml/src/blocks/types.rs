@@ -1,0 +1,232 @@
+//! The values the blocks pass along: what to prepare and train, and what comes out.
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::DataError;
+use crate::eval::{self, BinaryMetrics, EvalError};
+use crate::features::{
+    FeatureError, FeatureMatrix, FeatureSpec, FittedFeatures, FittedMatrixScaler, Inference, Split,
+};
+use crate::models::{Classifier, Model, ModelError, ModelParams};
+use crate::validate::ValidationError;
+
+/// Any error of a block: the room's own error, unchanged (match on it, or `downcast_ref` the
+/// step error to the room's type).
+///
+/// ```
+/// use mlflow_ml::blocks::BlockError;
+/// use mlflow_ml::eval::EvalError;
+/// let err = BlockError::from(EvalError::NoCandidates);
+/// assert_eq!(err.to_string(), EvalError::NoCandidates.to_string());
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BlockError {
+    /// Reading the data.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// Validating it.
+    #[error(transparent)]
+    Validation(#[from] ValidationError),
+    /// Splitting it or fitting and applying features.
+    #[error(transparent)]
+    Features(#[from] FeatureError),
+    /// Training or applying a model.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// Evaluating or selecting.
+    #[error(transparent)]
+    Eval(#[from] EvalError),
+}
+
+/// Where [`Prepare`] gets its features from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum FeatureChoice {
+    /// A spec of your own.
+    Spec(FeatureSpec),
+    /// Inferred from the training rows' columns ([`crate::features::infer_spec`]).
+    Infer(Inference),
+}
+
+/// How [`PrepareStep`](super::PrepareStep) turns an ingested table into train and hold-out
+/// features: the label column, a stratified split, and the features (inferred from the columns
+/// unless you give a spec).
+///
+/// ```
+/// use mlflow_ml::blocks::{FeatureChoice, Prepare};
+/// let setup = Prepare::label("Survived").test_fraction(0.25).seed(7).exclude(["PassengerId"]);
+/// assert_eq!((setup.test_fraction, setup.seed), (0.25, 7));
+/// let FeatureChoice::Infer(rules) = &setup.features else { unreachable!() };
+/// assert_eq!(rules.exclude, ["Survived", "PassengerId"]);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Prepare {
+    /// The label column: class labels 0 and 1.
+    pub label: String,
+    /// Fraction of rows held out (default 0.2).
+    pub test_fraction: f64,
+    /// Seed of the stratified shuffle (default 0).
+    pub seed: u64,
+    /// The features.
+    pub features: FeatureChoice,
+}
+
+impl Prepare {
+    /// Predict `label`; hold out 20% (stratified, seed 0); infer the features from every other
+    /// column.
+    pub fn label(label: impl Into<String>) -> Self {
+        let label = label.into();
+        Prepare {
+            features: FeatureChoice::Infer(Inference::excluding([label.clone()])),
+            label,
+            test_fraction: 0.2,
+            seed: 0,
+        }
+    }
+
+    /// Sets the fraction of rows held out.
+    pub fn test_fraction(mut self, fraction: f64) -> Self {
+        self.test_fraction = fraction;
+        self
+    }
+
+    /// Sets the seed of the split.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Uses this feature spec instead of inferring one.
+    pub fn features(mut self, spec: FeatureSpec) -> Self {
+        self.features = FeatureChoice::Spec(spec);
+        self
+    }
+
+    /// Leaves these columns (ids, leaks) out of the inferred features.
+    pub fn exclude<S: Into<String>>(mut self, columns: impl IntoIterator<Item = S>) -> Self {
+        if let FeatureChoice::Infer(rules) = &mut self.features {
+            rules.exclude.extend(columns.into_iter().map(Into::into));
+        }
+        self
+    }
+}
+
+/// Train and hold-out features with their labels, and what produced them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Prepared {
+    /// The label column.
+    pub label: String,
+    /// Which rows are train and hold-out.
+    pub split: Split,
+    /// The feature transformers, fitted on the training rows only.
+    pub features: FittedFeatures,
+    /// Columns left out of inferred features, with the reason.
+    pub dropped: Vec<(String, String)>,
+    /// Training features.
+    pub train: FeatureMatrix,
+    /// Training labels.
+    pub train_y: Vec<usize>,
+    /// Hold-out features.
+    pub test: FeatureMatrix,
+    /// Hold-out labels.
+    pub test_y: Vec<usize>,
+}
+
+/// A model to train: a name (also its node names: `train_<name>`, `evaluate_<name>`), its
+/// hyperparameters, and whether its inputs are standardized first.
+///
+/// ```
+/// use mlflow_ml::blocks::Candidate;
+/// use mlflow_ml::models::SvmParams;
+/// let svm = Candidate::new("svm", SvmParams::default()).scaled();
+/// assert!(svm.scaled);
+/// assert_eq!(svm.params.kind(), "SVM");
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Candidate {
+    /// Name in the comparison and in node names.
+    pub name: String,
+    /// Hyperparameters.
+    pub params: ModelParams,
+    /// Standardize the features (fitted on the training rows) before the model.
+    pub scaled: bool,
+}
+
+impl Candidate {
+    /// A candidate fitted on the features as they are.
+    pub fn new(name: impl Into<String>, params: impl Into<ModelParams>) -> Self {
+        Candidate { name: name.into(), params: params.into(), scaled: false }
+    }
+
+    /// Standardizes the features first (for distance- and gradient-based models: SVM, logistic
+    /// regression).
+    pub fn scaled(mut self) -> Self {
+        self.scaled = true;
+        self
+    }
+}
+
+/// A fitted candidate with the scaler its inputs go through.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trained {
+    /// The candidate's name.
+    pub name: String,
+    /// The fitted model.
+    pub model: Model,
+    /// Standardization before the model, fitted on the training rows.
+    pub scaler: Option<FittedMatrixScaler>,
+}
+
+impl Trained {
+    /// P(class 1) for each row of `features` (scaled first if the candidate is).
+    ///
+    /// ```
+    /// use mlflow_ml::blocks::{Candidate, Prepare, train};
+    /// # use mlflow_ml::blocks::prepare;
+    /// # use mlflow_ml::data::{Column, Table, Ingested};
+    /// # let table = Table::new(vec![
+    /// #     ("x".into(), Column::Float((0..20).map(|i| Some(i as f64)).collect())),
+    /// #     ("y".into(), Column::Int((0..20).map(|i| Some((i >= 10) as i64)).collect())),
+    /// # ])?;
+    /// # let raw = Ingested { version: mlflow_core::codec::ContentHash::of(b""), rows: 20, schema: table.schema(), table };
+    /// let prepared = prepare(&raw, &Prepare::label("y"))?;
+    /// let trained = train(&prepared, &Candidate::new("logistic", mlflow_ml::models::LogisticParams::default()).scaled())?;
+    /// let p = trained.predict_proba(&prepared.test)?;
+    /// assert_eq!(p.len(), prepared.test_y.len());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn predict_proba(&self, features: &FeatureMatrix) -> Result<Vec<f64>, BlockError> {
+        let scaled;
+        let x = match &self.scaler {
+            Some(scaler) => {
+                scaled = scaler.transform(features)?;
+                &scaled
+            }
+            None => features,
+        };
+        Ok(self.model.predict_proba(x.x.view())?.to_vec())
+    }
+}
+
+/// A candidate's hold-out metrics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scored {
+    /// The candidate's name.
+    pub name: String,
+    /// Hold-out metrics.
+    pub metrics: BinaryMetrics,
+}
+
+/// A plain-text table comparing scored candidates, one row each ([`eval::comparison_table`]).
+///
+/// ```
+/// use mlflow_ml::blocks::{Scored, comparison_table};
+/// let metrics = mlflow_ml::eval::evaluate(&[0, 1, 1, 0], &[0.1, 0.8, 0.7, 0.4]).unwrap();
+/// let table = comparison_table(&[Scored { name: "tree".into(), metrics }]);
+/// assert!(table.contains("tree"));
+/// ```
+pub fn comparison_table(scored: &[Scored]) -> String {
+    let rows: Vec<(String, BinaryMetrics)> =
+        scored.iter().map(|s| (s.name.clone(), s.metrics.clone())).collect();
+    eval::comparison_table(&rows)
+}

@@ -1,0 +1,115 @@
+//! Ready-made blocks for the end of a classification pipeline: package the champion with its
+//! self-tests, then register it and promote it under a guard. They follow the blocks of
+//! `mlflow_ml::blocks` (`mlflow::blocks` gathers both).
+
+use std::fmt;
+
+use mlflow_core::exec::RunReport;
+use mlflow_core::prelude::Node;
+use mlflow_core::registry::{AliasMove, ModelVersion, Promotion, RegisterRequest, Registry, RegistryError};
+use mlflow_macros::step;
+use mlflow_ml::blocks::{Compared, Prepared, Trained};
+use mlflow_ml::eval::{Champion, Metric};
+use mlflow_ml::models::SelfTestedModel;
+
+use crate::{Lineage, ModelPackage, ServeError};
+
+/// How many hold-out rows (at most) a package keeps as self-tests.
+pub const SELF_TEST_ROWS: usize = 5;
+
+/// Packages the champion among `trained`: the fitted feature transformers (so the package
+/// scores raw rows), its scaler, the model, and the first hold-out rows with their expected
+/// probabilities as self-tests (a package that no longer reproduces them refuses to load).
+///
+/// Wire it after [`compare`](mlflow_ml::blocks::compare):
+/// `p.step(PackageStep, (compared.champion, compared.trained, prepared))`.
+#[step(crate = mlflow_core)]
+pub fn package(
+    champion: &Champion,
+    trained: &Vec<Trained>,
+    prepared: &Prepared,
+) -> Result<ModelPackage, ServeError> {
+    let Some(chosen) = trained.get(champion.index) else {
+        return Err(ServeError::Build(format!(
+            "the champion is candidate {} of {}, but only {} trained candidates were given; wire the `trained` and `champion` nodes of the same `compare`",
+            champion.index + 1,
+            trained.len(),
+            trained.len()
+        )));
+    };
+    let n = SELF_TEST_ROWS.min(prepared.test.rows());
+    let rows = prepared.test.x.slice_axis(ndarray::Axis(0), ndarray::Slice::from(..n));
+    let tested =
+        SelfTestedModel::new(chosen.name.clone(), chosen.model.clone(), chosen.scaler.clone(), rows)?;
+    ModelPackage::from_self_tested(&tested, &prepared.test.names, Lineage::default())?
+        .with_features(prepared.features.clone())
+}
+
+/// What [`register_champion`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Registration {
+    /// The new version, with the champion's hold-out metrics.
+    pub version: ModelVersion,
+    /// What happened to the alias.
+    pub promotion: PromotionOutcome,
+}
+
+/// Whether the alias moved to the new version.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum PromotionOutcome {
+    /// The alias now points at the new version.
+    Promoted(AliasMove),
+    /// The alias already pointed at an identical version (same artifact).
+    AlreadyThere,
+    /// The guard kept the current holder: the message says by how much.
+    Refused(String),
+}
+
+impl fmt::Display for Registration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let reference = self.version.reference();
+        match &self.promotion {
+            PromotionOutcome::Promoted(moved) => {
+                write!(f, "registered {reference} and promoted it to {}", moved.alias)?;
+                match moved.previous {
+                    Some(previous) => write!(f, " (was version {previous})"),
+                    None => Ok(()),
+                }
+            }
+            PromotionOutcome::AlreadyThere => write!(f, "registered {reference}; it already holds the alias"),
+            PromotionOutcome::Refused(why) => write!(f, "registered {reference}; not promoted: {why}"),
+        }
+    }
+}
+
+/// Registers the package `package` of run `report` as a new version of `model`, with the
+/// champion's hold-out metrics, and promotes it to `alias` if it is at least as good as the
+/// current holder on the metric the champion was selected by (in that metric's direction).
+/// A refusal by the guard is an outcome, not an error.
+pub fn register_champion(
+    registry: &Registry<'_>,
+    model: &str,
+    report: &RunReport,
+    package: Node<ModelPackage>,
+    compared: &Compared,
+    alias: &str,
+) -> mlflow_core::Result<Registration> {
+    let champion = report.get(compared.champion)?;
+    let scored = report.get(compared.scored)?;
+    let metrics = &scored[champion.index].metrics;
+    let request = RegisterRequest::for_output(report, package)?
+        .metrics(Metric::ALL.map(|m| (m.name(), metrics.get(m))).into_iter().filter(|(_, v)| v.is_finite()))
+        .description(format!("{} selected by {} ({:.4})", champion.name, champion.metric, champion.value));
+    let version = registry.register(model, request)?;
+    let promotion = Promotion::by(champion.metric).reason(format!("champion of run {}", report.run_id()));
+    let promotion = match registry.promote(model, version.version, alias, promotion) {
+        Ok(Some(moved)) => PromotionOutcome::Promoted(moved),
+        Ok(None) => PromotionOutcome::AlreadyThere,
+        Err(refused @ RegistryError::PromotionRefused { .. }) => {
+            PromotionOutcome::Refused(refused.to_string())
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Ok(Registration { version, promotion })
+}
