@@ -50,7 +50,7 @@ fn scoring(c: &mut Criterion) {
     let (pipeline, nodes) = titanic::pipeline::build(file, Metric::RocAuc);
     let report = pipeline.run(&store).expect("pipeline run");
     let package = report.get(nodes.package).expect("champion").clone();
-    let data = report.get(nodes.data).expect("dataset");
+    let data = report.get(nodes.prepared).expect("prepared features");
     let bytes = package.to_bytes().expect("package bytes");
     let scorer = Scorer::new(package);
     let batch = data.test.x.slice(ndarray::s![..100, ..]).to_owned();

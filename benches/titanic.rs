@@ -3,8 +3,8 @@
 //!
 //! `cargo bench --bench titanic`. The data is the demo pipeline's own
 //! (`examples/titanic/pipeline.rs`): its 13 features and stratified split (seed
-//! `pipeline::SPLIT_SEED`: 713 training rows, 178 hold-out rows), made by calling its step
-//! functions; the SVM gets the features standardized by its `fit_scaler` step.
+//! `pipeline::SPLIT_SEED`: 713 training rows, 178 hold-out rows), made by calling its block
+//! steps; the SVM gets the features standardized on the training rows, as its `train_svm` does.
 //!
 //! - `models`: each iteration fits one model on the training rows and predicts probabilities and
 //!   labels for the hold-out rows.
@@ -22,11 +22,12 @@ use std::path::Path;
 use std::process::Command;
 
 use criterion::{BatchSize, Criterion, criterion_group};
+use mlflow::blocks::Prepared as Dataset;
 use mlflow::data::DataFile;
 use mlflow::eval::Metric;
 use mlflow::models::*;
 use mlflow::prelude::*;
-use titanic::pipeline::{self, Dataset};
+use titanic::pipeline;
 
 const CHILD_VAR: &str = "MLFLOW_BENCH_TITANIC_STORE";
 
@@ -98,7 +99,7 @@ fn child(store: &str) {
     let (pipeline, handles) = pipeline::build(file, Metric::RocAuc);
     let report = pipeline.run(&store).unwrap();
     assert!(report.is_success(), "{report}");
-    black_box(report.get(handles.champion).unwrap());
+    black_box(report.get(handles.compared.champion).unwrap());
 }
 
 criterion_group!(benches, models, whole_pipeline);

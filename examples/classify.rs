@@ -11,7 +11,7 @@
 //! `$MLFLOW_HOME`); the model is registered as `classify` and promoted to `production` only if
 //! it beats the current holder.
 
-use mlflow::blocks::{self, Candidate, Prepare};
+use mlflow::blocks::{self, Candidate, Prepare, Registration};
 use mlflow::data::{CsvOptions, DataFile};
 use mlflow::eval::Metric;
 use mlflow::models::{ForestParams, LogisticParams, SvmParams};
@@ -25,7 +25,13 @@ fn main() -> mlflow::Result<()> {
         eprintln!("usage: classify FILE.csv LABEL [COLUMN_TO_LEAVE_OUT...]");
         std::process::exit(2);
     };
+    let registered = classify(&Store::open_default()?, path, label, exclude)?;
+    println!("{registered}");
+    Ok(())
+}
 
+/// The whole path on `path`, predicting `label` from every other column but `exclude`.
+pub fn classify(store: &Store, path: &str, label: &str, exclude: &[String]) -> mlflow::Result<Registration> {
     let mut p = Pipeline::new("classify");
     let file = p.param("data", DataFile::open(path)?);
     let csv = p.param("csv", CsvOptions::default());
@@ -43,16 +49,15 @@ fn main() -> mlflow::Result<()> {
     let compared = blocks::compare(&mut p, prepared, candidates, Metric::RocAuc);
     let package = p.step(blocks::PackageStep, (compared.champion, compared.trained, prepared));
 
-    let store = Store::open_default()?;
-    let report = p.run(&store)?;
+    let report = p.run(store)?;
     println!("{report}");
     let report = report.into_result()?;
+    for (column, why) in &report.get(prepared)?.dropped {
+        println!("left out `{column}`: {why}");
+    }
     print!("{}", blocks::comparison_table(report.get(compared.scored)?));
     let champion = report.get(compared.champion)?;
     println!("champion: {} ({} {:.4})", champion.name, champion.metric, champion.value);
-    let registry = Registry::new(&store)?;
-    let registered =
-        blocks::register_champion(&registry, "classify", &report, package, &compared, "production")?;
-    println!("{registered}");
-    Ok(())
+    let registry = Registry::new(store)?;
+    Ok(blocks::register_champion(&registry, "classify", &report, package, &compared, "production")?)
 }

@@ -1,192 +1,24 @@
-//! The Titanic pipeline, shared by `examples/titanic/main.rs` and `tests/titanic.rs`.
+//! The Titanic pipeline, shared by `examples/titanic/main.rs`, the tests and the benchmarks.
 //!
-//! Every step is a plain function composed from the library's rooms (`data`, `validate`,
-//! `features`, `models`, `eval`); this file only says which columns, features and models.
+//! It is the library's ready-made blocks (`mlflow::blocks`) with this data set's own validation
+//! suite, feature spec and candidates: this file only says which columns, features and models.
 
-use mlflow::data::{self, ColumnType, CsvOptions, DataFile, Ingested};
-use mlflow::eval::{self, BinaryMetrics, Champion, Metric};
-use mlflow::features::{
-    Binner, Cmp, Encoder, Feature, FeatureMatrix, FeatureSpec, FittedFeatures, FittedMatrixScaler, Imputer,
-    Op, Source, Split, StandardScaler, Unseen, class_labels, stratified_split,
+use mlflow::blocks::{
+    self, Candidate, CheckStep, Compared, IngestStep, PackageStep, Prepare, PrepareStep, Prepared,
 };
-use mlflow::models::{
-    Classifier, ForestParams, LogisticParams, Model, ModelParams, NaiveBayesParams, SelfTestedModel,
-    SvmParams, TreeParams,
-};
+use mlflow::data::{ColumnType, CsvOptions, DataFile, Ingested};
+use mlflow::eval::Metric;
+use mlflow::features::{Binner, Cmp, Encoder, Feature, FeatureSpec, Imputer, Op, Source, Unseen};
+use mlflow::models::{ForestParams, LogisticParams, NaiveBayesParams, SvmParams, TreeParams};
 use mlflow::prelude::*;
-use mlflow::serve::{Lineage, ModelPackage};
-use mlflow::validate::{self, Expectation, Suite, ValidationReport};
-use serde::{Deserialize, Serialize};
+use mlflow::serve::ModelPackage;
+use mlflow::validate::{Expectation, Suite};
 
 /// The label column.
 pub const LABEL: &str = "Survived";
 
-/// Train and hold-out features with their labels.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Dataset {
-    /// Training rows.
-    pub train: FeatureMatrix,
-    /// Training labels.
-    pub train_y: Vec<usize>,
-    /// Hold-out rows.
-    pub test: FeatureMatrix,
-    /// Hold-out labels.
-    pub test_y: Vec<usize>,
-}
-
-/// A model to train: its name in the comparison, its hyperparameters, and whether it needs
-/// standardized features.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Candidate {
-    /// Name in the comparison table.
-    pub name: String,
-    /// Hyperparameters.
-    pub params: ModelParams,
-}
-
-/// A fitted candidate, with the scaler its inputs go through (if any).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Trained {
-    /// Name in the comparison table.
-    pub name: String,
-    /// The fitted model.
-    pub model: Model,
-    /// Standardization applied before the model, fitted on the training rows.
-    pub scaler: Option<FittedMatrixScaler>,
-}
-
-/// A candidate's hold-out metrics.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Scored {
-    /// Name in the comparison table.
-    pub name: String,
-    /// Hold-out metrics.
-    pub metrics: BinaryMetrics,
-}
-
-/// How the data is split.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SplitConfig {
-    /// Fraction of rows held out.
-    pub test_fraction: f64,
-    /// Seed of the stratified shuffle.
-    pub seed: u64,
-}
-
-#[step]
-pub fn ingest(file: &DataFile, options: &CsvOptions) -> Result<Ingested, data::DataError> {
-    data::read_csv(file, options)
-}
-
-#[step]
-pub fn check(raw: &Ingested, suite: &Suite) -> Result<ValidationReport, validate::ValidationError> {
-    let report = validate::validate(&raw.table, suite);
-    report.check()?;
-    Ok(report)
-}
-
-/// Seeded stratified split; takes the validation report so that it only runs on valid data.
-#[step]
-pub fn split(raw: &Ingested, _valid: &ValidationReport, config: &SplitConfig) -> mlflow::Result<Split> {
-    let labels = class_labels(&raw.table, LABEL)?;
-    Ok(stratified_split(&labels, config.test_fraction, config.seed)?)
-}
-
-/// Fits imputers, encoders and binners on the training rows only.
-#[step]
-pub fn fit_features(raw: &Ingested, split: &Split, spec: &FeatureSpec) -> mlflow::Result<FittedFeatures> {
-    Ok(spec.fit(&raw.table, &split.train)?)
-}
-
-#[step]
-pub fn dataset(raw: &Ingested, split: &Split, features: &FittedFeatures) -> mlflow::Result<Dataset> {
-    let all = features.transform(&raw.table)?;
-    let labels = class_labels(&raw.table, LABEL)?;
-    Ok(Dataset {
-        train: all.select_rows(&split.train)?,
-        train_y: split.train.iter().map(|&i| labels[i]).collect(),
-        test: all.select_rows(&split.test)?,
-        test_y: split.test.iter().map(|&i| labels[i]).collect(),
-    })
-}
-
-/// The standard scaler, fitted on the training rows.
-#[step]
-pub fn fit_scaler(data: &Dataset) -> mlflow::Result<FittedMatrixScaler> {
-    let rows: Vec<usize> = (0..data.train.rows()).collect();
-    Ok(StandardScaler.fit_matrix(&data.train, &rows)?)
-}
-
-#[step]
-pub fn train(data: &Dataset, candidate: &Candidate) -> mlflow::Result<Trained> {
-    let model = Model::fit(data.train.x.view(), &data.train_y, &candidate.params)?;
-    Ok(Trained { name: candidate.name.clone(), model, scaler: None })
-}
-
-#[step]
-pub fn train_scaled(
-    data: &Dataset,
-    scaler: &FittedMatrixScaler,
-    candidate: &Candidate,
-) -> mlflow::Result<Trained> {
-    let scaled = scaler.transform(&data.train)?;
-    let model = Model::fit(scaled.x.view(), &data.train_y, &candidate.params)?;
-    Ok(Trained { name: candidate.name.clone(), model, scaler: Some(scaler.clone()) })
-}
-
-#[step]
-pub fn evaluate(trained: &Trained, data: &Dataset) -> mlflow::Result<Scored> {
-    let scaled;
-    let x = match &trained.scaler {
-        Some(scaler) => {
-            scaled = scaler.transform(&data.test)?;
-            &scaled
-        }
-        None => &data.test,
-    };
-    let scores = trained.model.predict_proba(x.x.view())?;
-    let metrics = eval::evaluate(&data.test_y, &scores.to_vec())?;
-    eval::log_binary_metrics(&metrics)?;
-    Ok(Scored { name: trained.name.clone(), metrics })
-}
-
-#[step]
-pub fn select(
-    a: &Scored,
-    b: &Scored,
-    c: &Scored,
-    d: &Scored,
-    e: &Scored,
-    metric: &Metric,
-) -> mlflow::Result<Champion> {
-    let candidates: Vec<(String, BinaryMetrics)> =
-        [a, b, c, d, e].iter().map(|s| (s.name.clone(), s.metrics.clone())).collect();
-    Ok(eval::select_champion(&candidates, *metric)?)
-}
-
-/// The champion as a model package: the fitted feature transformers, its scaler, the model, the
-/// feature names, and self-test rows (the first hold-out rows with their expected probabilities),
-/// refused on load if it no longer reproduces them.
-#[step]
-#[allow(clippy::too_many_arguments)]
-pub fn package(
-    champion: &Champion,
-    a: &Trained,
-    b: &Trained,
-    c: &Trained,
-    d: &Trained,
-    e: &Trained,
-    data: &Dataset,
-    features: &FittedFeatures,
-) -> mlflow::Result<ModelPackage> {
-    let trained = [a, b, c, d, e][champion.index];
-    let rows = data.test.x.slice(ndarray::s![..5.min(data.test.rows()), ..]);
-    let tested =
-        SelfTestedModel::new(trained.name.clone(), trained.model.clone(), trained.scaler.clone(), rows)?;
-    let package =
-        ModelPackage::from_self_tested(&tested, &data.test.names, Lineage::default().pipeline("titanic"))?;
-    Ok(package.with_features(features.clone())?)
-}
+/// The seed of the stratified split.
+pub const SPLIT_SEED: u64 = 0;
 
 /// The expectations the raw training file must meet.
 pub fn suite() -> Suite {
@@ -274,39 +106,34 @@ pub fn feature_spec() -> FeatureSpec {
         )
 }
 
-/// The five candidates with scikit-learn's default hyperparameters (the forest with 100 trees).
+/// The five candidates with scikit-learn's default hyperparameters (the forest with 100 trees);
+/// the SVM sees standardized features.
 pub fn candidates() -> [Candidate; 5] {
     [
-        Candidate { name: "decision tree".into(), params: ModelParams::Tree(TreeParams::default()) },
-        Candidate { name: "random forest".into(), params: ModelParams::Forest(ForestParams::default()) },
-        Candidate {
-            name: "logistic regression".into(),
-            params: ModelParams::Logistic(LogisticParams::default()),
-        },
-        Candidate {
-            name: "gaussian naive bayes".into(),
-            params: ModelParams::NaiveBayes(NaiveBayesParams::default()),
-        },
-        Candidate { name: "rbf svm (scaled)".into(), params: ModelParams::Svm(SvmParams::default()) },
+        Candidate::new("tree", TreeParams::default()),
+        Candidate::new("forest", ForestParams::default()),
+        Candidate::new("logistic", LogisticParams::default()),
+        Candidate::new("naive bayes", NaiveBayesParams::default()),
+        Candidate::new("svm", SvmParams::default()).scaled(),
     ]
+}
+
+/// How the rows are split and turned into features, with another split seed.
+pub fn setup(seed: u64) -> Prepare {
+    Prepare::label(LABEL).features(feature_spec()).test_fraction(0.2).seed(seed)
 }
 
 /// Handles to the nodes a caller reads after the run.
 pub struct Handles {
-    /// Each candidate's hold-out metrics, in candidate order.
-    pub scored: [Node<Scored>; 5],
-    /// The selected champion.
-    pub champion: Node<Champion>,
-    /// The packaged champion.
-    pub package: Node<ModelPackage>,
     /// The ingested training table.
     pub raw: Node<Ingested>,
     /// Train and hold-out features.
-    pub data: Node<Dataset>,
+    pub prepared: Node<Prepared>,
+    /// The candidates' models and metrics, and the champion.
+    pub compared: Compared,
+    /// The packaged champion.
+    pub package: Node<ModelPackage>,
 }
-
-/// The seed of the stratified split.
-pub const SPLIT_SEED: u64 = 0;
 
 /// Builds the pipeline over `file`, selecting the champion by `metric`.
 pub fn build(file: DataFile, metric: Metric) -> (Pipeline, Handles) {
@@ -320,34 +147,11 @@ pub fn build_with_seed(file: DataFile, metric: Metric, seed: u64) -> (Pipeline, 
     let options = p.param("csv", CsvOptions::default());
     let raw = p.step(IngestStep, (file, options));
     let suite = p.param("suite", suite());
-    let report = p.step(CheckStep, (raw, suite));
-    let split_config = p.param("split_config", SplitConfig { test_fraction: 0.2, seed });
-    let split = p.step(SplitStep, (raw, report, split_config));
-    let spec = p.param("features", feature_spec());
-    let features = p.step(FitFeaturesStep, (raw, split, spec));
-    let data = p.step(DatasetStep, (raw, split, features));
-    let scaler = p.step(FitScalerStep, data);
-    let [tree, forest, logistic, bayes, svm] = candidates();
-    let tree = p.param("tree", tree);
-    let forest = p.param("forest", forest);
-    let logistic = p.param("logistic", logistic);
-    let bayes = p.param("naive_bayes", bayes);
-    let svm = p.param("svm", svm);
-    let trained = [
-        p.step_named("train_tree", TrainStep, (data, tree)),
-        p.step_named("train_forest", TrainStep, (data, forest)),
-        p.step_named("train_logistic", TrainStep, (data, logistic)),
-        p.step_named("train_naive_bayes", TrainStep, (data, bayes)),
-        p.step_named("train_svm", TrainScaledStep, (data, scaler, svm)),
-    ];
-    let names =
-        ["evaluate_tree", "evaluate_forest", "evaluate_logistic", "evaluate_naive_bayes", "evaluate_svm"];
-    let scored = [0, 1, 2, 3, 4].map(|i| p.step_named(names[i], EvaluateStep, (trained[i], data)));
-    let metric = p.param("metric", metric);
-    let champion = p.step(SelectStep, (scored[0], scored[1], scored[2], scored[3], scored[4], metric));
-    let package = p.step(
-        PackageStep,
-        (champion, trained[0], trained[1], trained[2], trained[3], trained[4], data, features),
-    );
-    (p, Handles { scored, champion, package, raw, data })
+    let checked = p.step(CheckStep, (raw, suite));
+    let setup = p.param("setup", setup(seed));
+    let prepared = p.step(PrepareStep, (raw, setup));
+    p.wait_for(prepared, checked);
+    let compared = blocks::compare(&mut p, prepared, candidates(), metric);
+    let package = p.step(PackageStep, (compared.champion, compared.trained, prepared));
+    (p, Handles { raw, prepared, compared, package })
 }

@@ -21,7 +21,7 @@ fn titanic(name: &str) -> PathBuf {
 
 /// Reads a file with the pipeline's `ingest` step and CSV options.
 fn read(path: &Path) -> Result<Ingested, DataError> {
-    pipeline::ingest(&DataFile::open(path)?, &CsvOptions::default())
+    mlflow::blocks::ingest(&DataFile::open(path)?, &CsvOptions::default())
 }
 
 /// Writes `bytes` to `name` in a fresh temp dir and reads it with default options.
@@ -313,7 +313,7 @@ fn count_pipeline(path: &Path) -> (Pipeline, Node<usize>) {
     let mut p = Pipeline::new("data-version");
     let file = p.param("train", DataFile::open(path).unwrap());
     let options = p.param("csv", CsvOptions::default());
-    let data = p.step(pipeline::IngestStep, (file, options));
+    let data = p.step(mlflow::blocks::IngestStep, (file, options));
     let rows = p.step(CountRowsStep, data);
     (p, rows)
 }

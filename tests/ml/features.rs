@@ -69,9 +69,9 @@ const NAMES: [&str; 13] = [
     "Fare_Per_Person",
 ];
 
-/// The pipeline's split of `train.csv` (its `check` and `split` steps).
+/// The pipeline's split of `train.csv` (its `check` and `prepare` steps).
 fn titanic_split() -> Split {
-    support::split(&support::ingested("train.csv"))
+    support::split()
 }
 
 fn imputer_fill(fitted: &FittedFeatures, feature: &str) -> Value {
@@ -448,8 +448,8 @@ fn text_operations() {
 fn stratified_split_on_titanic() {
     let t = titanic("train.csv");
     let labels = class_labels(&t, "Survived").unwrap();
-    // The pipeline's split step is a stratified split with its configuration.
-    let config = support::split_config();
+    // The pipeline's split is a stratified split with its configuration.
+    let config = pipeline::setup(pipeline::SPLIT_SEED);
     let split = stratified_split(&labels, config.test_fraction, config.seed).unwrap();
     assert_eq!(titanic_split(), split);
     // 549 died, 342 survived: round(109.8) = 110 and round(68.4) = 68 go to the test side.
@@ -742,13 +742,13 @@ fn features_as_pipeline_artifacts() {
     let first = p.run(&store).unwrap();
     assert!(first.is_success(), "{first}");
     // The pipeline's own features are what the step functions give when called directly.
-    let data = first.get(handles.data).unwrap();
+    let data = first.get(handles.prepared).unwrap();
     assert_eq!((data.train.x.dim(), data.test.x.dim()), ((713, 13), (178, 13)));
     assert_eq!(data, &support::dataset());
     let again = p.run(&store).unwrap();
-    for step in ["split", "fit_features", "dataset", "fit_scaler"] {
+    for step in ["check", "prepare", "trained"] {
         assert_eq!(again.step(step).map(|s| s.status), Some(StepStatus::Cached), "{step}: {again}");
     }
     assert_eq!(again.count(StepStatus::Ran), 0, "{again}");
-    assert_eq!(encode(again.get(handles.data).unwrap()).unwrap(), encode(data).unwrap());
+    assert_eq!(encode(again.get(handles.prepared).unwrap()).unwrap(), encode(data).unwrap());
 }

@@ -3,23 +3,23 @@
 //!
 //! The Titanic data is the demo pipeline's own (`examples/titanic/pipeline.rs`): its 13 features
 //! and its stratified split (seed `pipeline::SPLIT_SEED`, 20% held out: 713 training rows, 178
-//! hold-out rows), made by calling its step functions; the SVM gets the features standardized by
-//! its `fit_scaler` step. `cargo test --test models -- --ignored --nocapture export_titanic` writes
+//! hold-out rows), made by calling its block steps; the SVM gets the features standardized on
+//! the training rows, as its `train_svm` step does. `cargo test --test models -- --ignored --nocapture export_titanic` writes
 //! those matrices and labels to `/tmp/mlflow-models-titanic/` for a comparison with scikit-learn.
 
 use crate::titanic;
 
 use std::sync::OnceLock;
 
+use mlflow::blocks::Prepared as Dataset;
 use mlflow::codec::{decode, encode};
 use mlflow::models::*;
 use ndarray::{Array2, array};
-use titanic::pipeline::Dataset;
 
 // ---------- the Titanic data: the pipeline's features and split ----------
 
-/// The pipeline's training and hold-out features (`data`), and the same standardized by the
-/// pipeline's `fit_scaler` step (`scaled`, what the SVM sees).
+/// The pipeline's training and hold-out features (`data`), and the same standardized on the
+/// training rows (`scaled`, what the SVM sees).
 struct Titanic {
     data: Dataset,
     scaled: Dataset,

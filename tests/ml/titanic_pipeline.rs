@@ -36,14 +36,15 @@ fn the_pipeline_runs_then_reruns_all_cached_with_identical_outputs() {
     let (p, nodes) = pipeline::build(train_file(), Metric::RocAuc);
     let first = p.run(&store).unwrap();
     assert!(first.is_success(), "{first}");
-    assert_eq!(first.count(StepStatus::Ran), 18);
+    assert_eq!(first.count(StepStatus::Ran), 17);
 
-    let scored: Vec<_> = nodes.scored.iter().map(|n| first.get(*n).unwrap().clone()).collect();
+    let scored = first.get(nodes.compared.scored).unwrap();
+    assert_eq!(scored.len(), 5);
     let best = scored.iter().map(|s| s.metrics.roc_auc).fold(f64::MIN, f64::max);
-    let champion = first.get(nodes.champion).unwrap();
+    let champion = first.get(nodes.compared.champion).unwrap();
     assert_eq!(champion.value, best, "the champion has the highest ROC AUC");
     assert_eq!(champion.name, scored[champion.index].name);
-    for s in &scored {
+    for s in scored {
         assert!(s.metrics.accuracy > 0.7 && s.metrics.accuracy <= 1.0, "{}: {}", s.name, s.metrics.accuracy);
     }
     let package = first.get(nodes.package).unwrap();
@@ -55,7 +56,7 @@ fn the_pipeline_runs_then_reruns_all_cached_with_identical_outputs() {
     assert!((0.0..=1.0).contains(&p_demo));
 
     let second = p.run(&store).unwrap();
-    assert_eq!(second.count(StepStatus::Cached), 18, "{second}");
+    assert_eq!(second.count(StepStatus::Cached), 17, "{second}");
     for (a, b) in first.steps().iter().zip(second.steps()) {
         assert_eq!(a.output_hash, b.output_hash, "{}", a.node);
     }
@@ -68,8 +69,13 @@ fn the_champion_metric_is_a_param() {
     let (_dir, store) = temp_store();
     let (p, nodes) = pipeline::build(train_file(), Metric::Accuracy);
     let report = p.run(&store).unwrap();
-    let best = nodes.scored.iter().map(|n| report.get(*n).unwrap().metrics.accuracy).fold(f64::MIN, f64::max);
-    let champion = report.get(nodes.champion).unwrap();
+    let best = report
+        .get(nodes.compared.scored)
+        .unwrap()
+        .iter()
+        .map(|s| s.metrics.accuracy)
+        .fold(f64::MIN, f64::max);
+    let champion = report.get(nodes.compared.champion).unwrap();
     assert_eq!((champion.metric, champion.value), (Metric::Accuracy, best));
 
     // Switching the metric reruns only selection and packaging.
@@ -87,7 +93,7 @@ fn the_same_data_and_seeds_give_the_same_bytes_in_fresh_stores() {
     let (p, _) = pipeline::build(train_file(), Metric::RocAuc);
     let a = p.run(&store_a).unwrap();
     let b = p.run(&store_b).unwrap();
-    assert_eq!(b.count(StepStatus::Ran), 18);
+    assert_eq!(b.count(StepStatus::Ran), 17);
     for (x, y) in a.steps().iter().zip(b.steps()) {
         assert_eq!(x.output_hash, y.output_hash, "{} is not deterministic", x.node);
     }
@@ -114,7 +120,8 @@ fn a_corrupted_copy_fails_validation_with_a_report_naming_each_problem() {
     let status = |node: &str| report.step(node).unwrap().status;
     assert_eq!(status("ingest"), StepStatus::Ran);
     assert_eq!(status("check"), StepStatus::Failed);
-    assert_eq!(status("split"), StepStatus::Skipped);
+    assert_eq!(status("prepare"), StepStatus::Skipped);
+    assert_eq!(report.step("prepare").unwrap().error.as_deref(), Some("upstream step `check` failed"));
     assert_eq!(status("package"), StepStatus::Skipped);
     let error = report.step("check").unwrap().error.clone().unwrap();
     for needle in ["Fare", "-7.25", "Sex", "unknown", "Survived", "row 0", "row 1", "row 2"] {
@@ -191,8 +198,8 @@ fn stale_steps_plan_and_report_their_reasons() {
     assert_eq!(plan.step("ingest").unwrap().outcome, PlanOutcome::Hit);
     assert_eq!(plan.step("check").unwrap().outcome, PlanOutcome::Hit);
     assert_eq!(
-        plan.step("split").unwrap().outcome,
-        PlanOutcome::Miss(MissReason::Param { name: "split_config".into() })
+        plan.step("prepare").unwrap().outcome,
+        PlanOutcome::Miss(MissReason::Param { name: "setup".into() })
     );
     assert!(matches!(plan.step("train_forest").unwrap().outcome, PlanOutcome::DependsOn { .. }));
 }

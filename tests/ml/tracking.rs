@@ -23,11 +23,13 @@ fn a_run_records_params_data_versions_metrics_and_environment() {
     let env = run.environment.as_ref().expect("finished runs record their environment");
     assert_eq!(env.library, env!("CARGO_PKG_VERSION"));
     assert!(env.rustc.starts_with("rustc 1."), "{}", env.rustc);
-    assert!(env.crates.iter().any(|c| c.starts_with("mlflow-pipelines@")), "{:?}", env.crates);
+    // The crates defining the steps: the blocks, packaging, and the engine's `collect`.
+    assert!(env.crates.iter().any(|c| c.starts_with("mlflow-ml@")), "{:?}", env.crates);
+    assert!(env.crates.iter().any(|c| c.starts_with("mlflow-core@")), "{:?}", env.crates);
     assert!(!env.host.is_empty() && env.os.contains('-'));
 
-    let split = run.param_values.iter().find(|(n, _)| n == "split_config").unwrap();
-    assert_eq!(split.1, r#"{"test_fraction":0.2,"seed":0}"#);
+    let setup = run.param_values.iter().find(|(n, _)| n == "setup").unwrap();
+    assert!(setup.1.starts_with(r#"{"label":"Survived","test_fraction":0.2,"seed":0,"#), "{}", setup.1);
     assert_eq!(
         run.data,
         [("ingest".to_string(), track::DataInput { name: file.path.clone(), version: file.version })]
@@ -122,10 +124,16 @@ fn past_outputs_load_typed_and_lineage_goes_back_to_the_data() {
     let (p, _) = pipeline::build(file.clone(), Metric::RocAuc);
     let run_id = p.run(&store).unwrap().run_id().to_owned();
 
-    let scored: pipeline::Scored = store.artifact(&run_id, "evaluate_forest").unwrap();
-    assert_eq!(scored.name, "random forest");
-    assert!(matches!(store.artifact::<pipeline::Scored>(&run_id, "nope"), Err(Error::UnknownNode { .. })));
-    assert!(matches!(store.artifact::<pipeline::Scored>("nope", "select"), Err(Error::UnknownRun { .. })));
+    let scored: mlflow::blocks::Scored = store.artifact(&run_id, "evaluate_forest").unwrap();
+    assert_eq!(scored.name, "forest");
+    assert!(matches!(
+        store.artifact::<mlflow::blocks::Scored>(&run_id, "nope"),
+        Err(Error::UnknownNode { .. })
+    ));
+    assert!(matches!(
+        store.artifact::<mlflow::blocks::Scored>("nope", "select"),
+        Err(Error::UnknownRun { .. })
+    ));
     assert!(
         matches!(store.artifact::<u64>(&run_id, "select"), Err(Error::Codec(_))),
         "wrong type is an error"
@@ -145,7 +153,7 @@ fn past_outputs_load_typed_and_lineage_goes_back_to_the_data() {
     assert_eq!(ingest.data[0].version, file.version);
     assert!(ingest.params.iter().any(|(name, _, value)| name == "train_file" && value.contains("train.csv")));
     let train = find(&lineage, "train_forest").unwrap();
-    assert!(train.code.is_some() && train.params.iter().any(|(n, _, _)| n == "forest"));
+    assert!(train.code.is_some() && train.params.iter().any(|(n, _, _)| n == "candidate_forest"));
 
     let uses = store.data_uses(file.version).unwrap();
     assert_eq!(uses.len(), 1);
@@ -167,5 +175,9 @@ fn a_bad_metric_fails_the_step_with_a_clear_error() {
     let report = p.run(&store).unwrap();
     let error = report.steps()[0].error.clone().unwrap();
     assert!(error.contains("metric `nan` has the non-finite value NaN"), "{error}");
-    assert!(log_metric("outside", 1.0).is_err(), "outside a step there is nothing to log to");
+    // Called as a plain function (outside a run), the step fails the same way: the value is
+    // checked even where nothing is recorded.
+    let plain = logs_outside_rules(&1).unwrap_err().to_string();
+    assert!(plain.contains("metric `nan` has the non-finite value NaN"), "{plain}");
+    assert_eq!(log_metric("outside", 1.0), Ok(()), "outside a step nothing is recorded, and that is fine");
 }

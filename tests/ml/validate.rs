@@ -20,7 +20,7 @@ fn titanic_train() -> PathBuf {
 
 /// A file as the pipeline's `ingest` step reads it.
 fn read(path: &Path) -> Table {
-    pipeline::ingest(&DataFile::open(path).unwrap(), &CsvOptions::default()).unwrap().table
+    mlflow::blocks::ingest(&DataFile::open(path).unwrap(), &CsvOptions::default()).unwrap().table
 }
 
 fn outcome<'a>(report: &'a ValidationReport, name: &str, column: &str) -> &'a mlflow::validate::Outcome {
@@ -211,8 +211,8 @@ fn a_failing_validate_step_fails_the_run_with_the_report() {
         let file = p.param("train", DataFile::open(&path).unwrap());
         let options = p.param("csv", CsvOptions::default());
         let suite = p.param("suite", pipeline::suite());
-        let data = p.step(pipeline::IngestStep, (file, options));
-        let checked = p.step(pipeline::CheckStep, (data, suite));
+        let data = p.step(mlflow::blocks::IngestStep, (file, options));
+        let checked = p.step(mlflow::blocks::CheckStep, (data, suite));
         let report = p.run(&store).unwrap();
         if ok {
             assert_eq!(report.get(checked).unwrap().warnings().count(), 1);

@@ -6,6 +6,7 @@ mod common;
 #[path = "../support/titanic.rs"]
 mod titanic;
 
+mod classify;
 mod fuzz_regressions;
 mod predlog;
 mod serve;

@@ -15,7 +15,8 @@ use mlflow::registry::{Promotion, RegisterRequest, Registry};
 use mlflow::serve::{FORMAT_VERSION, Lineage, MAGIC, ModelPackage, Prediction, Scorer, ServeError};
 use ndarray::{Array2, array};
 
-use support::pipeline::{self, Dataset};
+use mlflow::blocks::Prepared as Dataset;
+use support::pipeline;
 
 /// The demo passenger's 13 engineered features.
 const DEMO: [f64; 13] = [3.0, 0.0, 4.0, 1.0, 2.0, 3.0, 0.0, 1.0, 0.0, 8.0, 3.0, 6.0, 2.0];
@@ -45,7 +46,7 @@ fn fixture() -> &'static Fixture {
                 SelfTestedModel::new(package.name(), package.model().clone(), package.scaler().cloned(), rows)
                     .unwrap()
             },
-            data: report.get(nodes.data).unwrap().clone(),
+            data: report.get(nodes.prepared).unwrap().clone(),
             _dir: dir,
         }
     })
@@ -85,7 +86,7 @@ fn the_champion_packages_saves_and_loads_unchanged() {
     let f = fixture();
     let package = package();
     assert_eq!(package.name(), f.champion.name());
-    assert_eq!(package.name(), "rbf svm (scaled)", "the ROC AUC champion is the scaled SVM");
+    assert_eq!(package.name(), "svm", "the ROC AUC champion is the scaled SVM");
     assert!(package.scaler().is_some());
     assert_eq!(package.signature().names().len(), 13);
     assert_eq!(package.signature().names()[0], "Pclass");
@@ -142,8 +143,8 @@ fn batches_score_as_the_pipeline_model_does() {
 fn raw_table_rows_score_through_the_packaged_transformers() {
     let f = fixture();
     let raw = support::ingested("train.csv");
-    let split = support::split(&raw);
-    let features = pipeline::fit_features(&raw, &split, &pipeline::feature_spec()).unwrap();
+    let split = support::split();
+    let features = pipeline::feature_spec().fit(&raw.table, &split.train).unwrap();
     let scorer = Scorer::new(package().with_features(features).unwrap());
     let all = scorer.score_table(&raw.table).unwrap();
     let want = f.champion.predict_proba(f.data.test.x.view()).unwrap();
@@ -155,12 +156,10 @@ fn raw_table_rows_score_through_the_packaged_transformers() {
 
     let err = self::scorer().score_table(&raw.table).unwrap_err().to_string();
     assert!(err.contains("has no feature transformers"), "{err}");
-    let wrong = pipeline::fit_features(
-        &raw,
-        &split,
-        &mlflow::features::FeatureSpec::new().with(mlflow::features::Feature::column("Pclass")),
-    )
-    .unwrap();
+    let wrong = mlflow::features::FeatureSpec::new()
+        .with(mlflow::features::Feature::column("Pclass"))
+        .fit(&raw.table, &split.train)
+        .unwrap();
     let err = package().with_features(wrong).unwrap_err().to_string();
     assert!(err.contains("output `Pclass` but the model takes `Pclass`, `Sex`"), "{err}");
 }

@@ -1,6 +1,6 @@
 //! The Titanic demo for tests and benches: the canonical pipeline module
 //! (`examples/titanic/pipeline.rs`) and its data, read and split exactly as the pipeline does by
-//! calling its step functions directly.
+//! calling its block steps directly.
 //!
 //! Include it with `#[path = "../support/titanic.rs"] mod titanic;` (from a test binary's
 //! folder in `tests/`) or `#[path = "../tests/support/titanic.rs"] mod titanic;` (from
@@ -9,13 +9,12 @@
 
 use std::path::PathBuf;
 
+use mlflow::blocks::{self, Prepared};
 use mlflow::data::{CsvOptions, DataFile, Ingested, Table};
-use mlflow::features::Split;
+use mlflow::features::{Split, StandardScaler};
 
 #[path = "../../examples/titanic/pipeline.rs"]
 pub mod pipeline;
-
-use pipeline::{Dataset, SplitConfig};
 
 /// A file of the Kaggle data in `examples/data/titanic/` (`train.csv` or `test.csv`), found from
 /// the package being tested (the top of the checkout, or one of its member folders).
@@ -48,7 +47,8 @@ pub fn run_demo(store: &mlflow::store::Store) -> (mlflow::exec::RunReport, pipel
 pub fn register_demo(store: &mlflow::store::Store) -> (mlflow::exec::RunReport, pipeline::Handles, u32) {
     let (report, handles) = run_demo(store);
     let registry = mlflow::registry::Registry::new(store).expect("open the registry");
-    let request = mlflow::registry::RegisterRequest::new(report.run_id(), "package");
+    let request =
+        mlflow::registry::RegisterRequest::for_output(&report, handles.package).expect("the package node");
     let version = registry.register("titanic", request).expect("register the champion").version;
     (report, handles, version)
 }
@@ -61,7 +61,7 @@ pub fn train_file() -> DataFile {
 /// The file read by the pipeline's `ingest` step with the pipeline's CSV options.
 pub fn ingested(name: &str) -> Ingested {
     let file = DataFile::open(path(name)).expect("titanic data file");
-    pipeline::ingest(&file, &CsvOptions::default()).expect("titanic csv")
+    blocks::ingest(&file, &CsvOptions::default()).expect("titanic csv")
 }
 
 /// The file's table, as the pipeline ingests it.
@@ -69,31 +69,24 @@ pub fn table(name: &str) -> Table {
     ingested(name).table
 }
 
-/// The pipeline's split configuration (`pipeline::build` uses a 0.2 hold-out and `SPLIT_SEED`).
-pub fn split_config() -> SplitConfig {
-    SplitConfig { test_fraction: 0.2, seed: pipeline::SPLIT_SEED }
-}
-
-/// The pipeline's `check` and `split` steps on `raw` (the training file).
-pub fn split(raw: &Ingested) -> Split {
-    let report = pipeline::check(raw, &pipeline::suite()).expect("the training file is valid");
-    pipeline::split(raw, &report, &split_config()).expect("split")
-}
-
-/// The pipeline's training and hold-out features: `ingest`, `check`, `split`, `fit_features`
-/// and `dataset` on `train.csv`, as in `pipeline::build`.
-pub fn dataset() -> Dataset {
+/// The pipeline's training and hold-out features: `ingest`, `check` and `prepare` on
+/// `train.csv`, as in `pipeline::build`.
+pub fn dataset() -> Prepared {
     let raw = ingested("train.csv");
-    let split = split(&raw);
-    let features = pipeline::fit_features(&raw, &split, &pipeline::feature_spec()).expect("fit features");
-    pipeline::dataset(&raw, &split, &features).expect("dataset")
+    blocks::check(&raw, &pipeline::suite()).expect("the training file is valid");
+    blocks::prepare(&raw, &pipeline::setup(pipeline::SPLIT_SEED)).expect("prepare")
 }
 
-/// `data` standardized by the pipeline's `fit_scaler` step (fitted on the training rows), as the
-/// pipeline's SVM sees it.
-pub fn scaled(data: &Dataset) -> Dataset {
-    let scaler = pipeline::fit_scaler(data).expect("fit scaler");
-    Dataset {
+/// The pipeline's split of `train.csv`'s rows.
+pub fn split() -> Split {
+    dataset().split
+}
+
+/// `data` standardized as the pipeline's scaled candidates see it (fitted on the training rows).
+pub fn scaled(data: &Prepared) -> Prepared {
+    let rows: Vec<usize> = (0..data.train.rows()).collect();
+    let scaler = StandardScaler.fit_matrix(&data.train, &rows).expect("fit scaler");
+    Prepared {
         train: scaler.transform(&data.train).expect("scale training rows"),
         test: scaler.transform(&data.test).expect("scale hold-out rows"),
         ..data.clone()

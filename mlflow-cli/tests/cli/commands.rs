@@ -23,8 +23,8 @@ fn populated() -> (tempfile::TempDir, std::path::PathBuf, Vec<String>, String) {
     for metric in [Metric::RocAuc, Metric::Accuracy] {
         let (p, nodes) = pipeline::build(file.clone(), metric);
         let report = p.run(&store).unwrap();
-        let champion = report.get(nodes.champion).unwrap();
-        let scored = report.get(nodes.scored[champion.index]).unwrap();
+        let champion = report.get(nodes.compared.champion).unwrap();
+        let scored = &report.get(nodes.compared.scored).unwrap()[champion.index];
         let request = RegisterRequest::new(report.run_id(), "package")
             .metrics(Metric::ALL.map(|m| (m.name(), scored.metrics.get(m))));
         registry.register("titanic", request).unwrap();
@@ -55,7 +55,7 @@ fn runs_list_show_compare_and_filter() {
 
     let sorted = ok(&store, &["runs", "--sort", "evaluate_forest.accuracy", "--limit", "1"]);
     assert!(sorted.contains("evaluate_forest.accuracy"), "{sorted}");
-    let filtered = ok(&store, &["runs", "--where", r#"param.metric="Accuracy""#]);
+    let filtered = ok(&store, &["runs", "--where", r#"param.selection_metric="Accuracy""#]);
     assert_eq!(filtered.lines().count(), 2, "{filtered}");
     assert!(filtered.contains(&runs[1]));
     assert_eq!(ok(&store, &["runs", "--where", "evaluate_svm.roc_auc>2"]).lines().count(), 1);
@@ -79,7 +79,9 @@ fn runs_list_show_compare_and_filter() {
 
     let diff = ok(&store, &["runs", "compare", &runs[0], &runs[1]]);
     assert!(
-        diff.contains("param metric") && diff.contains("\"RocAuc\"") && diff.contains("\"Accuracy\""),
+        diff.contains("param selection_metric")
+            && diff.contains("\"RocAuc\"")
+            && diff.contains("\"Accuracy\""),
         "{diff}"
     );
 }
@@ -120,7 +122,14 @@ fn lineage_backward_from_a_model_and_forward_from_data() {
     let json: serde_json::Value =
         serde_json::from_str(&ok(&store, &["--json", "lineage", "run", &runs[0], "select"])).unwrap();
     assert_eq!(json["node"], "select");
-    assert!(json["upstream"].as_array().unwrap().len() == 5);
+    // `select` reads the collected `scored` list, fed by the five evaluations.
+    let upstream = json["upstream"].as_array().unwrap();
+    assert_eq!(upstream.len(), 1);
+    assert_eq!(upstream[0]["node"], "scored");
+    let evaluations: Vec<&str> =
+        upstream[0]["upstream"].as_array().unwrap().iter().map(|u| u["node"].as_str().unwrap()).collect();
+    assert_eq!(evaluations.len(), 5);
+    assert!(evaluations.contains(&"evaluate_svm"), "{evaluations:?}");
 
     let forward = ok(&store, &["lineage", "data", &data_version]);
     assert!(forward.contains(&runs[0]) && forward.contains(&runs[1]), "{forward}");

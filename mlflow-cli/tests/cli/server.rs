@@ -25,7 +25,7 @@ use mlflow::serve::{
 use ndarray::s;
 
 use http::Client;
-use support::pipeline::Dataset;
+use mlflow::blocks::Prepared as Dataset;
 
 /// The demo's request body, as in the README.
 const DEMO: &str = r#"{"instances": [[3, 0, 4, 1, 2, 3, 0, 1, 0, 8, 3, 6, 2]]}"#;
@@ -57,7 +57,7 @@ fn template() -> &'static Path {
             let path = store.root().to_owned();
             let (report, nodes, v1) = support::register_demo(&store);
             let mut challenger = Pipeline::new("titanic-challenger");
-            let data = challenger.param("data", report.get(nodes.data).unwrap().clone());
+            let data = challenger.param("data", report.get(nodes.prepared).unwrap().clone());
             challenger.step(PackageNaiveBayesStep, data);
             let challenger_run = challenger.run(&store).unwrap();
             assert!(challenger_run.is_success(), "{challenger_run}");

@@ -353,7 +353,13 @@ mod tests {
         assert_eq!(log.metric("a"), Some(1.0));
         assert_eq!(log.series("s"), [(0, 0.25), (1, 0.5)]);
         assert_eq!(log.tags["k"], "v");
-        assert!(log_metric("a", 1.0).is_err(), "the log ends with the step");
+        // Captures nest: the inner scope's logs stay there, and the outer one keeps its own.
+        let ((), outer) = capture(|| {
+            log_metric("outer", 1.0).unwrap();
+            let ((), inner) = capture(|| log_metric("inner", 2.0).unwrap());
+            assert_eq!((inner.metric("inner"), inner.metric("outer")), (Some(2.0), None));
+        });
+        assert_eq!((outer.metric("outer"), outer.metric("inner")), (Some(1.0), None));
     }
 
     #[test]
