@@ -17,6 +17,7 @@
 pub mod data;
 pub mod eval;
 pub mod features;
+mod float;
 pub mod models;
 pub mod report;
 pub mod validate;
