@@ -290,6 +290,7 @@ fn invalid_hyperparameters_are_errors() {
         ModelParams::Forest(ForestParams { max_features: MaxFeatures::Count(0), ..Default::default() }),
         ModelParams::Logistic(LogisticParams { c: f64::NAN, ..Default::default() }),
         ModelParams::Logistic(LogisticParams { max_iter: 0, ..Default::default() }),
+        ModelParams::Logistic(LogisticParams { c: 1e-310, ..Default::default() }), // subnormal
         ModelParams::NaiveBayes(NaiveBayesParams { var_smoothing: -1.0 }),
         ModelParams::Svm(SvmParams { c: -1.0, ..Default::default() }),
         ModelParams::Svm(SvmParams { gamma: Gamma::Value(0.0), ..Default::default() }),
@@ -433,4 +434,76 @@ fn gamma_scale_of_a_near_constant_matrix_is_one() {
     assert_eq!(Gamma::Scale.resolve(x.view()), 1.0);
     let x = Array2::from_shape_fn((400, 1), |(i, _)| 1e9 + [0.0, 1.2e-7, -1.2e-7, 2.4e-7][i % 4]);
     assert_eq!(Gamma::Scale.resolve(x.view()), 1.0);
+}
+#[derive(serde::Deserialize)]
+struct LogisticFixture {
+    x: Vec<Vec<f64>>,
+    y: Vec<usize>,
+    unpenalized: Coefficients,
+    default_c: Coefficients,
+}
+
+#[derive(serde::Deserialize)]
+struct Coefficients {
+    coef: Vec<f64>,
+    intercept: f64,
+}
+
+fn logistic_fixture() -> LogisticFixture {
+    serde_json::from_str(include_str!("../fixtures/numerics/logistic_huge_features.json")).unwrap()
+}
+
+#[test]
+fn logistic_matches_scikit_learn_coefficients() {
+    let f = logistic_fixture();
+    let m = LogisticRegression::fit(array2(&f.x).view(), &f.y, &LogisticParams::default()).unwrap();
+    assert!(m.converged());
+    for (w, expected) in m.coefficients().iter().zip(&f.default_c.coef) {
+        assert!((w - expected).abs() <= 1e-8 * expected.abs().max(1.0), "{w} vs {expected}");
+    }
+    assert!((m.intercept() - f.default_c.intercept).abs() <= 1e-8, "{}", m.intercept());
+}
+
+/// Features around 1e154 (and up to 1e300): their squares overflow the Hessian, which used to
+/// send Newton's method to a gradient step some 1e308 times too long, reject every halving of it
+/// and report the starting point, zero weights, as converged. scikit-learn's lbfgs stops there
+/// after 0 iterations with a ConvergenceWarning and zero weights (the fixture records it). Ours
+/// fits: the L2 penalty on weights of ~1e-154 is below 1e-300, so the answer is the unpenalized
+/// fit on the unscaled features, with the weights divided by the factor.
+#[test]
+fn logistic_fits_features_around_1e154() {
+    let f = logistic_fixture();
+    let x = array2(&f.x);
+    for factor in [1e154, 1e200, 1e300, 2f64.powi(600)] {
+        let xs = x.mapv(|v| v * factor);
+        let m = LogisticRegression::fit(xs.view(), &f.y, &LogisticParams::default()).unwrap();
+        assert!(m.converged(), "{factor:e}: not converged after {} iterations", m.n_iter());
+        for (w, expected) in m.coefficients().iter().zip(&f.unpenalized.coef) {
+            let w = w * factor;
+            assert!(
+                (w - expected).abs() <= 1e-6 * expected.abs(),
+                "{factor:e}: weight x factor {w} vs {expected}"
+            );
+        }
+        assert!(
+            (m.intercept() - f.unpenalized.intercept).abs() <= 1e-6,
+            "{factor:e}: intercept {} vs {}",
+            m.intercept(),
+            f.unpenalized.intercept
+        );
+        let p = m.predict_proba(xs.view()).unwrap();
+        assert!(p.iter().all(|v| (0.0..=1.0).contains(v)));
+        let acc = accuracy(m.predict(xs.view()).unwrap().as_slice().unwrap(), &f.y);
+        assert!(acc > 0.9, "{factor:e}: training accuracy {acc}");
+    }
+}
+
+/// Stopping at `max_iter` is reported, never called convergence.
+#[test]
+fn logistic_that_stops_early_is_not_converged() {
+    let f = logistic_fixture();
+    let x = array2(&f.x).mapv(|v| v * 1e154);
+    let m = LogisticRegression::fit(x.view(), &f.y, &LogisticParams { max_iter: 1, ..Default::default() })
+        .unwrap();
+    assert!(!m.converged() && m.n_iter() == 1);
 }
