@@ -24,6 +24,7 @@ pub mod blocks;
 pub mod data;
 pub mod eval;
 pub mod features;
+mod float;
 pub mod models;
 pub mod report;
 pub mod validate;

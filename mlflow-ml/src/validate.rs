@@ -117,7 +117,9 @@ pub enum Check {
         max_rate: f64,
     },
     /// At most `max_rate` of the present values have `|x - mean| / std > z` (population standard
-    /// deviation; a constant column has no outliers). Numeric.
+    /// deviation; a constant column has no outliers, constant as
+    /// [`StandardScaler`](crate::features::StandardScaler) decides it: to within rounding).
+    /// Numeric.
     ZScoreOutliers {
         /// The z-score threshold.
         z: f64,
@@ -883,6 +885,20 @@ mod tests {
         assert_eq!(one(&t, Expectation::zscore_outliers("x", 3.0, 0.0)).offending, 0); // 3 is not > 3
         let t = table(Column::Float(vec![Some(2.0); 4]));
         assert!(one(&t, Expectation::zscore_outliers("x", 1.0, 0.0)).passed);
+    }
+
+    #[test]
+    fn zscore_of_a_column_constant_to_within_rounding_has_no_outliers() {
+        // 1e9 x 99 and 1e9 + 2 units in the last place: constant by the scaler's rule, so the
+        // odd value is no outlier (a z-score of 9.9 against a std of a rounding error).
+        let mut v = vec![Some(1e9); 99];
+        v.push(Some(1e9 + 2.384185791015625e-7));
+        let t = table(Column::Float(v));
+        assert!(one(&t, Expectation::zscore_outliers("x", 3.0, 0.0)).passed);
+        // The same shape at a visible scale is flagged.
+        let mut v = vec![Some(1.0); 99];
+        v.push(Some(2.0));
+        assert_eq!(one(&table(Column::Float(v)), Expectation::zscore_outliers("x", 3.0, 0.0)).offending, 1);
     }
 
     #[test]

@@ -752,3 +752,180 @@ fn features_as_pipeline_artifacts() {
     assert_eq!(again.count(StepStatus::Ran), 0, "{again}");
     assert_eq!(encode(again.get(handles.prepared).unwrap()).unwrap(), encode(data).unwrap());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Standard scaling against scikit-learn's `StandardScaler` (tests/fixtures/numerics/scaler.json,
+// written by tests/fixtures/numerics/generate.py): near-constant columns, tiny and huge numbers,
+// large offsets, ordinary data.
+
+#[derive(serde::Deserialize)]
+struct ScalerFixture {
+    cases: Vec<ScalerCase>,
+}
+
+#[derive(serde::Deserialize)]
+struct ScalerCase {
+    name: String,
+    log2_factor: i32,
+    x_train: Vec<Vec<f64>>,
+    x_test: Vec<Vec<f64>>,
+    mean: Vec<f64>,
+    var_scaled: Vec<f64>,
+    scale: Vec<f64>,
+    constant: Vec<bool>,
+    transform: Vec<Vec<f64>>,
+}
+
+fn scaler_fixture() -> ScalerFixture {
+    serde_json::from_str(include_str!("../fixtures/numerics/scaler.json")).expect("scaler.json")
+}
+
+fn matrix(names: &[String], rows: &[Vec<f64>]) -> FeatureMatrix {
+    let p = names.len();
+    let flat: Vec<f64> = rows.iter().flat_map(|r| r.iter().copied()).collect();
+    FeatureMatrix {
+        names: names.to_vec(),
+        x: ndarray::Array2::from_shape_vec((rows.len(), p), flat).unwrap(),
+    }
+}
+
+/// `a` and `b` agree to `rel` relative to the larger of them and `floor`.
+fn close(a: f64, b: f64, rel: f64, floor: f64) -> bool {
+    a == b || (a - b).abs() <= rel * a.abs().max(b.abs()).max(floor)
+}
+
+#[test]
+fn standard_scaler_matches_scikit_learn() {
+    let fixture = scaler_fixture();
+    assert!(fixture.cases.len() >= 12);
+    for case in &fixture.cases {
+        let name = &case.name;
+        let p = case.mean.len();
+        let names: Vec<String> = (0..p).map(|j| format!("c{j}")).collect();
+        let mut rows = case.x_train.clone();
+        rows.extend(case.x_test.iter().cloned());
+        let m = matrix(&names, &rows);
+        let train: Vec<usize> = (0..case.x_train.len()).collect();
+        let fitted = StandardScaler.fit_matrix(&m, &train).unwrap();
+        let factor = 2f64.powi(case.log2_factor);
+        for (j, s) in fitted.scalers().iter().enumerate() {
+            let what = format!("{name}, column {j}");
+            assert!(
+                close(s.mean(), case.mean[j], 1e-12, 0.0),
+                "{what}: mean {} vs {}",
+                s.mean(),
+                case.mean[j]
+            );
+            assert!(
+                close(s.scale(), case.scale[j], 1e-12, 0.0),
+                "{what}: scale {} vs {}",
+                s.scale(),
+                case.scale[j]
+            );
+            if case.constant[j] {
+                assert_eq!((s.std(), s.scale()), (0.0, 1.0), "{what}: a constant column");
+            } else {
+                assert!(
+                    close(s.std(), case.scale[j], 1e-12, 0.0),
+                    "{what}: std {} vs {}",
+                    s.std(),
+                    case.scale[j]
+                );
+                // var_ in the units scikit-learn ran in.
+                let var = (s.std() * factor).powi(2);
+                assert!(
+                    close(var, case.var_scaled[j], 1e-12, 0.0),
+                    "{what}: var {var} vs {}",
+                    case.var_scaled[j]
+                );
+            }
+        }
+        let scaled = fitted.transform(&m).unwrap();
+        let test: Vec<usize> = (train.len()..rows.len()).collect();
+        let out = scaled.select_rows(&test).unwrap();
+        for (j, s) in fitted.scalers().iter().enumerate() {
+            let expected: Vec<f64> = case.transform.iter().map(|r| r[j]).collect();
+            let largest = expected.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            // `x - mean` cancels when x is near a large mean (1e9 + 1e-3): the two means' rounding
+            // difference (a few units in the last place of 1e9 where numpy adds row by row, none
+            // where it adds pairwise as we do) shows in the output, divided by the scale.
+            let mean_gap = (s.mean() - case.mean[j]).abs() / s.scale();
+            for (i, (got, want)) in out.x.column(j).iter().zip(&expected).enumerate() {
+                assert!(
+                    (got - want).abs() <= 1e-12 * want.abs().max(largest) + 1.01 * mean_gap,
+                    "{name}, column {j}, test row {i}: {got} vs {want}"
+                );
+            }
+        }
+    }
+}
+
+/// On one column the numbers are scikit-learn's bit for bit: numpy sums a single column pairwise,
+/// as we do, and the change of unit we sum in is an exact power of two. Through the column scaler
+/// of a feature spec (a `Table` column).
+#[test]
+fn column_scaler_matches_scikit_learn_bit_for_bit_on_single_columns() {
+    let fixture = scaler_fixture();
+    let mut checked = 0;
+    for case in fixture.cases.iter().filter(|c| c.mean.len() == 1) {
+        let name = &case.name;
+        let values: Vec<Option<f64>> = case.x_train.iter().chain(&case.x_test).map(|r| Some(r[0])).collect();
+        let t = Table::new(vec![("x".into(), Column::Float(values))]).unwrap();
+        let train: Vec<usize> = (0..case.x_train.len()).collect();
+        let s = StandardScaler.fit(&t, "x", &train).unwrap();
+        assert_eq!((s.mean(), s.scale()), (case.mean[0], case.scale[0]), "{name}");
+        let std = if case.constant[0] { 0.0 } else { case.scale[0] };
+        assert_eq!(s.std(), std, "{name}");
+        let out = s.transform(&t, "x").unwrap();
+        let out: Vec<f64> = out.as_float().unwrap()[train.len()..].iter().map(|v| v.unwrap()).collect();
+        let expected: Vec<f64> = case.transform.iter().map(|r| r[0]).collect();
+        assert_eq!(out, expected, "{name}");
+        checked += 1;
+    }
+    assert!(checked >= 11, "{checked} single-column cases");
+}
+
+/// 455 training rows of 0.1 are a constant column: a later 0.2 scales to 0.1, not to ~1e14.
+#[test]
+fn near_constant_training_column_scales_by_one() {
+    let m = FeatureMatrix {
+        names: vec!["c".into()],
+        x: ndarray::Array2::from_shape_fn((456, 1), |(i, _)| if i < 455 { 0.1 } else { 0.2 }),
+    };
+    let train: Vec<usize> = (0..455).collect();
+    let s = StandardScaler.fit_matrix(&m, &train).unwrap();
+    assert_eq!((s.scalers()[0].std(), s.scalers()[0].scale()), (0.0, 1.0));
+    let out = s.transform(&m).unwrap();
+    assert!((out.x[[455, 0]] - 0.1).abs() < 1e-15, "0.2 scaled to {}", out.x[[455, 0]]);
+    // A large offset with noise of a few units in the last place is constant too.
+    let wobble = [0.0, 1.2e-7, -1.2e-7, 2.4e-7];
+    let m = FeatureMatrix {
+        names: vec!["c".into()],
+        x: ndarray::Array2::from_shape_fn((400, 1), |(i, _)| 1e9 + wobble[i % 4]),
+    };
+    let s = StandardScaler.fit_matrix(&m, &(0..400).collect::<Vec<_>>()).unwrap();
+    assert_eq!(s.scalers()[0].scale(), 1.0);
+}
+
+/// Standardizing does not depend on the unit: features around 1e154 or 1e-300 (whose squares
+/// overflow or underflow) come out as the same numbers as features around 1.
+#[test]
+fn scaling_is_the_same_in_any_unit() {
+    let base: Vec<f64> = (0..50).map(|i| ((i * 37 % 50) as f64 - 20.0) / 7.0).collect();
+    let fit = |k: i32| {
+        let f = 2f64.powi(k);
+        let m = FeatureMatrix {
+            names: vec!["x".into()],
+            x: ndarray::Array2::from_shape_fn((50, 1), |(i, _)| base[i] * f),
+        };
+        let s = StandardScaler.fit_matrix(&m, &(0..40).collect::<Vec<_>>()).unwrap();
+        (s.scalers()[0], s.transform(&m).unwrap().x)
+    };
+    let (one, reference) = fit(0);
+    assert!(one.std() > 1.0);
+    for k in [512, 700, 1000, -1000] {
+        let (s, out) = fit(k);
+        assert_eq!(out, reference, "2^{k}");
+        assert_eq!((s.mean(), s.std()), (one.mean() * 2f64.powi(k), one.std() * 2f64.powi(k)), "2^{k}");
+    }
+}

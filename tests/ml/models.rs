@@ -290,6 +290,7 @@ fn invalid_hyperparameters_are_errors() {
         ModelParams::Forest(ForestParams { max_features: MaxFeatures::Count(0), ..Default::default() }),
         ModelParams::Logistic(LogisticParams { c: f64::NAN, ..Default::default() }),
         ModelParams::Logistic(LogisticParams { max_iter: 0, ..Default::default() }),
+        ModelParams::Logistic(LogisticParams { c: 1e-310, ..Default::default() }), // subnormal
         ModelParams::NaiveBayes(NaiveBayesParams { var_smoothing: -1.0 }),
         ModelParams::Svm(SvmParams { c: -1.0, ..Default::default() }),
         ModelParams::Svm(SvmParams { gamma: Gamma::Value(0.0), ..Default::default() }),
@@ -370,4 +371,139 @@ fn extreme_finite_values_do_not_panic() {
         let p = m.predict_proba(x.view()).unwrap();
         assert!(p.iter().all(|v| (0.0..=1.0).contains(v)), "{}: {p}", params.kind());
     }
+}
+
+// ---------- numerics against scikit-learn (tests/fixtures/numerics, written by generate.py) ----------
+
+fn array2(rows: &[Vec<f64>]) -> Array2<f64> {
+    let p = rows.first().map_or(0, Vec::len);
+    Array2::from_shape_vec((rows.len(), p), rows.iter().flat_map(|r| r.iter().copied()).collect()).unwrap()
+}
+
+#[derive(serde::Deserialize)]
+struct SvmNearConstant {
+    x_train: Vec<Vec<f64>>,
+    y_train: Vec<usize>,
+    x_test: Vec<Vec<f64>>,
+    y_test: Vec<usize>,
+    scale: Vec<f64>,
+    gamma: f64,
+    auc_proba: f64,
+}
+
+/// A column that is 0.1 in all 455 training rows and 0.2 in the test rows: the standardized test
+/// value stays 0.1 (scikit-learn's near-constant rule), so the RBF SVM keeps scikit-learn's AUC.
+/// (Before the rule, the computed std of the 0.1s was 8e-16, 0.2 became 1.2e14, every test row
+/// was so far from every support vector that every kernel value was 0, and the AUC fell to 0.5.)
+#[test]
+fn svm_on_a_near_constant_column_matches_scikit_learn_auc() {
+    use mlflow::eval::roc_auc;
+    use mlflow::features::{FeatureMatrix, StandardScaler};
+    let f: SvmNearConstant =
+        serde_json::from_str(include_str!("../fixtures/numerics/svm_near_constant.json")).unwrap();
+    assert_eq!(f.x_train.len(), 455);
+    let mut rows = f.x_train.clone();
+    rows.extend(f.x_test.iter().cloned());
+    let names: Vec<String> = (0..f.scale.len()).map(|j| format!("x{j}")).collect();
+    let m = FeatureMatrix { names, x: array2(&rows) };
+    let train: Vec<usize> = (0..455).collect();
+    let test: Vec<usize> = (455..rows.len()).collect();
+    let scaler = StandardScaler.fit_matrix(&m, &train).unwrap();
+    for (s, expected) in scaler.scalers().iter().zip(&f.scale) {
+        assert!((s.scale() - expected).abs() <= 1e-12 * expected, "scale {} vs {expected}", s.scale());
+    }
+    let scaled = scaler.transform(&m).unwrap();
+    let (xtr, xte) = (scaled.select_rows(&train).unwrap().x, scaled.select_rows(&test).unwrap().x);
+    assert!(xte.column(5).iter().all(|v| (v - 0.1).abs() < 1e-15), "{}", xte.column(5));
+    let gamma = Gamma::Scale.resolve(xtr.view());
+    assert!((gamma - f.gamma).abs() <= 1e-12 * f.gamma, "gamma {gamma} vs {}", f.gamma);
+    let svm = Svm::fit(xtr.view(), &f.y_train, &SvmParams { platt_folds: 5, ..Default::default() }).unwrap();
+    let auc = roc_auc(&f.y_test, svm.predict_proba(xte.view()).unwrap().as_slice().unwrap()).unwrap();
+    assert!(
+        (auc - f.auc_proba).abs() <= 0.02,
+        "SVM test AUC {auc:.4}, scikit-learn StandardScaler + SVC(probability=True): {:.4}",
+        f.auc_proba
+    );
+}
+
+/// `Gamma::Scale` calls a matrix constant by the scaler's rule: 455 rows of 0.1 give gamma 1,
+/// not 1 / (rounding noise).
+#[test]
+fn gamma_scale_of_a_near_constant_matrix_is_one() {
+    let x = Array2::from_elem((455, 2), 0.1);
+    assert_eq!(Gamma::Scale.resolve(x.view()), 1.0);
+    let x = Array2::from_shape_fn((400, 1), |(i, _)| 1e9 + [0.0, 1.2e-7, -1.2e-7, 2.4e-7][i % 4]);
+    assert_eq!(Gamma::Scale.resolve(x.view()), 1.0);
+}
+#[derive(serde::Deserialize)]
+struct LogisticFixture {
+    x: Vec<Vec<f64>>,
+    y: Vec<usize>,
+    unpenalized: Coefficients,
+    default_c: Coefficients,
+}
+
+#[derive(serde::Deserialize)]
+struct Coefficients {
+    coef: Vec<f64>,
+    intercept: f64,
+}
+
+fn logistic_fixture() -> LogisticFixture {
+    serde_json::from_str(include_str!("../fixtures/numerics/logistic_huge_features.json")).unwrap()
+}
+
+#[test]
+fn logistic_matches_scikit_learn_coefficients() {
+    let f = logistic_fixture();
+    let m = LogisticRegression::fit(array2(&f.x).view(), &f.y, &LogisticParams::default()).unwrap();
+    assert!(m.converged());
+    for (w, expected) in m.coefficients().iter().zip(&f.default_c.coef) {
+        assert!((w - expected).abs() <= 1e-8 * expected.abs().max(1.0), "{w} vs {expected}");
+    }
+    assert!((m.intercept() - f.default_c.intercept).abs() <= 1e-8, "{}", m.intercept());
+}
+
+/// Features around 1e154 (and up to 1e300): their squares overflow the Hessian, which used to
+/// send Newton's method to a gradient step some 1e308 times too long, reject every halving of it
+/// and report the starting point, zero weights, as converged. scikit-learn's lbfgs stops there
+/// after 0 iterations with a ConvergenceWarning and zero weights (the fixture records it). Ours
+/// fits: the L2 penalty on weights of ~1e-154 is below 1e-300, so the answer is the unpenalized
+/// fit on the unscaled features, with the weights divided by the factor.
+#[test]
+fn logistic_fits_features_around_1e154() {
+    let f = logistic_fixture();
+    let x = array2(&f.x);
+    for factor in [1e154, 1e200, 1e300, 2f64.powi(600)] {
+        let xs = x.mapv(|v| v * factor);
+        let m = LogisticRegression::fit(xs.view(), &f.y, &LogisticParams::default()).unwrap();
+        assert!(m.converged(), "{factor:e}: not converged after {} iterations", m.n_iter());
+        for (w, expected) in m.coefficients().iter().zip(&f.unpenalized.coef) {
+            let w = w * factor;
+            assert!(
+                (w - expected).abs() <= 1e-6 * expected.abs(),
+                "{factor:e}: weight x factor {w} vs {expected}"
+            );
+        }
+        assert!(
+            (m.intercept() - f.unpenalized.intercept).abs() <= 1e-6,
+            "{factor:e}: intercept {} vs {}",
+            m.intercept(),
+            f.unpenalized.intercept
+        );
+        let p = m.predict_proba(xs.view()).unwrap();
+        assert!(p.iter().all(|v| (0.0..=1.0).contains(v)));
+        let acc = accuracy(m.predict(xs.view()).unwrap().as_slice().unwrap(), &f.y);
+        assert!(acc > 0.9, "{factor:e}: training accuracy {acc}");
+    }
+}
+
+/// Stopping at `max_iter` is reported, never called convergence.
+#[test]
+fn logistic_that_stops_early_is_not_converged() {
+    let f = logistic_fixture();
+    let x = array2(&f.x).mapv(|v| v * 1e154);
+    let m = LogisticRegression::fit(x.view(), &f.y, &LogisticParams { max_iter: 1, ..Default::default() })
+        .unwrap();
+    assert!(!m.converged() && m.n_iter() == 1);
 }

@@ -56,7 +56,7 @@ mod spec;
 mod split;
 mod transform;
 
-pub(crate) use transform::quantile;
+pub(crate) use transform::{moments, quantile};
 mod values;
 
 pub use error::FeatureError;

@@ -4,6 +4,7 @@ use ndarray::{Array1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use super::{Classifier, ModelError, check_input, check_training, invalid, sigmoid, solve_spd};
+use crate::float::{binary_exponent, times_pow2};
 
 pub(super) const KIND: &str = "logistic regression";
 
@@ -17,7 +18,8 @@ pub(super) const KIND: &str = "logistic regression";
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LogisticParams {
-    /// Inverse regularization strength (> 0): smaller means a stronger L2 penalty.
+    /// Inverse regularization strength, finite and at least `f64::MIN_POSITIVE` (about 2.2e-308;
+    /// smaller positive numbers are subnormal): smaller means a stronger L2 penalty.
     pub c: f64,
     /// Fit an (unpenalized) intercept.
     pub fit_intercept: bool,
@@ -34,10 +36,27 @@ impl Default for LogisticParams {
 /// A fitted logistic regression: `P(class 1 | x) = 1 / (1 + exp(-(w . x + b)))`.
 ///
 /// Fitting minimizes scikit-learn's objective `0.5 * |w|^2 + C * sum_i logloss_i` (the intercept is
-/// not penalized) with Newton's method and a backtracking line search, solving each Newton system
-/// by Cholesky. The objective is strictly convex, so the result is the unique optimum to machine
-/// precision (scikit-learn's L-BFGS stops earlier, at its `tol`, so coefficients agree to a few
-/// digits). Features need not be scaled, but scaling keeps the penalty fair between features.
+/// not penalized), divided by `C` (the same optimum, and finite for any `C`), with Newton's method
+/// and a backtracking line search, solving each Newton system by Cholesky. The objective is
+/// strictly convex, so the result is the unique optimum to machine precision (scikit-learn's
+/// L-BFGS stops earlier, at its `tol`, so coefficients agree to a few digits).
+///
+/// **Features of any size.** Newton's method works on each column times the power of two that
+/// brings its largest magnitude into `[1, 2)` (an exact change of unit; columns below 1 are left
+/// as they are), so features around 1e154, whose squares overflow, or up to 1e308 fit as well as
+/// standardized ones: weights around 1e-154 giving the same probabilities. On such features
+/// scikit-learn's lbfgs stops after 0 iterations with all-zero weights and a `ConvergenceWarning`.
+/// Scaling the features is still worth it for the penalty, which treats a feature in metres and
+/// one in millimetres differently.
+///
+/// **Convergence.** [`LogisticRegression::converged`] is true only at the optimum: when every
+/// gradient entry is below 1e-10 of the size of the terms it sums, when a step moves the
+/// parameters by less than 1e-12 relative, or when no step can lower the objective because the
+/// decrease Newton's method predicts is below the objective's rounding error. Stopping at
+/// `max_iter`, or a line search that finds no lower objective while a real decrease is predicted,
+/// leaves the last iterate and `converged() == false`, as scikit-learn warns with a
+/// `ConvergenceWarning`: check it, and raise `max_iter` or standardize the features
+/// ([`StandardScaler`](crate::features::StandardScaler)).
 ///
 /// ```
 /// use mlflow_ml::models::{Classifier, LogisticParams, LogisticRegression};
@@ -60,8 +79,9 @@ pub struct LogisticRegression {
 impl LogisticRegression {
     /// Fits the model on `x` (rows = samples) and 0/1 labels `y`.
     ///
-    /// Stopping at `max_iter` before convergence is not an error; [`LogisticRegression::converged`]
-    /// tells.
+    /// Stopping before the optimum (at `max_iter`, or when the line search can lower the objective
+    /// no further although a decrease is predicted) is not an error: the model is the last iterate
+    /// and [`LogisticRegression::converged`] is false.
     ///
     /// ```
     /// use mlflow_ml::models::{LogisticParams, LogisticRegression, ModelError};
@@ -69,22 +89,53 @@ impl LogisticRegression {
     /// let bad = LogisticParams { c: 0.0, ..Default::default() };
     /// let err = LogisticRegression::fit(array![[0.0], [1.0]].view(), &[0, 1], &bad).unwrap_err();
     /// assert!(matches!(err, ModelError::InvalidParam { param: "c", .. }));
+    /// // Features around 1e154 (squares overflow) fit like features around 1.
+    /// let x = array![[0.0], [1.0], [2.0], [3.0], [1.5], [2.5]];
+    /// let y = [0, 0, 1, 1, 1, 0];
+    /// // The penalty on weights of 1e-154 is nil: the same as an (almost) unpenalized fit on x.
+    /// let small = LogisticRegression::fit(x.view(), &y, &LogisticParams { c: 1e12, ..Default::default() })?;
+    /// let huge = LogisticRegression::fit((&x * 1e154).view(), &y, &LogisticParams::default())?;
+    /// assert!(huge.converged());
+    /// assert!((huge.coefficients()[0] * 1e154 - small.coefficients()[0]).abs() < 1e-6);
+    /// # Ok::<(), ModelError>(())
     /// ```
     pub fn fit(x: ArrayView2<'_, f64>, y: &[usize], params: &LogisticParams) -> Result<Self, ModelError> {
-        if !(params.c > 0.0 && params.c.is_finite()) {
-            return Err(invalid(KIND, "c", params.c, "a finite number > 0"));
+        if !(params.c >= f64::MIN_POSITIVE && params.c.is_finite()) {
+            return Err(invalid(
+                KIND,
+                "c",
+                params.c,
+                "a finite number >= 2.2250738585072014e-308 (f64::MIN_POSITIVE)",
+            ));
         }
         if params.max_iter == 0 {
             return Err(invalid(KIND, "max_iter", 0, "at least 1"));
         }
         check_training(x, y)?;
         let (n, p) = x.dim();
+        // Newton's method runs on the columns times powers of two, which bring each column's
+        // largest magnitude above 1 into [1, 2): an exact change of unit (`w_j = v_j * unit_j`
+        // for the weights `v` it finds) that keeps the Hessian's squares from overflowing on
+        // features around 1e154 and the steps well scaled. Columns below 1 stay as they are.
+        let unit: Vec<f64> = x
+            .columns()
+            .into_iter()
+            .map(|c| {
+                let largest = c.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+                if largest >= 2.0 { times_pow2(1.0, -binary_exponent(largest)) } else { 1.0 }
+            })
+            .collect();
         // Parameters: p weights, then the intercept (kept at 0 without fit_intercept).
         let dim = if params.fit_intercept { p + 1 } else { p };
-        let c = params.c;
-        let data: Vec<f64> = x.iter().copied().collect(); // row-major copy
+        // Row-major copy in the new units.
+        let data: Vec<f64> =
+            x.rows().into_iter().flat_map(|r| r.into_iter().zip(&unit).map(|(v, u)| v * u)).collect();
         let row = |i: usize| &data[i * p..(i + 1) * p];
         let target: Vec<f64> = y.iter().map(|&l| l as f64).collect();
+        // The objective divided by C: `sum_i logloss_i + 0.5 * sum_j rho_j * v_j^2` with
+        // `rho_j = unit_j^2 / C`, the penalty `0.5 * |w|^2 / C` on the original weights. Every term
+        // stays finite for any valid C (scikit-learn's form times C overflows for C near 1e308).
+        let rho: Vec<f64> = unit.iter().map(|u| u * (u / params.c)).collect();
         let objective = |theta: &[f64]| -> f64 {
             let (w, b) = theta.split_at(p);
             let b = b.first().copied().unwrap_or(0.0);
@@ -94,7 +145,7 @@ impl LogisticRegression {
                 // log(1 + exp(z)) - t * z, computed without overflow
                 loss += z.max(0.0) + (-z.abs()).exp().ln_1p() - t * z;
             }
-            0.5 * dot(w, w) + c * loss
+            loss + 0.5 * w.iter().zip(&rho).map(|(v, r)| r * v * v).sum::<f64>()
         };
 
         let mut theta = vec![0.0; dim];
@@ -112,8 +163,8 @@ impl LogisticRegression {
             for (i, t) in target.iter().enumerate() {
                 let xi = row(i);
                 let prob = sigmoid(dot(xi, w) + b);
-                let r = c * (prob - t);
-                let d = c * prob * (1.0 - prob);
+                let r = prob - t;
+                let d = prob * (1.0 - prob);
                 for a in 0..dim {
                     let xa = if a < p { xi[a] } else { 1.0 };
                     grad[a] += r * xa;
@@ -130,21 +181,24 @@ impl LogisticRegression {
                 }
             }
             for a in 0..p {
-                grad[a] += theta[a];
-                hess[a * dim + a] += 1.0;
+                grad[a] += rho[a] * theta[a];
+                hess[a * dim + a] += rho[a];
             }
-            let gmax = grad.iter().fold(0.0f64, |m, g| m.max(g.abs()));
-            if gmax <= 1e-10 * (1.0 + c * n as f64) {
+            // Converged when every gradient entry is below 1e-10 of the size of the terms it sums:
+            // the n losses' (each below 2 in the new units) and the penalty's.
+            let small = |a: usize| {
+                let penalty = if a < p { (rho[a] * theta[a]).abs() } else { 0.0 };
+                grad[a].abs() <= 1e-10 * (n as f64 + penalty)
+            };
+            if (0..dim).all(small) {
                 converged = true;
                 break;
             }
-            let step = match solve_spd(&hess, &grad, dim) {
-                Some(s) => s,
-                None => {
-                    // Numerically singular (e.g. an unpenalized intercept with perfectly separated
-                    // classes): fall back to a gradient step, which the line search scales.
-                    grad.clone()
-                }
+            let (step, newton) = match solve_spd(&hess, &grad, dim) {
+                Some(s) => (s, true),
+                // Numerically singular (e.g. an unpenalized intercept with perfectly separated
+                // classes): fall back to a gradient step, which the line search scales.
+                None => (grad.clone(), false),
             };
             // Backtracking line search on the objective (Armijo condition).
             let slope: f64 = grad.iter().zip(&step).map(|(g, s)| g * s).sum();
@@ -169,15 +223,21 @@ impl LogisticRegression {
                 }
                 alpha *= 0.5;
             }
-            if !accepted || converged {
-                // No further decrease is possible in floating point: we are at the optimum.
-                converged = true;
+            if !accepted {
+                // No trial point lowered the objective. That is the optimum only when the
+                // decrease the Newton step predicts is already below the objective's rounding
+                // error; otherwise the search failed and the model is not at the optimum.
+                converged = newton && at_rounding_floor(0.5 * slope, f, n);
+                break;
+            }
+            if converged {
                 break;
             }
         }
         let intercept = if params.fit_intercept { theta[p] } else { 0.0 };
         theta.truncate(p);
-        Ok(LogisticRegression { coefficients: theta, intercept, n_iter, converged })
+        let coefficients = theta.iter().zip(&unit).map(|(v, u)| v * u).collect();
+        Ok(LogisticRegression { coefficients, intercept, n_iter, converged })
     }
 
     /// The weights `w`, one per feature.
@@ -220,7 +280,8 @@ impl LogisticRegression {
         self.n_iter
     }
 
-    /// Whether the optimum was reached within `max_iter` iterations.
+    /// Whether the optimum was reached within `max_iter` iterations (see [`LogisticRegression`]
+    /// for what counts); never true for a model left short of it.
     ///
     /// ```
     /// use mlflow_ml::models::{LogisticParams, LogisticRegression};
@@ -250,6 +311,12 @@ impl Classifier for LogisticRegression {
     }
 }
 
+/// Whether a predicted `decrease` of the objective `f` (a sum of `n` losses) is below the rounding
+/// error of evaluating it, so that no step can show it.
+fn at_rounding_floor(decrease: f64, f: f64, n: usize) -> bool {
+    decrease <= 4.0 * (n as f64 + 1.0) * f64::EPSILON * f.abs()
+}
+
 fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
@@ -272,6 +339,65 @@ mod tests {
         }
         let gb: f64 = (0..6).map(|i| p[i] - y[i] as f64).sum();
         assert!(gb.abs() < 1e-8);
+    }
+
+    /// The optimality conditions at any scale: each weight's gradient `sum_i (p_i - y_i) x_ij +
+    /// w_j / C` in units of `1 / largest |x_j|` (for columns above 1, as the solver works), and the
+    /// intercept's, are below 1e-8 n.
+    fn assert_optimal(x: ndarray::ArrayView2<'_, f64>, y: &[usize], c: f64, m: &LogisticRegression) {
+        let p = m.predict_proba(x).unwrap();
+        let n = y.len() as f64;
+        let r: Vec<f64> = p.iter().zip(y).map(|(p, &t)| p - t as f64).collect();
+        for (j, col) in x.columns().into_iter().enumerate() {
+            let largest = col.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            let unit = if largest > 1.0 { 1.0 / largest } else { 1.0 };
+            let g =
+                col.iter().zip(&r).map(|(v, r)| r * (v * unit)).sum::<f64>() + (m.coefficients[j] * unit) / c;
+            assert!(g.abs() <= 1e-8 * n, "C {c:e}, column {j} (up to {largest:e}): gradient {g:e}");
+        }
+        let gb: f64 = r.iter().sum();
+        assert!(gb.abs() <= 1e-8 * n, "C {c:e}: intercept gradient {gb:e}");
+    }
+
+    #[test]
+    fn converged_fits_are_optimal_at_any_scale_and_any_c() {
+        let base = array![[0.0, 1.0], [1.0, 3.0], [2.0, 0.5], [3.0, 2.0], [4.0, 1.0], [1.5, 2.5], [2.5, 0.0]];
+        let y = [0, 0, 1, 1, 1, 0, 1];
+        for factor in [1e-150, 1.0, 1e154, 1e300] {
+            let x = base.mapv(|v| v * factor);
+            // C from the smallest normal number to the largest: the objective is divided by C, so
+            // neither end overflows (scikit-learn's form, C * losses, is inf at C = 1e308).
+            for c in [f64::MIN_POSITIVE, 1e-12, 1.0, 1e12, 1e308, f64::MAX] {
+                let m = LogisticRegression::fit(x.view(), &y, &LogisticParams { c, ..Default::default() })
+                    .unwrap();
+                assert!(m.converged(), "factor {factor:e}, C {c:e}: {} iterations", m.n_iter);
+                assert_optimal(x.view(), &y, c, &m);
+            }
+        }
+    }
+
+    #[test]
+    fn tiny_c_still_fits_the_intercept() {
+        // With C = 1e-12 the weights are ~0 and the intercept is log(3 / 1), scikit-learn's
+        // 1.0986123 (the gradient criterion used to stop at b = 0, tolerance 1e-10 > C * n).
+        let x = array![[0.0], [1.0], [2.0], [3.0]];
+        let m = LogisticRegression::fit(
+            x.view(),
+            &[0, 1, 1, 1],
+            &LogisticParams { c: 1e-12, ..Default::default() },
+        )
+        .unwrap();
+        assert!((m.intercept - 3f64.ln()).abs() < 1e-9, "{}", m.intercept);
+        assert!(m.coefficients[0].abs() < 1e-11);
+    }
+
+    #[test]
+    fn a_stalled_search_is_converged_only_at_the_rounding_floor() {
+        // Near the optimum the predicted decrease is below what f can show.
+        assert!(at_rounding_floor(1e-18, 100.0, 1000));
+        // Far from it (a first step on features around 1e154 predicted ~1e300) it is a failure.
+        assert!(!at_rounding_floor(1e300, 100.0, 1000));
+        assert!(!at_rounding_floor(1e-6, 100.0, 1000));
     }
 
     #[test]

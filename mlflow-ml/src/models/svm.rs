@@ -4,6 +4,7 @@ use ndarray::{Array1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use super::{Classifier, ModelError, check_input, check_training, invalid};
+use crate::features::moments;
 
 pub(super) const KIND: &str = "SVM";
 
@@ -25,7 +26,10 @@ const TAU: f64 = 1e-12;
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub enum Gamma {
     /// `1 / (n_features * var(x))`, the variance taken over every entry of `x` (scikit-learn's
-    /// default `"scale"`); `1` if `x` is constant.
+    /// default `"scale"`); `1` if `x` is constant, by the rule of
+    /// [`StandardScaler`](crate::features::StandardScaler): entries that differ only by rounding
+    /// (455 entries of 0.1, say) are constant, where scikit-learn would divide by their ~1e-34
+    /// variance.
     Scale,
     /// `1 / n_features` (scikit-learn's `"auto"`).
     Auto,
@@ -41,15 +45,22 @@ impl Gamma {
     /// use mlflow_ml::models::Gamma;
     /// use ndarray::array;
     /// assert_eq!(Gamma::Scale.resolve(array![[1.0], [1.0]].view()), 1.0);
+    /// assert_eq!(Gamma::Scale.resolve(ndarray::Array2::from_elem((455, 1), 0.1).view()), 1.0);
     /// ```
     pub fn resolve(&self, x: ArrayView2<'_, f64>) -> f64 {
         let p = x.ncols().max(1) as f64;
         let gamma = match *self {
             Gamma::Scale => {
-                let n = x.len().max(1) as f64;
-                let mean = x.sum() / n;
-                let var = x.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
-                if var > 0.0 { 1.0 / (p * var) } else { 1.0 }
+                let std = match x.as_slice_memory_order() {
+                    Some(all) => moments(all).std,
+                    None => moments(&x.iter().copied().collect::<Vec<_>>()).std,
+                };
+                if std > 0.0 {
+                    let inverse = 1.0 / std;
+                    inverse * inverse / p
+                } else {
+                    1.0
+                }
             }
             Gamma::Auto => 1.0 / p,
             Gamma::Value(g) => g,

@@ -27,6 +27,7 @@ pub use encode::{Encoder, FittedEncoder, Mapping, Unseen};
 pub use impute::{FittedImputer, Imputer, Strategy};
 pub(crate) use op::finite;
 pub use op::{Cmp, Op};
+pub(crate) use scale::moments;
 pub use scale::{FittedScaler, StandardScaler};
 
 /// A fill value: a number or a text.
