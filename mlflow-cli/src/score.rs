@@ -107,7 +107,7 @@ pub fn run(store: &Store, args: ScoreArgs, json: bool) -> CliResult<()> {
     Ok(())
 }
 
-/// `scored 418 rows of test.csv with titanic/1 (rbf svm (scaled)): 152 predicted 1 (36.4%) in
+/// `scored 418 rows of test.csv with titanic/1 (svm): 152 predicted 1 (36.4%) in
 /// 41ms, 10195 rows/s -> out.csv`
 fn summary_line(s: &BatchSummary, destination: &str) -> String {
     let share = if s.rows > 0 { 100.0 * s.positives as f64 / s.rows as f64 } else { 0.0 };

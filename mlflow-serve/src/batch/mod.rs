@@ -197,7 +197,7 @@ impl BatchOptions {
 ///     chunks: 1,
 ///     bytes_read: 28_629,
 ///     elapsed: Duration::from_millis(100),
-///     package: "rbf svm (scaled)".into(),
+///     package: "svm".into(),
 ///     model_name: Some("titanic".into()),
 ///     model_version: Some(1),
 /// };
