@@ -31,9 +31,9 @@ pub fn package(
 ) -> Result<ModelPackage, ServeError> {
     let Some(chosen) = trained.get(champion.index) else {
         return Err(ServeError::Build(format!(
-            "the champion is candidate {} of {}, but only {} trained candidates were given; wire the `trained` and `champion` nodes of the same `compare`",
+            "the champion `{}` is candidate {}, but only {} trained candidates were given; wire the `trained` and `champion` nodes of the same `compare`",
+            mlflow_core::text::escape_controls(&champion.name),
             champion.index + 1,
-            trained.len(),
             trained.len()
         )));
     };

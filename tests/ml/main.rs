@@ -9,6 +9,7 @@ mod report_common;
 #[path = "../support/titanic.rs"]
 mod titanic;
 
+mod blocks;
 mod data;
 mod eval;
 mod features;

@@ -71,3 +71,23 @@ fn the_titanic_file_works_as_it_is_and_a_bad_label_is_a_clear_error() {
     let err = example::classify(&store, path, "Pclass", &[]).unwrap_err().to_string();
     assert!(err.contains("check") && err.contains("Pclass"), "{err}");
 }
+
+#[test]
+fn packaging_a_champion_that_is_not_in_the_list_is_refused_with_the_fix() {
+    let prepared = titanic::dataset();
+    let candidate = mlflow::blocks::Candidate::new("tree", mlflow::models::TreeParams::default());
+    let trained = mlflow::blocks::train(&prepared, &candidate).unwrap();
+    let champion = mlflow::eval::Champion {
+        index: 3,
+        name: "svm".into(),
+        metric: mlflow::eval::Metric::RocAuc,
+        value: 0.9,
+    };
+    let err = mlflow::blocks::package(&champion, &vec![trained.clone()], &prepared).unwrap_err().to_string();
+    assert!(err.contains("champion `svm` is candidate 4, but only 1 trained") && err.contains("same `compare`"), "{err}");
+
+    let first = mlflow::eval::Champion { index: 0, name: "tree".into(), ..champion };
+    let package = mlflow::blocks::package(&first, &vec![trained], &prepared).unwrap();
+    assert_eq!(package.self_test().1.len(), mlflow::blocks::SELF_TEST_ROWS);
+    assert!(package.features().is_some(), "the package scores raw rows");
+}

@@ -36,6 +36,9 @@ pub fn prepare(raw: &Ingested, setup: &Prepare) -> Result<Prepared, BlockError> 
         FeatureChoice::Spec(spec) => (spec.clone(), Vec::new()),
         FeatureChoice::Infer(rules) => {
             let inferred = infer_spec(&raw.table, &split.train, rules);
+            if inferred.spec.features.is_empty() {
+                return Err(BlockError::NoFeatures { dropped: inferred.dropped });
+            }
             (inferred.spec, inferred.dropped)
         }
     };

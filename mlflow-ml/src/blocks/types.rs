@@ -37,6 +37,26 @@ pub enum BlockError {
     /// Evaluating or selecting.
     #[error(transparent)]
     Eval(#[from] EvalError),
+    /// Feature inference found no column to use.
+    #[error(
+        "no column can be a feature: {}; exclude fewer columns, raise `Inference::max_categories`, or give a feature spec with `Prepare::features`",
+        describe_dropped(.dropped)
+    )]
+    NoFeatures {
+        /// `(column, why it is not a feature)` for every column considered.
+        dropped: Vec<(String, String)>,
+    },
+}
+
+fn describe_dropped(dropped: &[(String, String)]) -> String {
+    if dropped.is_empty() {
+        return "every column but the label is excluded".to_owned();
+    }
+    let each: Vec<String> = dropped
+        .iter()
+        .map(|(column, why)| format!("`{}`: {why}", mlflow_core::text::escape_controls(column)))
+        .collect();
+    each.join("; ")
 }
 
 /// Where [`Prepare`] gets its features from.
