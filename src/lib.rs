@@ -117,7 +117,7 @@ pub use mlflow_macros::step;
 
 /// Marks a function that steps call, so that its code hash is folded into their cache keys:
 /// editing the helper then invalidates the cached results of the steps that call it, directly or
-/// through other helpers. Calls are discovered (see [`step`]); `deps = [...]` (on a step or a
+/// through other helpers. Calls are discovered (see [`step`](macro@step)); `deps = [...]` (on a step or a
 /// helper) adds helpers reached in ways discovery cannot see, such as through a function pointer.
 ///
 /// ```

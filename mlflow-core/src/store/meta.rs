@@ -8,7 +8,7 @@
 //! time it is used and records the room's schema version, so a store written by a newer mlflow
 //! is refused room by room instead of misread.
 //!
-//! The embedded backend is SQLite ([`super::sqlite`]); another backend implements [`MetaStore`].
+//! The embedded backend is SQLite ([`SqliteMeta`](super::SqliteMeta)); another backend implements [`MetaStore`].
 
 use std::fmt;
 

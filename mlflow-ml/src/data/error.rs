@@ -159,12 +159,12 @@ pub enum DataError {
     Changed {
         /// The file.
         file: String,
-        /// The version recorded by [`DataFile::open`].
+        /// The version recorded by [`DataFile::open`](super::DataFile::open).
         expected: ContentHash,
         /// The version of the bytes read now.
         found: ContentHash,
     },
-    /// Columns of different lengths in [`Table::new`] or [`Table::with_column`].
+    /// Columns of different lengths in [`Table::new`](super::Table::new) or [`Table::with_column`](super::Table::with_column).
     #[error("column `{}` has {len} values but the table has {expected} rows; all columns must have the same length", esc(.column))]
     LengthMismatch {
         /// The offending column.
@@ -174,7 +174,7 @@ pub enum DataError {
         /// The table's row count.
         expected: usize,
     },
-    /// A column name used twice in [`Table::new`] or [`Table::select`].
+    /// A column name used twice in [`Table::new`](super::Table::new) or [`Table::select`](super::Table::select).
     #[error("column `{}` appears twice; column names must be unique", esc(.column))]
     DuplicateColumn {
         /// The repeated name.

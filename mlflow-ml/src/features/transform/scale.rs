@@ -29,7 +29,7 @@ use crate::float::{binary_exponent, times_pow2};
 /// Missing values are an error (impute first). For a whole [`FeatureMatrix`], see
 /// [`StandardScaler::fit_matrix`].
 ///
-/// [`FeatureMatrix`]: super::FeatureMatrix
+/// [`FeatureMatrix`]: crate::features::FeatureMatrix
 ///
 /// ```
 /// use mlflow_ml::data::{Column, Table};
