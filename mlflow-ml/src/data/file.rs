@@ -118,6 +118,10 @@ pub struct Ingested {
 
 /// Reads the file `file` was opened on, refusing it if its bytes changed since, and parses it.
 ///
+/// It also records the data version: inside a running pipeline step, the file's path and
+/// [`DataFile::version`] are logged to the run ([`mlflow_core::track::log_data`]), so the run
+/// says which bytes it read. Outside a running step nothing is recorded.
+///
 /// ```
 /// use mlflow_ml::data::{read_csv, CsvOptions, DataError, DataFile};
 /// let dir = tempfile::tempdir()?;

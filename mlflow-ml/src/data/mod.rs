@@ -13,7 +13,8 @@
 //! - [`parse_csv`] parses bytes already in memory.
 //!
 //! # Rules of the CSV reader
-//! - The first record is the header; names must be non-empty and unique.
+//! - The first record is the header; names must be non-empty and unique. [`CsvOptions`] can skip
+//!   leading lines first, or say there is no header row and give the names (or a [`Schema`] does).
 //! - Every record must have as many fields as the header ([`DataError::RaggedRow`] otherwise).
 //! - A field that is empty or only ASCII whitespace is missing (`None`).
 //! - Column types are inferred, unless a [`Schema`] is given in [`CsvOptions`]: `Int` if every
@@ -46,7 +47,7 @@ mod error;
 mod file;
 mod table;
 
-pub use self::csv::{CsvOptions, LineCounter, parse_csv};
+pub use self::csv::{CsvOptions, Header, LineCounter, parse_csv};
 pub use error::DataError;
 pub use file::{DataFile, Ingested, read_csv};
 pub use table::{Column, ColumnType, Schema, Table, Value};
