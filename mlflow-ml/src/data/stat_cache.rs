@@ -333,10 +333,14 @@ struct Entry {
 impl Entry {
     /// Whether the entry gives the version of a file with `stat` now (`now` in nanoseconds since
     /// the epoch): the same stat, times older than the racy window before hashing began, and
-    /// hashing not begun in the future (the clock was set back since).
+    /// hashing not begun in the future (the clock was set back since). Times at or before the
+    /// epoch are those of a file system that does not keep them (some network and FUSE mounts
+    /// report 0): never trusted.
     fn trusted(&self, stat: &Stat, now: i128) -> bool {
         let window = StatCache::RACY_WINDOW.as_nanos() as i128;
         self.stat == *stat
+            && time_nanos(stat.mtime) > 0
+            && time_nanos(stat.ctime) > 0
             && time_nanos(stat.mtime) + window < self.hashed_at
             && time_nanos(stat.ctime) + window < self.hashed_at
             && self.hashed_at <= now
@@ -506,6 +510,10 @@ mod tests {
         assert!(!entry(stat(300, 300), 200).trusted(&stat(300, 300), now), "times after hashing");
         // Hashed "in the future": the clock was set back since.
         assert!(!entry(old, 2_000).trusted(&old, now));
+        // A file system that keeps no times.
+        let none = Stat { mtime: (0, 0), ctime: (0, 0), ..old };
+        assert!(!entry(none, 200).trusted(&none, now));
+        assert!(!entry(Stat { ctime: (0, 0), ..old }, 200).trusted(&Stat { ctime: (0, 0), ..old }, now));
     }
 
     #[test]
