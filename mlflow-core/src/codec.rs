@@ -76,6 +76,22 @@ impl ContentHash {
         hash_bytes(bytes)
     }
 
+    /// Hashes everything `reader` yields, a buffer at a time: the same digest as
+    /// [`ContentHash::of`] over the same bytes, in constant memory, so a file of any size can be
+    /// hashed without reading it into memory. Retries reads that were interrupted.
+    ///
+    /// ```
+    /// use mlflow_core::codec::ContentHash;
+    /// let bytes = vec![7u8; 300_000];
+    /// assert_eq!(ContentHash::of_reader(&bytes[..])?, ContentHash::of(&bytes));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn of_reader(reader: impl std::io::Read) -> std::io::Result<Self> {
+        let mut hasher = blake3::Hasher::new();
+        hasher.update_reader(reader)?;
+        Ok(ContentHash(*hasher.finalize().as_bytes()))
+    }
+
     /// Lower-case hexadecimal, 64 characters.
     pub fn to_hex(&self) -> String {
         const DIGITS: &[u8; 16] = b"0123456789abcdef";

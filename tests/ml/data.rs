@@ -348,3 +348,289 @@ fn changing_the_file_bytes_changes_the_cache_key() {
     assert!(msg.contains("changed since it was opened"), "{msg}");
     assert!(report.get(rows2).is_err());
 }
+
+// ---- CSV options: leading lines, no header row, delimiter and quote ---------------------------
+
+/// Writes `bytes` to `name` in a fresh temp dir and reads it with `options`.
+fn read_with(name: &str, bytes: &[u8], options: &CsvOptions) -> Result<Ingested, DataError> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    fs::write(&path, bytes).unwrap();
+    read_csv(&DataFile::open(&path)?, options)
+}
+
+#[test]
+fn a_count_line_before_the_header_is_skipped() {
+    let opts = CsvOptions::default().skip_lines(1);
+    let ingested = read_with("counted.csv", b"2\nname,age\nAda,36\nAlan,41\n", &opts).unwrap();
+    assert_eq!(ingested.rows, 2);
+    assert_eq!(ingested.table.names(), ["name", "age"]);
+    assert_eq!(ingested.schema.get("age"), Some(ColumnType::Int));
+    // Without skipping, the count line is the header and the real header a data row.
+    let err = read_with("counted.csv", b"2\nname,age\nAda,36\n", &CsvOptions::default()).unwrap_err();
+    assert!(matches!(err, DataError::RaggedRow { line: 2, expected: 1, found: 2, .. }), "{err}");
+}
+
+#[test]
+fn a_file_without_a_header_row_with_names_given() {
+    let opts = CsvOptions::default().no_header(["id", "name", "fare"]);
+    let ingested = read_with("rows.csv", b"1,Ada,7.25\n2,Alan,\n", &opts).unwrap();
+    assert_eq!(ingested.rows, 2, "the first row is data");
+    assert_eq!(ingested.table.names(), ["id", "name", "fare"]);
+    assert_eq!(ingested.table.column("fare").unwrap(), &Column::Float(vec![Some(7.25), None]));
+}
+
+#[test]
+fn a_file_without_a_header_row_read_with_a_schema() {
+    let schema = Schema::new([("id", ColumnType::Str), ("fare", ColumnType::Float)]);
+    let opts = CsvOptions::default().skip_lines(1).no_header_with_schema(schema.clone());
+    let ingested = read_with("rows.csv", b"# 2 rows\n007,7\n008,8\n", &opts).unwrap();
+    assert_eq!(ingested.schema, schema, "names and types from the schema, not inferred");
+    // A declared type is enforced, at the file's line (the skipped line counts).
+    let err = read_with("rows.csv", b"# 2 rows\n007,7\n008,eight\n", &opts).unwrap_err();
+    assert!(
+        matches!(&err, DataError::Parse { line: 3, row: 1, column, expected: ColumnType::Float, .. }
+            if column == "fare"),
+        "{err}"
+    );
+    assert!(err.to_string().starts_with("`"), "{err}");
+    assert!(err.to_string().contains("rows.csv` line 3, column `fare`: `eight` is not a valid float value"));
+}
+
+#[test]
+fn a_schema_with_names_given_types_some_columns() {
+    let opts = CsvOptions::default()
+        .no_header(["id", "fare"])
+        .with_schema(Schema::new([("fare", ColumnType::Float)]));
+    let ingested = read_with("rows.csv", b"1,7\n2,8\n", &opts).unwrap();
+    assert_eq!(ingested.schema, Schema::new([("id", ColumnType::Int), ("fare", ColumnType::Float)]));
+}
+
+#[test]
+fn line_numbers_count_skipped_lines_whatever_the_line_ends() {
+    let text = "title\n\"a quote\nnotes\nx,y\n1,2\n3\n";
+    for end in ["\n", "\r\n", "\r"] {
+        let bytes = text.replace('\n', end);
+        let err = read_with("t.csv", bytes.as_bytes(), &CsvOptions::default().skip_lines(3)).unwrap_err();
+        assert!(matches!(err, DataError::RaggedRow { line: 6, row: 1, .. }), "{end:?}: {err}");
+        assert!(err.to_string().contains("t.csv` line 6: expected 2 fields"), "{end:?}: {err}");
+        // With no header row, the same lines.
+        let opts = CsvOptions::default().skip_lines(4).no_header(["x", "y"]);
+        let err = read_with("t.csv", bytes.as_bytes(), &opts).unwrap_err();
+        assert!(matches!(err, DataError::NamesMismatch { line: 6, row: 1, found: 1, .. }), "{end:?}: {err}");
+    }
+    // A header problem names the header's line, not line 1.
+    let err = read_with("t.csv", b"title\nx,x\n1,2\n", &CsvOptions::default().skip_lines(1)).unwrap_err();
+    assert!(matches!(err, DataError::DuplicateHeader { line: 2, .. }), "{err}");
+    assert!(err.to_string().contains("t.csv` line 2: column name `x` appears at positions 1 and 2"));
+}
+
+#[test]
+fn more_fields_than_names_given() {
+    let opts = CsvOptions::default().no_header(["id", "name"]);
+    let err = read_with("rows.csv", b"1,Ada,7.25\n", &opts).unwrap_err();
+    assert!(
+        matches!(&err, DataError::NamesMismatch { line: 1, row: 0, found: 3, names, .. } if names.len() == 2)
+    );
+    assert_eq!(
+        err.to_string().rsplit_once("rows.csv").unwrap().1,
+        "` line 1: the record has 3 fields but 2 column names were given (id, name); give one name per \
+         field (`CsvOptions::no_header`, or the schema's columns with `no_header_with_schema`), or \
+         check the delimiter"
+    );
+}
+
+#[test]
+fn fewer_fields_than_names_given() {
+    let opts = CsvOptions::default().skip_lines(2).no_header(["id", "name", "fare", "cabin"]);
+    let err = read_with("rows.csv", b"a\nb\n1,Ada,7.25\n", &opts).unwrap_err();
+    assert!(matches!(err, DataError::NamesMismatch { line: 3, row: 0, found: 3, .. }), "{err}");
+    assert!(
+        err.to_string().contains(
+            "rows.csv` line 3: the record has 3 fields but 4 column names were given (id, name, fare, cabin); give one name per field"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_later_row_with_another_number_of_fields_than_the_names() {
+    let opts = CsvOptions::default().no_header(["id", "name"]);
+    let err = read_with("rows.csv", b"1,Ada\n2,Alan,Turing\n", &opts).unwrap_err();
+    assert!(matches!(err, DataError::NamesMismatch { line: 2, row: 1, found: 3, .. }), "{err}");
+    assert!(
+        err.to_string().ends_with(
+            "the rows before have one field per name: look for an unquoted delimiter or a missing field"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn fields_against_the_schema_columns_with_no_header_row() {
+    let schema = Schema::new([("id", ColumnType::Int), ("fare", ColumnType::Float)]);
+    let err =
+        read_with("rows.csv", b"1\n", &CsvOptions::default().no_header_with_schema(schema)).unwrap_err();
+    assert!(matches!(err, DataError::NamesMismatch { line: 1, found: 1, .. }), "{err}");
+    assert!(err.to_string().contains("but 2 column names were given (id, fare)"), "{err}");
+}
+
+#[test]
+fn skipping_past_the_end_of_the_file() {
+    let err = read_with("short.csv", b"x,y\n1,2\n", &CsvOptions::default().skip_lines(5)).unwrap_err();
+    assert!(matches!(err, DataError::SkipPastEnd { skip: 5, lines: 2, .. }), "{err}");
+    assert_eq!(
+        err.to_string().rsplit_once("short.csv").unwrap().1,
+        "` has 2 lines, fewer than the 5 lines to skip (`skip_lines`); lower `skip_lines` or check that \
+         the right file was given"
+    );
+    // An empty file has no lines at all.
+    let err = read_with("empty.csv", b"", &CsvOptions::default().skip_lines(1)).unwrap_err();
+    assert!(matches!(err, DataError::SkipPastEnd { skip: 1, lines: 0, .. }), "{err}");
+}
+
+#[test]
+fn nothing_left_after_skipping() {
+    // Exactly every line skipped, with or without a final line end, or only blank lines left.
+    for text in [&b"a\nb\n"[..], b"a\nb", b"a\r\nb\r\n\r\n\n"] {
+        let err = read_with("skipped.csv", text, &CsvOptions::default().skip_lines(2)).unwrap_err();
+        assert!(matches!(err, DataError::NothingAfterSkip { skipped: 2, .. }), "{text:?}: {err}");
+        assert!(
+            err.to_string().contains(
+                "skipped.csv`: nothing is left to read after skipping its first 2 lines (`skip_lines`); \
+                 lower `skip_lines`"
+            ),
+            "{err}"
+        );
+    }
+    // The header row is left, but no data.
+    let err = read_with("skipped.csv", b"n\nx,y\n", &CsvOptions::default().skip_lines(1)).unwrap_err();
+    assert!(matches!(err, DataError::HeaderOnly { columns: 2, .. }), "{err}");
+}
+
+#[test]
+fn the_quote_character_as_delimiter() {
+    let err = read_with("q.csv", b"a\"b\n1\"2\n", &CsvOptions::default().with_delimiter(b'"')).unwrap_err();
+    assert!(matches!(err, DataError::InvalidOptions { .. }), "{err}");
+    assert_eq!(
+        err.to_string().rsplit_once("q.csv").unwrap().1,
+        "`: invalid CSV options: the delimiter `\\\"` is also the quote character; choose another \
+         delimiter (`with_delimiter`: `,` `;` `\\t` `|`) or another quote character (`with_quote`)"
+    );
+    // The same with another quote character.
+    let opts = CsvOptions::default().with_quote(b'\'').with_delimiter(b'\'');
+    let err = read_with("q.csv", b"a'b\n1'2\n", &opts).unwrap_err();
+    assert!(err.to_string().contains("the delimiter `\\'` is also the quote character"), "{err}");
+}
+
+#[test]
+fn a_line_end_as_delimiter_or_quote() {
+    for (opts, what) in [
+        (
+            CsvOptions::default().with_delimiter(b'\n'),
+            "delimiter is a line end (`\\n`); choose another one with `with_delimiter`",
+        ),
+        (CsvOptions::default().with_delimiter(b'\r'), "delimiter is a line end (`\\r`)"),
+        (
+            CsvOptions::default().with_quote(b'\n'),
+            "quote character is a line end (`\\n`); choose another one with `with_quote`",
+        ),
+    ] {
+        let err = read_with("nl.csv", b"a\n1\n", &opts).unwrap_err();
+        assert!(matches!(err, DataError::InvalidOptions { .. }), "{err}");
+        assert!(err.to_string().contains(&format!("nl.csv`: invalid CSV options: the {what}")), "{err}");
+    }
+}
+
+#[test]
+fn a_non_ascii_delimiter() {
+    // `é` is 0xC3 0xA9 in UTF-8: 0xC3 as a delimiter would cut it in two.
+    let err =
+        read_with("e.csv", "aéb\n1é2\n".as_bytes(), &CsvOptions::default().with_delimiter(0xC3)).unwrap_err();
+    assert!(
+        err.to_string().contains(
+            "invalid CSV options: the delimiter `\\xc3` is not an ASCII character, so it would split \
+             UTF-8 characters; choose an ASCII one with `with_delimiter`"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn names_given_twice_or_empty() {
+    let err = read_with("r.csv", b"1,2,3\n", &CsvOptions::default().no_header(["a", "b", "a"])).unwrap_err();
+    assert!(
+        err.to_string().contains(
+            "invalid CSV options: column name `a` is given to `no_header` twice (positions 1 and 3); \
+             column names must be unique"
+        ),
+        "{err}"
+    );
+    let err = read_with("r.csv", b"1,2\n", &CsvOptions::default().no_header(["a", " "])).unwrap_err();
+    assert!(err.to_string().contains("column name 2 (1-based) given to `no_header` is empty"), "{err}");
+    let err = read_with("r.csv", b"1\n", &CsvOptions::default().no_header(Vec::<String>::new())).unwrap_err();
+    assert!(err.to_string().contains("`no_header` was given no column names; give one name per field"));
+}
+
+#[test]
+fn a_schema_declaring_a_column_twice() {
+    let opts =
+        CsvOptions::default().with_schema(Schema::new([("a", ColumnType::Int), ("a", ColumnType::Float)]));
+    let err = read_with("s.csv", b"a\n1\n", &opts).unwrap_err();
+    assert!(matches!(err, DataError::InvalidOptions { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .contains("the schema declares column `a` twice (positions 1 and 2); declare each column once"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_header_from_the_schema_without_a_schema() {
+    let opts = CsvOptions { header: mlflow::data::Header::FromSchema, ..CsvOptions::default() };
+    let err = read_with("s.csv", b"1\n", &opts).unwrap_err();
+    assert!(
+        err.to_string().contains(
+            "the header comes from the schema (`Header::FromSchema`) but no schema columns are set; \
+             use `no_header_with_schema(schema)`"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_schema_column_not_among_the_names_given() {
+    let opts = CsvOptions::default()
+        .no_header(["id", "fare"])
+        .with_schema(Schema::new([("age", ColumnType::Float)]));
+    let err = read_with("r.csv", b"1,2\n", &opts).unwrap_err();
+    assert!(matches!(&err, DataError::MissingColumn { column, .. } if column == "age"), "{err}");
+    assert!(err.to_string().contains("no column `age`, which the schema requires; columns found: id, fare"));
+}
+
+#[test]
+fn csv_options_round_trip_as_a_param() {
+    let opts = CsvOptions::default()
+        .skip_lines(2)
+        .no_header(["a", "b"])
+        .with_quote(b'\'')
+        .with_schema(Schema::new([("a", ColumnType::Int)]));
+    let back: CsvOptions = codec::decode(&codec::encode(&opts).unwrap(), 1 << 20).unwrap();
+    assert_eq!(back, opts);
+    let json = serde_json::to_string(&opts).unwrap();
+    assert_eq!(serde_json::from_str::<CsvOptions>(&json).unwrap(), opts);
+    // Options written before the new fields existed still read, with the defaults.
+    let old: CsvOptions = serde_json::from_str(r#"{"schema":null,"delimiter":59}"#).unwrap();
+    assert_eq!(old, CsvOptions::default().with_delimiter(b';'));
+    // Every field counts in the param's key.
+    let key = |o: &CsvOptions| codec::identity_hash(o).unwrap();
+    let base = CsvOptions::default();
+    for other in [
+        base.clone().skip_lines(1),
+        base.clone().with_quote(b'\''),
+        base.clone().no_header(["a"]),
+        base.clone().no_header_with_schema(Schema::new([("a", ColumnType::Int)])),
+    ] {
+        assert_ne!(key(&other), key(&base), "{other:?}");
+    }
+}

@@ -17,6 +17,7 @@ mod fuzz_regressions;
 mod models;
 mod report;
 mod report_browser;
+mod stat_cache;
 mod titanic_pipeline;
 mod tracking;
 mod validate;

@@ -7,41 +7,109 @@ use super::{Column, ColumnType, DataError, Schema, Table};
 
 /// How to read a CSV file. Serializable, so it can be a pipeline param.
 ///
+/// The defaults read a file whose first line is a header row of unique names, fields separated by
+/// `,` and quoted with `"`. Each builder method changes one thing:
+///
+/// - [`CsvOptions::skip_lines`]: lines to skip before the header row (or before the data with no
+///   header row), such as a title or a row count.
+/// - [`CsvOptions::no_header`]: no header row; the column names are given.
+/// - [`CsvOptions::no_header_with_schema`]: no header row; a [`Schema`] gives the names and types.
+/// - [`CsvOptions::with_schema`]: declares the types of some columns.
+/// - [`CsvOptions::with_delimiter`], [`CsvOptions::with_quote`]: other field syntax.
+///
+/// Errors still name the line an editor shows: skipped lines count.
+///
 /// ```
-/// use mlflow_ml::data::{ColumnType, CsvOptions, Schema};
-/// let opts = CsvOptions::default()
-///     .with_schema(Schema::new([("Age", ColumnType::Float)]))
-///     .with_delimiter(b';');
-/// assert_eq!(opts.delimiter, b';');
+/// use mlflow_ml::data::{parse_csv, ColumnType, CsvOptions, DataError, Schema};
+///
+/// // A row count on line 1, then rows with no header, `;`-separated.
+/// let text = b"2\n1;Ada;36\n2;Alan;41\n";
+/// let opts = CsvOptions::default().skip_lines(1).no_header(["id", "name", "age"]).with_delimiter(b';');
+/// let table = parse_csv(text, "people.csv", &opts)?;
+/// assert_eq!(table.names(), ["id", "name", "age"]);
+/// assert_eq!(table.column("age").unwrap().as_int().unwrap(), &[Some(36), Some(41)]);
+///
+/// // A declared type is enforced, and the line is the file's.
+/// let opts = opts.with_schema(Schema::new([("age", ColumnType::Float)]));
+/// let err = parse_csv(b"2\n1;Ada;36\n2;Alan;old\n", "people.csv", &opts).unwrap_err();
+/// assert_eq!(
+///     err.to_string(),
+///     "`people.csv` line 3, column `age`: `old` is not a valid float value; fix the value or declare \
+///      the column with another type in the schema"
+/// );
+/// # Ok::<(), DataError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CsvOptions {
-    /// Columns that must be present, with their types. Other columns are kept, their types inferred.
+    /// Types of some columns, each of which must be present. Other columns are kept, their types
+    /// inferred. With [`Header::FromSchema`], the schema names every column, in file order.
     pub schema: Option<Schema>,
-    /// Field delimiter (default `,`).
+    /// Field delimiter (default `,`): an ASCII character other than the quote character and the
+    /// line ends.
     pub delimiter: u8,
+    /// Quote character (default `"`): an ASCII character other than the delimiter and the line
+    /// ends. A quote inside a quoted field is written twice.
+    #[serde(default = "default_quote")]
+    pub quote: u8,
+    /// Lines skipped at the start of the file (after a byte-order mark), before the header row or,
+    /// with no header row, before the data. Lines, not records: a quote in a skipped line does not
+    /// matter. A line ends with `\n`, `\r\n` or `\r`.
+    #[serde(default)]
+    pub skip_lines: usize,
+    /// Where the column names come from (default: the first row read).
+    #[serde(default)]
+    pub header: Header,
+}
+
+fn default_quote() -> u8 {
+    b'"'
+}
+
+/// Where the column names of a CSV file come from ([`CsvOptions::header`]).
+///
+/// ```
+/// use mlflow_ml::data::{CsvOptions, Header};
+/// assert_eq!(CsvOptions::default().header, Header::FirstRow);
+/// assert_eq!(CsvOptions::default().no_header(["a"]).header, Header::Names(vec!["a".to_string()]));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Header {
+    /// The first row read (after [`CsvOptions::skip_lines`]) is the header row: unique, non-empty
+    /// names.
+    #[default]
+    FirstRow,
+    /// No header row, every row is data; the columns have these names, one per field.
+    Names(Vec<String>),
+    /// No header row, every row is data; [`CsvOptions::schema`] names every column, in order, and
+    /// gives its type.
+    FromSchema,
 }
 
 impl Default for CsvOptions {
     fn default() -> Self {
-        CsvOptions { schema: None, delimiter: b',' }
+        CsvOptions { schema: None, delimiter: b',', quote: b'"', skip_lines: 0, header: Header::FirstRow }
     }
 }
 
 impl CsvOptions {
-    /// Declares the types of some columns; each must be present in the file.
+    /// Declares the types of some columns; each must be present in the file. A value that does not
+    /// parse as its column's type is an error ([`DataError::Parse`]), never a missing value.
     ///
     /// ```
-    /// use mlflow_ml::data::{ColumnType, CsvOptions, Schema};
+    /// use mlflow_ml::data::{parse_csv, ColumnType, CsvOptions, DataError, Schema};
     /// let opts = CsvOptions::default().with_schema(Schema::new([("Fare", ColumnType::Float)]));
-    /// assert!(opts.schema.is_some());
+    /// let t = parse_csv(b"Fare,Pclass\n7,3\n", "t.csv", &opts)?;
+    /// assert_eq!(t.column("Fare").unwrap().column_type(), ColumnType::Float); // not inferred Int
+    /// assert!(parse_csv(b"Fare\nfree\n", "t.csv", &opts).is_err());
+    /// # Ok::<(), DataError>(())
     /// ```
     pub fn with_schema(mut self, schema: Schema) -> Self {
         self.schema = Some(schema);
         self
     }
 
-    /// Sets the field delimiter.
+    /// Sets the field delimiter: an ASCII character, not the quote character nor a line end
+    /// (reading fails with [`DataError::InvalidOptions`] otherwise).
     ///
     /// ```
     /// use mlflow_ml::data::CsvOptions;
@@ -50,6 +118,174 @@ impl CsvOptions {
     pub fn with_delimiter(mut self, delimiter: u8) -> Self {
         self.delimiter = delimiter;
         self
+    }
+
+    /// Sets the quote character: an ASCII character, not the delimiter nor a line end.
+    ///
+    /// ```
+    /// use mlflow_ml::data::{parse_csv, CsvOptions, DataError};
+    /// let t = parse_csv(b"name\n'Turing, Alan'\n", "t.csv", &CsvOptions::default().with_quote(b'\''))?;
+    /// assert_eq!(t.column("name").unwrap().str_at(0), Some("Turing, Alan"));
+    /// # Ok::<(), DataError>(())
+    /// ```
+    pub fn with_quote(mut self, quote: u8) -> Self {
+        self.quote = quote;
+        self
+    }
+
+    /// Skips the first `lines` lines of the file: before the header row, or before the data when
+    /// there is no header row. Line numbers in errors still count them. Skipping more lines than
+    /// the file has is an error ([`DataError::SkipPastEnd`]), and so is skipping every line
+    /// ([`DataError::NothingAfterSkip`]).
+    ///
+    /// ```
+    /// use mlflow_ml::data::{parse_csv, CsvOptions, DataError};
+    /// let text = b"exported 2024-05-01\n\"unbalanced quote\nx,y\n1,2\n";
+    /// let t = parse_csv(text, "t.csv", &CsvOptions::default().skip_lines(2))?;
+    /// assert_eq!(t.names(), ["x", "y"]);
+    /// # Ok::<(), DataError>(())
+    /// ```
+    pub fn skip_lines(mut self, lines: usize) -> Self {
+        self.skip_lines = lines;
+        self
+    }
+
+    /// Reads a file with no header row: every row is data, and the columns get these names, one
+    /// per field. A record with another number of fields is an error
+    /// ([`DataError::NamesMismatch`]). Types are inferred unless a schema declares them.
+    ///
+    /// ```
+    /// use mlflow_ml::data::{parse_csv, CsvOptions, DataError};
+    /// let opts = CsvOptions::default().no_header(["id", "score"]);
+    /// let t = parse_csv(b"1,0.5\n2,0.25\n", "t.csv", &opts)?;
+    /// assert_eq!(t.rows(), 2);
+    ///
+    /// let err = parse_csv(b"1,0.5,x\n", "t.csv", &opts).unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "`t.csv` line 1: the record has 3 fields but 2 column names were given (id, score); give one \
+    ///      name per field (`CsvOptions::no_header`, or the schema's columns with \
+    ///      `no_header_with_schema`), or check the delimiter"
+    /// );
+    /// # Ok::<(), DataError>(())
+    /// ```
+    pub fn no_header<N: Into<String>>(mut self, names: impl IntoIterator<Item = N>) -> Self {
+        self.header = Header::Names(names.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Reads a file with no header row whose columns are those of `schema`, in order, with its
+    /// types: the schema names every column.
+    ///
+    /// ```
+    /// use mlflow_ml::data::{parse_csv, ColumnType, CsvOptions, DataError, Schema};
+    /// let schema = Schema::new([("id", ColumnType::Str), ("score", ColumnType::Float)]);
+    /// let t = parse_csv(b"007,1\n", "t.csv", &CsvOptions::default().no_header_with_schema(schema))?;
+    /// assert_eq!(t.column("id").unwrap().str_at(0), Some("007"));
+    /// assert_eq!(t.column("score").unwrap().f64_at(0), Some(1.0));
+    /// # Ok::<(), DataError>(())
+    /// ```
+    pub fn no_header_with_schema(mut self, schema: Schema) -> Self {
+        self.schema = Some(schema);
+        self.header = Header::FromSchema;
+        self
+    }
+
+    /// Checks the options on their own, before any file is read: `file` is the name used in the
+    /// error.
+    fn check(&self, file: &str) -> Result<(), DataError> {
+        let invalid = |problem: String| DataError::InvalidOptions { file: file.to_owned(), problem };
+        for (what, byte, fix) in [
+            ("delimiter", self.delimiter, "`with_delimiter`"),
+            ("quote character", self.quote, "`with_quote`"),
+        ] {
+            let shown = byte.escape_ascii();
+            if byte == b'\n' || byte == b'\r' {
+                return Err(invalid(format!(
+                    "the {what} is a line end (`{shown}`); choose another one with {fix}"
+                )));
+            }
+            if !byte.is_ascii() {
+                return Err(invalid(format!(
+                    "the {what} `{shown}` is not an ASCII character, so it would split UTF-8 \
+                     characters; choose an ASCII one with {fix}"
+                )));
+            }
+        }
+        if self.delimiter == self.quote {
+            return Err(invalid(format!(
+                "the delimiter `{}` is also the quote character; choose another delimiter \
+                 (`with_delimiter`: `,` `;` `\\t` `|`) or another quote character (`with_quote`)",
+                self.delimiter.escape_ascii()
+            )));
+        }
+        if let Some(schema) = &self.schema {
+            for (j, (name, _)) in schema.fields.iter().enumerate() {
+                if name.is_empty() {
+                    return Err(invalid(format!(
+                        "the schema's column {} (1-based) has an empty name; name every column",
+                        j + 1
+                    )));
+                }
+                if let Some(first) = schema.fields[..j].iter().position(|(n, _)| n == name) {
+                    return Err(invalid(format!(
+                        "the schema declares column `{name}` twice (positions {} and {}); declare \
+                         each column once",
+                        first + 1,
+                        j + 1
+                    )));
+                }
+            }
+        }
+        match &self.header {
+            Header::FirstRow => {}
+            Header::Names(names) => {
+                if names.is_empty() {
+                    return Err(invalid(
+                        "`no_header` was given no column names; give one name per field".to_owned(),
+                    ));
+                }
+                for (j, name) in names.iter().enumerate() {
+                    if name.trim().is_empty() {
+                        return Err(invalid(format!(
+                            "column name {} (1-based) given to `no_header` is empty; give every \
+                             column a name",
+                            j + 1
+                        )));
+                    }
+                    if let Some(first) = names[..j].iter().position(|n| n == name) {
+                        return Err(invalid(format!(
+                            "column name `{name}` is given to `no_header` twice (positions {} and \
+                             {}); column names must be unique",
+                            first + 1,
+                            j + 1
+                        )));
+                    }
+                }
+            }
+            Header::FromSchema => {
+                if self.schema.as_ref().is_none_or(|s| s.fields.is_empty()) {
+                    return Err(invalid(
+                        "the header comes from the schema (`Header::FromSchema`) but no schema \
+                         columns are set; use `no_header_with_schema(schema)` with at least one \
+                         column"
+                            .to_owned(),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The column names given in the options, when there is no header row.
+    fn given_names(&self) -> Option<Vec<String>> {
+        match &self.header {
+            Header::FirstRow => None,
+            Header::Names(names) => Some(names.clone()),
+            Header::FromSchema => {
+                Some(self.schema.iter().flat_map(|s| s.fields.iter().map(|(n, _)| n.clone())).collect())
+            }
+        }
     }
 }
 
@@ -69,7 +305,8 @@ impl CsvOptions {
 /// # Ok::<(), DataError>(())
 /// ```
 pub fn parse_csv(bytes: &[u8], file: &str, options: &CsvOptions) -> Result<Table, DataError> {
-    let raw = RawCsv::parse(bytes, file, options.delimiter)?;
+    options.check(file)?;
+    let raw = RawCsv::parse(bytes, file, options)?;
     let mut declared: Vec<Option<ColumnType>> = vec![None; raw.header.len()];
     if let Some(schema) = &options.schema {
         for (name, ty) in &schema.fields {
@@ -94,6 +331,25 @@ pub fn parse_csv(bytes: &[u8], file: &str, options: &CsvOptions) -> Result<Table
         columns.push((raw.header[j].clone(), column));
     }
     Table::new(columns)
+}
+
+/// The bytes after the first `skip` lines (`\n`, `\r\n` or `\r` ends a line), or the number of
+/// lines there are when there are fewer than `skip`.
+fn skip_lines(bytes: &[u8], skip: usize) -> Result<&[u8], usize> {
+    let mut rest = bytes;
+    for skipped in 0..skip {
+        if rest.is_empty() {
+            return Err(skipped);
+        }
+        match rest.iter().position(|&b| b == b'\n' || b == b'\r') {
+            None => rest = &[],
+            Some(k) => {
+                let end = if rest[k] == b'\r' && rest.get(k + 1) == Some(&b'\n') { k + 2 } else { k + 1 };
+                rest = &rest[end..];
+            }
+        }
+    }
+    Ok(rest)
 }
 
 /// A reader that notes where lines break as the bytes pass through it, so that the 1-based line
@@ -234,17 +490,26 @@ fn finite(t: &str) -> Result<Option<f64>, std::num::ParseFloatError> {
 }
 
 impl<'a> RawCsv<'a> {
-    fn parse(bytes: &[u8], file: &'a str, delimiter: u8) -> Result<Self, DataError> {
+    fn parse(bytes: &[u8], file: &'a str, options: &CsvOptions) -> Result<Self, DataError> {
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        let skipped = options.skip_lines;
+        let bytes = skip_lines(bytes, skipped).map_err(|lines| DataError::SkipPastEnd {
+            file: file.to_owned(),
+            skip: skipped,
+            lines,
+        })?;
+        // Lines skipped before the bytes the reader sees: they count in the lines errors name.
+        let base = skipped as u64;
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
-            .delimiter(delimiter)
+            .delimiter(options.delimiter)
+            .quote(options.quote)
             .from_reader(LineCounter::new(bytes));
         // Lines are counted from byte offsets: the csv crate's own count is off after `\r\n`.
         let csv_error = |e: csv::Error, reader: &mut csv::Reader<LineCounter<&[u8]>>| DataError::Csv {
             file: file.to_owned(),
-            line: e.position().map(|p| reader.get_mut().line_at(p.byte())),
+            line: e.position().map(|p| base + reader.get_mut().line_at(p.byte())),
             message: e.to_string(),
         };
         let not_utf8 = |line: u64, column: String, e: std::str::Utf8Error| DataError::NotUtf8 {
@@ -254,39 +519,55 @@ impl<'a> RawCsv<'a> {
             valid_up_to: e.valid_up_to(),
         };
         let mut record = csv::ByteRecord::new();
-        if !reader.read_byte_record(&mut record).map_err(|e| csv_error(e, &mut reader))? {
-            return Err(DataError::Empty { file: file.to_owned() });
+        let given = options.given_names();
+        let mut has_record = reader.read_byte_record(&mut record).map_err(|e| csv_error(e, &mut reader))?;
+        if !has_record {
+            return Err(if skipped > 0 {
+                DataError::NothingAfterSkip { file: file.to_owned(), skipped }
+            } else {
+                DataError::Empty { file: file.to_owned() }
+            });
         }
-        let mut header = Vec::with_capacity(record.len());
-        for (j, field) in record.iter().enumerate() {
-            let name = std::str::from_utf8(field).map_err(|e| not_utf8(1, format!("#{}", j + 1), e))?;
-            header.push(name.trim().to_owned());
-        }
-        for (j, name) in header.iter().enumerate() {
-            if name.is_empty() {
-                return Err(DataError::EmptyHeader { file: file.to_owned(), position: j + 1 });
+        let header = match given {
+            Some(names) => names,
+            None => {
+                let line = base + reader.get_mut().line_at(record.position().map_or(0, |p| p.byte()));
+                let mut header = Vec::with_capacity(record.len());
+                for (j, field) in record.iter().enumerate() {
+                    let name =
+                        std::str::from_utf8(field).map_err(|e| not_utf8(line, format!("#{}", j + 1), e))?;
+                    header.push(name.trim().to_owned());
+                }
+                for (j, name) in header.iter().enumerate() {
+                    if name.is_empty() {
+                        return Err(DataError::EmptyHeader { file: file.to_owned(), line, position: j + 1 });
+                    }
+                    if let Some(first) = header[..j].iter().position(|h| h == name) {
+                        return Err(DataError::DuplicateHeader {
+                            file: file.to_owned(),
+                            line,
+                            name: name.clone(),
+                            first: first + 1,
+                            second: j + 1,
+                        });
+                    }
+                }
+                has_record = reader.read_byte_record(&mut record).map_err(|e| csv_error(e, &mut reader))?;
+                header
             }
-            if let Some(first) = header[..j].iter().position(|h| h == name) {
-                return Err(DataError::DuplicateHeader {
-                    file: file.to_owned(),
-                    name: name.clone(),
-                    first: first + 1,
-                    second: j + 1,
-                });
-            }
-        }
+        };
+        let no_header = options.header != Header::FirstRow;
         let mut text = String::with_capacity(bytes.len());
         let mut ends = Vec::new();
         let mut lines = Vec::new();
-        while reader.read_byte_record(&mut record).map_err(|e| csv_error(e, &mut reader))? {
-            let line = reader.get_mut().line_at(record.position().map_or(0, |p| p.byte()));
+        while has_record {
+            let line = base + reader.get_mut().line_at(record.position().map_or(0, |p| p.byte()));
             if record.len() != header.len() {
-                return Err(DataError::RaggedRow {
-                    file: file.to_owned(),
-                    line,
-                    row: lines.len(),
-                    expected: header.len(),
-                    found: record.len(),
+                let (file, row, found) = (file.to_owned(), lines.len(), record.len());
+                return Err(if no_header {
+                    DataError::NamesMismatch { file, line, row, names: header, found }
+                } else {
+                    DataError::RaggedRow { file, line, row, expected: header.len(), found }
                 });
             }
             // Validate the record's text at once (fast); only on failure go field by field to
@@ -311,6 +592,7 @@ impl<'a> RawCsv<'a> {
                 });
             }
             lines.push(line);
+            has_record = reader.read_byte_record(&mut record).map_err(|e| csv_error(e, &mut reader))?;
         }
         if lines.is_empty() {
             return Err(DataError::HeaderOnly { file: file.to_owned(), columns: header.len() });
@@ -563,6 +845,85 @@ mod tests {
         assert!(
             matches!(&err, DataError::Parse { line: 3, row: 1, value, expected: ColumnType::Int, .. } if value == "2.5")
         );
+    }
+
+    #[test]
+    fn skipping_lines_with_every_line_end() {
+        let text = b"a\nb\r\nc\rd";
+        assert_eq!(skip_lines(text, 0), Ok(&text[..]));
+        assert_eq!(skip_lines(text, 1), Ok(&b"b\r\nc\rd"[..]));
+        assert_eq!(skip_lines(text, 2), Ok(&b"c\rd"[..]), "`\\r\\n` is one line end");
+        assert_eq!(skip_lines(text, 3), Ok(&b"d"[..]));
+        assert_eq!(skip_lines(text, 4), Ok(&b""[..]), "a last line without a line end counts");
+        assert_eq!(skip_lines(text, 5), Err(4));
+        assert_eq!(skip_lines(b"", 1), Err(0));
+        assert_eq!(skip_lines(b"\n\n", 2), Ok(&b""[..]), "blank lines count");
+        assert_eq!(skip_lines(b"\n\n", 3), Err(2));
+    }
+
+    #[test]
+    fn skipped_lines_count_in_every_line_reported() {
+        let opts = CsvOptions::default().skip_lines(2);
+        let err = parse_csv(b"x\ny\n\xff,b\n1,2\n", "t.csv", &opts).unwrap_err();
+        assert!(matches!(err, DataError::NotUtf8 { line: 3, .. }), "{err}");
+        let err = parse_csv(b"x\ny\na,b\n1,\xff\n", "t.csv", &opts).unwrap_err();
+        assert!(matches!(err, DataError::NotUtf8 { line: 4, .. }), "{err}");
+        let err = parse_csv(b"x\ny\na,\n1,2\n", "t.csv", &opts).unwrap_err();
+        assert!(matches!(err, DataError::EmptyHeader { line: 3, position: 2, .. }), "{err}");
+        let err = parse_csv(b"x\ny\na\nNaN\n", "t.csv", &opts).unwrap_err();
+        assert!(matches!(err, DataError::NonFinite { line: 4, row: 0, .. }), "{err}");
+        // An unterminated quote in a skipped line does not matter.
+        let t = parse_csv(b"\"x\ny\na,b\n1,2\n", "t.csv", &opts).unwrap();
+        assert_eq!(t.names(), ["a", "b"]);
+        assert_eq!(t.rows(), 1);
+        // A byte-order mark comes before the skipped lines.
+        let t =
+            parse_csv(b"\xEF\xBB\xBFskip\na\n1\n", "t.csv", &CsvOptions::default().skip_lines(1)).unwrap();
+        assert_eq!(t.names(), ["a"]);
+    }
+
+    #[test]
+    fn no_header_keeps_every_row() {
+        let opts = CsvOptions::default().no_header(["a", "b"]);
+        let t = parse_csv(b"1,x\n2,y\n", "t.csv", &opts).unwrap();
+        assert_eq!(t.column("a").unwrap(), &Column::Int(vec![Some(1), Some(2)]));
+        // A row that looks like a header is data: the column is text.
+        let t = parse_csv(b"a,b\n1,x\n", "t.csv", &opts).unwrap();
+        assert_eq!(t.rows(), 2);
+        assert_eq!(t.column("a").unwrap().column_type(), ColumnType::Str);
+        // Names are kept as given (no header row to trim).
+        let t = parse_csv(b"1\n", "t.csv", &CsvOptions::default().no_header([" a "])).unwrap();
+        assert_eq!(t.names(), [" a "]);
+        // An empty file with no header row.
+        assert!(matches!(parse_csv(b"", "t.csv", &opts), Err(DataError::Empty { .. })));
+    }
+
+    #[test]
+    fn options_are_checked_before_the_bytes() {
+        // Even an empty file reports the options first.
+        let opts = CsvOptions::default().with_delimiter(b'"');
+        assert!(matches!(parse_csv(b"", "t.csv", &opts), Err(DataError::InvalidOptions { .. })));
+        for ok in [b'\t', b';', b'|', b' ', 0] {
+            assert!(CsvOptions::default().with_delimiter(ok).check("t.csv").is_ok(), "{ok}");
+        }
+        let err = CsvOptions::default().with_quote(0x80).check("t.csv").unwrap_err();
+        assert!(err.to_string().contains("the quote character `\\x80` is not an ASCII character"), "{err}");
+        let err = CsvOptions::default()
+            .with_schema(Schema::new([("", ColumnType::Int)]))
+            .check("t.csv")
+            .unwrap_err();
+        assert!(err.to_string().contains("the schema's column 1 (1-based) has an empty name"), "{err}");
+        let none = Schema::new(Vec::<(String, ColumnType)>::new());
+        let err = CsvOptions::default().no_header_with_schema(none).check("t.csv").unwrap_err();
+        assert!(matches!(err, DataError::InvalidOptions { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_quote_character_of_choice() {
+        let opts = CsvOptions::default().with_quote(b'\'');
+        let t = parse_csv(b"a,b\n'x, ''y''',\"z\"\n", "t.csv", &opts).unwrap();
+        assert_eq!(t.column("a").unwrap().str_at(0), Some("x, 'y'"));
+        assert_eq!(t.column("b").unwrap().str_at(0), Some("\"z\""), "`\"` is plain text now");
     }
 
     #[test]

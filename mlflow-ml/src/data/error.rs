@@ -59,18 +59,22 @@ pub enum DataError {
         columns: usize,
     },
     /// A header field is empty.
-    #[error("`{}` line 1: header field {position} (1-based) has no name; give every column a name", esc(.file))]
+    #[error("`{}` line {line}: header field {position} (1-based) has no name; give every column a name", esc(.file))]
     EmptyHeader {
         /// The file.
         file: String,
+        /// 1-based line of the header row.
+        line: u64,
         /// 1-based position of the field in the header.
         position: usize,
     },
     /// Two header fields have the same name.
-    #[error("`{}` line 1: column name `{}` appears at positions {first} and {second} (1-based); column names must be unique", esc(.file), esc(.name))]
+    #[error("`{}` line {line}: column name `{}` appears at positions {first} and {second} (1-based); column names must be unique", esc(.file), esc(.name))]
     DuplicateHeader {
         /// The file.
         file: String,
+        /// 1-based line of the header row.
+        line: u64,
         /// The repeated name.
         name: String,
         /// 1-based position of the first occurrence.
@@ -91,6 +95,50 @@ pub enum DataError {
         expected: usize,
         /// Number of fields in this record.
         found: usize,
+    },
+    /// With no header row ([`CsvOptions::no_header`](super::CsvOptions::no_header)), a record has
+    /// a different number of fields than the column names given.
+    #[error("`{}` line {line}: the record has {found} fields but {} column names were given ({}); {}", esc(.file), .names.len(), esc_list(.names), names_fix(*.row))]
+    NamesMismatch {
+        /// The file.
+        file: String,
+        /// 1-based line where the record starts.
+        line: u64,
+        /// 0-based index the row would have in the table.
+        row: usize,
+        /// The column names given (or the schema's, with no header row).
+        names: Vec<String>,
+        /// Number of fields in this record.
+        found: usize,
+    },
+    /// [`CsvOptions::skip_lines`](super::CsvOptions::skip_lines) asks to skip more lines than the
+    /// file has.
+    #[error("`{}` has {lines} lines, fewer than the {skip} lines to skip (`skip_lines`); lower `skip_lines` or check that the right file was given", esc(.file))]
+    SkipPastEnd {
+        /// The file.
+        file: String,
+        /// Lines to skip.
+        skip: usize,
+        /// Lines in the file.
+        lines: usize,
+    },
+    /// Nothing but blank lines is left after the lines skipped by
+    /// [`CsvOptions::skip_lines`](super::CsvOptions::skip_lines).
+    #[error("`{}`: nothing is left to read after skipping its first {skipped} lines (`skip_lines`); lower `skip_lines` (it counts the lines before the header row, or before the first data row when there is no header row)", esc(.file))]
+    NothingAfterSkip {
+        /// The file.
+        file: String,
+        /// Lines skipped.
+        skipped: usize,
+    },
+    /// The [`CsvOptions`](super::CsvOptions) cannot read any file: a delimiter that is the quote
+    /// character or a line end, column names given twice, a schema declaring a column twice...
+    #[error("`{}`: invalid CSV options: {}", esc(.file), esc(.problem))]
+    InvalidOptions {
+        /// The file being read.
+        file: String,
+        /// What is wrong and what to do.
+        problem: String,
     },
     /// A field is not valid UTF-8.
     #[error("`{}` line {line}, column `{}`: the field is not valid UTF-8 (after {valid_up_to} valid bytes); re-save the file as UTF-8", esc(.file), esc(.column))]
@@ -201,6 +249,17 @@ pub enum DataError {
 /// Text from the input as shown in messages: control characters and bidi overrides escaped.
 fn esc(text: &str) -> std::borrow::Cow<'_, str> {
     mlflow_core::text::escape_controls(text)
+}
+
+/// What to do about [`DataError::NamesMismatch`]: on the first row the names are likely wrong,
+/// on a later one the record.
+fn names_fix(row: usize) -> &'static str {
+    if row == 0 {
+        "give one name per field (`CsvOptions::no_header`, or the schema's columns with \
+         `no_header_with_schema`), or check the delimiter"
+    } else {
+        "the rows before have one field per name: look for an unquoted delimiter or a missing field"
+    }
 }
 
 /// Names as shown in messages: escaped, comma-separated.

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use mlflow_core::codec::ContentHash;
 
-use super::{CsvOptions, DataError, Schema, Table, parse_csv};
+use super::{CsvOptions, DataError, Schema, StatCache, Table, parse_csv};
 
 /// A data file pinned to one version: its path and the content hash of its bytes.
 ///
@@ -47,7 +47,10 @@ pub struct DataFile {
 }
 
 impl DataFile {
-    /// Reads the file and hashes its bytes.
+    /// Opens the file and finds the version of its bytes: from this user's stat cache
+    /// ([`StatCache::from_env`]) when the file has not changed since it was last hashed, else by
+    /// hashing its bytes (streamed: a file of any size is hashed in constant memory). Set
+    /// `MLFLOW_STAT_CACHE=off` to hash on every open.
     ///
     /// ```
     /// use mlflow_ml::data::{DataError, DataFile};
@@ -55,12 +58,29 @@ impl DataFile {
     /// assert!(matches!(err, DataError::NotFound { .. }));
     /// ```
     pub fn open(path: impl AsRef<Path>) -> Result<DataFile, DataError> {
+        DataFile::open_with(path, &StatCache::from_env())
+    }
+
+    /// Like [`DataFile::open`], with the stat cache `cache` (or none: [`StatCache::disabled`]).
+    ///
+    /// ```
+    /// use mlflow_core::codec::ContentHash;
+    /// use mlflow_ml::data::{DataFile, StatCache};
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("a.csv");
+    /// std::fs::write(&path, "x\n1\n")?;
+    /// let cache = StatCache::disabled();
+    /// assert_eq!(DataFile::open_with(&path, &cache)?.version, ContentHash::of(b"x\n1\n"));
+    /// assert_eq!(cache.hashed(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open_with(path: impl AsRef<Path>, cache: &StatCache) -> Result<DataFile, DataError> {
         let path = path.as_ref();
         let Some(text) = path.to_str() else {
             return Err(DataError::PathNotUtf8 { file: path.to_string_lossy().into_owned() });
         };
-        let bytes = read_file(text)?;
-        Ok(DataFile { path: text.to_owned(), version: ContentHash::of(&bytes) })
+        let version = cache.version(text)?;
+        Ok(DataFile { path: text.to_owned(), version })
     }
 
     /// The file's bytes, read again now; an error if they no longer hash to [`DataFile::version`].
@@ -84,10 +104,15 @@ impl DataFile {
 }
 
 fn read_file(path: &str) -> Result<Vec<u8>, DataError> {
-    std::fs::read(path).map_err(|source| match source.kind() {
+    std::fs::read(path).map_err(|source| io_error(path, source))
+}
+
+/// The error for a failure to open or read the data file at `path`.
+pub(super) fn io_error(path: &str, source: std::io::Error) -> DataError {
+    match source.kind() {
         std::io::ErrorKind::NotFound => DataError::NotFound { file: path.to_owned() },
         _ => DataError::Io { file: path.to_owned(), source },
-    })
+    }
 }
 
 /// The ingest artifact: the table, the version (content hash) of the bytes it came from, its row
@@ -117,6 +142,10 @@ pub struct Ingested {
 }
 
 /// Reads the file `file` was opened on, refusing it if its bytes changed since, and parses it.
+///
+/// It also records the data version: inside a running pipeline step, the file's path and
+/// [`DataFile::version`] are logged to the run ([`mlflow_core::track::log_data`]), so the run
+/// says which bytes it read. Outside a running step nothing is recorded.
 ///
 /// ```
 /// use mlflow_ml::data::{read_csv, CsvOptions, DataError, DataFile};

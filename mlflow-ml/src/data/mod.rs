@@ -6,14 +6,16 @@
 //!
 //! - [`DataFile::open`] reads a file and hashes its bytes: the [`DataFile`] (path + version) is
 //!   what a pipeline takes as a param, so the cache key changes whenever the file's bytes change.
-//!   A path alone would give a stale cache hit after the file is edited.
+//!   A path alone would give a stale cache hit after the file is edited. A [`StatCache`] keeps
+//!   unchanged large files from being hashed again on every run.
 //! - [`read_csv`] re-reads the file, refuses it if its bytes changed since it was opened, and
 //!   parses it into an [`Ingested`] (table + data version + row count + schema), the ingest
 //!   artifact.
 //! - [`parse_csv`] parses bytes already in memory.
 //!
 //! # Rules of the CSV reader
-//! - The first record is the header; names must be non-empty and unique.
+//! - The first record is the header; names must be non-empty and unique. [`CsvOptions`] can skip
+//!   leading lines first, or say there is no header row and give the names (or a [`Schema`] does).
 //! - Every record must have as many fields as the header ([`DataError::RaggedRow`] otherwise).
 //! - A field that is empty or only ASCII whitespace is missing (`None`).
 //! - Column types are inferred, unless a [`Schema`] is given in [`CsvOptions`]: `Int` if every
@@ -44,9 +46,11 @@
 mod csv;
 mod error;
 mod file;
+mod stat_cache;
 mod table;
 
-pub use self::csv::{CsvOptions, LineCounter, parse_csv};
+pub use self::csv::{CsvOptions, Header, LineCounter, parse_csv};
 pub use error::DataError;
 pub use file::{DataFile, Ingested, read_csv};
+pub use stat_cache::StatCache;
 pub use table::{Column, ColumnType, Schema, Table, Value};

@@ -361,11 +361,12 @@ fn parse_header(record: &csv::ByteRecord, file: &str) -> Result<Vec<String>, Dat
         })?;
         let name = name.trim();
         if name.is_empty() {
-            return Err(DataError::EmptyHeader { file: file.to_owned(), position: j + 1 });
+            return Err(DataError::EmptyHeader { file: file.to_owned(), line: 1, position: j + 1 });
         }
         if let Some(first) = header.iter().position(|h| h == name) {
             return Err(DataError::DuplicateHeader {
                 file: file.to_owned(),
+                line: 1,
                 name: name.to_owned(),
                 first: first + 1,
                 second: j + 1,
