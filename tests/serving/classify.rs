@@ -84,7 +84,10 @@ fn packaging_a_champion_that_is_not_in_the_list_is_refused_with_the_fix() {
         value: 0.9,
     };
     let err = mlflow::blocks::package(&champion, &vec![trained.clone()], &prepared).unwrap_err().to_string();
-    assert!(err.contains("champion `svm` is candidate 4, but only 1 trained") && err.contains("same `compare`"), "{err}");
+    assert!(
+        err.contains("champion `svm` is candidate 4, but only 1 trained") && err.contains("same `compare`"),
+        "{err}"
+    );
 
     let first = mlflow::eval::Champion { index: 0, name: "tree".into(), ..champion };
     let package = mlflow::blocks::package(&first, &vec![trained], &prepared).unwrap();
