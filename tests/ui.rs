@@ -1,6 +1,8 @@
 //! Compile-time checks of `#[step]` and `#[helper]`: what must compile (and run), and what must
 //! fail with a clear message. Regenerate the expected `.stderr` files with
-//! `TRYBUILD=overwrite cargo test --test ui`, then read every one of them.
+//! `TRYBUILD=overwrite cargo test --workspace --test ui` (with `--workspace`, as CI runs it: the
+//! features the workspace unifies change how rustc spells a few std paths in its notes), then
+//! read every one of them.
 
 #[test]
 fn ui() {

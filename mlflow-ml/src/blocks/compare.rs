@@ -23,7 +23,8 @@ pub struct Compared {
 /// cached on its own, so adding a candidate trains only that one.
 ///
 /// Two candidates with the same key are a wiring error (duplicate node names) when the
-/// pipeline runs. See the [module docs](super) for an example.
+/// pipeline runs, and so is a second `compare` in the same pipeline (its `trained`, `scored`
+/// and `select` nodes would clash). See the [module docs](super) for an example.
 pub fn compare(
     p: &mut Pipeline,
     prepared: Node<Prepared>,

@@ -122,7 +122,8 @@ impl Prepare {
         self
     }
 
-    /// Leaves these columns (ids, leaks) out of the inferred features.
+    /// Leaves these columns (ids, leaks) out of the inferred features. A spec given with
+    /// [`Prepare::features`] names its own columns: there is nothing to exclude from it.
     pub fn exclude<S: Into<String>>(mut self, columns: impl IntoIterator<Item = S>) -> Self {
         if let FeatureChoice::Infer(rules) = &mut self.features {
             rules.exclude.extend(columns.into_iter().map(Into::into));
