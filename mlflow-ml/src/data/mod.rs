@@ -41,6 +41,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#[cfg(feature = "parquet")]
+mod columnar;
 mod csv;
 mod error;
 mod file;
@@ -50,3 +52,16 @@ pub use self::csv::{CsvOptions, LineCounter, parse_csv};
 pub use error::DataError;
 pub use file::{DataFile, Ingested, read_csv};
 pub use table::{Column, ColumnType, Schema, Table, Value};
+
+/// The Arrow array crate this room converts to and from (feature `parquet`): name
+/// `RecordBatch` and the array types through it to get the same version.
+#[cfg(feature = "parquet")]
+pub use arrow_array;
+/// The Arrow schema crate (feature `parquet`): `DataType`, `Field`, `Schema`.
+#[cfg(feature = "parquet")]
+pub use arrow_schema;
+#[cfg(feature = "parquet")]
+pub use columnar::{
+    DEFAULT_BATCH_ROWS, ParquetBatches, ParquetFile, ParquetOptions, ParquetWriter, column_type_of,
+    parquet_bytes, parse_parquet, read_parquet, write_parquet,
+};
