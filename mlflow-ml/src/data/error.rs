@@ -213,6 +213,16 @@ pub enum DataError {
         /// The decoder's message.
         detail: String,
     },
+    /// A Parquet column compressed with a codec this build does not read.
+    #[error("`{}`, column `{}`: compressed with {}, which this build does not read (it reads snappy, zstd and uncompressed Parquet); write the file again with compression=\"snappy\" or \"zstd\"", esc(.file), esc(.column), esc(.codec))]
+    UnsupportedCodec {
+        /// The file.
+        file: String,
+        /// The column (its dotted path for a nested one).
+        column: String,
+        /// The codec, as Parquet names it in lower case (`gzip`, `brotli`, `lz4`, ...).
+        codec: String,
+    },
     /// A Parquet or Arrow column of a type a table cannot hold.
     #[error("{}, column `{}`: type {} cannot be read into a table (it holds integers, floats and text); cast the column to int64, float64 or string before writing it, or leave it out of the columns read", place(.file), esc(.column), esc(.arrow_type))]
     UnsupportedType {

@@ -121,6 +121,7 @@ enum Source {
 #[derive(Debug)]
 pub struct ParquetFile {
     name: String,
+    size: u64,
     source: Source,
     metadata: ArrowReaderMetadata,
 }
@@ -158,7 +159,7 @@ impl ParquetFile {
             .map_err(|source| DataError::Io { file: name.clone(), source })?;
         check_magic(&name, len, &head, &tail)?;
         let metadata = load_metadata(&file, &name)?;
-        Ok(ParquetFile { name, source: Source::File(file), metadata })
+        Ok(ParquetFile { name, size: len, source: Source::File(file), metadata })
     }
 
     /// Reads the metadata of a Parquet file held in memory; `name` names it in messages.
@@ -177,7 +178,7 @@ impl ParquetFile {
             bytes.get(len.saturating_sub(4)..).and_then(|b| b.try_into().ok()).unwrap_or_default();
         check_magic(name, len as u64, &head, &tail)?;
         let metadata = load_metadata(&bytes, name)?;
-        Ok(ParquetFile { name: name.to_owned(), source: Source::Bytes(bytes), metadata })
+        Ok(ParquetFile { name: name.to_owned(), size: len as u64, source: Source::Bytes(bytes), metadata })
     }
 
     /// The file's name, as used in messages.
@@ -190,6 +191,19 @@ impl ParquetFile {
     /// ```
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The file's size in bytes.
+    ///
+    /// ```
+    /// # use mlflow_ml::data::{parquet_bytes, Column, ParquetFile, Table};
+    /// # let bytes = parquet_bytes(&Table::new(vec![("x".into(), Column::Int(vec![Some(1)]))])?)?;
+    /// let len = bytes.len() as u64;
+    /// assert_eq!(ParquetFile::from_bytes(bytes, "x.parquet")?.size(), len);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn size(&self) -> u64 {
+        self.size
     }
 
     /// The number of rows, from the metadata.
@@ -498,18 +512,21 @@ fn check_codecs(metadata: &ArrowReaderMetadata, roots: &[usize], file: &str) -> 
             if leaf >= schema.num_columns() || !roots.contains(&schema.get_column_root_idx(leaf)) {
                 continue;
             }
-            match chunk.compression() {
-                Compression::UNCOMPRESSED | Compression::SNAPPY | Compression::ZSTD(_) => {}
-                other => {
-                    return Err(DataError::ParquetCorrupt {
-                        file: file.to_owned(),
-                        detail: format!(
-                            "column `{}` is compressed with {other}, which this build does not read (it reads snappy, zstd and uncompressed files); write the file again with compression=\"snappy\" or \"zstd\"",
-                            chunk.column_path()
-                        ),
-                    });
-                }
-            }
+            let codec = match chunk.compression() {
+                Compression::UNCOMPRESSED | Compression::SNAPPY | Compression::ZSTD(_) => continue,
+                Compression::GZIP(_) => "gzip",
+                Compression::BROTLI(_) => "brotli",
+                Compression::LZ4 => "lz4",
+                Compression::LZ4_RAW => "lz4_raw",
+                Compression::LZO => "lzo",
+                #[allow(unreachable_patterns)]
+                _ => "an unknown codec",
+            };
+            return Err(DataError::UnsupportedCodec {
+                file: file.to_owned(),
+                column: chunk.column_path().string(),
+                codec: codec.to_owned(),
+            });
         }
     }
     Ok(())
