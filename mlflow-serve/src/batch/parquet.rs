@@ -157,7 +157,7 @@ impl ChunkRows for ParquetChunk<'_> {
                     Ok(v) if v.is_finite() => Number::Value(v),
                     _ if t.is_empty() => Number::Missing,
                     Ok(_) => Number::NotFinite(text),
-                    Err(_) => Number::NotNumber(text),
+                    Err(_) => Number::Text(text),
                 }
             }
         }

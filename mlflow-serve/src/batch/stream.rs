@@ -187,7 +187,7 @@ pub(super) fn model_label(scorer: &Scorer) -> String {
 pub(super) enum Number<'a> {
     Value(f64),
     Missing,
-    NotNumber(Cow<'a, str>),
+    Text(Cow<'a, str>),
     NotFinite(Cow<'a, str>),
 }
 
@@ -212,7 +212,7 @@ pub(super) trait ChunkRows {
             Ok(v) if v.is_finite() => Number::Value(v),
             _ if t.is_empty() => Number::Missing,
             Ok(_) => Number::NotFinite(text),
-            Err(_) => Number::NotNumber(text),
+            Err(_) => Number::Text(text),
         }
     }
 
@@ -499,7 +499,7 @@ pub(super) fn score_chunk<C: ChunkRows>(
                         }
                         Number::Missing => "the value is missing but the model needs every feature; fill it in (impute before scoring, or package the model with its feature transformers)".to_owned(),
                         Number::NotFinite(text) => format!("`{text}` is not a finite number (NaN and infinities are not accepted); fix the value"),
-                        Number::NotNumber(text) => format!("`{text}` is not a number; fix the value"),
+                        Number::Text(text) => format!("`{text}` is not a number; fix the value"),
                     };
                     return Err(chunk.row_error(file, i, name, detail));
                 }
