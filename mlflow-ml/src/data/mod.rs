@@ -11,6 +11,10 @@
 //!   parses it into an [`Ingested`] (table + data version + row count + schema), the ingest
 //!   artifact.
 //! - [`parse_csv`] parses bytes already in memory.
+//! - With the `parquet` feature: `read_parquet` (the same checks and [`Ingested`] as
+//!   [`read_csv`], column types from the file's schema as `column_type_of` maps them),
+//!   `ParquetFile` (a batch of rows at a time, only the columns asked for), `write_parquet`, and
+//!   `Table::from_record_batch` / `Table::to_record_batch` for Arrow.
 //!
 //! # Rules of the CSV reader
 //! - The first record is the header; names must be non-empty and unique.

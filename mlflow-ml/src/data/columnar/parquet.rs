@@ -110,7 +110,8 @@ enum Source {
 /// let file = ParquetFile::from_bytes(parquet_bytes(&table)?, "mem.parquet")?;
 /// assert_eq!(file.rows(), 10);
 /// assert_eq!(file.names(), ["id", "name"]);
-/// assert_eq!(file.column_type("id"), Some(Ok(ColumnType::Int)));
+/// assert!(matches!(file.column_type("id"), Some(Ok(ColumnType::Int))));
+/// assert!(file.column_type("nope").is_none());
 ///
 /// // Four rows at a time, only the `name` column.
 /// let options = ParquetOptions::new().columns(["name"]).batch_rows(4);
