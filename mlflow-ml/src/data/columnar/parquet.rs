@@ -612,9 +612,10 @@ fn arrow_schema(schema: &Schema) -> Arc<ArrowSchema> {
     ))
 }
 
-/// Writes tables of one schema to a Parquet file, one table (or more) per row group, with
-/// snappy compression (what pandas and pyarrow write by default): `Int` columns as `int64`,
-/// `Float` as `double`, `Str` as UTF-8 strings, missing values as nulls.
+/// Writes tables of one schema to a Parquet file, each table a row group of its own (split
+/// past 1,048,576 rows, so memory stays bounded by the tables written), with snappy
+/// compression (what pandas and pyarrow write by default): `Int` columns as `int64`, `Float`
+/// as `double`, `Str` as UTF-8 strings, missing values as nulls.
 ///
 /// Nothing is complete before [`ParquetWriter::finish`]: the footer, which readers need, is
 /// written last.
