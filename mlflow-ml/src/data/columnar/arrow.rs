@@ -462,6 +462,13 @@ mod tests {
         let err = Table::from_record_batches(&[b.clone(), second]).unwrap_err();
         assert!(matches!(err, DataError::BadValue { row: 1, .. }), "the first batch's NaN first");
 
+        // A bad dictionary value is reported at the first row that uses it.
+        let values = Float64Array::from(vec![1.0, f64::NAN]);
+        let keys = Int8Array::from(vec![Some(0), None, Some(1), Some(1)]);
+        let dict = DictionaryArray::<K8>::try_new(keys, Arc::new(values)).unwrap();
+        let err = Table::from_record_batch(&batch(vec![("d", Arc::new(dict))])).unwrap_err();
+        assert!(matches!(err, DataError::BadValue { row: 2, .. }), "{err}");
+
         let dates = arrow_array::Date32Array::from(vec![Some(1)]);
         let err = Table::from_record_batch(&batch(vec![("day\x1b[2J", Arc::new(dates))])).unwrap_err();
         assert!(
