@@ -174,7 +174,7 @@ impl Plan {
     }
 }
 
-pub(super) fn model_label(scorer: &Scorer) -> String {
+fn model_label(scorer: &Scorer) -> String {
     let package = scorer.package();
     let lineage = package.lineage();
     match (&lineage.model_name, lineage.model_version) {
@@ -185,9 +185,13 @@ pub(super) fn model_label(scorer: &Scorer) -> String {
 
 /// A field read as a number.
 pub(super) enum Number<'a> {
+    /// A finite number.
     Value(f64),
+    /// An empty field (or a null).
     Missing,
+    /// Text that is not a number, as written.
     Text(Cow<'a, str>),
+    /// NaN or an infinity, as written.
     NotFinite(Cow<'a, str>),
 }
 
