@@ -23,6 +23,9 @@
 //!   `test.csv` repeated, 100,320 rows, in memory) streamed through `serve::score_csv` with the
 //!   packaged champion: CSV parsing, the feature transformers, the model and the CSV output.
 //!   Criterion reports rows/s as its throughput. `cargo bench --bench serve -- batch`.
+//! - `batch/score_parquet_100k`: the same rows as a Parquet file (typed as `read_csv` types
+//!   them, snappy, row groups of 8192 rows, in memory) through `serve::score_parquet`, with CSV
+//!   output: Parquet decoding in place of CSV parsing, the rest the same.
 
 #[path = "../tests/support/titanic.rs"]
 mod titanic;
@@ -33,12 +36,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use mlflow::data::DataFile;
+use mlflow::data::{CsvOptions, DataFile, ParquetFile, ParquetWriter, parse_csv};
 use mlflow::eval::Metric;
 use mlflow::prelude::*;
 use mlflow::serve::{
     BatchOptions, Durability, LogOptions, ModelPackage, PredictionLog, PredictionRecord, Role, Scorer,
-    score_csv,
+    score_csv, score_parquet,
 };
 
 const DEMO: [f64; 13] = [3.0, 0.0, 4.0, 1.0, 2.0, 3.0, 0.0, 1.0, 0.0, 8.0, 3.0, 6.0, 2.0];
@@ -153,6 +156,20 @@ fn bench_batch_scoring(c: &mut Criterion) {
         b.iter(|| {
             score_csv(&scorer, black_box(csv.as_bytes()), "bench.csv", std::io::sink(), &options).unwrap()
         })
+    });
+
+    let table = parse_csv(csv.as_bytes(), "bench.csv", &CsvOptions::default()).expect("parses");
+    let mut writer = ParquetWriter::new(Vec::new(), &table.schema(), "bench.parquet").expect("writer");
+    let all: Vec<usize> = (0..table.rows()).collect();
+    for part in all.chunks(8192) {
+        writer.write(&table.take(part)).expect("writes");
+    }
+    let parquet = writer.finish().expect("finishes");
+    let file = ParquetFile::from_bytes(parquet, "bench.parquet").expect("a Parquet file");
+    let summary = score_parquet(&scorer, &file, std::io::sink(), &options).expect("scores");
+    assert_eq!(summary.rows, n);
+    group.bench_function("score_parquet_100k", |b| {
+        b.iter(|| score_parquet(&scorer, black_box(&file), std::io::sink(), &options).unwrap())
     });
     group.finish();
 }

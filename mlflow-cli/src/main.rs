@@ -1,5 +1,6 @@
 //! The `mlflow` command line: look at runs, models and lineage in a store, promote models,
-//! collect garbage, render run reports, score CSV files in batch and serve models over HTTP.
+//! collect garbage, render run reports, score CSV and Parquet files in batch and serve models over
+//! HTTP.
 //!
 //! ```text
 //! mlflow-pipelines runs [--pipeline P] [--status S] [--where EXPR]... [--sort METRIC] [--asc] [--limit N]
@@ -10,7 +11,7 @@
 //! mlflow-pipelines model promote NAME VERSION ALIAS [--metric M] [--lower-is-better] [--margin X] [--force]
 //! mlflow-pipelines lineage model NAME[@alias|/version] | lineage run ID NODE | lineage data HASH
 //! mlflow-pipelines report ID [-o FILE]
-//! mlflow-pipelines score NAME[@alias|/version] INPUT.csv [-o OUT.csv] [--keep COL]... [--chunk-rows N] [--delimiter C]
+//! mlflow-pipelines score NAME[@alias|/version] INPUT.csv|INPUT.parquet [-o OUT.csv|OUT.parquet] [--keep COL]... [--chunk-rows N] [--delimiter C]
 //! mlflow-pipelines predictions MODEL [--limit N] [--role champion|challenger|shadow] [--request ID]
 //! mlflow-pipelines gc [--grace-secs N]
 //! mlflow-pipelines serve NAME@ALIAS... [--port 8080] [--host 127.0.0.1] [--shadow REF]... [--canary REF=FRACTION]...
@@ -86,7 +87,8 @@ enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
-    /// Score a CSV file with a registered model, streaming, and write it back with predictions.
+    /// Score a CSV or Parquet file with a registered model, streaming, and write it back with
+    /// predictions (as CSV, or Parquet with `-o OUT.parquet`).
     Score(score::ScoreArgs),
     /// The newest records of a model's prediction log (`--json`: one JSON object per line).
     Predictions(predictions::PredictionsArgs),

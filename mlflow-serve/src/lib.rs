@@ -48,9 +48,11 @@ mod traffic;
 #[cfg(feature = "progress")]
 pub use batch::BatchBar;
 pub use batch::{
-    BatchError, BatchOptions, BatchProgress, BatchSummary, DEFAULT_CHUNK_ROWS, open_input, score_csv,
-    score_csv_file, score_csv_to_file,
+    BatchError, BatchOptions, BatchProgress, BatchSummary, DEFAULT_CHUNK_ROWS, FileFormat, open_input,
+    score_csv, score_csv_file, score_csv_to_file, score_file,
 };
+#[cfg(feature = "parquet")]
+pub use batch::{score_parquet, score_parquet_file};
 pub use package::{
     FORMAT_VERSION, FieldType, InputField, Lineage, MAGIC, ModelPackage, OutputField, Signature,
 };

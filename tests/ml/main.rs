@@ -1,6 +1,6 @@
 //! Machine-learning tests: data, validation, features, models and metrics (against committed
-//! scikit-learn fixtures), tracking through the Titanic pipeline, and the run report (in Chromium
-//! when one is installed).
+//! scikit-learn fixtures), Parquet files (against committed pyarrow fixtures), tracking through the
+//! Titanic pipeline, and the run report (in Chromium when one is installed).
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -15,6 +15,7 @@ mod eval;
 mod features;
 mod fuzz_regressions;
 mod models;
+mod parquet;
 mod report;
 mod report_browser;
 mod stat_cache;

@@ -5,6 +5,10 @@
 
 use crate::titanic as support;
 
+#[cfg(feature = "parquet")]
+#[path = "score_parquet.rs"]
+mod parquet;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;

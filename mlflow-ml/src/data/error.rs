@@ -244,6 +244,113 @@ pub enum DataError {
         /// The table's row count.
         rows: usize,
     },
+    /// The file is not a Parquet file (no `PAR1` magic bytes at its start and end), or is cut
+    /// short.
+    #[error("`{}` is not a Parquet file: {detail}; check that the right file was given (a CSV file is read with `read_csv`)", esc(.file))]
+    NotParquet {
+        /// The file.
+        file: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// A Parquet file whose metadata or data cannot be decoded.
+    #[error("`{}` is a damaged or unsupported Parquet file: {}; write it again from its source (pyarrow, pandas, polars, Spark)", esc(.file), esc(.detail))]
+    ParquetCorrupt {
+        /// The file.
+        file: String,
+        /// The decoder's message.
+        detail: String,
+    },
+    /// A Parquet column compressed with a codec this build does not read.
+    #[error("`{}`, column `{}`: compressed with {}, which this build does not read (it reads snappy, zstd and uncompressed Parquet); write the file again with compression=\"snappy\" or \"zstd\"", esc(.file), esc(.column), esc(.codec))]
+    UnsupportedCodec {
+        /// The file.
+        file: String,
+        /// The column (its dotted path for a nested one).
+        column: String,
+        /// The codec, as Parquet names it in lower case (`gzip`, `brotli`, `lz4`, ...).
+        codec: String,
+    },
+    /// A Parquet or Arrow column of a type a table cannot hold.
+    #[error("{}, column `{}`: type {} cannot be read into a table (it holds integers, floats and text); cast the column to int64, float64 or string before writing it, or leave it out of the columns read", place(.file), esc(.column), esc(.arrow_type))]
+    UnsupportedType {
+        /// The file; empty for an in-memory record batch.
+        file: String,
+        /// The column.
+        column: String,
+        /// The Arrow type, as Arrow prints it (e.g. `Timestamp(ns)`).
+        arrow_type: String,
+    },
+    /// A Parquet or Arrow value a table cannot hold: NaN or an infinity, or an unsigned integer
+    /// above `i64::MAX`.
+    #[error("{} row {} (1-based), column `{}`: `{}` {problem}", place(.file), .row + 1, esc(.column), esc(.value))]
+    BadValue {
+        /// The file; empty for an in-memory record batch.
+        file: String,
+        /// The column.
+        column: String,
+        /// 0-based table row.
+        row: usize,
+        /// The value as text.
+        value: String,
+        /// What is wrong and what to do.
+        problem: &'static str,
+    },
+    /// Two columns of a Parquet file or record batch share a name.
+    #[error("{}: column name `{}` appears at positions {first} and {second} (1-based); column names must be unique, so rename one before writing the file", place(.file), esc(.name))]
+    DuplicateName {
+        /// The file; empty for an in-memory record batch.
+        file: String,
+        /// The repeated name.
+        name: String,
+        /// 1-based position of the first occurrence.
+        first: usize,
+        /// 1-based position of the second occurrence.
+        second: usize,
+    },
+    /// A record batch whose names or column types differ from the first batch's.
+    #[error("{}: record batch {batch} (1-based) has columns {} but the first has {}; give batches of one schema", place(.file), esc_list(.found), esc_list(.expected))]
+    SchemaMismatch {
+        /// The file; empty for in-memory record batches.
+        file: String,
+        /// 1-based index of the batch.
+        batch: usize,
+        /// The first batch's names.
+        expected: Vec<String>,
+        /// This batch's names and types.
+        found: Vec<String>,
+    },
+    /// A Parquet file with columns but no rows.
+    #[error("`{}` has {columns} columns but no rows; add data or check that the right file was given", esc(.file))]
+    NoRows {
+        /// The file.
+        file: String,
+        /// Number of columns.
+        columns: usize,
+    },
+    /// Writing a file failed.
+    #[error("cannot write `{}`: {source}; check that the folder exists and is writable and that the disk has room", esc(.file))]
+    Write {
+        /// The file.
+        file: String,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The Parquet encoder refused the table.
+    #[error("cannot encode {} as Parquet: {}", place(.file), esc(.detail))]
+    ParquetWrite {
+        /// The file; empty for an in-memory table.
+        file: String,
+        /// The encoder's message.
+        detail: String,
+    },
+}
+
+/// Where columnar data came from, as shown in messages: the quoted file name, or `the record
+/// batch` for data that came from memory.
+fn place(file: &str) -> String {
+    if file.is_empty() { "the record batch".to_owned() } else { format!("`{}`", esc(file)) }
 }
 
 /// Text from the input as shown in messages: control characters and bidi overrides escaped.

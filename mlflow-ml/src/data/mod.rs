@@ -12,6 +12,10 @@
 //!   parses it into an [`Ingested`] (table + data version + row count + schema), the ingest
 //!   artifact.
 //! - [`parse_csv`] parses bytes already in memory.
+//! - With the `parquet` feature: `read_parquet` (the same checks and [`Ingested`] as
+//!   [`read_csv`], column types from the file's schema as `column_type_of` maps them),
+//!   `ParquetFile` (a batch of rows at a time, only the columns asked for), `write_parquet`, and
+//!   `Table::from_record_batch` / `Table::to_record_batch` for Arrow.
 //!
 //! # Rules of the CSV reader
 //! - The first record is the header; names must be non-empty and unique. [`CsvOptions`] can skip
@@ -43,6 +47,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#[cfg(feature = "parquet")]
+mod columnar;
 mod csv;
 mod error;
 mod file;
@@ -54,3 +60,16 @@ pub use error::DataError;
 pub use file::{DataFile, Ingested, read_csv};
 pub use stat_cache::StatCache;
 pub use table::{Column, ColumnType, Schema, Table, Value};
+
+/// The Arrow array crate this room converts to and from (feature `parquet`): name
+/// `RecordBatch` and the array types through it to get the same version.
+#[cfg(feature = "parquet")]
+pub use arrow_array;
+/// The Arrow schema crate (feature `parquet`): `DataType`, `Field`, `Schema`.
+#[cfg(feature = "parquet")]
+pub use arrow_schema;
+#[cfg(feature = "parquet")]
+pub use columnar::{
+    DEFAULT_BATCH_ROWS, ParquetBatches, ParquetFile, ParquetOptions, ParquetWriter, column_type_of,
+    parquet_bytes, parse_parquet, read_parquet, write_parquet,
+};

@@ -114,6 +114,41 @@ pub enum BatchError {
         /// The scorer's error.
         source: Box<ServeError>,
     },
+    /// A value of a Parquet input the model cannot score (a Parquet file has rows where a CSV
+    /// file has lines).
+    #[error("`{}` row {} (1-based), column `{}`: {}", esc(.file), .row + 1, esc(.column), esc(.detail))]
+    RowValue {
+        /// The input.
+        file: String,
+        /// 0-based row in the file.
+        row: u64,
+        /// The column (or the feature's source, e.g. `SibSp + Parch`).
+        column: String,
+        /// What is wrong and what to do.
+        detail: String,
+    },
+    /// The feature transformers or the model failed on a batch of rows of a Parquet input, for
+    /// a reason not tied to one value.
+    #[error("`{}` rows {} to {} (1-based): {source}", esc(.file), .first_row + 1, .last_row + 1)]
+    RowRange {
+        /// The input.
+        file: String,
+        /// 0-based row of the batch's first row.
+        first_row: u64,
+        /// 0-based row of the batch's last row.
+        last_row: u64,
+        /// The transformers' or the scorer's error.
+        source: Box<ServeError>,
+    },
+    /// The input's format cannot be scored by this build (a Parquet file without the
+    /// `parquet` feature) or by this function.
+    #[error("`{}`: {detail}", esc(.file))]
+    Format {
+        /// The input.
+        file: String,
+        /// What is wrong and what to do.
+        detail: String,
+    },
     /// The options make no sense (e.g. chunks of 0 rows).
     #[error("invalid batch options: {0}")]
     Options(String),

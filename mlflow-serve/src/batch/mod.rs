@@ -1,5 +1,7 @@
 //! Batch scoring of CSV files: [`score_csv`] and [`score_csv_file`] stream a file through a
-//! [`Scorer`] a chunk of rows at a time and write every row back with its prediction.
+//! [`Scorer`] a chunk of rows at a time and write every row back with its prediction. With the
+//! `parquet` feature, `score_parquet` and `score_parquet_file` do the same for Parquet files,
+//! and [`score_file`] scores either (chosen by content) into CSV or Parquet (chosen by name).
 //!
 //! ```
 //! use mlflow_ml::models::{Model, ModelParams, NaiveBayesParams};
@@ -22,6 +24,9 @@
 mod bar;
 mod error;
 mod files;
+mod output;
+#[cfg(feature = "parquet")]
+mod parquet;
 mod stream;
 
 use std::fmt;
@@ -33,7 +38,9 @@ use serde::{Serialize, Serializer};
 #[cfg(feature = "progress")]
 pub use bar::BatchBar;
 pub use error::BatchError;
-pub use files::{open_input, score_csv_file, score_csv_to_file};
+pub use files::{open_input, score_csv_file, score_csv_to_file, score_file};
+#[cfg(feature = "parquet")]
+pub use parquet::{score_parquet, score_parquet_file};
 pub use stream::score_csv;
 
 /// Rows read, scored and written at a time, unless [`BatchOptions::chunk_rows`] says otherwise.
@@ -42,6 +49,65 @@ pub use stream::score_csv;
 /// assert_eq!(mlflow_serve::BatchOptions::new().chunk_rows, mlflow_serve::DEFAULT_CHUNK_ROWS);
 /// ```
 pub const DEFAULT_CHUNK_ROWS: usize = 8192;
+
+/// The format of a batch input or output file.
+///
+/// ```
+/// use mlflow_serve::FileFormat;
+/// assert_eq!(FileFormat::of_output("out.parquet".as_ref()), FileFormat::Parquet);
+/// assert_eq!(FileFormat::of_output("out.PARQUET".as_ref()), FileFormat::Parquet);
+/// assert_eq!(FileFormat::of_output("out.csv".as_ref()), FileFormat::Csv);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormat {
+    /// CSV (or another delimiter, [`BatchOptions::delimiter`]).
+    Csv,
+    /// Apache Parquet (feature `parquet` to read and write it).
+    Parquet,
+}
+
+impl FileFormat {
+    /// The format of an input file: Parquet when it starts with the Parquet magic bytes `PAR1`
+    /// or its name ends in `.parquet` (so that a damaged Parquet file is reported as one, not as
+    /// a malformed CSV file), else CSV. Reads the file's first 4 bytes.
+    ///
+    /// ```
+    /// use mlflow_serve::FileFormat;
+    /// let dir = tempfile::tempdir()?;
+    /// let (csv, parquet) = (dir.path().join("a.csv"), dir.path().join("a.data"));
+    /// std::fs::write(&csv, "x\n1\n")?;
+    /// std::fs::write(&parquet, b"PAR1...")?;
+    /// assert_eq!(FileFormat::of_input(&csv)?, FileFormat::Csv);
+    /// assert_eq!(FileFormat::of_input(&parquet)?, FileFormat::Parquet);
+    /// assert!(FileFormat::of_input(&dir.path().join("none.csv")).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn of_input(path: &std::path::Path) -> Result<FileFormat, BatchError> {
+        use std::io::Read;
+        let mut head = Vec::with_capacity(4);
+        open_input(path)?.take(4).read_to_end(&mut head).map_err(|source| BatchError::Io {
+            action: "read",
+            target: format!("`{}`", path.display()),
+            source,
+        })?;
+        Ok(if head == b"PAR1" || Self::of_output(path) == FileFormat::Parquet {
+            FileFormat::Parquet
+        } else {
+            FileFormat::Csv
+        })
+    }
+
+    /// The format of an output file, from its name: Parquet when it ends in `.parquet` (in any
+    /// case), else CSV.
+    ///
+    /// See [`FileFormat`] for an example.
+    pub fn of_output(path: &std::path::Path) -> FileFormat {
+        match path.extension() {
+            Some(ext) if ext.eq_ignore_ascii_case("parquet") => FileFormat::Parquet,
+            _ => FileFormat::Csv,
+        }
+    }
+}
 
 /// The output columns added after the input columns.
 const OUTPUT_COLUMNS: [&str; 2] = ["prediction", "probability"];

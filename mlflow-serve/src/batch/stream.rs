@@ -1,12 +1,13 @@
 //! The streaming loop: read a chunk of rows, check it against the package's input plan, score
 //! it, write it back with its predictions.
 
-use std::fmt;
+use std::borrow::Cow;
 use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
 use ndarray::Array2;
 
+use super::output::{CsvOutput, Output};
 use super::{BatchError, BatchOptions, BatchProgress, BatchSummary, OUTPUT_COLUMNS};
 use crate::{Prediction, Scorer, ServeError, join};
 use mlflow_ml::data::{Column, DataError, LineCounter, Table};
@@ -80,11 +81,11 @@ pub fn score_csv<R: Read, W: Write>(
     output: W,
     options: &BatchOptions,
 ) -> Result<BatchSummary, BatchError> {
-    run(scorer, input, name, None, output, "the output", options)
+    run(scorer, input, name, None, CsvOutput::new(output, options.delimiter, "the output"), options)
 }
 
 /// How the model's inputs are read from a record.
-enum Inputs {
+pub(super) enum Inputs {
     /// Raw columns for the feature transformers: `(name, field index)`.
     Raw(Vec<(String, usize)>),
     /// One field index per signature feature, in signature order.
@@ -92,14 +93,14 @@ enum Inputs {
 }
 
 /// What to read and write, fixed by the header.
-struct Plan {
-    inputs: Inputs,
-    keep: Vec<usize>,
-    out_header: Vec<String>,
+pub(super) struct Plan {
+    pub(super) inputs: Inputs,
+    pub(super) keep: Vec<usize>,
+    pub(super) out_header: Vec<String>,
 }
 
 impl Plan {
-    fn new(
+    pub(super) fn new(
         scorer: &Scorer,
         header: &[String],
         file: &str,
@@ -182,6 +183,64 @@ fn model_label(scorer: &Scorer) -> String {
     }
 }
 
+/// A field read as a number.
+pub(super) enum Number<'a> {
+    /// A finite number.
+    Value(f64),
+    /// An empty field (or a null).
+    Missing,
+    /// Text that is not a number, as written.
+    Text(Cow<'a, str>),
+    /// NaN or an infinity, as written.
+    NotFinite(Cow<'a, str>),
+}
+
+/// The rows of one chunk as the scoring code sees them, whatever the input's format (CSV
+/// records, a batch of a Parquet file): fields by header index, and errors placed as the format
+/// places them (a line of a CSV file, a row of a Parquet file).
+pub(super) trait ChunkRows {
+    /// How a value is marked missing in this format, for messages.
+    const MARK_MISSING: &'static str;
+
+    /// Number of rows.
+    fn len(&self) -> usize;
+
+    /// Field `j` of row `i` as the text a CSV file holds (empty when missing).
+    fn text(&self, i: usize, j: usize) -> Cow<'_, str>;
+
+    /// Field `j` of row `i` as a number: parsed from its text, surrounding spaces ignored.
+    fn number(&self, i: usize, j: usize) -> Number<'_> {
+        let text = self.text(i, j);
+        let t = text.trim_ascii();
+        match t.parse::<f64>() {
+            Ok(v) if v.is_finite() => Number::Value(v),
+            _ if t.is_empty() => Number::Missing,
+            Ok(_) => Number::NotFinite(text),
+            Err(_) => Number::Text(text),
+        }
+    }
+
+    /// Field `j` of every row as a column of the output: text as written (a field that is empty
+    /// or only spaces is missing), unless the format has types.
+    #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
+    fn column(&self, j: usize) -> Column {
+        Column::Str(
+            (0..self.len())
+                .map(|i| {
+                    let text = self.text(i, j);
+                    (!text.trim_ascii().is_empty()).then(|| text.into_owned())
+                })
+                .collect(),
+        )
+    }
+
+    /// A bad value in row `i`.
+    fn row_error(&self, file: &str, i: usize, column: &str, detail: String) -> BatchError;
+
+    /// The transformers or the model failed on the chunk.
+    fn chunk_error(&self, file: &str, source: ServeError) -> BatchError;
+}
+
 /// The records of one chunk, reused from chunk to chunk.
 struct Chunk {
     records: Vec<csv::ByteRecord>,
@@ -192,17 +251,27 @@ struct Chunk {
 }
 
 impl Chunk {
-    fn records(&self) -> &[csv::ByteRecord] {
-        &self.records[..self.len]
-    }
-
     fn line(&self, i: usize) -> u64 {
         self.lines.get(i).copied().unwrap_or(0)
     }
+}
+
+impl ChunkRows for Chunk {
+    const MARK_MISSING: &'static str = "leave the field empty";
+
+    fn len(&self) -> usize {
+        self.len
+    }
 
     /// The text of field `j` of record `i` (the records are UTF-8 checked when read).
-    fn text(&self, i: usize, j: usize) -> &str {
-        self.records.get(i).and_then(|r| r.get(j)).and_then(|f| std::str::from_utf8(f).ok()).unwrap_or("")
+    fn text(&self, i: usize, j: usize) -> Cow<'_, str> {
+        Cow::Borrowed(
+            self.records
+                .get(i)
+                .and_then(|r| r.get(j))
+                .and_then(|f| std::str::from_utf8(f).ok())
+                .unwrap_or(""),
+        )
     }
 
     fn row_error(&self, file: &str, i: usize, column: &str, detail: String) -> BatchError {
@@ -214,15 +283,25 @@ impl Chunk {
             detail,
         }
     }
+
+    fn chunk_error(&self, file: &str, source: ServeError) -> BatchError {
+        let (file, first_line, last_line) =
+            (file.to_owned(), self.line(0), self.line(self.len.saturating_sub(1)));
+        match source {
+            ServeError::Features(e) => {
+                BatchError::Features { file, first_line, last_line, source: Box::new(e) }
+            }
+            other => BatchError::Score { file, first_line, last_line, source: Box::new(other) },
+        }
+    }
 }
 
-pub(super) fn run<R: Read, W: Write>(
+pub(super) fn run<R: Read>(
     scorer: &Scorer,
     mut input: R,
     name: &str,
     total: Option<u64>,
-    output: W,
-    output_name: &str,
+    mut output: impl Output,
     options: &BatchOptions,
 ) -> Result<BatchSummary, BatchError> {
     let started = Instant::now();
@@ -230,13 +309,6 @@ pub(super) fn run<R: Read, W: Write>(
         return Err(BatchError::Options("chunks of 0 rows; give at least 1 row per chunk".into()));
     }
     let read_error = |source| BatchError::Io { action: "read", target: format!("`{name}`"), source };
-    let write_error = |e: csv::Error| {
-        let source = match e.into_kind() {
-            csv::ErrorKind::Io(e) => e,
-            other => io::Error::other(format!("{other:?}")),
-        };
-        BatchError::Io { action: "write", target: output_name.to_owned(), source }
-    };
     // Skip a UTF-8 byte-order mark, as `data::parse_csv` does.
     let mut start = [0u8; 3];
     let mut got = 0;
@@ -272,8 +344,6 @@ pub(super) fn run<R: Read, W: Write>(
     }
     let header = parse_header(&record, name)?;
     let plan = Plan::new(scorer, &header, name, options)?;
-    let mut writer =
-        csv::WriterBuilder::new().delimiter(options.delimiter).buffer_capacity(1 << 16).from_writer(output);
     let bytes_read = |reader: &csv::Reader<_>| reader.position().byte() + bom as u64;
     let mut summary = BatchSummary {
         input: name.to_owned(),
@@ -289,7 +359,6 @@ pub(super) fn run<R: Read, W: Write>(
     options.report(BatchProgress { bytes_read: summary.bytes_read, total_bytes: total, rows: 0 });
 
     let mut chunk = Chunk { records: Vec::new(), lines: Vec::new(), len: 0, first_row: 0 };
-    let mut number = String::new();
     let mut done = false;
     while !done {
         chunk.len = 0;
@@ -313,20 +382,7 @@ pub(super) fn run<R: Read, W: Write>(
             break;
         }
         let predictions = score_chunk(scorer, &plan, &chunk, name)?;
-        if summary.chunks == 0 {
-            writer.write_record(&plan.out_header).map_err(write_error)?;
-        }
-        for (record, p) in chunk.records().iter().zip(&predictions) {
-            for &j in &plan.keep {
-                writer.write_field(record.get(j).unwrap_or_default()).map_err(write_error)?;
-            }
-            writer.write_field(if p.label == 1 { "1" } else { "0" }).map_err(write_error)?;
-            number.clear();
-            use fmt::Write as _;
-            write!(number, "{}", p.probability).ok();
-            writer.write_field(&number).map_err(write_error)?;
-            writer.write_record(None::<&[u8]>).map_err(write_error)?;
-        }
+        output.write_chunk(&plan, &chunk, &predictions)?;
         summary.rows += chunk.len as u64;
         summary.positives += predictions.iter().filter(|p| p.label == 1).count() as u64;
         summary.chunks += 1;
@@ -340,11 +396,7 @@ pub(super) fn run<R: Read, W: Write>(
     if summary.rows == 0 {
         return Err(DataError::HeaderOnly { file: name.to_owned(), columns: header.len() }.into());
     }
-    writer.flush().map_err(|source| BatchError::Io {
-        action: "write",
-        target: output_name.to_owned(),
-        source,
-    })?;
+    output.finish()?;
     summary.elapsed = started.elapsed();
     Ok(summary)
 }
@@ -411,19 +463,14 @@ fn check_record(
     Ok(())
 }
 
-fn score_chunk(
+pub(super) fn score_chunk<C: ChunkRows>(
     scorer: &Scorer,
     plan: &Plan,
-    chunk: &Chunk,
+    chunk: &C,
     file: &str,
 ) -> Result<Vec<Prediction>, BatchError> {
-    let n = chunk.len;
-    let score_error = |source| BatchError::Score {
-        file: file.to_owned(),
-        first_line: chunk.line(0),
-        last_line: chunk.line(n - 1),
-        source: Box::new(source),
-    };
+    let n = chunk.len();
+    let score_error = |source| chunk.chunk_error(file, source);
     let predictions = match &plan.inputs {
         Inputs::Raw(columns) => {
             let table = Table::new(
@@ -433,7 +480,7 @@ fn score_chunk(
                         let values = (0..n)
                             .map(|i| {
                                 let text = chunk.text(i, *j);
-                                (!text.trim_ascii().is_empty()).then(|| text.to_owned())
+                                (!text.trim_ascii().is_empty()).then(|| text.into_owned())
                             })
                             .collect();
                         (name.clone(), Column::Str(values))
@@ -450,16 +497,14 @@ fn score_chunk(
             let mut x = Array2::zeros((n, columns.len()));
             for (k, (name, j)) in columns.iter().enumerate() {
                 for i in 0..n {
-                    let text = chunk.text(i, *j);
-                    let t = text.trim_ascii();
-                    let detail = match t.parse::<f64>() {
-                        Ok(v) if v.is_finite() => {
+                    let detail = match chunk.number(i, *j) {
+                        Number::Value(v) => {
                             x[[i, k]] = v;
                             continue;
                         }
-                        _ if t.is_empty() => "the value is missing but the model needs every feature; fill it in (impute before scoring, or package the model with its feature transformers)".to_owned(),
-                        Ok(_) => format!("`{text}` is not a finite number (NaN and infinities are not accepted); fix the value"),
-                        Err(_) => format!("`{text}` is not a number; fix the value"),
+                        Number::Missing => "the value is missing but the model needs every feature; fill it in (impute before scoring, or package the model with its feature transformers)".to_owned(),
+                        Number::NotFinite(text) => format!("`{text}` is not a finite number (NaN and infinities are not accepted); fix the value"),
+                        Number::Text(text) => format!("`{text}` is not a number; fix the value"),
                     };
                     return Err(chunk.row_error(file, i, name, detail));
                 }
@@ -478,29 +523,28 @@ fn score_chunk(
 
 /// A transformer error on one value becomes a [`BatchError::Row`] naming its line; the row in
 /// a [`FeatureError`] is the chunk's.
-fn feature_error(e: FeatureError, chunk: &Chunk, plan: &Plan, file: &str) -> BatchError {
+fn feature_error<C: ChunkRows>(e: FeatureError, chunk: &C, plan: &Plan, file: &str) -> BatchError {
     // The field as written, when the column is an input column.
     let raw = |row: usize, column: &str| -> Option<String> {
         match &plan.inputs {
             Inputs::Raw(columns) | Inputs::Features(columns) => {
-                columns.iter().find(|(name, _)| name == column).map(|(_, j)| chunk.text(row, *j).to_owned())
+                columns.iter().find(|(name, _)| name == column).map(|(_, j)| chunk.text(row, *j).into_owned())
             }
         }
     };
+    let mark = C::MARK_MISSING;
     let none = String::new();
     let (row, column, detail) = match &e {
         FeatureError::NotNumeric { column, row, value, context } => (
             *row,
             column,
-            format!(
-                "`{value}` is not a number; fix the value, or leave the field empty to mark it missing{context}"
-            ),
+            format!("`{value}` is not a number; fix the value, or {mark} to mark it missing{context}"),
         ),
         FeatureError::NotFinite { column, row, value, context } => (
             *row,
             column,
             format!(
-                "`{}` is not a finite number (NaN and infinities are not accepted); fix the value, or leave the field empty to mark it missing{context}",
+                "`{}` is not a finite number (NaN and infinities are not accepted); fix the value, or {mark} to mark it missing{context}",
                 raw(*row, column).unwrap_or_else(|| value.to_string())
             ),
         ),
@@ -523,15 +567,10 @@ fn feature_error(e: FeatureError, chunk: &Chunk, plan: &Plan, file: &str) -> Bat
         }
         _ => (usize::MAX, &none, String::new()),
     };
-    if row < chunk.len {
+    if row < chunk.len() {
         return chunk.row_error(file, row, column, detail);
     }
-    BatchError::Features {
-        file: file.to_owned(),
-        first_line: chunk.line(0),
-        last_line: chunk.line(chunk.len.saturating_sub(1)),
-        source: Box::new(e),
-    }
+    chunk.chunk_error(file, ServeError::Features(e))
 }
 
 #[cfg(test)]
