@@ -5,7 +5,7 @@ use std::io;
 
 use super::BatchProgress;
 
-/// A progress bar for [`BatchOptions::on_progress`] on standard error: bytes read of the input's
+/// A progress bar for [`BatchOptions::on_progress`](crate::BatchOptions::on_progress) on standard error: bytes read of the input's
 /// size, rows scored, elapsed time and ETA. Hidden (draws nothing) when standard error is not a
 /// terminal. Needs the `progress` feature.
 ///

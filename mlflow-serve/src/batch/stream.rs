@@ -16,11 +16,11 @@ use mlflow_ml::features::FeatureError;
 /// Scores CSV text read from `input` and writes the scored CSV to `output`, a chunk at a time;
 /// `name` names the input in messages. Nothing is written before the first chunk is scored; on
 /// an error, the chunks before it have been written: write to a temporary file (as
-/// [`score_csv_file`] does) when a partial output must not be seen.
+/// [`score_csv_file`](crate::score_csv_file) does) when a partial output must not be seen.
 ///
 /// # Input
 /// - A package with feature transformers (see
-///   [`ModelPackage::with_features`](super::ModelPackage::with_features)) scores **raw rows**:
+///   [`ModelPackage::with_features`](crate::ModelPackage::with_features)) scores **raw rows**:
 ///   the file needs the columns its transformers read
 ///   ([`FittedFeatures::input_columns`](mlflow_ml::features::FittedFeatures::input_columns)); other
 ///   columns are allowed and passed through.
@@ -47,7 +47,7 @@ use mlflow_ml::features::FeatureError;
 /// A bad row stops the run with an error naming the file, the 1-based line (the header is line
 /// 1), the column and what to do: a ragged row, text where a number is needed, NaN or infinity,
 /// a missing value the model cannot do without, a category the encoder refuses. A missing
-/// column is reported before any row is read. [`score_csv_file`] writes to a temporary file
+/// column is reported before any row is read. [`score_csv_file`](crate::score_csv_file) writes to a temporary file
 /// beside the destination and renames it only on success: a failed run leaves an existing
 /// destination untouched. See [`BatchError`].
 ///

@@ -7,7 +7,7 @@ use super::frame::{Frame, SegmentReader, decode_record};
 use crate::ServeError;
 
 /// Streams the records of prediction log segments, oldest first: see
-/// [`PredictionLog::records`].
+/// [`PredictionLog::records`](crate::PredictionLog::records).
 ///
 /// ```
 /// use mlflow_serve::{LogOptions, LogReader, PredictionLog};
@@ -39,7 +39,7 @@ impl std::fmt::Debug for LogReader {
 }
 
 impl LogReader {
-    /// Reads these segment files in this order (see [`PredictionLog::segment_files`]). A file
+    /// Reads these segment files in this order (see [`PredictionLog::segment_files`](crate::PredictionLog::segment_files)). A file
     /// that no longer exists (deleted by a rotation) is skipped.
     ///
     /// ```
@@ -58,7 +58,7 @@ impl LogReader {
     }
 
     /// Frames skipped so far because they are not a whole, intact record (see
-    /// [`LogContents::torn`]).
+    /// [`LogContents::torn`](crate::LogContents::torn)).
     ///
     /// ```
     /// assert_eq!(mlflow_serve::LogReader::new([]).torn(), 0);

@@ -61,7 +61,7 @@ pub(super) struct SyncState {
 /// | then, per record: | |
 /// | 4 | payload length `n`, `u32` |
 /// | 4 | checksum, `u32`: CRC-32 (IEEE, as zlib's `crc32`) of the 4 length bytes then the payload |
-/// | `n` | payload: the [`PredictionRecord`] encoded with bincode 2 (serde, standard configuration, as [`mlflow_core::codec::encode`]) |
+/// | `n` | payload: the [`PredictionRecord`](crate::PredictionRecord) encoded with bincode 2 (serde, standard configuration, as [`mlflow_core::codec::encode`]) |
 ///
 /// Floats are stored as their bits, so NaN and infinities round-trip exactly. To read a log
 /// from a shell, `mlflow-pipelines predictions MODEL` prints the newest records as a table, or with
@@ -227,8 +227,8 @@ impl PredictionLog {
     /// survives a crash of the process. Appending no records does nothing.
     ///
     /// Starts a new segment first when the current one holds records and these would make it
-    /// larger than [`LogOptions::max_segment_bytes`]. Takes owned [`PredictionRecord`]s or
-    /// borrowed [`PredictionRecordRef`]s.
+    /// larger than [`LogOptions::max_segment_bytes`]. Takes owned [`PredictionRecord`](crate::PredictionRecord)s or
+    /// borrowed [`PredictionRecordRef`](crate::PredictionRecordRef)s.
     ///
     /// ```
     /// use mlflow_serve::{LogOptions, PredictionLog, PredictionRecord};
