@@ -18,9 +18,10 @@
 
 mod arrow;
 mod parquet;
+mod parquet_writer;
 
 pub use self::arrow::column_type_of;
 pub use self::parquet::{
-    DEFAULT_BATCH_ROWS, ParquetBatches, ParquetFile, ParquetOptions, ParquetWriter, parquet_bytes,
-    parse_parquet, read_parquet, write_parquet,
+    DEFAULT_BATCH_ROWS, ParquetBatches, ParquetFile, ParquetOptions, parse_parquet, read_parquet,
 };
+pub use self::parquet_writer::{ParquetWriter, parquet_bytes, write_parquet};
