@@ -48,6 +48,20 @@ use serde::{Deserialize, Serialize};
 
 mod metrics;
 
+pub mod average;
+pub mod classification;
+mod probability;
+pub mod regression;
+mod select;
+
+pub use average::{Average, MulticlassAverage};
+pub use classification::{
+    Averaged, ClassMetric, ClassScores, ClassificationReport, ConfusionMatrix, KappaWeights,
+    ProbabilityScores, Threshold,
+};
+pub use regression::{RegressionMetric, RegressionReport};
+pub use select::{Best, Scores, select_best};
+
 pub use metrics::{
     accuracy, average_precision, confusion_matrix, f1, log_loss, pr_curve, precision, recall, roc_auc,
     roc_curve,
@@ -140,6 +154,126 @@ pub enum EvalError {
     UnknownMetric {
         /// The name given.
         name: String,
+    },
+    /// `y_true` and another input (predictions, probabilities) differ in length.
+    #[error(
+        "y_true has {y_true} rows but {other} has {got}; pass one {other} value (or row) per element of y_true"
+    )]
+    RowsMismatch {
+        /// Length of `y_true`.
+        y_true: usize,
+        /// What the other input is (`y_pred`, `proba`, `scores`).
+        other: &'static str,
+        /// Its length.
+        got: usize,
+    },
+    /// A value that must be a finite number is NaN or infinite.
+    #[error("{what} at row {row} is {value}, not a finite number; drop or impute that row before evaluating")]
+    NotFinite {
+        /// Which input (`y_true`, `y_pred`, `scores`).
+        what: &'static str,
+        /// 0-based row.
+        row: usize,
+        /// The value.
+        value: f64,
+    },
+    /// A class index not below the number of classes.
+    #[error(
+        "{what} at row {row} is class {value}, but there are {n_classes} classes (0 to {n_classes} - 1); encode the labels as 0..n_classes or pass the right class count"
+    )]
+    ClassOutOfRange {
+        /// Which input (`y_true`, `y_pred`, `positive class`).
+        what: &'static str,
+        /// 0-based row (0 for a parameter such as the positive class).
+        row: usize,
+        /// The class index.
+        value: usize,
+        /// The number of classes.
+        n_classes: usize,
+    },
+    /// A probability matrix whose width is not the number of classes.
+    #[error(
+        "the probabilities have {columns} columns but there are {n_classes} classes; pass one column per class, in class order (predict_proba output)"
+    )]
+    ProbaWidth {
+        /// Columns given.
+        columns: usize,
+        /// Classes expected.
+        n_classes: usize,
+    },
+    /// A probability outside `[0, 1]`, NaN or infinite.
+    #[error(
+        "probability {value} at row {row}, column {column} is not in [0, 1]; pass predicted probabilities (predict_proba output), not raw scores"
+    )]
+    BadProbability {
+        /// 0-based row.
+        row: usize,
+        /// 0-based column (class).
+        column: usize,
+        /// The value.
+        value: f64,
+    },
+    /// A probability row that does not sum to 1, where the metric requires it (multiclass ROC AUC).
+    #[error(
+        "the probabilities of row {row} sum to {sum}, not 1; {metric} needs each row to be a probability distribution (normalise the rows)"
+    )]
+    RowSum {
+        /// The metric.
+        metric: &'static str,
+        /// 0-based row.
+        row: usize,
+        /// The row's sum.
+        sum: f64,
+    },
+    /// Fewer classes than the metric needs.
+    #[error("{metric} needs at least {min} classes, got n_classes = {n_classes}")]
+    TooFewClasses {
+        /// The metric.
+        metric: &'static str,
+        /// Classes given.
+        n_classes: usize,
+        /// Classes needed.
+        min: usize,
+    },
+    /// An F-beta `beta` that is negative or NaN.
+    #[error("beta {value} is not a number >= 0 (0 gives precision, infinity gives recall)")]
+    BadBeta {
+        /// The value.
+        value: f64,
+    },
+    /// A confusion matrix that is not square (see [`ConfusionMatrix`]'s `TryFrom`).
+    #[error(
+        "a confusion matrix must be square with at least one class: {rows} rows, row {row} has {len} entries"
+    )]
+    NotSquare {
+        /// Number of rows.
+        rows: usize,
+        /// The first bad row.
+        row: usize,
+        /// Its length.
+        len: usize,
+    },
+    /// The metric is undefined on this input (scikit-learn returns NaN with a warning there).
+    #[error("{metric} is undefined here: {reason}")]
+    Undefined {
+        /// The metric.
+        metric: &'static str,
+        /// Why, and what to do.
+        reason: String,
+    },
+    /// [`select_best`]: the metric is undefined (or NaN) for every candidate.
+    #[error("no candidate has a usable {metric} value (all undefined or NaN)")]
+    NoUsableScore {
+        /// The metric's name.
+        metric: String,
+    },
+    /// [`ClassMetric`] or [`RegressionMetric`] parsed from an unknown name.
+    #[error("unknown metric `{name}`; use one of: {expected}")]
+    UnknownMetricName {
+        /// The name given.
+        name: String,
+        /// The names accepted.
+        expected: &'static str,
     },
 }
 
