@@ -255,3 +255,482 @@ fn metrics_are_deterministic_artifacts() {
          tree     0.7000     0.7500  0.6000  0.6667   0.7800    0.5239         4 1 2 3\n"
     );
 }
+
+// ---------- multiclass and regression against scikit-learn (tests/fixtures/metrics) ----------
+//
+// tests/fixtures/metrics/generate.py ran scikit-learn 1.9.1 (numpy 2.4.6) on seeded cases and
+// wrote every metric into classification.json and regression.json; `null` marks a value
+// scikit-learn leaves undefined (NaN) or refuses (ValueError), with the reason in `undefined`.
+// Values agree to 1e-9: absolute below 1, relative above (MAPE reaches 4e13).
+
+mod sklearn_fixtures {
+    use mlflow::eval::classification::{
+        average_precision_ovr, average_precision_per_class, binary_average_precision, binary_brier_score,
+        brier_score, log_loss, predict_argmax, predict_binary, roc_auc_ovo, roc_auc_ovr, unnormalized_rows,
+    };
+    use mlflow::eval::regression::{
+        explained_variance_score, max_error, mean_absolute_error, mean_absolute_percentage_error,
+        mean_squared_error, median_absolute_error, r2_score, root_mean_squared_error,
+    };
+    use mlflow::eval::{
+        Average, ClassMetric, ClassificationReport, ConfusionMatrix, EvalError, KappaWeights,
+        MulticlassAverage, RegressionReport, Threshold,
+    };
+    use ndarray::Array2;
+    use serde_json::Value;
+
+    const TOL: f64 = 1e-9;
+
+    #[track_caller]
+    fn near(got: f64, want: f64, what: &str) {
+        assert!(
+            (got - want).abs() <= TOL * want.abs().max(1.0),
+            "{what}: got {got}, scikit-learn {want} (difference {})",
+            (got - want).abs()
+        );
+    }
+
+    #[track_caller]
+    fn near_all(got: &[f64], want: &Value, what: &str) {
+        let want = floats(want);
+        assert_eq!(got.len(), want.len(), "{what}: length");
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            near(*g, *w, &format!("{what}[{i}]"));
+        }
+    }
+
+    /// A metric scikit-learn defines must come out equal; one it leaves undefined must be an
+    /// error of the kind given.
+    #[track_caller]
+    fn near_or_undefined(got: Result<f64, EvalError>, want: &Value, what: &str) {
+        match want.as_f64() {
+            Some(w) => near(got.unwrap_or_else(|e| panic!("{what}: {e}")), w, what),
+            None => {
+                let err = got.expect_err(what);
+                assert!(
+                    matches!(err, EvalError::Undefined { .. } | EvalError::RowSum { .. }),
+                    "{what}: unexpected error {err:?}"
+                );
+            }
+        }
+    }
+
+    fn floats(v: &Value) -> Vec<f64> {
+        v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+    }
+
+    fn classes(v: &Value) -> Vec<usize> {
+        v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize).collect()
+    }
+
+    fn counts(v: &Value) -> Vec<Vec<u64>> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_array().unwrap().iter().map(|x| x.as_u64().unwrap()).collect())
+            .collect()
+    }
+
+    fn matrix(v: &Value) -> Array2<f64> {
+        let rows: Vec<Vec<f64>> = v.as_array().unwrap().iter().map(floats).collect();
+        let (n, k) = (rows.len(), rows[0].len());
+        Array2::from_shape_vec((n, k), rows.into_iter().flatten().collect()).unwrap()
+    }
+
+    fn cases(json: &str) -> Vec<Value> {
+        let doc: Value = serde_json::from_str(json).unwrap();
+        assert_eq!(doc["versions"]["scikit-learn"], "1.9.1");
+        doc["cases"].as_array().unwrap().clone()
+    }
+
+    fn classification_cases() -> Vec<Value> {
+        let cases = cases(include_str!("../fixtures/metrics/classification.json"));
+        assert_eq!(cases.len(), 8, "every case is checked");
+        cases
+    }
+
+    #[test]
+    fn confusion_matrix_metrics_match_scikit_learn() {
+        for case in classification_cases() {
+            let name = case["name"].as_str().unwrap();
+            let n = case["n_classes"].as_u64().unwrap() as usize;
+            let (y, p) = (classes(&case["y_true"]), classes(&case["y_pred"]));
+            let e = &case["expected"];
+            let m = ConfusionMatrix::compute(&y, &p, n).unwrap();
+            let at = |what: &str| format!("{name}: {what}");
+            assert_eq!(m.rows(), counts(&e["confusion"]), "{name}: confusion");
+            near(m.accuracy(), e["accuracy"].as_f64().unwrap(), &at("accuracy"));
+            near(m.balanced_accuracy(), e["balanced_accuracy"].as_f64().unwrap(), &at("balanced_accuracy"));
+            let pc = &e["per_class"];
+            near_all(&m.precision_per_class(), &pc["precision"], &at("precision per class"));
+            near_all(&m.recall_per_class(), &pc["recall"], &at("recall per class"));
+            near_all(&m.f1_per_class(), &pc["f1"], &at("f1 per class"));
+            near_all(&m.f_beta_per_class(0.5).unwrap(), &pc["f_beta_0.5"], &at("f0.5 per class"));
+            near_all(&m.f_beta_per_class(2.0).unwrap(), &pc["f_beta_2.0"], &at("f2 per class"));
+            let support: Vec<u64> = (0..n).map(|c| m.support(c)).collect();
+            assert_eq!(support, counts(&Value::Array(vec![pc["support"].clone()]))[0], "{name}: support");
+            for (key, avg) in
+                [("macro", Average::Macro), ("micro", Average::Micro), ("weighted", Average::Weighted)]
+            {
+                let w = &e[key];
+                near(
+                    m.precision(avg).unwrap(),
+                    w["precision"].as_f64().unwrap(),
+                    &at(&format!("{key} precision")),
+                );
+                near(m.recall(avg).unwrap(), w["recall"].as_f64().unwrap(), &at(&format!("{key} recall")));
+                near(m.f1(avg).unwrap(), w["f1"].as_f64().unwrap(), &at(&format!("{key} f1")));
+                near(
+                    m.f_beta(0.5, avg).unwrap(),
+                    w["f_beta_0.5"].as_f64().unwrap(),
+                    &at(&format!("{key} f0.5")),
+                );
+                near(
+                    m.f_beta(2.0, avg).unwrap(),
+                    w["f_beta_2.0"].as_f64().unwrap(),
+                    &at(&format!("{key} f2")),
+                );
+            }
+            for b in e["binary"].as_array().unwrap() {
+                let avg = Average::Binary { positive: b["positive"].as_u64().unwrap() as usize };
+                near(
+                    m.precision(avg).unwrap(),
+                    b["precision"].as_f64().unwrap(),
+                    &at(&format!("{avg:?} precision")),
+                );
+                near(m.recall(avg).unwrap(), b["recall"].as_f64().unwrap(), &at(&format!("{avg:?} recall")));
+                near(m.f1(avg).unwrap(), b["f1"].as_f64().unwrap(), &at(&format!("{avg:?} f1")));
+            }
+            if n == 2 {
+                let b = &e["binary_average_binary"];
+                let avg = Average::Binary { positive: 1 };
+                near(
+                    m.precision(avg).unwrap(),
+                    b["precision"].as_f64().unwrap(),
+                    &at("average='binary' precision"),
+                );
+                near(m.recall(avg).unwrap(), b["recall"].as_f64().unwrap(), &at("average='binary' recall"));
+                near(m.f1(avg).unwrap(), b["f1"].as_f64().unwrap(), &at("average='binary' f1"));
+            }
+            near(m.matthews(), e["matthews"].as_f64().unwrap(), &at("matthews"));
+            for (key, w) in [
+                ("kappa_none", KappaWeights::None),
+                ("kappa_linear", KappaWeights::Linear),
+                ("kappa_quadratic", KappaWeights::Quadratic),
+            ] {
+                near_or_undefined(m.cohen_kappa(w), &e[key], &at(key));
+            }
+            near_all(&m.specificity_per_class(), &e["specificity"], &at("specificity"));
+            near(m.specificity_macro(), e["specificity_macro"].as_f64().unwrap(), &at("specificity macro"));
+
+            // The report carries the same numbers.
+            let r = ClassificationReport::compute(&y, &p, None, n).unwrap();
+            assert_eq!(r.confusion, m);
+            assert_eq!((r.samples, r.n_classes), (y.len() as u64, n));
+            assert_eq!(r.macro_.f1, m.f1(Average::Macro).unwrap());
+            assert_eq!(r.weighted.recall, m.recall(Average::Weighted).unwrap());
+            assert_eq!(r.micro.precision, m.precision(Average::Micro).unwrap());
+            assert_eq!(r.per_class[n - 1].specificity, m.specificity_per_class()[n - 1]);
+            assert_eq!(r.cohen_kappa, m.cohen_kappa(KappaWeights::None).ok());
+            assert_eq!(r.get(ClassMetric::Matthews), Some(m.matthews()));
+            assert_eq!(r.get(ClassMetric::LogLoss), None, "no probabilities given");
+        }
+    }
+
+    #[test]
+    fn probability_metrics_match_scikit_learn() {
+        for case in classification_cases() {
+            let name = case["name"].as_str().unwrap();
+            let n = case["n_classes"].as_u64().unwrap() as usize;
+            let (y, p) = (classes(&case["y_true"]), classes(&case["y_pred"]));
+            let proba = matrix(&case["proba"]);
+            let pv = proba.view();
+            let e = &case["expected"];
+            let at = |what: &str| format!("{name}: {what}");
+            if case["y_pred_is_argmax"].as_bool().unwrap() {
+                assert_eq!(predict_argmax(pv).unwrap(), p, "{name}: argmax, first class on ties");
+            }
+            near(log_loss(&y, pv, n).unwrap(), e["log_loss"].as_f64().unwrap(), &at("log_loss"));
+            near(brier_score(&y, pv, n).unwrap(), e["brier"].as_f64().unwrap(), &at("brier"));
+            let warned = !e["log_loss_warns"].as_array().unwrap().is_empty();
+            assert_eq!(!unnormalized_rows(pv).is_empty(), warned, "{name}: rows not summing to one");
+
+            let r = ClassificationReport::compute(&y, &p, Some(pv), n).unwrap();
+            let probs = r.probability.as_ref().unwrap();
+            assert_eq!(probs.log_loss, log_loss(&y, pv, n).unwrap());
+            assert_eq!(probs.unnormalized_rows, unnormalized_rows(pv).len());
+            if n == 2 {
+                let want = &e["roc_auc_binary"];
+                for avg in [MulticlassAverage::Macro, MulticlassAverage::Weighted] {
+                    near_or_undefined(roc_auc_ovr(&y, pv, n, avg), want, &at("roc_auc (binary, ovr)"));
+                    near_or_undefined(roc_auc_ovo(&y, pv, n, avg), want, &at("roc_auc (binary, ovo)"));
+                    near(
+                        average_precision_ovr(&y, pv, n, avg).unwrap(),
+                        e["average_precision_binary"].as_f64().unwrap(),
+                        &at("average precision (binary)"),
+                    );
+                }
+                let s: Vec<f64> = proba.column(1).to_vec();
+                near(
+                    binary_average_precision(&y, &s).unwrap(),
+                    e["average_precision_binary"].as_f64().unwrap(),
+                    &at("binary AP"),
+                );
+                near(
+                    binary_brier_score(&y, &s).unwrap(),
+                    e["brier_binary"].as_f64().unwrap(),
+                    &at("binary brier"),
+                );
+                assert_eq!(
+                    probs.roc_auc_ovr_macro,
+                    want.as_f64().map(|_| roc_auc_ovr(&y, pv, n, MulticlassAverage::Macro).unwrap())
+                );
+                continue;
+            }
+            for (key, f) in [("ovr", roc_auc_ovr as fn(_, _, _, _) -> _), ("ovo", roc_auc_ovo)] {
+                for (avg_key, avg) in
+                    [("macro", MulticlassAverage::Macro), ("weighted", MulticlassAverage::Weighted)]
+                {
+                    let k = format!("roc_auc_{key}_{avg_key}");
+                    near_or_undefined(f(&y, pv, n, avg), &e[k.as_str()], &at(&k));
+                }
+            }
+            near_all(
+                &average_precision_per_class(&y, pv, n).unwrap(),
+                &e["average_precision_per_class"],
+                &at("AP per class"),
+            );
+            let ap_macro = average_precision_ovr(&y, pv, n, MulticlassAverage::Macro).unwrap();
+            near(ap_macro, e["average_precision_macro"].as_f64().unwrap(), &at("AP macro"));
+            let ap_weighted = average_precision_ovr(&y, pv, n, MulticlassAverage::Weighted).unwrap();
+            near(ap_weighted, e["average_precision_weighted"].as_f64().unwrap(), &at("AP weighted"));
+            // The report's ranking metrics: the value where scikit-learn has one, None where not.
+            for (got, key) in [
+                (probs.roc_auc_ovr_macro, "roc_auc_ovr_macro"),
+                (probs.roc_auc_ovr_weighted, "roc_auc_ovr_weighted"),
+                (probs.roc_auc_ovo_macro, "roc_auc_ovo_macro"),
+                (probs.roc_auc_ovo_weighted, "roc_auc_ovo_weighted"),
+            ] {
+                match e[key].as_f64() {
+                    Some(w) => near(got.unwrap(), w, &at(&format!("report {key}"))),
+                    None => assert_eq!(got, None, "{}", at(key)),
+                }
+            }
+            assert_eq!(
+                (probs.average_precision_macro, probs.average_precision_weighted),
+                (ap_macro, ap_weighted)
+            );
+        }
+    }
+
+    #[test]
+    fn binary_decision_rules_match_scikit_learn() {
+        let cases = classification_cases();
+        let case = cases.iter().find(|c| c["name"] == "binary ties").unwrap();
+        let y = classes(&case["y_true"]);
+        let s = floats(&case["scores"]);
+        assert!(s.contains(&0.0) && s.contains(&0.5) && s.contains(&1.0), "the case has exact 0, 0.5 and 1");
+        for (key, rule) in [("greater", Threshold::Above(0.5)), ("greater_or_equal", Threshold::AtLeast(0.5))]
+        {
+            let t = &case["thresholds"][key];
+            let pred = predict_binary(&s, rule).unwrap();
+            assert_eq!(pred, classes(&t["y_pred"]), "{key}");
+            let m = ConfusionMatrix::compute(&y, &pred, 2).unwrap();
+            assert_eq!(m.rows(), counts(&t["confusion"]), "{key}");
+            let pos = Average::Binary { positive: 1 };
+            near(m.precision(pos).unwrap(), t["precision"].as_f64().unwrap(), key);
+            near(m.recall(pos).unwrap(), t["recall"].as_f64().unwrap(), key);
+            near(m.f1(pos).unwrap(), t["f1"].as_f64().unwrap(), key);
+        }
+        // `score > 0.5` is argmax of [1 - p, p], and the rule of the binary `evaluate`.
+        assert_eq!(predict_binary(&s, Threshold::default()).unwrap(), classes(&case["y_pred"]));
+        let binary = mlflow::eval::confusion_matrix(&y, &s, 0.5).unwrap();
+        let m = ConfusionMatrix::compute(&y, &predict_binary(&s, Threshold::Above(0.5)).unwrap(), 2).unwrap();
+        assert_eq!(m.rows(), binary.iter().map(|r| r.to_vec()).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn regression_metrics_match_scikit_learn() {
+        let cases = cases(include_str!("../fixtures/metrics/regression.json"));
+        assert_eq!(cases.len(), 9);
+        for case in cases {
+            let name = case["name"].as_str().unwrap();
+            let (y, p) = (floats(&case["y_true"]), floats(&case["y_pred"]));
+            let e = &case["expected"];
+            let want = |k: &str| e[k].as_f64().unwrap();
+            let at = |what: &str| format!("{name}: {what}");
+            near(mean_absolute_error(&y, &p).unwrap(), want("mae"), &at("mae"));
+            near(mean_squared_error(&y, &p).unwrap(), want("mse"), &at("mse"));
+            near(root_mean_squared_error(&y, &p).unwrap(), want("rmse"), &at("rmse"));
+            near_or_undefined(r2_score(&y, &p), &e["r2"], &at("r2"));
+            near(
+                explained_variance_score(&y, &p).unwrap(),
+                want("explained_variance"),
+                &at("explained variance"),
+            );
+            near(mean_absolute_percentage_error(&y, &p).unwrap(), want("mape"), &at("mape"));
+            near(median_absolute_error(&y, &p).unwrap(), want("median_absolute_error"), &at("median ae"));
+            near(max_error(&y, &p).unwrap(), want("max_error"), &at("max error"));
+
+            let r = RegressionReport::compute(&y, &p).unwrap();
+            assert_eq!(r.r2, r2_score(&y, &p).ok(), "{name}");
+            assert_eq!(r.r2.is_none(), e["r2"].is_null(), "{name}");
+            assert_eq!(
+                (r.mape, r.max_error),
+                (mean_absolute_percentage_error(&y, &p).unwrap(), max_error(&y, &p).unwrap())
+            );
+        }
+    }
+
+    #[test]
+    fn constant_and_degenerate_regression_follow_scikit_learn_conventions() {
+        // force_finite: constant y_true gives 1.0 when perfect, 0.0 otherwise (never NaN or -inf).
+        assert_eq!(r2_score(&[0.1; 455], &[0.1; 455]).unwrap(), 1.0);
+        assert_eq!(r2_score(&[0.1; 455], &[0.2; 455]).unwrap(), 0.0);
+        assert_eq!(explained_variance_score(&[5.0; 3], &[1.0, 2.0, 3.0]).unwrap(), 0.0);
+        // One sample: R² undefined, explained variance 1.
+        let err = r2_score(&[1.0], &[0.0]).unwrap_err();
+        assert!(err.to_string().contains("at least two samples"), "{err}");
+        assert_eq!(explained_variance_score(&[1.0], &[0.0]).unwrap(), 1.0);
+        // MAPE: epsilon in the denominator, never inf.
+        assert_eq!(mean_absolute_percentage_error(&[0.0, 0.0], &[0.0, 0.0]).unwrap(), 0.0);
+        assert!(mean_absolute_percentage_error(&[0.0], &[1e-300]).unwrap().is_finite());
+    }
+
+    #[test]
+    fn bad_classification_input_is_a_clear_error() {
+        let proba = ndarray::array![[0.7, 0.2, 0.1], [0.1, 0.8, 0.1]];
+        let pv = proba.view();
+        // Empty.
+        assert_eq!(ConfusionMatrix::compute(&[], &[], 3), Err(EvalError::Empty));
+        let empty = Array2::<f64>::zeros((0, 3));
+        assert_eq!(log_loss(&[], empty.view(), 3), Err(EvalError::Empty));
+        // Length mismatch, in both kinds of input.
+        let err = ConfusionMatrix::compute(&[0, 1], &[0], 2).unwrap_err();
+        assert_eq!(err, EvalError::RowsMismatch { y_true: 2, other: "y_pred", got: 1 });
+        assert_eq!(
+            err.to_string(),
+            "y_true has 2 rows but y_pred has 1; pass one y_pred value (or row) per element of y_true"
+        );
+        assert_eq!(log_loss(&[0], pv, 3), Err(EvalError::RowsMismatch { y_true: 1, other: "proba", got: 2 }));
+        // A class index >= n_classes, in y_true and y_pred, with its row.
+        let err = ConfusionMatrix::compute(&[0, 3, 1], &[0, 1, 1], 3).unwrap_err();
+        assert_eq!(err, EvalError::ClassOutOfRange { what: "y_true", row: 1, value: 3, n_classes: 3 });
+        assert!(err.to_string().starts_with("y_true at row 1 is class 3, but there are 3 classes"), "{err}");
+        assert_eq!(
+            ClassificationReport::compute(&[0, 1], &[0, 5], None, 2).unwrap_err(),
+            EvalError::ClassOutOfRange { what: "y_pred", row: 1, value: 5, n_classes: 2 }
+        );
+        assert_eq!(
+            roc_auc_ovr(&[0, 3], pv, 3, MulticlassAverage::Macro).unwrap_err(),
+            EvalError::ClassOutOfRange { what: "y_true", row: 1, value: 3, n_classes: 3 }
+        );
+        let m = ConfusionMatrix::compute(&[0, 1], &[0, 1], 2).unwrap();
+        assert!(matches!(
+            m.precision(Average::Binary { positive: 2 }),
+            Err(EvalError::ClassOutOfRange { value: 2, .. })
+        ));
+        // Probability rows of the wrong width.
+        let err = log_loss(&[0, 1], pv, 4).unwrap_err();
+        assert_eq!(err, EvalError::ProbaWidth { columns: 3, n_classes: 4 });
+        assert!(err.to_string().contains("one column per class"), "{err}");
+        assert_eq!(
+            ClassificationReport::compute(&[0, 1], &[0, 1], Some(pv), 2).unwrap_err(),
+            EvalError::ProbaWidth { columns: 3, n_classes: 2 }
+        );
+        // NaN, infinite, negative and > 1 probabilities, with row and column.
+        for bad in [f64::NAN, f64::INFINITY, -0.1, 1.5] {
+            let mut p = proba.clone();
+            p[[1, 2]] = bad;
+            for err in [
+                log_loss(&[0, 1], p.view(), 3).unwrap_err(),
+                brier_score(&[0, 1], p.view(), 3).unwrap_err(),
+                roc_auc_ovo(&[0, 1], p.view(), 3, MulticlassAverage::Macro).unwrap_err(),
+                average_precision_ovr(&[0, 1], p.view(), 3, MulticlassAverage::Macro).unwrap_err(),
+            ] {
+                assert!(matches!(err, EvalError::BadProbability { row: 1, column: 2, .. }), "{bad}: {err:?}");
+                assert!(err.to_string().contains("at row 1, column 2 is not in [0, 1]"), "{err}");
+            }
+        }
+        let mut p = proba.clone();
+        p[[0, 0]] = f64::NAN;
+        assert!(matches!(predict_argmax(p.view()), Err(EvalError::NotFinite { what: "proba", row: 0, .. })));
+        assert!(matches!(
+            predict_binary(&[0.1, f64::NAN], Threshold::Above(0.5)),
+            Err(EvalError::NotFinite { row: 1, .. })
+        ));
+        assert!(matches!(
+            predict_binary(&[0.1], Threshold::AtLeast(f64::NAN)),
+            Err(EvalError::BadThreshold { .. })
+        ));
+        assert!(matches!(
+            binary_average_precision(&[0, 1], &[0.1, f64::INFINITY]),
+            Err(EvalError::NotFinite { row: 1, .. })
+        ));
+        assert_eq!(
+            binary_brier_score(&[0, 1], &[0.1, 1.2]),
+            Err(EvalError::BadScore { index: 1, value: 1.2 })
+        );
+        assert!(matches!(
+            binary_brier_score(&[0, 2], &[0.1, 0.2]),
+            Err(EvalError::ClassOutOfRange { value: 2, .. })
+        ));
+        // Fewer than two classes for a probability metric.
+        let one = ndarray::array![[1.0]];
+        assert_eq!(
+            log_loss(&[0], one.view(), 1),
+            Err(EvalError::TooFewClasses { metric: "log_loss", n_classes: 1, min: 2 })
+        );
+        // Multiclass ROC AUC needs rows summing to 1 (scikit-learn raises); log loss scores them.
+        let off = ndarray::array![[0.7, 0.2, 0.2], [0.1, 0.8, 0.1]];
+        let err = roc_auc_ovr(&[0, 1], off.view(), 3, MulticlassAverage::Macro).unwrap_err();
+        assert!(matches!(err, EvalError::RowSum { metric: "roc_auc_ovr", row: 0, .. }), "{err:?}");
+        assert!(err.to_string().contains("normalise the rows"), "{err}");
+        assert!(log_loss(&[0, 1], off.view(), 3).is_ok());
+        assert_eq!(unnormalized_rows(off.view()), vec![0]);
+        // A bad beta.
+        assert!(
+            matches!(m.f_beta(f64::NAN, Average::Macro), Err(EvalError::BadBeta { value }) if value.is_nan())
+        );
+        assert!(matches!(m.f_beta_per_class(-0.5), Err(EvalError::BadBeta { .. })));
+        // A confusion matrix that is not square does not deserialise.
+        assert!(serde_json::from_str::<ConfusionMatrix>("[[1, 2], [3]]").is_err());
+        assert!(serde_json::from_str::<ConfusionMatrix>("[]").is_err());
+        assert_eq!(
+            ConfusionMatrix::try_from(vec![vec![1, 2], vec![3]]),
+            Err(EvalError::NotSquare { rows: 2, row: 1, len: 1 })
+        );
+    }
+
+    #[test]
+    fn bad_regression_input_is_a_clear_error() {
+        assert_eq!(mean_absolute_error(&[], &[]), Err(EvalError::Empty));
+        assert_eq!(
+            RegressionReport::compute(&[1.0, 2.0], &[1.0]),
+            Err(EvalError::RowsMismatch { y_true: 2, other: "y_pred", got: 1 })
+        );
+        let err = r2_score(&[1.0, f64::NAN, 3.0], &[1.0, 2.0, 3.0]).unwrap_err();
+        assert!(matches!(err, EvalError::NotFinite { what: "y_true", row: 1, .. }));
+        assert_eq!(
+            err.to_string(),
+            "y_true at row 1 is NaN, not a finite number; drop or impute that row before evaluating"
+        );
+        assert!(matches!(
+            max_error(&[1.0, 2.0], &[1.0, f64::NEG_INFINITY]),
+            Err(EvalError::NotFinite { what: "y_pred", row: 1, .. })
+        ));
+        for f in [
+            mean_squared_error,
+            root_mean_squared_error,
+            explained_variance_score,
+            mean_absolute_percentage_error,
+            median_absolute_error,
+        ] {
+            assert!(matches!(
+                f(&[f64::INFINITY], &[1.0]),
+                Err(EvalError::NotFinite { what: "y_true", row: 0, .. })
+            ));
+            assert_eq!(f(&[1.0], &[]), Err(EvalError::RowsMismatch { y_true: 1, other: "y_pred", got: 0 }));
+        }
+    }
+}
