@@ -7,7 +7,8 @@
 //! - [`features`]: fitted imputers, encoders, binners, scalers, derived features; seeded splits.
 //! - [`models`]: decision tree, random forest, logistic regression, Gaussian naive Bayes and RBF
 //!   SVM behind one `Classifier` face; self-tested models.
-//! - [`eval`]: classification metrics equal to scikit-learn's; champion selection.
+//! - [`eval`]: binary, multiclass and regression metrics equal to scikit-learn's; champion
+//!   selection.
 //! - [`report`]: the self-contained HTML run report (DAG, timeline, metrics, ROC curves).
 //! - [`blocks`]: ready-made steps for the common path (ingest, check, prepare, train, evaluate,
 //!   select).

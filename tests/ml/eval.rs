@@ -733,4 +733,123 @@ mod sklearn_fixtures {
             assert_eq!(f(&[1.0], &[]), Err(EvalError::RowsMismatch { y_true: 1, other: "y_pred", got: 0 }));
         }
     }
+
+    fn report(y: &[usize], p: &[usize], proba: Option<&Array2<f64>>) -> ClassificationReport {
+        ClassificationReport::compute(y, p, proba.map(|a| a.view()), 3).unwrap()
+    }
+
+    #[test]
+    fn champion_by_class_and_regression_metrics_in_their_direction() {
+        use mlflow::eval::{RegressionMetric, select_best};
+        let y = [0, 1, 2, 2, 1, 0];
+        let sharp = ndarray::array![
+            [0.9, 0.05, 0.05],
+            [0.05, 0.9, 0.05],
+            [0.05, 0.05, 0.9],
+            [0.1, 0.1, 0.8],
+            [0.1, 0.8, 0.1],
+            [0.4, 0.5, 0.1]
+        ];
+        let vague = ndarray::array![
+            [0.4, 0.3, 0.3],
+            [0.3, 0.4, 0.3],
+            [0.3, 0.3, 0.4],
+            [0.3, 0.3, 0.4],
+            [0.3, 0.4, 0.3],
+            [0.4, 0.3, 0.3]
+        ];
+        let a = report(&y, &predict_argmax(sharp.view()).unwrap(), Some(&sharp)); // one mistake, confident
+        let b = report(&y, &predict_argmax(vague.view()).unwrap(), Some(&vague)); // all right, unsure
+        let c = report(&y, &[0, 1, 2, 2, 1, 0], None); // all right, no probabilities
+        let candidates = vec![("sharp".to_string(), a), ("vague".to_string(), b), ("labels".to_string(), c)];
+        let by = |m: ClassMetric| select_best(&candidates, m).unwrap();
+        assert_eq!(by(ClassMetric::Accuracy).name, "vague"); // tie at 1.0 with "labels": first wins
+        assert_eq!(by(ClassMetric::Matthews).index, 1);
+        assert_eq!(by(ClassMetric::LogLoss).name, "sharp"); // lower is better; "labels" has none
+        assert_eq!(by(ClassMetric::Brier).name, "sharp");
+        let best = by(ClassMetric::LogLoss);
+        assert_eq!(
+            (best.metric, Some(best.value)),
+            (ClassMetric::LogLoss, candidates[0].1.get(ClassMetric::LogLoss))
+        );
+        // Undefined everywhere: an error naming the metric.
+        let only_labels = vec![candidates[2].clone()];
+        let err = select_best(&only_labels, ClassMetric::RocAucOvr).unwrap_err();
+        assert_eq!(err, EvalError::NoUsableScore { metric: "roc_auc_ovr".into() });
+        assert_eq!(
+            select_best(&Vec::<(String, ClassificationReport)>::new(), ClassMetric::F1Macro),
+            Err(EvalError::NoCandidates)
+        );
+
+        let t = [1.0, 2.0, 3.0, 4.0];
+        let r = |p: &[f64]| RegressionReport::compute(&t, p).unwrap();
+        let regs = vec![
+            ("bias".to_string(), r(&[2.0, 3.0, 4.0, 5.0])),
+            ("noise".to_string(), r(&[1.5, 1.5, 3.5, 3.5])),
+        ];
+        let by = |m: RegressionMetric| select_best(&regs, m).unwrap().name;
+        assert_eq!(by(RegressionMetric::Mae), "noise"); // 0.5 < 1
+        assert_eq!(by(RegressionMetric::ExplainedVariance), "bias"); // a pure bias explains all variance
+        assert_eq!(by(RegressionMetric::R2), "noise");
+        assert_eq!(by(RegressionMetric::MaxError), "noise");
+        // A NaN or undefined value never wins; R² of one sample is undefined.
+        let one = vec![("one".to_string(), RegressionReport::compute(&[1.0], &[2.0]).unwrap())];
+        assert!(matches!(select_best(&one, RegressionMetric::R2), Err(EvalError::NoUsableScore { .. })));
+
+        // The binary metrics select the same champion as select_champion.
+        let yb = [0, 0, 1, 1];
+        let bin = vec![
+            ("x".to_string(), mlflow::eval::evaluate(&yb, &[0.1, 0.6, 0.4, 0.9]).unwrap()),
+            ("y".to_string(), mlflow::eval::evaluate(&yb, &[0.1, 0.2, 0.8, 0.9]).unwrap()),
+        ];
+        for m in mlflow::eval::Metric::ALL {
+            let old = mlflow::eval::select_champion(&bin, m).unwrap();
+            let new = select_best(&bin, m).unwrap();
+            assert_eq!((old.index, old.value), (new.index, new.value), "{m}");
+        }
+    }
+
+    #[test]
+    fn metric_names_parse_and_carry_their_direction() {
+        use mlflow::eval::RegressionMetric;
+        use mlflow_core::registry::{Promotion, PromotionMetric};
+        for m in ClassMetric::ALL {
+            assert_eq!(m.name().parse::<ClassMetric>().unwrap(), m);
+            assert_eq!(m.to_string(), m.name());
+            assert_eq!(Promotion::by(m).higher_is_better, m.higher_is_better());
+            assert_eq!(m.metric_name(), m.name());
+        }
+        let lower: Vec<_> = ClassMetric::ALL.into_iter().filter(|m| !m.higher_is_better()).collect();
+        assert_eq!(lower, [ClassMetric::LogLoss, ClassMetric::Brier]);
+        for m in RegressionMetric::ALL {
+            assert_eq!(m.name().parse::<RegressionMetric>().unwrap(), m);
+            assert_eq!(Promotion::by(m).metric, m.name());
+        }
+        let higher: Vec<_> = RegressionMetric::ALL.into_iter().filter(|m| m.higher_is_better()).collect();
+        assert_eq!(higher, [RegressionMetric::R2, RegressionMetric::ExplainedVariance]);
+        assert_eq!(" ROC-AUC ovo ".parse::<ClassMetric>().unwrap(), ClassMetric::RocAucOvo);
+        let err = "auc".parse::<RegressionMetric>().unwrap_err();
+        assert!(matches!(&err, EvalError::UnknownMetricName { name, .. } if name == "auc"));
+        assert!(err.to_string().contains("use one of: mae, mse, rmse, r2"), "{err}");
+    }
+
+    #[test]
+    fn reports_are_deterministic_artifacts() {
+        use mlflow::codec;
+        let proba = ndarray::array![[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.2, 0.2, 0.6], [0.5, 0.0, 0.5]];
+        let y = [0, 1, 2, 2];
+        let p = predict_argmax(proba.view()).unwrap();
+        assert_eq!(p, [0, 1, 2, 0]); // the 0.5 / 0.5 tie goes to the first class
+        let r = report(&y, &p, Some(&proba));
+        let bytes = codec::encode(&r).unwrap();
+        assert_eq!(bytes, codec::encode(&report(&y, &p, Some(&proba))).unwrap());
+        let back: ClassificationReport = codec::decode(&bytes, 1 << 20).unwrap();
+        assert_eq!(back, r);
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["confusion"], serde_json::json!([[1, 0, 0], [0, 1, 0], [1, 0, 1]]));
+        assert!(json["macro"]["f1"].is_f64());
+        let reg = RegressionReport::compute(&[1.0, 2.0], &[1.5, 2.0]).unwrap();
+        let back: RegressionReport = codec::decode(&codec::encode(&reg).unwrap(), 1 << 20).unwrap();
+        assert_eq!(back, reg);
+    }
 }

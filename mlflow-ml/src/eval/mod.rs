@@ -1,8 +1,20 @@
-//! Evaluation: binary classification metrics, computed here (no ML crate), and champion selection.
+//! Evaluation: classification and regression metrics, computed here (no ML crate), and champion
+//! selection.
 //!
 //! This room has one job: given true labels `y_true` (each 0 or 1) and scores (each the model's
 //! probability of class 1, in `[0, 1]`), say how good the scores are, and pick the best of several
 //! models by one metric. It knows nothing of tables, features or models.
+//!
+//! Beyond binary scores, equal to scikit-learn 1.9's `sklearn.metrics` (checked against committed
+//! fixtures, `tests/fixtures/metrics`):
+//! - [`classification`]: any number of classes, given as indices `0..n_classes` with the count
+//!   explicit: [`ConfusionMatrix`] (accuracy, balanced accuracy, precision / recall / F-beta per
+//!   class and by [`Average`], specificity, Matthews, Cohen's kappa), probability metrics (log
+//!   loss, Brier, one-vs-rest and one-vs-one ROC AUC, average precision), all in a
+//!   [`ClassificationReport`], ranked by [`ClassMetric`].
+//! - [`regression`]: MAE, MSE, RMSE, R², explained variance, MAPE, median and max error, in a
+//!   [`RegressionReport`], ranked by [`RegressionMetric`].
+//! - [`select_best`] picks a champion by any metric in its direction (losses and errors lower).
 //!
 //! # Conventions
 //! - **Predicted class** at threshold `t`: 1 when `score > t`, else 0. A score of exactly 0.5 is
