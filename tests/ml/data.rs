@@ -634,3 +634,22 @@ fn csv_options_round_trip_as_a_param() {
         assert_ne!(key(&other), key(&base), "{other:?}");
     }
 }
+
+#[test]
+fn scikit_learns_iris_file_reads_past_its_count_line_with_the_names_given() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/data/iris/iris.csv");
+    let names = ["sepal_length", "sepal_width", "petal_length", "petal_width", "species"];
+    let options = CsvOptions::default().skip_lines(1).no_header(names);
+    let iris = read_csv(&DataFile::open(&path).unwrap(), &options).unwrap();
+    assert_eq!(iris.rows, 150);
+    assert_eq!(iris.table.names(), names);
+    assert_eq!(iris.schema.get("petal_width"), Some(ColumnType::Float));
+    assert_eq!(iris.schema.get("species"), Some(ColumnType::Int));
+    let species = iris.table.column("species").unwrap().as_int().unwrap();
+    for class in 0..3 {
+        assert_eq!(species.iter().filter(|s| **s == Some(class)).count(), 50, "class {class}");
+    }
+    // With the defaults the count line would be the header: its five fields name the columns.
+    let misread = read_csv(&DataFile::open(&path).unwrap(), &CsvOptions::default()).unwrap();
+    assert_eq!(misread.table.names(), ["150", "4", "setosa", "versicolor", "virginica"]);
+}
