@@ -217,8 +217,8 @@ pub(super) fn solve(a: &Columns, b: &[f64], alpha: f64, rank_tol: f64) -> Soluti
     let coef = if wide {
         // A^T = Q [U S V^T; 0], so A = V S [U; 0]^T Q^T and w = Q [sum_j u_j f(s_j) (v_j . b); 0].
         let mut z = vec![0.0; p];
-        for j in 0..k {
-            let t = g[j] * dot(v.col(j), b);
+        for (j, &gj) in g.iter().enumerate() {
+            let t = gj * dot(v.col(j), b);
             if t != 0.0 {
                 for (zi, wi) in z.iter_mut().zip(w.col(j)) {
                     *zi += t * wi;
@@ -233,8 +233,8 @@ pub(super) fn solve(a: &Columns, b: &[f64], alpha: f64, rank_tol: f64) -> Soluti
         reflectors.apply_qt(&mut c);
         let c = &c[..k];
         let mut coef = vec![0.0; p];
-        for j in 0..k {
-            let t = g[j] * dot(w.col(j), c);
+        for (j, &gj) in g.iter().enumerate() {
+            let t = gj * dot(w.col(j), c);
             if t != 0.0 {
                 for (ci, vi) in coef.iter_mut().zip(v.col(j)) {
                     *ci += t * vi;

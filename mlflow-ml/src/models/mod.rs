@@ -1,4 +1,4 @@
-//! Models: five binary classifiers behind one face.
+//! Models: five binary classifiers behind one face, and linear regression behind another.
 //!
 //! This room's one job is to turn a numeric feature matrix and 0/1 labels into a fitted model, and
 //! a fitted model plus new rows into probabilities and labels. It knows nothing of CSV files,
@@ -25,6 +25,11 @@
 //! input (NaN or infinite values, empty matrices, length mismatches, labels other than 0/1, a
 //! single class, a wrong feature count at prediction time, invalid hyperparameters) is a
 //! [`ModelError`], never a panic.
+//!
+//! **Regression.** [`LinearRegression`] ([`LinearParams`]: ordinary least squares as scikit-learn's
+//! `LinearRegression`, or ridge as its `Ridge`) fits real-valued targets `&[f64]` and implements
+//! [`Regressor`], whose [`Regressor::predict`] gives one value per row, with the same input checks
+//! and errors as the classifiers. It is not (yet) one of the [`Model`] kinds.
 //!
 //! ```
 //! use mlflow_ml::models::{Classifier, Model, ModelParams, ForestParams};
