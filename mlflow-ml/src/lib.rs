@@ -6,7 +6,8 @@
 //! - [`validate`]: declarative expectations with reports.
 //! - [`features`]: fitted imputers, encoders, binners, scalers, derived features; seeded splits.
 //! - [`models`]: decision tree, random forest, logistic regression, Gaussian naive Bayes and RBF
-//!   SVM behind one `Classifier` face; self-tested models.
+//!   SVM behind one `Classifier` face; self-tested models; linear (least squares and ridge)
+//!   regression behind a `Regressor` face.
 //! - [`eval`]: binary, multiclass and regression metrics equal to scikit-learn's; champion
 //!   selection.
 //! - [`report`]: the self-contained HTML run report (DAG, timeline, metrics, ROC curves).

@@ -1,4 +1,4 @@
-//! Machine-learning tests: data, validation, features, models and metrics (against committed
+//! Machine-learning tests: data, validation, features, models (classifiers and linear regression) and metrics (against committed
 //! scikit-learn fixtures), Parquet files (against committed pyarrow fixtures), tracking through the
 //! Titanic pipeline, and the run report (in Chromium when one is installed).
 
@@ -16,6 +16,7 @@ mod features;
 mod fuzz_regressions;
 mod models;
 mod parquet;
+mod regression;
 mod report;
 mod report_browser;
 mod stat_cache;

@@ -1,4 +1,4 @@
-//! Models: five binary classifiers behind one face.
+//! Models: five binary classifiers behind one face, and linear regression behind another.
 //!
 //! This room's one job is to turn a numeric feature matrix and 0/1 labels into a fitted model, and
 //! a fitted model plus new rows into probabilities and labels. It knows nothing of CSV files,
@@ -26,6 +26,11 @@
 //! single class, a wrong feature count at prediction time, invalid hyperparameters) is a
 //! [`ModelError`], never a panic.
 //!
+//! **Regression.** [`LinearRegression`] ([`LinearParams`]: ordinary least squares as scikit-learn's
+//! `LinearRegression`, or ridge as its `Ridge`) fits real-valued targets `&[f64]` and implements
+//! [`Regressor`], whose [`Regressor::predict`] gives one value per row, with the same input checks
+//! and errors as the classifiers. It is not (yet) one of the [`Model`] kinds.
+//!
 //! ```
 //! use mlflow_ml::models::{Classifier, Model, ModelParams, ForestParams};
 //! use ndarray::array;
@@ -44,15 +49,20 @@ use ndarray::{Array1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 mod forest;
+mod linalg;
+mod linear;
 mod logistic;
 mod naive_bayes;
+mod regressor;
 mod self_test;
 mod svm;
 mod tree;
 
 pub use forest::{ForestParams, RandomForest};
+pub use linear::{LinearParams, LinearRegression};
 pub use logistic::{LogisticParams, LogisticRegression};
 pub use naive_bayes::{GaussianNb, NaiveBayesParams};
+pub use regressor::Regressor;
 pub use self_test::{SELF_TEST_TOLERANCE, SelfTestedModel};
 pub use svm::{Gamma, Platt, Svm, SvmParams};
 pub use tree::{DecisionTree, MaxFeatures, TreeNode, TreeParams};
@@ -171,6 +181,34 @@ pub enum ModelError {
         expected: f64,
         /// The probability now.
         got: f64,
+    },
+    /// A regression target value is NaN or infinite.
+    #[error(
+        "the target y has a non-finite value {value} at row {row}; drop or impute the rows with a missing or infinite target before fitting"
+    )]
+    NonFiniteTarget {
+        /// Row index (0-based) in `x` and `y`.
+        row: usize,
+        /// The offending value.
+        value: f64,
+    },
+    /// `x` and the regression target `y` have different lengths.
+    #[error("x has {rows} rows but y has {targets} target values; pass one target value per row of x")]
+    TargetCount {
+        /// Rows in `x`.
+        rows: usize,
+        /// Values in `y`.
+        targets: usize,
+    },
+    /// A fitted model's numbers do not fit in `f64` (features or targets of extreme magnitudes).
+    #[error(
+        "the fitted {model} overflows: {detail}; rescale the features or the target (for example with StandardScaler, or a change of unit) and refit"
+    )]
+    Overflow {
+        /// The model kind.
+        model: &'static str,
+        /// What overflowed.
+        detail: String,
     },
     /// A packaged model could not be encoded or decoded.
     #[error("cannot encode or decode the packaged model: {0}")]
