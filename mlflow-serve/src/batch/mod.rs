@@ -317,3 +317,15 @@ impl BatchSummary {
         }
     }
 }
+
+/// A naive Bayes package over two features `a` and `b`, for the batch tests.
+#[cfg(test)]
+fn test_scorer() -> crate::Scorer {
+    use mlflow_ml::models::{Model, ModelParams, NaiveBayesParams};
+    let x = ndarray::array![[0.0, 1.0], [0.2, 1.0], [2.0, 0.0], [2.2, 0.0]];
+    let model =
+        Model::fit(x.view(), &[0, 0, 1, 1], &ModelParams::NaiveBayes(NaiveBayesParams::default())).unwrap();
+    let package =
+        crate::ModelPackage::new("nb", model, None, &["a", "b"], x.view(), crate::Lineage::default());
+    crate::Scorer::new(package.unwrap())
+}

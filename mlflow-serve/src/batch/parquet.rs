@@ -263,18 +263,9 @@ pub(super) fn run_parquet(
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_scorer as scorer;
     use super::*;
-    use crate::{Lineage, ModelPackage};
     use mlflow_ml::data::parquet_bytes;
-    use mlflow_ml::models::{Model, ModelParams, NaiveBayesParams};
-
-    fn scorer() -> Scorer {
-        let x = ndarray::array![[0.0, 1.0], [0.2, 1.0], [2.0, 0.0], [2.2, 0.0]];
-        let model =
-            Model::fit(x.view(), &[0, 0, 1, 1], &ModelParams::NaiveBayes(NaiveBayesParams::default()))
-                .unwrap();
-        Scorer::new(ModelPackage::new("nb", model, None, &["a", "b"], x.view(), Lineage::default()).unwrap())
-    }
 
     fn file(columns: Vec<(&str, Column)>) -> ParquetFile {
         let table = Table::new(columns.into_iter().map(|(n, c)| (n.to_owned(), c)).collect()).unwrap();
