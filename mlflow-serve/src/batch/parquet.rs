@@ -4,13 +4,13 @@
 use std::borrow::Cow;
 use std::io::Write;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use mlflow_ml::data::{Column, DataError, ParquetFile, ParquetOptions, Table};
 
 use super::files::into_file;
 use super::output::{CsvOutput, Output, ParquetOutput};
-use super::stream::{ChunkRows, Inputs, Number, Plan, score_chunk};
+use super::stream::{ChunkRows, ChunkRun, Inputs, Number, Plan};
 use super::{BatchError, BatchOptions, BatchProgress, BatchSummary};
 use crate::{Scorer, ServeError};
 
@@ -219,17 +219,8 @@ pub(super) fn run_parquet(
         (Some(bytes), r) if r > 0 => ((bytes as f64) * (rows.min(r) as f64 / r as f64)) as u64,
         _ => 0,
     };
-    let mut summary = BatchSummary {
-        input: name.to_owned(),
-        rows: 0,
-        positives: 0,
-        chunks: 0,
-        bytes_read: 0,
-        elapsed: Duration::ZERO,
-        package: scorer.package().name().to_owned(),
-        model_name: scorer.package().lineage().model_name.clone(),
-        model_version: scorer.package().lineage().model_version,
-    };
+    let mut summary = BatchSummary::started(scorer, name, 0);
+    let run = ChunkRun { scorer, plan: &plan, file: name, options, total_bytes: total };
     options.report(BatchProgress { bytes_read: 0, total_bytes: total, rows: 0 });
     for table in batches {
         let table: Table = table?;
@@ -241,17 +232,8 @@ pub(super) fn run_parquet(
             columns[j] = Some(column);
         }
         let chunk = ParquetChunk { columns, len: table.rows(), first_row: summary.rows };
-        let predictions = score_chunk(scorer, &plan, &chunk, name)?;
-        output.write_chunk(&plan, &chunk, &predictions)?;
-        summary.rows += chunk.len as u64;
-        summary.positives += predictions.iter().filter(|p| p.label == 1).count() as u64;
-        summary.chunks += 1;
-        summary.bytes_read = bytes_read(summary.rows);
-        options.report(BatchProgress {
-            bytes_read: summary.bytes_read,
-            total_bytes: total,
-            rows: summary.rows,
-        });
+        let read = bytes_read(summary.rows + chunk.len as u64);
+        run.score_and_write(&chunk, &mut output, &mut summary, read)?;
     }
     if summary.rows == 0 {
         return Err(DataError::NoRows { file: name.to_owned(), columns: header.len() }.into());

@@ -345,17 +345,8 @@ pub(super) fn run<R: Read>(
     let header = parse_header(&record, name)?;
     let plan = Plan::new(scorer, &header, name, options)?;
     let bytes_read = |reader: &csv::Reader<_>| reader.position().byte() + bom as u64;
-    let mut summary = BatchSummary {
-        input: name.to_owned(),
-        rows: 0,
-        positives: 0,
-        chunks: 0,
-        bytes_read: bytes_read(&reader),
-        elapsed: Duration::ZERO,
-        package: scorer.package().name().to_owned(),
-        model_name: scorer.package().lineage().model_name.clone(),
-        model_version: scorer.package().lineage().model_version,
-    };
+    let mut summary = BatchSummary::started(scorer, name, bytes_read(&reader));
+    let run = ChunkRun { scorer, plan: &plan, file: name, options, total_bytes: total };
     options.report(BatchProgress { bytes_read: summary.bytes_read, total_bytes: total, rows: 0 });
 
     let mut chunk = Chunk { records: Vec::new(), lines: Vec::new(), len: 0, first_row: 0 };
@@ -381,17 +372,7 @@ pub(super) fn run<R: Read>(
         if chunk.len == 0 {
             break;
         }
-        let predictions = score_chunk(scorer, &plan, &chunk, name)?;
-        output.write_chunk(&plan, &chunk, &predictions)?;
-        summary.rows += chunk.len as u64;
-        summary.positives += predictions.iter().filter(|p| p.label == 1).count() as u64;
-        summary.chunks += 1;
-        summary.bytes_read = bytes_read(&reader);
-        options.report(BatchProgress {
-            bytes_read: summary.bytes_read,
-            total_bytes: total,
-            rows: summary.rows,
-        });
+        run.score_and_write(&chunk, &mut output, &mut summary, bytes_read(&reader))?;
     }
     if summary.rows == 0 {
         return Err(DataError::HeaderOnly { file: name.to_owned(), columns: header.len() }.into());
@@ -461,6 +442,54 @@ fn check_record(
         }
     }
     Ok(())
+}
+
+impl BatchSummary {
+    /// The summary of a batch run over `input` before its first row.
+    pub(super) fn started(scorer: &Scorer, input: &str, bytes_read: u64) -> BatchSummary {
+        let lineage = scorer.package().lineage();
+        BatchSummary {
+            input: input.to_owned(),
+            rows: 0,
+            positives: 0,
+            chunks: 0,
+            bytes_read,
+            elapsed: Duration::ZERO,
+            package: scorer.package().name().to_owned(),
+            model_name: lineage.model_name.clone(),
+            model_version: lineage.model_version,
+        }
+    }
+}
+
+/// What every chunk of one batch run is scored with, whatever the input format.
+pub(super) struct ChunkRun<'a> {
+    pub(super) scorer: &'a Scorer,
+    pub(super) plan: &'a Plan,
+    pub(super) file: &'a str,
+    pub(super) options: &'a BatchOptions,
+    pub(super) total_bytes: Option<u64>,
+}
+
+impl ChunkRun<'_> {
+    /// Scores `chunk`, writes it, counts it in `summary` and reports progress (`bytes_read` of
+    /// the input so far).
+    pub(super) fn score_and_write<C: ChunkRows, O: Output>(
+        &self,
+        chunk: &C,
+        output: &mut O,
+        summary: &mut BatchSummary,
+        bytes_read: u64,
+    ) -> Result<(), BatchError> {
+        let predictions = score_chunk(self.scorer, self.plan, chunk, self.file)?;
+        output.write_chunk(self.plan, chunk, &predictions)?;
+        summary.rows += chunk.len() as u64;
+        summary.positives += predictions.iter().filter(|p| p.label == 1).count() as u64;
+        summary.chunks += 1;
+        summary.bytes_read = bytes_read;
+        self.options.report(BatchProgress { bytes_read, total_bytes: self.total_bytes, rows: summary.rows });
+        Ok(())
+    }
 }
 
 pub(super) fn score_chunk<C: ChunkRows>(
