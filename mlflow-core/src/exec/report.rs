@@ -205,14 +205,26 @@ impl RunReport {
 
     /// The output of a node (a step or a param) of this run, shared.
     pub fn get_arc<T: Artifact>(&self, node: Node<T>) -> Result<Arc<T>> {
+        let output = self.output_of(node)?;
+        Arc::clone(output.value()?)
+            .downcast::<T>()
+            .map_err(|_| Error::ForeignNode { node: format!("{node:?}"), pipeline: self.pipeline.clone() })
+    }
+
+    /// Ok when `node` has an output in this run, without decoding it; else why not (see
+    /// `output_of`).
+    pub(crate) fn has_output<T>(&self, node: Node<T>) -> Result<()> {
+        self.output_of(node).map(|_| ())
+    }
+
+    /// The (possibly not yet decoded) output of `node`, or why there is none: the node belongs to
+    /// another pipeline, or its step failed or was skipped.
+    fn output_of<T>(&self, node: Node<T>) -> Result<&Output> {
         if node.pipeline != self.pipeline_id || node.index >= self.outputs.len() {
             return Err(Error::ForeignNode { node: format!("{node:?}"), pipeline: self.pipeline.clone() });
         }
         match &self.outputs[node.index] {
-            Some(output) => Arc::clone(output.value()?).downcast::<T>().map_err(|_| Error::ForeignNode {
-                node: format!("{node:?}"),
-                pipeline: self.pipeline.clone(),
-            }),
+            Some(output) => Ok(output),
             None => {
                 let step = &self.steps[self.step_of_node[node.index].expect("params always have outputs")];
                 Err(match step.status {

@@ -70,8 +70,9 @@ impl RegisterRequest {
         report: &crate::exec::RunReport,
         node: crate::dag::Node<T>,
     ) -> crate::Result<Self> {
-        // `get` says why a node has no output (another pipeline, failed or skipped step).
-        report.get(node)?;
+        // Says why a node has no output (another pipeline, failed or skipped step), without
+        // decoding the output itself.
+        report.has_output(node)?;
         match report.step_of(node) {
             Some(step) => Ok(RegisterRequest::new(report.run_id(), step.node.clone())),
             None => Err(crate::Error::NotAStep {
