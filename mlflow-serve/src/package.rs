@@ -461,7 +461,7 @@ impl ModelPackage {
     /// model's own. The scorer's path; also used for the self-test.
     pub(crate) fn predict_proba(&self, x: ArrayView2<'_, f64>) -> Result<ndarray::Array1<f64>, ServeError> {
         let proba = match &self.scaler {
-            None => self.model.predict_proba(x)?,
+            None => self.model.predict_positive(x)?,
             Some(scaler) => {
                 let mut scaled = x.to_owned();
                 for (mut col, s) in scaled.columns_mut().into_iter().zip(scaler.scalers()) {
@@ -477,7 +477,7 @@ impl ModelPackage {
                         ),
                     ));
                 }
-                self.model.predict_proba(scaled.view())?
+                self.model.predict_positive(scaled.view())?
             }
         };
         if proba.len() != x.nrows() {

@@ -193,7 +193,7 @@ impl Scorer {
         use mlflow_ml::models::Classifier;
         let view = ArrayView2::from_shape((1, row.len()), row)
             .map_err(|e| ServeError::Build(format!("cannot view the row as a matrix: {e}")))?;
-        let proba = self.package.model().predict_proba(view)?;
+        let proba = self.package.model().predict_positive(view)?;
         match proba.first() {
             Some(p) if p.is_finite() => Ok(*p),
             Some(p) => Err(self.package.out_of_range(0, &format!("the model's probability is {p}"))),

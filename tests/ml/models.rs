@@ -122,7 +122,10 @@ fn same_seed_gives_identical_bytes() {
         assert_eq!(bytes, encode(&b).unwrap(), "{} refit differs", params.kind());
         let back: Model = decode(&bytes, 1 << 30).unwrap();
         assert_eq!(back, a);
-        assert_eq!(back.predict_proba(d.test.x.view()).unwrap(), a.predict_proba(d.test.x.view()).unwrap());
+        assert_eq!(
+            back.predict_positive(d.test.x.view()).unwrap(),
+            a.predict_positive(d.test.x.view()).unwrap()
+        );
     }
 }
 
@@ -148,13 +151,13 @@ fn probabilities_are_in_range_and_oriented_toward_class_1() {
     let probe = array![[0.0, 2.0], [2.0, 2.0], [8.0, 2.0], [9.75, 2.0]];
     for params in all_params() {
         let m = Model::fit(x.view(), &y, &params).unwrap();
-        let p = m.predict_proba(probe.view()).unwrap();
+        let p = m.predict_positive(probe.view()).unwrap();
         assert!(p.iter().all(|v| (0.0..=1.0).contains(v)), "{}: {p}", params.kind());
         assert!(p[3] > p[0] && p[2] > 0.5 && p[1] < 0.5, "{}: {p}", params.kind());
         assert_eq!(m.predict(probe.view()).unwrap().to_vec(), [0, 0, 1, 1], "{}", params.kind());
         // Flipping the labels flips the orientation.
         let flipped: Vec<usize> = y.iter().map(|l| 1 - l).collect();
-        let q = Model::fit(x.view(), &flipped, &params).unwrap().predict_proba(probe.view()).unwrap();
+        let q = Model::fit(x.view(), &flipped, &params).unwrap().predict_positive(probe.view()).unwrap();
         assert!(q[0] > q[3], "{} flipped: {q}", params.kind());
     }
     let t = titanic_split();
@@ -162,7 +165,7 @@ fn probabilities_are_in_range_and_oriented_toward_class_1() {
         let d = t.inputs(&params);
         let p = Model::fit(d.train.x.view(), &d.train_y, &params)
             .unwrap()
-            .predict_proba(d.test.x.view())
+            .predict_positive(d.test.x.view())
             .unwrap();
         assert!(p.iter().all(|v| (0.0..=1.0).contains(v)), "{}", params.kind());
     }
@@ -179,7 +182,7 @@ fn models_work_behind_the_object_safe_trait() {
     for m in &boxed {
         assert_eq!(m.n_features(), 1);
         assert_eq!(m.predict(array![[-1.0], [6.0]].view()).unwrap().to_vec(), [0, 1]);
-        assert_eq!(m.predict_proba(Array2::zeros((0, 1)).view()).unwrap().len(), 0);
+        assert_eq!(m.predict_positive(Array2::zeros((0, 1)).view()).unwrap().len(), 0);
     }
 }
 
@@ -255,7 +258,7 @@ fn predicting_with_a_different_feature_count_is_an_error() {
     let y = [0, 0, 0, 1, 1, 1];
     for params in all_params() {
         let m = Model::fit(x.view(), &y, &params).unwrap();
-        let e = m.predict_proba(Array2::zeros((2, 4)).view()).unwrap_err();
+        let e = m.predict_positive(Array2::zeros((2, 4)).view()).unwrap_err();
         assert_eq!(e, ModelError::FeatureCount { expected: 3, found: 4 });
         assert!(e.to_string().contains("fitted on 3 features but the input has 4 columns"));
         assert!(m.predict(Array2::zeros((1, 2)).view()).is_err());
@@ -368,7 +371,7 @@ fn extreme_finite_values_do_not_panic() {
     let y = [0, 1, 0, 1, 1, 0];
     for params in all_params() {
         let m = Model::fit(x.view(), &y, &params).unwrap();
-        let p = m.predict_proba(x.view()).unwrap();
+        let p = m.predict_positive(x.view()).unwrap();
         assert!(p.iter().all(|v| (0.0..=1.0).contains(v)), "{}: {p}", params.kind());
     }
 }
@@ -418,7 +421,7 @@ fn svm_on_a_near_constant_column_matches_scikit_learn_auc() {
     let gamma = Gamma::Scale.resolve(xtr.view());
     assert!((gamma - f.gamma).abs() <= 1e-12 * f.gamma, "gamma {gamma} vs {}", f.gamma);
     let svm = Svm::fit(xtr.view(), &f.y_train, &SvmParams { platt_folds: 5, ..Default::default() }).unwrap();
-    let auc = roc_auc(&f.y_test, svm.predict_proba(xte.view()).unwrap().as_slice().unwrap()).unwrap();
+    let auc = roc_auc(&f.y_test, svm.predict_positive(xte.view()).unwrap().as_slice().unwrap()).unwrap();
     assert!(
         (auc - f.auc_proba).abs() <= 0.02,
         "SVM test AUC {auc:.4}, scikit-learn StandardScaler + SVC(probability=True): {:.4}",
@@ -491,7 +494,7 @@ fn logistic_fits_features_around_1e154() {
             m.intercept(),
             f.unpenalized.intercept
         );
-        let p = m.predict_proba(xs.view()).unwrap();
+        let p = m.predict_positive(xs.view()).unwrap();
         assert!(p.iter().all(|v| (0.0..=1.0).contains(v)));
         let acc = accuracy(m.predict(xs.view()).unwrap().as_slice().unwrap(), &f.y);
         assert!(acc > 0.9, "{factor:e}: training accuracy {acc}");

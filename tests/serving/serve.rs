@@ -110,7 +110,7 @@ fn the_champion_packages_saves_and_loads_unchanged() {
 #[test]
 fn the_demo_row_scores_as_the_pipeline_model_does() {
     let f = fixture();
-    let want = f.champion.predict_proba(array![DEMO].view()).unwrap()[0];
+    let want = f.champion.predict_positive(array![DEMO].view()).unwrap()[0];
     let got = scorer().score_row(&DEMO).unwrap();
     assert_eq!(got, Prediction { label: u8::from(want > 0.5), probability: want });
     assert!((got.probability - 0.423).abs() < 5e-4, "the README's demo prediction: {got:?}");
@@ -126,7 +126,7 @@ fn batches_score_as_the_pipeline_model_does() {
     let f = fixture();
     let scorer = scorer();
     let test = f.data.test.x.view();
-    let want = f.champion.predict_proba(test).unwrap();
+    let want = f.champion.predict_positive(test).unwrap();
     let batch = scorer.score_batch(test).unwrap();
     assert_eq!(batch.len(), test.nrows());
     for (i, (p, &w)) in batch.iter().zip(want.iter()).enumerate() {
@@ -147,7 +147,7 @@ fn raw_table_rows_score_through_the_packaged_transformers() {
     let features = pipeline::feature_spec().fit(&raw.table, &split.train).unwrap();
     let scorer = Scorer::new(package().with_features(features).unwrap());
     let all = scorer.score_table(&raw.table).unwrap();
-    let want = f.champion.predict_proba(f.data.test.x.view()).unwrap();
+    let want = f.champion.predict_positive(f.data.test.x.view()).unwrap();
     for (k, &i) in split.test.iter().enumerate() {
         assert_eq!(all[i].probability, want[k], "hold-out row {k} (file row {i})");
     }

@@ -225,7 +225,7 @@ impl Trained {
             }
             None => features,
         };
-        Ok(self.model.predict_proba(x.x.view())?.to_vec())
+        Ok(self.model.predict_positive(x.x.view())?.to_vec())
     }
 }
 

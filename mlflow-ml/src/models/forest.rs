@@ -1,6 +1,6 @@
 //! Random forest: bootstrapped CART trees with features sampled at every split.
 
-use ndarray::{Array1, ArrayView2};
+use ndarray::{Array1, Array2, ArrayView2};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
@@ -70,7 +70,7 @@ impl Default for ForestParams {
 /// let x = array![[0.0, 1.0], [1.0, 1.0], [2.0, 0.0], [3.0, 0.0]];
 /// let forest = RandomForest::fit(x.view(), &[0, 0, 1, 1], &ForestParams { n_trees: 20, ..Default::default() })?;
 /// assert_eq!(forest.trees().len(), 20);
-/// let p = forest.predict_proba(array![[3.0, 0.0], [0.0, 1.0]].view())?;
+/// let p = forest.predict_positive(array![[3.0, 0.0], [0.0, 1.0]].view())?;
 /// assert!(p[0] > 0.5 && p[1] < 0.5);
 /// # Ok::<(), mlflow_ml::models::ModelError>(())
 /// ```
@@ -175,7 +175,18 @@ impl Classifier for RandomForest {
         self.n_features
     }
 
-    fn predict_proba(&self, x: ArrayView2<'_, f64>) -> Result<Array1<f64>, ModelError> {
+    fn n_classes(&self) -> usize {
+        2
+    }
+
+    fn predict_proba(&self, x: ArrayView2<'_, f64>) -> Result<Array2<f64>, ModelError> {
+        Ok(super::two_columns(self.positive_proba(x)?))
+    }
+}
+
+impl RandomForest {
+    /// P(class 1) for every row of `x`.
+    fn positive_proba(&self, x: ArrayView2<'_, f64>) -> Result<Array1<f64>, ModelError> {
         check_input(x, self.n_features)?;
         if self.trees.is_empty() {
             return Err(ModelError::Corrupt { model: KIND, detail: "the forest has no trees".into() });

@@ -1,6 +1,6 @@
 //! L2-regularized logistic regression, fitted by Newton's method.
 
-use ndarray::{Array1, ArrayView2};
+use ndarray::{Array1, Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use super::{Classifier, ModelError, check_input, check_training, invalid, sigmoid, solve_spd};
@@ -64,7 +64,7 @@ impl Default for LogisticParams {
 /// let x = array![[0.0], [1.0], [2.0], [3.0]];
 /// let m = LogisticRegression::fit(x.view(), &[0, 0, 1, 1], &LogisticParams::default())?;
 /// assert!(m.coefficients()[0] > 0.0 && m.converged());
-/// let p = m.predict_proba(array![[1.5]].view())?;
+/// let p = m.predict_positive(array![[1.5]].view())?;
 /// assert!((p[0] - 0.5).abs() < 1e-9);
 /// # Ok::<(), mlflow_ml::models::ModelError>(())
 /// ```
@@ -300,7 +300,18 @@ impl Classifier for LogisticRegression {
         self.coefficients.len()
     }
 
-    fn predict_proba(&self, x: ArrayView2<'_, f64>) -> Result<Array1<f64>, ModelError> {
+    fn n_classes(&self) -> usize {
+        2
+    }
+
+    fn predict_proba(&self, x: ArrayView2<'_, f64>) -> Result<Array2<f64>, ModelError> {
+        Ok(super::two_columns(self.positive_proba(x)?))
+    }
+}
+
+impl LogisticRegression {
+    /// P(class 1) for every row of `x`.
+    fn positive_proba(&self, x: ArrayView2<'_, f64>) -> Result<Array1<f64>, ModelError> {
         check_input(x, self.coefficients.len())?;
         Ok(x.rows()
             .into_iter()
@@ -332,7 +343,7 @@ mod tests {
         let y = [0, 0, 1, 1, 1, 0];
         let m = LogisticRegression::fit(x.view(), &y, &LogisticParams::default()).unwrap();
         assert!(m.converged());
-        let p = m.predict_proba(x.view()).unwrap();
+        let p = m.predict_positive(x.view()).unwrap();
         for j in 0..2 {
             let g: f64 = (0..6).map(|i| (p[i] - y[i] as f64) * x[[i, j]]).sum::<f64>() + m.coefficients[j];
             assert!(g.abs() < 1e-8, "gradient {g}");
@@ -345,7 +356,7 @@ mod tests {
     /// w_j / C` in units of `1 / largest |x_j|` (for columns above 1, as the solver works), and the
     /// intercept's, are below 1e-8 n.
     fn assert_optimal(x: ndarray::ArrayView2<'_, f64>, y: &[usize], c: f64, m: &LogisticRegression) {
-        let p = m.predict_proba(x).unwrap();
+        let p = m.predict_positive(x).unwrap();
         let n = y.len() as f64;
         let r: Vec<f64> = p.iter().zip(y).map(|(p, &t)| p - t as f64).collect();
         for (j, col) in x.columns().into_iter().enumerate() {

@@ -39,13 +39,13 @@
 //! let y = [0, 0, 1, 1, 1, 0];
 //! let params = ModelParams::Forest(ForestParams { n_trees: 10, ..Default::default() });
 //! let model = Model::fit(x.view(), &y, &params)?;
-//! let p = model.predict_proba(array![[4.5, 1.0], [0.0, 0.0]].view())?;
+//! let p = model.predict_positive(array![[4.5, 1.0], [0.0, 0.0]].view())?;
 //! assert!(p[0] > p[1]);
 //! assert_eq!(model.predict(array![[4.5, 1.0]].view())?.to_vec(), [1]);
 //! # Ok::<(), mlflow_ml::models::ModelError>(())
 //! ```
 
-use ndarray::{Array1, ArrayView2};
+use ndarray::{Array1, Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 mod forest;
@@ -170,7 +170,7 @@ pub enum ModelError {
     },
     /// A packaged model no longer reproduces the probabilities recorded for its self-test rows.
     #[error(
-        "model `{model}` failed its self-test: row {row} gave P(class 1) = {got}, but {expected} was recorded when it was packaged; the artifact or the code changed, retrain and repackage it"
+        "model `{model}` failed its self-test: row {row} gave probability {got}, but {expected} was recorded when it was packaged; the artifact or the code changed, retrain and repackage it"
     )]
     SelfTest {
         /// The packaged model's name.
@@ -216,9 +216,22 @@ pub enum ModelError {
     /// The input scaler of a packaged model could not be applied.
     #[error("cannot standardize the input: {0}")]
     Scaling(String),
+    /// A binary-only operation was asked of a model with more classes.
+    #[error(
+        "the model has {classes} classes, but P(class 1) is defined for binary models only; use predict_proba, which gives one column per class"
+    )]
+    NotBinary {
+        /// The model's number of classes.
+        classes: usize,
+    },
 }
 
-/// The one face of every binary classifier: probabilities of class 1 and 0/1 predictions.
+/// The one face of every classifier: one probability column per class, and argmax labels.
+///
+/// Classes are indices `0..n_classes()`; the mapping from a label column's values (integers or
+/// strings) to indices is [`ClassLabels`](crate::features::ClassLabels)' job, recorded with the
+/// model. Binary models are the case `n_classes() == 2`, where
+/// [`Classifier::predict_positive`] gives P(class 1) as one array.
 ///
 /// Object-safe, so a pipeline can hold `Box<dyn Classifier>`; for an artifact (serde) type use
 /// [`Model`].
@@ -233,8 +246,11 @@ pub enum ModelError {
 ///     Box::new(GaussianNb::fit(x.view(), &y, &NaiveBayesParams::default())?),
 /// ];
 /// for m in &models {
-///     assert_eq!(m.n_features(), 1);
+///     assert_eq!((m.n_features(), m.n_classes()), (1, 2));
 ///     assert_eq!(m.predict(array![[-1.0], [4.0]].view())?.to_vec(), [0, 1]);
+///     let p = m.predict_proba(array![[4.0]].view())?;
+///     assert!((p[[0, 0]] + p[[0, 1]] - 1.0).abs() < 1e-12);
+///     assert_eq!(m.predict_positive(array![[4.0]].view())?[0], p[[0, 1]]);
 /// }
 /// # Ok::<(), mlflow_ml::models::ModelError>(())
 /// ```
@@ -242,16 +258,66 @@ pub trait Classifier {
     /// The number of feature columns the model was fitted on (and expects at prediction time).
     fn n_features(&self) -> usize;
 
-    /// P(class 1) for every row of `x`, each in `[0, 1]`.
+    /// The number of classes (at least 2); probabilities have one column per class.
+    fn n_classes(&self) -> usize;
+
+    /// Class probabilities: one row per row of `x`, one column per class, each row summing to 1.
     ///
     /// Fails with [`ModelError::FeatureCount`] when `x` has the wrong number of columns and with
-    /// [`ModelError::NonFinite`] on NaN or infinite values. Zero rows give an empty array.
-    fn predict_proba(&self, x: ArrayView2<'_, f64>) -> Result<Array1<f64>, ModelError>;
+    /// [`ModelError::NonFinite`] on NaN or infinite values. Zero rows give an empty matrix.
+    fn predict_proba(&self, x: ArrayView2<'_, f64>) -> Result<Array2<f64>, ModelError>;
 
-    /// Predicted labels: `1` where [`Classifier::predict_proba`] is `> 0.5`, else `0`.
+    /// Predicted class indices: the column of the largest probability, the first (lowest class
+    /// index) on a tie, as scikit-learn's `argmax` does. For a binary model that is `1` exactly
+    /// where P(class 1) `> 0.5`.
     fn predict(&self, x: ArrayView2<'_, f64>) -> Result<Array1<usize>, ModelError> {
-        Ok(self.predict_proba(x)?.mapv(|p| usize::from(p > 0.5)))
+        Ok(argmax_rows(&self.predict_proba(x)?))
     }
+
+    /// P(class 1) for every row of `x`, for a binary model (scikit-learn's `predict_proba(X)[:, 1]`).
+    ///
+    /// Fails with [`ModelError::NotBinary`] when the model has more than two classes.
+    fn predict_positive(&self, x: ArrayView2<'_, f64>) -> Result<Array1<f64>, ModelError> {
+        let proba = self.predict_proba(x)?;
+        if proba.ncols() != 2 {
+            return Err(ModelError::NotBinary { classes: proba.ncols() });
+        }
+        Ok(proba.column(1).to_owned())
+    }
+}
+
+/// The index of each row's largest value, the first one on a tie (NaN never wins).
+///
+/// ```
+/// use mlflow_ml::models::argmax_rows;
+/// use ndarray::array;
+/// let p = array![[0.2, 0.5, 0.3], [0.4, 0.2, 0.4], [0.5, 0.5, 0.0]];
+/// assert_eq!(argmax_rows(&p).to_vec(), [1, 0, 0]);
+/// ```
+pub fn argmax_rows(proba: &Array2<f64>) -> Array1<usize> {
+    proba
+        .rows()
+        .into_iter()
+        .map(|row| {
+            let mut best = 0;
+            for (class, &p) in row.iter().enumerate() {
+                if p > row[best] || row[best].is_nan() && !p.is_nan() {
+                    best = class;
+                }
+            }
+            best
+        })
+        .collect()
+}
+
+/// Binary probabilities as a two-column matrix `[1 - p, p]`.
+fn two_columns(positive: Array1<f64>) -> Array2<f64> {
+    let mut out = Array2::zeros((positive.len(), 2));
+    for (mut row, p) in out.rows_mut().into_iter().zip(positive) {
+        row[0] = 1.0 - p;
+        row[1] = p;
+    }
+    out
 }
 
 /// Any of the five fitted models, as one serde artifact type; implements [`Classifier`].
@@ -402,7 +468,11 @@ impl Classifier for Model {
         self.inner().n_features()
     }
 
-    fn predict_proba(&self, x: ArrayView2<'_, f64>) -> Result<Array1<f64>, ModelError> {
+    fn n_classes(&self) -> usize {
+        self.inner().n_classes()
+    }
+
+    fn predict_proba(&self, x: ArrayView2<'_, f64>) -> Result<Array2<f64>, ModelError> {
         self.inner().predict_proba(x)
     }
 }

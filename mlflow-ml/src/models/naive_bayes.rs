@@ -1,6 +1,6 @@
 //! Gaussian naive Bayes.
 
-use ndarray::{Array1, ArrayView2};
+use ndarray::{Array1, Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use super::{Classifier, ModelError, check_input, check_training, invalid};
@@ -38,7 +38,7 @@ impl Default for NaiveBayesParams {
 /// let x = array![[1.0], [2.0], [3.0], [7.0], [8.0], [9.0]];
 /// let m = GaussianNb::fit(x.view(), &[0, 0, 0, 1, 1, 1], &NaiveBayesParams::default())?;
 /// assert_eq!(m.means(), &[vec![2.0], vec![8.0]]);
-/// assert!(m.predict_proba(array![[8.5]].view())?[0] > 0.99);
+/// assert!(m.predict_positive(array![[8.5]].view())?[0] > 0.99);
 /// # Ok::<(), mlflow_ml::models::ModelError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -155,7 +155,18 @@ impl Classifier for GaussianNb {
         self.means[0].len()
     }
 
-    fn predict_proba(&self, x: ArrayView2<'_, f64>) -> Result<Array1<f64>, ModelError> {
+    fn n_classes(&self) -> usize {
+        2
+    }
+
+    fn predict_proba(&self, x: ArrayView2<'_, f64>) -> Result<Array2<f64>, ModelError> {
+        Ok(super::two_columns(self.positive_proba(x)?))
+    }
+}
+
+impl GaussianNb {
+    /// P(class 1) for every row of `x`.
+    fn positive_proba(&self, x: ArrayView2<'_, f64>) -> Result<Array1<f64>, ModelError> {
         let p = self.means[0].len();
         if [&self.means[1], &self.variances[0], &self.variances[1]].iter().any(|v| v.len() != p) {
             return Err(ModelError::Corrupt {
@@ -200,7 +211,7 @@ mod tests {
     fn constant_features_do_not_divide_by_zero() {
         let x = array![[1.0], [1.0], [1.0]];
         let m = GaussianNb::fit(x.view(), &[0, 1, 1], &NaiveBayesParams::default()).unwrap();
-        let p = m.predict_proba(array![[1.0], [1e300]].view()).unwrap();
+        let p = m.predict_positive(array![[1.0], [1e300]].view()).unwrap();
         assert!((p[0] - 2.0 / 3.0).abs() < 1e-12);
         assert!(p.iter().all(|v| (0.0..=1.0).contains(v)));
     }
@@ -210,7 +221,7 @@ mod tests {
         // class 0: mean 0, var 1 (+eps); class 1: mean 2, var 1 (+eps); equal priors.
         let x = array![[-1.0], [1.0], [1.0], [3.0]];
         let m = GaussianNb::fit(x.view(), &[0, 0, 1, 1], &NaiveBayesParams::default()).unwrap();
-        let p = m.predict_proba(array![[1.0], [2.0]].view()).unwrap();
+        let p = m.predict_positive(array![[1.0], [2.0]].view()).unwrap();
         assert!((p[0] - 0.5).abs() < 1e-9);
         // log odds at x = 2: (2-0)^2/2 - (2-2)^2/2 = 2
         assert!((p[1] - 1.0 / (1.0 + (-2.0f64).exp())).abs() < 1e-6);

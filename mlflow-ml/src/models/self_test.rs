@@ -1,7 +1,7 @@
 //! Self-tested models: a fitted model saved with a few input rows and the probabilities it gave
 //! for them, re-checked whenever it is loaded.
 
-use ndarray::{Array1, Array2, ArrayView2};
+use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use super::{Classifier, Model, ModelError};
@@ -44,7 +44,7 @@ impl SelfTestedModel {
     ) -> Result<SelfTestedModel, ModelError> {
         let mut checked =
             SelfTestedModel { name: name.into(), model, scaler, rows: rows.to_owned(), expected: Vec::new() };
-        checked.expected = checked.predict_proba(rows)?.to_vec();
+        checked.expected = checked.recorded_probabilities(rows)?;
         Ok(checked)
     }
 
@@ -70,13 +70,35 @@ impl SelfTestedModel {
 
     /// Re-scores the self-test rows; an error names the first row that differs.
     pub fn verify(&self) -> Result<(), ModelError> {
-        let got = self.predict_proba(self.rows.view())?;
-        for (row, (&want, &got)) in self.expected.iter().zip(got.iter()).enumerate() {
+        let got = self.recorded_probabilities(self.rows.view())?;
+        if got.len() != self.expected.len() {
+            return Err(ModelError::Corrupt {
+                model: self.model.kind(),
+                detail: format!(
+                    "{} self-test probabilities are recorded but the model gives {}",
+                    self.expected.len(),
+                    got.len()
+                ),
+            });
+        }
+        let per_row = self.expected.len() / self.rows.nrows().max(1);
+        for (at, (&want, &got)) in self.expected.iter().zip(got.iter()).enumerate() {
             if (want - got).abs() > SELF_TEST_TOLERANCE || !got.is_finite() {
+                let row = at / per_row.max(1);
                 return Err(ModelError::SelfTest { model: self.name.clone(), row, expected: want, got });
             }
         }
         Ok(())
+    }
+
+    /// What the self-test records: P(class 1) per row for a binary model (the format of packages
+    /// from before multiclass models, which still load), else every class's probability, row by row.
+    fn recorded_probabilities(&self, rows: ArrayView2<'_, f64>) -> Result<Vec<f64>, ModelError> {
+        if self.n_classes() == 2 {
+            Ok(self.predict_positive(rows)?.to_vec())
+        } else {
+            Ok(self.predict_proba(rows)?.iter().copied().collect())
+        }
     }
 
     /// Encodes the model with the library's artifact codec.
@@ -100,7 +122,11 @@ impl Classifier for SelfTestedModel {
         self.model.n_features()
     }
 
-    fn predict_proba(&self, x: ArrayView2<'_, f64>) -> Result<Array1<f64>, ModelError> {
+    fn n_classes(&self) -> usize {
+        self.model.n_classes()
+    }
+
+    fn predict_proba(&self, x: ArrayView2<'_, f64>) -> Result<Array2<f64>, ModelError> {
         match &self.scaler {
             None => self.model.predict_proba(x),
             Some(scaler) => {

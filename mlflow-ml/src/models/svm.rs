@@ -1,6 +1,6 @@
 //! RBF-kernel support vector machine (C-SVC), trained by SMO, with Platt-scaled probabilities.
 
-use ndarray::{Array1, ArrayView2};
+use ndarray::{Array1, Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use super::{Classifier, ModelError, check_input, check_training, invalid};
@@ -220,7 +220,7 @@ impl Platt {
 /// let svm = Svm::fit(x.view(), &[0, 0, 0, 1, 1, 1], &SvmParams::default())?;
 /// let f = svm.decision_function(array![[1.5, 1.5], [-1.5, -1.5]].view())?;
 /// assert!(f[0] > 0.0 && f[1] < 0.0);
-/// let p = svm.predict_proba(array![[1.5, 1.5]].view())?;
+/// let p = svm.predict_positive(array![[1.5, 1.5]].view())?;
 /// assert!(p[0] > 0.5);
 /// # Ok::<(), mlflow_ml::models::ModelError>(())
 /// ```
@@ -386,7 +386,18 @@ impl Classifier for Svm {
         self.n_features
     }
 
-    fn predict_proba(&self, x: ArrayView2<'_, f64>) -> Result<Array1<f64>, ModelError> {
+    fn n_classes(&self) -> usize {
+        2
+    }
+
+    fn predict_proba(&self, x: ArrayView2<'_, f64>) -> Result<Array2<f64>, ModelError> {
+        Ok(super::two_columns(self.positive_proba(x)?))
+    }
+}
+
+impl Svm {
+    /// P(class 1) for every row of `x`.
+    fn positive_proba(&self, x: ArrayView2<'_, f64>) -> Result<Array1<f64>, ModelError> {
         Ok(self.decision_function(x)?.mapv(|f| self.platt.probability(f)))
     }
 }

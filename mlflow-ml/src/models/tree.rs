@@ -1,6 +1,6 @@
 //! CART decision tree (gini impurity), also the building block of the random forest.
 
-use ndarray::{Array1, ArrayView2};
+use ndarray::{Array1, Array2, ArrayView2};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
@@ -151,7 +151,7 @@ pub enum TreeNode {
 /// let x = array![[1.0, 5.0], [2.0, 5.0], [3.0, 1.0], [4.0, 1.0]];
 /// let tree = DecisionTree::fit(x.view(), &[0, 0, 1, 1], &TreeParams::default())?;
 /// assert_eq!(tree.depth(), 1);
-/// assert_eq!(tree.predict_proba(array![[3.5, 1.0]].view())?.to_vec(), [1.0]);
+/// assert_eq!(tree.predict_positive(array![[3.5, 1.0]].view())?.to_vec(), [1.0]);
 /// # Ok::<(), mlflow_ml::models::ModelError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -268,7 +268,18 @@ impl Classifier for DecisionTree {
         self.n_features
     }
 
-    fn predict_proba(&self, x: ArrayView2<'_, f64>) -> Result<Array1<f64>, ModelError> {
+    fn n_classes(&self) -> usize {
+        2
+    }
+
+    fn predict_proba(&self, x: ArrayView2<'_, f64>) -> Result<Array2<f64>, ModelError> {
+        Ok(super::two_columns(self.positive_proba(x)?))
+    }
+}
+
+impl DecisionTree {
+    /// P(class 1) for every row of `x`.
+    fn positive_proba(&self, x: ArrayView2<'_, f64>) -> Result<Array1<f64>, ModelError> {
         check_input(x, self.n_features)?;
         let mut row = vec![0.0; self.n_features];
         let mut out = Array1::zeros(x.nrows());
@@ -546,6 +557,6 @@ mod tests {
             n_features: 1,
             nodes: vec![TreeNode::Split { feature: 0, threshold: 0.0, left: 0, right: 0 }],
         };
-        assert!(matches!(t.predict_proba(array![[1.0]].view()), Err(ModelError::Corrupt { .. })));
+        assert!(matches!(t.predict_positive(array![[1.0]].view()), Err(ModelError::Corrupt { .. })));
     }
 }
