@@ -216,6 +216,17 @@ pub enum ModelError {
     /// The input scaler of a packaged model could not be applied.
     #[error("cannot standardize the input: {0}")]
     Scaling(String),
+    /// Class indices skip a class: labels must be `0..k` with every class present.
+    #[error(
+        "class {class} has no rows, but the labels go up to {}; class indices must be 0..k with every class present: encode the label column with ClassLabels, which numbers the classes it sees",
+        classes - 1
+    )]
+    MissingClass {
+        /// The absent class index.
+        class: usize,
+        /// `max(label) + 1`.
+        classes: usize,
+    },
     /// A binary-only operation was asked of a model with more classes.
     #[error(
         "the model has {classes} classes, but P(class 1) is defined for binary models only; use predict_proba, which gives one column per class"
@@ -508,6 +519,32 @@ fn check_training(x: ArrayView2<'_, f64>, y: &[usize]) -> Result<usize, ModelErr
     Ok(ones)
 }
 
+/// Checks multiclass training data: non-empty, finite, one label per row, labels `0..k` with every
+/// class `0..k` present and `k >= 2`. Returns the number of rows of each class.
+#[allow(dead_code)] // the models move to it one by one
+fn check_classes(x: ArrayView2<'_, f64>, y: &[usize]) -> Result<Vec<usize>, ModelError> {
+    let (rows, columns) = x.dim();
+    if rows == 0 || columns == 0 {
+        return Err(ModelError::Empty { what: TRAINING, rows, columns });
+    }
+    if y.len() != rows {
+        return Err(ModelError::LengthMismatch { rows, labels: y.len() });
+    }
+    check_finite(x, TRAINING)?;
+    let classes = y.iter().max().map_or(0, |&m| m + 1);
+    let mut counts = vec![0usize; classes];
+    for &label in y {
+        counts[label] += 1;
+    }
+    if let Some(class) = counts.iter().position(|&c| c == 0) {
+        return Err(ModelError::MissingClass { class, classes });
+    }
+    if classes < 2 {
+        return Err(ModelError::SingleClass { class: y[0], count: rows });
+    }
+    Ok(counts)
+}
+
 /// Checks prediction input: the fitted feature count and finite values.
 fn check_input(x: ArrayView2<'_, f64>, expected: usize) -> Result<(), ModelError> {
     if x.ncols() != expected {
@@ -615,5 +652,9 @@ mod tests {
         assert_eq!(check_training(x.view(), &[0, 2]), Err(ModelError::InvalidLabel { index: 1, label: 2 }));
         assert_eq!(check_training(x.view(), &[1, 1]), Err(ModelError::SingleClass { class: 1, count: 2 }));
         assert_eq!(check_training(x.view(), &[0, 1]), Ok(1));
+        assert_eq!(check_classes(x.view(), &[2, 0]), Err(ModelError::MissingClass { class: 1, classes: 3 }));
+        assert_eq!(check_classes(x.view(), &[1, 1]), Err(ModelError::MissingClass { class: 0, classes: 2 }));
+        assert_eq!(check_classes(x.view(), &[0, 0]), Err(ModelError::SingleClass { class: 0, count: 2 }));
+        assert_eq!(check_classes(array![[1.0], [2.0], [3.0]].view(), &[0, 2, 1]), Ok(vec![1, 1, 1]));
     }
 }
