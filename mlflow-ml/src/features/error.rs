@@ -153,7 +153,7 @@ pub enum FeatureError {
         fraction: f64,
     },
     /// Nothing to split.
-    #[error("no labels to split: pass one label per row")]
+    #[error("nothing to split: a train/test split needs at least 2 rows, each with a label or target")]
     EmptyLabels,
     /// A class with too few rows to appear on both sides of a stratified split.
     #[error(
@@ -164,6 +164,44 @@ pub enum FeatureError {
         class: usize,
         /// Its number of rows.
         count: usize,
+    },
+    /// The label column has a single class among the training rows.
+    #[error(
+        "label column `{}` has only one class (`{}`) among the {rows} training rows; a classifier needs at least two: check the filter, the split, or the label column",
+        esc(.column), esc(.class)
+    )]
+    OneClass {
+        /// The label column.
+        column: String,
+        /// The one class.
+        class: String,
+        /// How many training rows.
+        rows: usize,
+    },
+    /// A label the model's classes do not include (seen only at prediction or evaluation time).
+    #[error(
+        "row {row}, label column `{}`: class `{}` was not among the training classes [{}]; retrain with rows of this class, or drop or relabel the row",
+        esc(.column), esc(.class), esc(.known)
+    )]
+    UnseenClass {
+        /// The label column.
+        column: String,
+        /// The row.
+        row: usize,
+        /// The unseen class.
+        class: String,
+        /// The known classes.
+        known: String,
+    },
+    /// A regression target value that is not a finite number.
+    #[error("row {row}, target column `{}`: {}", esc(.column), esc(.message))]
+    BadTarget {
+        /// The target column.
+        column: String,
+        /// The row.
+        row: usize,
+        /// What is wrong and what to do.
+        message: String,
     },
     /// A label value that is not a non-negative integer class.
     #[error("row {row}, label column `{}`: {}", esc(.column), esc(.message))]

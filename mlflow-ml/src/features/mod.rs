@@ -18,7 +18,8 @@
 //!   [`FeatureSpec::fit`] gives [`FittedFeatures`], whose [`transform`](FittedFeatures::transform)
 //!   gives the matrix for training, hold-out or serving rows alike.
 //! - [`stratified_split`]: a seeded train/test split that preserves class proportions, and
-//!   [`class_labels`] to read a label column.
+//!   [`ClassLabels`] to read a label column's classes as given (integers or text), [`class_labels`]
+//!   for 0, 1, 2, ... labels, and [`regression_target`] to read a numeric target.
 //!
 //! Bad input is an error, never a panic: a missing column, a text value where a number is needed,
 //! a NaN or infinity, a missing value reaching a step that needs one, an unknown category (unless
@@ -54,6 +55,7 @@ mod error;
 mod infer;
 mod spec;
 mod split;
+mod target;
 mod transform;
 
 pub(crate) use transform::{moments, quantile};
@@ -65,7 +67,8 @@ pub use spec::{
     Feature, FeatureMatrix, FeatureSpec, FittedFeature, FittedFeatures, FittedMatrixScaler, FittedStep,
     Source, Transform,
 };
-pub use split::{Split, class_labels, stratified_split};
+pub use split::{Split, class_labels, shuffled_split, stratified_split};
+pub use target::{ClassLabel, ClassLabels, regression_target};
 pub use transform::{
     Binner, Cmp, Encoder, FittedBinner, FittedEncoder, FittedImputer, FittedScaler, Imputer, Mapping, Op,
     StandardScaler, Strategy, Unseen, Value,

@@ -78,6 +78,36 @@ pub fn stratified_split(labels: &[usize], test_fraction: f64, seed: u64) -> Resu
     Ok(Split { train, test })
 }
 
+/// Splits `rows` rows into train and test without strata (for regression targets): the row
+/// indices shuffled by a `StdRng` seeded by `seed`, the first `round(rows * test_fraction)`
+/// (clamped to `1..=rows-1`) to the test side; both sides sorted.
+///
+/// Errors: `test_fraction` outside the open interval (0, 1) or NaN, and fewer than 2 rows.
+///
+/// ```
+/// use mlflow_ml::features::shuffled_split;
+/// let split = shuffled_split(10, 0.2, 7)?;
+/// assert_eq!((split.train.len(), split.test.len()), (8, 2));
+/// assert_eq!(split, shuffled_split(10, 0.2, 7)?);
+/// # Ok::<(), mlflow_ml::features::FeatureError>(())
+/// ```
+pub fn shuffled_split(rows: usize, test_fraction: f64, seed: u64) -> Result<Split, FeatureError> {
+    if !(test_fraction > 0.0 && test_fraction < 1.0) {
+        return Err(FeatureError::BadFraction { fraction: test_fraction });
+    }
+    if rows < 2 {
+        return Err(FeatureError::EmptyLabels);
+    }
+    let mut order: Vec<usize> = (0..rows).collect();
+    order.shuffle(&mut StdRng::seed_from_u64(seed));
+    let n_test = ((rows as f64 * test_fraction).round() as usize).clamp(1, rows - 1);
+    let mut test = order[..n_test].to_vec();
+    let mut train = order[n_test..].to_vec();
+    train.sort_unstable();
+    test.sort_unstable();
+    Ok(Split { train, test })
+}
+
 /// Reads a class label column as `usize` labels: integers `>= 0` (floats must be whole numbers,
 /// text must parse as such), none missing.
 ///

@@ -48,6 +48,7 @@
 use ndarray::{Array1, Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
+mod estimator;
 mod forest;
 mod linalg;
 mod linear;
@@ -58,6 +59,7 @@ mod self_test;
 mod svm;
 mod tree;
 
+pub use estimator::{Estimator, EstimatorParams, RegressionModel, RegressionParams, Task};
 pub use forest::{ForestParams, RandomForest};
 pub use linear::{LinearParams, LinearRegression};
 pub use logistic::{LogisticParams, LogisticRegression};
@@ -226,6 +228,19 @@ pub enum ModelError {
         class: usize,
         /// `max(label) + 1`.
         classes: usize,
+    },
+    /// Params of one task given for data of the other (a regressor's params with class labels,
+    /// or a classifier's with a numeric target).
+    #[error(
+        "a {model} is not a {expected}, but the data have {found}; pick a {expected} for this target (or prepare the target for the other task)"
+    )]
+    WrongTask {
+        /// The model kind the params name.
+        model: &'static str,
+        /// The kind of model the data need.
+        expected: &'static str,
+        /// What the data have.
+        found: &'static str,
     },
     /// A binary-only operation was asked of a model with more classes.
     #[error(

@@ -1,0 +1,281 @@
+//! Regression models as one artifact type, and the task-level [`Estimator`]: a classifier or a
+//! regressor chosen by one pipeline param.
+
+use ndarray::{Array1, ArrayView2};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    Classifier, ForestParams, LinearParams, LinearRegression, LogisticParams, Model, ModelError, ModelParams,
+    NaiveBayesParams, Regressor, SvmParams, TreeParams, linear,
+};
+
+/// Any fitted regression model, as one serde artifact type; implements [`Regressor`].
+///
+/// ```
+/// use mlflow_ml::models::{LinearParams, RegressionModel, RegressionParams, Regressor};
+/// use ndarray::array;
+/// let x = array![[0.0], [1.0], [2.0]];
+/// let m = RegressionModel::fit(x.view(), &[1.0, 3.0, 5.0], &RegressionParams::Linear(LinearParams::default()))?;
+/// assert_eq!(m.kind(), "linear regression");
+/// assert!((m.predict(array![[3.0]].view())?[0] - 7.0).abs() < 1e-12);
+/// # Ok::<(), mlflow_ml::models::ModelError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum RegressionModel {
+    /// Ordinary least squares or ridge.
+    Linear(LinearRegression),
+}
+
+/// Hyperparameters of any regression model: one pipeline param chooses the kind and settings.
+///
+/// ```
+/// use mlflow_ml::models::{LinearParams, RegressionParams};
+/// assert_eq!(RegressionParams::from(LinearParams::ridge(1.0)).kind(), "linear regression");
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum RegressionParams {
+    /// Fit a [`LinearRegression`].
+    Linear(LinearParams),
+}
+
+impl From<LinearParams> for RegressionParams {
+    fn from(params: LinearParams) -> Self {
+        RegressionParams::Linear(params)
+    }
+}
+
+impl RegressionParams {
+    /// A short human name of the model kind these params fit.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RegressionParams::Linear(_) => linear::KIND,
+        }
+    }
+}
+
+impl RegressionModel {
+    /// Fits the regression model kind that `params` names.
+    pub fn fit(x: ArrayView2<'_, f64>, y: &[f64], params: &RegressionParams) -> Result<Self, ModelError> {
+        Ok(match params {
+            RegressionParams::Linear(p) => RegressionModel::Linear(LinearRegression::fit(x, y, p)?),
+        })
+    }
+
+    /// A short human name of the model kind.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RegressionModel::Linear(_) => linear::KIND,
+        }
+    }
+
+    fn inner(&self) -> &dyn Regressor {
+        match self {
+            RegressionModel::Linear(m) => m,
+        }
+    }
+}
+
+impl Regressor for RegressionModel {
+    fn n_features(&self) -> usize {
+        self.inner().n_features()
+    }
+
+    fn predict(&self, x: ArrayView2<'_, f64>) -> Result<Array1<f64>, ModelError> {
+        self.inner().predict(x)
+    }
+}
+
+/// What a model learns: classes (with their number) or values.
+///
+/// ```
+/// use mlflow_ml::models::Task;
+/// assert_eq!(Task::Classification { classes: 3 }.to_string(), "classification (3 classes)");
+/// assert_eq!(Task::Regression.to_string(), "regression");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Task {
+    /// Class probabilities over `classes` classes (2: binary).
+    Classification {
+        /// The number of classes.
+        classes: usize,
+    },
+    /// One real value per row.
+    Regression,
+}
+
+impl std::fmt::Display for Task {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Task::Classification { classes } => write!(f, "classification ({classes} classes)"),
+            Task::Regression => f.write_str("regression"),
+        }
+    }
+}
+
+/// A fitted classifier or regressor: what a training step of either task produces.
+///
+/// ```
+/// use mlflow_ml::models::{Estimator, EstimatorParams, LinearParams, Task, TreeParams};
+/// use ndarray::array;
+/// let x = array![[0.0], [1.0], [2.0], [3.0]];
+/// let tree = Estimator::fit_classes(x.view(), &[0, 0, 1, 1], &EstimatorParams::from(TreeParams::default()))?;
+/// assert_eq!(tree.task(), Task::Classification { classes: 2 });
+/// let line = Estimator::fit_values(x.view(), &[0.0, 1.0, 2.0, 3.0], &EstimatorParams::from(LinearParams::default()))?;
+/// assert_eq!(line.task(), Task::Regression);
+/// # Ok::<(), mlflow_ml::models::ModelError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Estimator {
+    /// A classifier.
+    Classifier(Model),
+    /// A regressor.
+    Regressor(RegressionModel),
+}
+
+/// Hyperparameters of a classifier or a regressor (see [`Estimator`]).
+///
+/// `From` each classifier's params gives a classifier (`TreeParams` is a classification tree);
+/// `From<LinearParams>` and `From<RegressionParams>` give a regressor.
+///
+/// ```
+/// use mlflow_ml::models::{EstimatorParams, LinearParams, SvmParams};
+/// assert!(EstimatorParams::from(SvmParams::default()).is_classifier());
+/// assert!(!EstimatorParams::from(LinearParams::default()).is_classifier());
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum EstimatorParams {
+    /// A classifier's params.
+    Classifier(ModelParams),
+    /// A regressor's params.
+    Regressor(RegressionParams),
+}
+
+macro_rules! classifier_params_from {
+    ($($params:ty),* $(,)?) => {
+        $(
+            impl From<$params> for EstimatorParams {
+                fn from(params: $params) -> Self {
+                    EstimatorParams::Classifier(params.into())
+                }
+            }
+        )*
+    };
+}
+
+classifier_params_from!(ModelParams, TreeParams, ForestParams, LogisticParams, NaiveBayesParams, SvmParams);
+
+impl From<RegressionParams> for EstimatorParams {
+    fn from(params: RegressionParams) -> Self {
+        EstimatorParams::Regressor(params)
+    }
+}
+
+impl From<LinearParams> for EstimatorParams {
+    fn from(params: LinearParams) -> Self {
+        EstimatorParams::Regressor(params.into())
+    }
+}
+
+impl EstimatorParams {
+    /// A short human name of the model kind.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EstimatorParams::Classifier(p) => p.kind(),
+            EstimatorParams::Regressor(p) => p.kind(),
+        }
+    }
+
+    /// Whether these params fit a classifier.
+    pub fn is_classifier(&self) -> bool {
+        matches!(self, EstimatorParams::Classifier(_))
+    }
+}
+
+impl Estimator {
+    /// Fits a classifier on class indices; regressor params are [`ModelError::WrongTask`].
+    pub fn fit_classes(
+        x: ArrayView2<'_, f64>,
+        y: &[usize],
+        params: &EstimatorParams,
+    ) -> Result<Self, ModelError> {
+        match params {
+            EstimatorParams::Classifier(p) => Ok(Estimator::Classifier(Model::fit(x, y, p)?)),
+            EstimatorParams::Regressor(p) => {
+                Err(ModelError::WrongTask { model: p.kind(), expected: "classifier", found: "class labels" })
+            }
+        }
+    }
+
+    /// Fits a regressor on real values; classifier params are [`ModelError::WrongTask`].
+    pub fn fit_values(
+        x: ArrayView2<'_, f64>,
+        y: &[f64],
+        params: &EstimatorParams,
+    ) -> Result<Self, ModelError> {
+        match params {
+            EstimatorParams::Regressor(p) => Ok(Estimator::Regressor(RegressionModel::fit(x, y, p)?)),
+            EstimatorParams::Classifier(p) => Err(ModelError::WrongTask {
+                model: p.kind(),
+                expected: "regressor",
+                found: "a numeric target",
+            }),
+        }
+    }
+
+    /// What the model predicts.
+    pub fn task(&self) -> Task {
+        match self {
+            Estimator::Classifier(m) => Task::Classification { classes: m.n_classes() },
+            Estimator::Regressor(_) => Task::Regression,
+        }
+    }
+
+    /// A short human name of the model kind.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Estimator::Classifier(m) => m.kind(),
+            Estimator::Regressor(m) => m.kind(),
+        }
+    }
+
+    /// The number of feature columns the model expects.
+    pub fn n_features(&self) -> usize {
+        match self {
+            Estimator::Classifier(m) => m.n_features(),
+            Estimator::Regressor(m) => m.n_features(),
+        }
+    }
+
+    /// The classifier, if it is one.
+    pub fn classifier(&self) -> Option<&Model> {
+        match self {
+            Estimator::Classifier(m) => Some(m),
+            Estimator::Regressor(_) => None,
+        }
+    }
+
+    /// The regressor, if it is one.
+    pub fn regressor(&self) -> Option<&RegressionModel> {
+        match self {
+            Estimator::Regressor(m) => Some(m),
+            Estimator::Classifier(_) => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn params_of_the_other_task_are_refused() {
+        let x = array![[0.0], [1.0]];
+        let err = Estimator::fit_values(x.view(), &[0.0, 1.0], &TreeParams::default().into()).unwrap_err();
+        assert!(err.to_string().contains("regressor"), "{err}");
+        let err = Estimator::fit_classes(x.view(), &[0, 1], &LinearParams::default().into()).unwrap_err();
+        assert!(matches!(err, ModelError::WrongTask { expected: "classifier", .. }), "{err}");
+    }
+}
