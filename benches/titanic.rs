@@ -39,7 +39,9 @@ fn models(c: &mut Criterion) {
     let mut bench = |name: &str, params: ModelParams, d: &Dataset| {
         group.bench_function(name, |b| {
             b.iter(|| {
-                let model = Model::fit(black_box(d.train.x.view()), black_box(&d.train_y), &params).unwrap();
+                let model =
+                    Model::fit(black_box(d.train.x.view()), black_box(&d.train_classes().unwrap()), &params)
+                        .unwrap();
                 let p = model.predict_positive(d.test.x.view()).unwrap();
                 let labels = model.predict(d.test.x.view()).unwrap();
                 black_box((p, labels))

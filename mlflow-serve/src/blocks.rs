@@ -9,8 +9,7 @@ use mlflow_core::prelude::Node;
 use mlflow_core::registry::{AliasMove, ModelVersion, Promotion, RegisterRequest, Registry, RegistryError};
 use mlflow_macros::step;
 use mlflow_ml::blocks::{Compared, Prepared, Trained};
-use mlflow_ml::eval::{Champion, Metric};
-use mlflow_ml::models::SelfTestedModel;
+use mlflow_ml::eval::{Best, TaskMetric};
 
 use crate::{Lineage, ModelPackage, ServeError};
 
@@ -25,7 +24,7 @@ pub const SELF_TEST_ROWS: usize = 5;
 /// `p.step(PackageStep, (compared.champion, compared.trained, prepared))`.
 #[step(crate = mlflow_core)]
 pub fn package(
-    champion: &Champion,
+    champion: &Best<TaskMetric>,
     trained: &Vec<Trained>,
     prepared: &Prepared,
 ) -> Result<ModelPackage, ServeError> {
@@ -39,10 +38,19 @@ pub fn package(
     };
     let n = SELF_TEST_ROWS.min(prepared.test.rows());
     let rows = prepared.test.x.slice_axis(ndarray::Axis(0), ndarray::Slice::from(..n));
-    let tested =
-        SelfTestedModel::new(chosen.name.clone(), chosen.model.clone(), chosen.scaler.clone(), rows)?;
-    ModelPackage::from_self_tested(&tested, &prepared.test.names, Lineage::default())?
-        .with_features(prepared.features.clone())
+    let package = ModelPackage::new(
+        chosen.name.clone(),
+        chosen.model.clone(),
+        chosen.scaler.clone(),
+        &prepared.test.names,
+        rows,
+        Lineage::default(),
+    )?;
+    let package = match prepared.classes() {
+        Some(classes) => package.with_classes(classes.clone())?,
+        None => package,
+    };
+    package.with_features(prepared.features.clone())
 }
 
 /// What [`register_champion`] did.
@@ -99,7 +107,7 @@ pub fn register_champion(
     let scored = report.get(compared.scored)?;
     let metrics = &scored[champion.index].metrics;
     let request = RegisterRequest::for_output(report, package)?
-        .metrics(Metric::ALL.map(|m| (m.name(), metrics.get(m))).into_iter().filter(|(_, v)| v.is_finite()))
+        .metrics(metrics.named())
         .description(format!("{} selected by {} ({:.4})", champion.name, champion.metric, champion.value));
     let version = registry.register(model, request)?;
     let promotion = Promotion::by(champion.metric).reason(format!("champion of run {}", report.run_id()));

@@ -8,14 +8,17 @@ use serde::{Deserialize, Serialize};
 
 use super::{ServeError, join};
 use mlflow_core::codec;
-use mlflow_ml::features::{FittedFeatures, FittedMatrixScaler};
-use mlflow_ml::models::{Classifier, Model, SELF_TEST_TOLERANCE, SelfTestedModel};
+use mlflow_ml::features::{ClassLabel, ClassLabels, FittedFeatures, FittedMatrixScaler};
+use mlflow_ml::models::{Estimator, Model, Outputs, SELF_TEST_TOLERANCE, SelfTestedModel, Task};
 
 /// The first bytes of every package file.
 pub const MAGIC: &[u8; 10] = b"MLFLOWPKG\0";
 
 /// The package format version this library writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The first format (binary classifiers only), still read: [`ModelPackage::load`] converts it.
+pub const LEGACY_FORMAT_VERSION: u32 = 1;
 
 const HEADER_LEN: usize = MAGIC.len() + 4 + 8 + 32;
 const BYTES: &str = "the input bytes";
@@ -88,7 +91,8 @@ pub struct OutputField {
 pub struct Signature {
     /// Input features, in the order the model takes them.
     pub inputs: Vec<InputField>,
-    /// Outputs: `probability` then `label`.
+    /// Outputs: `probability` then `label` (binary), `probability_<class>` per class then `label`
+    /// (multiclass), or `value` (regression).
     pub outputs: Vec<OutputField>,
 }
 
@@ -116,6 +120,67 @@ impl Signature {
                 },
             ],
         }
+    }
+
+    /// A signature of float inputs with these names and the outputs of `task`: for two classes
+    /// `probability` (P of the second class) and `label`; for more, one `probability_<class>` per
+    /// class and `label`; for regression `value`.
+    ///
+    /// ```
+    /// use mlflow_ml::features::{ClassLabel, ClassLabels};
+    /// use mlflow_ml::models::Task;
+    /// use mlflow_serve::Signature;
+    /// let classes = ClassLabels::new(["a", "b", "c"].map(|s| ClassLabel::Text(s.into())).to_vec());
+    /// let s = Signature::for_task(["x"], Task::Classification { classes: 3 }, Some(&classes));
+    /// let outputs: Vec<&str> = s.outputs.iter().map(|o| o.name.as_str()).collect();
+    /// assert_eq!(outputs, ["probability_a", "probability_b", "probability_c", "label"]);
+    /// assert_eq!(Signature::for_task(["x"], Task::Regression, None).outputs[0].name, "value");
+    /// ```
+    pub fn for_task<S: Into<String>>(
+        names: impl IntoIterator<Item = S>,
+        task: Task,
+        classes: Option<&ClassLabels>,
+    ) -> Signature {
+        let mut signature = Signature::new(names);
+        let label =
+            |description: String| OutputField { name: "label".into(), ty: FieldType::Label, description };
+        match task {
+            Task::Classification { classes: 2 } => {
+                if let Some(classes) = classes {
+                    signature.outputs[0].description = format!(
+                        "P(class `{}`), in [0, 1]",
+                        classes.label(1).map(ToString::to_string).unwrap_or_default()
+                    );
+                    signature.outputs[1] = label(format!(
+                        "`{}` when the probability is above 0.5, else `{}`",
+                        classes.label(1).map(ToString::to_string).unwrap_or_default(),
+                        classes.label(0).map(ToString::to_string).unwrap_or_default()
+                    ));
+                }
+            }
+            Task::Classification { classes: n } => {
+                let name =
+                    |i: usize| classes.and_then(|c| c.label(i)).map_or(i.to_string(), ToString::to_string);
+                signature.outputs = (0..n)
+                    .map(|i| OutputField {
+                        name: format!("probability_{}", name(i)),
+                        ty: FieldType::Float,
+                        description: format!("P(class `{}`), in [0, 1]", name(i)),
+                    })
+                    .collect();
+                signature.outputs.push(label(
+                    "the class of the largest probability (the first in class order on a tie)".into(),
+                ));
+            }
+            Task::Regression => {
+                signature.outputs = vec![OutputField {
+                    name: "value".into(),
+                    ty: FieldType::Float,
+                    description: "the predicted value".into(),
+                }];
+            }
+        }
+        signature
     }
 
     /// The input feature names, in order.
@@ -222,10 +287,45 @@ pub struct ModelPackage {
     signature: Signature,
     features: Option<FittedFeatures>,
     scaler: Option<FittedMatrixScaler>,
+    model: Estimator,
+    classes: Option<ClassLabels>,
+    self_test_rows: Array2<f64>,
+    expected: Vec<f64>,
+    lineage: Lineage,
+}
+
+/// The body of a format-1 package (binary classifiers only), read and converted on load.
+#[derive(Deserialize)]
+struct LegacyPackage {
+    name: String,
+    library_version: String,
+    #[allow(dead_code)] // checked through the header
+    format_version: u32,
+    signature: Signature,
+    features: Option<FittedFeatures>,
+    scaler: Option<FittedMatrixScaler>,
     model: Model,
     self_test_rows: Array2<f64>,
     expected: Vec<f64>,
     lineage: Lineage,
+}
+
+impl From<LegacyPackage> for ModelPackage {
+    fn from(old: LegacyPackage) -> Self {
+        ModelPackage {
+            name: old.name,
+            library_version: old.library_version,
+            format_version: FORMAT_VERSION,
+            signature: old.signature,
+            features: old.features,
+            scaler: old.scaler,
+            model: Estimator::Classifier(old.model),
+            classes: Some(ClassLabels::new(vec![ClassLabel::Int(0), ClassLabel::Int(1)])),
+            self_test_rows: old.self_test_rows,
+            expected: old.expected,
+            lineage: old.lineage,
+        }
+    }
 }
 
 impl ModelPackage {
@@ -245,27 +345,70 @@ impl ModelPackage {
     /// ```
     pub fn new<S: AsRef<str>>(
         name: impl Into<String>,
-        model: Model,
+        model: impl Into<Estimator>,
         scaler: Option<FittedMatrixScaler>,
         feature_names: &[S],
         self_test_rows: ArrayView2<'_, f64>,
         lineage: Lineage,
     ) -> Result<ModelPackage, ServeError> {
+        let model = model.into();
+        let task = model.task();
+        let classes = match task {
+            Task::Classification { classes } => {
+                Some(ClassLabels::new((0..classes as i64).map(ClassLabel::Int).collect()))
+            }
+            Task::Regression => None,
+        };
+        let names = feature_names.iter().map(|n| n.as_ref().to_owned());
         let mut package = ModelPackage {
             name: name.into(),
             library_version: env!("CARGO_PKG_VERSION").to_owned(),
             format_version: FORMAT_VERSION,
-            signature: Signature::new(feature_names.iter().map(|n| n.as_ref().to_owned())),
+            signature: Signature::for_task(names, task, classes.as_ref()),
             features: None,
             scaler,
             model,
+            classes,
             self_test_rows: self_test_rows.to_owned(),
             expected: Vec::new(),
             lineage,
         };
         package.check().map_err(ServeError::Build)?;
-        package.expected = package.predict_proba(self_test_rows)?.to_vec();
+        package.expected = package.predict_outputs(self_test_rows)?.recorded();
         Ok(package)
+    }
+
+    /// Names the classes as the label column held them (class index `i` is `classes.labels()[i]`),
+    /// for the answers and the signature; a classifier is packaged with classes `0, 1, ...` until
+    /// then. The number of classes must be the model's.
+    ///
+    /// ```
+    /// use mlflow_ml::features::{ClassLabel, ClassLabels};
+    /// use mlflow_ml::models::{Model, ModelParams, NaiveBayesParams};
+    /// use mlflow_serve::{Lineage, ModelPackage};
+    /// use ndarray::array;
+    /// let x = array![[0.0], [0.2], [2.0], [2.2]];
+    /// let model = Model::fit(x.view(), &[0, 0, 1, 1], &ModelParams::NaiveBayes(NaiveBayesParams::default()))?;
+    /// let classes = ClassLabels::new(vec![ClassLabel::Text("died".into()), ClassLabel::Text("survived".into())]);
+    /// let p = ModelPackage::new("nb", model, None, &["x"], x.view(), Lineage::default())?.with_classes(classes)?;
+    /// assert_eq!(p.classes().unwrap().describe(), "died, survived");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_classes(mut self, classes: ClassLabels) -> Result<ModelPackage, ServeError> {
+        let task = self.model.task();
+        match task {
+            Task::Classification { classes: n } if n == classes.len() => {}
+            _ => {
+                return Err(ServeError::Build(format!(
+                    "{} class labels ({}) for a model of task {task}; pass the classes the model was trained on",
+                    classes.len(),
+                    classes.describe()
+                )));
+            }
+        }
+        self.signature = Signature::for_task(self.signature.names(), task, Some(&classes));
+        self.classes = Some(classes);
+        Ok(self)
     }
 
     /// Packages what the pipeline produced: the [`SelfTestedModel`]'s model, scaler and self-test
@@ -281,7 +424,7 @@ impl ModelPackage {
         let (rows, expected) = model.self_test();
         let package = ModelPackage::new(
             model.name(),
-            model.model().clone(),
+            Estimator::Classifier(model.model().clone()),
             model.scaler().cloned(),
             feature_names,
             rows,
@@ -311,7 +454,9 @@ impl ModelPackage {
     ) -> Result<ModelPackage, ServeError> {
         let names: Vec<String> = match model.scaler() {
             Some(scaler) => scaler.names().to_vec(),
-            None => (0..model.model().n_features()).map(|i| format!("x{i}")).collect(),
+            None => (0..mlflow_ml::models::Classifier::n_features(model.model()))
+                .map(|i| format!("x{i}"))
+                .collect(),
         };
         ModelPackage::from_self_tested(model, &names, lineage)
     }
@@ -321,13 +466,15 @@ impl ModelPackage {
     fn agrees_with(&self, recorded: &[f64]) -> Result<(), ServeError> {
         if recorded.len() != self.expected.len() {
             return Err(ServeError::Build(format!(
-                "the self-tested model records {} probabilities for {} rows; reload it from the store",
+                "{} self-test outputs are compared with the {} recorded; reload the model from the store",
                 recorded.len(),
                 self.expected.len()
             )));
         }
-        for (row, (&want, &got)) in recorded.iter().zip(&self.expected).enumerate() {
+        let per_row = self.recorded_per_row();
+        for (at, (&got, &want)) in recorded.iter().zip(&self.expected).enumerate() {
             if (want - got).abs() > SELF_TEST_TOLERANCE {
+                let row = at / per_row;
                 return Err(ServeError::SelfTest { model: self.name.clone(), row, expected: want, got });
             }
         }
@@ -422,8 +569,18 @@ impl ModelPackage {
     /// The model.
     ///
     /// See [`ModelPackage::signature`] for an example.
-    pub fn model(&self) -> &Model {
+    pub fn model(&self) -> &Estimator {
         &self.model
+    }
+
+    /// What the model predicts: classes (how many) or values.
+    pub fn task(&self) -> Task {
+        self.model.task()
+    }
+
+    /// The classes as the label column held them, in class-index order (`None` for a regressor).
+    pub fn classes(&self) -> Option<&ClassLabels> {
+        self.classes.as_ref()
     }
 
     /// The self-test rows (model inputs, before the scaler) and their expected probabilities.
@@ -459,9 +616,9 @@ impl ModelPackage {
 
     /// P(class 1) for rows of model inputs (before the scaler), without input checks beyond the
     /// model's own. The scorer's path; also used for the self-test.
-    pub(crate) fn predict_proba(&self, x: ArrayView2<'_, f64>) -> Result<ndarray::Array1<f64>, ServeError> {
-        let proba = match &self.scaler {
-            None => self.model.predict_positive(x)?,
+    pub(crate) fn predict_outputs(&self, x: ArrayView2<'_, f64>) -> Result<Outputs, ServeError> {
+        let outputs = match &self.scaler {
+            None => self.model.predict_outputs(x)?,
             Some(scaler) => {
                 let mut scaled = x.to_owned();
                 for (mut col, s) in scaled.columns_mut().into_iter().zip(scaler.scalers()) {
@@ -477,20 +634,20 @@ impl ModelPackage {
                         ),
                     ));
                 }
-                self.model.predict_positive(scaled.view())?
+                self.model.predict_outputs(scaled.view())?
             }
         };
-        if proba.len() != x.nrows() {
+        if outputs.rows() != x.nrows() {
             return Err(ServeError::Build(format!(
-                "the model returned {} probabilities for {} rows; repackage the model",
-                proba.len(),
+                "the model returned {} outputs for {} rows; repackage the model",
+                outputs.rows(),
                 x.nrows()
             )));
         }
-        if let Some(row) = proba.iter().position(|p| !p.is_finite()) {
-            return Err(self.out_of_range(row, &format!("the model's probability is {}", proba[row])));
+        if let Some((row, value)) = outputs.first_non_finite() {
+            return Err(self.out_of_range(row, &format!("the model's output is {value}")));
         }
-        Ok(proba)
+        Ok(outputs)
     }
 
     pub(crate) fn out_of_range(&self, row: usize, detail: &str) -> ServeError {
@@ -509,14 +666,17 @@ impl ModelPackage {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn verify(&self) -> Result<(), ServeError> {
-        let got = self.predict_proba(self.self_test_rows.view())?;
-        for (row, (&want, &got)) in self.expected.iter().zip(got.iter()).enumerate() {
-            // `predict_proba` already refused a probability that is not finite.
-            if (want - got).abs() > SELF_TEST_TOLERANCE {
-                return Err(ServeError::SelfTest { model: self.name.clone(), row, expected: want, got });
-            }
+        let got = self.predict_outputs(self.self_test_rows.view())?.recorded();
+        // `predict_outputs` already refused an output that is not finite.
+        self.agrees_with(&got)
+    }
+
+    /// How many figures the self-test records per row ([`Outputs::recorded`]).
+    fn recorded_per_row(&self) -> usize {
+        match self.model.task() {
+            Task::Classification { classes } if classes > 2 => classes,
+            _ => 1,
         }
-        Ok(())
     }
 
     /// Checks that the parts fit together; the error text says what does not.
@@ -561,12 +721,18 @@ impl ModelPackage {
                 self.self_test_rows.ncols()
             ));
         }
-        if !self.expected.is_empty() && self.expected.len() != self.self_test_rows.nrows() {
+        let per_row = self.recorded_per_row();
+        if !self.expected.is_empty() && self.expected.len() != self.self_test_rows.nrows() * per_row {
             return Err(format!(
-                "{} expected probabilities for {} self-test rows",
+                "{} expected outputs for {} self-test rows ({per_row} per row)",
                 self.expected.len(),
                 self.self_test_rows.nrows()
             ));
+        }
+        if let (Task::Classification { classes }, Some(labels)) = (self.model.task(), &self.classes)
+            && labels.len() != classes
+        {
+            return Err(format!("{} class labels for a model of {classes} classes", labels.len()));
         }
         Ok(())
     }
@@ -657,7 +823,7 @@ fn read(bytes: &[u8], source_name: &str) -> Result<ModelPackage, ServeError> {
     // The version is checked as soon as it is there: a later format may have another header.
     let version = bytes.get(10..14).ok_or_else(header_short)?;
     let found = u32::from_le_bytes([version[0], version[1], version[2], version[3]]);
-    if found != FORMAT_VERSION {
+    if found != FORMAT_VERSION && found != LEGACY_FORMAT_VERSION {
         return Err(ServeError::UnsupportedFormat {
             source_name: name(),
             found,
@@ -688,8 +854,12 @@ fn read(bytes: &[u8], source_name: &str) -> Result<ModelPackage, ServeError> {
     if codec::hash_bytes(body).as_bytes() != &bytes[22..HEADER_LEN] {
         return Err(corrupt("the body does not match the hash in the header".into()));
     }
-    let package: ModelPackage =
-        codec::decode(body, u64::MAX).map_err(|e| corrupt(format!("the body does not decode: {e}")))?;
+    let decoded = |e: mlflow_core::codec::CodecError| corrupt(format!("the body does not decode: {e}"));
+    let package: ModelPackage = if found == LEGACY_FORMAT_VERSION {
+        codec::decode::<LegacyPackage>(body, u64::MAX).map_err(decoded)?.into()
+    } else {
+        codec::decode(body, u64::MAX).map_err(decoded)?
+    };
     if package.format_version != FORMAT_VERSION {
         return Err(corrupt(format!(
             "the body says format version {} but the header says {FORMAT_VERSION}",
@@ -697,8 +867,8 @@ fn read(bytes: &[u8], source_name: &str) -> Result<ModelPackage, ServeError> {
         )));
     }
     package.check().map_err(corrupt)?;
-    if package.expected.len() != package.self_test_rows.nrows() {
-        return Err(corrupt("the self-test rows and expected probabilities differ in number".into()));
+    if package.expected.len() != package.self_test_rows.nrows() * package.recorded_per_row() {
+        return Err(corrupt("the self-test rows and expected outputs differ in number".into()));
     }
     package.verify()?;
     Ok(package)
@@ -738,7 +908,7 @@ mod tests {
         let mut p = package();
         p.expected.pop();
         let err = ModelPackage::from_bytes(&p.to_bytes().unwrap()).unwrap_err();
-        assert!(err.to_string().contains("3 expected probabilities for 4 self-test rows"), "{err}");
+        assert!(err.to_string().contains("3 expected outputs for 4 self-test rows"), "{err}");
     }
 
     #[test]

@@ -10,28 +10,64 @@ use super::{Lineage, MAGIC, ModelPackage, ServeError, join};
 use mlflow_core::codec;
 use mlflow_core::registry::Registry;
 use mlflow_ml::data::Table;
-use mlflow_ml::models::{ModelError, SelfTestedModel};
+use mlflow_ml::models::{ModelError, Outputs, SelfTestedModel, argmax_rows};
 
 /// Up to this many features, a single row is scaled on the stack.
 const STACK_FEATURES: usize = 64;
 
-/// One scored row: the probability of class 1 and the label (1 when the probability is above 0.5).
+/// One row's prediction, in the form the prediction log keeps: the class index and a probability
+/// for a classifier, the value for a regressor.
+///
+/// - Binary classifier: `label` is 1 when P(class 1) `> 0.5`, else 0, and `probability` is
+///   P(class 1).
+/// - Multiclass classifier: `label` is the class of the largest probability (the first on a
+///   tie) and `probability` is that class's probability.
+/// - Regressor: `label` is 0 and `probability` holds the **predicted value**.
+///
+/// The class index points into the package's [`classes`](crate::ModelPackage::classes); every
+/// class probability is in [`Scorer::predict`]'s outputs.
 ///
 /// ```
-/// let p = mlflow_serve::Prediction { label: 0, probability: 0.42 };
-/// assert_eq!(p.label, 0);
+/// use mlflow_serve::Prediction;
+/// let p = Prediction { label: 1, probability: 0.93 };
+/// assert_eq!(serde_json::to_string(&p).unwrap(), r#"{"label":1,"probability":0.93}"#);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Prediction {
-    /// 0 or 1.
-    pub label: u8,
-    /// P(class 1), in `[0, 1]`.
+    /// The predicted class index (0 for a regressor).
+    pub label: u32,
+    /// P(class 1) (binary), P(label) (multiclass) or the predicted value (regressor).
     pub probability: f64,
 }
 
 impl Prediction {
-    fn of(probability: f64) -> Prediction {
-        Prediction { label: u8::from(probability > 0.5), probability }
+    /// One prediction per row of `outputs` (see [`Prediction`] for what each field holds).
+    ///
+    /// ```
+    /// use mlflow_ml::models::Outputs;
+    /// use mlflow_serve::Prediction;
+    /// use ndarray::array;
+    /// let p = Prediction::summarize(&Outputs::Probabilities(array![[0.2, 0.5, 0.3], [0.6, 0.4, 0.0]]));
+    /// assert_eq!(p, [Prediction { label: 1, probability: 0.5 }, Prediction { label: 0, probability: 0.6 }]);
+    /// let p = Prediction::summarize(&Outputs::Probabilities(array![[0.5, 0.5]]));
+    /// assert_eq!(p, [Prediction { label: 0, probability: 0.5 }]);
+    /// ```
+    pub fn summarize(outputs: &Outputs) -> Vec<Prediction> {
+        match outputs {
+            Outputs::Probabilities(p) if p.ncols() == 2 => p
+                .rows()
+                .into_iter()
+                .map(|row| Prediction { label: u32::from(row[1] > 0.5), probability: row[1] })
+                .collect(),
+            Outputs::Probabilities(p) => argmax_rows(p.view())
+                .iter()
+                .zip(p.rows())
+                .map(|(&class, row)| Prediction { label: class as u32, probability: row[class] })
+                .collect(),
+            Outputs::Values(v) => {
+                v.iter().map(|&value| Prediction { label: 0, probability: value }).collect()
+            }
+        }
     }
 }
 
@@ -162,8 +198,8 @@ impl Scorer {
     pub fn score_row(&self, row: &[f64]) -> Result<Prediction, ServeError> {
         self.check_row(0, row)?;
         let n = row.len();
-        let probability = match self.package.scaler() {
-            None => self.model_proba(row)?,
+        match self.package.scaler() {
+            None => self.model_row(row),
             Some(scaler) => {
                 let mut stack = [0.0; STACK_FEATURES];
                 let mut heap = Vec::new();
@@ -183,30 +219,46 @@ impl Scorer {
                     );
                     return Err(self.package.out_of_range(0, &detail));
                 }
-                self.model_proba(buf)?
+                self.model_row(buf)
             }
-        };
-        Ok(Prediction::of(probability))
+        }
     }
 
-    fn model_proba(&self, row: &[f64]) -> Result<f64, ServeError> {
-        use mlflow_ml::models::Classifier;
+    fn model_row(&self, row: &[f64]) -> Result<Prediction, ServeError> {
         let view = ArrayView2::from_shape((1, row.len()), row)
             .map_err(|e| ServeError::Build(format!("cannot view the row as a matrix: {e}")))?;
-        let proba = self.package.model().predict_positive(view)?;
-        match proba.first() {
-            Some(p) if p.is_finite() => Ok(*p),
-            Some(p) => Err(self.package.out_of_range(0, &format!("the model's probability is {p}"))),
-            None => Err(ServeError::Build(
-                "the model returned no probability for one row; repackage the model".into(),
-            )),
+        let outputs = self.package.model().predict_outputs(view)?;
+        if let Some((_, value)) = outputs.first_non_finite() {
+            return Err(self.package.out_of_range(0, &format!("the model's output is {value}")));
         }
+        Prediction::summarize(&outputs).pop().ok_or_else(|| {
+            ServeError::Build("the model returned no output for one row; repackage the model".into())
+        })
     }
 
     /// Scores rows of model inputs, one row per input, columns in signature order.
     ///
     /// See [`Scorer`] for an example.
     pub fn score_batch(&self, rows: ArrayView2<'_, f64>) -> Result<Vec<Prediction>, ServeError> {
+        Ok(Prediction::summarize(&self.predict(rows)?))
+    }
+
+    /// Every output of the model for rows of engineered features (checked as
+    /// [`Scorer::score_batch`] checks them): one probability per class for a classifier, the value
+    /// for a regressor.
+    ///
+    /// ```
+    /// use mlflow_ml::models::{Model, ModelParams, NaiveBayesParams, Outputs};
+    /// use mlflow_serve::{Lineage, ModelPackage, Scorer};
+    /// use ndarray::array;
+    /// let x = array![[0.0], [0.2], [2.0], [2.2], [4.0], [4.2]];
+    /// let model = Model::fit(x.view(), &[0, 0, 1, 1, 2, 2], &ModelParams::NaiveBayes(NaiveBayesParams::default()))?;
+    /// let scorer = Scorer::new(ModelPackage::new("nb", model, None, &["x"], x.view(), Lineage::default())?);
+    /// let Outputs::Probabilities(p) = scorer.predict(array![[4.1]].view())? else { unreachable!() };
+    /// assert_eq!(p.ncols(), 3);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn predict(&self, rows: ArrayView2<'_, f64>) -> Result<Outputs, ServeError> {
         if rows.ncols() != self.names.len() {
             return Err(self.count_error(0, rows.ncols()));
         }
@@ -217,10 +269,7 @@ impl Scorer {
                 }
             }
         }
-        if rows.nrows() == 0 {
-            return Ok(Vec::new());
-        }
-        Ok(self.package.predict_proba(rows)?.iter().map(|&p| Prediction::of(p)).collect())
+        self.package.predict_outputs(rows)
     }
 
     /// Scores one row given as feature name to value; every feature of the signature must be
@@ -271,11 +320,17 @@ impl Scorer {
     /// let package = ModelPackage::new("nb", model, None, &["x"], x.view(), Lineage::default())?;
     /// let scorer = Scorer::new(package.with_features(fitted)?);
     /// let serving = Table::new(vec![("x".into(), Column::Float(vec![Some(2.1), None]))]).unwrap();
-    /// let labels: Vec<u8> = scorer.score_table(&serving)?.iter().map(|p| p.label).collect();
+    /// let labels: Vec<u32> = scorer.score_table(&serving)?.iter().map(|p| p.label).collect();
     /// assert_eq!(labels, [1, 0]); // the missing value is imputed with the training median, 1.0
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn score_table(&self, table: &Table) -> Result<Vec<Prediction>, ServeError> {
+        Ok(Prediction::summarize(&self.predict_table(table)?))
+    }
+
+    /// Every output of the model for raw table rows (see [`Scorer::score_table`] and
+    /// [`Scorer::predict`]).
+    pub fn predict_table(&self, table: &Table) -> Result<Outputs, ServeError> {
         let features = self.package.features().ok_or_else(|| {
             ServeError::Build(format!(
                 "package `{}` has no feature transformers, so it scores only engineered features ({}); use `score_batch`, or package it with `ModelPackage::with_features`",
@@ -284,7 +339,7 @@ impl Scorer {
             ))
         })?;
         let matrix = features.transform(table)?;
-        self.score_batch(matrix.x.view())
+        self.predict(matrix.x.view())
     }
 
     pub(crate) fn ordered(&self, row: usize, named: &BTreeMap<String, f64>) -> Result<Vec<f64>, ServeError> {

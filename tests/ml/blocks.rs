@@ -38,7 +38,7 @@ fn prepare_infers_features_from_the_training_rows_and_says_what_it_left_out() {
     assert_eq!((prepared.train.rows(), prepared.test.rows()), (48, 12));
     assert!(prepared.train.x.iter().all(|v| v.is_finite()), "gaps in `x` are imputed");
     // Stratified: six of each class held out.
-    assert_eq!(prepared.test_y.iter().filter(|&&y| y == 1).count(), 6);
+    assert_eq!(prepared.test_classes().unwrap().iter().filter(|&&y| y == 1).count(), 6);
 }
 
 #[test]
@@ -48,9 +48,9 @@ fn blocks_are_plain_functions_and_evaluate_logs_only_inside_a_capture() {
     let scored = blocks::evaluate(&trained, &prepared).unwrap(); // outside a run: nothing recorded
     let (again, log) = track::capture(|| blocks::evaluate(&trained, &prepared).unwrap());
     assert_eq!(again, scored);
-    assert_eq!(log.metric("roc_auc"), Some(scored.metrics.roc_auc));
-    assert_eq!(log.series(mlflow::eval::ROC_TPR_SERIES).len(), scored.metrics.roc.len());
-    let champion = blocks::select(&vec![scored.clone()], &Metric::Accuracy).unwrap();
+    assert_eq!(log.metric("roc_auc"), Some(scored.metrics.binary().unwrap().roc_auc));
+    assert_eq!(log.series(mlflow::eval::ROC_TPR_SERIES).len(), scored.metrics.binary().unwrap().roc.len());
+    let champion = blocks::select(&vec![scored.clone()], &Metric::Accuracy.into()).unwrap();
     assert_eq!((champion.index, champion.name.as_str()), (0, "tree"));
     assert!(blocks::comparison_table(&[scored]).contains("tree"));
 }
@@ -85,7 +85,7 @@ fn a_label_that_is_not_0_or_1_fails_where_it_is_used_with_the_reason() {
 
 #[test]
 fn selecting_from_no_candidates_says_so() {
-    let err = blocks::select(&Vec::<Scored>::new(), &Metric::RocAuc).unwrap_err();
+    let err = blocks::select(&Vec::<Scored>::new(), &Metric::RocAuc.into()).unwrap_err();
     assert_eq!(err, mlflow::eval::EvalError::NoCandidates);
 }
 

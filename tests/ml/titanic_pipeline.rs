@@ -40,12 +40,17 @@ fn the_pipeline_runs_then_reruns_all_cached_with_identical_outputs() {
 
     let scored = first.get(nodes.compared.scored).unwrap();
     assert_eq!(scored.len(), 5);
-    let best = scored.iter().map(|s| s.metrics.roc_auc).fold(f64::MIN, f64::max);
+    let best = scored.iter().map(|s| s.metrics.binary().unwrap().roc_auc).fold(f64::MIN, f64::max);
     let champion = first.get(nodes.compared.champion).unwrap();
     assert_eq!(champion.value, best, "the champion has the highest ROC AUC");
     assert_eq!(champion.name, scored[champion.index].name);
     for s in scored {
-        assert!(s.metrics.accuracy > 0.7 && s.metrics.accuracy <= 1.0, "{}: {}", s.name, s.metrics.accuracy);
+        assert!(
+            s.metrics.binary().unwrap().accuracy > 0.7 && s.metrics.binary().unwrap().accuracy <= 1.0,
+            "{}: {}",
+            s.name,
+            s.metrics.binary().unwrap().accuracy
+        );
     }
     let package = first.get(nodes.package).unwrap();
     assert_eq!(package.name(), champion.name);
@@ -73,10 +78,10 @@ fn the_champion_metric_is_a_param() {
         .get(nodes.compared.scored)
         .unwrap()
         .iter()
-        .map(|s| s.metrics.accuracy)
+        .map(|s| s.metrics.binary().unwrap().accuracy)
         .fold(f64::MIN, f64::max);
     let champion = report.get(nodes.compared.champion).unwrap();
-    assert_eq!((champion.metric, champion.value), (Metric::Accuracy, best));
+    assert_eq!((champion.metric, champion.value), (Metric::Accuracy.into(), best));
 
     // Switching the metric reruns only selection and packaging.
     let (p, _) = pipeline::build(train_file(), Metric::LogLoss);
@@ -169,9 +174,13 @@ fn a_packaged_model_that_no_longer_reproduces_its_self_test_is_refused() {
     // The package's model with its self-test rows, as a self-tested model: its own encoding ends
     // with the expected probabilities.
     let (rows, _) = package.self_test();
-    let tested =
-        SelfTestedModel::new(package.name(), package.model().clone(), package.scaler().cloned(), rows)
-            .unwrap();
+    let tested = SelfTestedModel::new(
+        package.name(),
+        package.model().classifier().unwrap().clone(),
+        package.scaler().cloned(),
+        rows,
+    )
+    .unwrap();
     let bytes = tested.to_bytes().unwrap();
     let loaded = SelfTestedModel::from_bytes(&bytes).unwrap();
     assert_eq!(loaded.self_test().1.len(), 5);

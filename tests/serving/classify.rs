@@ -77,10 +77,10 @@ fn packaging_a_champion_that_is_not_in_the_list_is_refused_with_the_fix() {
     let prepared = titanic::dataset();
     let candidate = mlflow::blocks::Candidate::new("tree", mlflow::models::TreeParams::default());
     let trained = mlflow::blocks::train(&prepared, &candidate).unwrap();
-    let champion = mlflow::eval::Champion {
+    let champion = mlflow::eval::Best {
         index: 3,
         name: "svm".into(),
-        metric: mlflow::eval::Metric::RocAuc,
+        metric: mlflow::eval::TaskMetric::from(mlflow::eval::Metric::RocAuc),
         value: 0.9,
     };
     let err = mlflow::blocks::package(&champion, &vec![trained.clone()], &prepared).unwrap_err().to_string();
@@ -89,7 +89,7 @@ fn packaging_a_champion_that_is_not_in_the_list_is_refused_with_the_fix() {
         "{err}"
     );
 
-    let first = mlflow::eval::Champion { index: 0, name: "tree".into(), ..champion };
+    let first = mlflow::eval::Best { index: 0, name: "tree".into(), ..champion };
     let package = mlflow::blocks::package(&first, &vec![trained], &prepared).unwrap();
     assert_eq!(package.self_test().1.len(), mlflow::blocks::SELF_TEST_ROWS);
     assert!(package.features().is_some(), "the package scores raw rows");

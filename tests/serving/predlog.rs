@@ -29,7 +29,7 @@ fn record(request_id: &str, row: u32) -> PredictionRecord {
         version: 3,
         role: [Role::Champion, Role::Challenger, Role::Shadow][seed as usize % 3],
         inputs: DEMO.iter().map(|v| v + row as f64 * 0.5).collect(),
-        label: (seed % 2) as u8,
+        label: (seed % 2) as u32,
         probability: (seed % 1000) as f64 / 1000.0,
         latency_us: seed % 97,
     }

@@ -43,8 +43,13 @@ fn fixture() -> &'static Fixture {
                 // The pipeline packages its champion; rebuild the self-tested model it came from.
                 let package = report.get(nodes.package).unwrap();
                 let (rows, _) = package.self_test();
-                SelfTestedModel::new(package.name(), package.model().clone(), package.scaler().cloned(), rows)
-                    .unwrap()
+                SelfTestedModel::new(
+                    package.name(),
+                    package.model().classifier().unwrap().clone(),
+                    package.scaler().cloned(),
+                    rows,
+                )
+                .unwrap()
             },
             data: report.get(nodes.prepared).unwrap().clone(),
             _dir: dir,
@@ -112,7 +117,7 @@ fn the_demo_row_scores_as_the_pipeline_model_does() {
     let f = fixture();
     let want = f.champion.predict_positive(array![DEMO].view()).unwrap()[0];
     let got = scorer().score_row(&DEMO).unwrap();
-    assert_eq!(got, Prediction { label: u8::from(want > 0.5), probability: want });
+    assert_eq!(got, Prediction { label: u32::from(want > 0.5), probability: want });
     assert!((got.probability - 0.423).abs() < 5e-4, "the README's demo prediction: {got:?}");
     assert_eq!(got.label, 0);
 

@@ -26,7 +26,7 @@ fn populated() -> (tempfile::TempDir, std::path::PathBuf, Vec<String>, String) {
         let champion = report.get(nodes.compared.champion).unwrap();
         let scored = &report.get(nodes.compared.scored).unwrap()[champion.index];
         let request = RegisterRequest::new(report.run_id(), "package")
-            .metrics(Metric::ALL.map(|m| (m.name(), scored.metrics.get(m))));
+            .metrics(Metric::ALL.map(|m| (m.name(), scored.metrics.binary().unwrap().get(m))));
         registry.register("titanic", request).unwrap();
         runs.push(report.run_id().to_owned());
     }

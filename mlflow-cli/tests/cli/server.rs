@@ -36,7 +36,7 @@ const PREDICT: &str = "/v1/models/titanic:predict";
 #[step]
 fn package_naive_bayes(data: &Dataset) -> Result<ModelPackage, ServeError> {
     let params = ModelParams::NaiveBayes(NaiveBayesParams::default());
-    let model = Model::fit(data.train.x.view(), &data.train_y, &params)?;
+    let model = Model::fit(data.train.x.view(), &data.train_classes().unwrap(), &params)?;
     ModelPackage::new(
         "naive_bayes",
         model,
@@ -152,7 +152,7 @@ fn the_demo_request_gets_the_in_process_scorers_prediction() {
     let rows = scorer(&store, "titanic@production");
     let features =
         rows.package().features().unwrap().transform(&table.take(&(0..100).collect::<Vec<_>>())).unwrap();
-    let expected_batch: Vec<u8> =
+    let expected_batch: Vec<u32> =
         rows.score_batch(features.x.view()).unwrap().iter().map(|p| p.label).collect();
     let instances: Vec<Vec<f64>> = features.x.rows().into_iter().map(|r| r.to_vec()).collect();
     let answer = http::post(addr, PREDICT, &serde_json::json!({ "instances": instances }).to_string());

@@ -4,7 +4,7 @@ use mlflow_core::prelude::*;
 
 use super::steps::{EvaluateStep, SelectStep, TrainStep};
 use super::types::{Candidate, Prepared, Scored, Trained};
-use crate::eval::{Champion, Metric};
+use crate::eval::{Best, TaskMetric};
 
 /// The nodes [`compare`] added.
 #[derive(Debug, Clone, Copy)]
@@ -13,8 +13,8 @@ pub struct Compared {
     pub trained: Node<Vec<Trained>>,
     /// Every candidate's hold-out metrics, in the order given.
     pub scored: Node<Vec<Scored>>,
-    /// The selected champion ([`Champion::index`] points into both lists).
-    pub champion: Node<Champion>,
+    /// The selected champion ([`Best::index`] points into both lists).
+    pub champion: Node<Best<TaskMetric>>,
 }
 
 /// Adds, for each candidate `c`, a param `candidate_<c>`, a step `train_<c>` and a step
@@ -29,7 +29,7 @@ pub fn compare(
     p: &mut Pipeline,
     prepared: Node<Prepared>,
     candidates: impl IntoIterator<Item = Candidate>,
-    metric: Metric,
+    metric: impl Into<TaskMetric>,
 ) -> Compared {
     let (mut trained, mut scored) = (Vec::new(), Vec::new());
     for candidate in candidates {
@@ -41,7 +41,7 @@ pub fn compare(
     }
     let trained = p.collect_named("trained", trained);
     let scored = p.collect_named("scored", scored);
-    let metric = p.param("selection_metric", metric);
+    let metric = p.param("selection_metric", metric.into());
     let champion = p.step_named("select", SelectStep, (scored, metric));
     Compared { trained, scored, champion }
 }

@@ -1,4 +1,4 @@
-//! Ready-made steps for the common path of a binary classification pipeline: ingest a CSV,
+//! Ready-made steps for the common path of a classification or regression pipeline: ingest a CSV,
 //! validate it, prepare train and hold-out features, train candidates, evaluate them, select a
 //! champion. Each is an ordinary `#[step]` (call it as a plain function in a test) built on the
 //! public API of the other rooms, the way a user's own steps are; mix them with your own.
@@ -10,7 +10,7 @@
 //! | [`PrepareStep`] | `Ingested`, [`Prepare`] | [`Prepared`] |
 //! | [`TrainStep`] | `Prepared`, [`Candidate`] | [`Trained`] |
 //! | [`EvaluateStep`] | `Trained`, `Prepared` | [`Scored`] (metrics logged) |
-//! | [`SelectStep`] | `Vec<Scored>`, [`Metric`](crate::eval::Metric) | [`Champion`](crate::eval::Champion) |
+//! | [`SelectStep`] | `Vec<Scored>`, [`TaskMetric`](crate::eval::TaskMetric) | [`Best`](crate::eval::Best) (the champion) |
 //!
 //! [`compare`] wires one train and one evaluate step per candidate, collects them and selects
 //! the champion. Packaging and registering the champion are in the serving layer
@@ -58,4 +58,7 @@ pub use steps::{
     CheckStep, EvaluateStep, IngestStep, PrepareStep, SelectStep, TrainStep, check, evaluate, ingest,
     prepare, select, train,
 };
-pub use types::{BlockError, Candidate, FeatureChoice, Prepare, Prepared, Scored, Trained, comparison_table};
+pub use types::{
+    BlockError, Candidate, FeatureChoice, Prepare, Prepared, Scored, TargetKind, Targets, Trained,
+    comparison_table,
+};

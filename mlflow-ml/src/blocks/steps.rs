@@ -2,11 +2,15 @@
 
 use mlflow_macros::step;
 
-use super::types::{BlockError, Candidate, FeatureChoice, Prepare, Prepared, Scored, Trained};
+use super::types::{
+    BlockError, Candidate, FeatureChoice, Prepare, Prepared, Scored, TargetKind, Targets, Trained,
+};
 use crate::data::{self, CsvOptions, DataError, DataFile, Ingested};
-use crate::eval::{self, Champion, EvalError, Metric};
-use crate::features::{StandardScaler, class_labels, infer_spec, stratified_split};
-use crate::models::Model;
+use crate::eval::{self, Best, EvalError, Evaluation, TaskMetric};
+use crate::features::{
+    ClassLabels, StandardScaler, infer_spec, regression_target, shuffled_split, stratified_split,
+};
+use crate::models::Estimator;
 use crate::validate::{self, Suite, ValidationError, ValidationReport};
 
 /// Reads the CSV `file` was opened on ([`data::read_csv`]: refuses changed bytes, records the
@@ -25,39 +29,55 @@ pub fn check(raw: &Ingested, suite: &Suite) -> Result<ValidationReport, Validati
     Ok(report)
 }
 
-/// Splits the rows (stratified, seeded), fits the features on the training rows only (a given
-/// spec, or one inferred from the training rows' columns), and builds train and hold-out
-/// matrices with their labels.
+/// Reads the target (class labels, or values for [`Prepare::regression`]), splits the rows
+/// (stratified by class, or shuffled; seeded), fits the features on the training rows only (a
+/// given spec, or one inferred from the training rows' columns), and builds train and hold-out
+/// matrices with their targets.
 #[step(crate = mlflow_core)]
 pub fn prepare(raw: &Ingested, setup: &Prepare) -> Result<Prepared, BlockError> {
-    let labels = class_labels(&raw.table, &setup.label)?;
-    let split = stratified_split(&labels, setup.test_fraction, setup.seed)?;
+    let table = &raw.table;
+    let (split, targets) = match setup.target {
+        TargetKind::Classes => {
+            let all: Vec<usize> = (0..table.rows()).collect();
+            let (classes, labels) = ClassLabels::fit(table, &setup.label, &all)?;
+            let split = stratified_split(&labels, setup.test_fraction, setup.seed)?;
+            let pick = |rows: &[usize]| rows.iter().map(|&i| labels[i]).collect::<Vec<usize>>();
+            let targets = Targets::Classes { train: pick(&split.train), test: pick(&split.test), classes };
+            (split, targets)
+        }
+        TargetKind::Values => {
+            let values = regression_target(table, &setup.label)?;
+            let split = shuffled_split(values.len(), setup.test_fraction, setup.seed)?;
+            let pick = |rows: &[usize]| rows.iter().map(|&i| values[i]).collect::<Vec<f64>>();
+            (split.clone(), Targets::Values { train: pick(&split.train), test: pick(&split.test) })
+        }
+    };
     let (spec, dropped) = match &setup.features {
         FeatureChoice::Spec(spec) => (spec.clone(), Vec::new()),
         FeatureChoice::Infer(rules) => {
-            let inferred = infer_spec(&raw.table, &split.train, rules);
+            let inferred = infer_spec(table, &split.train, rules);
             if inferred.spec.features.is_empty() {
                 return Err(BlockError::NoFeatures { dropped: inferred.dropped });
             }
             (inferred.spec, inferred.dropped)
         }
     };
-    let features = spec.fit(&raw.table, &split.train)?;
-    let all = features.transform(&raw.table)?;
-    let pick = |rows: &[usize]| rows.iter().map(|&i| labels[i]).collect::<Vec<usize>>();
+    let features = spec.fit(table, &split.train)?;
+    let all = features.transform(table)?;
     Ok(Prepared {
         label: setup.label.clone(),
         train: all.select_rows(&split.train)?,
-        train_y: pick(&split.train),
         test: all.select_rows(&split.test)?,
-        test_y: pick(&split.test),
+        targets,
         split,
         features,
         dropped,
     })
 }
 
-/// Fits `candidate` on the training rows (standardized first if it says so).
+/// Fits `candidate` on the training rows (standardized first if it says so): a classifier on
+/// class targets, a regressor on values ([`ModelError::WrongTask`](crate::models::ModelError)
+/// for the other).
 #[step(crate = mlflow_core)]
 pub fn train(prepared: &Prepared, candidate: &Candidate) -> Result<Trained, BlockError> {
     let rows: Vec<usize> = (0..prepared.train.rows()).collect();
@@ -65,29 +85,42 @@ pub fn train(prepared: &Prepared, candidate: &Candidate) -> Result<Trained, Bloc
         true => Some(StandardScaler.fit_matrix(&prepared.train, &rows)?),
         false => None,
     };
-    let model = match &scaler {
+    let scaled;
+    let x = match &scaler {
         Some(scaler) => {
-            Model::fit(scaler.transform(&prepared.train)?.x.view(), &prepared.train_y, &candidate.params)?
+            scaled = scaler.transform(&prepared.train)?;
+            &scaled
         }
-        None => Model::fit(prepared.train.x.view(), &prepared.train_y, &candidate.params)?,
+        None => &prepared.train,
+    };
+    let model = match &prepared.targets {
+        Targets::Classes { train, .. } => Estimator::fit_classes(x.x.view(), train, &candidate.params)?,
+        Targets::Values { train, .. } => Estimator::fit_values(x.x.view(), train, &candidate.params)?,
     };
     Ok(Trained { name: candidate.name.clone(), model, scaler })
 }
 
-/// Scores the hold-out rows and logs the metrics, the ROC curve and the confusion matrix with
-/// the run ([`eval::log_binary_metrics`]).
+/// Scores the hold-out rows and logs the metrics ([`Evaluation::log`]: for a binary task the
+/// ROC curve and confusion matrix the run report draws; N x N confusion for more classes).
 #[step(crate = mlflow_core)]
 pub fn evaluate(trained: &Trained, prepared: &Prepared) -> Result<Scored, BlockError> {
-    let scores = trained.predict_proba(&prepared.test)?;
-    let metrics = eval::evaluate(&prepared.test_y, &scores)?;
+    let metrics = match &prepared.targets {
+        Targets::Classes { test, .. } => {
+            Evaluation::of_classes(test, trained.predict_proba(&prepared.test)?.view())?
+        }
+        Targets::Values { test, .. } => {
+            Evaluation::of_values(test, trained.predict_values(&prepared.test)?.as_slice().unwrap_or(&[]))?
+        }
+    };
     // Finite metrics, named by the library: logging cannot refuse them.
-    let _ = eval::log_binary_metrics(&metrics);
+    let _ = metrics.log();
     Ok(Scored { name: trained.name.clone(), metrics })
 }
 
-/// The best of `scored` by `metric` ([`eval::select_champion`]; ties go to the first).
+/// The best of `scored` by `metric` ([`eval::select_best`]: in the metric's direction; ties go
+/// to the first).
 #[step(crate = mlflow_core)]
-pub fn select(scored: &Vec<Scored>, metric: &Metric) -> Result<Champion, EvalError> {
+pub fn select(scored: &Vec<Scored>, metric: &TaskMetric) -> Result<Best<TaskMetric>, EvalError> {
     let candidates: Vec<_> = scored.iter().map(|s| (s.name.clone(), s.metrics.clone())).collect();
-    eval::select_champion(&candidates, *metric)
+    eval::select_best(&candidates, *metric)
 }

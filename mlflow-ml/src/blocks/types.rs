@@ -3,11 +3,14 @@
 use serde::{Deserialize, Serialize};
 
 use crate::data::DataError;
-use crate::eval::{self, BinaryMetrics, EvalError};
+use ndarray::{Array1, Array2};
+
+use crate::eval::{self, EvalError, Evaluation};
 use crate::features::{
-    FeatureError, FeatureMatrix, FeatureSpec, FittedFeatures, FittedMatrixScaler, Inference, Split,
+    ClassLabels, FeatureError, FeatureMatrix, FeatureSpec, FittedFeatures, FittedMatrixScaler, Inference,
+    Split,
 };
-use crate::models::{Classifier, Model, ModelError, ModelParams};
+use crate::models::{Classifier, Estimator, EstimatorParams, ModelError, Regressor};
 use crate::validate::ValidationError;
 
 /// Any error of a block: the room's own error, unchanged (match on it, or `downcast_ref` the
@@ -81,8 +84,10 @@ pub enum FeatureChoice {
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Prepare {
-    /// The label column: class labels 0 and 1.
+    /// The label (target) column.
     pub label: String,
+    /// Whether it holds class labels or values to regress.
+    pub target: TargetKind,
     /// Fraction of rows held out (default 0.2).
     pub test_fraction: f64,
     /// Seed of the stratified shuffle (default 0).
@@ -92,16 +97,29 @@ pub struct Prepare {
 }
 
 impl Prepare {
-    /// Predict `label`; hold out 20% (stratified, seed 0); infer the features from every other
-    /// column.
+    /// Classify `label` (class labels as given: integers or text, two or more classes); hold out
+    /// 20% (stratified, seed 0); infer the features from every other column.
     pub fn label(label: impl Into<String>) -> Self {
         let label = label.into();
         Prepare {
             features: FeatureChoice::Infer(Inference::excluding([label.clone()])),
             label,
+            target: TargetKind::Classes,
             test_fraction: 0.2,
             seed: 0,
         }
+    }
+
+    /// Regress the numeric column `target`; hold out 20% (shuffled, seed 0); infer the features
+    /// from every other column.
+    ///
+    /// ```
+    /// use mlflow_ml::blocks::{Prepare, TargetKind};
+    /// let setup = Prepare::regression("progression").test_fraction(0.25);
+    /// assert_eq!((setup.label.as_str(), setup.target), ("progression", TargetKind::Values));
+    /// ```
+    pub fn regression(target: impl Into<String>) -> Self {
+        Prepare { target: TargetKind::Values, ..Prepare::label(target) }
     }
 
     /// Sets the fraction of rows held out.
@@ -132,6 +150,36 @@ impl Prepare {
     }
 }
 
+/// What the label column of [`Prepare`] holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TargetKind {
+    /// Class labels (classification), split stratified by class.
+    Classes,
+    /// Numbers (regression), split by a seeded shuffle.
+    Values,
+}
+
+/// The prepared targets of the train and hold-out rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Targets {
+    /// Class indices, with the classes they index.
+    Classes {
+        /// The classes, as the label column holds them, in class-index order.
+        classes: ClassLabels,
+        /// Training rows' class indices.
+        train: Vec<usize>,
+        /// Hold-out rows' class indices.
+        test: Vec<usize>,
+    },
+    /// Real values.
+    Values {
+        /// Training rows' values.
+        train: Vec<f64>,
+        /// Hold-out rows' values.
+        test: Vec<f64>,
+    },
+}
+
 /// Train and hold-out features with their labels, and what produced them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Prepared {
@@ -145,12 +193,36 @@ pub struct Prepared {
     pub dropped: Vec<(String, String)>,
     /// Training features.
     pub train: FeatureMatrix,
-    /// Training labels.
-    pub train_y: Vec<usize>,
     /// Hold-out features.
     pub test: FeatureMatrix,
-    /// Hold-out labels.
-    pub test_y: Vec<usize>,
+    /// Training and hold-out targets.
+    pub targets: Targets,
+}
+
+impl Prepared {
+    /// The training rows' class indices (`None` for a regression target).
+    pub fn train_classes(&self) -> Option<&[usize]> {
+        match &self.targets {
+            Targets::Classes { train, .. } => Some(train),
+            Targets::Values { .. } => None,
+        }
+    }
+
+    /// The hold-out rows' class indices (`None` for a regression target).
+    pub fn test_classes(&self) -> Option<&[usize]> {
+        match &self.targets {
+            Targets::Classes { test, .. } => Some(test),
+            Targets::Values { .. } => None,
+        }
+    }
+
+    /// The classes (`None` for a regression target).
+    pub fn classes(&self) -> Option<&ClassLabels> {
+        match &self.targets {
+            Targets::Classes { classes, .. } => Some(classes),
+            Targets::Values { .. } => None,
+        }
+    }
 }
 
 /// A model to train: a name (also its node names: `train_<name>`, `evaluate_<name>`), its
@@ -167,15 +239,15 @@ pub struct Prepared {
 pub struct Candidate {
     /// Name in the comparison and in node names.
     pub name: String,
-    /// Hyperparameters.
-    pub params: ModelParams,
+    /// Hyperparameters (a classifier's or a regressor's).
+    pub params: EstimatorParams,
     /// Standardize the features (fitted on the training rows) before the model.
     pub scaled: bool,
 }
 
 impl Candidate {
     /// A candidate fitted on the features as they are.
-    pub fn new(name: impl Into<String>, params: impl Into<ModelParams>) -> Self {
+    pub fn new(name: impl Into<String>, params: impl Into<EstimatorParams>) -> Self {
         Candidate { name: name.into(), params: params.into(), scaled: false }
     }
 
@@ -193,13 +265,14 @@ pub struct Trained {
     /// The candidate's name.
     pub name: String,
     /// The fitted model.
-    pub model: Model,
+    pub model: Estimator,
     /// Standardization before the model, fitted on the training rows.
     pub scaler: Option<FittedMatrixScaler>,
 }
 
 impl Trained {
-    /// P(class 1) for each row of `features` (scaled first if the candidate is).
+    /// Class probabilities for each row of `features`, one column per class (scaled first if
+    /// the candidate is); a regressor is [`ModelError::WrongTask`].
     ///
     /// ```
     /// use mlflow_ml::blocks::{Candidate, Prepare, train};
@@ -213,19 +286,45 @@ impl Trained {
     /// let prepared = prepare(&raw, &Prepare::label("y"))?;
     /// let trained = train(&prepared, &Candidate::new("logistic", mlflow_ml::models::LogisticParams::default()).scaled())?;
     /// let p = trained.predict_proba(&prepared.test)?;
-    /// assert_eq!(p.len(), prepared.test_y.len());
+    /// assert_eq!(p.dim(), (prepared.test.rows(), 2));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn predict_proba(&self, features: &FeatureMatrix) -> Result<Vec<f64>, BlockError> {
-        let scaled;
-        let x = match &self.scaler {
-            Some(scaler) => {
-                scaled = scaler.transform(features)?;
-                &scaled
+    pub fn predict_proba(&self, features: &FeatureMatrix) -> Result<Array2<f64>, BlockError> {
+        let x = self.scaled(features)?;
+        match &self.model {
+            Estimator::Classifier(m) => Ok(m.predict_proba(x.x.view())?),
+            Estimator::Regressor(m) => Err(ModelError::WrongTask {
+                model: m.kind(),
+                expected: "classifier",
+                found: "a request for class probabilities",
             }
-            None => features,
-        };
-        Ok(self.model.predict_positive(x.x.view())?.to_vec())
+            .into()),
+        }
+    }
+
+    /// Predicted values for each row of `features` (scaled first if the candidate is); a
+    /// classifier is [`ModelError::WrongTask`].
+    pub fn predict_values(&self, features: &FeatureMatrix) -> Result<Array1<f64>, BlockError> {
+        let x = self.scaled(features)?;
+        match &self.model {
+            Estimator::Regressor(m) => Ok(m.predict(x.x.view())?),
+            Estimator::Classifier(m) => Err(ModelError::WrongTask {
+                model: m.kind(),
+                expected: "regressor",
+                found: "a request for values",
+            }
+            .into()),
+        }
+    }
+
+    fn scaled<'a>(
+        &self,
+        features: &'a FeatureMatrix,
+    ) -> Result<std::borrow::Cow<'a, FeatureMatrix>, BlockError> {
+        Ok(match &self.scaler {
+            Some(scaler) => std::borrow::Cow::Owned(scaler.transform(features)?),
+            None => std::borrow::Cow::Borrowed(features),
+        })
     }
 }
 
@@ -235,19 +334,20 @@ pub struct Scored {
     /// The candidate's name.
     pub name: String,
     /// Hold-out metrics.
-    pub metrics: BinaryMetrics,
+    pub metrics: Evaluation,
 }
 
-/// A plain-text table comparing scored candidates, one row each ([`eval::comparison_table`]).
+/// A plain-text table comparing scored candidates, one row each ([`eval::evaluation_table`]).
 ///
 /// ```
 /// use mlflow_ml::blocks::{Scored, comparison_table};
-/// let metrics = mlflow_ml::eval::evaluate(&[0, 1, 1, 0], &[0.1, 0.8, 0.7, 0.4]).unwrap();
-/// let table = comparison_table(&[Scored { name: "tree".into(), metrics }]);
-/// assert!(table.contains("tree"));
+/// use mlflow_ml::eval::Evaluation;
+/// let metrics = Evaluation::of_values(&[1.0, 2.0, 3.0], &[1.1, 2.0, 2.7]).unwrap();
+/// let table = comparison_table(&[Scored { name: "ridge".into(), metrics }]);
+/// assert!(table.contains("ridge") && table.contains("rmse"));
 /// ```
 pub fn comparison_table(scored: &[Scored]) -> String {
-    let rows: Vec<(String, BinaryMetrics)> =
+    let rows: Vec<(String, Evaluation)> =
         scored.iter().map(|s| (s.name.clone(), s.metrics.clone())).collect();
-    eval::comparison_table(&rows)
+    eval::evaluation_table(&rows)
 }

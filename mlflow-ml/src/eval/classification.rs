@@ -153,20 +153,10 @@ pub fn predict_argmax(proba: ArrayView2<'_, f64>) -> Result<Vec<usize>, EvalErro
     if proba.ncols() == 0 {
         return Err(EvalError::ProbaWidth { columns: 0, n_classes: 1 });
     }
-    let mut out = Vec::with_capacity(proba.nrows());
-    for (row, r) in proba.rows().into_iter().enumerate() {
-        let mut best = 0;
-        for (c, &v) in r.iter().enumerate() {
-            if !v.is_finite() {
-                return Err(EvalError::NotFinite { what: "proba", row, value: v });
-            }
-            if v > r[best] {
-                best = c;
-            }
-        }
-        out.push(best);
+    if let Some(((row, _), &value)) = proba.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        return Err(EvalError::NotFinite { what: "proba", row, value });
     }
-    Ok(out)
+    Ok(crate::models::argmax_rows(proba).to_vec())
 }
 
 /// Weights of Cohen's kappa (scikit-learn's `weights=`).

@@ -65,6 +65,7 @@ pub mod classification;
 mod probability;
 pub mod regression;
 mod select;
+mod task;
 
 pub use average::{Average, MulticlassAverage};
 pub use classification::{
@@ -73,6 +74,7 @@ pub use classification::{
 };
 pub use regression::{RegressionMetric, RegressionReport};
 pub use select::{Best, Scores, select_best};
+pub use task::{Evaluation, TaskMetric, evaluation_table};
 
 pub use metrics::{
     accuracy, average_precision, confusion_matrix, f1, log_loss, pr_curve, precision, recall, roc_auc,

@@ -1,7 +1,7 @@
 //! Regression models as one artifact type, and the task-level [`Estimator`]: a classifier or a
 //! regressor chosen by one pipeline param.
 
-use ndarray::{Array1, ArrayView2};
+use ndarray::{Array1, Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use super::{
@@ -261,6 +261,85 @@ impl Estimator {
         match self {
             Estimator::Regressor(m) => Some(m),
             Estimator::Classifier(_) => None,
+        }
+    }
+}
+
+impl From<Model> for Estimator {
+    fn from(model: Model) -> Self {
+        Estimator::Classifier(model)
+    }
+}
+
+impl From<RegressionModel> for Estimator {
+    fn from(model: RegressionModel) -> Self {
+        Estimator::Regressor(model)
+    }
+}
+
+impl Estimator {
+    /// What the model gives for the rows of `x`: class probabilities or values.
+    ///
+    /// ```
+    /// use mlflow_ml::models::{Estimator, LinearParams, Outputs};
+    /// use ndarray::array;
+    /// let x = array![[0.0], [1.0]];
+    /// let m = Estimator::fit_values(x.view(), &[1.0, 2.0], &LinearParams::default().into())?;
+    /// let Outputs::Values(v) = m.predict_outputs(x.view())? else { unreachable!() };
+    /// assert!((v[1] - 2.0).abs() < 1e-12);
+    /// # Ok::<(), mlflow_ml::models::ModelError>(())
+    /// ```
+    pub fn predict_outputs(&self, x: ArrayView2<'_, f64>) -> Result<Outputs, ModelError> {
+        Ok(match self {
+            Estimator::Classifier(m) => Outputs::Probabilities(m.predict_proba(x)?),
+            Estimator::Regressor(m) => Outputs::Values(m.predict(x)?),
+        })
+    }
+}
+
+/// A model's outputs for a batch of rows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outputs {
+    /// One row per input row, one column per class.
+    Probabilities(Array2<f64>),
+    /// One value per input row.
+    Values(Array1<f64>),
+}
+
+impl Outputs {
+    /// The number of rows.
+    pub fn rows(&self) -> usize {
+        match self {
+            Outputs::Probabilities(p) => p.nrows(),
+            Outputs::Values(v) => v.len(),
+        }
+    }
+
+    /// The figures recorded per row for a self-test, row by row: P(class 1) for two classes (the
+    /// format of binary packages from before multiclass models), every class's probability for
+    /// more, the value for a regressor.
+    ///
+    /// ```
+    /// use mlflow_ml::models::Outputs;
+    /// use ndarray::array;
+    /// assert_eq!(Outputs::Probabilities(array![[0.25, 0.75]]).recorded(), [0.75]);
+    /// assert_eq!(Outputs::Probabilities(array![[0.2, 0.3, 0.5]]).recorded(), [0.2, 0.3, 0.5]);
+    /// ```
+    pub fn recorded(&self) -> Vec<f64> {
+        match self {
+            Outputs::Probabilities(p) if p.ncols() == 2 => p.column(1).to_vec(),
+            Outputs::Probabilities(p) => p.iter().copied().collect(),
+            Outputs::Values(v) => v.to_vec(),
+        }
+    }
+
+    /// The first row and column of a value that is NaN or infinite.
+    pub fn first_non_finite(&self) -> Option<(usize, f64)> {
+        match self {
+            Outputs::Probabilities(p) => {
+                p.indexed_iter().find(|(_, v)| !v.is_finite()).map(|((r, _), v)| (r, *v))
+            }
+            Outputs::Values(v) => v.iter().position(|v| !v.is_finite()).map(|r| (r, v[r])),
         }
     }
 }

@@ -59,7 +59,7 @@ mod self_test;
 mod svm;
 mod tree;
 
-pub use estimator::{Estimator, EstimatorParams, RegressionModel, RegressionParams, Task};
+pub use estimator::{Estimator, EstimatorParams, Outputs, RegressionModel, RegressionParams, Task};
 pub use forest::{ForestParams, RandomForest};
 pub use linear::{LinearParams, LinearRegression};
 pub use logistic::{LogisticParams, LogisticRegression};
@@ -297,7 +297,7 @@ pub trait Classifier {
     /// index) on a tie, as scikit-learn's `argmax` does. For a binary model that is `1` exactly
     /// where P(class 1) `> 0.5`.
     fn predict(&self, x: ArrayView2<'_, f64>) -> Result<Array1<usize>, ModelError> {
-        Ok(argmax_rows(&self.predict_proba(x)?))
+        Ok(argmax_rows(self.predict_proba(x)?.view()))
     }
 
     /// P(class 1) for every row of `x`, for a binary model (scikit-learn's `predict_proba(X)[:, 1]`).
@@ -318,9 +318,9 @@ pub trait Classifier {
 /// use mlflow_ml::models::argmax_rows;
 /// use ndarray::array;
 /// let p = array![[0.2, 0.5, 0.3], [0.4, 0.2, 0.4], [0.5, 0.5, 0.0]];
-/// assert_eq!(argmax_rows(&p).to_vec(), [1, 0, 0]);
+/// assert_eq!(argmax_rows(p.view()).to_vec(), [1, 0, 0]);
 /// ```
-pub fn argmax_rows(proba: &Array2<f64>) -> Array1<usize> {
+pub fn argmax_rows(proba: ArrayView2<'_, f64>) -> Array1<usize> {
     proba
         .rows()
         .into_iter()

@@ -4,7 +4,7 @@
 use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
-use super::{Classifier, Model, ModelError};
+use super::{Classifier, Model, ModelError, Outputs};
 use crate::features::{FeatureMatrix, FittedMatrixScaler};
 
 /// How far a reproduced probability may drift from the recorded one (floating-point noise only:
@@ -91,14 +91,11 @@ impl SelfTestedModel {
         Ok(())
     }
 
-    /// What the self-test records: P(class 1) per row for a binary model (the format of packages
-    /// from before multiclass models, which still load), else every class's probability, row by row.
+    /// What the self-test records ([`Outputs::recorded`]): P(class 1) per row for a binary
+    /// model (the format of packages from before multiclass models, which still load), else every
+    /// class's probability, row by row.
     fn recorded_probabilities(&self, rows: ArrayView2<'_, f64>) -> Result<Vec<f64>, ModelError> {
-        if self.n_classes() == 2 {
-            Ok(self.predict_positive(rows)?.to_vec())
-        } else {
-            Ok(self.predict_proba(rows)?.iter().copied().collect())
-        }
+        Ok(Outputs::Probabilities(self.predict_proba(rows)?).recorded())
     }
 
     /// Encodes the model with the library's artifact codec.

@@ -109,8 +109,21 @@ impl FileFormat {
     }
 }
 
-/// The output columns added after the input columns.
-const OUTPUT_COLUMNS: [&str; 2] = ["prediction", "probability"];
+/// The output columns added after the input columns: `prediction` (the class label as the label
+/// column held it, or the value of a regressor), then `probability` (P of the second class) for a
+/// binary model or one `probability_<class>` per class for a multiclass model.
+fn output_columns(package: &crate::ModelPackage) -> Vec<String> {
+    let mut columns = vec!["prediction".to_owned()];
+    match (package.task(), package.classes()) {
+        (mlflow_ml::models::Task::Regression, _) => {}
+        (mlflow_ml::models::Task::Classification { classes: 2 }, _) => columns.push("probability".into()),
+        (mlflow_ml::models::Task::Classification { classes: n }, labels) => columns.extend((0..n).map(|c| {
+            let name = labels.and_then(|l| l.label(c)).map_or_else(|| c.to_string(), ToString::to_string);
+            format!("probability_{name}")
+        })),
+    }
+    columns
+}
 
 /// How far a batch run is, reported after every chunk (and once before the first).
 ///
@@ -276,7 +289,7 @@ pub struct BatchSummary {
     pub input: String,
     /// Rows scored (and written).
     pub rows: u64,
-    /// Rows predicted 1.
+    /// Rows predicted class 1 (the second class) by a binary model; 0 for other models.
     pub positives: u64,
     /// Chunks scored.
     pub chunks: u64,

@@ -1,13 +1,15 @@
 //! Where scored rows go: a CSV writer, or (feature `parquet`) a Parquet writer. Either writes
-//! the kept input columns, then `prediction` and `probability`, a chunk at a time; nothing is
-//! written before the first chunk is scored.
+//! the kept input columns, then the output columns (`prediction`, then `probability` for a binary
+//! model or `probability_<class>` per class), a chunk at a time; nothing is written before the
+//! first chunk is scored.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use super::BatchError;
-use super::stream::{ChunkRows, Plan};
-use crate::Prediction;
+use super::stream::{ChunkRows, Plan, ScoredChunk};
+use mlflow_ml::features::{ClassLabel, ClassLabels};
+use mlflow_ml::models::Outputs;
 
 /// A destination for scored chunks.
 pub(super) trait Output {
@@ -16,17 +18,42 @@ pub(super) trait Output {
         &mut self,
         plan: &Plan,
         chunk: &C,
-        predictions: &[Prediction],
+        scored: &ScoredChunk,
     ) -> Result<(), BatchError>;
 
     /// Completes the output (flushes it; writes a Parquet footer).
     fn finish(self) -> Result<(), BatchError>;
 }
 
-/// The probability as written in a CSV file: the shortest decimal that reads back the same.
-fn probability_text(p: f64, buffer: &mut String) {
+/// A number as written in a CSV file: the shortest decimal that reads back the same.
+fn number_text(p: f64, buffer: &mut String) {
     buffer.clear();
     write!(buffer, "{p}").ok();
+}
+
+/// The figures after the prediction for row `i`: P(class 1) for a binary model, every class's
+/// probability for a multiclass model, none for a regressor.
+fn probabilities(outputs: &Outputs, i: usize) -> impl Iterator<Item = f64> + '_ {
+    let (row, skip) = match outputs {
+        Outputs::Probabilities(p) => (Some(p.row(i)), usize::from(p.ncols() == 2)),
+        Outputs::Values(_) => (None, 0),
+    };
+    row.into_iter().flat_map(move |r| r.into_iter().copied().skip(skip))
+}
+
+/// The prediction of row `i` as text: its class label as given, or its value.
+fn prediction_text(classes: Option<&ClassLabels>, label: u32, value: f64, buffer: &mut String) {
+    match classes.and_then(|c| c.label(label as usize)) {
+        Some(label) => {
+            buffer.clear();
+            write!(buffer, "{label}").ok();
+        }
+        None if classes.is_some() => {
+            buffer.clear();
+            write!(buffer, "{label}").ok();
+        }
+        None => number_text(value, buffer),
+    }
 }
 
 /// CSV: the header before the first row, the kept fields as the input has them.
@@ -58,21 +85,25 @@ impl<W: Write> Output for CsvOutput<W> {
         &mut self,
         plan: &Plan,
         chunk: &C,
-        predictions: &[Prediction],
+        scored: &ScoredChunk,
     ) -> Result<(), BatchError> {
         if !self.started {
             self.writer.write_record(&plan.out_header).map_err(|e| self.error(e))?;
             self.started = true;
         }
-        for (i, p) in predictions.iter().enumerate().take(chunk.len()) {
+        for (i, p) in scored.predictions.iter().enumerate().take(chunk.len()) {
             for &j in &plan.keep {
                 let field = chunk.text(i, j);
                 self.writer.write_field(field.as_bytes()).map_err(|e| self.error(e))?;
             }
-            self.writer.write_field(if p.label == 1 { "1" } else { "0" }).map_err(|e| self.error(e))?;
-            probability_text(p.probability, &mut self.number);
+            prediction_text(plan.classes.as_ref(), p.label, p.probability, &mut self.number);
             let result = self.writer.write_field(&self.number);
             result.map_err(|e| self.error(e))?;
+            for probability in probabilities(&scored.outputs, i) {
+                number_text(probability, &mut self.number);
+                let result = self.writer.write_field(&self.number);
+                result.map_err(|e| self.error(e))?;
+            }
             self.writer.write_record(None::<&[u8]>).map_err(|e| self.error(e))?;
         }
         Ok(())
@@ -92,7 +123,8 @@ mod parquet_output {
     use mlflow_ml::data::{Column, DataError, ParquetWriter, Schema, Table};
 
     /// Parquet: the kept columns with their types (text for a CSV input), `prediction` as
-    /// `int64`, `probability` as `double`.
+    /// `int64` (integer classes), text (text classes) or `double` (a regressor's value), the
+    /// probabilities as `double`.
     pub(in crate::batch) struct ParquetOutput<W: Write + Send> {
         output: Option<W>,
         writer: Option<ParquetWriter<W>>,
@@ -119,21 +151,51 @@ mod parquet_output {
             &mut self,
             plan: &Plan,
             chunk: &C,
-            predictions: &[Prediction],
+            scored: &ScoredChunk,
         ) -> Result<(), BatchError> {
             let mut columns: Vec<(String, Column)> = Vec::with_capacity(plan.out_header.len());
             for (&j, name) in plan.keep.iter().zip(&plan.out_header) {
                 columns.push((name.clone(), chunk.column(j)));
             }
+            let predictions = &scored.predictions;
             let n = chunk.len().min(predictions.len());
-            columns.push((
-                "prediction".into(),
-                Column::Int(predictions[..n].iter().map(|p| Some(i64::from(p.label))).collect()),
-            ));
-            columns.push((
-                "probability".into(),
-                Column::Float(predictions[..n].iter().map(|p| Some(p.probability)).collect()),
-            ));
+            let prediction = match &plan.classes {
+                None => Column::Float(predictions[..n].iter().map(|p| Some(p.probability)).collect()),
+                Some(classes) if classes.labels().iter().all(|l| matches!(l, ClassLabel::Int(_))) => {
+                    Column::Int(
+                        predictions[..n]
+                            .iter()
+                            .map(|p| match classes.label(p.label as usize) {
+                                Some(ClassLabel::Int(v)) => Some(*v),
+                                _ => Some(i64::from(p.label)),
+                            })
+                            .collect(),
+                    )
+                }
+                Some(classes) => Column::Str(
+                    predictions[..n]
+                        .iter()
+                        .map(|p| {
+                            Some(
+                                classes
+                                    .label(p.label as usize)
+                                    .map_or(p.label.to_string(), ToString::to_string),
+                            )
+                        })
+                        .collect(),
+                ),
+            };
+            columns.push(("prediction".into(), prediction));
+            if let Outputs::Probabilities(p) = &scored.outputs {
+                let skip = usize::from(p.ncols() == 2);
+                let names = &plan.out_header[plan.keep.len() + 1..];
+                for (name, column) in names.iter().zip(p.columns().into_iter().skip(skip)) {
+                    columns.push((
+                        name.clone(),
+                        Column::Float(column.iter().take(n).map(|&v| Some(v)).collect()),
+                    ));
+                }
+            }
             let table = Table::new(columns)?;
             if self.writer.is_none() {
                 let Some(output) = self.output.take() else {

@@ -8,10 +8,12 @@ use std::time::{Duration, Instant};
 use ndarray::Array2;
 
 use super::output::{CsvOutput, Output};
-use super::{BatchError, BatchOptions, BatchProgress, BatchSummary, OUTPUT_COLUMNS};
+use super::{BatchError, BatchOptions, BatchProgress, BatchSummary, output_columns};
 use crate::{Prediction, Scorer, ServeError, join};
 use mlflow_ml::data::{Column, DataError, LineCounter, Table};
+use mlflow_ml::features::ClassLabels;
 use mlflow_ml::features::FeatureError;
+use mlflow_ml::models::Outputs;
 
 /// Scores CSV text read from `input` and writes the scored CSV to `output`, a chunk at a time;
 /// `name` names the input in messages. Nothing is written before the first chunk is scored; on
@@ -97,6 +99,14 @@ pub(super) struct Plan {
     pub(super) inputs: Inputs,
     pub(super) keep: Vec<usize>,
     pub(super) out_header: Vec<String>,
+    /// The model's classes, to write labels as given (`None`: a regressor).
+    pub(super) classes: Option<ClassLabels>,
+}
+
+/// One scored chunk: every output, and the per-row summary.
+pub(super) struct ScoredChunk {
+    pub(super) outputs: Outputs,
+    pub(super) predictions: Vec<Prediction>,
 }
 
 impl Plan {
@@ -165,12 +175,13 @@ impl Plan {
             }
         };
         let mut out_header: Vec<String> = keep.iter().map(|&j| header[j].clone()).collect();
-        if let Some(clash) = out_header.iter().find(|h| OUTPUT_COLUMNS.contains(&h.as_str())) {
+        let outputs = output_columns(package);
+        if let Some(clash) = out_header.iter().find(|h| outputs.contains(h)) {
             return Err(BatchError::OutputClash { file: file.to_owned(), column: clash.clone() });
         }
-        out_header.extend(OUTPUT_COLUMNS.map(String::from));
+        out_header.extend(outputs);
         let inputs = if raw { Inputs::Raw(found) } else { Inputs::Features(found) };
-        Ok(Plan { inputs, keep, out_header })
+        Ok(Plan { inputs, keep, out_header, classes: package.classes().cloned() })
     }
 }
 
@@ -481,10 +492,13 @@ impl ChunkRun<'_> {
         summary: &mut BatchSummary,
         bytes_read: u64,
     ) -> Result<(), BatchError> {
-        let predictions = score_chunk(self.scorer, self.plan, chunk, self.file)?;
-        output.write_chunk(self.plan, chunk, &predictions)?;
+        let outputs = score_chunk(self.scorer, self.plan, chunk, self.file)?;
+        let scored = ScoredChunk { predictions: Prediction::summarize(&outputs), outputs };
+        output.write_chunk(self.plan, chunk, &scored)?;
         summary.rows += chunk.len() as u64;
-        summary.positives += predictions.iter().filter(|p| p.label == 1).count() as u64;
+        if matches!(&scored.outputs, Outputs::Probabilities(p) if p.ncols() == 2) {
+            summary.positives += scored.predictions.iter().filter(|p| p.label == 1).count() as u64;
+        }
         summary.chunks += 1;
         summary.bytes_read = bytes_read;
         self.options.report(BatchProgress { bytes_read, total_bytes: self.total_bytes, rows: summary.rows });
@@ -497,7 +511,7 @@ pub(super) fn score_chunk<C: ChunkRows>(
     plan: &Plan,
     chunk: &C,
     file: &str,
-) -> Result<Vec<Prediction>, BatchError> {
+) -> Result<Outputs, BatchError> {
     let n = chunk.len();
     let score_error = |source| chunk.chunk_error(file, source);
     let predictions = match &plan.inputs {
@@ -516,7 +530,7 @@ pub(super) fn score_chunk<C: ChunkRows>(
                     })
                     .collect(),
             )?;
-            match scorer.score_table(&table) {
+            match scorer.predict_table(&table) {
                 Ok(p) => p,
                 Err(ServeError::Features(e)) => return Err(feature_error(e, chunk, plan, file)),
                 Err(e) => return Err(score_error(e)),
@@ -538,13 +552,13 @@ pub(super) fn score_chunk<C: ChunkRows>(
                     return Err(chunk.row_error(file, i, name, detail));
                 }
             }
-            scorer.score_batch(x.view()).map_err(score_error)?
+            scorer.predict(x.view()).map_err(score_error)?
         }
     };
-    if predictions.len() != n {
+    if predictions.rows() != n {
         return Err(score_error(ServeError::Build(format!(
             "the model returned {} predictions for {n} rows; repackage the model",
-            predictions.len()
+            predictions.rows()
         ))));
     }
     Ok(predictions)

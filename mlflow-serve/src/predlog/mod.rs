@@ -143,9 +143,12 @@ pub struct PredictionRecord {
     /// JSON, which has neither, it is written as `null`, read back as NaN.)
     #[serde(deserialize_with = "nullable_f64s")]
     pub inputs: Vec<f64>,
-    /// The predicted label, 0 or 1.
-    pub label: u8,
-    /// The predicted P(class 1).
+    /// The predicted class index: 0 or 1 for a binary model, the argmax class for a multiclass
+    /// model, 0 for a regressor (see [`Prediction`](crate::Prediction)). Logs written when this
+    /// was a `u8` read unchanged: the encoding of values below 251 is the same.
+    pub label: u32,
+    /// P(class 1) for a binary model, P(label) for a multiclass model, the predicted value for a
+    /// regressor.
     #[serde(deserialize_with = "nullable_f64")]
     pub probability: f64,
     /// How long this model took to score the request, in microseconds.
@@ -186,7 +189,7 @@ pub struct PredictionRecordRef<'a> {
     /// See [`PredictionRecord::inputs`].
     pub inputs: &'a [f64],
     /// See [`PredictionRecord::label`].
-    pub label: u8,
+    pub label: u32,
     /// See [`PredictionRecord::probability`].
     pub probability: f64,
     /// See [`PredictionRecord::latency_us`].

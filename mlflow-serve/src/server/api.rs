@@ -18,8 +18,10 @@ use super::metrics::ErrorCode;
 use super::request::{self, PredictRequest};
 use super::shadow::ShadowJob;
 use super::{App, Served, now_ms};
-use crate::{Durability, Role, Route};
+use crate::{Durability, ModelPackage, Role, Route};
 use mlflow_core::text::escape_controls as esc;
+use mlflow_ml::features::{ClassLabel, ClassLabels};
+use mlflow_ml::models::{Outputs, Task};
 
 /// Client request ids longer than this (or with spaces or control characters) are replaced by
 /// one of ours: they are echoed back and logged with every row.
@@ -262,9 +264,19 @@ fn predict_served(
         Route::Champion => (&deployment.champion, Role::Champion),
         Route::Challenger(i) => (&deployment.challengers[i].model, Role::Challenger),
     };
+    if request.probabilities && model.scorer.package().task() == Task::Regression {
+        return Err(ApiError::bad(
+            ErrorCode::BadRequest,
+            format!(
+                "model `{}` is a regressor: it answers values, not probabilities; leave out `\"probabilities\"`",
+                esc(model.scorer.package().name())
+            ),
+        ));
+    }
     let rows = request.instances.matrix(&model.scorer)?;
     let started = Instant::now();
-    let predictions = request::score(&model.scorer, &rows)?;
+    let scored = request::score(&model.scorer, &rows)?;
+    let predictions = &scored.predictions;
     let latency = started.elapsed();
     let request_id: Arc<str> = match client_request_id(headers) {
         Some(id) => Arc::from(id),
@@ -272,7 +284,7 @@ fn predict_served(
     };
     if let Some(log) = &served.log {
         let records =
-            request::records(&request_id, time_ms, model, role, rows.values(), &predictions, latency);
+            request::records(&request_id, time_ms, model, role, rows.values(), predictions, latency);
         let append = || log.append(&records);
         // Waiting for the disk must not hold up the other requests of this worker thread.
         let appended =
@@ -302,20 +314,7 @@ fn predict_served(
             }
         }
     }
-    let mut body = String::with_capacity(32 + predictions.len() * 24);
-    body.push_str("{\"predictions\":[");
-    for (i, p) in predictions.iter().enumerate() {
-        let _ = write!(body, "{}{}", if i == 0 { "" } else { "," }, p.label);
-    }
-    body.push(']');
-    if request.probabilities {
-        body.push_str(",\"probabilities\":[");
-        for (i, p) in predictions.iter().enumerate() {
-            let _ = write!(body, "{}{}", if i == 0 { "" } else { "," }, p.probability);
-        }
-        body.push(']');
-    }
-    body.push('}');
+    let body = answer_body(model.scorer.package(), &scored, request.probabilities);
     model.metrics.scored(role, predictions.len(), arrived.elapsed());
     let mut response = (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response();
     let headers = response.headers_mut();
@@ -460,4 +459,68 @@ async fn method_not_allowed(
         ),
     );
     refuse(&app, &headers, body, error).await
+}
+
+/// The KServe V1 answer: `predictions` holds each row's class label as the label column held it
+/// (numbers stay numbers, text stays text) or its value (regressor); with `probabilities`, a
+/// binary model adds P(class 1) per row (as before multiclass models) and a multiclass model an
+/// object per row mapping each class to its probability.
+fn answer_body(package: &ModelPackage, scored: &request::Scored, probabilities: bool) -> String {
+    let predictions = &scored.predictions;
+    let mut body = String::with_capacity(32 + predictions.len() * 24);
+    body.push_str("{\"predictions\":[");
+    for (i, p) in predictions.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        match package.classes() {
+            Some(classes) => push_label(&mut body, classes, p.label),
+            None => push_number(&mut body, p.probability),
+        }
+    }
+    body.push(']');
+    if probabilities {
+        body.push_str(",\"probabilities\":[");
+        match (&scored.outputs, package.classes()) {
+            (Some(Outputs::Probabilities(p)), Some(classes)) if p.ncols() > 2 => {
+                for (i, row) in p.rows().into_iter().enumerate() {
+                    body.push_str(if i == 0 { "{" } else { ",{" });
+                    for (c, value) in row.iter().enumerate() {
+                        if c > 0 {
+                            body.push(',');
+                        }
+                        let name = classes.label(c).map_or_else(|| c.to_string(), ToString::to_string);
+                        body.push_str(&Value::String(name).to_string());
+                        body.push(':');
+                        push_number(&mut body, *value);
+                    }
+                    body.push('}');
+                }
+            }
+            _ => {
+                for (i, p) in predictions.iter().enumerate() {
+                    let _ = write!(body, "{}{}", if i == 0 { "" } else { "," }, p.probability);
+                }
+            }
+        }
+        body.push(']');
+    }
+    body.push('}');
+    body
+}
+
+fn push_label(body: &mut String, classes: &ClassLabels, index: u32) {
+    match classes.label(index as usize) {
+        Some(ClassLabel::Int(v)) => {
+            let _ = write!(body, "{v}");
+        }
+        Some(ClassLabel::Text(text)) => body.push_str(&Value::String(text.clone()).to_string()),
+        None => {
+            let _ = write!(body, "{index}");
+        }
+    }
+}
+
+fn push_number(body: &mut String, value: f64) {
+    let _ = write!(body, "{value}");
 }

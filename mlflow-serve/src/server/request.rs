@@ -12,6 +12,7 @@ use super::error::ApiError;
 use super::metrics::ErrorCode;
 use crate::{Prediction, PredictionRecordRef, Role, Scorer, ServeError};
 use mlflow_core::text::escape_controls as esc;
+use mlflow_ml::models::{Outputs, Task};
 
 /// One instance of a request, as sent.
 #[derive(Debug)]
@@ -259,14 +260,23 @@ fn kind(value: &Value) -> &'static str {
     }
 }
 
+/// What one scorer answered for checked rows: a prediction per row, and every output when the
+/// summary does not hold them all (more than two classes).
+pub(crate) struct Scored {
+    pub(crate) predictions: Vec<Prediction>,
+    pub(crate) outputs: Option<Outputs>,
+}
+
 /// Scores checked rows with one scorer.
-pub(crate) fn score(scorer: &Scorer, rows: &Rows) -> Result<Vec<Prediction>, ServeError> {
-    if rows.len() == 1 {
-        return Ok(vec![scorer.score_row(&rows.values)?]);
+pub(crate) fn score(scorer: &Scorer, rows: &Rows) -> Result<Scored, ServeError> {
+    let multiclass = matches!(scorer.package().task(), Task::Classification { classes } if classes > 2);
+    if rows.len() == 1 && !multiclass {
+        return Ok(Scored { predictions: vec![scorer.score_row(&rows.values)?], outputs: None });
     }
     let view = ArrayView2::from_shape((rows.len(), rows.columns), &rows.values)
         .map_err(|e| ServeError::Build(format!("cannot view the rows as a matrix: {e}")))?;
-    scorer.score_batch(view)
+    let outputs = scorer.predict(view)?;
+    Ok(Scored { predictions: Prediction::summarize(&outputs), outputs: Some(outputs) })
 }
 
 /// One log record per row; `inputs` holds the rows one after the other, each the model's

@@ -139,7 +139,7 @@ fn score_batch(model: &Loaded, jobs: Vec<ShadowJob>) {
     let rows = Rows::new(values, model.scorer.names().len());
     let started = Instant::now();
     let predictions = match request::score(&model.scorer, &rows) {
-        Ok(predictions) => predictions,
+        Ok(scored) => scored.predictions,
         Err(_) => {
             fitting.iter().for_each(|_| model.metrics.shadow_failed());
             return;
