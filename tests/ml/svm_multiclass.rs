@@ -74,7 +74,8 @@ fn root() -> &'static Path {
 fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| {
-        let text = std::fs::read_to_string(root().join("tests/fixtures/svm_multiclass/expected.json")).unwrap();
+        let text =
+            std::fs::read_to_string(root().join("tests/fixtures/svm_multiclass/expected.json")).unwrap();
         serde_json::from_str(&text).unwrap()
     })
 }
@@ -95,8 +96,10 @@ fn accuracy(pred: &[usize], truth: &[usize]) -> f64 {
 
 /// `examples/data/iris/iris.csv`: its first line is scikit-learn's count line, not a header.
 fn iris() -> (Array2<f64>, Vec<usize>) {
-    let mut reader =
-        csv::ReaderBuilder::new().has_headers(true).from_path(root().join("examples/data/iris/iris.csv")).unwrap();
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_path(root().join("examples/data/iris/iris.csv"))
+        .unwrap();
     let (mut x, mut y) = (Vec::new(), Vec::new());
     for record in reader.records() {
         let values: Vec<f64> = record.unwrap().iter().map(|v| v.parse().unwrap()).collect();

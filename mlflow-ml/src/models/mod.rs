@@ -57,6 +57,7 @@ mod regressor;
 mod self_test;
 mod svm;
 mod svm_multiclass;
+mod svm_smo;
 mod tree;
 
 pub use forest::{ForestParams, RandomForest};

@@ -10,7 +10,8 @@ use serde::ser::SerializeStruct;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::ModelError;
-use super::svm::{Binary, KIND, Machines, Platt, Svm, SvmParams, squared_distances, train_machine, transpose};
+use super::svm::{Binary, KIND, Machines, Platt, Svm, SvmParams, train_machine};
+use super::svm_smo::{squared_distances, transpose};
 
 /// Pairwise probabilities are clipped to `[MIN_PROB, 1 - MIN_PROB]` before coupling (LIBSVM's
 /// `min_prob`).
@@ -159,7 +160,9 @@ impl Pairs {
             return corrupt(format!("{} pair machines for {k} classes", self.pairs.len()));
         }
         let total = self.sv_counts.iter().try_fold(0usize, |a, &c| a.checked_add(c));
-        if n_features == 0 || total.and_then(|t| t.checked_mul(n_features)) != Some(self.support_vectors.len()) {
+        if n_features == 0
+            || total.and_then(|t| t.checked_mul(n_features)) != Some(self.support_vectors.len())
+        {
             return corrupt(format!(
                 "{} support vector values for {:?} support vectors per class of {n_features} features",
                 self.support_vectors.len(),
@@ -359,7 +362,8 @@ fn couple(r: ArrayView2<'_, f64>) -> Array1<f64> {
 const MULTICLASS_MARK: usize = 0;
 
 /// The fields of either shape, for formats that name them.
-const FIELDS: &[&str] = &["n_features", "gamma", "support_vectors", "coef", "intercept", "platt", "multiclass"];
+const FIELDS: &[&str] =
+    &["n_features", "gamma", "support_vectors", "coef", "intercept", "platt", "multiclass"];
 
 /// A multiclass model's body, after the mark.
 #[derive(Serialize)]
@@ -441,7 +445,11 @@ impl<'de> Visitor<'de> for SvmVisitor {
         let coef = element(&mut seq, 3)?;
         let intercept = element(&mut seq, 4)?;
         let platt = element(&mut seq, 5)?;
-        Ok(Svm { n_features, gamma, machines: Machines::Binary(Binary { support_vectors, coef, intercept, platt }) })
+        Ok(Svm {
+            n_features,
+            gamma,
+            machines: Machines::Binary(Binary { support_vectors, coef, intercept, platt }),
+        })
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Svm, A::Error> {
@@ -507,7 +515,10 @@ mod tests {
         for threads in [2, 3, 8] {
             let other = Svm::fit_threads(x.view(), &y, &p, threads).unwrap();
             assert_eq!(other, one, "{threads} threads");
-            assert_eq!(mlflow_core::codec::encode(&other).unwrap(), mlflow_core::codec::encode(&one).unwrap());
+            assert_eq!(
+                mlflow_core::codec::encode(&other).unwrap(),
+                mlflow_core::codec::encode(&one).unwrap()
+            );
         }
     }
 
@@ -533,8 +544,12 @@ mod tests {
     fn artifacts_round_trip_in_bincode_and_json() {
         let (x, y) = three_blobs();
         let multi = Svm::fit(x.view(), &y, &SvmParams::default()).unwrap();
-        let binary = Svm::fit(x.view(), &y.iter().map(|&c| usize::from(c == 2)).collect::<Vec<_>>(), &SvmParams::default())
-            .unwrap();
+        let binary = Svm::fit(
+            x.view(),
+            &y.iter().map(|&c| usize::from(c == 2)).collect::<Vec<_>>(),
+            &SvmParams::default(),
+        )
+        .unwrap();
         for m in [multi, binary] {
             let bytes = mlflow_core::codec::encode(&m).unwrap();
             assert_eq!(mlflow_core::codec::decode::<Svm>(&bytes, 1 << 24).unwrap(), m);
@@ -555,7 +570,8 @@ mod tests {
             intercept: f64,
             platt: Platt,
         }
-        let m = Svm::fit(array![[0.0], [1.0], [3.0], [4.0]].view(), &[0, 0, 1, 1], &SvmParams::default()).unwrap();
+        let m = Svm::fit(array![[0.0], [1.0], [3.0], [4.0]].view(), &[0, 0, 1, 1], &SvmParams::default())
+            .unwrap();
         let Machines::Binary(b) = &m.machines else { panic!("two classes give one machine") };
         let before = Before {
             n_features: m.n_features,
