@@ -20,6 +20,7 @@ mod regression;
 mod report;
 mod report_browser;
 mod stat_cache;
+mod svm_multiclass;
 mod titanic_pipeline;
 mod tracking;
 mod validate;

@@ -11,7 +11,7 @@
 //! | random forest (bootstrap, features sampled per split, trees trained in parallel) | [`RandomForest`] | [`ForestParams`] |
 //! | L2 logistic regression (Newton's method) | [`LogisticRegression`] | [`LogisticParams`] |
 //! | Gaussian naive Bayes | [`GaussianNb`] | [`NaiveBayesParams`] |
-//! | RBF support vector machine (SMO) with Platt probabilities | [`Svm`] | [`SvmParams`] |
+//! | RBF support vector machine (SMO) with Platt probabilities; one-vs-one with pairwise coupling for more than two classes | [`Svm`] | [`SvmParams`] |
 //!
 //! Every model implements [`Classifier`]: [`Classifier::predict_proba`] gives **P(class 1)** for
 //! each row, and [`Classifier::predict`] gives `1` where that probability is `> 0.5`, else `0` (a tie goes
@@ -57,6 +57,8 @@ mod naive_bayes;
 mod regressor;
 mod self_test;
 mod svm;
+mod svm_multiclass;
+mod svm_smo;
 mod tree;
 
 pub use estimator::{Estimator, EstimatorParams, Outputs, RegressionModel, RegressionParams, Task};
@@ -67,6 +69,7 @@ pub use naive_bayes::{GaussianNb, NaiveBayesParams};
 pub use regressor::Regressor;
 pub use self_test::{SELF_TEST_TOLERANCE, SelfTestedModel};
 pub use svm::{Gamma, Platt, Svm, SvmParams};
+pub use svm_multiclass::pairwise_coupling;
 pub use tree::{DecisionTree, MaxFeatures, TreeNode, TreeParams};
 
 /// What can go wrong when fitting a model or predicting with one.

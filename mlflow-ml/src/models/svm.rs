@@ -1,17 +1,15 @@
-//! RBF-kernel support vector machine (C-SVC), trained by SMO, with Platt-scaled probabilities.
+//! RBF-kernel support vector machine (C-SVC), trained by SMO, with Platt-scaled probabilities;
+//! more than two classes one-vs-one, in `svm_multiclass`.
 
 use ndarray::{Array1, Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
-use super::{Classifier, ModelError, check_input, check_training, invalid};
+use super::svm_multiclass::Pairs;
+use super::svm_smo::{CACHE_BYTES, Solution, decisions, smo};
+use super::{Classifier, ModelError, check_classes, check_input, invalid};
 use crate::features::moments;
 
 pub(super) const KIND: &str = "SVM";
-
-/// Memory for cached kernel rows during training (scikit-learn's default `cache_size`).
-const CACHE_BYTES: usize = 200 << 20;
-/// Floor of the second-order coefficient in SMO steps (LIBSVM's `TAU`).
-const TAU: f64 = 1e-12;
 
 /// The RBF kernel width `gamma` in `exp(-gamma * |a - b|^2)`.
 ///
@@ -203,15 +201,32 @@ impl Platt {
     }
 }
 
-/// A fitted RBF support vector machine with Platt-scaled probabilities.
+/// A fitted RBF support vector machine with Platt-scaled probabilities, for two or more classes.
 ///
 /// Training solves scikit-learn's (LIBSVM's) C-SVC dual with SMO: second-order working-set
 /// selection (WSS3), no shrinking, kernel rows computed on demand and cached. Ties in the
-/// working-set choice go to the last index, as in LIBSVM, so training is deterministic. The
-/// decision function is `f(x) = sum_i coef_i * exp(-gamma * |sv_i - x|^2) + b`, positive for class
-/// 1; `predict_proba` is the [`Platt`] sigmoid of `f` (see [`SvmParams::platt_folds`] for how it is
-/// fitted). Meant for standardized features. Note that `predict` follows the one face of
-/// [`Classifier`] (probability `> 0.5`), which can differ from `f(x) >= 0` for rows near the margin.
+/// working-set choice go to the last index, as in LIBSVM, so training is deterministic.
+///
+/// **Two classes.** The decision function is
+/// `f(x) = sum_i coef_i * exp(-gamma * |sv_i - x|^2) + b`, positive for class 1; P(class 1) is the
+/// [`Platt`] sigmoid of `f` (see [`SvmParams::platt_folds`] for how it is fitted). Note that
+/// `predict` follows the one face of [`Classifier`] (probability `> 0.5`), which can differ from
+/// `f(x) >= 0` for rows near the margin.
+///
+/// **More classes** (LIBSVM's and so scikit-learn's `SVC` way): one-vs-one, one binary machine per
+/// pair of classes `i < j` in the order `(0,1), (0,2), ..., (1,2), ...`, trained on the rows of
+/// those two classes (class `i` positive), each with its own Platt sigmoid (fitted as for two
+/// classes, on the pair's rows). [`Svm::decision_function_ovo`] gives the pairs' decision values,
+/// [`Svm::predict_votes`] LIBSVM's vote (scikit-learn's `predict`), and
+/// [`Classifier::predict_proba`] the pairwise probabilities (clipped to `[1e-7, 1 - 1e-7]`)
+/// coupled into one probability per class by [`pairwise_coupling`](super::pairwise_coupling)
+/// (scikit-learn's `predict_proba`). **[`Classifier::predict`] is the argmax of those
+/// probabilities**, as for every model here, while scikit-learn's `SVC.predict` counts votes: the
+/// two disagree on rows where the coupled probabilities and the votes pick different classes
+/// (rare; use [`Svm::predict_votes`] for scikit-learn's labels). The pairs are trained in parallel;
+/// the model is the same whatever the number of threads.
+///
+/// Meant for standardized features.
 ///
 /// ```
 /// use mlflow_ml::models::{Classifier, Svm, SvmParams};
@@ -222,22 +237,46 @@ impl Platt {
 /// assert!(f[0] > 0.0 && f[1] < 0.0);
 /// let p = svm.predict_positive(array![[1.5, 1.5]].view())?;
 /// assert!(p[0] > 0.5);
+///
+/// // Three classes: one probability column per class.
+/// let x = array![[0.0, 0.0], [0.3, 0.1], [3.0, 0.0], [3.2, 0.3], [0.0, 3.0], [0.2, 3.3]];
+/// let svm = Svm::fit(x.view(), &[0, 0, 1, 1, 2, 2], &SvmParams::default())?;
+/// assert_eq!(svm.n_classes(), 3);
+/// let p = svm.predict_proba(array![[3.1, 0.1]].view())?;
+/// assert!((p.row(0).sum() - 1.0).abs() < 1e-12);
+/// assert_eq!(svm.predict(array![[3.1, 0.1], [0.1, 3.1]].view())?.to_vec(), [1, 2]);
 /// # Ok::<(), mlflow_ml::models::ModelError>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Svm {
-    n_features: usize,
-    gamma: f64,
+    pub(super) n_features: usize,
+    pub(super) gamma: f64,
+    pub(super) machines: Machines,
+}
+
+/// The fitted machines: one for two classes, one per pair of classes for more.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Machines {
+    /// Two classes: decision values positive for class 1.
+    Binary(Binary),
+    /// Three or more classes: one-vs-one.
+    Pairs(Pairs),
+}
+
+/// The one machine of a two-class model (serialized as the `Svm` of before multiclass support).
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Binary {
     /// Support vectors, row-major (`coef.len()` rows of `n_features`).
-    support_vectors: Vec<f64>,
+    pub(super) support_vectors: Vec<f64>,
     /// `alpha_i * y_i` of each support vector (`y_i` = +1 for class 1, -1 for class 0).
-    coef: Vec<f64>,
-    intercept: f64,
-    platt: Platt,
+    pub(super) coef: Vec<f64>,
+    pub(super) intercept: f64,
+    pub(super) platt: Platt,
 }
 
 impl Svm {
-    /// Fits the SVM on `x` (rows = samples; standardize it first) and 0/1 labels `y`.
+    /// Fits the SVM on `x` (rows = samples; standardize it first) and class indices `y` (`0..k`,
+    /// every class present; two classes give the binary model, more the one-vs-one model).
     ///
     /// ```
     /// use mlflow_ml::models::{ModelError, Svm, SvmParams};
@@ -245,8 +284,21 @@ impl Svm {
     /// let bad = SvmParams { platt_folds: 1, ..Default::default() };
     /// let err = Svm::fit(array![[0.0], [1.0]].view(), &[0, 1], &bad).unwrap_err();
     /// assert!(matches!(err, ModelError::InvalidParam { param: "platt_folds", .. }));
+    /// let err = Svm::fit(array![[0.0], [1.0]].view(), &[0, 2], &SvmParams::default()).unwrap_err();
+    /// assert!(matches!(err, ModelError::MissingClass { class: 1, classes: 3 }));
     /// ```
     pub fn fit(x: ArrayView2<'_, f64>, y: &[usize], params: &SvmParams) -> Result<Self, ModelError> {
+        Self::fit_threads(x, y, params, 0)
+    }
+
+    /// [`Svm::fit`] training the pairs of a multiclass model on at most `threads` threads (`0`: one
+    /// per core). The model does not depend on it.
+    pub(super) fn fit_threads(
+        x: ArrayView2<'_, f64>,
+        y: &[usize],
+        params: &SvmParams,
+        threads: usize,
+    ) -> Result<Self, ModelError> {
         if !(params.c > 0.0 && params.c.is_finite()) {
             return Err(invalid(KIND, "c", params.c, "a finite number > 0"));
         }
@@ -258,50 +310,39 @@ impl Svm {
         {
             return Err(invalid(KIND, "gamma", format!("Value({g})"), "a finite number > 0"));
         }
-        let ones = check_training(x, y)?;
-        let smaller = ones.min(y.len() - ones);
+        let counts = check_classes(x, y)?;
+        let smallest = counts.iter().copied().min().unwrap_or(0);
         let k = params.platt_folds;
-        if k == 1 || k > smaller {
+        if k == 1 || k > smallest {
             return Err(invalid(
                 KIND,
                 "platt_folds",
                 k,
-                "0 (in-sample) or between 2 and the number of rows of the smaller class",
+                "0 (in-sample) or between 2 and the number of rows of the smallest class",
             ));
         }
         let (n, p) = x.dim();
         let gamma = params.gamma.resolve(x);
         let data: Vec<f64> = x.iter().copied().collect();
-        let all: Vec<usize> = (0..n).collect();
-        let Solution { support_vectors, coef, intercept, train_decision } =
-            smo(&data, p, y, &all, gamma, params, CACHE_BYTES);
-        let decision: Vec<f64> = if k == 0 {
-            train_decision
+        let machines = if counts.len() == 2 {
+            let all: Vec<usize> = (0..n).collect();
+            let (s, platt) = train_machine(&data, p, y, &all, gamma, params);
+            Machines::Binary(Binary {
+                support_vectors: s.support_vectors,
+                coef: s.coef,
+                intercept: s.intercept,
+                platt,
+            })
         } else {
-            let mut fold = vec![0usize; n];
-            let mut seen = [0usize; 2];
-            for (f, &label) in fold.iter_mut().zip(y) {
-                *f = seen[label] % k;
-                seen[label] += 1;
-            }
-            let mut out = vec![0.0; n];
-            for current in 0..k {
-                let train: Vec<usize> = (0..n).filter(|&i| fold[i] != current).collect();
-                let s = smo(&data, p, y, &train, gamma, params, CACHE_BYTES);
-                let held_out: Vec<usize> = (0..n).filter(|&i| fold[i] == current).collect();
-                let points = held_out.iter().map(|&i| &data[i * p..(i + 1) * p]);
-                let values = decisions(&s.support_vectors, &s.coef, s.intercept, gamma, points);
-                for (&i, v) in held_out.iter().zip(values) {
-                    out[i] = v;
-                }
-            }
-            out
+            Machines::Pairs(Pairs::fit(&data, p, y, counts.len(), gamma, params, threads))
         };
-        let platt = Platt::fit(&decision, y);
-        Ok(Svm { n_features: p, gamma, support_vectors, coef, intercept, platt })
+        Ok(Svm { n_features: p, gamma, machines })
     }
 
-    /// The decision function `f(x)` for every row (positive means class 1).
+    /// The decision function `f(x)` for every row (positive means class 1) of a two-class model.
+    ///
+    /// Fails with [`ModelError::NotBinary`] for a model of more classes: see
+    /// [`Svm::decision_function_ovo`].
     ///
     /// ```
     /// use mlflow_ml::models::{Svm, SvmParams};
@@ -312,23 +353,73 @@ impl Svm {
     /// ```
     pub fn decision_function(&self, x: ArrayView2<'_, f64>) -> Result<Array1<f64>, ModelError> {
         check_input(x, self.n_features)?;
-        if self.n_features == 0 || self.support_vectors.len() != self.coef.len() * self.n_features {
+        let b = match &self.machines {
+            Machines::Binary(b) => b,
+            Machines::Pairs(pairs) => return Err(ModelError::NotBinary { classes: pairs.n_classes() }),
+        };
+        if self.n_features == 0 || b.support_vectors.len() != b.coef.len() * self.n_features {
             return Err(ModelError::Corrupt {
                 model: KIND,
                 detail: format!(
                     "{} support vector values for {} coefficients of {} features",
-                    self.support_vectors.len(),
-                    self.coef.len(),
+                    b.support_vectors.len(),
+                    b.coef.len(),
                     self.n_features
                 ),
             });
         }
         let data: Vec<f64> = x.iter().copied().collect(); // row-major, whatever the layout of x
         let points = data.chunks_exact(self.n_features);
-        Ok(decisions(&self.support_vectors, &self.coef, self.intercept, self.gamma, points).into())
+        Ok(decisions(&b.support_vectors, &b.coef, b.intercept, self.gamma, points).into())
     }
 
-    /// The number of support vectors.
+    /// One-vs-one decision values: one column per pair of classes `i < j`, in the order `(0,1),
+    /// (0,2), ..., (1,2), ...`, positive for class `i` (scikit-learn's
+    /// `SVC(decision_function_shape="ovo").decision_function` for three or more classes). For a
+    /// two-class model that is one column, `-decision_function`.
+    ///
+    /// ```
+    /// use mlflow_ml::models::{Svm, SvmParams};
+    /// use ndarray::array;
+    /// let x = array![[0.0], [0.2], [2.0], [2.2], [4.0], [4.2]];
+    /// let svm = Svm::fit(x.view(), &[0, 0, 1, 1, 2, 2], &SvmParams::default())?;
+    /// let f = svm.decision_function_ovo(array![[0.1]].view())?;
+    /// assert_eq!(f.dim(), (1, 3));
+    /// assert!(f[[0, 0]] > 0.0 && f[[0, 1]] > 0.0); // class 0 beats classes 1 and 2
+    /// # Ok::<(), mlflow_ml::models::ModelError>(())
+    /// ```
+    pub fn decision_function_ovo(&self, x: ArrayView2<'_, f64>) -> Result<Array2<f64>, ModelError> {
+        match &self.machines {
+            Machines::Binary(_) => {
+                let f = self.decision_function(x)?;
+                Ok(f.mapv(|v| -v).insert_axis(ndarray::Axis(1)))
+            }
+            Machines::Pairs(pairs) => {
+                check_input(x, self.n_features)?;
+                pairs.decisions(x, self.n_features, self.gamma)
+            }
+        }
+    }
+
+    /// LIBSVM's one-vs-one vote (scikit-learn's `SVC.predict`): each pair's decision value votes
+    /// for class `i` when positive, for class `j` otherwise; the most votes win, the lowest class
+    /// index on a tie. For a two-class model that is `1` where `f(x) >= 0`.
+    ///
+    /// ```
+    /// use mlflow_ml::models::{Svm, SvmParams};
+    /// use ndarray::array;
+    /// let x = array![[0.0], [0.2], [2.0], [2.2], [4.0], [4.2]];
+    /// let svm = Svm::fit(x.view(), &[0, 0, 1, 1, 2, 2], &SvmParams::default())?;
+    /// assert_eq!(svm.predict_votes(array![[0.1], [2.1], [4.1]].view())?.to_vec(), [0, 1, 2]);
+    /// # Ok::<(), mlflow_ml::models::ModelError>(())
+    /// ```
+    pub fn predict_votes(&self, x: ArrayView2<'_, f64>) -> Result<Array1<usize>, ModelError> {
+        let f = self.decision_function_ovo(x)?;
+        Ok(super::svm_multiclass::votes(&f, self.n_classes()))
+    }
+
+    /// The number of support vectors (for more than two classes: of distinct training rows that
+    /// support at least one pair, as scikit-learn's `n_support_.sum()`).
     ///
     /// ```
     /// use mlflow_ml::models::{Svm, SvmParams};
@@ -338,7 +429,10 @@ impl Svm {
     /// # Ok::<(), mlflow_ml::models::ModelError>(())
     /// ```
     pub fn n_support(&self) -> usize {
-        self.coef.len()
+        match &self.machines {
+            Machines::Binary(b) => b.coef.len(),
+            Machines::Pairs(pairs) => pairs.n_support(),
+        }
     }
 
     /// The kernel width used.
@@ -354,7 +448,8 @@ impl Svm {
         self.gamma
     }
 
-    /// The intercept `b` of the decision function.
+    /// The intercept `b` of the decision function of the machine between classes 0 and 1 (the only
+    /// one of a two-class model), oriented as a two-class model: positive for class 1.
     ///
     /// ```
     /// use mlflow_ml::models::{Svm, SvmParams};
@@ -364,10 +459,14 @@ impl Svm {
     /// # Ok::<(), mlflow_ml::models::ModelError>(())
     /// ```
     pub fn intercept(&self) -> f64 {
-        self.intercept
+        match &self.machines {
+            Machines::Binary(b) => b.intercept,
+            Machines::Pairs(pairs) => -pairs.first().intercept,
+        }
     }
 
-    /// The fitted Platt sigmoid.
+    /// The fitted Platt sigmoid of the machine between classes 0 and 1 (the only one of a
+    /// two-class model), giving P(class 1) from a decision value oriented as [`Svm::intercept`].
     ///
     /// ```
     /// use mlflow_ml::models::{Svm, SvmParams};
@@ -377,7 +476,14 @@ impl Svm {
     /// # Ok::<(), mlflow_ml::models::ModelError>(())
     /// ```
     pub fn platt(&self) -> Platt {
-        self.platt
+        match &self.machines {
+            Machines::Binary(b) => b.platt,
+            // P(0 | g) = 1 / (1 + exp(a g + b)) with g = -f gives P(1 | f) = 1 / (1 + exp(a f - b)).
+            Machines::Pairs(pairs) => {
+                let s = pairs.first().platt;
+                Platt { a: s.a, b: -s.b }
+            }
+        }
     }
 }
 
@@ -387,318 +493,67 @@ impl Classifier for Svm {
     }
 
     fn n_classes(&self) -> usize {
-        2
+        match &self.machines {
+            Machines::Binary(_) => 2,
+            Machines::Pairs(pairs) => pairs.n_classes(),
+        }
     }
 
     fn predict_proba(&self, x: ArrayView2<'_, f64>) -> Result<Array2<f64>, ModelError> {
-        Ok(super::two_columns(self.positive_proba(x)?))
-    }
-}
-
-impl Svm {
-    /// P(class 1) for every row of `x`.
-    fn positive_proba(&self, x: ArrayView2<'_, f64>) -> Result<Array1<f64>, ModelError> {
-        Ok(self.decision_function(x)?.mapv(|f| self.platt.probability(f)))
-    }
-}
-
-/// Squared distances from `point` to `out.len()` points stored column-major in `columns`
-/// (`columns[d * out.len() + t]`). Each distance is summed over features in order, so it is the
-/// same number a per-pair loop gives, while the loop over points vectorizes.
-fn squared_distances(point: &[f64], columns: &[f64], out: &mut [f64]) {
-    let count = out.len();
-    out.fill(0.0);
-    for (d, &v) in point.iter().enumerate() {
-        for (o, &c) in out.iter_mut().zip(&columns[d * count..(d + 1) * count]) {
-            let diff = v - c;
-            *o += diff * diff;
-        }
-    }
-}
-
-/// Row-major `count x p` points to column-major.
-fn transpose(points: &[f64], count: usize, p: usize) -> Vec<f64> {
-    let mut columns = vec![0.0; count * p];
-    for (t, point) in points.chunks_exact(p.max(1)).enumerate() {
-        for (d, &v) in point.iter().enumerate() {
-            columns[d * count + t] = v;
-        }
-    }
-    columns
-}
-
-/// Decision values `sum_s coef_s exp(-gamma |sv_s - x|^2) + intercept` for each point.
-fn decisions<'p>(
-    sv: &[f64],
-    coef: &[f64],
-    intercept: f64,
-    gamma: f64,
-    points: impl Iterator<Item = &'p [f64]>,
-) -> Vec<f64> {
-    let n_sv = coef.len();
-    let p = sv.len() / n_sv.max(1);
-    let columns = transpose(sv, n_sv, p);
-    let mut dist = vec![0.0; n_sv];
-    points
-        .map(|x| {
-            squared_distances(x, &columns, &mut dist);
-            coef.iter().zip(&dist).map(|(c, d)| c * (-gamma * d).exp()).sum::<f64>() + intercept
-        })
-        .collect()
-}
-
-/// Kernel rows computed on demand, kept within a memory budget (oldest evicted first).
-struct KernelCache<'a> {
-    data: &'a [f64],
-    p: usize,
-    rows: &'a [usize],
-    /// The points `rows` of `data`, column-major.
-    columns: Vec<f64>,
-    dist: Vec<f64>,
-    gamma: f64,
-    cached: Vec<Option<Vec<f64>>>,
-    order: std::collections::VecDeque<usize>,
-    capacity: usize,
-}
-
-impl<'a> KernelCache<'a> {
-    fn new(data: &'a [f64], p: usize, rows: &'a [usize], gamma: f64, bytes: usize) -> Self {
-        let l = rows.len();
-        let capacity = (bytes / (8 * l.max(1))).max(2);
-        let mut columns = vec![0.0; l * p];
-        for (t, &r) in rows.iter().enumerate() {
-            for d in 0..p {
-                columns[d * l + t] = data[r * p + d];
+        match &self.machines {
+            Machines::Binary(b) => {
+                let f = self.decision_function(x)?;
+                Ok(super::two_columns(f.mapv(|f| b.platt.probability(f))))
+            }
+            Machines::Pairs(pairs) => {
+                check_input(x, self.n_features)?;
+                pairs.probabilities(x, self.n_features, self.gamma)
             }
         }
-        KernelCache {
-            data,
-            p,
-            rows,
-            columns,
-            dist: vec![0.0; l],
-            gamma,
-            cached: vec![None; l],
-            order: std::collections::VecDeque::new(),
-            capacity,
-        }
-    }
-
-    fn point(&self, i: usize) -> &[f64] {
-        let r = self.rows[i];
-        &self.data[r * self.p..(r + 1) * self.p]
-    }
-
-    /// Makes row `i` available, never evicting row `keep`.
-    fn ensure(&mut self, i: usize, keep: usize) {
-        if self.cached[i].is_some() {
-            return;
-        }
-        if self.order.len() >= self.capacity
-            && let Some(pos) = self.order.iter().position(|&r| r != keep)
-            && let Some(old) = self.order.remove(pos)
-        {
-            self.cached[old] = None;
-        }
-        let r = self.rows[i];
-        squared_distances(&self.data[r * self.p..(r + 1) * self.p], &self.columns, &mut self.dist);
-        let row: Vec<f64> = (0..self.rows.len())
-            .map(|t| match &self.cached[t] {
-                Some(other) => other[i], // the kernel is symmetric, bit for bit
-                None => (-self.gamma * self.dist[t]).exp(),
-            })
-            .collect();
-        self.cached[i] = Some(row);
-        self.order.push_back(i);
-    }
-
-    fn row(&self, i: usize) -> &[f64] {
-        self.cached[i].as_deref().unwrap_or(&[])
     }
 }
 
-/// The solution of the dual.
-#[derive(Debug, PartialEq)]
-struct Solution {
-    /// Support vectors, row-major.
-    support_vectors: Vec<f64>,
-    /// `alpha_i * y_i` per support vector.
-    coef: Vec<f64>,
-    /// The intercept `b = -rho`.
-    intercept: f64,
-    /// The decision value of every training row, read off the final gradient:
-    /// `sum_j alpha_j y_j K_ij = y_i (grad_i + 1)`.
-    train_decision: Vec<f64>,
-}
-
-/// Solves the C-SVC dual on the rows `rows` of `data` (row-major, `p` columns).
-fn smo(
+/// Trains one machine on the rows `rows` of `data` (class `labels[r] == 1` positive) and fits its
+/// Platt sigmoid (on the training rows' decision values or out of fold, per
+/// [`SvmParams::platt_folds`]).
+pub(super) fn train_machine(
     data: &[f64],
     p: usize,
     labels: &[usize],
     rows: &[usize],
     gamma: f64,
     params: &SvmParams,
-    cache_bytes: usize,
-) -> Solution {
-    let l = rows.len();
-    let c = params.c;
-    let eps = params.tol;
-    let y: Vec<f64> = rows.iter().map(|&r| if labels[r] == 1 { 1.0 } else { -1.0 }).collect();
-    let mut alpha = vec![0.0; l];
-    // yg_t = y_t * grad_t, where grad = Q alpha - 1 and Q_it = y_i y_t K_it (so yg starts at -y).
-    let mut yg: Vec<f64> = y.iter().map(|v| -v).collect();
-    let mut cache = KernelCache::new(data, p, rows, gamma, cache_bytes);
-    let upper = |a: f64| a >= c;
-    let lower = |a: f64| a <= 0.0;
-    // I_up: alpha_t can move so that y_t alpha_t grows; I_low: so that it shrinks.
-    let in_up = |t: usize, a: f64| if y[t] > 0.0 { !upper(a) } else { !lower(a) };
-    let in_low = |t: usize, a: f64| if y[t] > 0.0 { !lower(a) } else { !upper(a) };
-    let mut up: Vec<bool> = (0..l).map(|t| in_up(t, 0.0)).collect();
-    let mut low: Vec<bool> = (0..l).map(|t| in_low(t, 0.0)).collect();
-    let max_iter = 10_000_000usize.max(100usize.saturating_mul(l));
-    // Working set selection (WSS3, Fan, Chen and Lin 2005), ties to the last index. The first
-    // index maximizes -yg over I_up; it is found during the gradient update of the previous step.
-    let mut gmax = f64::NEG_INFINITY;
-    let mut i = usize::MAX;
-    for t in 0..l {
-        if up[t] && -yg[t] >= gmax {
-            gmax = -yg[t];
-            i = t;
+) -> (Solution, Platt) {
+    let solution = smo(data, p, labels, rows, gamma, params, CACHE_BYTES);
+    let k = params.platt_folds;
+    let decision: Vec<f64> = if k == 0 {
+        solution.train_decision.clone()
+    } else {
+        // Stratified, deterministic folds: the i-th row of each class goes to fold i mod k.
+        let mut fold = vec![0usize; rows.len()];
+        let mut seen = [0usize; 2];
+        for (f, &r) in fold.iter_mut().zip(rows) {
+            let label = usize::from(labels[r] == 1);
+            *f = seen[label] % k;
+            seen[label] += 1;
         }
-    }
-    for _ in 0..max_iter {
-        if i == usize::MAX {
-            break;
-        }
-        cache.ensure(i, i);
-        let ki = cache.row(i);
-        let mut gmax2 = f64::NEG_INFINITY;
-        let mut j = usize::MAX;
-        let mut best = f64::INFINITY;
-        for t in 0..l {
-            if !low[t] {
-                continue;
-            }
-            let v = yg[t];
-            gmax2 = gmax2.max(v);
-            let diff = gmax + v;
-            if diff > 0.0 {
-                let quad = 2.0 - 2.0 * ki[t];
-                let obj = -(diff * diff) / if quad > 0.0 { quad } else { TAU };
-                if obj <= best {
-                    best = obj;
-                    j = t;
-                }
+        let mut out = vec![0.0; rows.len()];
+        for current in 0..k {
+            let train: Vec<usize> =
+                (0..rows.len()).filter(|&t| fold[t] != current).map(|t| rows[t]).collect();
+            let s = smo(data, p, labels, &train, gamma, params, CACHE_BYTES);
+            let held_out: Vec<usize> = (0..rows.len()).filter(|&t| fold[t] == current).collect();
+            let points = held_out.iter().map(|&t| &data[rows[t] * p..(rows[t] + 1) * p]);
+            let values = decisions(&s.support_vectors, &s.coef, s.intercept, gamma, points);
+            for (&t, v) in held_out.iter().zip(values) {
+                out[t] = v;
             }
         }
-        if gmax + gmax2 < eps || j == usize::MAX {
-            break;
-        }
-        cache.ensure(j, i);
-        let (ki, kj) = (cache.row(i), cache.row(j));
-        let (old_i, old_j) = (alpha[i], alpha[j]);
-        let (gi, gj) = (y[i] * yg[i], y[j] * yg[j]);
-        let quad = {
-            let q = 2.0 - 2.0 * ki[j];
-            if q > 0.0 { q } else { TAU }
-        };
-        let (mut ai, mut aj) = (old_i, old_j);
-        if y[i] != y[j] {
-            let delta = (-gi - gj) / quad;
-            let diff = ai - aj;
-            ai += delta;
-            aj += delta;
-            if diff > 0.0 {
-                if aj < 0.0 {
-                    aj = 0.0;
-                    ai = diff;
-                }
-            } else if ai < 0.0 {
-                ai = 0.0;
-                aj = -diff;
-            }
-            if diff > 0.0 {
-                if ai > c {
-                    ai = c;
-                    aj = c - diff;
-                }
-            } else if aj > c {
-                aj = c;
-                ai = c + diff;
-            }
-        } else {
-            let delta = (gi - gj) / quad;
-            let sum = ai + aj;
-            ai -= delta;
-            aj += delta;
-            if sum > c {
-                if ai > c {
-                    ai = c;
-                    aj = sum - c;
-                }
-            } else if aj < 0.0 {
-                aj = 0.0;
-                ai = sum;
-            }
-            if sum > c {
-                if aj > c {
-                    aj = c;
-                    ai = sum - c;
-                }
-            } else if ai < 0.0 {
-                ai = 0.0;
-                aj = sum;
-            }
-        }
-        alpha[i] = ai;
-        alpha[j] = aj;
-        (up[i], low[i], up[j], low[j]) = (in_up(i, ai), in_low(i, ai), in_up(j, aj), in_low(j, aj));
-        // grad_t += y_t (y_i dA_i K_it + y_j dA_j K_jt), so yg_t += y_i dA_i K_it + y_j dA_j K_jt.
-        let (di, dj) = ((ai - old_i) * y[i], (aj - old_j) * y[j]);
-        gmax = f64::NEG_INFINITY;
-        i = usize::MAX;
-        for (t, ((g, a), b)) in yg.iter_mut().zip(ki).zip(kj).enumerate() {
-            *g += di * a + dj * b;
-            if up[t] && -*g >= gmax {
-                gmax = -*g;
-                i = t;
-            }
-        }
-    }
-    let grad: Vec<f64> = yg.iter().zip(&y).map(|(g, v)| g * v).collect();
-    // Intercept: average over free variables of -y_t grad_t, else the middle of the feasible range.
-    let (mut ub, mut lb, mut sum, mut free) = (f64::INFINITY, f64::NEG_INFINITY, 0.0, 0usize);
-    for t in 0..l {
-        let yg = y[t] * grad[t];
-        if upper(alpha[t]) {
-            if y[t] < 0.0 {
-                ub = ub.min(yg);
-            } else {
-                lb = lb.max(yg);
-            }
-        } else if lower(alpha[t]) {
-            if y[t] > 0.0 {
-                ub = ub.min(yg);
-            } else {
-                lb = lb.max(yg);
-            }
-        } else {
-            free += 1;
-            sum += yg;
-        }
-    }
-    let rho = if free > 0 { sum / free as f64 } else { (ub + lb) / 2.0 };
-    let mut sv = Vec::new();
-    let mut coef = Vec::new();
-    for t in 0..l {
-        if alpha[t] > 0.0 {
-            sv.extend_from_slice(cache.point(t));
-            coef.push(alpha[t] * y[t]);
-        }
-    }
-    let train_decision = (0..l).map(|t| y[t] * (grad[t] + 1.0) - rho).collect();
-    Solution { support_vectors: sv, coef, intercept: -rho, train_decision }
+        out
+    };
+    let row_labels: Vec<usize> = rows.iter().map(|&r| usize::from(labels[r] == 1)).collect();
+    let platt = Platt::fit(&decision, &row_labels);
+    (solution, platt)
 }
 
 #[cfg(test)]
@@ -711,25 +566,10 @@ mod tests {
         let x = array![[0.0, 0.0], [1.0, 0.2], [0.2, 1.0], [2.0, 2.0], [2.5, 1.5], [0.9, 0.8], [1.1, 1.3]];
         let y = [0, 0, 0, 1, 1, 1, 0];
         let m = Svm::fit(x.view(), &y, &SvmParams::default()).unwrap();
+        let Machines::Binary(m) = m.machines else { panic!("two classes give one machine") };
         // sum alpha_i y_i = 0 and 0 <= alpha_i <= C
         assert!(m.coef.iter().sum::<f64>().abs() < 1e-9);
         assert!(m.coef.iter().all(|c| c.abs() <= 1.0 + 1e-12));
-    }
-
-    #[test]
-    fn tiny_cache_gives_the_same_model() {
-        let data: Vec<f64> = (0..40).map(|i| ((i * 37) % 11) as f64 / 3.0).collect();
-        let y: Vec<usize> = (0..20).map(|i| usize::from((i * 7) % 5 > 1)).collect();
-        let rows: Vec<usize> = (0..20).collect();
-        let full = smo(&data, 2, &y, &rows, 0.7, &SvmParams::default(), CACHE_BYTES);
-        let tiny = smo(&data, 2, &y, &rows, 0.7, &SvmParams::default(), 1);
-        assert_eq!(full, tiny);
-        assert!(full.coef.len() >= 2);
-        // The decision values read off the gradient agree with the decision function.
-        let direct = decisions(&full.support_vectors, &full.coef, full.intercept, 0.7, data.chunks_exact(2));
-        for (f, d) in full.train_decision.iter().zip(direct) {
-            assert!((f - d).abs() < 1e-9, "{f} vs {d}");
-        }
     }
 
     #[test]
