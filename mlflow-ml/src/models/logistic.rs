@@ -510,15 +510,26 @@ fn fit_multinomial(
             let penalty = if j < p { (rho[j] * theta[a]).abs() } else { 0.0 };
             grad[a].abs() <= 1e-10 * (n as f64 + penalty)
         };
-        if (0..dim).all(small) {
-            converged = true;
-            break;
-        }
+        let at_tolerance = (0..dim).all(small);
         let (step, newton) = match solve_spd(&hess, &grad, dim) {
             Some(s) => (s, true),
             None => (grad.clone(), false),
         };
         let slope: f64 = grad.iter().zip(&step).map(|(g, s)| g * s).sum();
+        if at_tolerance || newton && at_rounding_floor(0.5 * slope, f, n) {
+            // One last full Newton step: convergence is quadratic, so it takes the coefficients
+            // from a gradient of 1e-10 n (or a decrease below what f can show, where a line
+            // search would only halve the step on rounding noise) to the optimum's last digits,
+            // unless it raises the objective by more than its rounding error.
+            if newton {
+                let candidate: Vec<f64> = theta.iter().zip(&step).map(|(t, s)| t - s).collect();
+                if objective(&candidate, &mut scores) <= f + 4.0 * (n as f64 + 1.0) * f64::EPSILON * f.abs() {
+                    theta = candidate;
+                }
+            }
+            converged = true;
+            break;
+        }
         let mut alpha = 1.0;
         let mut accepted = false;
         let mut candidate = vec![0.0; dim];
