@@ -2,7 +2,9 @@
 //! classes, the multinomial (softmax) loss for more.
 
 use ndarray::{Array1, Array2, ArrayView2};
-use serde::{Deserialize, Serialize};
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
+use serde::ser::SerializeStruct;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::softmax::{log_sum_exp, softmax_in_place};
 use super::{Classifier, ModelError, check_classes, check_input, invalid, sigmoid, solve_spd};
@@ -89,7 +91,12 @@ impl Default for LogisticParams {
 /// assert!(m.coefficients().iter().sum::<f64>().abs() < 1e-9); // the rows sum to zero
 /// # Ok::<(), mlflow_ml::models::ModelError>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// **Artifact shape.** A binary model is encoded field for field as the binary-only model was
+/// (`coefficients`, `intercept`, `n_iter`, `converged`), so its bytes, and packages made before
+/// multiclass support, are unchanged; a multiclass model as an empty `coefficients` (never a
+/// fitted binary model's) followed by its body.
+#[derive(Debug, Clone, PartialEq)]
 pub struct LogisticRegression {
     /// Row-major weights: one row (`w`) for a binary model, one row per class for a multiclass one.
     coefficients: Vec<f64>,
@@ -568,6 +575,122 @@ fn fit_multinomial(
     LogisticRegression { coefficients, intercepts, n_iter, converged }
 }
 
+// ---------- the artifact shape ----------
+
+/// The fields of either shape, for formats that name them.
+const FIELDS: &[&str] = &["coefficients", "intercept", "n_iter", "converged", "multiclass"];
+
+/// A multiclass model's body, after the mark (an empty `coefficients`).
+#[derive(Serialize)]
+struct MulticlassRef<'a> {
+    coefficients: &'a [f64],
+    intercepts: &'a [f64],
+    n_iter: usize,
+    converged: bool,
+}
+
+#[derive(Deserialize)]
+struct Multiclass {
+    coefficients: Vec<f64>,
+    intercepts: Vec<f64>,
+    n_iter: usize,
+    converged: bool,
+}
+
+impl From<Multiclass> for LogisticRegression {
+    fn from(m: Multiclass) -> LogisticRegression {
+        LogisticRegression {
+            coefficients: m.coefficients,
+            intercepts: m.intercepts,
+            n_iter: m.n_iter,
+            converged: m.converged,
+        }
+    }
+}
+
+impl Serialize for LogisticRegression {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if let [intercept] = self.intercepts[..] {
+            let mut s = serializer.serialize_struct("LogisticRegression", 4)?;
+            s.serialize_field("coefficients", &self.coefficients)?;
+            s.serialize_field("intercept", &intercept)?;
+            s.serialize_field("n_iter", &self.n_iter)?;
+            s.serialize_field("converged", &self.converged)?;
+            s.end()
+        } else {
+            let mut s = serializer.serialize_struct("LogisticRegression", 2)?;
+            s.serialize_field("coefficients", &[0.0f64; 0][..])?;
+            let body = MulticlassRef {
+                coefficients: &self.coefficients,
+                intercepts: &self.intercepts,
+                n_iter: self.n_iter,
+                converged: self.converged,
+            };
+            s.serialize_field("multiclass", &body)?;
+            s.end()
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for LogisticRegression {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<LogisticRegression, D::Error> {
+        deserializer.deserialize_struct("LogisticRegression", FIELDS, LogisticVisitor)
+    }
+}
+
+struct LogisticVisitor;
+
+/// The element at `index` of a sequence, which must be there.
+fn element<'de, A: SeqAccess<'de>, T: Deserialize<'de>>(seq: &mut A, index: usize) -> Result<T, A::Error> {
+    seq.next_element()?.ok_or_else(|| de::Error::invalid_length(index, &LogisticVisitor))
+}
+
+impl<'de> Visitor<'de> for LogisticVisitor {
+    type Value = LogisticRegression;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a fitted logistic regression")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<LogisticRegression, A::Error> {
+        let coefficients: Vec<f64> = element(&mut seq, 0)?;
+        if coefficients.is_empty() {
+            let body: Multiclass = element(&mut seq, 1)?;
+            return Ok(body.into());
+        }
+        let intercept = element(&mut seq, 1)?;
+        let n_iter = element(&mut seq, 2)?;
+        let converged = element(&mut seq, 3)?;
+        Ok(LogisticRegression { coefficients, intercepts: vec![intercept], n_iter, converged })
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<LogisticRegression, A::Error> {
+        let (mut coefficients, mut intercept, mut n_iter, mut converged) = (None, None, None, None);
+        let mut multiclass: Option<Multiclass> = None;
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "coefficients" => coefficients = Some(map.next_value::<Vec<f64>>()?),
+                "intercept" => intercept = Some(map.next_value::<f64>()?),
+                "n_iter" => n_iter = Some(map.next_value::<usize>()?),
+                "converged" => converged = Some(map.next_value::<bool>()?),
+                "multiclass" => multiclass = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<de::IgnoredAny>()?;
+                }
+            }
+        }
+        if let Some(body) = multiclass {
+            return Ok(body.into());
+        }
+        Ok(LogisticRegression {
+            coefficients: coefficients.ok_or_else(|| de::Error::missing_field("coefficients"))?,
+            intercepts: vec![intercept.ok_or_else(|| de::Error::missing_field("intercept"))?],
+            n_iter: n_iter.ok_or_else(|| de::Error::missing_field("n_iter"))?,
+            converged: converged.ok_or_else(|| de::Error::missing_field("converged"))?,
+        })
+    }
+}
+
 /// Whether a predicted `decrease` of the objective `f` (a sum of `n` losses) is below the rounding
 /// error of evaluating it, so that no step can show it.
 fn at_rounding_floor(decrease: f64, f: f64, n: usize) -> bool {
@@ -655,6 +778,42 @@ mod tests {
         // Far from it (a first step on features around 1e154 predicted ~1e300) it is a failure.
         assert!(!at_rounding_floor(1e300, 100.0, 1000));
         assert!(!at_rounding_floor(1e-6, 100.0, 1000));
+    }
+
+    /// The binary-only model's shape, as it was serialized before multiclass support.
+    #[derive(Serialize, Deserialize, PartialEq, Debug)]
+    struct BinaryOnly {
+        coefficients: Vec<f64>,
+        intercept: f64,
+        n_iter: usize,
+        converged: bool,
+    }
+
+    #[test]
+    fn binary_bytes_are_those_of_the_binary_only_model() {
+        use mlflow_core::codec::{decode, encode};
+        let x = array![[0.0, 1.0], [1.0, 3.0], [2.0, 0.5], [3.0, 2.0], [4.0, 1.0], [1.5, 2.5]];
+        let m = LogisticRegression::fit(x.view(), &[0, 0, 1, 1, 1, 0], &LogisticParams::default()).unwrap();
+        let old = BinaryOnly {
+            coefficients: m.coefficients.clone(),
+            intercept: m.intercept(),
+            n_iter: m.n_iter,
+            converged: m.converged,
+        };
+        let bytes = encode(&old).unwrap();
+        assert_eq!(encode(&m).unwrap(), bytes);
+        assert_eq!(decode::<LogisticRegression>(&bytes, 1 << 20).unwrap(), m);
+        // JSON names the fields: both shapes round-trip, and the binary one is the old JSON.
+        let json = serde_json::to_string(&m).unwrap();
+        assert_eq!(json, serde_json::to_string(&old).unwrap());
+        assert_eq!(serde_json::from_str::<LogisticRegression>(&json).unwrap(), m);
+        let multi = LogisticRegression::fit(x.view(), &[0, 1, 2, 2, 1, 0], &LogisticParams::default()).unwrap();
+        let bytes = encode(&multi).unwrap();
+        assert_eq!(bytes[0], 0, "the multiclass mark: an empty coefficient vector");
+        assert_eq!(decode::<LogisticRegression>(&bytes, 1 << 20).unwrap(), multi);
+        let json = serde_json::to_string(&multi).unwrap();
+        assert_eq!(serde_json::from_str::<LogisticRegression>(&json).unwrap(), multi);
+        assert!(decode::<LogisticRegression>(&bytes[..bytes.len() - 1], 1 << 20).is_err());
     }
 
     #[test]

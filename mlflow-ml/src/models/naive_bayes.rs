@@ -1,7 +1,9 @@
 //! Gaussian naive Bayes.
 
 use ndarray::{Array1, Array2, ArrayView2};
-use serde::{Deserialize, Serialize};
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
+use serde::ser::SerializeStruct;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::softmax::softmax_in_place;
 use super::{Classifier, ModelError, check_classes, check_input, invalid};
@@ -49,7 +51,12 @@ impl Default for NaiveBayesParams {
 /// assert_eq!(m.predict(array![[1.2], [3.2], [8.7]].view())?.to_vec(), [0, 1, 2]);
 /// # Ok::<(), mlflow_ml::models::ModelError>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// **Artifact shape.** A two-class model is encoded field for field as the binary-only model was
+/// (`priors`, `means`, `variances` as pairs, then `epsilon`), so its bytes, and packages made
+/// before multiclass support, are unchanged; a multiclass model as the priors `[-1, -1]` (never a
+/// fitted model's: priors are class frequencies) followed by its body.
+#[derive(Debug, Clone, PartialEq)]
 pub struct GaussianNb {
     /// One per class.
     priors: Vec<f64>,
@@ -241,6 +248,131 @@ impl GaussianNb {
     }
 }
 
+// ---------- the artifact shape ----------
+
+/// The first field of a multiclass [`GaussianNb`]'s encoding, where a two-class model has its
+/// priors, which are class frequencies and never negative.
+const MULTICLASS_MARK: [f64; 2] = [-1.0, -1.0];
+
+/// The fields of either shape, for formats that name them.
+const FIELDS: &[&str] = &["priors", "means", "variances", "epsilon", "multiclass"];
+
+/// A multiclass model's body, after the mark.
+#[derive(Serialize)]
+struct MulticlassRef<'a> {
+    priors: &'a [f64],
+    means: &'a [Vec<f64>],
+    variances: &'a [Vec<f64>],
+    epsilon: f64,
+}
+
+#[derive(Deserialize)]
+struct Multiclass {
+    priors: Vec<f64>,
+    means: Vec<Vec<f64>>,
+    variances: Vec<Vec<f64>>,
+    epsilon: f64,
+}
+
+impl From<Multiclass> for GaussianNb {
+    fn from(m: Multiclass) -> GaussianNb {
+        GaussianNb { priors: m.priors, means: m.means, variances: m.variances, epsilon: m.epsilon }
+    }
+}
+
+/// A pair from a two-element vector (a two-class model's per-class fields).
+fn pair<T: Clone>(v: &[T]) -> Option<[T; 2]> {
+    match v {
+        [a, b] => Some([a.clone(), b.clone()]),
+        _ => None,
+    }
+}
+
+impl Serialize for GaussianNb {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if let (Some(priors), Some(means), Some(variances)) =
+            (pair(&self.priors), pair(&self.means), pair(&self.variances))
+        {
+            let mut s = serializer.serialize_struct("GaussianNb", 4)?;
+            s.serialize_field("priors", &priors)?;
+            s.serialize_field("means", &means)?;
+            s.serialize_field("variances", &variances)?;
+            s.serialize_field("epsilon", &self.epsilon)?;
+            s.end()
+        } else {
+            let mut s = serializer.serialize_struct("GaussianNb", 2)?;
+            s.serialize_field("priors", &MULTICLASS_MARK)?;
+            let body = MulticlassRef {
+                priors: &self.priors,
+                means: &self.means,
+                variances: &self.variances,
+                epsilon: self.epsilon,
+            };
+            s.serialize_field("multiclass", &body)?;
+            s.end()
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for GaussianNb {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<GaussianNb, D::Error> {
+        deserializer.deserialize_struct("GaussianNb", FIELDS, NbVisitor)
+    }
+}
+
+struct NbVisitor;
+
+/// The element at `index` of a sequence, which must be there.
+fn element<'de, A: SeqAccess<'de>, T: Deserialize<'de>>(seq: &mut A, index: usize) -> Result<T, A::Error> {
+    seq.next_element()?.ok_or_else(|| de::Error::invalid_length(index, &NbVisitor))
+}
+
+impl<'de> Visitor<'de> for NbVisitor {
+    type Value = GaussianNb;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a fitted Gaussian naive Bayes model")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<GaussianNb, A::Error> {
+        let priors: [f64; 2] = element(&mut seq, 0)?;
+        if priors == MULTICLASS_MARK {
+            let body: Multiclass = element(&mut seq, 1)?;
+            return Ok(body.into());
+        }
+        let means: [Vec<f64>; 2] = element(&mut seq, 1)?;
+        let variances: [Vec<f64>; 2] = element(&mut seq, 2)?;
+        let epsilon = element(&mut seq, 3)?;
+        Ok(GaussianNb { priors: priors.to_vec(), means: means.to_vec(), variances: variances.to_vec(), epsilon })
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<GaussianNb, A::Error> {
+        let (mut priors, mut means, mut variances, mut epsilon) = (None, None, None, None);
+        let mut multiclass: Option<Multiclass> = None;
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "priors" => priors = Some(map.next_value::<[f64; 2]>()?),
+                "means" => means = Some(map.next_value::<[Vec<f64>; 2]>()?),
+                "variances" => variances = Some(map.next_value::<[Vec<f64>; 2]>()?),
+                "epsilon" => epsilon = Some(map.next_value::<f64>()?),
+                "multiclass" => multiclass = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<de::IgnoredAny>()?;
+                }
+            }
+        }
+        if let Some(body) = multiclass {
+            return Ok(body.into());
+        }
+        Ok(GaussianNb {
+            priors: priors.ok_or_else(|| de::Error::missing_field("priors"))?.to_vec(),
+            means: means.ok_or_else(|| de::Error::missing_field("means"))?.to_vec(),
+            variances: variances.ok_or_else(|| de::Error::missing_field("variances"))?.to_vec(),
+            epsilon: epsilon.ok_or_else(|| de::Error::missing_field("epsilon"))?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -253,6 +385,55 @@ mod tests {
         let p = m.predict_positive(array![[1.0], [1e300]].view()).unwrap();
         assert!((p[0] - 2.0 / 3.0).abs() < 1e-12);
         assert!(p.iter().all(|v| (0.0..=1.0).contains(v)));
+    }
+
+    /// The binary-only model's shape, as it was serialized before multiclass support.
+    #[derive(Serialize, Deserialize, PartialEq, Debug)]
+    struct BinaryOnly {
+        priors: [f64; 2],
+        means: [Vec<f64>; 2],
+        variances: [Vec<f64>; 2],
+        epsilon: f64,
+    }
+
+    #[test]
+    fn binary_bytes_are_those_of_the_binary_only_model() {
+        use mlflow_core::codec::{decode, encode};
+        let x = array![[-1.0, 2.0], [1.0, 0.5], [1.0, 1.0], [3.0, 4.0], [2.0, 2.5], [0.0, 0.0]];
+        let m = GaussianNb::fit(x.view(), &[0, 0, 1, 1, 1, 0], &NaiveBayesParams::default()).unwrap();
+        let old = BinaryOnly {
+            priors: [m.priors[0], m.priors[1]],
+            means: [m.means[0].clone(), m.means[1].clone()],
+            variances: [m.variances[0].clone(), m.variances[1].clone()],
+            epsilon: m.epsilon,
+        };
+        let bytes = encode(&old).unwrap();
+        assert_eq!(encode(&m).unwrap(), bytes);
+        assert_eq!(decode::<GaussianNb>(&bytes, 1 << 20).unwrap(), m);
+        let json = serde_json::to_string(&m).unwrap();
+        assert_eq!(json, serde_json::to_string(&old).unwrap());
+        assert_eq!(serde_json::from_str::<GaussianNb>(&json).unwrap(), m);
+        let multi = GaussianNb::fit(x.view(), &[0, 1, 2, 2, 1, 0], &NaiveBayesParams::default()).unwrap();
+        let bytes = encode(&multi).unwrap();
+        assert_eq!(bytes[..16], encode(&MULTICLASS_MARK).unwrap()[..]);
+        assert_eq!(decode::<GaussianNb>(&bytes, 1 << 20).unwrap(), multi);
+        let json = serde_json::to_string(&multi).unwrap();
+        assert_eq!(serde_json::from_str::<GaussianNb>(&json).unwrap(), multi);
+        assert!(decode::<GaussianNb>(&bytes[..bytes.len() - 1], 1 << 20).is_err());
+    }
+
+    #[test]
+    fn three_classes_match_a_hand_computed_softmax() {
+        // class c: mean 2c, var 1 (+eps); equal priors. At x = 2 the log-likelihoods are
+        // -2, 0, -2 up to a common constant.
+        let x = array![[-1.0], [1.0], [1.0], [3.0], [3.0], [5.0]];
+        let m = GaussianNb::fit(x.view(), &[0, 0, 1, 1, 2, 2], &NaiveBayesParams::default()).unwrap();
+        let p = m.predict_proba(array![[2.0]].view()).unwrap();
+        let e = (-2.0f64).exp();
+        let expected = [e / (1.0 + 2.0 * e), 1.0 / (1.0 + 2.0 * e), e / (1.0 + 2.0 * e)];
+        for (got, want) in p.row(0).iter().zip(expected) {
+            assert!((got - want).abs() < 1e-8, "{got} vs {want}");
+        }
     }
 
     #[test]
