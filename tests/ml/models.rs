@@ -220,21 +220,44 @@ fn length_mismatch_is_an_error() {
     }
 }
 
+/// The kinds that fit any number of classes (labels `0..k`, checked by `check_classes`); the
+/// others are still binary-only.
+fn multiclass(params: &ModelParams) -> bool {
+    matches!(params, ModelParams::Logistic(_) | ModelParams::NaiveBayes(_))
+}
+
 #[test]
 fn labels_outside_0_1_are_an_error() {
     let x = Array2::from_shape_fn((4, 2), |(i, j)| (i * j) as f64);
-    for e in fit_all(x, &[0, 1, 2, 1]) {
-        assert_eq!(e, ModelError::InvalidLabel { index: 2, label: 2 });
-        assert!(e.to_string().contains("index 2"));
+    for params in all_params() {
+        let fitted = Model::fit(x.view(), &[0, 1, 2, 1], &params);
+        if multiclass(&params) {
+            // Three classes: a model with one probability column per class.
+            assert_eq!(fitted.expect(params.kind()).n_classes(), 3, "{}", params.kind());
+            // Skipping a class index is the error.
+            let e = Model::fit(x.view(), &[0, 1, 3, 1], &params).expect_err(params.kind());
+            assert_eq!(e, ModelError::MissingClass { class: 2, classes: 4 }, "{}", params.kind());
+        } else {
+            let e = fitted.expect_err(params.kind());
+            assert_eq!(e, ModelError::InvalidLabel { index: 2, label: 2 });
+            assert!(e.to_string().contains("index 2"));
+        }
     }
 }
 
 #[test]
 fn a_single_class_is_an_error() {
     let x = Array2::from_shape_fn((4, 2), |(i, j)| (i * j) as f64);
-    for e in fit_all(x.clone(), &[1, 1, 1, 1]) {
-        assert_eq!(e, ModelError::SingleClass { class: 1, count: 4 });
-        assert!(e.to_string().contains("only class 1"));
+    for params in all_params() {
+        let e = Model::fit(x.view(), &[1, 1, 1, 1], &params).expect_err(params.kind());
+        if multiclass(&params) {
+            // Labels 0..k with class 0 absent.
+            assert_eq!(e, ModelError::MissingClass { class: 0, classes: 2 }, "{}", params.kind());
+            assert!(e.to_string().contains("class 0 has no rows"));
+        } else {
+            assert_eq!(e, ModelError::SingleClass { class: 1, count: 4 });
+            assert!(e.to_string().contains("only class 1"));
+        }
     }
     for e in fit_all(x, &[0, 0, 0, 0]) {
         assert_eq!(e, ModelError::SingleClass { class: 0, count: 4 });
