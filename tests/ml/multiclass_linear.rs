@@ -228,12 +228,24 @@ fn logistic_matches_scikit_learn_multinomial() {
             assert_rows_sum_to_one(&proba, &label);
             assert!((acc - fit.accuracy).abs() <= ACCURACY, "{label}: accuracy {acc} vs {}", fit.accuracy);
             if sklearn_to_optimum <= SKLEARN_COEF {
-                assert!(to_sklearn <= SKLEARN_COEF, "{label}: coefficients {to_sklearn:e} from scikit-learn's");
-                assert!(b_to_sklearn <= SKLEARN_COEF, "{label}: intercepts {b_to_sklearn:e} from scikit-learn's");
-                assert!(proba_diff <= SKLEARN_PROBA, "{label}: probabilities {proba_diff:e} from scikit-learn's");
+                assert!(
+                    to_sklearn <= SKLEARN_COEF,
+                    "{label}: coefficients {to_sklearn:e} from scikit-learn's"
+                );
+                assert!(
+                    b_to_sklearn <= SKLEARN_COEF,
+                    "{label}: intercepts {b_to_sklearn:e} from scikit-learn's"
+                );
+                assert!(
+                    proba_diff <= SKLEARN_PROBA,
+                    "{label}: probabilities {proba_diff:e} from scikit-learn's"
+                );
             } else {
                 // lbfgs ran out of evaluations: we are at the optimum it was heading for.
-                assert!(case.name.contains("raw"), "{label}: scikit-learn {sklearn_to_optimum:e} from the optimum");
+                assert!(
+                    case.name.contains("raw"),
+                    "{label}: scikit-learn {sklearn_to_optimum:e} from the optimum"
+                );
             }
         }
     }
@@ -288,7 +300,8 @@ fn naive_bayes_matches_scikit_learn() {
 }
 
 fn all_multiclass(x: &Array2<f64>, y: &[usize]) -> Vec<Model> {
-    let params = [ModelParams::from(LogisticParams::default()), ModelParams::from(NaiveBayesParams::default())];
+    let params =
+        [ModelParams::from(LogisticParams::default()), ModelParams::from(NaiveBayesParams::default())];
     params.iter().map(|p| Model::fit(x.view(), y, p).unwrap()).collect()
 }
 
@@ -296,7 +309,12 @@ fn all_multiclass(x: &Array2<f64>, y: &[usize]) -> Vec<Model> {
 fn probabilities_sum_to_one_far_from_the_data_too() {
     let case = &fixture().cases[0];
     let d = data(case);
-    let far = array![[0.0, 0.0, 0.0, 0.0], [1e6, -1e6, 1e6, -1e6], [1e300, 1e300, -1e300, 5.0], [5.8, 3.0, 4.3, 1.3]];
+    let far = array![
+        [0.0, 0.0, 0.0, 0.0],
+        [1e6, -1e6, 1e6, -1e6],
+        [1e300, 1e300, -1e300, 5.0],
+        [5.8, 3.0, 4.3, 1.3]
+    ];
     for m in all_multiclass(&d.x, &d.y) {
         assert_eq!(m.n_classes(), 3);
         assert_rows_sum_to_one(&m.predict_proba(d.x_test.view()).unwrap(), m.kind());
@@ -331,7 +349,9 @@ fn multiclass_fits_are_deterministic_and_round_trip() {
 #[test]
 fn skipped_class_indices_are_missing_classes() {
     let x = Array2::from_shape_fn((6, 2), |(i, j)| (i * (j + 1)) as f64);
-    for params in [ModelParams::from(LogisticParams::default()), ModelParams::from(NaiveBayesParams::default())] {
+    for params in
+        [ModelParams::from(LogisticParams::default()), ModelParams::from(NaiveBayesParams::default())]
+    {
         let err = Model::fit(x.view(), &[0, 1, 3, 3, 1, 0], &params).unwrap_err();
         assert_eq!(err, ModelError::MissingClass { class: 2, classes: 4 }, "{}", params.kind());
         assert!(err.to_string().contains("class 2 has no rows") && err.to_string().contains("ClassLabels"));

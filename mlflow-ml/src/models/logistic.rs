@@ -350,7 +350,7 @@ impl Classifier for LogisticRegression {
 
     fn predict_proba(&self, x: ArrayView2<'_, f64>) -> Result<Array2<f64>, ModelError> {
         let rows = self.intercepts.len();
-        if rows == 0 || rows == 2 || self.coefficients.len() % rows != 0 {
+        if rows == 0 || rows == 2 || !self.coefficients.len().is_multiple_of(rows) {
             return Err(ModelError::Corrupt {
                 model: KIND,
                 detail: format!(
@@ -495,10 +495,10 @@ fn fit_multinomial(
             }
         }
         for c in 0..k {
-            for j in 0..p {
+            for (j, r) in rho.iter().enumerate() {
                 let a = c * q + j;
-                grad[a] += rho[j] * theta[a];
-                hess[a * dim + a] += rho[j];
+                grad[a] += r * theta[a];
+                hess[a * dim + a] += r;
             }
         }
         if params.fit_intercept {
@@ -807,7 +807,8 @@ mod tests {
         let json = serde_json::to_string(&m).unwrap();
         assert_eq!(json, serde_json::to_string(&old).unwrap());
         assert_eq!(serde_json::from_str::<LogisticRegression>(&json).unwrap(), m);
-        let multi = LogisticRegression::fit(x.view(), &[0, 1, 2, 2, 1, 0], &LogisticParams::default()).unwrap();
+        let multi =
+            LogisticRegression::fit(x.view(), &[0, 1, 2, 2, 1, 0], &LogisticParams::default()).unwrap();
         let bytes = encode(&multi).unwrap();
         assert_eq!(bytes[0], 0, "the multiclass mark: an empty coefficient vector");
         assert_eq!(decode::<LogisticRegression>(&bytes, 1 << 20).unwrap(), multi);

@@ -221,7 +221,10 @@ impl GaussianNb {
             });
         }
         if self.means.iter().chain(&self.variances).any(|v| v.len() != p) {
-            return Err(ModelError::Corrupt { model: KIND, detail: "mean and variance lengths differ".into() });
+            return Err(ModelError::Corrupt {
+                model: KIND,
+                detail: "mean and variance lengths differ".into(),
+            });
         }
         check_input(x, p)?;
         let base: Vec<f64> = (0..k)
@@ -343,7 +346,12 @@ impl<'de> Visitor<'de> for NbVisitor {
         let means: [Vec<f64>; 2] = element(&mut seq, 1)?;
         let variances: [Vec<f64>; 2] = element(&mut seq, 2)?;
         let epsilon = element(&mut seq, 3)?;
-        Ok(GaussianNb { priors: priors.to_vec(), means: means.to_vec(), variances: variances.to_vec(), epsilon })
+        Ok(GaussianNb {
+            priors: priors.to_vec(),
+            means: means.to_vec(),
+            variances: variances.to_vec(),
+            epsilon,
+        })
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<GaussianNb, A::Error> {

@@ -8,7 +8,8 @@ pub(super) fn softmax_in_place(scores: &mut [f64]) {
     let m = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     if !m.is_finite() {
         let top = scores.iter().filter(|&&s| s == m).count();
-        let (hit, share) = if top == 0 { (None, 1.0 / scores.len() as f64) } else { (Some(m), 1.0 / top as f64) };
+        let (hit, share) =
+            if top == 0 { (None, 1.0 / scores.len() as f64) } else { (Some(m), 1.0 / top as f64) };
         for s in scores.iter_mut() {
             *s = match hit {
                 Some(m) if *s != m => 0.0,
