@@ -15,6 +15,7 @@ mod eval;
 mod features;
 mod fuzz_regressions;
 mod models;
+mod multiclass_linear;
 mod parquet;
 mod regression;
 mod report;

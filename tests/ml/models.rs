@@ -220,38 +220,29 @@ fn length_mismatch_is_an_error() {
     }
 }
 
-/// [`fit_all`] for the models that are still binary-only (the SVM takes any number of classes,
-/// see `svm_multiclass.rs`).
-fn fit_binary_only(x: Array2<f64>, y: &[usize]) -> Vec<ModelError> {
-    all_params()
-        .iter()
-        .filter(|p| !matches!(p, ModelParams::Svm(_)))
-        .map(|p| Model::fit(x.view(), y, p).expect_err(p.kind()))
-        .collect()
-}
-
 #[test]
-fn labels_outside_0_1_are_an_error() {
+fn labels_are_classes_0_to_k_with_none_skipped() {
     let x = Array2::from_shape_fn((4, 2), |(i, j)| (i * j) as f64);
-    for e in fit_binary_only(x.clone(), &[0, 1, 2, 1]) {
-        assert_eq!(e, ModelError::InvalidLabel { index: 2, label: 2 });
-        assert!(e.to_string().contains("index 2"));
+    for params in all_params() {
+        // Three classes: a model with one probability column per class.
+        let fitted = Model::fit(x.view(), &[0, 1, 2, 1], &params).expect(params.kind());
+        assert_eq!(fitted.n_classes(), 3, "{}", params.kind());
+        // Skipping a class index is the error, naming the class.
+        let e = Model::fit(x.view(), &[0, 1, 3, 1], &params).expect_err(params.kind());
+        assert_eq!(e, ModelError::MissingClass { class: 2, classes: 4 }, "{}", params.kind());
+        assert!(e.to_string().contains("class 2 has no rows"), "{e}");
     }
-    // The SVM reads label 2 as a third class.
-    let svm = Model::fit(x.view(), &[0, 1, 2, 1], &ModelParams::Svm(SvmParams::default())).unwrap();
-    assert_eq!(svm.n_classes(), 3);
 }
 
 #[test]
 fn a_single_class_is_an_error() {
     let x = Array2::from_shape_fn((4, 2), |(i, j)| (i * j) as f64);
-    for e in fit_binary_only(x.clone(), &[1, 1, 1, 1]) {
-        assert_eq!(e, ModelError::SingleClass { class: 1, count: 4 });
-        assert!(e.to_string().contains("only class 1"));
+    for params in all_params() {
+        // Labels 0..k with class 0 absent.
+        let e = Model::fit(x.view(), &[1, 1, 1, 1], &params).expect_err(params.kind());
+        assert_eq!(e, ModelError::MissingClass { class: 0, classes: 2 }, "{}", params.kind());
+        assert!(e.to_string().contains("class 0 has no rows"));
     }
-    // The SVM checks labels as classes 0..k: class 0 is missing.
-    let e = Model::fit(x.view(), &[1, 1, 1, 1], &ModelParams::Svm(SvmParams::default())).unwrap_err();
-    assert_eq!(e, ModelError::MissingClass { class: 0, classes: 2 });
     for e in fit_all(x, &[0, 0, 0, 0]) {
         assert_eq!(e, ModelError::SingleClass { class: 0, count: 4 });
     }

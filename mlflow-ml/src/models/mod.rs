@@ -9,8 +9,8 @@
 //! |---|---|---|
 //! | CART decision tree (gini) | [`DecisionTree`] | [`TreeParams`] |
 //! | random forest (bootstrap, features sampled per split, trees trained in parallel) | [`RandomForest`] | [`ForestParams`] |
-//! | L2 logistic regression (Newton's method) | [`LogisticRegression`] | [`LogisticParams`] |
-//! | Gaussian naive Bayes | [`GaussianNb`] | [`NaiveBayesParams`] |
+//! | L2 logistic regression (Newton's method; the multinomial softmax loss for more than two classes) | [`LogisticRegression`] | [`LogisticParams`] |
+//! | Gaussian naive Bayes (any number of classes) | [`GaussianNb`] | [`NaiveBayesParams`] |
 //! | RBF support vector machine (SMO) with Platt probabilities; one-vs-one with pairwise coupling for more than two classes | [`Svm`] | [`SvmParams`] |
 //!
 //! Every model implements [`Classifier`]: [`Classifier::predict_proba`] gives **P(class 1)** for
@@ -56,6 +56,7 @@ mod logistic;
 mod naive_bayes;
 mod regressor;
 mod self_test;
+mod softmax;
 mod svm;
 mod svm_multiclass;
 mod svm_smo;
