@@ -7,11 +7,13 @@
 //!
 //! | model | type | params (defaults = scikit-learn's) |
 //! |---|---|---|
-//! | CART decision tree (gini) | [`DecisionTree`] | [`TreeParams`] |
-//! | random forest (bootstrap, features sampled per split, trees trained in parallel) | [`RandomForest`] | [`ForestParams`] |
+//! | CART decision tree (gini, any number of classes) | [`DecisionTree`] | [`TreeParams`] |
+//! | random forest (bootstrap, features sampled per split, trees trained in parallel; any number of classes) | [`RandomForest`] | [`ForestParams`] |
 //! | L2 logistic regression (Newton's method) | [`LogisticRegression`] | [`LogisticParams`] |
 //! | Gaussian naive Bayes | [`GaussianNb`] | [`NaiveBayesParams`] |
 //! | RBF support vector machine (SMO) with Platt probabilities | [`Svm`] | [`SvmParams`] |
+//! | CART regression tree (squared error; a [`Regressor`]) | [`TreeRegressor`] | [`TreeParams`] |
+//! | random forest of regression trees (a [`Regressor`]) | [`ForestRegressor`] | [`ForestParams::regression`] |
 //!
 //! Every model implements [`Classifier`]: [`Classifier::predict_proba`] gives **P(class 1)** for
 //! each row, and [`Classifier::predict`] gives `1` where that probability is `> 0.5`, else `0` (a tie goes
@@ -58,9 +60,11 @@ mod regressor;
 mod self_test;
 mod svm;
 mod tree;
+mod tree_grow;
+mod tree_regressor;
 
 pub use estimator::{Estimator, EstimatorParams, RegressionModel, RegressionParams, Task};
-pub use forest::{ForestParams, RandomForest};
+pub use forest::{ForestParams, ForestRegressor, RandomForest};
 pub use linear::{LinearParams, LinearRegression};
 pub use logistic::{LogisticParams, LogisticRegression};
 pub use naive_bayes::{GaussianNb, NaiveBayesParams};
@@ -68,6 +72,7 @@ pub use regressor::Regressor;
 pub use self_test::{SELF_TEST_TOLERANCE, SelfTestedModel};
 pub use svm::{Gamma, Platt, Svm, SvmParams};
 pub use tree::{DecisionTree, MaxFeatures, TreeNode, TreeParams};
+pub use tree_regressor::{RegressionNode, TreeRegressor};
 
 /// What can go wrong when fitting a model or predicting with one.
 ///
