@@ -22,4 +22,5 @@ mod report_browser;
 mod stat_cache;
 mod titanic_pipeline;
 mod tracking;
+mod trees;
 mod validate;

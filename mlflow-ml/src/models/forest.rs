@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::regressor::{Regressor, check_regression_training};
 use super::tree::mean_proba;
 use super::tree_grow::{Columns, Criterion, Gini, GrowConfig, SquaredError, grow};
-use super::tree_regressor::mean_value;
+use super::tree_regressor::predict_rows;
 use super::{
     Classifier, DecisionTree, MaxFeatures, ModelError, TreeParams, TreeRegressor, check_classes, check_input,
     invalid,
@@ -252,7 +252,8 @@ impl Classifier for RandomForest {
 /// Trained as [`RandomForest`] is (bootstrap samples, features drawn at every split, parallel
 /// scoped threads, the same forest for a seed whatever the thread count), with
 /// [`TreeRegressor`]'s squared-error trees; a prediction is the **mean over trees of the leaf
-/// value** (each leaf's weighted mean target). Give it [`ForestParams::regression`] for
+/// value** (each leaf's weighted mean target; summed, then divided by the number of trees, as
+/// scikit-learn does, unless the sum overflows). Give it [`ForestParams::regression`] for
 /// scikit-learn's defaults (every feature examined at every split).
 ///
 /// ```
@@ -326,8 +327,15 @@ impl Regressor for ForestRegressor {
                 detail: "the forest has no trees".into(),
             });
         }
-        mean_value(x, self.trees.len(), |row| {
-            self.trees.iter().try_fold(0.0, |sum, tree| Ok(sum + tree.value(row, REGRESSOR_KIND)?))
+        let n = self.trees.len() as f64;
+        predict_rows(x, |row| {
+            let sum =
+                self.trees.iter().try_fold(0.0, |sum, tree| Ok(sum + tree.value(row, REGRESSOR_KIND)?))?;
+            if sum.is_finite() {
+                return Ok(sum / n);
+            }
+            // Leaf values near f64::MAX: their sum overflows, the sum of their n-ths does not.
+            self.trees.iter().try_fold(0.0, |sum, tree| Ok(sum + tree.value(row, REGRESSOR_KIND)? / n))
         })
     }
 }

@@ -152,17 +152,16 @@ impl TreeRegressor {
     }
 }
 
-/// The mean over `count` trees of `value(row)`, for every row of `x`.
-pub(super) fn mean_value(
+/// `predict(row)` for every row of `x`.
+pub(super) fn predict_rows(
     x: ArrayView2<'_, f64>,
-    count: usize,
-    mut sum: impl FnMut(&[f64]) -> Result<f64, ModelError>,
+    mut predict: impl FnMut(&[f64]) -> Result<f64, ModelError>,
 ) -> Result<Array1<f64>, ModelError> {
     let mut row = vec![0.0; x.ncols()];
     let mut out = Array1::zeros(x.nrows());
     for (o, values) in out.iter_mut().zip(x.rows()) {
         row.iter_mut().zip(values.iter()).for_each(|(r, v)| *r = *v);
-        *o = sum(&row)? / count as f64;
+        *o = predict(&row)?;
     }
     Ok(out)
 }
@@ -174,7 +173,7 @@ impl Regressor for TreeRegressor {
 
     fn predict(&self, x: ArrayView2<'_, f64>) -> Result<Array1<f64>, ModelError> {
         check_input(x, self.n_features)?;
-        mean_value(x, 1, |row| self.value(row, KIND))
+        predict_rows(x, |row| self.value(row, KIND))
     }
 }
 
