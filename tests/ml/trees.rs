@@ -406,10 +406,13 @@ fn a_skipped_class_index_is_missing_class() {
     }
 }
 
+/// Fits one regressor kind on targets `y`, keeping only the error.
+type FitTargets<'a> = &'a dyn Fn(&[f64]) -> Result<(), ModelError>;
+
 #[test]
 fn bad_regression_targets_are_errors() {
     let x = Array2::from_shape_fn((5, 2), |(i, j)| (i + j) as f64);
-    let fits: [(&str, &dyn Fn(&[f64]) -> Result<(), ModelError>); 2] = [
+    let fits: [(&str, FitTargets<'_>); 2] = [
         ("tree", &|y| TreeRegressor::fit(x.view(), y, &TreeParams::default()).map(drop)),
         ("forest", &|y| ForestRegressor::fit(x.view(), y, &ForestParams::regression()).map(drop)),
     ];
