@@ -24,4 +24,5 @@ mod stat_cache;
 mod svm_multiclass;
 mod titanic_pipeline;
 mod tracking;
+mod trees;
 mod validate;

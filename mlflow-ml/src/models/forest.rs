@@ -1,24 +1,34 @@
-//! Random forest: bootstrapped CART trees with features sampled at every split.
+//! Random forests: bootstrapped CART trees with features sampled at every split, for
+//! classification ([`RandomForest`]) and regression ([`ForestRegressor`]), trained in parallel by
+//! one routine.
 
 use ndarray::{Array1, Array2, ArrayView2};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use super::tree::{Columns, GrowConfig, grow};
+use super::regressor::{Regressor, check_regression_training};
+use super::tree::mean_proba;
+use super::tree_grow::{Columns, Criterion, Gini, GrowConfig, SquaredError, grow};
+use super::tree_regressor::predict_rows;
 use super::{
-    Classifier, DecisionTree, MaxFeatures, ModelError, TreeParams, check_input, check_training, invalid,
+    Classifier, DecisionTree, MaxFeatures, ModelError, TreeParams, TreeRegressor, check_classes, check_input,
+    invalid,
 };
 
 pub(super) const KIND: &str = "random forest";
+pub(super) const REGRESSOR_KIND: &str = "random forest regressor";
 
-/// Hyperparameters of a [`RandomForest`]; `Default` is scikit-learn's `RandomForestClassifier()`
-/// (100 trees, `sqrt(n_features)` features per split, bootstrap samples, fully grown trees).
+/// Hyperparameters of a [`RandomForest`] or a [`ForestRegressor`]; `Default` is scikit-learn's
+/// `RandomForestClassifier()` (100 trees, `sqrt(n_features)` features per split, bootstrap
+/// samples, fully grown trees), and [`ForestParams::regression`] its `RandomForestRegressor()`
+/// (the same but every feature examined at every split).
 ///
 /// ```
 /// use mlflow_ml::models::{ForestParams, MaxFeatures};
 /// let p = ForestParams::default();
 /// assert_eq!((p.n_trees, p.max_features, p.bootstrap), (100, MaxFeatures::Sqrt, true));
+/// assert_eq!(ForestParams::regression().max_features, MaxFeatures::All);
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ForestParams {
@@ -56,13 +66,102 @@ impl Default for ForestParams {
     }
 }
 
-/// A fitted random forest of CART trees.
+impl ForestParams {
+    /// scikit-learn's `RandomForestRegressor()` defaults: as [`ForestParams::default`] but with
+    /// [`MaxFeatures::All`] (its `max_features=1.0`), the defaults to give a [`ForestRegressor`].
+    ///
+    /// ```
+    /// use mlflow_ml::models::{ForestParams, MaxFeatures};
+    /// let p = ForestParams { n_trees: 50, ..ForestParams::regression() };
+    /// assert_eq!((p.n_trees, p.max_features, p.bootstrap), (50, MaxFeatures::All, true));
+    /// ```
+    pub fn regression() -> ForestParams {
+        ForestParams { max_features: MaxFeatures::All, ..ForestParams::default() }
+    }
+
+    /// The settings of each tree.
+    fn tree_params(&self) -> TreeParams {
+        TreeParams {
+            max_depth: self.max_depth,
+            min_samples_split: self.min_samples_split,
+            min_samples_leaf: self.min_samples_leaf,
+            max_features: self.max_features,
+            seed: self.seed,
+        }
+    }
+}
+
+/// Grows `params.n_trees` trees for `criterion` on parallel scoped threads: tree `i` on its own
+/// bootstrap sample (or all rows), drawn from a generator seeded from `(seed, i)` only, so the
+/// trees are the same whatever the thread count.
+fn grow_forest<C: Criterion>(
+    columns: &Columns,
+    criterion: &C,
+    params: &ForestParams,
+    config: &GrowConfig,
+) -> Vec<Vec<C::Node>> {
+    let n = columns.rows();
+    let threads = match params.threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        t => t,
+    }
+    .min(params.n_trees);
+    let fit_range = |range: std::ops::Range<usize>| -> Vec<Vec<C::Node>> {
+        let mut weights = vec![0.0; n];
+        range
+            .map(|i| {
+                let mut rng = StdRng::seed_from_u64(tree_seed(params.seed, i));
+                if params.bootstrap {
+                    weights.iter_mut().for_each(|w| *w = 0.0);
+                    for _ in 0..n {
+                        weights[rng.gen_range(0..n)] += 1.0;
+                    }
+                } else {
+                    weights.iter_mut().for_each(|w| *w = 1.0);
+                }
+                grow(columns, criterion, &weights, config, &mut rng)
+            })
+            .collect()
+    };
+    let per = params.n_trees.div_ceil(threads);
+    let ranges: Vec<_> = (0..threads)
+        .map(|t| t * per..((t + 1) * per).min(params.n_trees))
+        .filter(|r| !r.is_empty())
+        .collect();
+    std::thread::scope(|scope| {
+        // A chunk whose thread cannot be started (resource limits) is trained on this thread.
+        let chunks: Vec<_> = ranges
+            .iter()
+            .skip(1)
+            .map(|r| {
+                let job = r.clone();
+                std::thread::Builder::new()
+                    .name("mlflow-forest".into())
+                    .spawn_scoped(scope, move || fit_range(job))
+                    .map_err(|_| r.clone())
+            })
+            .collect();
+        let mut trees = ranges.first().map_or_else(Vec::new, |r| fit_range(r.clone()));
+        for chunk in chunks {
+            trees.extend(match chunk {
+                Ok(handle) => handle.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+                Err(r) => fit_range(r),
+            });
+        }
+        trees
+    })
+}
+
+/// A fitted random forest of CART classification trees, as scikit-learn's
+/// `RandomForestClassifier`, for any number of classes.
 ///
 /// Each tree is grown on a bootstrap sample with a fresh random subset of features examined at
 /// every split. Trees are trained in parallel on scoped threads; tree `i` uses a generator seeded
 /// from `(seed, i)` only, so the forest is identical for a seed whatever the thread count.
-/// `predict_proba` is the **mean over trees of the class-1 fraction of the leaf** each row falls
-/// in (scikit-learn's way; with fully grown trees this is close to the fraction of trees voting 1).
+/// `predict_proba` is the **mean over trees of the class fractions of the leaf** each row falls in
+/// (scikit-learn's way; with fully grown trees this is close to the fraction of trees voting for
+/// each class). A tree whose bootstrap sample misses a class still gives every class a column
+/// (probability 0), so every tree has the forest's `k` classes.
 ///
 /// ```
 /// use mlflow_ml::models::{Classifier, ForestParams, RandomForest};
@@ -72,6 +171,13 @@ impl Default for ForestParams {
 /// assert_eq!(forest.trees().len(), 20);
 /// let p = forest.predict_positive(array![[3.0, 0.0], [0.0, 1.0]].view())?;
 /// assert!(p[0] > 0.5 && p[1] < 0.5);
+/// // Three classes: one probability column each.
+/// let x = array![[0.0], [0.5], [1.0], [5.0], [5.5], [6.0], [10.0], [10.5], [11.0]];
+/// let y = [0, 0, 0, 1, 1, 1, 2, 2, 2];
+/// let forest = RandomForest::fit(x.view(), &y, &ForestParams { n_trees: 20, ..Default::default() })?;
+/// assert_eq!(forest.n_classes(), 3);
+/// assert_eq!(forest.predict(array![[0.2], [5.2], [10.8]].view())?.to_vec(), [0, 1, 2]);
+/// assert_eq!(forest.predict_proba(array![[5.2]].view())?.ncols(), 3);
 /// # Ok::<(), mlflow_ml::models::ModelError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -81,7 +187,8 @@ pub struct RandomForest {
 }
 
 impl RandomForest {
-    /// Fits a forest on `x` (rows = samples) and 0/1 labels `y`.
+    /// Fits a forest on `x` (rows = samples) and class indices `y` (`0..k`, every class present,
+    /// `k >= 2`); fails as [`DecisionTree::fit`] does, and on `n_trees == 0`.
     ///
     /// ```
     /// use mlflow_ml::models::{ForestParams, ModelError, RandomForest};
@@ -94,65 +201,14 @@ impl RandomForest {
         if params.n_trees == 0 {
             return Err(invalid(KIND, "n_trees", 0, "at least 1 tree"));
         }
-        let tree_params = TreeParams {
-            max_depth: params.max_depth,
-            min_samples_split: params.min_samples_split,
-            min_samples_leaf: params.min_samples_leaf,
-            max_features: params.max_features,
-            seed: params.seed,
-        };
-        let config = GrowConfig::new(&tree_params, KIND, x.ncols())?;
-        check_training(x, y)?;
+        let config = GrowConfig::new(&params.tree_params(), KIND, x.ncols())?;
+        let counts = check_classes(x, y)?;
         let columns = Columns::new(x);
-        let threads = match params.threads {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-            t => t,
-        }
-        .min(params.n_trees);
-        let fit_range = |range: std::ops::Range<usize>| -> Vec<DecisionTree> {
-            let mut weights = vec![0.0; y.len()];
-            range
-                .map(|i| {
-                    let mut rng = StdRng::seed_from_u64(tree_seed(params.seed, i));
-                    if params.bootstrap {
-                        weights.iter_mut().for_each(|w| *w = 0.0);
-                        for _ in 0..y.len() {
-                            weights[rng.gen_range(0..y.len())] += 1.0;
-                        }
-                    } else {
-                        weights.iter_mut().for_each(|w| *w = 1.0);
-                    }
-                    grow(&columns, y, &weights, &config, &mut rng)
-                })
-                .collect()
-        };
-        let per = params.n_trees.div_ceil(threads);
-        let ranges: Vec<_> = (0..threads)
-            .map(|t| t * per..((t + 1) * per).min(params.n_trees))
-            .filter(|r| !r.is_empty())
+        let gini = Gini { y, classes: counts.len() };
+        let trees = grow_forest(&columns, &gini, params, &config)
+            .into_iter()
+            .map(|nodes| DecisionTree::from_nodes(x.ncols(), nodes))
             .collect();
-        let trees = std::thread::scope(|scope| {
-            // A chunk whose thread cannot be started (resource limits) is trained on this thread.
-            let chunks: Vec<_> = ranges
-                .iter()
-                .skip(1)
-                .map(|r| {
-                    let job = r.clone();
-                    std::thread::Builder::new()
-                        .name("mlflow-forest".into())
-                        .spawn_scoped(scope, move || fit_range(job))
-                        .map_err(|_| r.clone())
-                })
-                .collect();
-            let mut trees = ranges.first().map_or_else(Vec::new, |r| fit_range(r.clone()));
-            for chunk in chunks {
-                trees.extend(match chunk {
-                    Ok(handle) => handle.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
-                    Err(r) => fit_range(r),
-                });
-            }
-            trees
-        });
         Ok(RandomForest { n_features: x.ncols(), trees })
     }
 
@@ -175,33 +231,112 @@ impl Classifier for RandomForest {
         self.n_features
     }
 
+    /// The number of classes, read from the first tree: 2 for a binary forest.
     fn n_classes(&self) -> usize {
-        2
+        self.trees.first().map_or(2, |t| t.n_classes())
     }
 
     fn predict_proba(&self, x: ArrayView2<'_, f64>) -> Result<Array2<f64>, ModelError> {
-        Ok(super::two_columns(self.positive_proba(x)?))
-    }
-}
-
-impl RandomForest {
-    /// P(class 1) for every row of `x`.
-    fn positive_proba(&self, x: ArrayView2<'_, f64>) -> Result<Array1<f64>, ModelError> {
         check_input(x, self.n_features)?;
         if self.trees.is_empty() {
             return Err(ModelError::Corrupt { model: KIND, detail: "the forest has no trees".into() });
         }
-        let mut row = vec![0.0; self.n_features];
-        let mut out = Array1::zeros(x.nrows());
-        for (o, values) in out.iter_mut().zip(x.rows()) {
-            row.iter_mut().zip(values.iter()).for_each(|(r, v)| *r = *v);
-            let mut sum = 0.0;
-            for tree in &self.trees {
-                sum += tree.proba_row(&row, KIND)?;
-            }
-            *o = sum / self.trees.len() as f64;
+        mean_proba(x, self.n_classes(), self.trees.len(), |row, sums| {
+            self.trees.iter().try_for_each(|tree| tree.add_leaf_proba(row, sums, KIND))
+        })
+    }
+}
+
+/// A fitted random forest of CART regression trees, as scikit-learn's `RandomForestRegressor`.
+///
+/// Trained as [`RandomForest`] is (bootstrap samples, features drawn at every split, parallel
+/// scoped threads, the same forest for a seed whatever the thread count), with
+/// [`TreeRegressor`]'s squared-error trees; a prediction is the **mean over trees of the leaf
+/// value** (each leaf's weighted mean target; summed, then divided by the number of trees, as
+/// scikit-learn does, unless the sum overflows). Give it [`ForestParams::regression`] for
+/// scikit-learn's defaults (every feature examined at every split).
+///
+/// ```
+/// use mlflow_ml::models::{ForestParams, ForestRegressor, Regressor};
+/// use ndarray::array;
+/// let x = array![[0.0], [1.0], [2.0], [3.0], [10.0], [11.0], [12.0], [13.0]];
+/// let y = [1.0, 1.5, 1.0, 1.5, 10.0, 10.5, 10.0, 10.5];
+/// let params = ForestParams { n_trees: 20, ..ForestParams::regression() };
+/// let forest = ForestRegressor::fit(x.view(), &y, &params)?;
+/// assert_eq!(forest.trees().len(), 20);
+/// let p = forest.predict(array![[1.5], [11.5]].view())?;
+/// assert!(p[0] < 3.0 && p[1] > 8.0);
+/// # Ok::<(), mlflow_ml::models::ModelError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForestRegressor {
+    n_features: usize,
+    trees: Vec<TreeRegressor>,
+}
+
+impl ForestRegressor {
+    /// Fits a forest on `x` (rows = samples) and targets `y` (one per row); fails as
+    /// [`TreeRegressor::fit`] does, and on `n_trees == 0`.
+    ///
+    /// ```
+    /// use mlflow_ml::models::{ForestParams, ForestRegressor, ModelError};
+    /// use ndarray::array;
+    /// let x = array![[0.0], [1.0]];
+    /// let err = ForestRegressor::fit(x.view(), &[f64::INFINITY, 1.0], &ForestParams::regression()).unwrap_err();
+    /// assert!(matches!(err, ModelError::NonFiniteTarget { row: 0, .. }));
+    /// ```
+    pub fn fit(x: ArrayView2<'_, f64>, y: &[f64], params: &ForestParams) -> Result<Self, ModelError> {
+        if params.n_trees == 0 {
+            return Err(invalid(REGRESSOR_KIND, "n_trees", 0, "at least 1 tree"));
         }
-        Ok(out)
+        let config = GrowConfig::new(&params.tree_params(), REGRESSOR_KIND, x.ncols())?;
+        check_regression_training(x, y)?;
+        let columns = Columns::new(x);
+        let trees = grow_forest(&columns, &SquaredError::new(y), params, &config)
+            .into_iter()
+            .map(|nodes| TreeRegressor::from_nodes(x.ncols(), nodes))
+            .collect();
+        Ok(ForestRegressor { n_features: x.ncols(), trees })
+    }
+
+    /// The fitted trees, in order of their index.
+    ///
+    /// ```
+    /// use mlflow_ml::models::{ForestParams, ForestRegressor};
+    /// use ndarray::array;
+    /// let params = ForestParams { n_trees: 3, ..ForestParams::regression() };
+    /// let f = ForestRegressor::fit(array![[0.0], [1.0]].view(), &[0.0, 1.0], &params)?;
+    /// assert_eq!(f.trees().len(), 3);
+    /// # Ok::<(), mlflow_ml::models::ModelError>(())
+    /// ```
+    pub fn trees(&self) -> &[TreeRegressor] {
+        &self.trees
+    }
+}
+
+impl Regressor for ForestRegressor {
+    fn n_features(&self) -> usize {
+        self.n_features
+    }
+
+    fn predict(&self, x: ArrayView2<'_, f64>) -> Result<Array1<f64>, ModelError> {
+        check_input(x, self.n_features)?;
+        if self.trees.is_empty() {
+            return Err(ModelError::Corrupt {
+                model: REGRESSOR_KIND,
+                detail: "the forest has no trees".into(),
+            });
+        }
+        let n = self.trees.len() as f64;
+        predict_rows(x, |row| {
+            let sum =
+                self.trees.iter().try_fold(0.0, |sum, tree| Ok(sum + tree.value(row, REGRESSOR_KIND)?))?;
+            if sum.is_finite() {
+                return Ok(sum / n);
+            }
+            // Leaf values near f64::MAX: their sum overflows, the sum of their n-ths does not.
+            self.trees.iter().try_fold(0.0, |sum, tree| Ok(sum + tree.value(row, REGRESSOR_KIND)? / n))
+        })
     }
 }
 
@@ -245,5 +380,45 @@ mod tests {
             .unwrap();
         assert_ne!(a, b);
         assert_ne!(a.trees[0], a.trees[1]);
+    }
+
+    #[test]
+    fn a_bootstrap_sample_missing_a_class_still_gives_every_column() {
+        // Class 2 is a single row of 40: about a third of the bootstrap samples miss it.
+        let x = Array2::from_shape_fn((40, 2), |(i, j)| (i * (j + 1)) as f64);
+        let mut y: Vec<usize> = (0..40).map(|i| usize::from(i >= 20)).collect();
+        y[39] = 2;
+        let f = RandomForest::fit(x.view(), &y, &ForestParams { n_trees: 12, ..Default::default() }).unwrap();
+        let missing = f
+            .trees
+            .iter()
+            .filter(|t| {
+                t.nodes().iter().all(|n| match n {
+                    crate::models::TreeNode::Classes { proba, .. } => proba[2] == 0.0,
+                    _ => true,
+                })
+            })
+            .count();
+        assert!(missing > 0, "no tree missed class 2; pick another seed");
+        assert!(f.trees.iter().all(|t| t.n_classes() == 3));
+        let p = f.predict_proba(x.view()).unwrap();
+        assert_eq!(p.ncols(), 3);
+        for row in p.rows() {
+            assert!((row.sum() - 1.0).abs() < 1e-12, "{row}");
+        }
+    }
+
+    #[test]
+    fn regression_forest_is_the_same_for_any_thread_count() {
+        let (x, y) = data();
+        let y: Vec<f64> = y.iter().enumerate().map(|(i, &c)| c as f64 * 3.0 + (i % 5) as f64).collect();
+        let fit = |threads| {
+            let p = ForestParams { n_trees: 7, threads, ..ForestParams::regression() };
+            ForestRegressor::fit(x.view(), &y, &p).unwrap()
+        };
+        let one = fit(1);
+        assert_eq!(one, fit(2));
+        assert_eq!(one, fit(16));
+        assert_ne!(one.trees[0], one.trees[1]);
     }
 }

@@ -7,11 +7,13 @@
 //!
 //! | model | type | params (defaults = scikit-learn's) |
 //! |---|---|---|
-//! | CART decision tree (gini) | [`DecisionTree`] | [`TreeParams`] |
-//! | random forest (bootstrap, features sampled per split, trees trained in parallel) | [`RandomForest`] | [`ForestParams`] |
+//! | CART decision tree (gini, any number of classes) | [`DecisionTree`] | [`TreeParams`] |
+//! | random forest (bootstrap, features sampled per split, trees trained in parallel; any number of classes) | [`RandomForest`] | [`ForestParams`] |
 //! | L2 logistic regression (Newton's method; the multinomial softmax loss for more than two classes) | [`LogisticRegression`] | [`LogisticParams`] |
 //! | Gaussian naive Bayes (any number of classes) | [`GaussianNb`] | [`NaiveBayesParams`] |
 //! | RBF support vector machine (SMO) with Platt probabilities; one-vs-one with pairwise coupling for more than two classes | [`Svm`] | [`SvmParams`] |
+//! | CART regression tree (squared error; a [`Regressor`]) | [`TreeRegressor`] | [`TreeParams`] |
+//! | random forest of regression trees (a [`Regressor`]) | [`ForestRegressor`] | [`ForestParams::regression`] |
 //!
 //! Every model implements [`Classifier`]: [`Classifier::predict_proba`] gives **P(class 1)** for
 //! each row, and [`Classifier::predict`] gives `1` where that probability is `> 0.5`, else `0` (a tie goes
@@ -61,9 +63,11 @@ mod svm;
 mod svm_multiclass;
 mod svm_smo;
 mod tree;
+mod tree_grow;
+mod tree_regressor;
 
 pub use estimator::{Estimator, EstimatorParams, Outputs, RegressionModel, RegressionParams, Task};
-pub use forest::{ForestParams, RandomForest};
+pub use forest::{ForestParams, ForestRegressor, RandomForest};
 pub use linear::{LinearParams, LinearRegression};
 pub use logistic::{LogisticParams, LogisticRegression};
 pub use naive_bayes::{GaussianNb, NaiveBayesParams};
@@ -72,6 +76,7 @@ pub use self_test::{SELF_TEST_TOLERANCE, SelfTestedModel};
 pub use svm::{Gamma, Platt, Svm, SvmParams};
 pub use svm_multiclass::pairwise_coupling;
 pub use tree::{DecisionTree, MaxFeatures, TreeNode, TreeParams};
+pub use tree_regressor::{RegressionNode, TreeRegressor};
 
 /// What can go wrong when fitting a model or predicting with one.
 ///
