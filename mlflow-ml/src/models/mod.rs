@@ -12,6 +12,7 @@
 //! | L2 logistic regression (Newton's method) | [`LogisticRegression`] | [`LogisticParams`] |
 //! | Gaussian naive Bayes | [`GaussianNb`] | [`NaiveBayesParams`] |
 //! | RBF support vector machine (SMO) with Platt probabilities | [`Svm`] | [`SvmParams`] |
+//! | histogram gradient-boosted trees (binary and multiclass; NaN as missing values; regression: [`GradientBoostingRegressor`]) | [`GradientBoosting`] | [`BoostingParams`] |
 //!
 //! Every model implements [`Classifier`]: [`Classifier::predict_proba`] gives **P(class 1)** for
 //! each row, and [`Classifier::predict`] gives `1` where that probability is `> 0.5`, else `0` (a tie goes
@@ -48,6 +49,7 @@
 use ndarray::{Array1, Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
+mod boosting;
 mod forest;
 mod linalg;
 mod linear;
@@ -58,6 +60,7 @@ mod self_test;
 mod svm;
 mod tree;
 
+pub use boosting::{BoostingParams, EarlyStopping, GradientBoosting, GradientBoostingRegressor};
 pub use forest::{ForestParams, RandomForest};
 pub use linear::{LinearParams, LinearRegression};
 pub use logistic::{LogisticParams, LogisticRegression};
