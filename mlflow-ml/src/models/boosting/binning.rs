@@ -29,7 +29,12 @@ pub(super) struct Binned {
 
 /// The thresholds of every feature of `x`: at most `max_bins - 1` increasing finite values each.
 /// NaN values are ignored; `x` must hold no infinities.
-pub(super) fn fit_thresholds(x: ArrayView2<'_, f64>, max_bins: usize, seed: u64, threads: usize) -> Vec<Vec<f64>> {
+pub(super) fn fit_thresholds(
+    x: ArrayView2<'_, f64>,
+    max_bins: usize,
+    seed: u64,
+    threads: usize,
+) -> Vec<Vec<f64>> {
     let rows = x.nrows();
     let sample: Option<Vec<usize>> = (rows > SUBSAMPLE).then(|| {
         let mut rng = StdRng::seed_from_u64(seed);

@@ -43,7 +43,8 @@ impl Ensemble {
             EarlyStopping::On => true,
             EarlyStopping::Off => false,
         };
-        let split = early_stopping.then(|| validation_split(y, loss, params.validation_fraction, params.seed));
+        let split =
+            early_stopping.then(|| validation_split(y, loss, params.validation_fraction, params.seed));
         let (x_train, y_train, x_val, y_val) = match &split {
             Some((train, val)) if !train.is_empty() && !val.is_empty() => (
                 x.select(Axis(0), train),

@@ -167,12 +167,19 @@ impl Grower<'_> {
             let (small, large) =
                 if left_stop - start < stop - left_stop { (left, right) } else { (right, left) };
             let rows = &partition[nodes[small].start..nodes[small].stop];
-            let small_hist = Histograms::build(self.binned, Some(rows), gradients, hessians, self.n_bins, self.threads);
+            let small_hist =
+                Histograms::build(self.binned, Some(rows), gradients, hessians, self.n_bins, self.threads);
             nodes[large].hist = Some(Histograms::subtract(&parent_hist, &small_hist));
             nodes[small].hist = Some(small_hist);
             for (child, wanted) in [(left, split_left), (right, split_right)] {
                 if wanted {
-                    self.find_split_and_push(&mut nodes, child, hessians.is_none(), &mut leaves, &mut splittable);
+                    self.find_split_and_push(
+                        &mut nodes,
+                        child,
+                        hessians.is_none(),
+                        &mut leaves,
+                        &mut splittable,
+                    );
                 }
                 if !wanted || nodes[child].split.is_none() {
                     nodes[child].hist = None;
@@ -346,7 +353,8 @@ impl Grower<'_> {
                 (Some((left, right)), Some(s)) => {
                     let t = &self.thresholds[s.feature];
                     // A split of the non-missing values from the missing ones: all numbers go left.
-                    let threshold = if s.bin + 1 >= self.n_bins_non_missing[s.feature] { f64::MAX } else { t[s.bin] };
+                    let threshold =
+                        if s.bin + 1 >= self.n_bins_non_missing[s.feature] { f64::MAX } else { t[s.bin] };
                     Node::Split { feature: s.feature, threshold, missing_left: s.missing_left, left, right }
                 }
                 _ => Node::Leaf(node.value * self.shrinkage),
@@ -371,7 +379,12 @@ fn gain(node: &GrowNode) -> f64 {
 mod tests {
     use super::*;
 
-    fn grower<'a>(binned: &'a Binned, thresholds: &'a [Vec<f64>], nbnm: &'a [usize], missing: &'a [bool]) -> Grower<'a> {
+    fn grower<'a>(
+        binned: &'a Binned,
+        thresholds: &'a [Vec<f64>],
+        nbnm: &'a [usize],
+        missing: &'a [bool],
+    ) -> Grower<'a> {
         Grower {
             binned,
             thresholds,

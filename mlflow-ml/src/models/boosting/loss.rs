@@ -160,7 +160,9 @@ mod tests {
         assert_eq!(h[0], [0.25, (p * (1.0 - p)) as f32]);
         Loss::Squared.gradients(&[1.0, 1.0], &raw, &mut g, &mut h);
         assert_eq!(g[0], [-1.0, 1.0]);
-        assert!((Loss::Binary.mean_loss(&y, &raw) - (2f64.ln() + (1.0 + (-2f64).exp()).ln()) / 2.0).abs() < 1e-15);
+        assert!(
+            (Loss::Binary.mean_loss(&y, &raw) - (2f64.ln() + (1.0 + (-2f64).exp()).ln()) / 2.0).abs() < 1e-15
+        );
         let raw3 = vec![vec![0.0], vec![0.0], vec![0.0]];
         assert!((Loss::Multinomial(3).mean_loss(&[2.0], &raw3) - 3f64.ln()).abs() < 1e-15);
     }
