@@ -17,10 +17,15 @@ use ndarray::Array2;
 /// Rows of a CSV of numbers after `skip` first lines: (features, last column).
 fn csv(path: &str, skip: usize) -> (Array2<f64>, Vec<f64>) {
     let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap();
-    let rows: Vec<Vec<f64>> =
-        text.lines().skip(skip).filter(|l| !l.is_empty()).map(|l| l.split(',').map(|v| v.parse().unwrap()).collect()).collect();
+    let rows: Vec<Vec<f64>> = text
+        .lines()
+        .skip(skip)
+        .filter(|l| !l.is_empty())
+        .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
+        .collect();
     let p = rows[0].len() - 1;
-    let x = Array2::from_shape_vec((rows.len(), p), rows.iter().flat_map(|r| r[..p].to_vec()).collect()).unwrap();
+    let x =
+        Array2::from_shape_vec((rows.len(), p), rows.iter().flat_map(|r| r[..p].to_vec()).collect()).unwrap();
     (x, rows.iter().map(|r| r[p]).collect())
 }
 

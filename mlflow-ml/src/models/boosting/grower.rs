@@ -135,10 +135,10 @@ impl Grower<'_> {
             nodes.push(child(start, left_stop, split.g_left, split.h_left));
             nodes.push(child(left_stop, stop, split.g_right, split.h_right));
             nodes[id].children = Some((left, right));
-            if !self.has_missing[split.feature] {
-                if let Some(s) = nodes[id].split.as_mut() {
-                    s.missing_left = split.n_left > split.n_right;
-                }
+            if !self.has_missing[split.feature]
+                && let Some(s) = nodes[id].split.as_mut()
+            {
+                s.missing_left = split.n_left > split.n_right;
             }
             let parent_hist = nodes[id].hist.take();
             if self.max_leaf_nodes == Some(n_leaf_nodes) {
