@@ -6,6 +6,10 @@
 //! with the default params (scikit-learn's), as `tests/fixtures/boosting/timing.py` times
 //! scikit-learn's `HistGradientBoostingClassifier()` / `HistGradientBoostingRegressor()` on the
 //! same data, for a ratio on one machine.
+//!
+//! On the 2-core build machine (2026-12-06, scikit-learn on 2 OpenMP threads, ours on 2 threads),
+//! medians: iris 3.67 ms vs scikit-learn 80.5 ms (0.05x), diabetes 12.0 ms vs 75.8 ms (0.16x),
+//! synthetic 20,000 x 20 256 ms vs 365 ms (0.70x; scikit-learn stopped after 83 rounds).
 
 use std::hint::black_box;
 use std::path::Path;
