@@ -10,6 +10,7 @@ mod report_common;
 mod titanic;
 
 mod blocks;
+mod boosting;
 mod data;
 mod eval;
 mod features;

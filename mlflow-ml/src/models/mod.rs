@@ -14,6 +14,7 @@
 //! | RBF support vector machine (SMO) with Platt probabilities; one-vs-one with pairwise coupling for more than two classes | [`Svm`] | [`SvmParams`] |
 //! | CART regression tree (squared error; a [`Regressor`]) | [`TreeRegressor`] | [`TreeParams`] |
 //! | random forest of regression trees (a [`Regressor`]) | [`ForestRegressor`] | [`ForestParams::regression`] |
+//! | histogram gradient-boosted trees (binary and multiclass; NaN as missing values; regression: [`GradientBoostingRegressor`]) | [`GradientBoosting`] | [`BoostingParams`] |
 //!
 //! Every model implements [`Classifier`]: [`Classifier::predict_proba`] gives **P(class 1)** for
 //! each row, and [`Classifier::predict`] gives `1` where that probability is `> 0.5`, else `0` (a tie goes
@@ -50,6 +51,7 @@
 use ndarray::{Array1, Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
+mod boosting;
 mod estimator;
 mod forest;
 mod linalg;
@@ -66,6 +68,7 @@ mod tree;
 mod tree_grow;
 mod tree_regressor;
 
+pub use boosting::{BoostingParams, EarlyStopping, GradientBoosting, GradientBoostingRegressor};
 pub use estimator::{Estimator, EstimatorParams, Outputs, RegressionModel, RegressionParams, Task};
 pub use forest::{ForestParams, ForestRegressor, RandomForest};
 pub use linear::{LinearParams, LinearRegression};
