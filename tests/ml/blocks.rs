@@ -3,7 +3,7 @@
 use mlflow::blocks::{self, BlockError, Candidate, Prepare, Scored};
 use mlflow::data::{Column, Ingested, Table};
 use mlflow::eval::Metric;
-use mlflow::models::{ModelError, TreeParams};
+use mlflow::models::{LinearParams, TreeParams};
 use mlflow::track;
 
 fn ingested(table: Table) -> Ingested {
@@ -67,20 +67,67 @@ fn a_table_with_nothing_to_learn_from_is_a_clear_error() {
 }
 
 #[test]
-fn a_label_that_is_not_0_or_1_fails_where_it_is_used_with_the_reason() {
-    let mut t = table();
-    t = t
+fn labels_are_classes_as_given_and_bad_targets_fail_with_the_column_and_row() {
+    // Text labels are classes, numbered in sorted order; answers come back as the text.
+    let t = table()
         .without("y")
         .with_column("y", Column::Str((0..60).map(|i| Some(["no", "yes"][i % 2].into())).collect()))
         .unwrap();
-    let err = blocks::prepare(&ingested(t), &Prepare::label("y")).unwrap_err().to_string();
-    assert!(err.contains("`no` is not a class label"), "{err}");
+    let prepared = blocks::prepare(&ingested(t), &Prepare::label("y").exclude(["id"])).unwrap();
+    assert_eq!(prepared.classes().unwrap().describe(), "no, yes");
 
-    let mut three = table();
-    three = three.without("y").with_column("y", Column::Int((0..60).map(|i| Some(i % 3)).collect())).unwrap();
+    // Three integer classes: a tree with one probability column per class.
+    let three =
+        table().without("y").with_column("y", Column::Int((0..60).map(|i| Some(i % 3)).collect())).unwrap();
     let prepared = blocks::prepare(&ingested(three), &Prepare::label("y").exclude(["id"])).unwrap();
-    let err = blocks::train(&prepared, &Candidate::new("tree", TreeParams::default())).unwrap_err();
-    assert!(matches!(err, BlockError::Model(ModelError::InvalidLabel { .. })), "{err:?}");
+    let trained = blocks::train(&prepared, &Candidate::new("tree", TreeParams::default())).unwrap();
+    assert_eq!(trained.predict_proba(&prepared.test).unwrap().ncols(), 3);
+    let scored = blocks::evaluate(&trained, &prepared).unwrap();
+    assert!(scored.metrics.classes().unwrap().accuracy >= 0.0);
+    assert!(scored.metrics.binary().is_none(), "three classes are not a binary evaluation");
+
+    // A fractional label is a regression target, a missing one names its row.
+    let fractional = table()
+        .without("y")
+        .with_column("y", Column::Float((0..60).map(|i| Some(i as f64 / 7.0)).collect()))
+        .unwrap();
+    let err = blocks::prepare(&ingested(fractional), &Prepare::label("y")).unwrap_err().to_string();
+    assert!(err.contains("row 1, label column `y`") && err.contains("Prepare::regression"), "{err}");
+
+    // One class only.
+    let one = table().without("y").with_column("y", Column::Int(vec![Some(4); 60])).unwrap();
+    let err = blocks::prepare(&ingested(one), &Prepare::label("y")).unwrap_err().to_string();
+    assert!(err.contains("label column `y` has only one class (`4`)"), "{err}");
+
+    // A text column is no regression target; a NaN target names its row.
+    let text = table()
+        .without("y")
+        .with_column("y", Column::Str((0..60).map(|i| Some(["no", "yes"][i % 2].into())).collect()))
+        .unwrap();
+    let err = blocks::prepare(&ingested(text), &Prepare::regression("y")).unwrap_err().to_string();
+    assert!(err.contains("target column `y`") && err.contains("classifier"), "{err}");
+    let nan = table()
+        .without("y")
+        .with_column(
+            "y",
+            Column::Float((0..60).map(|i| Some(if i == 5 { f64::NAN } else { i as f64 })).collect()),
+        )
+        .unwrap();
+    let err = blocks::prepare(&ingested(nan), &Prepare::regression("y")).unwrap_err().to_string();
+    assert!(err.contains("row 5, target column `y`"), "{err}");
+
+    // A classifier's params on a numeric target, and the other way round.
+    let values = table()
+        .without("y")
+        .with_column("y", Column::Float((0..60).map(|i| Some(i as f64)).collect()))
+        .unwrap();
+    let prepared = blocks::prepare(&ingested(values), &Prepare::regression("y").exclude(["id"])).unwrap();
+    let err =
+        blocks::train(&prepared, &Candidate::new("tree", TreeParams::default())).unwrap_err().to_string();
+    assert!(err.contains("not a regressor"), "{err}");
+    let trained = blocks::train(&prepared, &Candidate::new("ols", LinearParams::default())).unwrap();
+    let scored = blocks::evaluate(&trained, &prepared).unwrap();
+    assert!(scored.metrics.regression().unwrap().rmse.is_finite());
 }
 
 #[test]

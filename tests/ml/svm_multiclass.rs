@@ -156,7 +156,7 @@ fn compare(name: &str, case: &Case, x_train: &Array2<f64>, y_train: &[usize], x_
     assert!(proba_diff <= PROBA_TOL, "{name}: probabilities {proba_diff} off scikit-learn's");
 
     let pred = svm.predict(x_test.view()).unwrap();
-    assert_eq!(pred, argmax_rows(&proba));
+    assert_eq!(pred, argmax_rows(proba.view()));
     let ours = accuracy(pred.as_slice().unwrap(), &case.y_test);
     assert!(
         (ours - case.accuracy_votes).abs() <= 0.02 + 1e-12,

@@ -207,7 +207,7 @@ fn multiclass_probabilities_sum_to_1_and_three_classes_are_learned() {
             assert!((row.sum() - 1.0).abs() < 1e-12, "{p:?}: {row}");
         }
         let pred = m.predict(x.view()).unwrap();
-        assert_eq!(pred, mlflow::models::argmax_rows(&proba));
+        assert_eq!(pred, mlflow::models::argmax_rows(proba.view()));
         let acc = accuracy(pred.as_slice().unwrap(), y);
         assert!(acc >= 0.94, "{p:?}: training accuracy {acc}");
         // Every class is predicted for its own mean row.

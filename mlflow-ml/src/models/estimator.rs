@@ -5,8 +5,9 @@ use ndarray::{Array1, Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Classifier, ForestParams, LinearParams, LinearRegression, LogisticParams, Model, ModelError, ModelParams,
-    NaiveBayesParams, Regressor, SvmParams, TreeParams, linear,
+    BoostingParams, Classifier, ForestParams, ForestRegressor, GradientBoostingRegressor, LinearParams,
+    LinearRegression, LogisticParams, Model, ModelError, ModelParams, NaiveBayesParams, Regressor, SvmParams,
+    TreeParams, TreeRegressor, boosting, forest, linear, tree_regressor,
 };
 
 /// Any fitted regression model, as one serde artifact type; implements [`Regressor`].
@@ -25,6 +26,12 @@ use super::{
 pub enum RegressionModel {
     /// Ordinary least squares or ridge.
     Linear(LinearRegression),
+    /// A regression tree.
+    Tree(TreeRegressor),
+    /// A random forest of regression trees.
+    Forest(ForestRegressor),
+    /// Histogram gradient-boosted trees on the squared error.
+    Boosting(GradientBoostingRegressor),
 }
 
 /// Hyperparameters of any regression model: one pipeline param chooses the kind and settings.
@@ -38,6 +45,12 @@ pub enum RegressionModel {
 pub enum RegressionParams {
     /// Fit a [`LinearRegression`].
     Linear(LinearParams),
+    /// Fit a [`TreeRegressor`].
+    Tree(TreeParams),
+    /// Fit a [`ForestRegressor`] (scikit-learn's regressor defaults: [`ForestParams::regression`]).
+    Forest(ForestParams),
+    /// Fit a [`GradientBoostingRegressor`].
+    Boosting(BoostingParams),
 }
 
 impl From<LinearParams> for RegressionParams {
@@ -51,6 +64,9 @@ impl RegressionParams {
     pub fn kind(&self) -> &'static str {
         match self {
             RegressionParams::Linear(_) => linear::KIND,
+            RegressionParams::Tree(_) => tree_regressor::KIND,
+            RegressionParams::Forest(_) => forest::REGRESSOR_KIND,
+            RegressionParams::Boosting(_) => boosting::REGRESSOR,
         }
     }
 }
@@ -60,6 +76,11 @@ impl RegressionModel {
     pub fn fit(x: ArrayView2<'_, f64>, y: &[f64], params: &RegressionParams) -> Result<Self, ModelError> {
         Ok(match params {
             RegressionParams::Linear(p) => RegressionModel::Linear(LinearRegression::fit(x, y, p)?),
+            RegressionParams::Tree(p) => RegressionModel::Tree(TreeRegressor::fit(x, y, p)?),
+            RegressionParams::Forest(p) => RegressionModel::Forest(ForestRegressor::fit(x, y, p)?),
+            RegressionParams::Boosting(p) => {
+                RegressionModel::Boosting(GradientBoostingRegressor::fit(x, y, p)?)
+            }
         })
     }
 
@@ -67,12 +88,18 @@ impl RegressionModel {
     pub fn kind(&self) -> &'static str {
         match self {
             RegressionModel::Linear(_) => linear::KIND,
+            RegressionModel::Tree(_) => tree_regressor::KIND,
+            RegressionModel::Forest(_) => forest::REGRESSOR_KIND,
+            RegressionModel::Boosting(_) => boosting::REGRESSOR,
         }
     }
 
     fn inner(&self) -> &dyn Regressor {
         match self {
             RegressionModel::Linear(m) => m,
+            RegressionModel::Tree(m) => m,
+            RegressionModel::Forest(m) => m,
+            RegressionModel::Boosting(m) => m,
         }
     }
 }
@@ -164,7 +191,15 @@ macro_rules! classifier_params_from {
     };
 }
 
-classifier_params_from!(ModelParams, TreeParams, ForestParams, LogisticParams, NaiveBayesParams, SvmParams);
+classifier_params_from!(
+    ModelParams,
+    TreeParams,
+    ForestParams,
+    LogisticParams,
+    NaiveBayesParams,
+    SvmParams,
+    BoostingParams
+);
 
 impl From<RegressionParams> for EstimatorParams {
     fn from(params: RegressionParams) -> Self {

@@ -18,7 +18,7 @@
 use ndarray::{Array1, Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
-use super::{Classifier, ModelError, Regressor, argmax_rows, invalid};
+use super::{Classifier, ModelError, Regressor, invalid};
 
 mod binning;
 mod ensemble;
@@ -31,8 +31,8 @@ mod predictor;
 use ensemble::Ensemble;
 use loss::{Loss, softmax_into};
 
-const CLASSIFIER: &str = "gradient boosting";
-const REGRESSOR: &str = "gradient boosting regressor";
+pub(super) const CLASSIFIER: &str = "gradient boosting";
+pub(super) const REGRESSOR: &str = "gradient boosting regressor";
 const TRAINING: &str = "training data";
 const INPUT: &str = "prediction input";
 
@@ -325,10 +325,6 @@ impl Classifier for GradientBoosting {
                 detail: format!("{k} classes but {c} trees per round"),
             }),
         }
-    }
-
-    fn predict(&self, x: ArrayView2<'_, f64>) -> Result<Array1<usize>, ModelError> {
-        Ok(argmax_rows(&self.predict_proba(x)?))
     }
 }
 
