@@ -94,14 +94,14 @@ pub enum ServeError {
     },
     /// The package was written in a format version this library does not read.
     #[error(
-        "{source_name} is a model package of format version {found}, but this mlflow ({library}) reads only version {supported}; load it with a matching mlflow version or repackage the model"
+        "{source_name} is a model package of format version {found}, but this mlflow ({library}) reads versions 1 to {supported}; load it with a matching mlflow version or repackage the model"
     )]
     UnsupportedFormat {
         /// The file, or `the input bytes`.
         source_name: String,
         /// The version in the file.
         found: u32,
-        /// The version this library reads.
+        /// The newest version this library reads (it reads every earlier one too).
         supported: u32,
         /// This library's version.
         library: &'static str,

@@ -531,7 +531,7 @@ impl ModelPackage {
     /// assert_eq!((p.name(), p.signature().names()), ("nb", vec!["x".to_owned()]));
     /// assert_eq!((p.format_version(), p.library_version()), (FORMAT_VERSION, env!("CARGO_PKG_VERSION")));
     /// assert_eq!(p.self_test().0.nrows(), 4);
-    /// assert!(p.scaler().is_none() && p.features().is_none() && matches!(p.model(), Model::NaiveBayes(_)));
+    /// assert!(p.scaler().is_none() && p.features().is_none() && matches!(p.model().classifier(), Some(Model::NaiveBayes(_))));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn signature(&self) -> &Signature {

@@ -29,7 +29,11 @@ fn a_run_records_params_data_versions_metrics_and_environment() {
     assert!(!env.host.is_empty() && env.os.contains('-'));
 
     let setup = run.param_values.iter().find(|(n, _)| n == "setup").unwrap();
-    assert!(setup.1.starts_with(r#"{"label":"Survived","test_fraction":0.2,"seed":0,"#), "{}", setup.1);
+    assert!(
+        setup.1.starts_with(r#"{"label":"Survived","target":"Classes","test_fraction":0.2,"seed":0,"#),
+        "{}",
+        setup.1
+    );
     assert_eq!(
         run.data,
         [("ingest".to_string(), track::DataInput { name: file.path.clone(), version: file.version })]

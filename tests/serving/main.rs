@@ -8,5 +8,6 @@ mod titanic;
 
 mod classify;
 mod fuzz_regressions;
+mod packages;
 mod predlog;
 mod serve;

@@ -55,7 +55,7 @@ fn runs_list_show_compare_and_filter() {
 
     let sorted = ok(&store, &["runs", "--sort", "evaluate_forest.accuracy", "--limit", "1"]);
     assert!(sorted.contains("evaluate_forest.accuracy"), "{sorted}");
-    let filtered = ok(&store, &["runs", "--where", r#"param.selection_metric="Accuracy""#]);
+    let filtered = ok(&store, &["runs", "--where", r#"param.selection_metric="accuracy""#]);
     assert_eq!(filtered.lines().count(), 2, "{filtered}");
     assert!(filtered.contains(&runs[1]));
     assert_eq!(ok(&store, &["runs", "--where", "evaluate_svm.roc_auc>2"]).lines().count(), 1);
@@ -80,8 +80,8 @@ fn runs_list_show_compare_and_filter() {
     let diff = ok(&store, &["runs", "compare", &runs[0], &runs[1]]);
     assert!(
         diff.contains("param selection_metric")
-            && diff.contains("\"RocAuc\"")
-            && diff.contains("\"Accuracy\""),
+            && diff.contains("\"roc_auc\"")
+            && diff.contains("\"accuracy\""),
         "{diff}"
     );
 }

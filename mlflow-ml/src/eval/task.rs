@@ -25,9 +25,17 @@ use super::{
 /// let rmse = TaskMetric::from(RegressionMetric::Rmse);
 /// assert_eq!((rmse.metric_name(), rmse.higher_is_better()), ("rmse", false));
 /// assert_eq!("f1_macro".parse::<TaskMetric>()?, TaskMetric::from(ClassMetric::F1Macro));
+/// let accuracy = TaskMetric::from(ClassMetric::Accuracy);
+/// assert_eq!(serde_json::to_string(&accuracy).unwrap(), r#""classes.accuracy""#);
+/// assert_eq!(serde_json::from_str::<TaskMetric>(r#""classes.accuracy""#).unwrap(), accuracy);
 /// # Ok::<(), mlflow_ml::eval::EvalError>(())
 /// ```
+///
+/// It serializes as one string (so a run's `selection_metric` param reads and filters as text):
+/// a binary metric by its name (`roc_auc`), the others prefixed (`classes.f1_macro`,
+/// `regression.rmse`); [`FromStr`] reads the same forms and the bare names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub enum TaskMetric {
     /// A binary classification metric.
     Binary(Metric),
@@ -86,12 +94,36 @@ impl PromotionMetric for TaskMetric {
     }
 }
 
-/// Parses a binary metric name first (`roc_auc`, `f1`, ...), then a multiclass one (`f1_macro`,
+impl From<TaskMetric> for String {
+    fn from(metric: TaskMetric) -> String {
+        match metric {
+            TaskMetric::Binary(m) => m.name().to_owned(),
+            TaskMetric::Classes(m) => format!("classes.{}", m.name()),
+            TaskMetric::Regression(m) => format!("regression.{}", m.name()),
+        }
+    }
+}
+
+impl TryFrom<String> for TaskMetric {
+    type Error = EvalError;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        text.parse()
+    }
+}
+
+/// Parses `classes.NAME` and `regression.NAME`, else a binary metric name first (`roc_auc`, `f1`, ...), then a multiclass one (`f1_macro`,
 /// `roc_auc_ovr`, ...), then a regression one (`rmse`, `r2`, ...).
 impl FromStr for TaskMetric {
     type Err = EvalError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if let Some(name) = s.strip_prefix("classes.") {
+            return name.parse().map(TaskMetric::Classes);
+        }
+        if let Some(name) = s.strip_prefix("regression.") {
+            return name.parse().map(TaskMetric::Regression);
+        }
         if let Ok(m) = s.parse::<Metric>() {
             return Ok(TaskMetric::Binary(m));
         }

@@ -1,0 +1,85 @@
+//! Packages of the first format (binary classifiers) still load and answer as they did.
+
+use std::collections::BTreeMap;
+
+use mlflow::features::ClassLabel;
+use mlflow::models::Task;
+use mlflow::serve::{FORMAT_VERSION, ModelPackage, Scorer};
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/packages").join(name)
+}
+
+#[test]
+fn format_1_packages_load_and_answer_as_before() {
+    let recorded: BTreeMap<String, serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(fixture("v1.json")).unwrap()).unwrap();
+    let x: Vec<Vec<f64>> = serde_json::from_value(recorded["x"].clone()).unwrap();
+    let x = ndarray::Array2::from_shape_fn((x.len(), 3), |(i, j)| x[i][j]);
+    for kind in ["tree", "forest", "logistic", "naive_bayes", "svm"] {
+        let package = ModelPackage::load(fixture(&format!("{kind}_v1.mlpkg"))).unwrap();
+        assert_eq!(package.format_version(), FORMAT_VERSION, "{kind} is converted on load");
+        assert_eq!(package.task(), Task::Classification { classes: 2 });
+        assert_eq!(package.classes().unwrap().labels(), [ClassLabel::Int(0), ClassLabel::Int(1)]);
+        let want: Vec<f64> = serde_json::from_value(recorded[kind].clone()).unwrap();
+        let got = Scorer::new(package).score_batch(x.view()).unwrap();
+        for (row, (p, want)) in got.iter().zip(&want).enumerate() {
+            assert!((p.probability - want).abs() <= 1e-12, "{kind} row {row}: {} vs {want}", p.probability);
+            assert_eq!(p.label, u32::from(*want > 0.5), "{kind} row {row}");
+        }
+    }
+}
+
+#[test]
+fn a_package_of_a_newer_format_is_refused_with_the_versions() {
+    let mut bytes = std::fs::read(fixture("tree_v1.mlpkg")).unwrap();
+    bytes[10..14].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
+    let err = ModelPackage::from_bytes(&bytes).unwrap_err().to_string();
+    assert!(err.contains(&format!("{}", FORMAT_VERSION + 1)), "{err}");
+}
+
+#[test]
+fn multiclass_and_regression_packages_round_trip_with_their_task_and_self_test() {
+    use mlflow::features::ClassLabels;
+    use mlflow::models::{LinearParams, Model, ModelParams, NaiveBayesParams, Outputs, RegressionModel};
+    use mlflow::serve::Lineage;
+    let x = ndarray::array![[0.0], [0.2], [2.0], [2.2], [4.0], [4.3]];
+    let model =
+        Model::fit(x.view(), &[0, 0, 1, 1, 2, 2], &ModelParams::NaiveBayes(NaiveBayesParams::default()))
+            .unwrap();
+    let classes =
+        ClassLabels::new(["setosa", "versicolor", "virginica"].map(|s| ClassLabel::Text(s.into())).to_vec());
+    let package = ModelPackage::new("nb", model, None, &["x"], x.view(), Lineage::default())
+        .unwrap()
+        .with_classes(classes.clone())
+        .unwrap();
+    assert_eq!(package.self_test().1.len(), 6 * 3, "every class's probability per self-test row");
+    let outputs: Vec<&str> = package.signature().outputs.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(outputs, ["probability_setosa", "probability_versicolor", "probability_virginica", "label"]);
+    let back = ModelPackage::from_bytes(&package.to_bytes().unwrap()).unwrap();
+    assert_eq!(back, package);
+    let scorer = Scorer::new(back);
+    let Outputs::Probabilities(p) = scorer.predict(ndarray::array![[4.1], [0.1]].view()).unwrap() else {
+        panic!()
+    };
+    assert_eq!(p.dim(), (2, 3));
+    let labels: Vec<u32> =
+        scorer.score_batch(ndarray::array![[4.1], [0.1]].view()).unwrap().iter().map(|p| p.label).collect();
+    assert_eq!(labels, [2, 0]);
+    assert_eq!(scorer.score_row(&[2.1]).unwrap().label, 1);
+    // Two labels for three classes are refused.
+    let two = ClassLabels::new(vec![ClassLabel::Int(0), ClassLabel::Int(1)]);
+    let err = package.with_classes(two).unwrap_err().to_string();
+    assert!(err.contains("2 class labels") && err.contains("3 classes"), "{err}");
+
+    let y = [1.0, 1.4, 5.0, 5.4, 9.0, 9.6];
+    let line = RegressionModel::fit(x.view(), &y, &LinearParams::default().into()).unwrap();
+    let package = ModelPackage::new("ols", line, None, &["x"], x.view(), Lineage::default()).unwrap();
+    assert_eq!((package.task(), package.classes()), (Task::Regression, None));
+    assert_eq!(package.signature().outputs[0].name, "value");
+    let scorer = Scorer::new(ModelPackage::from_bytes(&package.to_bytes().unwrap()).unwrap());
+    let value = scorer.score_row(&[1.0]).unwrap().probability;
+    let Outputs::Values(v) = scorer.predict(ndarray::array![[1.0]].view()).unwrap() else { panic!() };
+    assert_eq!(v[0], value);
+    assert!(value > 1.4 && value < 5.0, "{value}");
+}
