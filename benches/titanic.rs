@@ -40,7 +40,7 @@ fn models(c: &mut Criterion) {
         group.bench_function(name, |b| {
             b.iter(|| {
                 let model =
-                    Model::fit(black_box(d.train.x.view()), black_box(&d.train_classes().unwrap()), &params)
+                    Model::fit(black_box(d.train.x.view()), black_box(d.train_classes().unwrap()), &params)
                         .unwrap();
                 let p = model.predict_positive(d.test.x.view()).unwrap();
                 let labels = model.predict(d.test.x.view()).unwrap();

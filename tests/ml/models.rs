@@ -61,9 +61,9 @@ fn accuracy(pred: &[usize], truth: &[usize]) -> f64 {
 /// Hold-out accuracy of one model fitted on the pipeline's training rows.
 fn holdout_accuracy(t: &Titanic, params: &ModelParams) -> f64 {
     let d = t.inputs(params);
-    let model = Model::fit(d.train.x.view(), &d.train_classes().unwrap(), params).unwrap();
+    let model = Model::fit(d.train.x.view(), d.train_classes().unwrap(), params).unwrap();
     let pred = model.predict(d.test.x.view()).unwrap();
-    accuracy(pred.as_slice().unwrap(), &d.test_classes().unwrap())
+    accuracy(pred.as_slice().unwrap(), d.test_classes().unwrap())
 }
 
 /// The forest's hold-out accuracy averaged over seeds `0..n` (one seed is too noisy to compare).
@@ -116,8 +116,8 @@ fn same_seed_gives_identical_bytes() {
     let t = titanic_split();
     for params in all_params() {
         let d = t.inputs(&params);
-        let a = Model::fit(d.train.x.view(), &d.train_classes().unwrap(), &params).unwrap();
-        let b = Model::fit(d.train.x.view(), &d.train_classes().unwrap(), &params).unwrap();
+        let a = Model::fit(d.train.x.view(), d.train_classes().unwrap(), &params).unwrap();
+        let b = Model::fit(d.train.x.view(), d.train_classes().unwrap(), &params).unwrap();
         let bytes = encode(&a).unwrap();
         assert_eq!(bytes, encode(&b).unwrap(), "{} refit differs", params.kind());
         let back: Model = decode(&bytes, 1 << 30).unwrap();
@@ -134,7 +134,7 @@ fn forest_is_the_same_for_any_thread_count_and_differs_by_seed() {
     let d = &titanic_split().data;
     let fit = |threads, seed| {
         let p = ForestParams { n_trees: 24, threads, seed, ..Default::default() };
-        encode(&RandomForest::fit(d.train.x.view(), &d.train_classes().unwrap(), &p).unwrap()).unwrap()
+        encode(&RandomForest::fit(d.train.x.view(), d.train_classes().unwrap(), &p).unwrap()).unwrap()
     };
     let one = fit(1, 7);
     assert_eq!(one, fit(2, 7));
@@ -163,7 +163,7 @@ fn probabilities_are_in_range_and_oriented_toward_class_1() {
     let t = titanic_split();
     for params in all_params() {
         let d = t.inputs(&params);
-        let p = Model::fit(d.train.x.view(), &d.train_classes().unwrap(), &params)
+        let p = Model::fit(d.train.x.view(), d.train_classes().unwrap(), &params)
             .unwrap()
             .predict_positive(d.test.x.view())
             .unwrap();
@@ -225,7 +225,8 @@ fn labels_are_classes_0_to_k_with_none_skipped() {
     let x = Array2::from_shape_fn((4, 2), |(i, j)| (i * j) as f64);
     for params in all_params() {
         // Three classes: a model with one probability column per class.
-        let fitted = Model::fit(x.view(), &[0, 1, 2, 1], &params).expect(params.kind());
+        let fitted =
+            Model::fit(x.view(), &[0, 1, 2, 1], &params).unwrap_or_else(|e| panic!("{}: {e}", params.kind()));
         assert_eq!(fitted.n_classes(), 3, "{}", params.kind());
         // Skipping a class index is the error, naming the class.
         let e = Model::fit(x.view(), &[0, 1, 3, 1], &params).expect_err(params.kind());
@@ -318,13 +319,13 @@ fn invalid_hyperparameters_are_errors() {
 fn svm_cross_validated_platt_is_deterministic_and_accurate() {
     let d = &titanic_split().scaled;
     let p = SvmParams { platt_folds: 5, ..Default::default() };
-    let a = Svm::fit(d.train.x.view(), &d.train_classes().unwrap(), &p).unwrap();
+    let a = Svm::fit(d.train.x.view(), d.train_classes().unwrap(), &p).unwrap();
     assert_eq!(
         encode(&a).unwrap(),
-        encode(&Svm::fit(d.train.x.view(), &d.train_classes().unwrap(), &p).unwrap()).unwrap()
+        encode(&Svm::fit(d.train.x.view(), d.train_classes().unwrap(), &p).unwrap()).unwrap()
     );
     let pred = a.predict(d.test.x.view()).unwrap();
-    let acc = accuracy(pred.as_slice().unwrap(), &d.test_classes().unwrap());
+    let acc = accuracy(pred.as_slice().unwrap(), d.test_classes().unwrap());
     // scikit-learn 1.9.1 `SVC(probability=True, random_state=0)` (5-fold Platt) on the same
     // standardized features: 0.7978.
     assert!((acc - 0.7978).abs() <= 0.02, "5-fold Platt SVM hold-out accuracy {acc:.4}, scikit-learn 0.7978");
@@ -351,8 +352,8 @@ fn export_titanic() {
         std::fs::write(dir.join(format!("{prefix}X_train.csv")), matrix(&d.train.x)).unwrap();
         std::fs::write(dir.join(format!("{prefix}X_test.csv")), matrix(&d.test.x)).unwrap();
     }
-    std::fs::write(dir.join("y_train.csv"), labels(&t.data.train_classes().unwrap())).unwrap();
-    std::fs::write(dir.join("y_test.csv"), labels(&t.data.test_classes().unwrap())).unwrap();
+    std::fs::write(dir.join("y_train.csv"), labels(t.data.train_classes().unwrap())).unwrap();
+    std::fs::write(dir.join("y_test.csv"), labels(t.data.test_classes().unwrap())).unwrap();
     std::fs::write(dir.join("names.csv"), t.data.train.names.join(",") + "\n").unwrap();
     for params in all_params() {
         println!("ours: {:<20} {:.4}", params.kind(), holdout_accuracy(t, &params));
@@ -363,7 +364,7 @@ fn export_titanic() {
     let d = &t.scaled;
     let cv = Svm::fit(
         d.train.x.view(),
-        &d.train_classes().unwrap(),
+        d.train_classes().unwrap(),
         &SvmParams { platt_folds: 5, ..Default::default() },
     )
     .unwrap();
@@ -372,8 +373,8 @@ fn export_titanic() {
     let by_proba = cv.predict(d.test.x.view()).unwrap();
     println!(
         "ours: SVM decision>0 {:.4}, SVM 5-fold Platt {:.4}, n_support {}",
-        accuracy(&by_sign, &d.test_classes().unwrap()),
-        accuracy(by_proba.as_slice().unwrap(), &d.test_classes().unwrap()),
+        accuracy(&by_sign, d.test_classes().unwrap()),
+        accuracy(by_proba.as_slice().unwrap(), d.test_classes().unwrap()),
         cv.n_support()
     );
 }

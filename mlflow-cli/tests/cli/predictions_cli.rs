@@ -20,7 +20,7 @@ fn record(i: u32, row: u32) -> PredictionRecord {
         version: if i.is_multiple_of(2) { 3 } else { 4 },
         role: if i.is_multiple_of(2) { Role::Champion } else { Role::Shadow },
         inputs: vec![3.0, f64::from(i), f64::from(row)],
-        label: (i % 2) as u32,
+        label: i % 2,
         probability: 0.25 + f64::from(i % 50) / 100.0,
         latency_us: u64::from(10 + i),
     }

@@ -36,7 +36,7 @@ const PREDICT: &str = "/v1/models/titanic:predict";
 #[step]
 fn package_naive_bayes(data: &Dataset) -> Result<ModelPackage, ServeError> {
     let params = ModelParams::NaiveBayes(NaiveBayesParams::default());
-    let model = Model::fit(data.train.x.view(), &data.train_classes().unwrap(), &params)?;
+    let model = Model::fit(data.train.x.view(), data.train_classes().unwrap(), &params)?;
     ModelPackage::new(
         "naive_bayes",
         model,

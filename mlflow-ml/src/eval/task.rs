@@ -327,18 +327,19 @@ pub fn evaluation_table(candidates: &[(String, Evaluation)]) -> String {
         return format!("{:<width$}\n", "model");
     };
     let columns: Vec<&str> = first.headline().iter().map(|(name, _)| *name).collect();
+    let widths: Vec<usize> = columns.iter().map(|c| c.len().max(10)).collect();
     let mut out = format!("{:<width$}", "model");
-    for name in &columns {
-        out += &format!("  {name:>10}");
+    for (name, w) in columns.iter().zip(&widths) {
+        out += &format!("  {name:>w$}");
     }
     out.push('\n');
     for (name, evaluation) in candidates {
         out += &format!("{name:<width$}");
         let figures = evaluation.headline();
-        for column in &columns {
+        for (column, w) in columns.iter().zip(&widths) {
             match figures.iter().find(|(n, _)| n == column).and_then(|(_, v)| *v) {
-                Some(v) => out += &format!("  {v:>10.4}"),
-                None => out += &format!("  {:>10}", "-"),
+                Some(v) => out += &format!("  {v:>w$.4}"),
+                None => out += &format!("  {:>w$}", "-"),
             }
         }
         out.push('\n');
