@@ -520,6 +520,16 @@ const INPUT: &str = "prediction input";
 /// Checks multiclass training data: non-empty, finite, one label per row, labels `0..k` with every
 /// class `0..k` present and `k >= 2`. Returns the number of rows of each class.
 fn check_classes(x: ArrayView2<'_, f64>, y: &[usize]) -> Result<Vec<usize>, ModelError> {
+    check_classes_with(x, y, check_finite)
+}
+
+/// [`check_classes`] with another check of the feature values (a model that takes NaN as
+/// missing refuses only infinities).
+fn check_classes_with(
+    x: ArrayView2<'_, f64>,
+    y: &[usize],
+    check_values: fn(ArrayView2<'_, f64>, &'static str) -> Result<(), ModelError>,
+) -> Result<Vec<usize>, ModelError> {
     let (rows, columns) = x.dim();
     if rows == 0 || columns == 0 {
         return Err(ModelError::Empty { what: TRAINING, rows, columns });
@@ -527,7 +537,7 @@ fn check_classes(x: ArrayView2<'_, f64>, y: &[usize]) -> Result<Vec<usize>, Mode
     if y.len() != rows {
         return Err(ModelError::LengthMismatch { rows, labels: y.len() });
     }
-    check_finite(x, TRAINING)?;
+    check_values(x, TRAINING)?;
     let classes = y.iter().max().map_or(0, |&m| m + 1);
     let mut counts = vec![0usize; classes];
     for &label in y {

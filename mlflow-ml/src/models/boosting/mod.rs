@@ -18,7 +18,7 @@
 use ndarray::{Array1, Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
-use super::{Classifier, ModelError, Regressor, invalid};
+use super::{Classifier, ModelError, Regressor, check_classes_with, invalid};
 
 mod binning;
 mod ensemble;
@@ -208,29 +208,11 @@ impl GradientBoosting {
     /// ```
     pub fn fit(x: ArrayView2<'_, f64>, y: &[usize], params: &BoostingParams) -> Result<Self, ModelError> {
         params.check(CLASSIFIER)?;
-        let (rows, columns) = x.dim();
-        if rows == 0 || columns == 0 {
-            return Err(ModelError::Empty { what: TRAINING, rows, columns });
-        }
-        if y.len() != rows {
-            return Err(ModelError::LengthMismatch { rows, labels: y.len() });
-        }
-        check_no_infinity(x, TRAINING)?;
-        let classes = y.iter().max().map_or(0, |&m| m + 1);
-        let mut counts = vec![0usize; classes];
-        for &label in y {
-            counts[label] += 1;
-        }
-        if let Some(class) = counts.iter().position(|&c| c == 0) {
-            return Err(ModelError::MissingClass { class, classes });
-        }
-        if classes < 2 {
-            return Err(ModelError::SingleClass { class: y[0], count: rows });
-        }
+        let classes = check_classes_with(x, y, check_no_infinity)?.len();
         let loss = if classes == 2 { Loss::Binary } else { Loss::Multinomial(classes) };
         let targets: Vec<f64> = y.iter().map(|&c| c as f64).collect();
         let ensemble = Ensemble::fit(x, &targets, loss, params);
-        Ok(GradientBoosting { n_features: columns, n_classes: classes, ensemble })
+        Ok(GradientBoosting { n_features: x.ncols(), n_classes: classes, ensemble })
     }
 
     /// Boosting rounds fitted (fewer than `max_iter` when early stopping stopped).
