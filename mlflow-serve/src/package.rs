@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ServeError, join};
 use mlflow_core::codec;
-use mlflow_ml::features::{ClassLabel, ClassLabels, FittedFeatures, FittedMatrixScaler};
+use mlflow_ml::features::{ClassLabels, FittedFeatures, FittedMatrixScaler};
 use mlflow_ml::models::{Estimator, Model, Outputs, SELF_TEST_TOLERANCE, SelfTestedModel, Task};
 
 /// The first bytes of every package file.
@@ -144,23 +144,16 @@ impl Signature {
         let mut signature = Signature::new(names);
         let label =
             |description: String| OutputField { name: "label".into(), ty: FieldType::Label, description };
+        let name = |i: usize| classes.and_then(|c| c.label(i)).map_or(i.to_string(), ToString::to_string);
         match task {
             Task::Classification { classes: 2 } => {
-                if let Some(classes) = classes {
-                    signature.outputs[0].description = format!(
-                        "P(class `{}`), in [0, 1]",
-                        classes.label(1).map(ToString::to_string).unwrap_or_default()
-                    );
-                    signature.outputs[1] = label(format!(
-                        "`{}` when the probability is above 0.5, else `{}`",
-                        classes.label(1).map(ToString::to_string).unwrap_or_default(),
-                        classes.label(0).map(ToString::to_string).unwrap_or_default()
-                    ));
+                if classes.is_some() {
+                    signature.outputs[0].description = format!("P(class `{}`), in [0, 1]", name(1));
+                    signature.outputs[1] =
+                        label(format!("`{}` when the probability is above 0.5, else `{}`", name(1), name(0)));
                 }
             }
             Task::Classification { classes: n } => {
-                let name =
-                    |i: usize| classes.and_then(|c| c.label(i)).map_or(i.to_string(), ToString::to_string);
                 signature.outputs = (0..n)
                     .map(|i| OutputField {
                         name: format!("probability_{}", name(i)),
@@ -320,7 +313,7 @@ impl From<LegacyPackage> for ModelPackage {
             features: old.features,
             scaler: old.scaler,
             model: Estimator::Classifier(old.model),
-            classes: Some(ClassLabels::new(vec![ClassLabel::Int(0), ClassLabel::Int(1)])),
+            classes: Some(ClassLabels::numbered(2)),
             self_test_rows: old.self_test_rows,
             expected: old.expected,
             lineage: old.lineage,
@@ -354,9 +347,7 @@ impl ModelPackage {
         let model = model.into();
         let task = model.task();
         let classes = match task {
-            Task::Classification { classes } => {
-                Some(ClassLabels::new((0..classes as i64).map(ClassLabel::Int).collect()))
-            }
+            Task::Classification { classes } => Some(ClassLabels::numbered(classes)),
             Task::Regression => None,
         };
         let names = feature_names.iter().map(|n| n.as_ref().to_owned());

@@ -49,7 +49,8 @@ pub fn prepare(raw: &Ingested, setup: &Prepare) -> Result<Prepared, BlockError> 
             let values = regression_target(table, &setup.label)?;
             let split = shuffled_split(values.len(), setup.test_fraction, setup.seed)?;
             let pick = |rows: &[usize]| rows.iter().map(|&i| values[i]).collect::<Vec<f64>>();
-            (split.clone(), Targets::Values { train: pick(&split.train), test: pick(&split.test) })
+            let targets = Targets::Values { train: pick(&split.train), test: pick(&split.test) };
+            (split, targets)
         }
     };
     let (spec, dropped) = match &setup.features {

@@ -70,6 +70,17 @@ impl ClassLabels {
         ClassLabels { labels }
     }
 
+    /// Classes `0, 1, ..., n - 1`: what a model fitted on class indices knows before its labels
+    /// are named.
+    ///
+    /// ```
+    /// use mlflow_ml::features::ClassLabels;
+    /// assert_eq!(ClassLabels::numbered(3).describe(), "0, 1, 2");
+    /// ```
+    pub fn numbered(n: usize) -> ClassLabels {
+        ClassLabels { labels: (0..n as i64).map(ClassLabel::Int).collect() }
+    }
+
     /// Learns the classes from the label column's `rows` (the training rows) and returns them with
     /// those rows' class indices, in `rows` order.
     ///

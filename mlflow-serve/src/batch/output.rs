@@ -43,17 +43,12 @@ fn probabilities(outputs: &Outputs, i: usize) -> impl Iterator<Item = f64> + '_ 
 
 /// The prediction of row `i` as text: its class label as given, or its value.
 fn prediction_text(classes: Option<&ClassLabels>, label: u32, value: f64, buffer: &mut String) {
-    match classes.and_then(|c| c.label(label as usize)) {
-        Some(label) => {
-            buffer.clear();
-            write!(buffer, "{label}").ok();
-        }
-        None if classes.is_some() => {
-            buffer.clear();
-            write!(buffer, "{label}").ok();
-        }
-        None => number_text(value, buffer),
-    }
+    let Some(classes) = classes else { return number_text(value, buffer) };
+    buffer.clear();
+    match classes.label(label as usize) {
+        Some(label) => write!(buffer, "{label}").ok(),
+        None => write!(buffer, "{label}").ok(),
+    };
 }
 
 /// CSV: the header before the first row, the kept fields as the input has them.
