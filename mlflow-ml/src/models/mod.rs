@@ -1,9 +1,10 @@
-//! Models: five binary classifiers behind one face, and linear regression behind another.
+//! Models: classifiers of any number of classes behind one face, regressors behind another.
 //!
-//! This room's one job is to turn a numeric feature matrix and 0/1 labels into a fitted model, and
-//! a fitted model plus new rows into probabilities and labels. It knows nothing of CSV files,
-//! encoders or metrics: features arrive already numeric (`x`, one row per sample, `f64`), labels
-//! as `&[usize]` holding only `0` and `1`.
+//! This room's one job is to turn a numeric feature matrix and class indices (or real values) into
+//! a fitted model, and a fitted model plus new rows into class probabilities (or values). It knows
+//! nothing of CSV files, encoders or metrics: features arrive already numeric (`x`, one row per
+//! sample, `f64`), classes as `&[usize]` holding `0..k` with every class present (naming them is
+//! [`ClassLabels`](crate::features::ClassLabels)' job), values as `&[f64]`.
 //!
 //! | model | type | params (defaults = scikit-learn's) |
 //! |---|---|---|
@@ -16,23 +17,20 @@
 //! | random forest of regression trees (a [`Regressor`]) | [`ForestRegressor`] | [`ForestParams::regression`] |
 //! | histogram gradient-boosted trees (binary and multiclass; NaN as missing values; regression: [`GradientBoostingRegressor`]) | [`GradientBoosting`] | [`BoostingParams`] |
 //!
-//! Every model implements [`Classifier`]: [`Classifier::predict_proba`] gives **P(class 1)** for
-//! each row, and [`Classifier::predict`] gives `1` where that probability is `> 0.5`, else `0` (a tie goes
-//! to class 0, as scikit-learn's argmax does, and as `eval` counts it).
+//! Every classifier implements [`Classifier`]: [`Classifier::predict_proba`] gives one column per
+//! class, [`Classifier::predict`] the column of the largest probability (the first on a tie, as
+//! scikit-learn's argmax), and for two classes [`Classifier::predict_positive`] gives P(class 1).
 //! The trait is object-safe (`Box<dyn Classifier>` works); because pipeline artifacts must be serde
-//! types, the enum [`Model`] holds any of the five and implements the trait by delegation, and
-//! [`ModelParams`] with [`Model::fit`] picks and fits one from a single pipeline param.
+//! types, the enum [`Model`] holds any classifier and implements the trait by delegation, and
+//! [`ModelParams`] with [`Model::fit`] picks and fits one from a single pipeline param. Regressors
+//! implement [`Regressor`] (one value per row) and are gathered the same way by
+//! [`RegressionModel`] and [`RegressionParams`]; [`Estimator`] and [`EstimatorParams`] hold either.
 //!
 //! All of it is our own code (no linfa): every fit is deterministic, so the same data, params and
 //! seed give identical models and identical artifact bytes, whatever the number of threads. Bad
-//! input (NaN or infinite values, empty matrices, length mismatches, labels other than 0/1, a
-//! single class, a wrong feature count at prediction time, invalid hyperparameters) is a
-//! [`ModelError`], never a panic.
-//!
-//! **Regression.** [`LinearRegression`] ([`LinearParams`]: ordinary least squares as scikit-learn's
-//! `LinearRegression`, or ridge as its `Ridge`) fits real-valued targets `&[f64]` and implements
-//! [`Regressor`], whose [`Regressor::predict`] gives one value per row, with the same input checks
-//! and errors as the classifiers. It is not (yet) one of the [`Model`] kinds.
+//! input (NaN or infinite values where the model refuses them, empty matrices, length mismatches,
+//! a skipped class index, a single class, a non-finite target, a wrong feature count at
+//! prediction time, invalid hyperparameters) is a [`ModelError`], never a panic.
 //!
 //! ```
 //! use mlflow_ml::models::{Classifier, Model, ModelParams, ForestParams};
@@ -348,7 +346,7 @@ fn two_columns(positive: Array1<f64>) -> Array2<f64> {
     out
 }
 
-/// Any of the five fitted models, as one serde artifact type; implements [`Classifier`].
+/// Any fitted classifier, as one serde artifact type; implements [`Classifier`].
 ///
 /// ```
 /// use mlflow_ml::models::{Classifier, Model, ModelParams, TreeParams};
@@ -377,7 +375,7 @@ pub enum Model {
     Boosting(GradientBoosting),
 }
 
-/// Hyperparameters of any of the five models: one pipeline param chooses the kind and its settings.
+/// Hyperparameters of any classifier: one pipeline param chooses the kind and its settings.
 ///
 /// ```
 /// use mlflow_ml::models::{ModelParams, SvmParams};
