@@ -99,10 +99,11 @@ fn forty_samples_with_many_ties_and_extreme_scores_match_scikit_learn() {
     assert_close(m.recall, 0.4583333333333333);
     assert_close(m.f1, 0.4489795918367347);
     // scikit-learn roc_auc_score 0.22786458333333331 (a worse-than-random scorer: AUC < 0.5 is
-    // reported as is, not flipped); log_loss on scores clipped to [1e-15, 1 - 1e-15]:
-    // 5.245827275703722; average_precision_score 0.4772099024795104.
+    // reported as is, not flipped); log_loss with scores 0.0 and 1.0 clipped to [eps, 1 - eps]
+    // (machine epsilon, as scikit-learn 1.9.1 clips): 5.433916910043775;
+    // average_precision_score 0.4772099024795104.
     assert_close(m.roc_auc, 0.22786458333333331);
-    assert!((m.log_loss - 5.245827275703722).abs() < 1e-12, "{}", m.log_loss);
+    assert!((m.log_loss - 5.433916910043775).abs() < 1e-12, "{}", m.log_loss);
     assert_close(m.average_precision, 0.4772099024795104);
 }
 
@@ -115,9 +116,10 @@ fn perfect_classifier() {
     assert_eq!(m.average_precision, 1.0);
     // -(ln 0.9 + ln 0.8 + ln 0.8 + ln 0.9) / 4
     assert_close(m.log_loss, -(0.8f64.ln() + 0.9f64.ln()) / 2.0);
-    // Certain and right: the clipped loss is -ln(1 - 1e-15), about 1e-15.
+    // Certain and right: the clipped loss is -ln(1 - eps); scikit-learn 1.9.1 gives
+    // log_loss([0, 0, 1, 1], [0, 0, 1, 1]) = 2.220446049250313e-16.
     let sure = evaluate(&y, &[0.0, 0.0, 1.0, 1.0]).unwrap();
-    assert!(sure.log_loss < 2e-15 && sure.log_loss > 0.0, "{}", sure.log_loss);
+    assert!((sure.log_loss - 2.220446049250313e-16).abs() < 1e-30, "{}", sure.log_loss);
 }
 
 #[test]
@@ -128,13 +130,12 @@ fn inverted_classifier() {
     assert_eq!(m.confusion, [[0, 2], [2, 0]]);
     // tp = 0: precision 0/2, recall 0/2, F1 0 (not NaN).
     assert_eq!((m.accuracy, m.precision, m.recall, m.f1), (0.0, 0.0, 0.0, 0.0));
-    // Certain and wrong: the score is clipped to [1e-15, 1 - 1e-15] (as scikit-learn clipped it), so
-    // label 1 at score 0 costs -ln(1e-15) = 34.538776394910684 and label 0 at score 1 costs
-    // -ln(1 - (1 - 1e-15)) = -ln(9.992007221626409e-16) = 34.53957599234088 (1 - 1e-15 rounds in f64).
+    // Certain and wrong: the score is clipped to [eps, 1 - eps] with eps = f64::EPSILON (as
+    // scikit-learn 1.9 clips), so label 1 at score 0 costs -ln(eps), and label 0 at score 1 costs
+    // -ln(1 - (1 - eps)) = -ln(eps) too (1 - eps = 1 - 2^-52 is exact in f64). scikit-learn 1.9.1:
+    // log_loss([0, 1], [1.0, 0.0]) = 36.04365338911715.
     let sure = evaluate(&[0, 1], &[1.0, 0.0]).unwrap();
-    let label0 = -(1.0 - (1.0 - 1e-15f64)).ln();
-    assert_close(label0, 34.53957599234088);
-    assert_close(sure.log_loss, (label0 + 34.538776394910684) / 2.0);
+    assert_close(sure.log_loss, 36.04365338911715);
 }
 
 #[test]

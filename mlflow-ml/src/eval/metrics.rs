@@ -117,7 +117,8 @@ pub fn f1(y_true: &[usize], scores: &[f64], threshold: f64) -> Result<f64, EvalE
     Ok(ratio(2 * tp, 2 * tp + fp + fn_))
 }
 
-/// Mean of `-(y ln p + (1 - y) ln(1 - p))`, with `p` clipped to `[1e-15, 1 - 1e-15]`.
+/// Mean of `-(y ln p + (1 - y) ln(1 - p))`, with `p` clipped to `[eps, 1 - eps]`
+/// ([`LOG_LOSS_EPS`](super::LOG_LOSS_EPS), machine epsilon, as scikit-learn).
 ///
 /// ```
 /// use mlflow_ml::eval::log_loss;

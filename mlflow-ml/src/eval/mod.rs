@@ -30,7 +30,9 @@
 //! - **Curves** ([`roc_curve`], [`pr_curve`]) have one point per distinct score, taken as the
 //!   threshold with "positive when `score >= threshold`" (scikit-learn's curve convention), in
 //!   decreasing threshold order. The ROC curve starts at `(0, 0)` with threshold `+inf`.
-//! - **Log loss** clips probabilities to `[1e-15, 1 - 1e-15]` ([`LOG_LOSS_EPS`]).
+//! - **Log loss** clips probabilities to `[eps, 1 - eps]` with `eps` the machine epsilon of `f64`
+//!   ([`LOG_LOSS_EPS`]), as current scikit-learn does (checked with 1.9.1; old versions clipped
+//!   at a fixed 1e-15).
 //! - **A single class present**: [`evaluate`] fails with [`EvalError::SingleClass`] (ROC AUC,
 //!   average precision and the curves are undefined). The standalone [`accuracy`], [`precision`],
 //!   [`recall`], [`f1`], [`confusion_matrix`] and [`log_loss`] still work, by the rules above.
@@ -89,15 +91,18 @@ use metrics::{ap_of, check_both, ratio};
 /// ```
 pub const DEFAULT_THRESHOLD: f64 = 0.5;
 
-/// Probabilities are clipped to `[LOG_LOSS_EPS, 1 - LOG_LOSS_EPS]` in [`log_loss`].
+/// Probabilities are clipped to `[LOG_LOSS_EPS, 1 - LOG_LOSS_EPS]` in [`log_loss`] and in
+/// [`classification::log_loss`]: `f64::EPSILON` (2.2e-16), the machine epsilon scikit-learn's
+/// `log_loss` clips with (checked with 1.9.1; old versions used a fixed 1e-15).
 ///
 /// ```
 /// use mlflow_ml::eval::{log_loss, LOG_LOSS_EPS};
-/// // A confident wrong answer costs -ln(1e-15), not infinity.
+/// // A confident wrong answer costs -ln(eps) = 36.04..., not infinity.
 /// assert_eq!(log_loss(&[1], &[0.0])?, -LOG_LOSS_EPS.ln());
+/// assert_eq!(LOG_LOSS_EPS, f64::EPSILON);
 /// # Ok::<(), mlflow_ml::eval::EvalError>(())
 /// ```
-pub const LOG_LOSS_EPS: f64 = 1e-15;
+pub const LOG_LOSS_EPS: f64 = f64::EPSILON;
 
 /// What can go wrong computing metrics or selecting a champion.
 ///
@@ -359,7 +364,7 @@ pub struct BinaryMetrics {
     pub roc_auc: f64,
     /// Average precision: sum over thresholds of (recall step) x precision (scikit-learn's definition).
     pub average_precision: f64,
-    /// Mean negative log-likelihood, probabilities clipped to `[1e-15, 1 - 1e-15]`.
+    /// Mean negative log-likelihood, probabilities clipped to `[eps, 1 - eps]` ([`LOG_LOSS_EPS`]).
     pub log_loss: f64,
     /// `[[tn, fp], [fn, tp]]`: rows = actual class 0/1, columns = predicted class 0/1.
     pub confusion: [[u64; 2]; 2],

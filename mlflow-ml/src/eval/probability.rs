@@ -81,9 +81,9 @@ pub fn unnormalized_rows(proba: ArrayView2<'_, f64>) -> Vec<usize> {
 }
 
 /// Multiclass log loss: the mean of `-ln p[i, y_true[i]]`, probabilities clipped to
-/// `[eps, 1 - eps]` with `eps` = `f64::EPSILON` (2.2e-16), as scikit-learn 1.9's `log_loss`
-/// (machine epsilon of the dtype; the binary [`log_loss`](super::log_loss) of this room keeps its
-/// own 1e-15).
+/// `[eps, 1 - eps]` with `eps` = [`LOG_LOSS_EPS`](crate::eval::LOG_LOSS_EPS) = `f64::EPSILON`
+/// (2.2e-16), as scikit-learn 1.9's `log_loss` (machine epsilon of the dtype), like the binary
+/// [`log_loss`](crate::eval::log_loss).
 ///
 /// Rows are **not** renormalised. Like scikit-learn, rows that do not sum to 1 are still scored,
 /// with a warning (a `tracing` warning here; [`unnormalized_rows`] lists them).
@@ -105,7 +105,7 @@ pub fn unnormalized_rows(proba: ArrayView2<'_, f64>) -> Vec<usize> {
 pub fn log_loss(y_true: &[usize], proba: ArrayView2<'_, f64>, n_classes: usize) -> Result<f64, EvalError> {
     check_proba(y_true, proba, n_classes, "log_loss")?;
     warn_unnormalized(proba, "log_loss");
-    let eps = f64::EPSILON;
+    let eps = crate::eval::LOG_LOSS_EPS;
     let losses: Vec<f64> =
         y_true.iter().enumerate().map(|(i, &y)| -proba[[i, y]].clamp(eps, 1.0 - eps).ln()).collect();
     Ok(mean(&losses))
