@@ -676,3 +676,58 @@ fn folders_that_cannot_hold_a_log_are_refused_clearly() {
         fs::set_permissions(&read_only, fs::Permissions::from_mode(0o755)).unwrap();
     }
 }
+
+/// A record as the log wrote it while labels were binary and the field a `u8`.
+#[derive(serde::Serialize)]
+struct RecordWithByteLabel {
+    request_id: String,
+    row: u32,
+    time_ms: i64,
+    model: String,
+    version: u32,
+    role: Role,
+    inputs: Vec<f64>,
+    label: u8,
+    probability: f64,
+    latency_us: u64,
+}
+
+#[test]
+fn logs_written_with_byte_labels_read_unchanged_and_take_new_appends() {
+    let old: Vec<PredictionRecord> = request("old", 6);
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("titanic");
+    fs::create_dir_all(&folder).unwrap();
+    let mut bytes = HEADER.to_vec();
+    for r in &old {
+        let byte_label = RecordWithByteLabel {
+            request_id: r.request_id.clone(),
+            row: r.row,
+            time_ms: r.time_ms,
+            model: r.model.clone(),
+            version: r.version,
+            role: r.role,
+            inputs: r.inputs.clone(),
+            label: u8::try_from(r.label).unwrap(),
+            probability: r.probability,
+            latency_us: r.latency_us,
+        };
+        bytes.extend(frame(&mlflow::codec::encode(&byte_label).unwrap()));
+    }
+    assert!(old.iter().any(|r| r.label == 0) && old.iter().any(|r| r.label == 1));
+    fs::write(folder.join("predictions-000001.mlog"), bytes).unwrap();
+
+    let contents = PredictionLog::read(&folder).unwrap();
+    assert_eq!((contents.torn, contents.records.len()), (0, old.len()));
+    assert_eq!(contents.records, old);
+
+    // A server of today appends multiclass labels to the same folder; both kinds read back.
+    let log = PredictionLog::open(&folder, LogOptions::default()).unwrap();
+    let mut new = request("new", 2);
+    new[0].label = 2;
+    new[1].label = 70_000;
+    log.append(&new).unwrap();
+    drop(log);
+    let all = PredictionLog::read(&folder).unwrap().records;
+    assert_eq!(all, [old, new].concat());
+}
