@@ -13,3 +13,4 @@ mod commands;
 mod predictions_cli;
 mod score;
 mod server;
+mod tasks;
