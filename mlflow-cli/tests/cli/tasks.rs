@@ -105,7 +105,7 @@ fn scorer(reference: &str) -> Scorer {
 /// A server of `model@production` with its own prediction log folder.
 fn serve(model: &str) -> Server {
     let config = ServerConfig::new("127.0.0.1:0".parse().unwrap())
-        .model(ModelSpec::new(&format!("{model}@production")));
+        .model(ModelSpec::new(format!("{model}@production")));
     Server::start(Store::open(&fixture().store).unwrap(), config).expect("server starts")
 }
 
