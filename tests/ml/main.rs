@@ -14,6 +14,7 @@ mod boosting;
 mod data;
 mod eval;
 mod features;
+mod folds;
 mod fuzz_regressions;
 mod models;
 mod multiclass_linear;

@@ -165,6 +165,48 @@ pub enum FeatureError {
         /// Its number of rows.
         count: usize,
     },
+    /// A cross-validation that cannot be done: fewer than 2 folds, no repetition, or repetitions
+    /// of the same unshuffled folds.
+    #[error(
+        "cross-validation of {n_splits} folds x {repeats} repetitions{} is not usable: give at least 2 folds and 1 repetition, and a shuffle seed to repeat (CrossValidation::repeated)",
+        if *.shuffled { ", shuffled" } else { "" }
+    )]
+    BadFolds {
+        /// The folds asked for.
+        n_splits: usize,
+        /// The repetitions asked for.
+        repeats: usize,
+        /// Whether a shuffle seed was given.
+        shuffled: bool,
+    },
+    /// More folds than rows.
+    #[error("cannot cut {rows} row(s) into {n_splits} folds: use at most {rows} folds, or more rows")]
+    TooFewRowsForFolds {
+        /// The rows given.
+        rows: usize,
+        /// The folds asked for.
+        n_splits: usize,
+    },
+    /// A class has fewer rows than a stratified cross-validation has folds.
+    #[error(
+        "class {class} has {count} row(s), fewer than the {n_splits} folds: every fold of a stratified cross-validation needs each class; use at most {count} folds, or merge or drop the class"
+    )]
+    ClassTooSmallForFolds {
+        /// The class label.
+        class: usize,
+        /// Its number of rows.
+        count: usize,
+        /// The folds asked for.
+        n_splits: usize,
+    },
+    /// Stratified folds were asked for by a row count alone.
+    #[error(
+        "stratified {n_splits}-fold cross-validation needs the class of each row: call `splits(&labels)`, or use `CrossValidation::k_fold` for a regression target"
+    )]
+    FoldsNeedLabels {
+        /// The folds asked for.
+        n_splits: usize,
+    },
     /// The label column has a single class among the training rows.
     #[error(
         "label column `{}` has only one class (`{}`) among the {rows} training rows; a classifier needs at least two: check the filter, the split, or the label column",

@@ -17,7 +17,8 @@
 //!   an earlier feature, or a sum, product or ratio of those) and a chain of [`Transform`]s.
 //!   [`FeatureSpec::fit`] gives [`FittedFeatures`], whose [`transform`](FittedFeatures::transform)
 //!   gives the matrix for training, hold-out or serving rows alike.
-//! - [`stratified_split`]: a seeded train/test split that preserves class proportions, and
+//! - [`stratified_split`]: a seeded train/test split that preserves class proportions;
+//!   [`CrossValidation`]: k-fold and stratified k-fold folds, scikit-learn's when unshuffled; and
 //!   [`ClassLabels`] to read a label column's classes as given (integers or text), [`class_labels`]
 //!   for 0, 1, 2, ... labels, and [`regression_target`] to read a numeric target.
 //!
@@ -52,6 +53,7 @@
 //! ```
 
 mod error;
+mod folds;
 mod infer;
 mod spec;
 mod split;
@@ -62,6 +64,7 @@ pub(crate) use transform::{moments, quantile};
 mod values;
 
 pub use error::FeatureError;
+pub use folds::CrossValidation;
 pub use infer::{Inference, Inferred, infer_spec};
 pub use spec::{
     Feature, FeatureMatrix, FeatureSpec, FittedFeature, FittedFeatures, FittedMatrixScaler, FittedStep,
