@@ -207,6 +207,26 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CodecError> {
         .map_err(|e| CodecError::Encode { type_name: std::any::type_name::<T>(), message: e.to_string() })
 }
 
+/// The encoding of a sequence whose elements are already encoded: the same bytes as [`encode`]
+/// of a `Vec` of those elements (the length, then each element's bytes), with no element decoded
+/// or encoded again. A mapped step's output is put together this way from its tasks' outputs.
+///
+/// ```
+/// use mlflow_core::codec::{encode, encode_seq};
+/// let items = vec![String::from("a"), String::from("bc")];
+/// let parts: Vec<Vec<u8>> = items.iter().map(|s| encode(s).unwrap()).collect();
+/// assert_eq!(encode_seq(parts.iter().map(Vec::as_slice))?, encode(&items)?);
+/// # Ok::<(), mlflow_core::codec::CodecError>(())
+/// ```
+pub fn encode_seq<'a>(elements: impl ExactSizeIterator<Item = &'a [u8]>) -> Result<Vec<u8>, CodecError> {
+    // A sequence's length is written as a `u64`, whatever the platform's `usize`.
+    let mut out = encode(&(elements.len() as u64))?;
+    for element in elements {
+        out.extend_from_slice(element);
+    }
+    Ok(out)
+}
+
 /// Decodes artifact bytes, refusing inputs longer than `limit` bytes and inputs with bytes left over.
 ///
 /// Memory follows the input, not the length prefixes inside it: a string or byte buffer is read
@@ -337,6 +357,28 @@ impl Hasher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn seq_of<T: Serialize>(items: &[T]) -> Vec<u8> {
+        let parts: Vec<Vec<u8>> = items.iter().map(|item| encode(item).unwrap()).collect();
+        encode_seq(parts.iter().map(Vec::as_slice)).unwrap()
+    }
+
+    #[test]
+    fn a_sequence_of_encoded_elements_is_the_encoding_of_the_vec() {
+        // Lengths on both sides of the varint steps (250/251, 2^16) and elements of every shape.
+        for n in [0usize, 1, 250, 251, 300, 65_536] {
+            let numbers: Vec<u64> = (0..n as u64).map(|i| i * 7919).collect();
+            assert_eq!(seq_of(&numbers), encode(&numbers).unwrap(), "{n} numbers");
+        }
+        let nested: Vec<(String, Vec<f64>, Option<i32>)> = (0..300i32)
+            .map(|i| {
+                (format!("t{i}"), vec![f64::from(i) / 3.0; (i % 5) as usize], (i % 2 == 0).then_some(-i))
+            })
+            .collect();
+        assert_eq!(seq_of(&nested), encode(&nested).unwrap());
+        let back: Vec<(String, Vec<f64>, Option<i32>)> = decode(&seq_of(&nested), u64::MAX).unwrap();
+        assert_eq!(back, nested);
+    }
 
     #[test]
     fn decode_rejects_other_types_and_trailing_bytes() {

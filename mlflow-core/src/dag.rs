@@ -12,6 +12,8 @@ use crate::artifact::{AnyArtifact, Artifact};
 use crate::codec::{self, CodecError, ContentHash};
 use crate::step::{CrateId, HelperHash, Step, StepError, StepInputs, StepOptions, fold_helpers};
 
+pub use crate::map::{MapInput, MapWiresInto};
+
 static NEXT_PIPELINE_ID: AtomicU64 = AtomicU64::new(1);
 
 /// A typed handle to a node's output. Cheap to copy: using a node twice is fan-out.
@@ -393,6 +395,16 @@ pub enum WiringError {
         /// What it was asked to wait for.
         upstream: String,
     },
+    /// [`Pipeline::map`] was given no `Node<Vec<T>>` input to map over.
+    #[error(
+        "pipeline `{pipeline}`: `map` of step `{step}` has no `Node<Vec<T>>` input to run once per element; pass the list as the input the step takes one element of, or use `step`"
+    )]
+    NothingToMap {
+        /// The pipeline being built.
+        pipeline: String,
+        /// The mapped node.
+        step: String,
+    },
     /// A param value could not be encoded.
     #[error("pipeline `{pipeline}`: param `{name}` cannot be encoded: {message}")]
     ParamEncode {
@@ -425,9 +437,13 @@ pub(crate) trait ErasedStep: Send + Sync {
     fn run(&self, inputs: &[AnyArtifact]) -> Result<AnyArtifact, StepError>;
     fn encode(&self, output: &AnyArtifact) -> Result<Vec<u8>, CodecError>;
     fn decode(&self, bytes: &[u8], limit: u64) -> Result<AnyArtifact, CodecError>;
+    /// For a mapped node ([`Pipeline::map`]), what its tasks need.
+    fn mapped(&self) -> Option<&dyn crate::map::ErasedMap> {
+        None
+    }
 }
 
-struct Erased<S>(S);
+pub(crate) struct Erased<S>(pub(crate) S);
 
 impl<S: Step> ErasedStep for Erased<S> {
     fn identity(&self) -> StepIdentity {
@@ -553,10 +569,10 @@ pub(crate) struct NodeSpec {
 /// ```
 pub struct Pipeline {
     id: u64,
-    name: String,
+    pub(crate) name: String,
     pub(crate) nodes: Vec<NodeSpec>,
     names: HashSet<String>,
-    errors: Vec<WiringError>,
+    pub(crate) errors: Vec<WiringError>,
 }
 
 impl Pipeline {
@@ -748,7 +764,7 @@ impl Pipeline {
     }
 
     /// `base`, or `base#2`, `base#3`... if taken.
-    fn unused_name(&self, base: &str) -> String {
+    pub(crate) fn unused_name(&self, base: &str) -> String {
         let mut name = base.to_string();
         let mut n = 1;
         while self.names.contains(&name) {
@@ -759,7 +775,7 @@ impl Pipeline {
     }
 
     /// The node indices of a step's inputs; a node of another pipeline is a wiring error.
-    fn input_indices(&mut self, step: &str, endpoints: Vec<(u64, usize)>) -> Vec<usize> {
+    pub(crate) fn input_indices(&mut self, step: &str, endpoints: Vec<(u64, usize)>) -> Vec<usize> {
         let mut indices = Vec::with_capacity(endpoints.len());
         for (position, (pipeline, index)) in endpoints.into_iter().enumerate() {
             if pipeline != self.id || index >= self.nodes.len() {
@@ -775,7 +791,7 @@ impl Pipeline {
         indices
     }
 
-    fn push_step<T>(
+    pub(crate) fn push_step<T>(
         &mut self,
         name: String,
         type_name: &'static str,

@@ -16,6 +16,7 @@ pub mod dag;
 pub mod error;
 pub mod exec;
 pub mod gc;
+mod map;
 #[cfg(feature = "progress")]
 pub mod progress;
 pub mod registry;

@@ -84,6 +84,8 @@ struct State {
     skipped: usize,
     /// Running steps in the order they started, with their current attempt.
     running: Vec<(String, u32)>,
+    /// Running mapped steps: tasks done (cached or finished) and tasks in all.
+    tasks: Vec<(String, usize, usize)>,
     started: Option<Instant>,
     finished: bool,
 }
@@ -95,6 +97,7 @@ impl State {
 
     fn stop(&mut self, node: &str) {
         self.running.retain(|(n, _)| n != node);
+        self.tasks.retain(|(n, ..)| n != node);
     }
 
     fn message(&self) -> String {
@@ -108,7 +111,7 @@ impl State {
         let mut message = counts.join(", ");
         if !self.running.is_empty() {
             message.push_str(" | running: ");
-            message.push_str(&running_list(&self.running, RUNNING_CHARS));
+            message.push_str(&running_list(&self.running, &self.tasks, RUNNING_CHARS));
         }
         message
     }
@@ -130,10 +133,14 @@ impl State {
 }
 
 /// `a, b, c` within about `max` characters, then `+N more`. Retried steps show their attempt.
-fn running_list(running: &[(String, u32)], max: usize) -> String {
+fn running_list(running: &[(String, u32)], tasks: &[(String, usize, usize)], max: usize) -> String {
     let mut out = String::new();
     for (i, (node, attempt)) in running.iter().enumerate() {
-        let item = if *attempt > 1 { format!("{node} (attempt {attempt})") } else { node.clone() };
+        let item = match tasks.iter().find(|(n, ..)| n == node) {
+            Some((_, done, total)) => format!("{node} ({done}/{total} tasks)"),
+            None if *attempt > 1 => format!("{node} (attempt {attempt})"),
+            None => node.clone(),
+        };
         let sep = if i == 0 { "" } else { ", " };
         // Always show the first step, whatever its length.
         if i > 0 && out.chars().count() + sep.len() + item.chars().count() > max {
@@ -311,6 +318,17 @@ impl Observer for Progress {
                 None => state.running.push((node.to_owned(), attempt)),
             },
             Event::StepRetrying { .. } => {}
+            Event::TasksQueued { node, total, cached } => {
+                if !state.running.iter().any(|(n, _)| n == node) {
+                    state.running.push((node.to_owned(), 1));
+                }
+                state.tasks.push((node.to_owned(), cached, total));
+            }
+            Event::TaskFinished { node, .. } => {
+                if let Some(entry) = state.tasks.iter_mut().find(|(n, ..)| n == node) {
+                    entry.1 += 1;
+                }
+            }
             Event::StepCached { node, .. } => {
                 state.stop(node);
                 state.cached += 1;
@@ -437,9 +455,28 @@ mod tests {
     }
 
     #[test]
+    fn a_mapped_step_shows_its_tasks_done_while_it_runs() {
+        let p = Progress::hidden();
+        feed(
+            &p,
+            &[
+                Event::RunStarted { run_id: "r", pipeline: "tune", steps: 2 },
+                Event::TasksQueued { node: "trial", total: 36, cached: 30 },
+                Event::StepStarted { node: "trial", attempt: 1 },
+                Event::TaskFinished { node: "trial", task: 31, failed: false },
+                Event::TaskFinished { node: "trial", task: 32, failed: true },
+            ],
+        );
+        assert_eq!(p.snapshot().message, "0 cached | running: trial (32/36 tasks)");
+        p.on_event(&Event::StepFinished { node: "trial", duration: Duration::ZERO, attempts: 6 });
+        let s = p.snapshot();
+        assert_eq!((s.ran, s.running.len()), (1, 0), "one step, however many tasks");
+    }
+
+    #[test]
     fn long_running_lists_are_truncated() {
         let running: Vec<(String, u32)> = (0..20).map(|i| (format!("train_model_{i:02}"), 1)).collect();
-        let text = running_list(&running, RUNNING_CHARS);
+        let text = running_list(&running, &[], RUNNING_CHARS);
         assert!(text.starts_with("train_model_00, train_model_01, "), "{text}");
         assert!(text.ends_with(" more"), "{text}");
         assert!(text.chars().count() <= RUNNING_CHARS + ", +20 more".len(), "{text}");
@@ -447,7 +484,7 @@ mod tests {
         assert!(text.ends_with(&format!("+{} more", 20 - shown)), "{text}");
         // A single long name is shown whole.
         let long = vec![("x".repeat(100), 1)];
-        assert_eq!(running_list(&long, RUNNING_CHARS), "x".repeat(100));
+        assert_eq!(running_list(&long, &[], RUNNING_CHARS), "x".repeat(100));
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod execution;
 mod fan_in;
 mod fuzz_regressions;
 mod helpers;
+mod map;
 mod processes;
 mod registry;
 mod tracing;

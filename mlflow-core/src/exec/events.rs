@@ -59,6 +59,25 @@ pub enum Event<'a> {
         /// Attempts made.
         attempts: u32,
     },
+    /// A mapped step's tasks were looked up: `cached` of `total` were in the cache, the others
+    /// are queued to run.
+    TasksQueued {
+        /// Node name.
+        node: &'a str,
+        /// Tasks in all.
+        total: usize,
+        /// Tasks served from the cache.
+        cached: usize,
+    },
+    /// A task of a mapped step finished (ran, or failed for good).
+    TaskFinished {
+        /// Node name.
+        node: &'a str,
+        /// The task's position in the step's output.
+        task: usize,
+        /// Whether it failed.
+        failed: bool,
+    },
     /// A step did not run because something upstream failed (or fail-fast stopped the run).
     StepSkipped {
         /// Node name.

@@ -13,6 +13,7 @@
 
 mod attempt;
 mod events;
+mod map;
 mod miss;
 mod options;
 mod output;
@@ -29,7 +30,7 @@ pub use events::{Event, Observer};
 pub use miss::MissReason;
 pub use options::{Force, RunOptions};
 pub use plan::{Plan, PlanOutcome, PlannedStep};
-pub use report::{RunReport, StepReport, StepStatus, format_duration};
+pub use report::{RunReport, StepReport, StepStatus, TaskCounts, TaskFailure, format_duration};
 
 use crate::codec::{ContentHash, Hasher};
 use crate::dag::{NodeKind, Pipeline};
@@ -40,7 +41,7 @@ use crate::track::runs::{FinishedRun, RUNS, StepRecord, record_finished_run};
 use crate::track::{Environment, StepLog};
 use miss::key_parts;
 use output::Output;
-use schedule::{Run, Sched, Slot, mark_skipped, step_identity};
+use schedule::{Run, Sched, Slot, Work, mark_skipped, step_identity};
 
 /// The mlflow version, part of every cache key.
 ///
@@ -119,7 +120,7 @@ impl Pipeline {
                         }
                     }
                     if sched.unmet[i] == 0 {
-                        sched.ready.push(i);
+                        sched.ready.push(Work::Node(i));
                     }
                 }
             }

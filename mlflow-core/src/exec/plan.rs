@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use super::map::map_key;
 use super::miss::{MissReason, cache_key, explain_miss, key_parts, lookup, own_change};
 use super::options::RunOptions;
 use crate::codec::ContentHash;
@@ -23,12 +24,12 @@ impl Pipeline {
         let mut known: Vec<Option<ContentHash>> = Vec::with_capacity(self.nodes.len());
         let mut steps = Vec::new();
         for (index, node) in self.nodes.iter().enumerate() {
-            let (identity, inputs) = match &node.kind {
+            let (identity, inputs, mapped) = match &node.kind {
                 NodeKind::Param { hash, .. } => {
                     known.push(Some(*hash));
                     continue;
                 }
-                NodeKind::Step { identity, inputs, .. } => (identity, inputs),
+                NodeKind::Step { identity, inputs, step, .. } => (identity, inputs, step.mapped().is_some()),
             };
             let unknown: Vec<String> =
                 inputs.iter().filter(|&&i| known[i].is_none()).map(|&i| self.nodes[i].name.clone()).collect();
@@ -50,7 +51,8 @@ impl Pipeline {
                     None => (PlanOutcome::DependsOn { upstream: unknown }, None),
                 }
             } else {
-                let key = cache_key(identity, &hashes);
+                // A mapped step is looked up as a whole; its tasks only when it runs.
+                let key = if mapped { map_key(identity, &hashes) } else { cache_key(identity, &hashes) };
                 match lookup(store, key) {
                     Ok((_, entry)) => (PlanOutcome::Hit, Some(entry.output)),
                     Err(Some(reason)) => (PlanOutcome::Miss(reason), None),

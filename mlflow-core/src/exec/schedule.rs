@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::attempt::{Failure, run_attempt};
 use super::events::Event;
+use super::map::{MapJob, MapStart};
 use super::miss::{MissReason, cache_key, explain_miss, key_parts, lookup};
 use super::options::RunOptions;
 use super::output::{Output, Stored};
@@ -18,6 +19,12 @@ use crate::dag::{ErasedStep, NodeKind, Pipeline, StepIdentity};
 use crate::store::Store;
 use crate::track::StepLog;
 
+/// What a worker takes up next: a node, or one task of a mapped node being run.
+pub(super) enum Work {
+    Node(usize),
+    Task(Arc<MapJob>, usize),
+}
+
 pub(super) enum Slot {
     Pending,
     Done { value: Output, hash: ContentHash },
@@ -25,7 +32,7 @@ pub(super) enum Slot {
 }
 
 pub(super) struct Sched {
-    pub(super) ready: Vec<usize>,
+    pub(super) ready: Vec<Work>,
     pub(super) unmet: Vec<usize>,
     pub(super) slots: Vec<Slot>,
     pub(super) reports: Vec<Option<StepReport>>,
@@ -60,6 +67,25 @@ pub(super) struct Task {
     pub(super) input_hashes: Vec<ContentHash>,
 }
 
+/// What a worker's piece of work left to do.
+enum Started {
+    /// A node is done.
+    Finished(usize, Box<Outcome>),
+    /// A mapped node's tasks to queue.
+    Tasks(Arc<MapJob>, Vec<usize>),
+    /// A task finished, and its node is not done yet.
+    Nothing,
+}
+
+impl From<Option<(usize, Box<Outcome>)>> for Started {
+    fn from(finished: Option<(usize, Box<Outcome>)>) -> Self {
+        match finished {
+            Some((node, outcome)) => Started::Finished(node, outcome),
+            None => Started::Nothing,
+        }
+    }
+}
+
 pub(super) struct Outcome {
     pub(super) report: StepReport,
     pub(super) input_hashes: Vec<ContentHash>,
@@ -85,30 +111,67 @@ impl<'a> Run<'a> {
                 return;
             }
             let next = if sched.stopped { None } else { sched.ready.pop() };
-            let Some(node) = next else {
+            let Some(work) = next else {
                 sched.idle += 1;
                 sched = self.wake.wait(sched).unwrap_or_else(|p| p.into_inner());
                 sched.idle -= 1;
                 continue;
             };
             sched.running += 1;
-            let task = self.task(&sched, node);
-            if !sched.ready.is_empty() {
-                if sched.idle > 0 {
-                    self.wake.notify_one();
-                } else if sched.workers < self.max_workers {
-                    sched.workers += 1;
-                    scope.spawn(move || self.worker(scope));
-                }
-            }
+            let task = match &work {
+                Work::Node(node) => Some(self.task(&sched, *node)),
+                Work::Task(..) => None,
+            };
+            self.spread(&mut sched, scope);
             drop(sched);
-            let outcome = self.execute(task);
+            let finished = match (work, task) {
+                (Work::Node(node), Some(task)) => self.start(node, task),
+                (Work::Task(job, task), _) => {
+                    self.run_task(&job, task).map(|outcome| (job.node, outcome)).into()
+                }
+                (Work::Node(_), None) => unreachable!("a node's task is taken with it"),
+            };
             sched = self.lock();
             sched.running -= 1;
-            self.complete(&mut sched, node, outcome);
+            match finished {
+                Started::Finished(node, outcome) => self.complete(&mut sched, node, *outcome),
+                Started::Tasks(job, tasks) => {
+                    sched
+                        .ready
+                        .extend(tasks.into_iter().rev().map(|task| Work::Task(Arc::clone(&job), task)));
+                    self.spread(&mut sched, scope);
+                }
+                Started::Nothing => {}
+            }
             if sched.ready.len() > 1 {
                 self.wake.notify_all();
             }
+        }
+    }
+
+    /// Wakes or starts a worker when there is more ready work than this worker.
+    fn spread<'s>(&'s self, sched: &mut Sched, scope: &'s thread::Scope<'s, '_>) {
+        if !sched.ready.is_empty() {
+            if sched.idle > 0 {
+                self.wake.notify_one();
+            } else if sched.workers < self.max_workers {
+                sched.workers += 1;
+                scope.spawn(move || self.worker(scope));
+            }
+        }
+    }
+
+    /// Runs a step node, or starts a mapped one.
+    fn start(&self, node: usize, task: Task) -> Started {
+        let NodeKind::Step { step, .. } = &self.pipeline.nodes[node].kind else {
+            unreachable!("only steps are scheduled")
+        };
+        if step.mapped().is_none() {
+            return Started::Finished(node, Box::new(self.execute(task)));
+        }
+        match self.start_map(task) {
+            MapStart::Done(outcome) => Started::Finished(node, outcome),
+            MapStart::Pending(job, tasks) => Started::Tasks(job, tasks),
         }
     }
 
@@ -151,7 +214,7 @@ impl<'a> Run<'a> {
                     continue;
                 }
                 match sched.blocked_by[dependent] {
-                    None => sched.ready.push(dependent),
+                    None => sched.ready.push(Work::Node(dependent)),
                     Some(cause) => {
                         let reason = format!("upstream step `{}` failed", self.pipeline.nodes[cause].name);
                         self.skip(sched, dependent, reason);
@@ -192,6 +255,7 @@ impl<'a> Run<'a> {
             started: started.duration_since(self.started),
             source_run: None,
             log: StepLog::default(),
+            tasks: None,
         };
         let reason = if forced {
             MissReason::Forced
@@ -352,5 +416,6 @@ pub(super) fn mark_skipped(
         started: Duration::ZERO,
         source_run: None,
         log: StepLog::default(),
+        tasks: None,
     });
 }

@@ -1,0 +1,410 @@
+//! Mapped nodes ([`Pipeline::map`](crate::dag::Pipeline::map)): a node whose tasks, one per
+//! combination of its `Vec` inputs' elements, each have their own cache entry and run on the
+//! run's workers like steps do.
+//!
+//! The node itself is cached too, under a key of its own over its inputs: a rerun with the same
+//! inputs reads one entry, not one per task. On a miss the node is expanded: every task's key is
+//! looked up, the tasks that miss are queued for the workers, and the last task to finish puts
+//! the output together from the tasks' encoded outputs ([`codec::encode_seq`]), so no task output
+//! is decoded or encoded again.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use super::attempt::Failure;
+use super::events::Event;
+use super::miss::{MissReason, cache_key, explain_miss, key_parts, lookup};
+use super::output::{Output, Stored};
+use super::report::{StepReport, StepStatus, TaskCounts, TaskFailure};
+use super::schedule::{Outcome, Run, Task};
+use crate::artifact::AnyArtifact;
+use crate::codec::{self, ContentHash, Hasher};
+use crate::dag::{ErasedStep, NodeKind, StepIdentity};
+use crate::map::Elements;
+use crate::step::SharedStepError;
+use crate::track::StepLog;
+
+/// The key of a mapped node as a whole: its step's key over the node's inputs (the lists and the
+/// shared values), in a domain of its own.
+pub(super) fn map_key(identity: &StepIdentity, input_hashes: &[ContentHash]) -> ContentHash {
+    Hasher::new("mlflow/map-key/v1").part(cache_key(identity, input_hashes).as_bytes()).finish()
+}
+
+/// The number of elements of an encoded sequence: its length prefix.
+fn encoded_len(bytes: &[u8]) -> Option<usize> {
+    let (len, _) = bincode::serde::decode_from_slice::<u64, _>(bytes, bincode::config::standard()).ok()?;
+    usize::try_from(len).ok()
+}
+
+/// An input of a mapped node: one value for every task, or one element per task.
+enum JobInput {
+    Shared(AnyArtifact, ContentHash),
+    Elements(Elements),
+}
+
+enum TaskResult {
+    Done { bytes: Vec<u8>, cached: bool, attempts: u32 },
+    Failed { error: String, source: Option<SharedStepError>, attempts: u32 },
+}
+
+/// A mapped node being run: its tasks' inputs and results.
+pub(super) struct MapJob {
+    pub(super) node: usize,
+    key: ContentHash,
+    input_hashes: Vec<ContentHash>,
+    miss_reason: MissReason,
+    started: Instant,
+    inputs: Vec<JobInput>,
+    total: usize,
+    results: Mutex<Vec<Option<TaskResult>>>,
+    remaining: AtomicUsize,
+}
+
+impl MapJob {
+    /// The element index of each input for task `task` (the first mapped input outermost).
+    fn task_inputs(&self, task: usize) -> (Vec<AnyArtifact>, Vec<ContentHash>) {
+        let mut rest = task;
+        let mut picks = vec![0; self.inputs.len()];
+        for (k, input) in self.inputs.iter().enumerate().rev() {
+            if let JobInput::Elements(elements) = input {
+                picks[k] = rest % elements.len();
+                rest /= elements.len();
+            }
+        }
+        self.inputs
+            .iter()
+            .zip(picks)
+            .map(|(input, pick)| match input {
+                JobInput::Shared(value, hash) => (Arc::clone(value), *hash),
+                JobInput::Elements(elements) => (Arc::clone(&elements[pick].0), elements[pick].1),
+            })
+            .unzip()
+    }
+}
+
+/// What expanding a mapped node gave: its outcome already, or tasks to run.
+pub(super) enum MapStart {
+    Done(Box<Outcome>),
+    Pending(Arc<MapJob>, Vec<usize>),
+}
+
+impl Run<'_> {
+    fn map_parts(&self, node: usize) -> (&str, &Arc<dyn ErasedStep>, &StepIdentity) {
+        let spec = &self.pipeline.nodes[node];
+        let NodeKind::Step { step, identity, .. } = &spec.kind else {
+            unreachable!("only steps are scheduled")
+        };
+        (&spec.name, step, identity)
+    }
+
+    fn element_step(&self, node: usize) -> &Arc<dyn ErasedStep> {
+        let (_, step, _) = self.map_parts(node);
+        step.mapped().expect("a mapped node").element()
+    }
+
+    fn base_report(&self, node: usize, key: ContentHash, started: Instant) -> StepReport {
+        let (name, _, identity) = self.map_parts(node);
+        StepReport {
+            node: name.to_owned(),
+            step: identity.name,
+            status: StepStatus::Ran,
+            duration: Duration::ZERO,
+            attempts: 0,
+            cache_key: Some(key),
+            output_hash: None,
+            miss_reason: None,
+            error: None,
+            error_source: None,
+            started: started.duration_since(self.started),
+            source_run: None,
+            log: StepLog::default(),
+            tasks: None,
+        }
+    }
+
+    /// Looks the node up as a whole, and on a miss, each of its tasks.
+    pub(super) fn start_map(&self, task: Task) -> MapStart {
+        let started = Instant::now();
+        let (name, step, identity) = self.map_parts(task.node);
+        let span = tracing::info_span!(target: "mlflow", "step", node = %name);
+        let _entered = span.enter();
+        let key = map_key(identity, &task.input_hashes);
+        let forced = self.options.force.covers(name, identity.name);
+        let use_cache = identity.options.cache && !forced;
+        let mut report = self.base_report(task.node, key, started);
+        let miss_reason = if forced {
+            MissReason::Forced
+        } else if !identity.options.cache {
+            MissReason::CacheDisabled
+        } else {
+            match lookup(self.store, key) {
+                Ok((bytes, entry)) => {
+                    let total = encoded_len(&bytes).unwrap_or(0);
+                    report.status = StepStatus::Cached;
+                    report.source_run = Some(entry.run_id);
+                    report.output_hash = Some(entry.output);
+                    report.tasks = Some(TaskCounts { total, cached: total, ..TaskCounts::default() });
+                    report.duration = started.elapsed();
+                    self.emit(Event::StepCached { node: name, duration: report.duration });
+                    let value = self.stored(name, step, bytes);
+                    return MapStart::Done(Box::new(Outcome {
+                        report,
+                        input_hashes: task.input_hashes,
+                        value: Some((value, entry.output)),
+                    }));
+                }
+                Err(Some(reason)) => reason,
+                Err(None) => {
+                    let was =
+                        self.previous.get(name).and_then(|key| self.store.key_parts(*key).ok().flatten());
+                    explain_miss(
+                        was.as_ref(),
+                        &key_parts(identity, self.pipeline.input_parts(task.node, &task.input_hashes)),
+                    )
+                }
+            }
+        };
+        let mut inputs = Vec::with_capacity(task.inputs.len());
+        let splitters = step.mapped().expect("a mapped node").splitters();
+        for ((input, hash), splitter) in task.inputs.iter().zip(&task.input_hashes).zip(splitters) {
+            let value = match input.value() {
+                Ok(value) => value,
+                Err(e) => {
+                    return MapStart::Done(Box::new(self.map_failed(
+                        report,
+                        task.input_hashes,
+                        miss_reason,
+                        input.decode_error(e),
+                        started,
+                    )));
+                }
+            };
+            inputs.push(match splitter {
+                None => JobInput::Shared(Arc::clone(value), *hash),
+                Some(split) => match split(value) {
+                    Ok(elements) => JobInput::Elements(elements),
+                    Err(error) => {
+                        return MapStart::Done(Box::new(self.map_failed(
+                            report,
+                            task.input_hashes,
+                            miss_reason,
+                            error,
+                            started,
+                        )));
+                    }
+                },
+            });
+        }
+        let total = inputs
+            .iter()
+            .map(|input| match input {
+                JobInput::Elements(elements) => elements.len(),
+                JobInput::Shared(..) => 1,
+            })
+            .product();
+        let job = MapJob {
+            node: task.node,
+            key,
+            input_hashes: task.input_hashes,
+            miss_reason,
+            started,
+            inputs,
+            total,
+            results: Mutex::new((0..total).map(|_| None).collect()),
+            remaining: AtomicUsize::new(0),
+        };
+        let mut misses = Vec::new();
+        {
+            let mut results = job.results.lock().unwrap_or_else(|p| p.into_inner());
+            for (i, result) in results.iter_mut().enumerate() {
+                if use_cache {
+                    let (_, hashes) = job.task_inputs(i);
+                    if let Ok((bytes, _)) = lookup(self.store, cache_key(identity, &hashes)) {
+                        *result = Some(TaskResult::Done { bytes, cached: true, attempts: 0 });
+                        continue;
+                    }
+                }
+                misses.push(i);
+            }
+        }
+        self.emit(Event::TasksQueued { node: name, total, cached: total - misses.len() });
+        job.remaining.store(misses.len(), Ordering::Release);
+        let job = Arc::new(job);
+        if misses.is_empty() {
+            return MapStart::Done(Box::new(self.finish_map(&job)));
+        }
+        MapStart::Pending(job, misses)
+    }
+
+    fn stored(&self, name: &str, step: &Arc<dyn ErasedStep>, bytes: Vec<u8>) -> Output {
+        Output::Stored(Arc::new(Stored {
+            node: name.to_owned(),
+            bytes,
+            step: Arc::clone(step),
+            limit: self.store.decode_limit(),
+            value: OnceLock::new(),
+        }))
+    }
+
+    fn map_failed(
+        &self,
+        mut report: StepReport,
+        input_hashes: Vec<ContentHash>,
+        reason: MissReason,
+        error: String,
+        started: Instant,
+    ) -> Outcome {
+        report.status = StepStatus::Failed;
+        report.miss_reason = Some(reason);
+        report.duration = started.elapsed();
+        self.emit(Event::StepFailed { node: &report.node, error: &error, attempts: 0 });
+        tracing::warn!(target: "mlflow", node = %report.node, %error, "step failed");
+        report.error = Some(error);
+        Outcome { report, input_hashes, value: None }
+    }
+
+    /// Runs task `task` of `job`; the outcome of the node when it was the last to finish.
+    pub(super) fn run_task(&self, job: &MapJob, task: usize) -> Option<Box<Outcome>> {
+        let (name, _, identity) = self.map_parts(job.node);
+        let element = self.element_step(job.node);
+        let (inputs, hashes) = job.task_inputs(task);
+        let mut attempts = 0;
+        let mut log = StepLog::default();
+        let result =
+            self.attempts(name, element, identity, &inputs, &mut attempts, &mut log).and_then(|value| {
+                let bytes = element
+                    .encode(&value)
+                    .map_err(|e| Failure::message(format!("cannot encode the output: {e}")))?;
+                if identity.options.cache {
+                    let hash = codec::hash_bytes(&bytes);
+                    let encoded_log = if log.is_empty() { None } else { codec::encode(&log).ok() };
+                    let key = cache_key(identity, &hashes);
+                    self.store
+                        .hold_writes()
+                        .and_then(|_writing| {
+                            self.store.write_artifact(hash, &bytes)?;
+                            self.store.cache_put(
+                                key,
+                                identity.name,
+                                hash,
+                                bytes.len(),
+                                &self.run_id,
+                                encoded_log,
+                            )
+                        })
+                        .map_err(|e| Failure::message(format!("cannot store the output: {e}")))?;
+                }
+                Ok(bytes)
+            });
+        let result = match result {
+            Ok(bytes) => TaskResult::Done { bytes, cached: false, attempts },
+            Err(Failure { message, source }) => {
+                tracing::warn!(target: "mlflow", node = %name, task, error = %message, "task failed");
+                TaskResult::Failed { error: message, source, attempts }
+            }
+        };
+        let failed = matches!(result, TaskResult::Failed { .. });
+        self.lock_results(job)[task] = Some(result);
+        self.emit(Event::TaskFinished { node: name, task, failed });
+        (job.remaining.fetch_sub(1, Ordering::AcqRel) == 1).then(|| Box::new(self.finish_map(job)))
+    }
+
+    fn lock_results<'j>(&self, job: &'j MapJob) -> std::sync::MutexGuard<'j, Vec<Option<TaskResult>>> {
+        job.results.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Puts the node's output together from its tasks' outputs, once every task is done.
+    fn finish_map(&self, job: &MapJob) -> Outcome {
+        let (name, step, identity) = self.map_parts(job.node);
+        let mut report = self.base_report(job.node, job.key, job.started);
+        report.miss_reason = Some(job.miss_reason.clone());
+        let results = std::mem::take(&mut *self.lock_results(job));
+        let mut counts = TaskCounts { total: job.total, ..TaskCounts::default() };
+        let mut first_source = None;
+        let mut parts = Vec::with_capacity(results.len());
+        for (index, result) in results.into_iter().enumerate() {
+            match result.expect("every task is done") {
+                TaskResult::Done { bytes, cached, attempts } => {
+                    if cached {
+                        counts.cached += 1
+                    } else {
+                        counts.ran += 1
+                    }
+                    report.attempts += attempts;
+                    parts.push(bytes);
+                }
+                TaskResult::Failed { error, source, attempts } => {
+                    report.attempts += attempts;
+                    if first_source.is_none() {
+                        first_source = source;
+                    }
+                    counts.failed.push(TaskFailure { index, error });
+                }
+            }
+        }
+        let outcome = if counts.failed.is_empty() {
+            self.put_together(job, name, step, identity, parts)
+        } else {
+            let shown: Vec<String> =
+                counts.failed.iter().take(3).map(|f| format!("task {}: {}", f.index, f.error)).collect();
+            let more = counts.failed.len().saturating_sub(3);
+            Err(Failure {
+                message: format!(
+                    "{} of {} tasks failed ({}{}); the others are cached, and a rerun runs only the failed ones",
+                    counts.failed.len(),
+                    job.total,
+                    shown.join("; "),
+                    if more > 0 { format!("; {more} more") } else { String::new() }
+                ),
+                source: first_source,
+            })
+        };
+        report.status = if counts.ran == 0 { StepStatus::Cached } else { StepStatus::Ran };
+        report.tasks = Some(counts);
+        report.duration = job.started.elapsed();
+        match outcome {
+            Ok((value, hash)) => {
+                report.output_hash = Some(hash);
+                self.emit(Event::StepFinished {
+                    node: name,
+                    duration: report.duration,
+                    attempts: report.attempts,
+                });
+                tracing::info!(target: "mlflow", node = %name, "mapped step finished");
+                Outcome { report, input_hashes: job.input_hashes.clone(), value: Some((value, hash)) }
+            }
+            Err(Failure { message, source }) => {
+                report.status = StepStatus::Failed;
+                self.emit(Event::StepFailed { node: name, error: &message, attempts: report.attempts });
+                tracing::warn!(target: "mlflow", node = %name, error = %message, "mapped step failed");
+                report.error = Some(message);
+                report.error_source = source;
+                Outcome { report, input_hashes: job.input_hashes.clone(), value: None }
+            }
+        }
+    }
+
+    fn put_together(
+        &self,
+        job: &MapJob,
+        name: &str,
+        step: &Arc<dyn ErasedStep>,
+        identity: &StepIdentity,
+        parts: Vec<Vec<u8>>,
+    ) -> Result<(Output, ContentHash), Failure> {
+        let bytes = codec::encode_seq(parts.iter().map(Vec::as_slice))
+            .map_err(|e| Failure::message(format!("cannot encode the output: {e}")))?;
+        let hash = codec::hash_bytes(&bytes);
+        if identity.options.cache {
+            self.store
+                .hold_writes()
+                .and_then(|_writing| {
+                    self.store.write_artifact(hash, &bytes)?;
+                    self.store.cache_put(job.key, identity.name, hash, bytes.len(), &self.run_id, None)
+                })
+                .map_err(|e| Failure::message(format!("cannot store the output: {e}")))?;
+        }
+        Ok((self.stored(name, step, bytes), hash))
+    }
+}
