@@ -868,14 +868,18 @@ impl Pipeline {
         if self.errors.is_empty() { Ok(()) } else { Err(self.errors.clone()) }
     }
 
-    /// The DAG as a Mermaid flowchart (params as rounded nodes, steps as boxes, ordering-only
-    /// edges of [`Pipeline::wait_for`] dotted).
+    /// The DAG as a Mermaid flowchart (params as rounded nodes, steps as boxes, mapped steps
+    /// ([`Pipeline::map`]) as double-edged boxes, ordering-only edges of [`Pipeline::wait_for`]
+    /// dotted).
     pub fn to_mermaid(&self) -> String {
         let mut out = String::from("flowchart LR\n");
         for (i, node) in self.nodes.iter().enumerate() {
             let label = escape_label(&node.name);
             match &node.kind {
                 NodeKind::Param { .. } => writeln!(out, "    n{i}([\"{label}\"])"),
+                NodeKind::Step { step, .. } if step.mapped().is_some() => {
+                    writeln!(out, "    n{i}[[\"{label}\"]]")
+                }
                 NodeKind::Step { .. } => writeln!(out, "    n{i}[\"{label}\"]"),
             }
             .expect("writing to a String cannot fail");
@@ -893,12 +897,14 @@ impl Pipeline {
         out
     }
 
-    /// The DAG in Graphviz DOT (params as ellipses, steps as boxes, ordering-only edges dashed).
+    /// The DAG in Graphviz DOT (params as ellipses, steps as boxes, mapped steps as stacked
+    /// boxes, ordering-only edges dashed).
     pub fn to_dot(&self) -> String {
         let mut out = format!("digraph \"{}\" {{\n    rankdir=LR;\n", escape_label(&self.name));
         for (i, node) in self.nodes.iter().enumerate() {
-            let shape = match node.kind {
+            let shape = match &node.kind {
                 NodeKind::Param { .. } => "ellipse",
+                NodeKind::Step { step, .. } if step.mapped().is_some() => "box3d",
                 NodeKind::Step { .. } => "box",
             };
             writeln!(

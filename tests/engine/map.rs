@@ -237,6 +237,15 @@ fn the_plan_sees_a_mapped_step_as_one_node_and_events_count_its_tasks() {
 }
 
 #[test]
+fn drawings_show_a_mapped_step_as_a_stack() {
+    let (p, _, _) = powers(vec![1], 2);
+    let mermaid = p.to_mermaid();
+    assert!(mermaid.contains(r#"n2[["power"]]"#) && mermaid.contains(r#"n3["total"]"#), "{mermaid}");
+    let dot = p.to_dot();
+    assert!(dot.contains("shape=box3d") && dot.matches("shape=box]").count() == 1, "{dot}");
+}
+
+#[test]
 fn mapping_over_no_list_is_a_wiring_error() {
     let mut p = Pipeline::new("nothing");
     let x = p.param("x", 3u64);

@@ -422,3 +422,31 @@ fn a_large_pipeline_renders_quickly_with_finite_numbers() {
     assert_eq!(html.matches(r#"<path class="edge"#).count(), edges.len());
     assert_svg_numbers_finite(&html);
 }
+
+#[test]
+fn a_mapped_step_shows_its_task_counts_in_the_steps_table() {
+    use mlflow::prelude::*;
+
+    #[step]
+    fn halve(x: &u64) -> Result<u64, std::io::Error> {
+        match x % 2 {
+            0 => Ok(x / 2),
+            _ => Err(std::io::Error::other(format!("{x} is odd"))),
+        }
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let mut p = Pipeline::new("mapped");
+    let xs = p.param("xs", vec![2u64, 3, 4]);
+    p.map(HalveStep, xs);
+    let report = p.run(&store).unwrap();
+    let view = RunView::from_run(&store, report.run_id()).unwrap();
+    let node = view.nodes.iter().find(|n| n.name == "halve").unwrap();
+    let tasks = node.tasks.as_ref().expect("recorded with the run");
+    assert_eq!((tasks.total, tasks.ran, tasks.failed.len()), (3, 2, 1));
+    assert_eq!(tasks.failed[0].index, 1);
+    assert!(tasks.failed[0].error.contains("3 is odd"));
+    let html = render_html(&view);
+    assert!(html.contains(r#"<span class="muted">3 tasks: 2 ran, 0 cached, 1 failed</span>"#), "{html}");
+}

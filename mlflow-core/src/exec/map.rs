@@ -16,7 +16,7 @@ use super::attempt::Failure;
 use super::events::Event;
 use super::miss::{MissReason, cache_key, explain_miss, key_parts, lookup};
 use super::output::{Output, Stored};
-use super::report::{StepReport, StepStatus, TaskCounts, TaskFailure};
+use super::report::{StepReport, StepStatus};
 use super::schedule::{Outcome, Run, Task};
 use crate::artifact::AnyArtifact;
 use crate::codec::{self, ContentHash, Hasher};
@@ -24,6 +24,7 @@ use crate::dag::{ErasedStep, NodeKind, StepIdentity};
 use crate::map::Elements;
 use crate::step::SharedStepError;
 use crate::track::StepLog;
+use crate::track::runs::{TaskCounts, TaskFailure};
 
 /// The key of a mapped node as a whole: its step's key over the node's inputs (the lists and the
 /// shared values), in a domain of its own.

@@ -26,11 +26,12 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::Instant;
 
+pub use crate::track::runs::{TaskCounts, TaskFailure};
 pub use events::{Event, Observer};
 pub use miss::MissReason;
 pub use options::{Force, RunOptions};
 pub use plan::{Plan, PlanOutcome, PlannedStep};
-pub use report::{RunReport, StepReport, StepStatus, TaskCounts, TaskFailure, format_duration};
+pub use report::{RunReport, StepReport, StepStatus, format_duration};
 
 use crate::codec::{ContentHash, Hasher};
 use crate::dag::{NodeKind, Pipeline};
@@ -184,6 +185,7 @@ impl Pipeline {
                     error: report.error.clone(),
                     started: report.started,
                     source_run: report.source_run.clone(),
+                    tasks: report.tasks.clone(),
                 });
                 step_of_node.push(Some(steps.len()));
                 steps.push(report);

@@ -13,6 +13,7 @@ use crate::dag::Node;
 use crate::error::{Error, Result};
 use crate::step::SharedStepError;
 use crate::track::StepLog;
+use crate::track::runs::TaskCounts;
 
 /// What happened to a step in a run.
 ///
@@ -83,48 +84,6 @@ pub struct StepReport {
     /// For a mapped step ([`Pipeline::map`](crate::dag::Pipeline::map)), what happened to its
     /// tasks (absent for other steps, and for a mapped step that was skipped or could not start).
     pub tasks: Option<TaskCounts>,
-}
-
-/// The tasks of a mapped step: how many there were and what happened to them.
-///
-/// A mapped step served from the cache as a whole counts every task as cached.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct TaskCounts {
-    /// Tasks in all (the elements, or their combinations).
-    pub total: usize,
-    /// Tasks that ran.
-    pub ran: usize,
-    /// Tasks served from the cache.
-    pub cached: usize,
-    /// Tasks that failed, in task order, with their errors.
-    pub failed: Vec<TaskFailure>,
-}
-
-impl fmt::Display for TaskCounts {
-    /// `10 tasks: 3 ran, 6 cached, 1 failed`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} task{}: {} ran, {} cached",
-            self.total,
-            if self.total == 1 { "" } else { "s" },
-            self.ran,
-            self.cached
-        )?;
-        if !self.failed.is_empty() {
-            write!(f, ", {} failed", self.failed.len())?;
-        }
-        Ok(())
-    }
-}
-
-/// A task of a mapped step that failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TaskFailure {
-    /// Its position in the step's output (its element, or combination of elements).
-    pub index: usize,
-    /// Its error, with its causes.
-    pub error: String,
 }
 
 /// What a run did: per step its status, timing, cache key and output hash, and the outputs.

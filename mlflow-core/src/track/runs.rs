@@ -6,6 +6,7 @@
 //! the runs of a store by a new handle marks every `running` run whose lease is free as
 //! `abandoned`.
 
+use std::fmt;
 use std::time::Duration;
 
 use crate::codec::{self, ContentHash};
@@ -66,6 +67,8 @@ CREATE INDEX IF NOT EXISTS run_data_by_version ON run_data (version);
         },
         // The lease of the store handle running a run, to tell a live run from an abandoned one.
         Migration { version: 2, sqlite: "ALTER TABLE runs ADD COLUMN owner TEXT;" },
+        // The task counts of mapped steps, beside the steps blob (whose layout stays as it was).
+        Migration { version: 3, sqlite: "ALTER TABLE runs ADD COLUMN step_tasks BLOB;" },
     ],
     roots: run_roots,
 };
@@ -105,6 +108,51 @@ pub struct StepRecord {
     pub started: Duration,
     /// For a cached step, the run that computed the output.
     pub source_run: Option<String>,
+    /// For a mapped step, what happened to its tasks (recorded apart from the rest).
+    #[serde(skip)]
+    pub tasks: Option<TaskCounts>,
+}
+
+/// The tasks of a mapped step: how many there were and what happened to them.
+///
+/// A mapped step served from the cache as a whole counts every task as cached.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct TaskCounts {
+    /// Tasks in all (the elements, or their combinations).
+    pub total: usize,
+    /// Tasks that ran.
+    pub ran: usize,
+    /// Tasks served from the cache.
+    pub cached: usize,
+    /// Tasks that failed, in task order, with their errors.
+    pub failed: Vec<TaskFailure>,
+}
+
+impl fmt::Display for TaskCounts {
+    /// `10 tasks: 3 ran, 6 cached, 1 failed`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} task{}: {} ran, {} cached",
+            self.total,
+            if self.total == 1 { "" } else { "s" },
+            self.ran,
+            self.cached
+        )?;
+        if !self.failed.is_empty() {
+            write!(f, ", {} failed", self.failed.len())?;
+        }
+        Ok(())
+    }
+}
+
+/// A task of a mapped step that failed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TaskFailure {
+    /// Its position in the step's output (its element, or combination of elements).
+    pub index: usize,
+    /// Its error, with its causes.
+    pub error: String,
 }
 
 /// A run as recorded in the store.
@@ -249,9 +297,12 @@ pub(crate) fn record_finished_run(tx: &mut dyn Tx, run: FinishedRun<'_>) -> Resu
         |e: codec::CodecError| StoreError::Schema { detail: format!("cannot encode the run record: {e}") };
     let steps_blob = codec::encode(&steps).map_err(encoding)?;
     let env_blob = codec::encode(environment).map_err(encoding)?;
+    let tasks: Vec<(usize, &TaskCounts)> =
+        steps.iter().enumerate().filter_map(|(i, s)| s.tasks.as_ref().map(|t| (i, t))).collect();
+    let tasks_blob = if tasks.is_empty() { None } else { Some(codec::encode(&tasks).map_err(encoding)?) };
     tx.execute(
-        "UPDATE runs SET status = ?2, ended_ms = ?3, steps = ?4, env = ?5 WHERE id = ?1",
-        params![id, status, now_ms(), steps_blob, env_blob],
+        "UPDATE runs SET status = ?2, ended_ms = ?3, steps = ?4, env = ?5, step_tasks = ?6 WHERE id = ?1",
+        params![id, status, now_ms(), steps_blob, env_blob, tasks_blob],
     )?;
     for (name, hash, value) in params {
         tx.execute(
@@ -287,7 +338,7 @@ pub(crate) fn record_finished_run(tx: &mut dyn Tx, run: FinishedRun<'_>) -> Resu
 
 fn read_run(tx: &mut dyn Tx, id: &str) -> Result<Option<RunRecord>, StoreError> {
     let Some(head) = tx.query_opt(
-        "SELECT id, pipeline, status, started_ms, ended_ms, env, steps FROM runs WHERE id = ?1",
+        "SELECT id, pipeline, status, started_ms, ended_ms, env, steps, step_tasks FROM runs WHERE id = ?1",
         params![id],
     )?
     else {
@@ -310,6 +361,16 @@ fn read_run(tx: &mut dyn Tx, id: &str) -> Result<Option<RunRecord>, StoreError> 
     };
     if let Some(steps) = head.get::<Option<Vec<u8>>>(6)? {
         run.steps = decode_steps(&steps)?;
+    }
+    // Task counts this build cannot read are left out rather than failing the run.
+    let tasks: Vec<(usize, TaskCounts)> = head
+        .get::<Option<Vec<u8>>>(7)?
+        .and_then(|bytes| codec::decode(&bytes, u64::MAX).ok())
+        .unwrap_or_default();
+    for (i, counts) in tasks {
+        if let Some(step) = run.steps.get_mut(i) {
+            step.tasks = Some(counts);
+        }
     }
     for row in
         tx.query("SELECT name, hash, value FROM run_params WHERE run_id = ?1 ORDER BY name", params![id])?

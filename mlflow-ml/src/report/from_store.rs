@@ -50,6 +50,7 @@ impl RunView {
             node.attempts = step.attempts;
             node.miss_reason = step.miss_reason.clone();
             node.error = step.error.clone();
+            node.tasks = step.tasks.clone();
             nodes.push(node);
         }
         let mut edges = Vec::new();

@@ -144,6 +144,8 @@ pub struct NodeView {
     pub miss_reason: Option<String>,
     /// The error of a failed step.
     pub error: Option<String>,
+    /// For a mapped step, what happened to its tasks.
+    pub tasks: Option<mlflow_core::exec::TaskCounts>,
 }
 
 impl NodeView {

@@ -512,9 +512,13 @@ fn steps(out: &mut String, view: &RunView) {
         };
         let _ = writeln!(
             out,
-            r#"<tr data-node="{i}"><td>{}</td><td><span class="pill {class}">{}</span></td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td>{cache}</td></tr>"#,
+            r#"<tr data-node="{i}"><td>{}</td><td><span class="pill {class}">{}</span>{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td>{cache}</td></tr>"#,
             esc(&n.name),
             esc(&truncate(&n.status, 20)),
+            n.tasks
+                .as_ref()
+                .map(|t| format!(r#" <span class="muted">{}</span>"#, esc(&t.to_string())))
+                .unwrap_or_default(),
             if ran { format!("+{}", duration(n.start_ms)) } else { String::new() },
             if ran { duration(n.duration_ms) } else { String::new() },
             n.attempts,
