@@ -506,7 +506,7 @@ mod tests {
         assert!(store.run_ids("any").unwrap().is_empty());
         let rooms = store.rooms().unwrap();
         assert!(
-            rooms.contains(&("cache".to_owned(), 2)) && rooms.contains(&("runs".to_owned(), 2)),
+            rooms.contains(&("cache".to_owned(), 2)) && rooms.contains(&("runs".to_owned(), 3)),
             "{rooms:?}"
         );
         let format: String = store
