@@ -1,5 +1,5 @@
-//! Engine benchmarks: per-step overhead (uncached and all hits) on a 100-step chain, fan-out
-//! speedup, codec throughput on a 100 MB ndarray, and a whole-process run of the chain.
+//! Engine benchmarks: per-step overhead (uncached and all hits) on a 100-step chain, per-task
+//! overhead of `map` over 10,000 elements, fan-out speedup, codec throughput on a 100 MB ndarray, and a whole-process run of the chain.
 //!
 //! `cargo bench --bench engine`. The whole-process case re-executes this binary with
 //! `MLFLOW_BENCH_CHILD` set, which runs the chain against a store and exits.
@@ -36,6 +36,79 @@ fn burn(seed: &u64) -> u64 {
         x ^= x << 17;
     }
     x
+}
+
+#[step(cache = false)]
+fn bump_element(x: &u64) -> u64 {
+    x + 1
+}
+
+#[step]
+fn bump_element_cached(x: &u64) -> u64 {
+    x + 1
+}
+
+const MAPPED: u64 = 10_000;
+
+fn mapped<S: Step<Inputs = (u64,), Output = u64>>(step: S, xs: Vec<u64>) -> (Pipeline, Node<Vec<u64>>) {
+    let mut p = Pipeline::new("bench-map");
+    let xs = p.param("xs", xs);
+    let out = p.map(step, xs);
+    (p, out)
+}
+
+/// Per-task overhead of `map` over 10,000 trivial elements: uncached (the step's caching off), the
+/// first run of a cached step (every task written to the store), a rerun (the mapped step hits as
+/// a whole), and a run whose list changed order (every task hits on its own, and the new whole is
+/// stored).
+fn map_overhead(c: &mut Criterion) {
+    let mut group = c.benchmark_group("map10k");
+    group.throughput(Throughput::Elements(MAPPED));
+    group.sample_size(10);
+    let (_dir, store) = fresh_store();
+    let forward: Vec<u64> = (0..MAPPED).collect();
+    let (p, out) = mapped(BumpElementStep, forward.clone());
+    group.bench_function("uncached", |b| {
+        b.iter(|| {
+            let report = p.run(&store).unwrap();
+            assert_eq!(report.get(out).unwrap().len(), MAPPED as usize);
+        })
+    });
+    group.bench_function("first_run_stored", |b| {
+        b.iter_batched(
+            fresh_store,
+            |(_dir, store)| {
+                let (p, out) = mapped(BumpElementCachedStep, forward.clone());
+                let report = p.run(&store).unwrap();
+                assert_eq!(report.get(out).unwrap().len(), MAPPED as usize);
+            },
+            criterion::BatchSize::PerIteration,
+        )
+    });
+    let (p, out) = mapped(BumpElementCachedStep, forward.clone());
+    p.run(&store).unwrap();
+    group.bench_function("rerun_whole_hit", |b| {
+        b.iter(|| {
+            let report = p.run(&store).unwrap();
+            assert_eq!(report.count(StepStatus::Cached), 1);
+            black_box(report.get(out).unwrap());
+        })
+    });
+    let mut rotation = 0;
+    group.bench_function("every_task_hits", |b| {
+        b.iter(|| {
+            // A rotation not run before: the list is new, each of its elements is not.
+            rotation += 1;
+            let mut xs = forward.clone();
+            xs.rotate_left(rotation % MAPPED as usize);
+            let (p, out) = mapped(BumpElementCachedStep, xs);
+            let report = p.run(&store).unwrap();
+            let tasks = report.steps()[0].tasks.clone().unwrap();
+            assert_eq!(tasks.cached, MAPPED as usize);
+            black_box(report.get(out).unwrap());
+        })
+    });
+    group.finish();
 }
 
 fn chain<S: Step<Inputs = (u64,), Output = u64> + Copy>(step: S) -> (Pipeline, Node<u64>) {
@@ -135,7 +208,7 @@ fn child(store_path: &str) {
     assert!(report.unwrap().is_success());
 }
 
-criterion_group!(benches, chain_overhead, fan_out, codec, whole_process);
+criterion_group!(benches, chain_overhead, map_overhead, fan_out, codec, whole_process);
 
 fn main() {
     if let Ok(path) = std::env::var(CHILD_VAR) {

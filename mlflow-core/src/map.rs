@@ -143,16 +143,20 @@ pub(crate) trait ErasedMap: Send + Sync {
     fn element(&self) -> &Arc<dyn ErasedStep>;
     /// Per input, how to take it apart (`None`: the same value for every task).
     fn splitters(&self) -> &[Option<Splitter>];
+    /// For [`Pipeline::try_map`], how many tasks may fail (their outputs are `None`).
+    fn max_failed(&self) -> Option<usize>;
 }
 
-/// A mapped step as a node: its output is the `Vec` of its tasks' outputs.
-struct Mapped<S: Step> {
+/// A mapped step as a node: its output is the `Vec` of its tasks' outputs, each an `O`: the
+/// step's output, or with failures tolerated an `Option` of it.
+struct Mapped<S: Step, O> {
     element: Arc<dyn ErasedStep>,
     splitters: Vec<Option<Splitter>>,
-    _step: PhantomData<fn() -> S>,
+    max_failed: Option<usize>,
+    _step: PhantomData<fn() -> (S, O)>,
 }
 
-impl<S: Step> ErasedStep for Mapped<S> {
+impl<S: Step, O: Artifact> ErasedStep for Mapped<S, O> {
     fn identity(&self) -> StepIdentity {
         // The tasks are keyed as the step itself: a task and a plain run of the step on the same
         // inputs share their cache entry.
@@ -164,17 +168,17 @@ impl<S: Step> ErasedStep for Mapped<S> {
     }
 
     fn encode(&self, output: &AnyArtifact) -> Result<Vec<u8>, CodecError> {
-        match output.downcast_ref::<Vec<S::Output>>() {
+        match output.downcast_ref::<Vec<O>>() {
             Some(v) => codec::encode(v),
             None => Err(CodecError::Encode {
-                type_name: type_name::<Vec<S::Output>>(),
+                type_name: type_name::<Vec<O>>(),
                 message: "internal error: value has another type".into(),
             }),
         }
     }
 
     fn decode(&self, bytes: &[u8], limit: u64) -> Result<AnyArtifact, CodecError> {
-        Ok(Arc::new(codec::decode::<Vec<S::Output>>(bytes, limit)?))
+        Ok(Arc::new(codec::decode::<Vec<O>>(bytes, limit)?))
     }
 
     fn mapped(&self) -> Option<&dyn ErasedMap> {
@@ -182,13 +186,17 @@ impl<S: Step> ErasedStep for Mapped<S> {
     }
 }
 
-impl<S: Step> ErasedMap for Mapped<S> {
+impl<S: Step, O: Artifact> ErasedMap for Mapped<S, O> {
     fn element(&self) -> &Arc<dyn ErasedStep> {
         &self.element
     }
 
     fn splitters(&self) -> &[Option<Splitter>] {
         &self.splitters
+    }
+
+    fn max_failed(&self) -> Option<usize> {
+        self.max_failed
     }
 }
 
@@ -251,13 +259,71 @@ impl Pipeline {
         step: S,
         inputs: I,
     ) -> Node<Vec<S::Output>> {
-        let name = name.into();
+        self.push_map::<S, S::Output>(name.into(), step, inputs, None)
+    }
+
+    /// Like [`Pipeline::map`], except that up to `max_failed` tasks may fail: the output has
+    /// `None` where a task failed (and `Some` output elsewhere, in order), and the step's report
+    /// lists the failed tasks with their errors ([`TaskCounts::failed`](crate::exec::TaskCounts)).
+    /// More failures than that fail the step. A mapped step with failed tasks is not cached as a
+    /// whole, so a rerun tries them again (and only them).
+    ///
+    /// ```
+    /// use mlflow_core::prelude::*;
+    ///
+    /// #[mlflow_macros::step(crate = mlflow_core)]
+    /// fn invert(x: &f64) -> Result<f64, std::io::Error> {
+    ///     if *x == 0.0 { Err(std::io::Error::other("division by zero")) } else { Ok(1.0 / x) }
+    /// }
+    ///
+    /// fn main() -> mlflow_core::Result<()> {
+    ///     let dir = tempfile::tempdir().unwrap();
+    ///     let store = Store::open(dir.path())?;
+    ///     let mut p = Pipeline::new("inverses");
+    ///     let xs = p.param("xs", vec![2.0, 0.0, 4.0]);
+    ///     let inverses = p.try_map(InvertStep, xs, 1);
+    ///     let report = p.run(&store)?;
+    ///     assert_eq!(*report.get(inverses)?, [Some(0.5), None, Some(0.25)]);
+    ///     let tasks = report.step_of(inverses).unwrap().tasks.clone().unwrap();
+    ///     assert_eq!(tasks.failed[0].index, 1);
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn try_map<S: Step, I: MapWiresInto<S::Inputs>>(
+        &mut self,
+        step: S,
+        inputs: I,
+        max_failed: usize,
+    ) -> Node<Vec<Option<S::Output>>> {
+        let name = self.unused_name(S::NAME);
+        self.try_map_named(name, step, inputs, max_failed)
+    }
+
+    /// Like [`Pipeline::try_map`], with an explicit node name.
+    pub fn try_map_named<S: Step, I: MapWiresInto<S::Inputs>>(
+        &mut self,
+        name: impl Into<String>,
+        step: S,
+        inputs: I,
+        max_failed: usize,
+    ) -> Node<Vec<Option<S::Output>>> {
+        self.push_map::<S, Option<S::Output>>(name.into(), step, inputs, Some(max_failed))
+    }
+
+    fn push_map<S: Step, O: Artifact>(
+        &mut self,
+        name: String,
+        step: S,
+        inputs: impl MapWiresInto<S::Inputs>,
+        max_failed: Option<usize>,
+    ) -> Node<Vec<O>> {
         let splitters = inputs.splitters();
         if splitters.iter().all(Option::is_none) {
             self.errors.push(WiringError::NothingToMap { pipeline: self.name.clone(), step: name.clone() });
         }
         let inputs = self.input_indices(&name, inputs.endpoints());
-        let mapped = Mapped::<S> { element: Arc::new(Erased(step)), splitters, _step: PhantomData };
-        self.push_step(name, type_name::<Vec<S::Output>>(), Arc::new(mapped), inputs)
+        let mapped =
+            Mapped::<S, O> { element: Arc::new(Erased(step)), splitters, max_failed, _step: PhantomData };
+        self.push_step(name, type_name::<Vec<O>>(), Arc::new(mapped), inputs)
     }
 }

@@ -182,6 +182,58 @@ fn a_failing_task_fails_the_map_keeps_the_others_and_a_rerun_runs_only_it() {
     assert_eq!(*fixed.get(sum).unwrap(), 7);
 }
 
+#[test]
+fn try_map_tolerates_up_to_max_failed_tasks_as_none_and_retries_them_on_a_rerun() {
+    let (_dir, store) = temp_store();
+    let build = |max_failed| {
+        let mut p = Pipeline::new("tolerant");
+        let xs = p.param("xs", vec![2u64, 3, 4, 5]);
+        let halves = p.try_map(HalveTolerantStep, xs, max_failed);
+        (p, halves)
+    };
+    FAIL_ODD_TOLERANT.store(true, Ordering::SeqCst);
+    let (p, halves) = build(2);
+    let report = p.run(&store).unwrap().into_result().unwrap();
+    assert_eq!(*report.get(halves).unwrap(), [Some(1), None, Some(2), None]);
+    let failed: Vec<usize> = tasks(&report, "halve_tolerant").failed.iter().map(|f| f.index).collect();
+    assert_eq!(failed, [1, 3]);
+    assert_eq!(report.step("halve_tolerant").unwrap().status, StepStatus::Ran);
+    // The bytes are those of the `Vec<Option<u64>>` itself.
+    let bytes = mlflow::codec::encode(report.get(halves).unwrap()).unwrap();
+    assert_eq!(report.step("halve_tolerant").unwrap().output_hash, Some(mlflow::codec::hash_bytes(&bytes)));
+
+    // One failure fewer allowed than happen: the step fails, naming the limit.
+    let (p, _) = build(1);
+    let over = p.run_with(&store, RunOptions::new().fail_fast(false)).unwrap();
+    let error = over.step("halve_tolerant").unwrap().error.clone().unwrap();
+    assert!(error.contains("2 of 4 tasks failed, more than the 1 allowed"), "{error}");
+
+    // Not cached as a whole while tasks fail: once fixed, a rerun runs just those two.
+    FAIL_ODD_TOLERANT.store(false, Ordering::SeqCst);
+    let (p, halves) = build(2);
+    let fixed = p.run(&store).unwrap().into_result().unwrap();
+    assert_eq!(*fixed.get(halves).unwrap(), [Some(1), Some(1), Some(2), Some(2)]);
+    assert_eq!(counts(&fixed, "halve_tolerant"), (4, 2, 2, 0));
+    let again = p.run(&store).unwrap();
+    assert_eq!(again.step("halve_tolerant").unwrap().status, StepStatus::Cached);
+
+    // The same step and list through `map`: its own whole (of `u64`s, not `Option`s), its tasks
+    // shared.
+    let mut p = Pipeline::new("tolerant");
+    let xs = p.param("xs", vec![2u64, 3, 4, 5]);
+    let plain = p.map(HalveTolerantStep, xs);
+    let report = p.run(&store).unwrap().into_result().unwrap();
+    assert_eq!(*report.get(plain).unwrap(), [1, 1, 2, 2]);
+    assert_eq!(counts(&report, "halve_tolerant"), (4, 0, 4, 0));
+}
+
+static FAIL_ODD_TOLERANT: AtomicBool = AtomicBool::new(true);
+
+#[step]
+fn halve_tolerant(x: &u64) -> Result<u64, Odd> {
+    if x % 2 == 1 && FAIL_ODD_TOLERANT.load(Ordering::SeqCst) { Err(Odd(*x)) } else { Ok(x / 2) }
+}
+
 static RUNNING: AtomicUsize = AtomicUsize::new(0);
 static MOST: AtomicUsize = AtomicUsize::new(0);
 

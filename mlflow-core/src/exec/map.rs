@@ -23,14 +23,23 @@ use crate::codec::{self, ContentHash, Hasher};
 use crate::dag::{ErasedStep, NodeKind, StepIdentity};
 use crate::map::Elements;
 use crate::step::SharedStepError;
+use crate::store::cache::NewEntry;
 use crate::track::StepLog;
 use crate::track::runs::{TaskCounts, TaskFailure};
 
 /// The key of a mapped node as a whole: its step's key over the node's inputs (the lists and the
-/// shared values), in a domain of its own.
-pub(super) fn map_key(identity: &StepIdentity, input_hashes: &[ContentHash]) -> ContentHash {
-    Hasher::new("mlflow/map-key/v1").part(cache_key(identity, input_hashes).as_bytes()).finish()
+/// shared values), in a domain of its own, and whether its output holds `Option`s
+/// ([`Pipeline::try_map`](crate::dag::Pipeline::try_map)).
+pub(super) fn map_key(identity: &StepIdentity, input_hashes: &[ContentHash], options: bool) -> ContentHash {
+    Hasher::new("mlflow/map-key/v1")
+        .part(cache_key(identity, input_hashes).as_bytes())
+        .part(&[u8::from(options)])
+        .finish()
 }
+
+/// The encoding of `Option::Some` before its value, and of `None`.
+const OPTION_SOME: u8 = 1;
+const OPTION_NONE: u8 = 0;
 
 /// The number of elements of an encoded sequence: its length prefix.
 fn encoded_len(bytes: &[u8]) -> Option<usize> {
@@ -45,7 +54,7 @@ enum JobInput {
 }
 
 enum TaskResult {
-    Done { bytes: Vec<u8>, cached: bool, attempts: u32 },
+    Done { bytes: Arc<Vec<u8>>, cached: bool, attempts: u32 },
     Failed { error: String, source: Option<SharedStepError>, attempts: u32 },
 }
 
@@ -60,9 +69,29 @@ pub(super) struct MapJob {
     total: usize,
     results: Mutex<Vec<Option<TaskResult>>>,
     remaining: AtomicUsize,
+    /// Finished tasks whose outputs are not stored yet, and when the last batch was stored.
+    pending: Mutex<(Vec<Unstored>, Instant)>,
+    /// The first error storing a task's output.
+    store_error: Mutex<Option<String>>,
 }
 
+/// A finished task whose output and cache entry are still to be written.
+struct Unstored {
+    key: ContentHash,
+    bytes: Arc<Vec<u8>>,
+    log: Option<Vec<u8>>,
+}
+
+/// How often the outputs of a mapped step's finished tasks are stored, one transaction each time:
+/// a run killed mid-way loses at most this much finished work, and a map of many short tasks
+/// does not pay a transaction per task.
+const STORE_EVERY: Duration = Duration::from_millis(50);
+
 impl MapJob {
+    fn lock_pending(&self) -> std::sync::MutexGuard<'_, (Vec<Unstored>, Instant)> {
+        self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// The element index of each input for task `task` (the first mapped input outermost).
     fn task_inputs(&self, task: usize) -> (Vec<AnyArtifact>, Vec<ContentHash>) {
         let mut rest = task;
@@ -130,7 +159,8 @@ impl Run<'_> {
         let (name, step, identity) = self.map_parts(task.node);
         let span = tracing::info_span!(target: "mlflow", "step", node = %name);
         let _entered = span.enter();
-        let key = map_key(identity, &task.input_hashes);
+        let map = step.mapped().expect("a mapped node");
+        let key = map_key(identity, &task.input_hashes, map.max_failed().is_some());
         let forced = self.options.force.covers(name, identity.name);
         let use_cache = identity.options.cache && !forced;
         let mut report = self.base_report(task.node, key, started);
@@ -167,7 +197,7 @@ impl Run<'_> {
             }
         };
         let mut inputs = Vec::with_capacity(task.inputs.len());
-        let splitters = step.mapped().expect("a mapped node").splitters();
+        let splitters = map.splitters();
         for ((input, hash), splitter) in task.inputs.iter().zip(&task.input_hashes).zip(splitters) {
             let value = match input.value() {
                 Ok(value) => value,
@@ -214,6 +244,8 @@ impl Run<'_> {
             total,
             results: Mutex::new((0..total).map(|_| None).collect()),
             remaining: AtomicUsize::new(0),
+            pending: Mutex::new((Vec::new(), Instant::now())),
+            store_error: Mutex::new(None),
         };
         let mut misses = Vec::new();
         {
@@ -222,7 +254,8 @@ impl Run<'_> {
                 if use_cache {
                     let (_, hashes) = job.task_inputs(i);
                     if let Ok((bytes, _)) = lookup(self.store, cache_key(identity, &hashes)) {
-                        *result = Some(TaskResult::Done { bytes, cached: true, attempts: 0 });
+                        *result =
+                            Some(TaskResult::Done { bytes: Arc::new(bytes), cached: true, attempts: 0 });
                         continue;
                     }
                 }
@@ -274,32 +307,29 @@ impl Run<'_> {
         let mut log = StepLog::default();
         let result =
             self.attempts(name, element, identity, &inputs, &mut attempts, &mut log).and_then(|value| {
-                let bytes = element
-                    .encode(&value)
-                    .map_err(|e| Failure::message(format!("cannot encode the output: {e}")))?;
-                if identity.options.cache {
-                    let hash = codec::hash_bytes(&bytes);
-                    let encoded_log = if log.is_empty() { None } else { codec::encode(&log).ok() };
-                    let key = cache_key(identity, &hashes);
-                    self.store
-                        .hold_writes()
-                        .and_then(|_writing| {
-                            self.store.write_artifact(hash, &bytes)?;
-                            self.store.cache_put(
-                                key,
-                                identity.name,
-                                hash,
-                                bytes.len(),
-                                &self.run_id,
-                                encoded_log,
-                            )
-                        })
-                        .map_err(|e| Failure::message(format!("cannot store the output: {e}")))?;
-                }
-                Ok(bytes)
+                element.encode(&value).map_err(|e| Failure::message(format!("cannot encode the output: {e}")))
             });
         let result = match result {
-            Ok(bytes) => TaskResult::Done { bytes, cached: false, attempts },
+            Ok(bytes) => {
+                let bytes = Arc::new(bytes);
+                if identity.options.cache {
+                    let log = if log.is_empty() { None } else { codec::encode(&log).ok() };
+                    let entry =
+                        Unstored { key: cache_key(identity, &hashes), bytes: Arc::clone(&bytes), log };
+                    let due = {
+                        let mut pending = job.lock_pending();
+                        pending.0.push(entry);
+                        (pending.1.elapsed() >= STORE_EVERY).then(|| {
+                            pending.1 = Instant::now();
+                            std::mem::take(&mut pending.0)
+                        })
+                    };
+                    if let Some(batch) = due {
+                        self.store_tasks(job, identity, batch);
+                    }
+                }
+                TaskResult::Done { bytes, cached: false, attempts }
+            }
             Err(Failure { message, source }) => {
                 tracing::warn!(target: "mlflow", node = %name, task, error = %message, "task failed");
                 TaskResult::Failed { error: message, source, attempts }
@@ -315,12 +345,45 @@ impl Run<'_> {
         job.results.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Writes finished tasks' outputs and their cache entries, the entries in one transaction. A
+    /// failure is kept in the job and fails the mapped step when it finishes.
+    fn store_tasks(&self, job: &MapJob, identity: &StepIdentity, batch: Vec<Unstored>) {
+        if batch.is_empty() {
+            return;
+        }
+        let stored = self.store.hold_writes().and_then(|_writing| {
+            let mut entries = Vec::with_capacity(batch.len());
+            for task in batch {
+                let output = codec::hash_bytes(&task.bytes);
+                // A task lost in a crash is a verified miss and runs again: no fsync per task.
+                self.store.write_artifact_unsynced(output, &task.bytes)?;
+                entries.push(NewEntry {
+                    key: task.key,
+                    step: identity.name,
+                    output,
+                    size: task.bytes.len(),
+                    log: task.log,
+                });
+            }
+            self.store.cache_put_many(&self.run_id, &entries)
+        });
+        if let Err(e) = stored {
+            let mut error = job.store_error.lock().unwrap_or_else(|p| p.into_inner());
+            error.get_or_insert_with(|| format!("cannot store the output of a task: {e}"));
+        }
+    }
+
     /// Puts the node's output together from its tasks' outputs, once every task is done.
     fn finish_map(&self, job: &MapJob) -> Outcome {
         let (name, step, identity) = self.map_parts(job.node);
+        let rest = std::mem::take(&mut job.lock_pending().0);
+        self.store_tasks(job, identity, rest);
         let mut report = self.base_report(job.node, job.key, job.started);
         report.miss_reason = Some(job.miss_reason.clone());
         let results = std::mem::take(&mut *self.lock_results(job));
+        // A map that tolerates failures ([`Pipeline::try_map`]) gives `Option`s: each task's
+        // bytes after the tag of `Some`, a failed task the tag of `None`.
+        let tolerated = step.mapped().and_then(|map| map.max_failed());
         let mut counts = TaskCounts { total: job.total, ..TaskCounts::default() };
         let mut first_source = None;
         let mut parts = Vec::with_capacity(results.len());
@@ -333,7 +396,10 @@ impl Run<'_> {
                         counts.ran += 1
                     }
                     report.attempts += attempts;
-                    parts.push(bytes);
+                    parts.push(match tolerated {
+                        Some(_) => [&[OPTION_SOME][..], &bytes].concat(),
+                        None => Arc::unwrap_or_clone(bytes),
+                    });
                 }
                 TaskResult::Failed { error, source, attempts } => {
                     report.attempts += attempts;
@@ -341,20 +407,26 @@ impl Run<'_> {
                         first_source = source;
                     }
                     counts.failed.push(TaskFailure { index, error });
+                    parts.push(vec![OPTION_NONE]);
                 }
             }
         }
-        let outcome = if counts.failed.is_empty() {
-            self.put_together(job, name, step, identity, parts)
+        let store_error = job.store_error.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let outcome = if let Some(message) = store_error {
+            Err(Failure::message(message))
+        } else if counts.failed.len() <= tolerated.unwrap_or(0) {
+            // With failed tasks the whole is not cached: a rerun tries them again.
+            self.put_together(job, name, step, identity, parts, counts.failed.is_empty())
         } else {
             let shown: Vec<String> =
                 counts.failed.iter().take(3).map(|f| format!("task {}: {}", f.index, f.error)).collect();
             let more = counts.failed.len().saturating_sub(3);
             Err(Failure {
                 message: format!(
-                    "{} of {} tasks failed ({}{}); the others are cached, and a rerun runs only the failed ones",
+                    "{} of {} tasks failed{} ({}{}); the others are cached, and a rerun runs only the failed ones",
                     counts.failed.len(),
                     job.total,
+                    tolerated.map(|n| format!(", more than the {n} allowed")).unwrap_or_default(),
                     shown.join("; "),
                     if more > 0 { format!("; {more} more") } else { String::new() }
                 ),
@@ -393,11 +465,12 @@ impl Run<'_> {
         step: &Arc<dyn ErasedStep>,
         identity: &StepIdentity,
         parts: Vec<Vec<u8>>,
+        cache: bool,
     ) -> Result<(Output, ContentHash), Failure> {
         let bytes = codec::encode_seq(parts.iter().map(Vec::as_slice))
             .map_err(|e| Failure::message(format!("cannot encode the output: {e}")))?;
         let hash = codec::hash_bytes(&bytes);
-        if identity.options.cache {
+        if identity.options.cache && cache {
             self.store
                 .hold_writes()
                 .and_then(|_writing| {

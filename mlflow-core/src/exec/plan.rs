@@ -29,7 +29,9 @@ impl Pipeline {
                     known.push(Some(*hash));
                     continue;
                 }
-                NodeKind::Step { identity, inputs, step, .. } => (identity, inputs, step.mapped().is_some()),
+                NodeKind::Step { identity, inputs, step, .. } => {
+                    (identity, inputs, step.mapped().map(|map| map.max_failed().is_some()))
+                }
             };
             let unknown: Vec<String> =
                 inputs.iter().filter(|&&i| known[i].is_none()).map(|&i| self.nodes[i].name.clone()).collect();
@@ -52,7 +54,10 @@ impl Pipeline {
                 }
             } else {
                 // A mapped step is looked up as a whole; its tasks only when it runs.
-                let key = if mapped { map_key(identity, &hashes) } else { cache_key(identity, &hashes) };
+                let key = match mapped {
+                    Some(options) => map_key(identity, &hashes, options),
+                    None => cache_key(identity, &hashes),
+                };
                 match lookup(store, key) {
                     Ok((_, entry)) => (PlanOutcome::Hit, Some(entry.output)),
                     Err(Some(reason)) => (PlanOutcome::Miss(reason), None),

@@ -47,8 +47,14 @@ pub trait ArtifactStore: Send + Sync {
     fn local_path(&self, hash: ContentHash) -> Option<PathBuf>;
     /// The bytes stored under `hash`, unverified; `None` when there are none.
     fn get(&self, hash: ContentHash) -> Result<Option<Vec<u8>>, StoreError>;
-    /// Stores `bytes`, known to hash to `hash`, atomically.
+    /// Stores `bytes`, known to hash to `hash`, atomically and durably.
     fn put(&self, hash: ContentHash, bytes: &[u8]) -> Result<(), StoreError>;
+    /// Stores `bytes` atomically, without waiting for them to reach the disk: for outputs that
+    /// are cheap to compute again, such as the tasks of a mapped step. Every read verifies the
+    /// hash, so a write lost in a crash is a cache miss, never a wrong hit. Defaults to `put`.
+    fn put_unsynced(&self, hash: ContentHash, bytes: &[u8]) -> Result<(), StoreError> {
+        self.put(hash, bytes)
+    }
     /// Calls `visit` for every entry (artifacts and temporary files).
     fn list(&self, visit: &mut dyn FnMut(Listed) -> Result<(), StoreError>) -> Result<(), StoreError>;
     /// Deletes one listed entry.
@@ -84,6 +90,33 @@ impl LocalArtifacts {
     }
 }
 
+impl LocalArtifacts {
+    /// Writes to a temporary file in the shard, fsyncs it when `sync`, renames it into place.
+    fn write(&self, hash: ContentHash, bytes: &[u8], sync: bool) -> Result<(), StoreError> {
+        let path = self.path(hash);
+        let dir = path.parent().expect("artifact paths have a shard folder");
+        fs::create_dir_all(dir).map_err(Self::io(&path))?;
+        let temp = dir.join(format!(
+            "{TEMP_PREFIX}{}-{}-{}",
+            std::process::id(),
+            TEMP_COUNTER.fetch_add(1, Ordering::Relaxed),
+            now_nanos()
+        ));
+        let result = (|| {
+            let mut file = fs::File::create(&temp)?;
+            file.write_all(bytes)?;
+            if sync {
+                file.sync_all()?;
+            }
+            fs::rename(&temp, &path)
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(&temp);
+        }
+        result.map_err(Self::io(&path))
+    }
+}
+
 impl ArtifactStore for LocalArtifacts {
     fn location(&self) -> String {
         self.dir.display().to_string()
@@ -107,25 +140,11 @@ impl ArtifactStore for LocalArtifacts {
     }
 
     fn put(&self, hash: ContentHash, bytes: &[u8]) -> Result<(), StoreError> {
-        let path = self.path(hash);
-        let dir = path.parent().expect("artifact paths have a shard folder");
-        fs::create_dir_all(dir).map_err(Self::io(&path))?;
-        let temp = dir.join(format!(
-            "{TEMP_PREFIX}{}-{}-{}",
-            std::process::id(),
-            TEMP_COUNTER.fetch_add(1, Ordering::Relaxed),
-            now_nanos()
-        ));
-        let result = (|| {
-            let mut file = fs::File::create(&temp)?;
-            file.write_all(bytes)?;
-            file.sync_all()?;
-            fs::rename(&temp, &path)
-        })();
-        if result.is_err() {
-            let _ = fs::remove_file(&temp);
-        }
-        result.map_err(Self::io(&path))
+        self.write(hash, bytes, true)
+    }
+
+    fn put_unsynced(&self, hash: ContentHash, bytes: &[u8]) -> Result<(), StoreError> {
+        self.write(hash, bytes, false)
     }
 
     fn list(&self, visit: &mut dyn FnMut(Listed) -> Result<(), StoreError>) -> Result<(), StoreError> {

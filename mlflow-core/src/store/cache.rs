@@ -8,6 +8,22 @@ use super::{Mode, Store, StoreError, now_ms};
 use crate::codec::ContentHash;
 use crate::step::HelperHash;
 
+/// Inserts or replaces one entry: key, step, output, size, created_ms, run_id, log.
+const CACHE_PUT: &str = "INSERT INTO cache (key, step, output, size, created_ms, run_id, log)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+     ON CONFLICT (key) DO UPDATE SET step = excluded.step, output = excluded.output,
+         size = excluded.size, created_ms = excluded.created_ms, run_id = excluded.run_id,
+         log = excluded.log";
+
+/// An entry for [`Store::cache_put_many`].
+pub(crate) struct NewEntry {
+    pub key: ContentHash,
+    pub step: &'static str,
+    pub output: ContentHash,
+    pub size: usize,
+    pub log: Option<Vec<u8>>,
+}
+
 /// The cache index's tables.
 pub const CACHE: Room = Room {
     name: "cache",
@@ -145,16 +161,26 @@ impl Store {
         log: Option<Vec<u8>>,
     ) -> Result<(), StoreError> {
         self.with_meta(&CACHE, Mode::Autocommit, |tx| {
-            tx.execute(
-                "INSERT INTO cache (key, step, output, size, created_ms, run_id, log)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                 ON CONFLICT (key) DO UPDATE SET step = excluded.step, output = excluded.output,
-                     size = excluded.size, created_ms = excluded.created_ms, run_id = excluded.run_id,
-                     log = excluded.log",
-                params![key, step, output, size as u64, now_ms(), run_id, log],
-            )
+            tx.execute(CACHE_PUT, params![key, step, output, size as u64, now_ms(), run_id, log])
         })?;
         Ok(())
+    }
+
+    /// Records several entries of run `run_id` in one transaction (a mapped step's tasks).
+    pub(crate) fn cache_put_many(&self, run_id: &str, entries: &[NewEntry]) -> Result<(), StoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        self.with_meta(&CACHE, Mode::Write, |tx| {
+            let now = now_ms();
+            for e in entries {
+                tx.execute(
+                    CACHE_PUT,
+                    params![e.key, e.step, e.output, e.size as u64, now, run_id, e.log.clone()],
+                )?;
+            }
+            Ok(())
+        })
     }
 
     /// The cache key at the most recent run of each step of a pipeline, by node name.

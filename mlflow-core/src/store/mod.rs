@@ -176,6 +176,15 @@ impl Store {
         self.artifacts.put(hash, bytes)
     }
 
+    /// Like [`Store::write_artifact`], without waiting for the bytes to reach the disk
+    /// ([`ArtifactStore::put_unsynced`]): for a mapped step's tasks.
+    pub(crate) fn write_artifact_unsynced(&self, hash: ContentHash, bytes: &[u8]) -> Result<(), StoreError> {
+        if self.read_artifact(hash).is_ok() {
+            return Ok(());
+        }
+        self.artifacts.put_unsynced(hash, bytes)
+    }
+
     /// Reads an artifact and checks that its bytes hash to its name.
     pub fn read_artifact(&self, hash: ContentHash) -> Result<Vec<u8>, StoreError> {
         let location = || self.artifacts.location_of(hash);
