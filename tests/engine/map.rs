@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::{reason, recording, temp_store};
 use mlflow::dag::WiringError;
-use mlflow::exec::{PlanOutcome, TaskCounts};
+use mlflow::exec::{PlanOutcome, PlannedTasks, TaskCounts};
 use mlflow::prelude::*;
 
 #[step]
@@ -272,6 +272,8 @@ fn the_plan_sees_a_mapped_step_as_one_node_and_events_count_its_tasks() {
     let (p, _, _) = powers(vec![1, 2], 2);
     let plan = p.plan(&store).unwrap();
     assert!(matches!(plan.step("power").unwrap().outcome, PlanOutcome::Miss(_)));
+    assert_eq!(plan.step("power").unwrap().tasks, Some(PlannedTasks { total: 2, cached: 0 }));
+    assert_eq!(plan.step("total").unwrap().tasks, None);
     let (options, events) = recording();
     p.run_with(&store, options).unwrap().into_result().unwrap();
     let events = events.lock().unwrap().join("\n");

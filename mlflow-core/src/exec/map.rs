@@ -16,13 +16,15 @@ use super::attempt::Failure;
 use super::events::Event;
 use super::miss::{MissReason, cache_key, explain_miss, key_parts, lookup};
 use super::output::{Output, Stored};
+use super::plan::PlannedTasks;
 use super::report::{StepReport, StepStatus};
 use super::schedule::{Outcome, Run, Task};
 use crate::artifact::AnyArtifact;
 use crate::codec::{self, ContentHash, Hasher};
-use crate::dag::{ErasedStep, NodeKind, StepIdentity};
+use crate::dag::{ErasedStep, NodeKind, Pipeline, StepIdentity};
 use crate::map::Elements;
 use crate::step::SharedStepError;
+use crate::store::Store;
 use crate::store::cache::NewEntry;
 use crate::track::StepLog;
 use crate::track::runs::{TaskCounts, TaskFailure};
@@ -45,6 +47,78 @@ const OPTION_NONE: u8 = 0;
 fn encoded_len(bytes: &[u8]) -> Option<usize> {
     let (len, _) = bincode::serde::decode_from_slice::<u64, _>(bytes, bincode::config::standard()).ok()?;
     usize::try_from(len).ok()
+}
+
+/// The tasks of mapped node `node` as a plan sees them, when its inputs' values can be had
+/// without running anything: params, and outputs of steps the plan expects to hit (`known`, by
+/// node, holds their output hashes). `whole_hit`: the node hits as a whole.
+pub(super) fn plan_tasks(
+    pipeline: &Pipeline,
+    store: &Store,
+    node: usize,
+    known: &[Option<ContentHash>],
+    use_cache: bool,
+    whole_hit: bool,
+) -> Option<PlannedTasks> {
+    let NodeKind::Step { step, identity, inputs, .. } = &pipeline.nodes[node].kind else { return None };
+    let map = step.mapped()?;
+    let mut job_inputs = Vec::with_capacity(inputs.len());
+    for (&input, splitter) in inputs.iter().zip(map.splitters()) {
+        let hash = known[input]?;
+        let value: AnyArtifact = match &pipeline.nodes[input].kind {
+            NodeKind::Param { value, .. } => Arc::clone(value),
+            NodeKind::Step { step, .. } => {
+                let bytes = store.read_artifact(hash).ok()?;
+                step.decode(&bytes, store.decode_limit()).ok()?
+            }
+        };
+        job_inputs.push(match splitter {
+            None => JobInput::Shared(value, hash),
+            Some(split) => JobInput::Elements(split(&value).ok()?),
+        });
+    }
+    let total = task_count(&job_inputs);
+    if whole_hit {
+        return Some(PlannedTasks { total, cached: total });
+    }
+    let cached = match use_cache {
+        true => (0..total)
+            .filter(|&task| lookup(store, cache_key(identity, &task_inputs(&job_inputs, task).1)).is_ok())
+            .count(),
+        false => 0,
+    };
+    Some(PlannedTasks { total, cached })
+}
+
+fn task_count(inputs: &[JobInput]) -> usize {
+    inputs
+        .iter()
+        .map(|input| match input {
+            JobInput::Elements(elements) => elements.len(),
+            JobInput::Shared(..) => 1,
+        })
+        .product()
+}
+
+/// The inputs of task `task`, and their hashes: the element of each list (the first list
+/// outermost), the shared values.
+fn task_inputs(inputs: &[JobInput], task: usize) -> (Vec<AnyArtifact>, Vec<ContentHash>) {
+    let mut rest = task;
+    let mut picks = vec![0; inputs.len()];
+    for (k, input) in inputs.iter().enumerate().rev() {
+        if let JobInput::Elements(elements) = input {
+            picks[k] = rest % elements.len();
+            rest /= elements.len();
+        }
+    }
+    inputs
+        .iter()
+        .zip(picks)
+        .map(|(input, pick)| match input {
+            JobInput::Shared(value, hash) => (Arc::clone(value), *hash),
+            JobInput::Elements(elements) => (Arc::clone(&elements[pick].0), elements[pick].1),
+        })
+        .unzip()
 }
 
 /// An input of a mapped node: one value for every task, or one element per task.
@@ -92,24 +166,8 @@ impl MapJob {
         self.pending.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The element index of each input for task `task` (the first mapped input outermost).
     fn task_inputs(&self, task: usize) -> (Vec<AnyArtifact>, Vec<ContentHash>) {
-        let mut rest = task;
-        let mut picks = vec![0; self.inputs.len()];
-        for (k, input) in self.inputs.iter().enumerate().rev() {
-            if let JobInput::Elements(elements) = input {
-                picks[k] = rest % elements.len();
-                rest /= elements.len();
-            }
-        }
-        self.inputs
-            .iter()
-            .zip(picks)
-            .map(|(input, pick)| match input {
-                JobInput::Shared(value, hash) => (Arc::clone(value), *hash),
-                JobInput::Elements(elements) => (Arc::clone(&elements[pick].0), elements[pick].1),
-            })
-            .unzip()
+        task_inputs(&self.inputs, task)
     }
 }
 
@@ -227,13 +285,7 @@ impl Run<'_> {
                 },
             });
         }
-        let total = inputs
-            .iter()
-            .map(|input| match input {
-                JobInput::Elements(elements) => elements.len(),
-                JobInput::Shared(..) => 1,
-            })
-            .product();
+        let total = task_count(&inputs);
         let job = MapJob {
             node: task.node,
             key,

@@ -30,7 +30,7 @@ pub use crate::track::runs::{TaskCounts, TaskFailure};
 pub use events::{Event, Observer};
 pub use miss::MissReason;
 pub use options::{Force, RunOptions};
-pub use plan::{Plan, PlanOutcome, PlannedStep};
+pub use plan::{Plan, PlanOutcome, PlannedStep, PlannedTasks};
 pub use report::{RunReport, StepReport, StepStatus, format_duration};
 
 use crate::codec::{ContentHash, Hasher};

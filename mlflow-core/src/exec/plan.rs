@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::map::map_key;
+use super::map::{map_key, plan_tasks};
 use super::miss::{MissReason, cache_key, explain_miss, key_parts, lookup, own_change};
 use super::options::RunOptions;
 use crate::codec::ContentHash;
@@ -43,7 +43,8 @@ impl Pipeline {
                 Some(was) => own_change(was, &parts),
                 None => Some(MissReason::FirstRun),
             };
-            let (outcome, output) = if options.force.covers(&node.name, identity.name) {
+            let forced = options.force.covers(&node.name, identity.name);
+            let (outcome, output) = if forced {
                 (PlanOutcome::Miss(MissReason::Forced), None)
             } else if !identity.options.cache {
                 (PlanOutcome::Miss(MissReason::CacheDisabled), None)
@@ -64,8 +65,12 @@ impl Pipeline {
                     Err(None) => (PlanOutcome::Miss(explain_miss(last, &parts)), None),
                 }
             };
+            let tasks = mapped.and_then(|_| {
+                let use_cache = identity.options.cache && !forced;
+                plan_tasks(self, store, index, &known, use_cache, matches!(outcome, PlanOutcome::Hit))
+            });
             known.push(output);
-            steps.push(PlannedStep { node: node.name.clone(), step: identity.name, outcome });
+            steps.push(PlannedStep { node: node.name.clone(), step: identity.name, outcome, tasks });
         }
         Ok(Plan { steps })
     }
@@ -119,6 +124,18 @@ pub struct PlannedStep {
     pub step: &'static str,
     /// Whether it will hit.
     pub outcome: PlanOutcome,
+    /// For a mapped step whose lists are known before the run (params, or outputs of steps that
+    /// will hit), how many tasks it has and how many of them will hit.
+    pub tasks: Option<PlannedTasks>,
+}
+
+/// The tasks of a mapped step in a [`Plan`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlannedTasks {
+    /// Tasks in all.
+    pub total: usize,
+    /// Tasks that will be served from the cache.
+    pub cached: usize,
 }
 
 /// Whether a step will hit the cache (see [`Plan`] for an example).
@@ -140,11 +157,17 @@ impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for s in &self.steps {
             match &s.outcome {
-                PlanOutcome::Hit => writeln!(f, "step {}: hit", s.node)?,
-                PlanOutcome::Miss(reason) => writeln!(f, "step {}: run ({reason})", s.node)?,
+                PlanOutcome::Hit => write!(f, "step {}: hit", s.node)?,
+                PlanOutcome::Miss(reason) => write!(f, "step {}: run ({reason})", s.node)?,
                 PlanOutcome::DependsOn { upstream } => {
-                    writeln!(f, "step {}: hit unless the output of {} changes", s.node, quote_list(upstream))?
+                    write!(f, "step {}: hit unless the output of {} changes", s.node, quote_list(upstream))?
                 }
+            }
+            match s.tasks {
+                Some(t) => {
+                    writeln!(f, " [{} tasks: {} to run, {} cached]", t.total, t.total - t.cached, t.cached)?
+                }
+                None => writeln!(f)?,
             }
         }
         Ok(())
