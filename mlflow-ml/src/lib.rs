@@ -29,4 +29,5 @@ pub mod features;
 mod float;
 pub mod models;
 pub mod report;
+pub mod tune;
 pub mod validate;

@@ -27,4 +27,5 @@ mod svm_multiclass;
 mod titanic_pipeline;
 mod tracking;
 mod trees;
+mod tune;
 mod validate;
