@@ -201,3 +201,183 @@ fn unusable_spaces_are_refused_naming_the_hyperparameter_and_the_fix() {
     let err = Space::new().int_log("leaves", 2, 64).grid().unwrap_err();
     assert!(err.to_string().contains("log scale"), "{err}");
 }
+
+mod study {
+    use mlflow::blocks::{self, BlockError, Candidate, Prepare, Study};
+    use mlflow::data::{CsvOptions, DataFile};
+    use mlflow::eval::ClassMetric;
+    use mlflow::features::{CrossValidation, FeatureError};
+    use mlflow::models::{ForestParams, TreeParams};
+    use mlflow::prelude::*;
+    use mlflow::tune::{ParamValue, Space};
+
+    const IRIS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/iris/iris.csv");
+    const COLUMNS: [&str; 5] = ["sepal_length", "sepal_width", "petal_length", "petal_width", "species"];
+
+    fn forest() -> Candidate {
+        Candidate::new("forest", ForestParams { n_trees: 10, ..Default::default() })
+    }
+
+    /// Iris, prepared with a 25% hold-out, and the study added as `name`.
+    fn pipeline(study: &Study) -> (Pipeline, blocks::Tuned) {
+        let mut p = Pipeline::new("iris-study");
+        let file = p.param("data", DataFile::open(IRIS).unwrap());
+        let csv = p.param("csv", CsvOptions::default().skip_lines(1).no_header(COLUMNS));
+        let raw = p.step(blocks::IngestStep, (file, csv));
+        let setup = p.param("setup", Prepare::label("species").test_fraction(0.25).seed(7));
+        let prepared = p.step(blocks::PrepareStep, (raw, setup));
+        let tuned = blocks::tune(&mut p, raw, setup, prepared, "forest", study).unwrap();
+        (p, tuned)
+    }
+
+    fn depth_grid(depths: &[i64]) -> Study {
+        Study::grid(
+            forest(),
+            Space::new().choice("max_depth", depths.to_vec()).choice("min_samples_leaf", [1, 5]),
+            ClassMetric::Accuracy,
+        )
+        .cv(CrossValidation::stratified(3))
+    }
+
+    fn tasks(report: &RunReport, node: &str) -> (usize, usize, usize) {
+        let t = report.step(node).unwrap().tasks.clone().unwrap();
+        (t.total, t.ran, t.cached)
+    }
+
+    #[test]
+    fn a_grid_is_cross_validated_ranked_refitted_and_reruns_from_the_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (p, tuned) = pipeline(&depth_grid(&[1, 4]));
+        let report = p.run(&store).unwrap().into_result().unwrap();
+        let results = report.get(tuned.results).unwrap();
+        assert_eq!(results.trials.len(), 4);
+        assert_eq!(tasks(&report, "prepare_folds_forest"), (3, 3, 0));
+        assert_eq!(tasks(&report, "cv_forest_trials"), (12, 12, 0));
+        for (trial, c) in results.trials.iter().zip(&results.results.candidates) {
+            assert_eq!(c.fold_scores.len(), 3);
+            assert!(c.mean > 0.5 && c.mean <= 1.0, "{}: {}", trial.name, c.mean);
+            assert_eq!(
+                c.params["max_depth"],
+                ParamValue::Int(if trial.name.contains("max_depth=1") { 1 } else { 4 })
+            );
+        }
+        // A stump cannot tell three species apart as well as a depth-4 forest.
+        let best = report.get(tuned.best).unwrap();
+        assert!(best.name.contains("max_depth=4"), "{}", results.table());
+        assert!(
+            results.table().lines().nth(1).unwrap().trim_start().starts_with("1  forest #"),
+            "{}",
+            results.table()
+        );
+        assert!(report.get(tuned.scored).unwrap().metrics.classes().is_some());
+        assert_eq!(report.get(tuned.trained).unwrap().name, best.name);
+
+        let again = p.run(&store).unwrap();
+        assert!(again.steps().iter().all(|s| s.status == StepStatus::Cached), "{again}");
+
+        // One more depth: only its trials' tasks run; the folds are the same.
+        let (p, _) = pipeline(&depth_grid(&[1, 4, 8]));
+        let larger = p.run(&store).unwrap().into_result().unwrap();
+        assert_eq!(larger.step("prepare_folds_forest").unwrap().status, StepStatus::Cached);
+        assert_eq!(tasks(&larger, "cv_forest_trials"), (18, 6, 12));
+    }
+
+    #[test]
+    fn each_fold_fits_its_features_on_its_own_training_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut p = Pipeline::new("folds");
+        let file = p.param("data", DataFile::open(IRIS).unwrap());
+        let csv = p.param("csv", CsvOptions::default().skip_lines(1).no_header(COLUMNS));
+        let raw = p.step(blocks::IngestStep, (file, csv));
+        let setup = p.param("setup", Prepare::label("species").test_fraction(0.25).seed(7));
+        let prepared = p.step(blocks::PrepareStep, (raw, setup));
+        let cv = p.param("cv", Some(CrossValidation::stratified(3)));
+        let folds = p.step(blocks::FoldsStep, (prepared, cv));
+        let fold_data = p.map(blocks::PrepareFoldStep, (raw, setup, prepared, folds));
+        let report = p.run(&store).unwrap().into_result().unwrap();
+        let (raw, prepared) = (report.get(raw).unwrap(), report.get(prepared).unwrap());
+        let folds = report.get(folds).unwrap();
+        for (fold, data) in folds.iter().zip(report.get(fold_data).unwrap()) {
+            let train: Vec<usize> = fold.train.iter().map(|&i| prepared.split.train[i]).collect();
+            let test: Vec<usize> = fold.test.iter().map(|&i| prepared.split.train[i]).collect();
+            assert_eq!((&data.split.train, &data.split.test), (&train, &test));
+            assert!(test.iter().all(|row| !prepared.split.test.contains(row)), "the hold-out stays out");
+            let rules = mlflow::features::Inference::excluding(["species"]);
+            let spec = mlflow::features::infer_spec(&raw.table, &train, &rules).spec;
+            assert_eq!(
+                data.features,
+                spec.fit(&raw.table, &train).unwrap(),
+                "fitted on the fold's rows only"
+            );
+            assert_eq!(data.train_classes().unwrap().len(), train.len());
+        }
+    }
+
+    #[test]
+    fn failing_trials_score_nan_and_a_study_where_all_fail_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        // A tree with min_samples_split 1 is refused by the model: that trial fails on every fold.
+        let study = Study::grid(
+            Candidate::new("tree", TreeParams::default()),
+            Space::new().choice("min_samples_split", [1, 2]),
+            ClassMetric::Accuracy,
+        )
+        .cv(CrossValidation::stratified(3));
+        let (p, tuned) = pipeline(&study);
+        let report = p.run(&store).unwrap().into_result().unwrap();
+        let results = report.get(tuned.results).unwrap();
+        let [bad, good] = &results.results.candidates[..] else { panic!() };
+        assert!(bad.mean.is_nan() && bad.rank == 2, "{bad:?}");
+        assert!(good.mean.is_finite() && good.rank == 1);
+        let failed = report.step("cv_forest_trials").unwrap().tasks.clone().unwrap().failed;
+        assert_eq!(failed.iter().map(|f| f.index).collect::<Vec<_>>(), [0, 2, 4], "trial 0 on each fold");
+
+        let all_bad = Study::grid(
+            Candidate::new("tree", TreeParams::default()),
+            Space::new().choice("min_samples_split", [0, 1]),
+            ClassMetric::Accuracy,
+        )
+        .cv(CrossValidation::stratified(3));
+        let (p, _) = pipeline(&all_bad);
+        let report = p.run_with(&store, RunOptions::new().fail_fast(false)).unwrap();
+        let error = report.step("rank_forest").unwrap().error.clone().unwrap();
+        assert!(error.contains("no trial scored: all 2 trials x 3 folds failed"), "{error}");
+    }
+
+    #[test]
+    fn studies_that_cannot_run_are_refused_with_the_fix() {
+        let err = Study::grid(forest(), Space::new().choice("depth", [2]), ClassMetric::Accuracy)
+            .trials()
+            .unwrap_err();
+        assert!(matches!(err, BlockError::Hyperparameter { .. }), "{err}");
+        assert!(err.to_string().contains("has no hyperparameter `depth`; its hyperparameters are"), "{err}");
+        assert!(err.to_string().contains("max_depth"), "{err}");
+        let err = Study::grid(forest(), Space::new().choice("n_trees", [1.5]), ClassMetric::Accuracy)
+            .trials()
+            .unwrap_err();
+        assert!(err.to_string().contains("refuses n_trees=1.5"), "{err}");
+        let err = Study::grid(forest(), Space::new(), ClassMetric::Accuracy).trials().unwrap_err();
+        assert!(err.to_string().contains("no hyperparameter"), "{err}");
+        let err = Study::random(forest(), Space::new().int("max_depth", 1, 4), 0, 1, ClassMetric::Accuracy)
+            .trials()
+            .unwrap_err();
+        assert!(err.to_string().contains("no candidate"), "{err}");
+
+        // More folds than the smallest class has training rows: the folds step says so.
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (p, _) = pipeline(&depth_grid(&[2]).cv(CrossValidation::stratified(100)));
+        let report = p.run_with(&store, RunOptions::new().fail_fast(false)).unwrap();
+        let step = report.step("folds_forest").unwrap();
+        assert_eq!(step.status, StepStatus::Failed);
+        let source = step.error_source.as_deref().and_then(|e| e.downcast_ref::<BlockError>());
+        assert!(
+            matches!(source, Some(BlockError::Features(FeatureError::ClassTooSmallForFolds { .. }))),
+            "{:?}",
+            step.error
+        );
+    }
+}

@@ -51,12 +51,17 @@
 
 mod compare;
 mod steps;
+mod tune;
 mod types;
 
 pub use compare::{Compared, compare, node_key};
 pub use steps::{
     CheckStep, EvaluateStep, IngestStep, PrepareStep, SelectStep, TrainStep, check, evaluate, ingest,
     prepare, select, train,
+};
+pub use tune::{
+    BestTrialStep, FitAndScoreStep, FoldsStep, PrepareFoldStep, RankTrialsStep, Search, Study, StudyResults,
+    Tuned, best_trial, fit_and_score, folds, prepare_fold, rank_trials, tune,
 };
 pub use types::{
     BlockError, Candidate, FeatureChoice, Prepare, Prepared, Scored, TargetKind, Targets, Trained,

@@ -5,10 +5,10 @@ use mlflow_macros::step;
 use super::types::{
     BlockError, Candidate, FeatureChoice, Prepare, Prepared, Scored, TargetKind, Targets, Trained,
 };
-use crate::data::{self, CsvOptions, DataError, DataFile, Ingested};
+use crate::data::{self, CsvOptions, DataError, DataFile, Ingested, Table};
 use crate::eval::{self, Best, EvalError, Evaluation, TaskMetric};
 use crate::features::{
-    ClassLabels, StandardScaler, infer_spec, regression_target, shuffled_split, stratified_split,
+    ClassLabels, Split, StandardScaler, infer_spec, regression_target, shuffled_split, stratified_split,
 };
 use crate::models::Estimator;
 use crate::validate::{self, Suite, ValidationError, ValidationReport};
@@ -53,6 +53,18 @@ pub fn prepare(raw: &Ingested, setup: &Prepare) -> Result<Prepared, BlockError> 
             (split, targets)
         }
     };
+    fit_features(table, setup, split, targets)
+}
+
+/// Fits the features of `setup` on the training rows of `split` (a given spec, or one inferred
+/// from those rows) and builds both sides' matrices: [`prepare`]'s work once the split and the
+/// targets are known, and each cross-validation fold's.
+pub(super) fn fit_features(
+    table: &Table,
+    setup: &Prepare,
+    split: Split,
+    targets: Targets,
+) -> Result<Prepared, BlockError> {
     let (spec, dropped) = match &setup.features {
         FeatureChoice::Spec(spec) => (spec.clone(), Vec::new()),
         FeatureChoice::Infer(rules) => {

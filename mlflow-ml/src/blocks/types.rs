@@ -40,6 +40,27 @@ pub enum BlockError {
     /// Evaluating or selecting.
     #[error(transparent)]
     Eval(#[from] EvalError),
+    /// A search space that cannot be searched.
+    #[error(transparent)]
+    Tune(#[from] crate::tune::TuneError),
+    /// A searched hyperparameter the model does not have, or a value it refuses.
+    #[error("model `{model}` {detail}")]
+    Hyperparameter {
+        /// The model's kind.
+        model: &'static str,
+        /// What is wrong, and the fix.
+        detail: String,
+    },
+    /// No trial of a study has a score on any fold.
+    #[error(
+        "no trial scored: all {trials} trials x {folds} folds failed or scored NaN; see the failed tasks of the study's cross-validation step for their errors"
+    )]
+    NoTrialScored {
+        /// Trials in the study.
+        trials: usize,
+        /// Folds per trial.
+        folds: usize,
+    },
     /// Feature inference found no column to use.
     #[error(
         "no column can be a feature: {}; exclude fewer columns, raise `Inference::max_categories`, or give a feature spec with `Prepare::features`",
