@@ -15,7 +15,7 @@ pub use mlflow_core::{artifact, codec, dag, exec, gc, registry, step, store, tex
 
 // The machine-learning rooms (feature `ml`, on by default).
 #[cfg(feature = "ml")]
-pub use mlflow_ml::{data, eval, features, models, ndarray, report, tune, validate};
+pub use mlflow_ml::{analysis, data, eval, features, models, ndarray, report, tune, validate};
 
 /// Serde, as the library uses it: derive `Serialize` and `Deserialize` for your own artifacts
 /// without adding the crate yourself by pointing the derive at this re-export (or add `serde`

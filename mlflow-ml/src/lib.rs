@@ -22,6 +22,7 @@
 /// version, whose arrays would be different types.
 pub use ndarray;
 
+pub mod analysis;
 pub mod blocks;
 pub mod data;
 pub mod eval;

@@ -9,6 +9,7 @@ mod report_common;
 #[path = "../support/titanic.rs"]
 mod titanic;
 
+mod analysis;
 mod blocks;
 mod boosting;
 mod data;
