@@ -142,3 +142,57 @@ fn bad_inputs_are_refused_with_what_and_where() {
     );
     assert!(permutation_importance(x.view(), |_| Ok::<f64, String>(1.0), 0, 1, true).is_err());
 }
+
+#[test]
+fn slices_by_value_bins_and_crosses_count_rows_and_flag_small_ones() {
+    use mlflow::analysis::{Slicing, slice_metrics};
+    use mlflow::data::{Column, Table};
+    let sex: Vec<Option<String>> =
+        ["f", "m", "f", "m", "f", "m", "m", "m"].iter().map(|s| Some(s.to_string())).collect();
+    let age = vec![Some(5.0), Some(30.0), Some(40.0), None, Some(17.0), Some(60.0), Some(18.0), Some(35.0)];
+    let table =
+        Table::new(vec![("Sex".into(), Column::Str(sex)), ("Age".into(), Column::Float(age))]).unwrap();
+    let y = [1, 0, 1, 0, 1, 0, 1, 1];
+    let proba = ndarray::Array2::from_shape_fn((8, 2), |(i, j)| {
+        let p1 = [0.9, 0.2, 0.7, 0.4, 0.6, 0.1, 0.3, 0.8][i];
+        if j == 1 { p1 } else { 1.0 - p1 }
+    });
+    let by_sex = Slicing::by_value(&table, "Sex").unwrap();
+    let slices = slice_metrics(&by_sex, &y, proba.view(), 3).unwrap();
+    assert_eq!(slices.iter().map(|s| (s.slice.as_str(), s.count)).collect::<Vec<_>>(), [("f", 3), ("m", 5)]);
+    // Every female passenger survived: one class only, so no ROC AUC, and the note says why.
+    assert!(slices[0].metrics.is_none() && slices[0].note.is_some(), "{:?}", slices[0]);
+    let male = slices[1].metrics.as_ref().unwrap().binary().unwrap();
+    assert_eq!((male.samples, male.positives), (5, 2));
+
+    let ages = Slicing::by_bins(&table, "Age", &[17.0, 35.0]).unwrap();
+    assert_eq!(ages.labels, ["<= 17", "(17, 35]", "> 35", "null", "<= 17", "> 35", "(17, 35]", "(17, 35]"]);
+    let crossed = by_sex.cross(&ages).unwrap();
+    let slices = slice_metrics(&crossed, &y, proba.view(), 2).unwrap();
+    let counts: Vec<(&str, usize)> = slices.iter().map(|s| (s.slice.as_str(), s.count)).collect();
+    assert_eq!(
+        counts,
+        [("f x <= 17", 2), ("f x > 35", 1), ("m x (17, 35]", 3), ("m x > 35", 1), ("m x null", 1)]
+    );
+    assert!(slices[1].note.as_deref().unwrap().contains("fewer than 2 rows"));
+
+    assert!(
+        Slicing::by_value(&table, "Pclass")
+            .unwrap_err()
+            .to_string()
+            .contains("no column `Pclass`; its columns are Sex, Age")
+    );
+    assert!(Slicing::by_bins(&table, "Sex", &[1.0]).unwrap_err().to_string().contains("holds text"));
+    assert!(
+        Slicing::by_bins(&table, "Age", &[30.0, 20.0])
+            .unwrap_err()
+            .to_string()
+            .contains("strictly ascending")
+    );
+    assert!(
+        slice_metrics(&by_sex, &y[..3], proba.view(), 1)
+            .unwrap_err()
+            .to_string()
+            .contains("one of each per row")
+    );
+}

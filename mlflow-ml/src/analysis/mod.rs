@@ -1,6 +1,8 @@
-//! Model analysis beyond whole hold-out metrics: calibration, permutation importance and group
-//! fairness.
+//! Model analysis beyond whole hold-out metrics: slices, calibration, permutation importance and
+//! group fairness.
 //!
+//! - [`slice_metrics`]: metrics per slice of the rows ([`Slicing`] by a column's value, by bins
+//!   of a numeric column, or the cross of two), with counts; small slices flagged, not scored.
 //! - [`calibration_curve`]: scikit-learn's reliability curve (uniform or quantile bins), with the
 //!   expected calibration error ([`CalibrationCurve::expected_calibration_error`]); the Brier
 //!   score is [`eval::classification::brier_score`](crate::eval::classification::brier_score).
@@ -14,10 +16,12 @@
 mod calibration;
 mod fairness;
 mod importance;
+mod slices;
 
 pub use calibration::{Binning, CalibrationCurve, calibration_curve};
 pub use fairness::{Fairness, GroupRates, fairness};
 pub use importance::{Importance, permutation_importance};
+pub use slices::{SliceMetrics, Slicing, slice_metrics};
 
 /// What can go wrong analysing a model.
 ///
