@@ -39,9 +39,7 @@ impl Slicing {
     /// By bins of the numeric column `column`: `(-inf, e0]`, `(e0, e1]`, ..., `(e_last, inf)`
     /// for ascending `edges`.
     pub fn by_bins(table: &Table, column: &str, edges: &[f64]) -> Result<Slicing, AnalysisError> {
-        if edges.is_empty()
-            || edges.windows(2).any(|w| !(w[0] < w[1]))
-            || edges.iter().any(|e| !e.is_finite())
+        if edges.is_empty() || edges.iter().any(|e| !e.is_finite()) || edges.windows(2).any(|w| w[0] >= w[1])
         {
             return Err(AnalysisError::BadInput {
                 detail: format!("bins of `{column}` need finite, strictly ascending edges, not {edges:?}"),
