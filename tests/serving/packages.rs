@@ -83,3 +83,51 @@ fn multiclass_and_regression_packages_round_trip_with_their_task_and_self_test()
     assert_eq!(v[0], value);
     assert!(value > 1.4 && value < 5.0, "{value}");
 }
+
+#[test]
+fn a_package_is_measured_for_size_and_speed_in_the_pipeline_every_run() {
+    use mlflow::blocks::{self, Candidate, Prepare};
+    use mlflow::data::{CsvOptions, DataFile};
+    use mlflow::eval::ClassMetric;
+    use mlflow::models::NaiveBayesParams;
+    use mlflow::prelude::*;
+    use mlflow::serve::{MeasureStep, measure_rows};
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("store")).unwrap();
+    let iris = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/data/iris/iris.csv");
+    let columns = ["sepal_length", "sepal_width", "petal_length", "petal_width", "species"];
+    let mut p = Pipeline::new("measured");
+    let file = p.param("data", DataFile::open(iris).unwrap());
+    let csv = p.param("csv", CsvOptions::default().skip_lines(1).no_header(columns));
+    let raw = p.step(blocks::IngestStep, (file, csv));
+    let setup = p.param("setup", Prepare::label("species").test_fraction(0.25).seed(7));
+    let prepared = p.step(blocks::PrepareStep, (raw, setup));
+    let compared = blocks::compare(
+        &mut p,
+        prepared,
+        [Candidate::new("nb", NaiveBayesParams::default())],
+        ClassMetric::Accuracy,
+    );
+    let package = p.step(blocks::PackageStep, (compared.champion, compared.trained, prepared));
+    let measured = p.step(MeasureStep, (package, prepared));
+    let first = p.run(&store).unwrap().into_result().unwrap();
+    let d = first.get(measured).unwrap().clone();
+    let bytes = first.get(package).unwrap().to_bytes().unwrap().len() as u64;
+    assert_eq!(d.size_bytes, bytes);
+    assert!(d.latency_p50 <= d.latency_p99 && d.latency_p50 > std::time::Duration::ZERO, "{d:?}");
+    assert!(d.batch_rows_per_sec > 1000.0, "{d:?}");
+    let logged: Vec<&str> =
+        first.step("measure").unwrap().log.metrics.iter().map(|m| m.key.as_str()).collect();
+    assert_eq!(
+        logged,
+        ["deploy.size_bytes", "deploy.latency_p50_us", "deploy.latency_p99_us", "deploy.batch_rows_per_sec"]
+    );
+    let again = p.run(&store).unwrap();
+    assert_eq!(again.step("measure").unwrap().status, StepStatus::Ran, "measured on every run");
+    assert_eq!(again.step("package").unwrap().status, StepStatus::Cached);
+
+    let none = ndarray::Array2::<f64>::zeros((0, 4));
+    let err = measure_rows(first.get(package).unwrap(), none.view()).unwrap_err();
+    assert!(err.to_string().contains("no rows to measure"), "{err}");
+}

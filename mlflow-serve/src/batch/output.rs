@@ -8,7 +8,9 @@ use std::io::{self, Write};
 
 use super::BatchError;
 use super::stream::{ChunkRows, Plan, ScoredChunk};
-use mlflow_ml::features::{ClassLabel, ClassLabels};
+#[cfg(feature = "parquet")]
+use mlflow_ml::features::ClassLabel;
+use mlflow_ml::features::ClassLabels;
 use mlflow_ml::models::Outputs;
 
 /// A destination for scored chunks.
