@@ -8,8 +8,11 @@ mod http;
 mod run;
 #[path = "../../../tests/support/titanic.rs"]
 mod titanic;
+#[path = "../../../tests/support/v2_models.rs"]
+mod v2_models;
 
 mod commands;
 mod predictions_cli;
 mod score;
 mod server;
+mod v2;

@@ -40,6 +40,7 @@ mod error;
 mod metrics;
 mod request;
 mod shadow;
+mod v2;
 
 #[doc(hidden)]
 pub use request::parse_predict_body;
