@@ -1,11 +1,13 @@
 """KServe's own Python client against the Open Inference Protocol (KServe V2 REST) server.
 
-Pinned: ``kserve==0.21.0`` (the newest release that installs on Python 3.11), with the
-dependencies pip resolves for it; ``requirements.txt`` beside this file holds the pin.
+Pinned: ``kserve==0.21.0`` (the newest release that installs on Python 3.11) in
+``requirements.txt`` beside this file, and every package it resolves to (``httpx==0.29.0``,
+``numpy==2.4.6``, ``pydantic==2.14.4``, ...) in ``constraints.txt``.
 
 Usage (``.ci/run`` does this)::
 
-    python3 -m venv VENV && VENV/bin/pip install -r tests/kserve_v2/requirements.txt
+    python3 -m venv VENV
+    VENV/bin/pip install -r tests/kserve_v2/requirements.txt -c tests/kserve_v2/constraints.txt
     cargo run --example kserve_v2 --features server -- DIR &     # serves, writes DIR/expected.json
     VENV/bin/python tests/kserve_v2/check_client.py DIR/expected.json
 
