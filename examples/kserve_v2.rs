@@ -22,7 +22,8 @@ use mlflow::serve::server::{ModelSpec, Server, ServerConfig};
 use serde_json::{Value, json};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = std::env::args_os().nth(1).ok_or("give the directory to write the store and expected.json in")?;
+    let dir =
+        std::env::args_os().nth(1).ok_or("give the directory to write the store and expected.json in")?;
     let dir = std::path::PathBuf::from(dir);
     let store = Store::open(dir.join("store"))?;
     v2_models::register(&store);
@@ -48,7 +49,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     })
                     .collect();
                 expected["labels"] = json!(labels);
-                expected["probabilities"] = json!(p.rows().into_iter().map(|r| r.to_vec()).collect::<Vec<_>>());
+                expected["probabilities"] =
+                    json!(p.rows().into_iter().map(|r| r.to_vec()).collect::<Vec<_>>());
             }
             Outputs::Values(v) => expected["values"] = json!(v.to_vec()),
         }
