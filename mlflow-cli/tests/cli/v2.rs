@@ -705,15 +705,15 @@ impl Lcg {
 /// Replaces one random value somewhere in `value` by `with`.
 fn mutate(value: &mut Value, rng: &mut Lcg, with: Value) {
     match value {
-        Value::Object(map) if !map.is_empty() && rng.next() % 4 != 0 => {
+        Value::Object(map) if !map.is_empty() && !rng.next().is_multiple_of(4) => {
             let key = map.keys().nth(rng.next() as usize % map.len()).unwrap().clone();
-            if rng.next() % 5 == 0 {
+            if rng.next().is_multiple_of(5) {
                 map.remove(&key);
             } else {
                 mutate(map.get_mut(&key).unwrap(), rng, with);
             }
         }
-        Value::Array(items) if !items.is_empty() && rng.next() % 4 != 0 => {
+        Value::Array(items) if !items.is_empty() && !rng.next().is_multiple_of(4) => {
             let i = rng.next() as usize % items.len();
             mutate(&mut items[i], rng, with);
         }

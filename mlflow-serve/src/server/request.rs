@@ -138,13 +138,14 @@ fn append_columns(
             "the input tensors hold different numbers of rows; send every feature for every row",
         ));
     }
-    values.reserve(rows.saturating_mul(order.len()));
-    for i in 0..rows {
+    let ordered: Vec<&[f64]> = order.iter().map(|&c| columns[c].as_slice()).collect();
+    values.reserve(rows.saturating_mul(ordered.len()));
+    (0..rows).try_for_each(|i| {
         let at = values.len();
-        values.extend(order.iter().map(|&c| columns[c][i]));
+        values.extend(ordered.iter().map(|column| column[i]));
         scorer.check_row(i, &values[at..])?;
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// A parsed `:predict` request.
