@@ -461,6 +461,14 @@ impl InferRequest {
                     format!("`inputs` is {}, not a list; {SHAPE}", kind(other)),
                 ));
             }
+            None if fields.contains_key("instances") => {
+                return Err(ApiError::bad(
+                    ErrorCode::BadRequest,
+                    format!(
+                        "the body has `instances` (KServe V1) but no `inputs`; POST it to /v1/models/NAME:predict, or {SHAPE}"
+                    ),
+                ));
+            }
             None => {
                 return Err(ApiError::bad(
                     ErrorCode::BadRequest,
