@@ -58,6 +58,8 @@ mod v2;
 
 #[doc(hidden)]
 pub use request::parse_predict_body;
+#[doc(hidden)]
+pub use v2::parse_infer_body;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -489,6 +489,23 @@ impl InferRequest {
     }
 }
 
+/// Parses an `infer` body as the server does and checks its inputs against `scorer`'s signature:
+/// the model inputs row after row with their number of columns, or the refusal's error code and
+/// message.
+///
+/// Not public API: an entry point for the fuzz targets (`fuzz/` in the repository), which may
+/// change or go away at any time.
+#[doc(hidden)]
+pub fn parse_infer_body(
+    body: &[u8],
+    scorer: &crate::Scorer,
+) -> Result<(Vec<f64>, usize), (&'static str, String)> {
+    let refused = |e: ApiError| (e.code.as_str(), e.message);
+    let request = InferRequest::parse(body, scorer.names()).map_err(refused)?;
+    let rows = request.instances.matrix(scorer).map_err(refused)?;
+    Ok((rows.values().to_vec(), rows.columns()))
+}
+
 /// Tensors as instances: one matrix, or one column per feature of the signature `names`.
 fn instances(mut tensors: Vec<Tensor>, names: &[String]) -> Result<Instances, ApiError> {
     let features = crate::join(names);
