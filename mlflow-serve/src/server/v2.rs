@@ -652,44 +652,88 @@ fn infer_served(
     Ok(api::respond(&answered, body, arrival))
 }
 
+/// The `infer` answer, written directly (as V1's): `model_name`, `model_version`, `id` and the
+/// output tensors asked for, data flat and row-major.
 fn answer_body(served: &Served, answered: &api::Answered, id: &str, outputs: &[Output]) -> String {
     let package = answered.model.scorer.package();
     let predictions = &answered.scored.predictions;
     let n = predictions.len();
-    let tensors: Vec<Value> = outputs
-        .iter()
-        .map(|output| match output {
+    let mut body = String::with_capacity(128 + n * 64);
+    body.push_str("{\"model_name\":");
+    push_string(&mut body, &served.name);
+    let _ = write!(body, ",\"model_version\":\"{}\",\"id\":", answered.model.version);
+    push_string(&mut body, id);
+    body.push_str(",\"outputs\":[");
+    for (k, output) in outputs.iter().enumerate() {
+        if k > 0 {
+            body.push(',');
+        }
+        match output {
             Output::Label => {
-                let datatype = label_datatype(package.classes());
-                let data: Vec<Value> = predictions
-                    .iter()
-                    .map(|p| match package.classes().and_then(|c| c.label(p.label as usize)) {
-                        Some(ClassLabel::Int(v)) => Value::from(*v),
-                        Some(ClassLabel::Text(text)) => Value::String(text.clone()),
-                        None => Value::from(p.label),
-                    })
-                    .collect();
-                serde_json::json!({ "name": "label", "datatype": datatype, "shape": [n], "data": data })
+                let classes = package.classes();
+                let _ = write!(
+                    body,
+                    "{{\"name\":\"label\",\"datatype\":\"{}\",\"shape\":[{n}],\"data\":[",
+                    label_datatype(classes)
+                );
+                for (i, p) in predictions.iter().enumerate() {
+                    if i > 0 {
+                        body.push(',');
+                    }
+                    match classes.and_then(|c| c.label(p.label as usize)) {
+                        Some(ClassLabel::Int(v)) => {
+                            let _ = write!(body, "{v}");
+                        }
+                        Some(ClassLabel::Text(text)) => push_string(&mut body, text),
+                        None => {
+                            let _ = write!(body, "{}", p.label);
+                        }
+                    }
+                }
             }
             Output::Probabilities => {
-                let (columns, data) = match &answered.scored.outputs {
-                    Some(Outputs::Probabilities(p)) => (p.ncols(), p.iter().copied().collect::<Vec<f64>>()),
-                    // Binary answers scored one row at a time hold P(second class) only.
-                    _ => (2, predictions.iter().flat_map(|p| [1.0 - p.probability, p.probability]).collect()),
+                let columns = match &answered.scored.outputs {
+                    Some(Outputs::Probabilities(p)) => p.ncols(),
+                    _ => 2,
                 };
-                serde_json::json!({ "name": "probabilities", "datatype": "FP64", "shape": [n, columns], "data": data })
+                let _ = write!(
+                    body,
+                    "{{\"name\":\"probabilities\",\"datatype\":\"FP64\",\"shape\":[{n},{columns}],\"data\":["
+                );
+                match &answered.scored.outputs {
+                    Some(Outputs::Probabilities(p)) => push_numbers(&mut body, p.iter().copied()),
+                    // Binary answers scored one row at a time hold P(second class) only.
+                    _ => push_numbers(
+                        &mut body,
+                        predictions.iter().flat_map(|p| [1.0 - p.probability, p.probability]),
+                    ),
+                }
             }
             Output::Value => {
-                let data: Vec<f64> = predictions.iter().map(|p| p.probability).collect();
-                serde_json::json!({ "name": "value", "datatype": "FP64", "shape": [n], "data": data })
+                let _ = write!(body, "{{\"name\":\"value\",\"datatype\":\"FP64\",\"shape\":[{n}],\"data\":[");
+                push_numbers(&mut body, predictions.iter().map(|p| p.probability));
             }
-        })
-        .collect();
-    serde_json::json!({
-        "model_name": served.name,
-        "model_version": answered.model.version.to_string(),
-        "id": id,
-        "outputs": tensors,
-    })
-    .to_string()
+        }
+        body.push_str("]}");
+    }
+    body.push_str("]}");
+    body
+}
+
+fn push_string(body: &mut String, text: &str) {
+    body.push_str(&Value::String(text.to_owned()).to_string());
+}
+
+/// Numbers as JSON: finite ones in their shortest round-trip form, anything else as `null`.
+fn push_numbers(body: &mut String, values: impl Iterator<Item = f64>) {
+    for (i, v) in values.enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        if v.is_finite() {
+            let _ = write!(body, "{v}");
+        } else {
+            body.push_str("null");
+        }
+    }
 }
