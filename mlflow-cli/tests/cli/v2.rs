@@ -350,6 +350,65 @@ fn a_routing_key_in_the_parameters_is_sticky_as_in_v1() {
     server.shutdown().unwrap();
 }
 
+#[test]
+fn a_version_in_the_path_answers_from_that_version_while_it_serves() {
+    let (_dir, store) = fresh_store();
+    let spec = ModelSpec::new("binary@production").challenger("binary@candidate", ChallengerMode::Shadow);
+    let config = ServerConfig::new("127.0.0.1:0".parse().unwrap()).model(spec);
+    let server = Server::start(Store::open(&store).unwrap(), config).unwrap();
+    let addr = server.local_addr();
+    let metadata = http::get(addr, "/v2/models/binary/versions/2").json();
+    assert_eq!(metadata["versions"], json!(["2"]));
+    assert_eq!(metadata["classes"], json!([-1, 1]));
+    assert_eq!(http::get(addr, "/v2/models/binary/versions/1/ready").status, 200);
+    let gone = http::get(addr, "/v2/models/binary/versions/3/ready");
+    assert_eq!(gone.status, 404);
+    let message = gone.json()["error"].as_str().unwrap().to_owned();
+    assert!(message.contains("does not serve version 3 now; it serves 1, 2"), "{message}");
+    let word = http::get(addr, "/v2/models/binary/versions/latest");
+    assert_eq!(word.status, 404);
+    assert!(
+        word.json()["error"].as_str().unwrap().contains("`latest` is not a version number"),
+        "{}",
+        word.body
+    );
+
+    let Outputs::Probabilities(p2) = expected(&store, "binary@candidate") else { panic!("a classifier") };
+    let mut c = Client::connect(addr).unwrap();
+    let pinned = c
+        .send(
+            "POST",
+            "/v2/models/binary/versions/2/infer",
+            &[("x-request-id", "pinned")],
+            matrix().to_string().as_bytes(),
+        )
+        .unwrap();
+    assert_eq!(pinned.status, 200, "{}", pinned.body);
+    assert_eq!(
+        (pinned.header("x-model-version"), pinned.header("x-model-role")),
+        (Some("binary/2"), Some("challenger"))
+    );
+    let json = pinned.json();
+    assert_eq!(json["model_version"], "2");
+    assert_eq!(floats(&output(&json, "probabilities")["data"]), p2.iter().copied().collect::<Vec<f64>>());
+    let champion = c.post("/v2/models/binary/versions/1/infer", &matrix().to_string()).unwrap();
+    assert_eq!(champion.header("x-model-version"), Some("binary/1"));
+    let refused = c.post("/v2/models/binary/versions/9/infer", &matrix().to_string()).unwrap();
+    assert_eq!(
+        (refused.status, refused.json()["code"].as_str()),
+        (404, Some("unknown_model")),
+        "{}",
+        refused.body
+    );
+    server.shutdown().unwrap();
+
+    let log =
+        PredictionLog::read(PredictionLog::dir_in(&Store::open(&store).unwrap(), "binary")).unwrap().records;
+    let pinned: Vec<_> = log.iter().filter(|r| r.request_id == "pinned").collect();
+    assert_eq!(pinned.len(), 4, "the pinned version answers, and is not also scored as a shadow");
+    assert!(pinned.iter().all(|r| r.role == Role::Challenger && r.version == 2));
+}
+
 /// Sends `body` and checks the status, the error code and fragments of the message.
 fn refused(client: &mut Client, path: &str, body: &str, status: u16, code: &str, fragments: &[&str]) {
     let answer = client.post(path, body).unwrap_or_else(|e| panic!("{path} {body:.80}: {e}"));

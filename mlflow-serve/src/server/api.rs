@@ -18,7 +18,7 @@ use super::metrics::ErrorCode;
 use super::request::{self, Instances, PredictRequest};
 use super::shadow::ShadowJob;
 use super::v2;
-use super::{App, Loaded, Served, now_ms};
+use super::{App, Deployment, Loaded, Served, now_ms};
 use crate::{Durability, ModelPackage, Role, Route};
 use mlflow_core::text::escape_controls as esc;
 use mlflow_ml::features::{ClassLabel, ClassLabels};
@@ -47,6 +47,9 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/v2/models/{name}", get(v2::model_metadata))
         .route("/v2/models/{name}/ready", get(v2::model_ready))
         .route("/v2/models/{name}/infer", axum::routing::post(v2::infer))
+        .route("/v2/models/{name}/versions/{version}", get(v2::version_metadata))
+        .route("/v2/models/{name}/versions/{version}/ready", get(v2::version_ready))
+        .route("/v2/models/{name}/versions/{version}/infer", axum::routing::post(v2::version_infer))
         .route("/v2/health/live", get(live))
         .route("/healthz", get(live))
         .route("/v2/health/ready", get(ready))
@@ -235,9 +238,6 @@ async fn predict(
     scoring(app, served, headers, body, predict_served).await
 }
 
-/// What a protocol's handler does with a read body: parse it, call [`score_request`], answer.
-pub(crate) type Protocol = fn(&App, &Arc<Served>, &HeaderMap, &[u8], Arrival) -> Result<Response, ApiError>;
-
 /// When a request arrived: for the latency histogram and for the prediction log.
 #[derive(Clone, Copy)]
 pub(crate) struct Arrival {
@@ -245,7 +245,8 @@ pub(crate) struct Arrival {
     pub(crate) time_ms: i64,
 }
 
-/// Reads the body of a scoring request and hands it to `protocol`, both protocols alike: the
+/// Reads the body of a scoring request and hands it to `protocol` (which parses it, calls
+/// [`score_request`] and writes the answer), both protocols alike: the
 /// in-flight gauge, the body limits and timeout, refusals counted against the served model, and
 /// large bodies scored off the async scheduler.
 pub(crate) async fn scoring(
@@ -253,7 +254,7 @@ pub(crate) async fn scoring(
     served: Result<Arc<Served>, ApiError>,
     headers: HeaderMap,
     body: Body,
-    protocol: Protocol,
+    protocol: impl Fn(&App, &Arc<Served>, &HeaderMap, &[u8], Arrival) -> Result<Response, ApiError> + Send,
 ) -> Response {
     let arrival = Arrival { at: Instant::now(), time_ms: now_ms() };
     let _in_flight = app.metrics.in_flight();
@@ -285,6 +286,9 @@ pub(crate) struct ScoreRequest {
     pub(crate) key: Option<String>,
     /// An id the body carried (V2's `id`), used when there is no `x-request-id` header.
     pub(crate) id: Option<String>,
+    /// The version asked for by path (V2's `/versions/VERSION/infer`): it answers, whatever the
+    /// traffic plan says, if it serves now as the champion or a challenger.
+    pub(crate) version: Option<u32>,
 }
 
 /// A scored request: the version that answered, in which role, what it answered and the
@@ -310,9 +314,12 @@ pub(crate) fn score_request(
     let deployment = served.deployment();
     let key = routing_key(request.key.as_deref(), headers)?;
     let draw = if key.is_none() && !deployment.challengers.is_empty() { rand::random::<f64>() } else { 0.0 };
-    let (model, role) = match deployment.plan.route(key, draw) {
-        Route::Champion => (&deployment.champion, Role::Champion),
-        Route::Challenger(i) => (&deployment.challengers[i].model, Role::Challenger),
+    let (model, role) = match request.version {
+        Some(version) => served_version(served, &deployment, version)?,
+        None => match deployment.plan.route(key, draw) {
+            Route::Champion => (&deployment.champion, Role::Champion),
+            Route::Challenger(i) => (&deployment.challengers[i].model, Role::Challenger),
+        },
     };
     check(model)?;
     let rows = request.instances.matrix(&model.scorer)?;
@@ -343,7 +350,7 @@ pub(crate) fn score_request(
     let mut shadows = deployment.plan.shadows().peekable();
     if shadows.peek().is_some() {
         let instances = Arc::new(request.instances);
-        for i in shadows {
+        for i in shadows.filter(|&i| !Arc::ptr_eq(&deployment.challengers[i].model, model)) {
             let job = ShadowJob {
                 served: Arc::clone(served),
                 challenger: Arc::clone(&deployment.challengers[i].model),
@@ -358,6 +365,35 @@ pub(crate) fn score_request(
         }
     }
     Ok(Answered { model: Arc::clone(model), role, scored, request_id })
+}
+
+/// The version `version` of a served model if it serves now, as the champion or a challenger;
+/// else a 404 naming the versions it serves.
+pub(crate) fn served_version<'d>(
+    served: &Served,
+    deployment: &'d Deployment,
+    version: u32,
+) -> Result<(&'d Arc<Loaded>, Role), ApiError> {
+    if deployment.champion.version == version {
+        return Ok((&deployment.champion, Role::Champion));
+    }
+    if let Some(c) = deployment.challengers.iter().find(|c| c.model.version == version) {
+        return Ok((&c.model, Role::Challenger));
+    }
+    let mut versions: Vec<String> = std::iter::once(deployment.champion.version)
+        .chain(deployment.challengers.iter().map(|c| c.model.version))
+        .map(|v| v.to_string())
+        .collect();
+    versions.dedup();
+    Err(ApiError::new(
+        StatusCode::NOT_FOUND,
+        ErrorCode::UnknownModel,
+        format!(
+            "model `{}` does not serve version {version} now; it serves {} (leave out /versions/VERSION to be routed)",
+            esc(&served.name),
+            versions.join(", ")
+        ),
+    ))
 }
 
 /// The answer to a scored request, both protocols alike: counts it, and adds `x-request-id`,
@@ -389,7 +425,7 @@ fn predict_served(
 ) -> Result<Response, ApiError> {
     let request = PredictRequest::parse(bytes, served.deployment().champion.scorer.names())?;
     let probabilities = request.probabilities;
-    let scoring = ScoreRequest { instances: request.instances, key: request.key, id: None };
+    let scoring = ScoreRequest { instances: request.instances, key: request.key, id: None, version: None };
     let answered = score_request(app, served, headers, scoring, arrival, |model| {
         if probabilities && model.scorer.package().task() == Task::Regression {
             return Err(ApiError::bad(
@@ -511,7 +547,7 @@ async fn not_found(
         StatusCode::NOT_FOUND,
         ErrorCode::NotFound,
         format!(
-            "no route {}; the routes are POST /v1/models/NAME:predict, GET /v1/models[/NAME], POST /v2/models/NAME/infer, GET /v2, /v2/models/NAME[/ready], /, /v2/health/live, /v2/health/ready, /metrics",
+            "no route {}; the routes are POST /v1/models/NAME:predict, GET /v1/models[/NAME], POST /v2/models/NAME[/versions/VERSION]/infer, GET /v2, /v2/models/NAME[/versions/VERSION][/ready], /, /v2/health/live, /v2/health/ready, /metrics",
             esc(uri.path())
         ),
     );

@@ -10,6 +10,7 @@
 //! | `POST /v2/models/NAME/infer` | `{"id"?, "parameters": {"key"?}?, "inputs": [{"name": FEATURE, "shape": [N], "datatype": "FP64", "data": [...]}, ...], "outputs": [{"name": ...}]?}` (or one input of shape `[N, FEATURES]`) → `{"model_name", "model_version", "id", "outputs": [label, probabilities \| value]}` |
 //! | `GET /v2/models/NAME` | V2 metadata: `name`, `versions`, `platform`, `inputs` and `outputs` (name, datatype, shape), `classes` |
 //! | `GET /v2/models/NAME/ready` | 200 `{"name", "ready": true}` while it serves, 503 while shutting down |
+//! | `POST /v2/models/NAME/versions/VERSION/infer`, `GET /v2/models/NAME/versions/VERSION[/ready]` | as above, answered by that version while it serves (champion or challenger; 404 otherwise), whatever the traffic plan says |
 //! | `GET /v2` | V2 server metadata: `name`, `version`, `extensions` |
 //! | `GET /` | liveness as KServe's model server answers it: `{"status": "alive"}` |
 //! | `GET /v2/health/live`, `/healthz` | liveness: 200 while the process serves |

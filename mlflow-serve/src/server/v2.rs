@@ -63,15 +63,59 @@ fn served_by_path(app: &App, name: Result<Path<String>, PathRejection>) -> Resul
     app.served(&name).cloned()
 }
 
+/// A served model and a version from a `/versions/VERSION` path.
+fn served_version_by_path(
+    app: &App,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Result<(Arc<Served>, u32), ApiError> {
+    let Ok(Path((name, version))) = path else {
+        return Err(ApiError::bad(
+            ErrorCode::BadRequest,
+            "the model name or version in the path is not valid UTF-8",
+        ));
+    };
+    let served = app.served(&name)?;
+    let version = version.parse::<u32>().map_err(|_| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            ErrorCode::UnknownModel,
+            format!(
+                "`{}` is not a version number; model versions are numbers (GET /v2/models/{} lists the served one)",
+                esc(&version),
+                esc(&name)
+            ),
+        )
+    })?;
+    Ok((Arc::clone(served), version))
+}
+
 /// `GET /v2/models/NAME`: the champion's inputs and outputs.
 pub(crate) async fn model_metadata(
     State(app): State<Arc<App>>,
     name: Result<Path<String>, PathRejection>,
 ) -> Response {
-    match served_by_path(&app, name) {
-        Ok(served) => json(StatusCode::OK, &metadata(&served)),
+    match served_by_path(&app, name).and_then(|served| metadata(&served, None)) {
+        Ok(value) => json(StatusCode::OK, &value),
         Err(e) => e.answer(&app.unknown),
     }
+}
+
+/// `GET /v2/models/NAME/versions/VERSION`: that version's inputs and outputs, while it serves
+/// (as the champion or a challenger).
+pub(crate) async fn version_metadata(
+    State(app): State<Arc<App>>,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Response {
+    match served_version_by_path(&app, path).and_then(|(served, v)| metadata(&served, Some(v))) {
+        Ok(value) => json(StatusCode::OK, &value),
+        Err(e) => e.answer(&app.unknown),
+    }
+}
+
+fn ready_answer(app: &App, served: &Served) -> Response {
+    let ready = app.ready.load(Ordering::SeqCst);
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    json(status, &serde_json::json!({ "name": served.name, "ready": ready }))
 }
 
 /// `GET /v2/models/NAME/ready`: 200 while the model serves, 503 while shutting down.
@@ -80,11 +124,20 @@ pub(crate) async fn model_ready(
     name: Result<Path<String>, PathRejection>,
 ) -> Response {
     match served_by_path(&app, name) {
-        Ok(served) => {
-            let ready = app.ready.load(Ordering::SeqCst);
-            let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-            json(status, &serde_json::json!({ "name": served.name, "ready": ready }))
-        }
+        Ok(served) => ready_answer(&app, &served),
+        Err(e) => e.answer(&app.unknown),
+    }
+}
+
+/// `GET /v2/models/NAME/versions/VERSION/ready`: as `/ready`, and 404 for a version not serving.
+pub(crate) async fn version_ready(
+    State(app): State<Arc<App>>,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Response {
+    let checked = served_version_by_path(&app, path)
+        .and_then(|(served, v)| api::served_version(&served, &served.deployment(), v).map(|_| served));
+    match checked {
+        Ok(served) => ready_answer(&app, &served),
         Err(e) => e.answer(&app.unknown),
     }
 }
@@ -97,7 +150,28 @@ pub(crate) async fn infer(
     body: Body,
 ) -> Response {
     let served = served_by_path(&app, name);
-    api::scoring(app, served, headers, body, infer_served).await
+    api::scoring(app, served, headers, body, |app, served, headers, bytes, arrival| {
+        infer_served(app, served, headers, bytes, arrival, None)
+    })
+    .await
+}
+
+/// `POST /v2/models/NAME/versions/VERSION/infer`: that version answers, whatever the traffic
+/// plan says, while it serves as the champion or a challenger.
+pub(crate) async fn version_infer(
+    State(app): State<Arc<App>>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let (served, version) = match served_version_by_path(&app, path) {
+        Ok((served, version)) => (Ok(served), Some(version)),
+        Err(e) => (Err(e), None),
+    };
+    api::scoring(app, served, headers, body, move |app, served, headers, bytes, arrival| {
+        infer_served(app, served, headers, bytes, arrival, version)
+    })
+    .await
 }
 
 /// The label datatype of a classifier: `INT64` when every label is an integer, else `BYTES`.
@@ -108,11 +182,15 @@ fn label_datatype(classes: Option<&ClassLabels>) -> &'static str {
     }
 }
 
-fn metadata(served: &Served) -> Value {
+/// V2 metadata of the champion, or of `version` while it serves.
+fn metadata(served: &Served, version: Option<u32>) -> Result<Value, ApiError> {
     let d = served.deployment();
-    let package = d.champion.scorer.package();
-    let inputs: Vec<Value> = d
-        .champion
+    let model = match version {
+        Some(version) => api::served_version(served, &d, version)?.0,
+        None => &d.champion,
+    };
+    let package = model.scorer.package();
+    let inputs: Vec<Value> = model
         .scorer
         .names()
         .iter()
@@ -120,7 +198,7 @@ fn metadata(served: &Served) -> Value {
         .collect();
     let mut value = serde_json::json!({
         "name": served.name,
-        "versions": [d.champion.version.to_string()],
+        "versions": [model.version.to_string()],
         "platform": PLATFORM,
         "inputs": inputs,
         "outputs": output_metadata(package),
@@ -129,7 +207,7 @@ fn metadata(served: &Served) -> Value {
         // Not in the protocol's schema (clients ignore it): the column order of `probabilities`.
         value["classes"] = Value::Array(classes.labels().iter().map(label_value).collect());
     }
-    value
+    Ok(value)
 }
 
 fn output_metadata(package: &ModelPackage) -> Value {
@@ -633,6 +711,7 @@ fn infer_served(
     headers: &HeaderMap,
     bytes: &[u8],
     arrival: Arrival,
+    version: Option<u32>,
 ) -> Result<Response, ApiError> {
     if headers.contains_key("inference-header-content-length") {
         return Err(ApiError::bad(
@@ -640,9 +719,15 @@ fn infer_served(
             "the binary tensor data extension is not supported; send `data` as JSON (KServe's client: `set_data_from_numpy(array, binary_data=False)`)",
         ));
     }
-    let request = InferRequest::parse(bytes, served.deployment().champion.scorer.names())?;
+    let deployment = served.deployment();
+    let names = match version {
+        Some(version) => api::served_version(served, &deployment, version)?.0.scorer.names(),
+        None => deployment.champion.scorer.names(),
+    };
+    let request = InferRequest::parse(bytes, names)?;
     let mut outputs = Vec::new();
-    let scoring = ScoreRequest { instances: request.instances, key: request.key, id: request.id.clone() };
+    let scoring =
+        ScoreRequest { instances: request.instances, key: request.key, id: request.id.clone(), version };
     let answered = score_request(app, served, headers, scoring, arrival, |model| {
         outputs = wanted(request.outputs.as_deref(), model)?;
         Ok(())
