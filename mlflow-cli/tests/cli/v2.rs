@@ -730,7 +730,9 @@ fn every_bad_infer_request_gets_a_4xx_saying_what_where_and_what_to_do() {
     assert!(answer.json()["error"].as_str().unwrap().contains("/v2/models/NAME/infer"));
     let answer = c.post("/v2/models/binary/predict", "{}").unwrap();
     assert_eq!(answer.status, 404);
-    assert!(answer.json()["error"].as_str().unwrap().contains("POST /v2/models/NAME/infer"));
+    assert!(
+        answer.json()["error"].as_str().unwrap().contains("POST /v2/models/NAME[/versions/VERSION]/infer")
+    );
 
     // The server kept serving, and counted every refusal.
     let answer = c.post(infer, &inputs(&[x1, x2])).unwrap();
