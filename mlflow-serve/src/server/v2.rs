@@ -317,21 +317,18 @@ fn element(input: &str, ty: Datatype, datatype: &str, at: usize, value: &Value) 
     match (ty, value) {
         (Datatype::Bool, Value::Bool(b)) => Ok(f64::from(u8::from(*b))),
         (Datatype::Bool, _) => Err(wrong("not true or false")),
-        (_, Value::Number(n)) => match ty {
-            Datatype::Float => {
-                n.as_f64().filter(|v| v.is_finite()).ok_or_else(|| wrong("not a finite number"))
-            }
-            Datatype::Int { min, max } => match n.as_i64() {
-                Some(v) if (min..=max).contains(&v) => Ok(v as f64),
-                Some(_) => Err(wrong("out of the datatype's range")),
-                None => Err(wrong("not an integer")),
-            },
-            Datatype::UInt { max } => match n.as_u64() {
-                Some(v) if v <= max => Ok(v as f64),
-                Some(_) => Err(wrong("out of the datatype's range")),
-                None => Err(wrong("not a non-negative integer")),
-            },
-            Datatype::Bool => unreachable!("matched above"),
+        (Datatype::Float, Value::Number(n)) => {
+            n.as_f64().filter(|v| v.is_finite()).ok_or_else(|| wrong("not a finite number"))
+        }
+        (Datatype::Int { min, max }, Value::Number(n)) => match n.as_i64() {
+            Some(v) if (min..=max).contains(&v) => Ok(v as f64),
+            _ if n.is_u64() || n.is_i64() => Err(wrong("out of the datatype's range")),
+            _ => Err(wrong("not an integer")),
+        },
+        (Datatype::UInt { max }, Value::Number(n)) => match n.as_u64() {
+            Some(v) if v <= max => Ok(v as f64),
+            Some(_) => Err(wrong("out of the datatype's range")),
+            None => Err(wrong("not a non-negative integer")),
         },
         _ => Err(wrong("not a number")),
     }
