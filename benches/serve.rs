@@ -27,8 +27,20 @@
 //!   them, snappy, row groups of 8192 rows, in memory) through `serve::score_parquet`, with CSV
 //!   output: Parquet decoding in place of CSV parsing, the rest the same.
 
+//!
+//! Group `protocols` (with the `server` feature: `cargo bench --features server --bench serve --
+//! protocols`): the same Titanic rows through the HTTP server on 127.0.0.1, one keep-alive
+//! connection, no prediction log, answers read whole: KServe V1 (`instances` as lists) against
+//! the Open Inference Protocol (V2, one FP64 tensor per feature, and one `[N, 13]` matrix), for
+//! 1 and 100 rows. The scoring path after parsing is shared, so the differences are the wire
+//! formats.
+
 #[path = "../tests/support/titanic.rs"]
 mod titanic;
+
+#[cfg(feature = "server")]
+#[path = "../tests/support/http.rs"]
+mod http;
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -174,5 +186,56 @@ fn bench_batch_scoring(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, scoring, bench_prediction_log, bench_batch_scoring);
+#[cfg(feature = "server")]
+fn bench_protocols(c: &mut Criterion) {
+    use mlflow::serve::server::{ModelSpec, Server, ServerConfig};
+    let (_dir, store) = titanic::temp_store();
+    let (report, nodes, _) = titanic::register_demo(&store);
+    let data = report.get(nodes.prepared).expect("prepared features");
+    let names = data.train.names.clone();
+    let config = ServerConfig::new("127.0.0.1:0".parse().unwrap())
+        .model(ModelSpec::new("titanic"))
+        .prediction_log(None)
+        .worker_threads(1);
+    let server = Server::start(store, config).expect("server starts");
+    let mut client = http::Client::connect(server.local_addr()).expect("connect");
+    let mut group = c.benchmark_group("protocols");
+    for n in [1, 100] {
+        let rows: Vec<Vec<f64>> = data.test.x.rows().into_iter().take(n).map(|r| r.to_vec()).collect();
+        let v1 = serde_json::json!({ "instances": rows }).to_string();
+        let inputs: Vec<serde_json::Value> = names
+            .iter()
+            .enumerate()
+            .map(|(j, name)| {
+                let column: Vec<f64> = rows.iter().map(|r| r[j]).collect();
+                serde_json::json!({ "name": name, "shape": [n], "datatype": "FP64", "data": column })
+            })
+            .collect();
+        let v2 = serde_json::json!({ "inputs": inputs, "outputs": [{ "name": "label" }] }).to_string();
+        let flat: Vec<f64> = rows.iter().flatten().copied().collect();
+        let matrix = serde_json::json!({
+            "inputs": [{ "name": "x", "shape": [n, names.len()], "datatype": "FP64", "data": flat }],
+            "outputs": [{ "name": "label" }],
+        })
+        .to_string();
+        for (name, path, body) in [
+            ("v1", "/v1/models/titanic:predict", &v1),
+            ("v2", "/v2/models/titanic/infer", &v2),
+            ("v2_matrix", "/v2/models/titanic/infer", &matrix),
+        ] {
+            assert_eq!(client.post(path, body).expect("answer").status, 200, "{name}");
+            group.bench_function(format!("{name}_{n}"), |b| {
+                b.iter(|| client.post(path, black_box(body)).expect("answer"))
+            });
+        }
+    }
+    group.finish();
+    drop(client);
+    server.shutdown().expect("shutdown");
+}
+
+#[cfg(not(feature = "server"))]
+fn bench_protocols(_: &mut Criterion) {}
+
+criterion_group!(benches, scoring, bench_prediction_log, bench_batch_scoring, bench_protocols);
 criterion_main!(benches);

@@ -98,7 +98,7 @@ enum Command {
         #[arg(long, default_value_t = 600)]
         grace_secs: u64,
     },
-    /// Serve registered models over HTTP (KServe V1 protocol), with challengers and a prediction log.
+    /// Serve registered models over HTTP (KServe V1 and V2 protocols), with challengers and a prediction log.
     #[cfg(feature = "server")]
     Serve(serve::ServeArgs),
 }

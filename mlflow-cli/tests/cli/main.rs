@@ -8,9 +8,12 @@ mod http;
 mod run;
 #[path = "../../../tests/support/titanic.rs"]
 mod titanic;
+#[path = "../../../tests/support/v2_models.rs"]
+mod v2_models;
 
 mod commands;
 mod predictions_cli;
 mod score;
 mod server;
 mod tasks;
+mod v2;

@@ -280,7 +280,15 @@ fn every_bad_request_gets_a_4xx_naming_the_problem_and_the_server_keeps_serving(
         "no model `passengers` is served here; served: titanic",
     );
     refused(&mut c, "/v1/models/titanic:explain", DEMO, 404, "not_found", "unknown verb `:explain`");
-    refused(&mut c, "/v2/models/titanic/infer", DEMO, 404, "not_found", "no route");
+    refused(
+        &mut c,
+        "/v2/models/titanic/infer",
+        DEMO,
+        400,
+        "bad_request",
+        "POST it to /v1/models/NAME:predict",
+    );
+    refused(&mut c, "/v2/models/titanic/explain", DEMO, 404, "not_found", "no route");
     let long_key = "k".repeat(2000);
     let answer = c.send("POST", PREDICT, &[("x-routing-key", &long_key)], DEMO.as_bytes()).unwrap();
     assert_eq!(

@@ -15,9 +15,10 @@ use serde_json::Value;
 
 use super::error::ApiError;
 use super::metrics::ErrorCode;
-use super::request::{self, PredictRequest};
+use super::request::{self, Instances, PredictRequest};
 use super::shadow::ShadowJob;
-use super::{App, Served, now_ms};
+use super::v2;
+use super::{App, Deployment, Loaded, Served, now_ms};
 use crate::{Durability, ModelPackage, Role, Route};
 use mlflow_core::text::escape_controls as esc;
 use mlflow_ml::features::{ClassLabel, ClassLabels};
@@ -42,6 +43,13 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/", get(alive))
         .route("/v1/models", get(list_models))
         .route("/v1/models/{target}", get(model_metadata).post(predict))
+        .route("/v2", get(v2::server_metadata))
+        .route("/v2/models/{name}", get(v2::model_metadata))
+        .route("/v2/models/{name}/ready", get(v2::model_ready))
+        .route("/v2/models/{name}/infer", axum::routing::post(v2::infer))
+        .route("/v2/models/{name}/versions/{version}", get(v2::version_metadata))
+        .route("/v2/models/{name}/versions/{version}/ready", get(v2::version_ready))
+        .route("/v2/models/{name}/versions/{version}/infer", axum::routing::post(v2::version_infer))
         .route("/v2/health/live", get(live))
         .route("/healthz", get(live))
         .route("/v2/health/ready", get(ready))
@@ -86,8 +94,12 @@ async fn check_head(
 /// The client's `x-request-id` when it is a short printable ASCII string without spaces.
 fn client_request_id(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get("x-request-id")?.to_str().ok()?;
-    (!value.is_empty() && value.len() <= MAX_REQUEST_ID && value.bytes().all(|b| b.is_ascii_graphic()))
-        .then_some(value)
+    valid_request_id(value).then_some(value)
+}
+
+/// Whether a client's request id is kept: short printable ASCII without spaces.
+fn valid_request_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= MAX_REQUEST_ID && id.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// The routing key: the body's `key`, else the `x-routing-key` header.
@@ -196,7 +208,7 @@ fn predict_target(target: &str) -> Result<&str, ApiError> {
 }
 
 impl App {
-    fn served(&self, name: &str) -> Result<&Arc<Served>, ApiError> {
+    pub(crate) fn served(&self, name: &str) -> Result<&Arc<Served>, ApiError> {
         self.models.get(name).ok_or_else(|| {
             let mut names: Vec<&str> = self.models.keys().map(String::as_str).collect();
             names.sort_unstable();
@@ -215,20 +227,40 @@ async fn predict(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let arrived = Instant::now();
-    let time_ms = now_ms();
-    let _in_flight = app.metrics.in_flight();
-    // The body is read even for requests about to be refused, so the connection stays usable.
-    let bytes = read_body(body, &headers, app.max_body_bytes, app.body_read_timeout).await;
-    let served = match target
+    let served = target
         .map_err(|e| {
             ApiError::bad(
                 ErrorCode::BadRequest,
                 format!("{}; POST to /v1/models/NAME:predict", esc(&e.body_text())),
             )
         })
-        .and_then(|Path(target)| app.served(predict_target(&target)?).cloned())
-    {
+        .and_then(|Path(target)| app.served(predict_target(&target)?).cloned());
+    scoring(app, served, headers, body, predict_served).await
+}
+
+/// When a request arrived: for the latency histogram and for the prediction log.
+#[derive(Clone, Copy)]
+pub(crate) struct Arrival {
+    pub(crate) at: Instant,
+    pub(crate) time_ms: i64,
+}
+
+/// Reads the body of a scoring request and hands it to `protocol` (which parses it, calls
+/// [`score_request`] and writes the answer), both protocols alike: the
+/// in-flight gauge, the body limits and timeout, refusals counted against the served model, and
+/// large bodies scored off the async scheduler.
+pub(crate) async fn scoring(
+    app: Arc<App>,
+    served: Result<Arc<Served>, ApiError>,
+    headers: HeaderMap,
+    body: Body,
+    protocol: impl Fn(&App, &Arc<Served>, &HeaderMap, &[u8], Arrival) -> Result<Response, ApiError> + Send,
+) -> Response {
+    let arrival = Arrival { at: Instant::now(), time_ms: now_ms() };
+    let _in_flight = app.metrics.in_flight();
+    // The body is read even for requests about to be refused, so the connection stays usable.
+    let bytes = read_body(body, &headers, app.max_body_bytes, app.body_read_timeout).await;
+    let served = match served {
         Ok(served) => served,
         Err(e) => return e.answer(&app.unknown),
     };
@@ -236,9 +268,9 @@ async fn predict(
         // Large requests score on this thread outside the scheduler, so small ones (and health
         // checks) keep being answered meanwhile.
         if bytes.len() > BLOCKING_BODY_BYTES {
-            tokio::task::block_in_place(|| predict_served(&app, &served, &headers, &bytes, arrived, time_ms))
+            tokio::task::block_in_place(|| protocol(&app, &served, &headers, &bytes, arrival))
         } else {
-            predict_served(&app, &served, &headers, &bytes, arrived, time_ms)
+            protocol(&app, &served, &headers, &bytes, arrival)
         }
     };
     match bytes.and_then(answer) {
@@ -247,44 +279,62 @@ async fn predict(
     }
 }
 
-fn predict_served(
+/// A scoring request, whichever protocol carried it.
+pub(crate) struct ScoreRequest {
+    pub(crate) instances: Instances,
+    /// The routing key the body carried (else the `x-routing-key` header is used).
+    pub(crate) key: Option<String>,
+    /// An id the body carried (V2's `id`), used when there is no `x-request-id` header.
+    pub(crate) id: Option<String>,
+    /// The version asked for by path (V2's `/versions/VERSION/infer`): it answers, whatever the
+    /// traffic plan says, if it serves now as the champion or a challenger.
+    pub(crate) version: Option<u32>,
+}
+
+/// A scored request: the version that answered, in which role, what it answered and the
+/// request's id (as logged and sent back in `x-request-id`).
+pub(crate) struct Answered {
+    pub(crate) model: Arc<Loaded>,
+    pub(crate) role: Role,
+    pub(crate) scored: request::Scored,
+    pub(crate) request_id: Arc<str>,
+}
+
+/// The one scoring path of both protocols: routes the request to the champion or a challenger
+/// (by routing key or draw), lets the protocol `check` the chosen version can answer what was
+/// asked, checks and scores the rows, logs every row, queues shadow scorings.
+pub(crate) fn score_request(
     app: &App,
     served: &Arc<Served>,
     headers: &HeaderMap,
-    bytes: &[u8],
-    arrived: Instant,
-    time_ms: i64,
-) -> Result<Response, ApiError> {
+    request: ScoreRequest,
+    arrival: Arrival,
+    check: impl FnOnce(&Loaded) -> Result<(), ApiError>,
+) -> Result<Answered, ApiError> {
     let deployment = served.deployment();
-    let names = deployment.champion.scorer.names();
-    let request = PredictRequest::parse(bytes, names)?;
     let key = routing_key(request.key.as_deref(), headers)?;
     let draw = if key.is_none() && !deployment.challengers.is_empty() { rand::random::<f64>() } else { 0.0 };
-    let (model, role) = match deployment.plan.route(key, draw) {
-        Route::Champion => (&deployment.champion, Role::Champion),
-        Route::Challenger(i) => (&deployment.challengers[i].model, Role::Challenger),
+    let (model, role) = match request.version {
+        Some(version) => served_version(served, &deployment, version)?,
+        None => match deployment.plan.route(key, draw) {
+            Route::Champion => (&deployment.champion, Role::Champion),
+            Route::Challenger(i) => (&deployment.challengers[i].model, Role::Challenger),
+        },
     };
-    if request.probabilities && model.scorer.package().task() == Task::Regression {
-        return Err(ApiError::bad(
-            ErrorCode::BadRequest,
-            format!(
-                "model `{}` is a regressor: it answers values, not probabilities; leave out `\"probabilities\"`",
-                esc(model.scorer.package().name())
-            ),
-        ));
-    }
+    check(model)?;
     let rows = request.instances.matrix(&model.scorer)?;
     let started = Instant::now();
     let scored = request::score(&model.scorer, &rows)?;
     let predictions = &scored.predictions;
     let latency = started.elapsed();
-    let request_id: Arc<str> = match client_request_id(headers) {
-        Some(id) => Arc::from(id),
-        None => Arc::from(app.request_ids.next()),
-    };
+    let request_id: Arc<str> =
+        match client_request_id(headers).or(request.id.as_deref().filter(|id| valid_request_id(id))) {
+            Some(id) => Arc::from(id),
+            None => Arc::from(app.request_ids.next()),
+        };
     if let Some(log) = &served.log {
         let records =
-            request::records(&request_id, time_ms, model, role, rows.values(), predictions, latency);
+            request::records(&request_id, arrival.time_ms, model, role, rows.values(), predictions, latency);
         let append = || log.append(&records);
         // Waiting for the disk must not hold up the other requests of this worker thread.
         let appended =
@@ -300,26 +350,61 @@ fn predict_served(
     let mut shadows = deployment.plan.shadows().peekable();
     if shadows.peek().is_some() {
         let instances = Arc::new(request.instances);
-        for i in shadows {
+        for i in shadows.filter(|&i| !Arc::ptr_eq(&deployment.challengers[i].model, model)) {
             let job = ShadowJob {
                 served: Arc::clone(served),
                 challenger: Arc::clone(&deployment.challengers[i].model),
                 request_id: Arc::clone(&request_id),
-                time_ms,
+                time_ms: arrival.time_ms,
                 instances: Arc::clone(&instances),
-                arrived,
+                arrived: arrival.at,
             };
             if !app.shadows.push(job) {
                 served.metrics.shadow_dropped();
             }
         }
     }
-    let body = answer_body(model.scorer.package(), &scored, request.probabilities);
-    model.metrics.scored(role, predictions.len(), arrived.elapsed());
+    Ok(Answered { model: Arc::clone(model), role, scored, request_id })
+}
+
+/// The version `version` of a served model if it serves now, as the champion or a challenger;
+/// else a 404 naming the versions it serves.
+pub(crate) fn served_version<'d>(
+    served: &Served,
+    deployment: &'d Deployment,
+    version: u32,
+) -> Result<(&'d Arc<Loaded>, Role), ApiError> {
+    if deployment.champion.version == version {
+        return Ok((&deployment.champion, Role::Champion));
+    }
+    if let Some(c) = deployment.challengers.iter().find(|c| c.model.version == version) {
+        return Ok((&c.model, Role::Challenger));
+    }
+    let mut versions: Vec<String> = std::iter::once(deployment.champion.version)
+        .chain(deployment.challengers.iter().map(|c| c.model.version))
+        .map(|v| v.to_string())
+        .collect();
+    versions.dedup();
+    Err(ApiError::new(
+        StatusCode::NOT_FOUND,
+        ErrorCode::UnknownModel,
+        format!(
+            "model `{}` does not serve version {version} now; it serves {} (leave out /versions/VERSION to be routed)",
+            esc(&served.name),
+            versions.join(", ")
+        ),
+    ))
+}
+
+/// The answer to a scored request, both protocols alike: counts it, and adds `x-request-id`,
+/// `x-model-version` and `x-model-role`.
+pub(crate) fn respond(answered: &Answered, body: String, arrival: Arrival) -> Response {
+    let Answered { model, role, scored, request_id } = answered;
+    model.metrics.scored(*role, scored.predictions.len(), arrival.at.elapsed());
     let mut response = (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response();
     let headers = response.headers_mut();
     for (name, value) in [
-        ("x-request-id", &*request_id),
+        ("x-request-id", &**request_id),
         ("x-model-version", &model.reference),
         ("x-model-role", role.as_str()),
     ] {
@@ -327,10 +412,37 @@ fn predict_served(
             headers.insert(name, value);
         }
     }
-    Ok(response)
+    response
 }
 
-fn json(status: StatusCode, value: &Value) -> Response {
+/// KServe V1 `:predict`.
+fn predict_served(
+    app: &App,
+    served: &Arc<Served>,
+    headers: &HeaderMap,
+    bytes: &[u8],
+    arrival: Arrival,
+) -> Result<Response, ApiError> {
+    let request = PredictRequest::parse(bytes, served.deployment().champion.scorer.names())?;
+    let probabilities = request.probabilities;
+    let scoring = ScoreRequest { instances: request.instances, key: request.key, id: None, version: None };
+    let answered = score_request(app, served, headers, scoring, arrival, |model| {
+        if probabilities && model.scorer.package().task() == Task::Regression {
+            return Err(ApiError::bad(
+                ErrorCode::BadRequest,
+                format!(
+                    "model `{}` is a regressor: it answers values, not probabilities; leave out `\"probabilities\"`",
+                    esc(model.scorer.package().name())
+                ),
+            ));
+        }
+        Ok(())
+    })?;
+    let body = answer_body(answered.model.scorer.package(), &answered.scored, probabilities);
+    Ok(respond(&answered, body, arrival))
+}
+
+pub(crate) fn json(status: StatusCode, value: &Value) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], value.to_string()).into_response()
 }
 
@@ -435,7 +547,7 @@ async fn not_found(
         StatusCode::NOT_FOUND,
         ErrorCode::NotFound,
         format!(
-            "no route {}; the routes are POST /v1/models/NAME:predict, GET /v1/models[/NAME], /, /v2/health/live, /v2/health/ready, /metrics",
+            "no route {}; the routes are POST /v1/models/NAME:predict, GET /v1/models[/NAME], POST /v2/models/NAME[/versions/VERSION]/infer, GET /v2, /v2/models/NAME[/versions/VERSION][/ready], /, /v2/health/live, /v2/health/ready, /metrics",
             esc(uri.path())
         ),
     );
@@ -453,7 +565,7 @@ async fn method_not_allowed(
         StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::MethodNotAllowed,
         format!(
-            "{} is not allowed on {}; POST to /v1/models/NAME:predict, GET everything else",
+            "{} is not allowed on {}; POST to /v1/models/NAME:predict or /v2/models/NAME/infer, GET everything else",
             esc(method.as_str()),
             esc(uri.path())
         ),

@@ -44,10 +44,13 @@ pub(crate) enum ErrorCode {
     Internal,
     HeadersTooLarge,
     RequestTimeout,
+    ShapeMismatch,
+    WrongDatatype,
+    UnknownOutput,
 }
 
 impl ErrorCode {
-    const ALL: [ErrorCode; 16] = [
+    const ALL: [ErrorCode; 19] = [
         ErrorCode::MalformedJson,
         ErrorCode::BadRequest,
         ErrorCode::EmptyInstances,
@@ -64,6 +67,9 @@ impl ErrorCode {
         ErrorCode::Internal,
         ErrorCode::HeadersTooLarge,
         ErrorCode::RequestTimeout,
+        ErrorCode::ShapeMismatch,
+        ErrorCode::WrongDatatype,
+        ErrorCode::UnknownOutput,
     ];
 
     pub(crate) fn as_str(self) -> &'static str {
@@ -84,6 +90,9 @@ impl ErrorCode {
             ErrorCode::Internal => "internal",
             ErrorCode::HeadersTooLarge => "headers_too_large",
             ErrorCode::RequestTimeout => "request_timeout",
+            ErrorCode::ShapeMismatch => "shape_mismatch",
+            ErrorCode::WrongDatatype => "wrong_datatype",
+            ErrorCode::UnknownOutput => "unknown_output",
         }
     }
 

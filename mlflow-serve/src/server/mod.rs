@@ -1,24 +1,39 @@
-//! The HTTP scoring service: registered models behind the KServe V1 protocol, with
-//! champion/challenger traffic, a prediction log, Prometheus metrics and hot swaps on promotion.
+//! The HTTP scoring service: registered models behind the KServe V1 protocol and the Open
+//! Inference Protocol (KServe V2 REST), with champion/challenger traffic, a prediction log,
+//! Prometheus metrics and hot swaps on promotion.
 //!
 //! | method and path | what |
 //! |---|---|
 //! | `POST /v1/models/NAME:predict` | `{"instances": [[...], {"feature": value, ...}], "probabilities": true?, "key": "..."?}` → `{"predictions": [...], "probabilities": [...]?}` |
 //! | `GET /v1/models/NAME` | metadata: version, signature, lineage, challengers |
 //! | `GET /v1/models` | the served models |
+//! | `POST /v2/models/NAME/infer` | `{"id"?, "parameters": {"key"?}?, "inputs": [{"name": FEATURE, "shape": [N], "datatype": "FP64", "data": [...]}, ...], "outputs": [{"name": ...}]?}` (or one input of shape `[N, FEATURES]`) → `{"model_name", "model_version", "id", "outputs": [label, probabilities \| value]}` |
+//! | `GET /v2/models/NAME` | V2 metadata: `name`, `versions`, `platform`, `inputs` and `outputs` (name, datatype, shape), `classes` |
+//! | `GET /v2/models/NAME/ready` | 200 `{"name", "ready": true}` while it serves, 503 while shutting down |
+//! | `POST /v2/models/NAME/versions/VERSION/infer`, `GET /v2/models/NAME/versions/VERSION[/ready]` | as above, answered by that version while it serves (champion or challenger; 404 otherwise), whatever the traffic plan says |
+//! | `GET /v2` | V2 server metadata: `name`, `version`, `extensions` |
 //! | `GET /` | liveness as KServe's model server answers it: `{"status": "alive"}` |
 //! | `GET /v2/health/live`, `/healthz` | liveness: 200 while the process serves |
 //! | `GET /v2/health/ready`, `/readyz` | readiness: 200 with every model loaded, 503 while shutting down |
 //! | `GET /metrics` | Prometheus text format |
 //!
+//! V2 inputs are one tensor per feature (named as the signature names it, shape `[N]` or `[N, 1]`)
+//! or one matrix (`[N, FEATURES]`, under any other name, columns in signature order), of datatype
+//! `FP64`, `FP32`, `FP16`, `INT*`, `UINT*` or `BOOL`, with `data` flat or nested; the binary data
+//! extension is not supported. A classifier answers `label` (`INT64` when its labels are
+//! integers, `BYTES` when text) and `probabilities` (`FP64`, `[N, classes]`, columns in class
+//! order), a regressor `value` (`FP64`, `[N]`): every output unless an `outputs` list picks some.
+//! Both protocols parse into the same instances and go through one scoring path (routing, checks,
+//! prediction log, shadows, metrics); only the wire formats differ.
+//!
 //! Every refused request gets a 4xx with `{"error": "...", "code": "..."}`, except the few that
 //! hyper refuses before the service sees them (see [`ServerConfig::max_header_bytes`]). A client
 //! too slow with its request line and headers is disconnected
 //! ([`ServerConfig::header_read_timeout`]), one too slow with its body gets a 408
-//! ([`ServerConfig::body_read_timeout`]). A request may carry a
-//! routing key (the `key` field or the `x-routing-key` header) for sticky canaries and A/B tests,
-//! and an `x-request-id` header (one is made up otherwise); answers carry `x-request-id`,
-//! `x-model-version` (`NAME/VERSION`) and `x-model-role`.
+//! ([`ServerConfig::body_read_timeout`]). A request may carry a routing key (the `key` field,
+//! V2's `parameters.key`, or the `x-routing-key` header) for sticky canaries and A/B tests, and
+//! an `x-request-id` header (else V2's `id`; one is made up otherwise); answers carry
+//! `x-request-id`, `x-model-version` (`NAME/VERSION`) and `x-model-role`.
 //!
 //! ```no_run
 //! use mlflow_serve::server::{ModelSpec, Server, ServerConfig};
@@ -40,9 +55,12 @@ mod error;
 mod metrics;
 mod request;
 mod shadow;
+mod v2;
 
 #[doc(hidden)]
 pub use request::parse_predict_body;
+#[doc(hidden)]
+pub use v2::parse_infer_body;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -23,9 +23,17 @@ pub(crate) enum Instance {
     Named(BTreeMap<String, f64>),
 }
 
-/// The instances of a request.
+/// The instances of a request, as either protocol sent them; checked against the routed model
+/// (and each shadow challenger) by [`Instances::append_to`].
 #[derive(Debug)]
-pub(crate) struct Instances(Vec<Instance>);
+pub(crate) enum Instances {
+    /// KServe V1 instances: rows of values or of named values.
+    Rows(Vec<Instance>),
+    /// Rows of values in the model's feature order, one after the other (a V2 matrix tensor).
+    Matrix { values: Vec<f64>, columns: usize },
+    /// Named columns of `rows` values each (V2 tensors, one per feature).
+    Columns { names: Vec<String>, columns: Vec<Vec<f64>>, rows: usize },
+}
 
 /// Model inputs in one model's feature order, row after row.
 pub(crate) struct Rows {
@@ -53,13 +61,17 @@ impl Rows {
 
 impl Instances {
     pub(crate) fn len(&self) -> usize {
-        self.0.len()
+        match self {
+            Instances::Rows(rows) => rows.len(),
+            Instances::Matrix { values, columns } => values.len().checked_div(*columns).unwrap_or(0),
+            Instances::Columns { rows, .. } => *rows,
+        }
     }
 
     /// The instances in `scorer`'s feature order, checked against its signature.
     pub(crate) fn matrix(&self, scorer: &Scorer) -> Result<Rows, ApiError> {
         let columns = scorer.names().len();
-        let mut values = Vec::with_capacity(self.0.len() * columns);
+        let mut values = Vec::with_capacity(self.len().saturating_mul(columns));
         self.append_to(scorer, &mut values)?;
         Ok(Rows { values, columns })
     }
@@ -68,21 +80,72 @@ impl Instances {
     /// signature; on an error `values` is left as it was.
     pub(crate) fn append_to(&self, scorer: &Scorer, values: &mut Vec<f64>) -> Result<(), ApiError> {
         let start = values.len();
-        let appended = self.0.iter().enumerate().try_for_each(|(i, instance)| {
-            match instance {
-                Instance::Values(row) => {
+        let appended = match self {
+            Instances::Rows(rows) => rows.iter().enumerate().try_for_each(|(i, instance)| {
+                match instance {
+                    Instance::Values(row) => {
+                        scorer.check_row(i, row)?;
+                        values.extend_from_slice(row);
+                    }
+                    Instance::Named(named) => values.extend(scorer.ordered(i, named)?),
+                }
+                Ok(())
+            }),
+            Instances::Matrix { values: matrix, columns } => {
+                matrix.chunks(*columns.max(&1)).enumerate().try_for_each(|(i, row)| {
                     scorer.check_row(i, row)?;
                     values.extend_from_slice(row);
-                }
-                Instance::Named(named) => values.extend(scorer.ordered(i, named)?),
+                    Ok(())
+                })
             }
-            Ok(())
-        });
+            Instances::Columns { names, columns, rows } => {
+                append_columns(scorer, names, columns, *rows, values)
+            }
+        };
         if appended.is_err() {
             values.truncate(start);
         }
         appended
     }
+}
+
+/// Appends named columns as rows in `scorer`'s feature order: every feature once, no other name.
+fn append_columns(
+    scorer: &Scorer,
+    names: &[String],
+    columns: &[Vec<f64>],
+    rows: usize,
+    values: &mut Vec<f64>,
+) -> Result<(), ApiError> {
+    let expected = || crate::join(scorer.names());
+    if let Some(name) = names.iter().find(|n| !scorer.names().contains(n)) {
+        return Err(ServeError::UnknownFeature { row: 0, name: name.clone(), names: expected() }.into());
+    }
+    let order = scorer
+        .names()
+        .iter()
+        .map(|feature| {
+            names.iter().position(|n| n == feature).ok_or_else(|| ServeError::MissingFeature {
+                row: 0,
+                name: feature.clone(),
+                names: expected(),
+            })
+        })
+        .collect::<Result<Vec<usize>, ServeError>>()?;
+    if columns.iter().any(|c| c.len() != rows) {
+        return Err(ApiError::bad(
+            ErrorCode::ShapeMismatch,
+            "the input tensors hold different numbers of rows; send every feature for every row",
+        ));
+    }
+    let ordered: Vec<&[f64]> = order.iter().map(|&c| columns[c].as_slice()).collect();
+    values.reserve(rows.saturating_mul(ordered.len()));
+    (0..rows).try_for_each(|i| {
+        let at = values.len();
+        values.extend(ordered.iter().map(|column| column[i]));
+        scorer.check_row(i, &values[at..])?;
+        Ok(())
+    })
 }
 
 /// A parsed `:predict` request.
@@ -97,19 +160,7 @@ const SHAPE: &str =
 
 impl PredictRequest {
     pub(crate) fn parse(body: &[u8], names: &[String]) -> Result<PredictRequest, ApiError> {
-        let value: Value = serde_json::from_slice(body).map_err(|e| {
-            if e.to_string().starts_with("number out of range") {
-                ApiError::bad(
-                    ErrorCode::NonFinite,
-                    format!("a value is too large to be a finite number ({e}); send finite numbers"),
-                )
-            } else {
-                ApiError::bad(
-                    ErrorCode::MalformedJson,
-                    format!("the body is not valid JSON: {}; {SHAPE}", esc(&e.to_string())),
-                )
-            }
-        })?;
+        let value = parse_json(body, SHAPE)?;
         let Value::Object(mut fields) = value else {
             return Err(ApiError::bad(
                 ErrorCode::BadRequest,
@@ -159,8 +210,25 @@ impl PredictRequest {
             .enumerate()
             .map(|(i, instance)| parse_instance(i, instance, names))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(PredictRequest { instances: Instances(instances), probabilities, key })
+        Ok(PredictRequest { instances: Instances::Rows(instances), probabilities, key })
     }
+}
+
+/// A body as JSON; `hint` says what to send instead.
+pub(crate) fn parse_json(body: &[u8], hint: &str) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        if e.to_string().starts_with("number out of range") {
+            ApiError::bad(
+                ErrorCode::NonFinite,
+                format!("a value is too large to be a finite number ({e}); send finite numbers"),
+            )
+        } else {
+            ApiError::bad(
+                ErrorCode::MalformedJson,
+                format!("the body is not valid JSON: {}; {hint}", esc(&e.to_string())),
+            )
+        }
+    })
 }
 
 /// Parses a `:predict` body as the server does and checks its instances against `scorer`'s
@@ -231,7 +299,7 @@ const MAX_SHOWN: usize = 64;
 
 /// A client's JSON value as quoted in messages: its JSON text, cut to [`MAX_SHOWN`] characters,
 /// with control characters and bidi overrides escaped (JSON escapes only C0 controls).
-fn shown(value: &Value) -> String {
+pub(crate) fn shown(value: &Value) -> String {
     let text = value.to_string();
     let cut = match text.char_indices().nth(MAX_SHOWN) {
         Some((at, _)) => format!("{}...", &text[..at]),
@@ -241,7 +309,7 @@ fn shown(value: &Value) -> String {
 }
 
 /// A client's JSON value described and quoted: `null`, `a boolean true`, `a string "x"`, ...
-fn described(value: &Value) -> String {
+pub(crate) fn described(value: &Value) -> String {
     match value {
         Value::Null => "null".to_owned(),
         other => format!("{} {}", kind(other), shown(other)),
@@ -249,7 +317,7 @@ fn described(value: &Value) -> String {
 }
 
 /// How a JSON value is described in messages.
-fn kind(value: &Value) -> &'static str {
+pub(crate) fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
