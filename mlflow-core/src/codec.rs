@@ -227,6 +227,18 @@ pub fn encode_seq<'a>(elements: impl ExactSizeIterator<Item = &'a [u8]>) -> Resu
     Ok(out)
 }
 
+/// The number of elements of an encoded sequence (its length prefix, as [`encode_seq`] writes
+/// it), without decoding them; `None` if the bytes do not start with one.
+///
+/// ```
+/// let bytes = mlflow_core::codec::encode(&vec![7u8; 300]).unwrap();
+/// assert_eq!(mlflow_core::codec::seq_len(&bytes), Some(300));
+/// ```
+pub fn seq_len(bytes: &[u8]) -> Option<usize> {
+    let (len, _) = bincode::serde::decode_from_slice::<u64, _>(bytes, config()).ok()?;
+    usize::try_from(len).ok()
+}
+
 /// Decodes artifact bytes, refusing inputs longer than `limit` bytes and inputs with bytes left over.
 ///
 /// Memory follows the input, not the length prefixes inside it: a string or byte buffer is read

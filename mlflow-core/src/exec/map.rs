@@ -9,13 +9,13 @@
 //! is decoded or encoded again.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::attempt::Failure;
 use super::events::Event;
-use super::miss::{MissReason, cache_key, explain_miss, key_parts, lookup};
-use super::output::{Output, Stored};
+use super::miss::{MissReason, cache_key, lookup};
+use super::output::Output;
 use super::plan::PlannedTasks;
 use super::report::{StepReport, StepStatus};
 use super::schedule::{Outcome, Run, Task};
@@ -42,12 +42,6 @@ pub(super) fn map_key(identity: &StepIdentity, input_hashes: &[ContentHash], opt
 /// The encoding of `Option::Some` before its value, and of `None`.
 const OPTION_SOME: u8 = 1;
 const OPTION_NONE: u8 = 0;
-
-/// The number of elements of an encoded sequence: its length prefix.
-fn encoded_len(bytes: &[u8]) -> Option<usize> {
-    let (len, _) = bincode::serde::decode_from_slice::<u64, _>(bytes, bincode::config::standard()).ok()?;
-    usize::try_from(len).ok()
-}
 
 /// The tasks of mapped node `node` as a plan sees them, when its inputs' values can be had
 /// without running anything: params, and outputs of steps the plan expects to hit (`known`, by
@@ -222,37 +216,21 @@ impl Run<'_> {
         let forced = self.options.force.covers(name, identity.name);
         let use_cache = identity.options.cache && !forced;
         let mut report = self.base_report(task.node, key, started);
-        let miss_reason = if forced {
-            MissReason::Forced
-        } else if !identity.options.cache {
-            MissReason::CacheDisabled
-        } else {
-            match lookup(self.store, key) {
-                Ok((bytes, entry)) => {
-                    let total = encoded_len(&bytes).unwrap_or(0);
-                    report.status = StepStatus::Cached;
-                    report.source_run = Some(entry.run_id);
-                    report.output_hash = Some(entry.output);
-                    report.tasks = Some(TaskCounts { total, cached: total, ..TaskCounts::default() });
-                    report.duration = started.elapsed();
-                    self.emit(Event::StepCached { node: name, duration: report.duration });
-                    let value = self.stored(name, step, bytes);
-                    return MapStart::Done(Box::new(Outcome {
-                        report,
-                        input_hashes: task.input_hashes,
-                        value: Some((value, entry.output)),
-                    }));
-                }
-                Err(Some(reason)) => reason,
-                Err(None) => {
-                    let was =
-                        self.previous.get(name).and_then(|key| self.store.key_parts(*key).ok().flatten());
-                    explain_miss(
-                        was.as_ref(),
-                        &key_parts(identity, self.pipeline.input_parts(task.node, &task.input_hashes)),
-                    )
-                }
+        let miss_reason = match self.probe(task.node, key, &task.input_hashes, forced) {
+            Ok((bytes, entry)) => {
+                let total = codec::seq_len(&bytes).unwrap_or(0);
+                report.status = StepStatus::Cached;
+                report.source_run = Some(entry.run_id);
+                report.output_hash = Some(entry.output);
+                report.tasks = Some(TaskCounts { total, cached: total, ..TaskCounts::default() });
+                report.duration = started.elapsed();
+                self.emit(Event::StepCached { node: name, duration: report.duration });
+                let value = self.stored(name, step, bytes);
+                let outcome =
+                    Outcome { report, input_hashes: task.input_hashes, value: Some((value, entry.output)) };
+                return MapStart::Done(Box::new(outcome));
             }
+            Err(reason) => reason,
         };
         let mut inputs = Vec::with_capacity(task.inputs.len());
         let splitters = map.splitters();
@@ -321,16 +299,6 @@ impl Run<'_> {
             return MapStart::Done(Box::new(self.finish_map(&job)));
         }
         MapStart::Pending(job, misses)
-    }
-
-    fn stored(&self, name: &str, step: &Arc<dyn ErasedStep>, bytes: Vec<u8>) -> Output {
-        Output::Stored(Arc::new(Stored {
-            node: name.to_owned(),
-            bytes,
-            step: Arc::clone(step),
-            limit: self.store.decode_limit(),
-            value: OnceLock::new(),
-        }))
     }
 
     fn map_failed(

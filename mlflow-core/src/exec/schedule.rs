@@ -17,6 +17,7 @@ use crate::artifact::AnyArtifact;
 use crate::codec::ContentHash;
 use crate::dag::{ErasedStep, NodeKind, Pipeline, StepIdentity};
 use crate::store::Store;
+use crate::store::cache::CacheEntry;
 use crate::track::StepLog;
 
 /// What a worker takes up next: a node, or one task of a mapped node being run.
@@ -257,47 +258,24 @@ impl<'a> Run<'a> {
             log: StepLog::default(),
             tasks: None,
         };
-        let reason = if forced {
-            MissReason::Forced
-        } else if !identity.options.cache {
-            MissReason::CacheDisabled
-        } else {
-            match lookup(self.store, key) {
-                Ok((bytes, entry)) => {
-                    let hash = entry.output;
-                    report.source_run = Some(entry.run_id);
-                    // A log this build cannot read is not a reason to recompute the step.
-                    report.log = entry
-                        .log
-                        .and_then(|bytes| crate::codec::decode(&bytes, u64::MAX).ok())
-                        .unwrap_or_default();
-                    let value = Output::Stored(Arc::new(Stored {
-                        node: spec.name.clone(),
-                        bytes,
-                        step: Arc::clone(step),
-                        limit: self.store.decode_limit(),
-                        value: OnceLock::new(),
-                    }));
-                    report.status = StepStatus::Cached;
-                    report.output_hash = Some(hash);
-                    report.duration = started.elapsed();
-                    self.emit(Event::StepCached { node: &spec.name, duration: report.duration });
-                    tracing::info!(target: "mlflow", node = %spec.name, "step cached");
-                    return Outcome { report, input_hashes: hashes, value: Some((value, hash)) };
-                }
-                Err(Some(reason)) => reason,
-                Err(None) => {
-                    // The last key's parts are read only when a miss needs explaining.
-                    let was = self
-                        .previous
-                        .get(&spec.name)
-                        .and_then(|key| self.store.key_parts(*key).ok().flatten());
-                    explain_miss(
-                        was.as_ref(),
-                        &key_parts(identity, self.pipeline.input_parts(task.node, &hashes)),
-                    )
-                }
+        let reason = match self.probe(task.node, key, &hashes, forced) {
+            Ok((bytes, entry)) => {
+                let hash = entry.output;
+                report.source_run = Some(entry.run_id);
+                // A log this build cannot read is not a reason to recompute the step.
+                report.log = entry
+                    .log
+                    .and_then(|bytes| crate::codec::decode(&bytes, u64::MAX).ok())
+                    .unwrap_or_default();
+                let value = self.stored(&spec.name, step, bytes);
+                report.status = StepStatus::Cached;
+                report.output_hash = Some(hash);
+                report.duration = started.elapsed();
+                self.emit(Event::StepCached { node: &spec.name, duration: report.duration });
+                tracing::info!(target: "mlflow", node = %spec.name, "step cached");
+                return Outcome { report, input_hashes: hashes, value: Some((value, hash)) };
             }
+            Err(reason) => reason,
         };
         report.miss_reason = Some(reason);
         let inputs: std::result::Result<Vec<AnyArtifact>, Failure> = task
@@ -349,6 +327,44 @@ impl<'a> Run<'a> {
                 Outcome { report, input_hashes: hashes, value: None }
             }
         }
+    }
+
+    /// Looks node `node`'s output up under `key` (unless `forced` or its step's caching is off):
+    /// the verified bytes and their entry, or why the run must compute them.
+    pub(super) fn probe(
+        &self,
+        node: usize,
+        key: ContentHash,
+        hashes: &[ContentHash],
+        forced: bool,
+    ) -> Result<(Vec<u8>, CacheEntry), MissReason> {
+        let spec = &self.pipeline.nodes[node];
+        let identity = step_identity(spec);
+        if forced {
+            return Err(MissReason::Forced);
+        }
+        if !identity.options.cache {
+            return Err(MissReason::CacheDisabled);
+        }
+        lookup(self.store, key).map_err(|reason| {
+            reason.unwrap_or_else(|| {
+                // The last key's parts are read only when a miss needs explaining.
+                let was =
+                    self.previous.get(&spec.name).and_then(|key| self.store.key_parts(*key).ok().flatten());
+                explain_miss(was.as_ref(), &key_parts(identity, self.pipeline.input_parts(node, hashes)))
+            })
+        })
+    }
+
+    /// Cached bytes of node `name`'s output, decoded by `step` when first needed.
+    pub(super) fn stored(&self, name: &str, step: &Arc<dyn ErasedStep>, bytes: Vec<u8>) -> Output {
+        Output::Stored(Arc::new(Stored {
+            node: name.to_owned(),
+            bytes,
+            step: Arc::clone(step),
+            limit: self.store.decode_limit(),
+            value: OnceLock::new(),
+        }))
     }
 
     /// Runs the attempts of a step until one succeeds or retries run out.
