@@ -60,6 +60,25 @@ fn split<A: Artifact + Clone>(value: &AnyArtifact) -> Result<Elements, String> {
 /// except that any input may be a `Node<Vec<T>>` where the step takes a `T`. rustc checks it.
 ///
 /// Implemented for one node and for tuples of up to 8 nodes.
+///
+/// ```
+/// use mlflow_core::dag::MapWiresInto;
+/// use mlflow_core::prelude::*;
+/// fn wire<I: MapWiresInto<(u64, String)>>(inputs: I) -> usize { inputs.endpoints().len() }
+/// let mut p = Pipeline::new("doc");
+/// let xs = p.param("xs", vec![1u64, 2, 3]); // one task per element
+/// let label = p.param("label", String::from("x")); // the same for every task
+/// assert_eq!(wire((xs, label)), 2);
+/// ```
+///
+/// ```compile_fail
+/// use mlflow_core::dag::MapWiresInto;
+/// use mlflow_core::prelude::*;
+/// fn wire<I: MapWiresInto<(u64,)>>(_: I) {}
+/// let mut p = Pipeline::new("doc");
+/// let words = p.param("words", vec![String::from("a")]);
+/// wire(words); // a list of `String`s cannot feed a `u64` input
+/// ```
 #[diagnostic::on_unimplemented(
     message = "these nodes cannot be mapped into this step: it expects inputs of types `{Inputs}`, but was given `{Self}`",
     label = "expected one node per input of `{Inputs}`, each `Node<T>` or `Node<Vec<T>>`",

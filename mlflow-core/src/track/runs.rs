@@ -116,6 +116,17 @@ pub struct StepRecord {
 /// The tasks of a mapped step: how many there were and what happened to them.
 ///
 /// A mapped step served from the cache as a whole counts every task as cached.
+///
+/// ```
+/// use mlflow_core::exec::{TaskCounts, TaskFailure};
+/// let counts = TaskCounts {
+///     total: 10,
+///     ran: 3,
+///     cached: 6,
+///     failed: vec![TaskFailure { index: 4, error: "diverged".into() }],
+/// };
+/// assert_eq!(counts.to_string(), "10 tasks: 3 ran, 6 cached, 1 failed");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct TaskCounts {
     /// Tasks in all (the elements, or their combinations).
