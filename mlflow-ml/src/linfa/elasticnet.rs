@@ -38,7 +38,13 @@ pub struct LinfaElasticNetParams {
 
 impl Default for LinfaElasticNetParams {
     fn default() -> Self {
-        LinfaElasticNetParams { penalty: 1.0, l1_ratio: 0.5, fit_intercept: true, tolerance: 1e-4, max_iterations: 1000 }
+        LinfaElasticNetParams {
+            penalty: 1.0,
+            l1_ratio: 0.5,
+            fit_intercept: true,
+            tolerance: 1e-4,
+            max_iterations: 1000,
+        }
     }
 }
 
@@ -87,7 +93,11 @@ impl PartialEq for LinfaElasticNet {
 impl LinfaElasticNet {
     /// Fits linfa's elastic net on finite `x` and `y`, the features centered first when
     /// `params.fit_intercept`.
-    pub fn fit(x: ArrayView2<'_, f64>, y: &[f64], params: &LinfaElasticNetParams) -> Result<Self, ModelError> {
+    pub fn fit(
+        x: ArrayView2<'_, f64>,
+        y: &[f64],
+        params: &LinfaElasticNetParams,
+    ) -> Result<Self, ModelError> {
         check_regression_training(x, y)?;
         if !(params.penalty >= 0.0 && params.penalty.is_finite()) {
             return Err(invalid(ELASTIC_NET, "penalty", params.penalty, "a finite number >= 0"));

@@ -2,7 +2,7 @@
 
 use linfa_clustering::KMeans;
 use linfa_nn::distance::L2Dist;
-use ndarray::{Array2, ArrayView2};
+use ndarray::{Array2, ArrayView1, ArrayView2};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
@@ -63,7 +63,10 @@ impl LinfaKMeansParams {
 ///
 /// [`LinfaKMeans::fit`] numbers the clusters in the order their first member appears in the
 /// training rows (the cluster of row 0 is cluster 0), not in the order linfa's random start
-/// found them, so the same clusters get the same ids and column names whatever the seed. The output is the Euclidean distance to every
+/// found them, so the same clusters get the same ids and column names whatever the seed. linfa
+/// runs "m_k-means" (each update counts the previous centroid as one more member), whose
+/// centroids stop within its tolerance of their rows' mean; the adapter's fit finishes with
+/// Lloyd's steps, so its centroids are the means of their rows, as scikit-learn's. The output is the Euclidean distance to every
 /// centroid (linfa's own `transform` is the *squared* distance to the nearest one only) or the
 /// nearest cluster's id (the first on a tie).
 ///
@@ -73,8 +76,9 @@ impl LinfaKMeansParams {
 /// let x = array![[10.0, 0.0], [10.5, 0.0], [0.0, 0.0], [0.5, 0.0]];
 /// let km = LinfaKMeans::fit(x.view(), &LinfaKMeansParams::new(2))?;
 /// assert_eq!(km.output_names(), ["kmeans_dist_0", "kmeans_dist_1"]);
+/// assert_eq!(km.centroids(), array![[10.25, 0.0], [0.25, 0.0]]); // row 0's cluster first
 /// let d = km.transform(array![[0.25, 0.0]].view())?;
-/// assert_eq!(d, array![[10.0, 0.0]]); // cluster 0 is row 0's, near (10, 0)
+/// assert_eq!(d, array![[10.0, 0.0]]);
 /// let ids = km.with_output(KMeansOutput::Cluster).transform(x.view())?;
 /// assert_eq!(ids.column(0).to_vec(), [0.0, 0.0, 1.0, 1.0]);
 /// # Ok::<(), mlflow_ml::models::ModelError>(())
@@ -82,14 +86,15 @@ impl LinfaKMeansParams {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LinfaKMeans {
     model: KMeans<f64, L2Dist>,
-    /// `order[i]`: linfa's index of our cluster `i`.
-    order: Vec<usize>,
+    /// The centroids, in the adapter's order.
+    centroids: Array2<f64>,
     output: KMeansOutput,
     prefix: String,
 }
 
 impl LinfaKMeans {
-    /// Fits linfa's k-means on finite `x`.
+    /// Fits linfa's k-means on finite `x`, then finishes with Lloyd's steps (each centroid the
+    /// mean of its rows) until no row changes cluster, and numbers the clusters by their first row.
     pub fn fit(x: ArrayView2<'_, f64>, params: &LinfaKMeansParams) -> Result<Self, ModelError> {
         check_training(x)?;
         if params.n_clusters == 0 || params.n_clusters > x.nrows() {
@@ -113,25 +118,41 @@ impl LinfaKMeans {
             .fit(&dataset)
             .map_err(|e| linfa_error(KMEANS, e))?;
         let mut km = Self::from_fitted(model)?.with_output(params.output);
-        // Number the clusters in the order their first member appears in the training rows.
-        let linfa_ids = km.nearest_linfa(x);
-        let mut order = Vec::with_capacity(km.order.len());
-        for id in linfa_ids {
+        // linfa's centroids are m_k-means estimates (the previous centroid counts as one more
+        // member), within its tolerance of their rows' mean: finish with Lloyd's steps.
+        let mut ids = nearest(km.centroids.view(), x);
+        for _ in 0..params.max_iterations {
+            let mut sums = Array2::<f64>::zeros(km.centroids.dim());
+            let mut counts = vec![0usize; km.centroids.nrows()];
+            for (row, &id) in x.rows().into_iter().zip(&ids) {
+                let mut sum = sums.row_mut(id);
+                sum += &row;
+                counts[id] += 1;
+            }
+            for ((mut c, sum), &n) in km.centroids.rows_mut().into_iter().zip(sums.rows()).zip(&counts) {
+                if n > 0 {
+                    c.assign(&(&sum / n as f64));
+                }
+            }
+            let next = nearest(km.centroids.view(), x);
+            if next == ids {
+                break;
+            }
+            ids = next;
+        }
+        // Number the clusters in the order their first row appears.
+        let mut order = Vec::with_capacity(km.centroids.nrows());
+        for &id in ids.iter().chain(&(0..km.centroids.nrows()).collect::<Vec<_>>()) {
             if !order.contains(&id) {
                 order.push(id);
             }
         }
-        for id in 0..km.order.len() {
-            if !order.contains(&id) {
-                order.push(id);
-            }
-        }
-        km.order = order;
+        km.centroids = km.centroids.select(ndarray::Axis(0), &order);
         Ok(km)
     }
 
-    /// Adapts a k-means model fitted with linfa (distances as output), its clusters numbered as
-    /// linfa numbers them.
+    /// Adapts a k-means model fitted with linfa (distances as output): its centroids and cluster
+    /// numbers as linfa has them.
     ///
     /// ```
     /// use mlflow_ml::linfa::{FittedTransformer, LinfaKMeans, linfa::prelude::*, linfa_clustering::KMeans};
@@ -143,15 +164,18 @@ impl LinfaKMeans {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn from_fitted(model: KMeans<f64, L2Dist>) -> Result<Self, ModelError> {
-        let centroids = model.centroids();
+        let centroids = model.centroids().clone();
         if centroids.nrows() == 0 || centroids.ncols() == 0 || centroids.iter().any(|v| !v.is_finite()) {
             return Err(ModelError::Corrupt {
                 model: KMEANS,
-                detail: format!("{} x {} centroids, or some not finite", centroids.nrows(), centroids.ncols()),
+                detail: format!(
+                    "{} x {} centroids, or some not finite",
+                    centroids.nrows(),
+                    centroids.ncols()
+                ),
             });
         }
-        let order: Vec<usize> = (0..centroids.nrows()).collect();
-        Ok(LinfaKMeans { model, order, output: KMeansOutput::Distances, prefix: "kmeans".into() })
+        Ok(LinfaKMeans { model, centroids, output: KMeansOutput::Distances, prefix: "kmeans".into() })
     }
 
     /// The same model with another output.
@@ -166,69 +190,70 @@ impl LinfaKMeans {
         self
     }
 
-    /// The fitted linfa model (its cluster indices are linfa's, not the adapter's).
+    /// The fitted linfa model (its centroids before the Lloyd steps, in linfa's order).
     pub fn fitted(&self) -> &KMeans<f64, L2Dist> {
         &self.model
     }
 
     /// The number of clusters.
     pub fn n_clusters(&self) -> usize {
-        self.order.len()
+        self.centroids.nrows()
     }
 
     /// The centroids, one row per cluster in the adapter's order.
-    pub fn centroids(&self) -> Array2<f64> {
-        self.model.centroids().select(ndarray::Axis(0), &self.order)
+    pub fn centroids(&self) -> &Array2<f64> {
+        &self.centroids
     }
 
     /// The nearest cluster of each row (the first on a tie).
     pub fn predict(&self, x: ArrayView2<'_, f64>) -> Result<Vec<usize>, ModelError> {
-        let d = self.distances(x)?;
-        Ok(crate::models::argmax_rows((-d).view()).to_vec())
-    }
-
-    /// linfa's index of the nearest centroid of each (checked) row, the first on a tie.
-    fn nearest_linfa(&self, x: ArrayView2<'_, f64>) -> Vec<usize> {
-        let centroids = self.model.centroids();
-        x.rows()
-            .into_iter()
-            .map(|row| {
-                let mut best = (0, f64::INFINITY);
-                for (i, c) in centroids.rows().into_iter().enumerate() {
-                    let d: f64 = row.iter().zip(c).map(|(a, b)| (a - b) * (a - b)).sum();
-                    if d < best.1 {
-                        best = (i, d);
-                    }
-                }
-                best.0
-            })
-            .collect()
+        check_input(x, self.n_features())?;
+        Ok(nearest(self.centroids.view(), x))
     }
 
     fn distances(&self, x: ArrayView2<'_, f64>) -> Result<Array2<f64>, ModelError> {
         check_input(x, self.n_features())?;
-        let centroids = self.centroids();
-        if self.order.iter().any(|&i| i >= self.model.centroids().nrows()) {
-            return Err(ModelError::Corrupt { model: KMEANS, detail: "a cluster index out of range".into() });
-        }
-        let mut out = Array2::zeros((x.nrows(), centroids.nrows()));
+        let mut out = Array2::zeros((x.nrows(), self.centroids.nrows()));
         for (row, mut d) in x.rows().into_iter().zip(out.rows_mut()) {
-            for (c, d) in centroids.rows().into_iter().zip(d.iter_mut()) {
-                *d = row.iter().zip(c).map(|(a, b)| (a - b) * (a - b)).sum::<f64>().sqrt();
+            for (c, d) in self.centroids.rows().into_iter().zip(d.iter_mut()) {
+                *d = squared_distance(row, c).sqrt();
             }
         }
         Ok(out)
     }
 }
 
+fn squared_distance(a: ArrayView1<'_, f64>, b: ArrayView1<'_, f64>) -> f64 {
+    a.iter().zip(b).map(|(u, v)| (u - v) * (u - v)).sum()
+}
+
+/// The index of the nearest centroid of each row, the first on a tie.
+fn nearest(centroids: ArrayView2<'_, f64>, x: ArrayView2<'_, f64>) -> Vec<usize> {
+    x.rows()
+        .into_iter()
+        .map(|row| {
+            let mut best = (0, f64::INFINITY);
+            for (i, c) in centroids.rows().into_iter().enumerate() {
+                let d = squared_distance(row, c);
+                if d < best.1 {
+                    best = (i, d);
+                }
+            }
+            best.0
+        })
+        .collect()
+}
+
 impl FittedTransformer for LinfaKMeans {
     fn n_features(&self) -> usize {
-        self.model.centroids().ncols()
+        self.centroids.ncols()
     }
 
     fn output_names(&self) -> Vec<String> {
         match self.output {
-            KMeansOutput::Distances => (0..self.n_clusters()).map(|i| format!("{}_dist_{i}", self.prefix)).collect(),
+            KMeansOutput::Distances => {
+                (0..self.n_clusters()).map(|i| format!("{}_dist_{i}", self.prefix)).collect()
+            }
             KMeansOutput::Cluster => vec![format!("{}_cluster", self.prefix)],
         }
     }

@@ -61,7 +61,8 @@ impl LinfaLinear {
         if model.params().iter().chain([&model.intercept()]).any(|v| !v.is_finite()) {
             return Err(ModelError::Linfa {
                 model: LINEAR,
-                detail: "the least squares solution is not finite (are some features collinear or constant?)".into(),
+                detail: "the least squares solution is not finite (are some features collinear or constant?)"
+                    .into(),
             });
         }
         Ok(LinfaLinear { model })

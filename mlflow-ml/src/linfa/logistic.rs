@@ -1,6 +1,8 @@
 //! linfa-logistic's binary and multinomial logistic regressions as a [`Classifier`].
 
-use linfa_logistic::{FittedLogisticRegression, LogisticRegression, MultiFittedLogisticRegression, MultiLogisticRegression};
+use linfa_logistic::{
+    FittedLogisticRegression, LogisticRegression, MultiFittedLogisticRegression, MultiLogisticRegression,
+};
 use ndarray::{Array1, Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
@@ -79,13 +81,22 @@ enum Fitted {
 impl LinfaLogistic {
     /// Fits linfa's binary model for two classes (unless `params.multinomial`) and its
     /// multinomial model for more, on class indices `0..k` (every class present).
-    pub fn fit(x: ArrayView2<'_, f64>, y: &[usize], params: &LinfaLogisticParams) -> Result<Self, ModelError> {
+    pub fn fit(
+        x: ArrayView2<'_, f64>,
+        y: &[usize],
+        params: &LinfaLogisticParams,
+    ) -> Result<Self, ModelError> {
         let counts = check_classes(x, y)?;
         if !(params.alpha >= 0.0 && params.alpha.is_finite()) {
             return Err(invalid(LOGISTIC, "alpha", params.alpha, "a finite number >= 0"));
         }
         if !(params.gradient_tolerance > 0.0 && params.gradient_tolerance.is_finite()) {
-            return Err(invalid(LOGISTIC, "gradient_tolerance", params.gradient_tolerance, "a finite number > 0"));
+            return Err(invalid(
+                LOGISTIC,
+                "gradient_tolerance",
+                params.gradient_tolerance,
+                "a finite number > 0",
+            ));
         }
         if params.max_iterations == 0 {
             return Err(invalid(LOGISTIC, "max_iterations", 0, "at least 1"));

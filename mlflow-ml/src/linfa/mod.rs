@@ -52,9 +52,11 @@
 //!   divides by the number of components minus one).
 //! - **k-means labels and distances.** linfa numbers clusters in the order its random start
 //!   found them and its transform is the *squared* distance to the nearest centroid.
-//!   [`LinfaKMeans`] numbers clusters in the order their first member appears in the training
-//!   rows and gives the Euclidean distance to every centroid (scikit-learn's `KMeans.transform`)
-//!   or the cluster id.
+//!   Its centroids are "m_k-means" estimates (each update counts the previous centroid as one
+//!   more member), within its tolerance of their rows' mean. [`LinfaKMeans::fit`] finishes with
+//!   Lloyd's steps (centroids the means of their rows, as scikit-learn's), numbers clusters in
+//!   the order their first member appears in the training rows, and gives the Euclidean distance
+//!   to every centroid (scikit-learn's `KMeans.transform`) or the cluster id.
 //!
 //! ```
 //! use mlflow_ml::linfa::{LinfaClassifierParams, LinfaTreeParams};
@@ -258,7 +260,11 @@ impl LinfaClassifier {
     /// assert_eq!(m.kind(), "linfa decision tree");
     /// # Ok::<(), mlflow_ml::models::ModelError>(())
     /// ```
-    pub fn fit(x: ArrayView2<'_, f64>, y: &[usize], params: &LinfaClassifierParams) -> Result<Self, ModelError> {
+    pub fn fit(
+        x: ArrayView2<'_, f64>,
+        y: &[usize],
+        params: &LinfaClassifierParams,
+    ) -> Result<Self, ModelError> {
         Ok(match params {
             LinfaClassifierParams::Tree(p) => LinfaClassifier::Tree(LinfaTree::fit(x, y, p)?),
             LinfaClassifierParams::Logistic(p) => LinfaClassifier::Logistic(LinfaLogistic::fit(x, y, p)?),
@@ -406,7 +412,12 @@ pub(crate) fn check_training(x: ArrayView2<'_, f64>) -> Result<(), ModelError> {
 }
 
 /// An out-of-range hyperparameter.
-pub(crate) fn invalid(model: &'static str, param: &'static str, value: impl ToString, expected: &'static str) -> ModelError {
+pub(crate) fn invalid(
+    model: &'static str,
+    param: &'static str,
+    value: impl ToString,
+    expected: &'static str,
+) -> ModelError {
     ModelError::InvalidParam { model, param, value: value.to_string(), expected }
 }
 

@@ -65,7 +65,12 @@ impl LinfaPca {
         check_training(x)?;
         let limit = x.nrows().min(x.ncols());
         if params.n_components == 0 || params.n_components > limit {
-            return Err(invalid(PCA, "n_components", params.n_components, "between 1 and min(rows, features)"));
+            return Err(invalid(
+                PCA,
+                "n_components",
+                params.n_components,
+                "between 1 and min(rows, features)",
+            ));
         }
         use ::linfa::prelude::*;
         let dataset = ::linfa::DatasetBase::from(x.to_owned());
@@ -94,7 +99,12 @@ impl LinfaPca {
         if c.nrows() == 0 || c.ncols() != model.mean().len() || c.iter().any(|v| !v.is_finite()) {
             return Err(ModelError::Corrupt {
                 model: PCA,
-                detail: format!("{} x {} components for {} feature means", c.nrows(), c.ncols(), model.mean().len()),
+                detail: format!(
+                    "{} x {} components for {} feature means",
+                    c.nrows(),
+                    c.ncols(),
+                    model.mean().len()
+                ),
             });
         }
         let signs = c
@@ -166,7 +176,10 @@ impl FittedTransformer for LinfaPca {
         check_input(x, self.n_features())?;
         let c = self.components();
         if c.nrows() != self.signs.len() || c.ncols() != self.n_features() {
-            return Err(ModelError::Corrupt { model: PCA, detail: "components and signs do not match".into() });
+            return Err(ModelError::Corrupt {
+                model: PCA,
+                detail: "components and signs do not match".into(),
+            });
         }
         Ok((&x - self.model.mean()).dot(&c.t()))
     }

@@ -121,7 +121,12 @@ impl LinfaTree {
             return Err(invalid(TREE, "min_weight_leaf", params.min_weight_leaf, "a finite number >= 1"));
         }
         if !(params.min_impurity_decrease >= 0.0 && params.min_impurity_decrease.is_finite()) {
-            return Err(invalid(TREE, "min_impurity_decrease", params.min_impurity_decrease, "a finite number >= 0"));
+            return Err(invalid(
+                TREE,
+                "min_impurity_decrease",
+                params.min_impurity_decrease,
+                "a finite number >= 0",
+            ));
         }
         use ::linfa::prelude::*;
         let quality = match params.split_quality {
@@ -156,7 +161,11 @@ impl LinfaTree {
     /// assert_eq!(m.predict(array![[2.5]].view())?.to_vec(), [1]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn from_fitted(tree: DecisionTree<f64, usize>, x: ArrayView2<'_, f64>, y: &[usize]) -> Result<Self, ModelError> {
+    pub fn from_fitted(
+        tree: DecisionTree<f64, usize>,
+        x: ArrayView2<'_, f64>,
+        y: &[usize],
+    ) -> Result<Self, ModelError> {
         let counts = check_classes(x, y)?;
         let n_classes = counts.len();
         let n_features = x.ncols();
@@ -230,7 +239,11 @@ fn leaf_class(node: &TreeNode<f64, usize>) -> usize {
 
 /// Checks a tree's splits and classes against the data's shape (a foreign tree must not make the
 /// adapter index out of bounds).
-fn check_tree(tree: &DecisionTree<f64, usize>, n_features: usize, n_classes: usize) -> Result<(), ModelError> {
+fn check_tree(
+    tree: &DecisionTree<f64, usize>,
+    n_features: usize,
+    n_classes: usize,
+) -> Result<(), ModelError> {
     let mut stack = vec![tree.root_node()];
     while let Some(node) = stack.pop() {
         if node.is_leaf() {
@@ -246,14 +259,19 @@ fn check_tree(tree: &DecisionTree<f64, usize>, n_features: usize, n_classes: usi
         if feature >= n_features || threshold.is_nan() {
             return Err(ModelError::Corrupt {
                 model: TREE,
-                detail: format!("a split on feature {feature} at {threshold}, but there are {n_features} features"),
+                detail: format!(
+                    "a split on feature {feature} at {threshold}, but there are {n_features} features"
+                ),
             });
         }
         for child in node.children() {
             match child {
                 Some(child) => stack.push(child),
                 None => {
-                    return Err(ModelError::Corrupt { model: TREE, detail: "an inner node lacks a child".into() });
+                    return Err(ModelError::Corrupt {
+                        model: TREE,
+                        detail: "an inner node lacks a child".into(),
+                    });
                 }
             }
         }
@@ -321,7 +339,9 @@ impl Classifier for LinfaTree {
         check_input(x, self.n_features)?;
         check_tree(&self.tree, self.n_features, self.n_classes)?;
         let leaves = Leaves::of(&self.tree);
-        if leaves.len() != self.leaf_counts.len() || self.leaf_counts.iter().any(|c| c.len() != self.n_classes) {
+        if leaves.len() != self.leaf_counts.len()
+            || self.leaf_counts.iter().any(|c| c.len() != self.n_classes)
+        {
             return Err(ModelError::Corrupt {
                 model: TREE,
                 detail: format!(

@@ -251,6 +251,27 @@ impl From<crate::linfa::LinfaRegressorParams> for RegressionParams {
     }
 }
 
+#[cfg(feature = "linfa")]
+macro_rules! linfa_model_params_from {
+    ($($params:ty => $target:ty),* $(,)?) => {
+        $(
+            impl From<$params> for $target {
+                fn from(params: $params) -> Self {
+                    <$target>::Linfa(params.into())
+                }
+            }
+        )*
+    };
+}
+
+#[cfg(feature = "linfa")]
+linfa_model_params_from!(
+    crate::linfa::LinfaTreeParams => ModelParams,
+    crate::linfa::LinfaLogisticParams => ModelParams,
+    crate::linfa::LinfaLinearParams => RegressionParams,
+    crate::linfa::LinfaElasticNetParams => RegressionParams,
+);
+
 /// `EstimatorParams::from(LinfaTreeParams::default())` and the like: a linfa classifier's params.
 #[cfg(feature = "linfa")]
 macro_rules! linfa_params_from {
