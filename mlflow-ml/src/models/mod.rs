@@ -741,3 +741,56 @@ mod tests {
         assert_eq!(check_classes(array![[1.0], [2.0], [3.0]].view(), &[0, 2, 1]), Ok(vec![1, 1, 1]));
     }
 }
+
+/// A committed artifact holding a linfa model: a build without the `linfa` feature refuses it by
+/// name, a build with it loads it.
+#[cfg(test)]
+mod linfa_artifacts {
+    use super::*;
+    use ndarray::array;
+
+    /// `Estimator::Classifier(Model::Linfa(..))`: a binary linfa logistic regression on one
+    /// feature, encoded with the codec. Rewrite with `cargo test -p mlflow-ml --features linfa
+    /// write_linfa_fixture -- --ignored`.
+    const FIXTURE: &[u8] = include_bytes!("linfa_estimator.bin");
+
+    #[cfg(feature = "linfa")]
+    fn fixture_model() -> Estimator {
+        let x = array![[0.0], [1.0], [2.0], [3.0], [4.0], [5.0]];
+        let params = crate::linfa::LinfaLogisticParams::default();
+        Estimator::fit_classes(x.view(), &[0, 0, 0, 1, 1, 1], &params.into()).unwrap()
+    }
+
+    #[cfg(feature = "linfa")]
+    #[test]
+    #[ignore = "writes the fixture"]
+    fn write_linfa_fixture() {
+        let bytes = mlflow_core::codec::encode(&fixture_model()).unwrap();
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/models/linfa_estimator.bin");
+        std::fs::write(path, bytes).unwrap();
+    }
+
+    #[cfg(feature = "linfa")]
+    #[test]
+    fn a_linfa_artifact_loads_with_the_feature() {
+        let back: Estimator = mlflow_core::codec::decode(FIXTURE, 1 << 20).unwrap();
+        assert_eq!(back.kind(), "linfa logistic regression");
+        let model = fixture_model();
+        let x = array![[0.5], [4.5]];
+        assert_eq!(back.predict_outputs(x.view()).unwrap(), model.predict_outputs(x.view()).unwrap());
+        assert_eq!(back.classifier().unwrap().predict(x.view()).unwrap().to_vec(), [0, 1]);
+    }
+
+    #[cfg(not(feature = "linfa"))]
+    #[test]
+    fn a_linfa_artifact_names_the_feature_without_it() {
+        let err = mlflow_core::codec::decode::<Estimator>(FIXTURE, 1 << 20).unwrap_err().to_string();
+        assert!(err.contains("`linfa` cargo feature"), "{err}");
+        let err = mlflow_core::codec::decode::<Model>(&FIXTURE[1..], 1 << 20).unwrap_err().to_string();
+        assert!(err.contains("`linfa` cargo feature"), "{err}");
+        // The variants before it still decode as before.
+        let model = Model::fit(array![[0.0], [1.0]].view(), &[0, 1], &ModelParams::Tree(TreeParams::default())).unwrap();
+        let bytes = mlflow_core::codec::encode(&model).unwrap();
+        assert_eq!(mlflow_core::codec::decode::<Model>(&bytes, 1 << 20).unwrap(), model);
+    }
+}
