@@ -789,7 +789,9 @@ mod linfa_artifacts {
         let err = mlflow_core::codec::decode::<Model>(&FIXTURE[1..], 1 << 20).unwrap_err().to_string();
         assert!(err.contains("`linfa` cargo feature"), "{err}");
         // The variants before it still decode as before.
-        let model = Model::fit(array![[0.0], [1.0]].view(), &[0, 1], &ModelParams::Tree(TreeParams::default())).unwrap();
+        let model =
+            Model::fit(array![[0.0], [1.0]].view(), &[0, 1], &ModelParams::Tree(TreeParams::default()))
+                .unwrap();
         let bytes = mlflow_core::codec::encode(&model).unwrap();
         assert_eq!(mlflow_core::codec::decode::<Model>(&bytes, 1 << 20).unwrap(), model);
     }
