@@ -17,7 +17,7 @@
 //! | `linfa-clustering` | `KMeans<f64, L2Dist>` | [`LinfaKMeans`] | [`FittedTransformer`] |
 //! | `linfa-reduction` | `Pca<f64>` | [`LinfaPca`] | [`FittedTransformer`] |
 //!
-//! The linfa crates are re-exported ([`linfa`](::linfa), [`linfa_trees`], ...) so a step fits
+//! The linfa crates are re-exported ([`linfa`], [`linfa_trees`], ...) so a step fits
 //! with the very versions the adapters take. Linear algebra is linfa's pure-Rust default (no BLAS).
 //!
 //! # Where linfa differs, and what the adapters do
