@@ -71,6 +71,32 @@
 //! assert_eq!(model.predict(array![[4.05, 1.0]].view())?.to_vec(), [2]);
 //! # Ok::<(), mlflow_ml::models::ModelError>(())
 //! ```
+//!
+//! # A linfa fit of your own
+//!
+//! A step can fit any linfa estimator with linfa's own API and hand the result to the blocks: an
+//! adapter turns the fitted model into an [`Estimator`](crate::models::Estimator), and a
+//! [`Trained`](crate::blocks::Trained) of it goes through `evaluate`, `select` and packaging like
+//! the blocks' own `train` output.
+//!
+//! ```
+//! use mlflow_ml::blocks::Trained;
+//! use mlflow_ml::features::FeatureMatrix;
+//! use mlflow_ml::linfa::{LinfaClassifier, LinfaTree, linfa::prelude::*, linfa_trees::DecisionTree};
+//! use mlflow_ml::models::Estimator;
+//! use ndarray::{Array1, array};
+//!
+//! let train = FeatureMatrix { names: vec!["x".into()], x: array![[0.0], [1.0], [2.0], [3.0], [4.0], [5.0]] };
+//! let y = [0, 0, 1, 1, 2, 2];
+//! let tree = DecisionTree::params()
+//!     .max_depth(Some(3))
+//!     .fit(&Dataset::new(train.x.clone(), Array1::from(y.to_vec())))
+//!     .map_err(|e| e.to_string())?;
+//! let model: Estimator = LinfaClassifier::from(LinfaTree::from_fitted(tree, train.x.view(), &y)?).into();
+//! let trained = Trained { name: "my linfa tree".into(), model, scaler: None };
+//! assert_eq!(trained.predict_proba(&train)?.row(5).to_vec(), [0.0, 0.0, 1.0]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use ndarray::{Array1, Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
