@@ -1,9 +1,10 @@
 //! Regression on scikit-learn's diabetes data (disease progression one year after baseline):
-//! least squares, ridge, a tree, a forest and gradient boosting trained in parallel, the champion
-//! chosen by RMSE (lower is better), packaged, registered, and asked for one patient's value.
+//! least squares, ridge, a tree, a forest, gradient boosting and linfa's elastic net (through the
+//! `linfa` feature's adapter) trained in parallel, the champion chosen by RMSE (lower is better),
+//! packaged, registered, and asked for one patient's value.
 //!
 //! ```sh
-//! cargo run --release --example diabetes
+//! cargo run --release --features linfa --example diabetes
 //! ```
 //!
 //! Run it twice: the second run is served from the cache. The store is `./.mlflow` (or
@@ -12,6 +13,7 @@
 use mlflow::blocks::{self, Candidate, Prepare, Registration};
 use mlflow::data::{CsvOptions, DataFile};
 use mlflow::eval::RegressionMetric;
+use mlflow::linfa::LinfaElasticNetParams;
 use mlflow::models::{BoostingParams, ForestParams, LinearParams, RegressionParams, TreeParams};
 use mlflow::prelude::*;
 use mlflow::registry::Registry;
@@ -45,6 +47,8 @@ pub fn diabetes(store: &Store, path: &str) -> mlflow::Result<Registration> {
         ),
         Candidate::new("forest", RegressionParams::Forest(ForestParams::regression())),
         Candidate::new("boosting", RegressionParams::Boosting(BoostingParams::default())),
+        // scikit-learn's ElasticNet(alpha=0.01, l1_ratio=0.5) on the standardized features.
+        Candidate::new("linfa elastic net", LinfaElasticNetParams::new(0.01)).scaled(),
     ];
     let compared = blocks::compare(&mut p, prepared, candidates, RegressionMetric::Rmse);
     let package = p.step(blocks::PackageStep, (compared.champion, compared.trained, prepared));

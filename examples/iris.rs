@@ -1,9 +1,10 @@
-//! Multiclass classification on scikit-learn's iris data (three species): five models trained
-//! in parallel, the champion chosen by macro F1, packaged with its classes, registered, and asked
-//! for one flower's species with every class's probability.
+//! Multiclass classification on scikit-learn's iris data (three species): seven models trained
+//! in parallel (five of ours, and linfa's multinomial logistic regression and decision tree through
+//! the `linfa` feature's adapters), the champion chosen by macro F1, packaged with its classes,
+//! registered, and asked for one flower's species with every class's probability.
 //!
 //! ```sh
-//! cargo run --release --example iris
+//! cargo run --release --features linfa --example iris
 //! ```
 //!
 //! Run it twice: the second run is served from the cache. The store is `./.mlflow` (or
@@ -13,6 +14,7 @@
 use mlflow::blocks::{self, Candidate, Prepare, Registration};
 use mlflow::data::{CsvOptions, DataFile};
 use mlflow::eval::ClassMetric;
+use mlflow::linfa::{LinfaLogisticParams, LinfaTreeParams};
 use mlflow::models::{BoostingParams, ForestParams, LogisticParams, NaiveBayesParams, Outputs, SvmParams};
 use mlflow::prelude::*;
 use mlflow::registry::Registry;
@@ -47,6 +49,8 @@ pub fn iris(store: &Store, path: &str) -> mlflow::Result<Registration> {
         Candidate::new("forest", ForestParams::default()),
         Candidate::new("svm", SvmParams::default()).scaled(),
         Candidate::new("boosting", BoostingParams::default()),
+        Candidate::new("linfa logistic", LinfaLogisticParams::default()).scaled(),
+        Candidate::new("linfa tree", LinfaTreeParams::default()),
     ];
     let compared = blocks::compare(&mut p, prepared, candidates, ClassMetric::F1Macro);
     let package = p.step(blocks::PackageStep, (compared.champion, compared.trained, prepared));

@@ -16,6 +16,9 @@ pub use mlflow_core::{artifact, codec, dag, exec, gc, registry, step, store, tex
 // The machine-learning rooms (feature `ml`, on by default).
 #[cfg(feature = "ml")]
 pub use mlflow_ml::{analysis, data, eval, features, models, ndarray, report, tune, validate};
+// linfa models behind the same faces (feature `linfa`).
+#[cfg(feature = "linfa")]
+pub use mlflow_ml::linfa;
 
 /// Serde, as the library uses it: derive `Serialize` and `Deserialize` for your own artifacts
 /// without adding the crate yourself by pointing the derive at this re-export (or add `serde`

@@ -10,6 +10,8 @@
 //!   regression behind a `Regressor` face.
 //! - [`eval`]: binary, multiclass and regression metrics equal to scikit-learn's; champion
 //!   selection.
+//! - `linfa` (cargo feature `linfa`): fitted linfa models behind the same faces, k-means and PCA
+//!   as fitted feature transformers.
 //! - [`report`]: the self-contained HTML run report (DAG, timeline, metrics, ROC curves).
 //! - [`blocks`]: ready-made steps for the common path (ingest, check, prepare, train, evaluate,
 //!   select).
@@ -28,6 +30,8 @@ pub mod data;
 pub mod eval;
 pub mod features;
 mod float;
+#[cfg(feature = "linfa")]
+pub mod linfa;
 pub mod models;
 pub mod report;
 pub mod tune;

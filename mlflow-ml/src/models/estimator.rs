@@ -32,6 +32,13 @@ pub enum RegressionModel {
     Forest(ForestRegressor),
     /// Histogram gradient-boosted trees on the squared error.
     Boosting(GradientBoostingRegressor),
+    /// A fitted linfa regressor (cargo feature `linfa`; last, so the others' bytes are unchanged).
+    #[cfg(feature = "linfa")]
+    Linfa(crate::linfa::LinfaRegressor),
+    /// A fitted linfa regressor, which this build cannot hold: decoding one fails with a message
+    /// naming the cargo feature `linfa` to enable.
+    #[cfg(not(feature = "linfa"))]
+    Linfa(super::LinfaUnavailable),
 }
 
 /// Hyperparameters of any regression model: one pipeline param chooses the kind and settings.
@@ -51,6 +58,13 @@ pub enum RegressionParams {
     Forest(ForestParams),
     /// Fit a [`GradientBoostingRegressor`].
     Boosting(BoostingParams),
+    /// Fit a linfa regressor (cargo feature `linfa`).
+    #[cfg(feature = "linfa")]
+    Linfa(crate::linfa::LinfaRegressorParams),
+    /// A linfa regressor's params, which this build cannot hold (decoding fails naming the cargo
+    /// feature `linfa`).
+    #[cfg(not(feature = "linfa"))]
+    Linfa(super::LinfaUnavailable),
 }
 
 impl From<LinearParams> for RegressionParams {
@@ -67,6 +81,10 @@ impl RegressionParams {
             RegressionParams::Tree(_) => tree_regressor::KIND,
             RegressionParams::Forest(_) => forest::REGRESSOR_KIND,
             RegressionParams::Boosting(_) => boosting::REGRESSOR,
+            #[cfg(feature = "linfa")]
+            RegressionParams::Linfa(p) => p.kind(),
+            #[cfg(not(feature = "linfa"))]
+            RegressionParams::Linfa(never) => match *never {},
         }
     }
 }
@@ -81,6 +99,10 @@ impl RegressionModel {
             RegressionParams::Boosting(p) => {
                 RegressionModel::Boosting(GradientBoostingRegressor::fit(x, y, p)?)
             }
+            #[cfg(feature = "linfa")]
+            RegressionParams::Linfa(p) => RegressionModel::Linfa(crate::linfa::LinfaRegressor::fit(x, y, p)?),
+            #[cfg(not(feature = "linfa"))]
+            RegressionParams::Linfa(never) => match *never {},
         })
     }
 
@@ -91,6 +113,10 @@ impl RegressionModel {
             RegressionModel::Tree(_) => tree_regressor::KIND,
             RegressionModel::Forest(_) => forest::REGRESSOR_KIND,
             RegressionModel::Boosting(_) => boosting::REGRESSOR,
+            #[cfg(feature = "linfa")]
+            RegressionModel::Linfa(m) => m.kind(),
+            #[cfg(not(feature = "linfa"))]
+            RegressionModel::Linfa(never) => match *never {},
         }
     }
 
@@ -100,6 +126,10 @@ impl RegressionModel {
             RegressionModel::Tree(m) => m,
             RegressionModel::Forest(m) => m,
             RegressionModel::Boosting(m) => m,
+            #[cfg(feature = "linfa")]
+            RegressionModel::Linfa(m) => m,
+            #[cfg(not(feature = "linfa"))]
+            RegressionModel::Linfa(never) => match *never {},
         }
     }
 }
@@ -204,6 +234,79 @@ classifier_params_from!(
 impl From<RegressionParams> for EstimatorParams {
     fn from(params: RegressionParams) -> Self {
         EstimatorParams::Regressor(params)
+    }
+}
+
+#[cfg(feature = "linfa")]
+impl From<crate::linfa::LinfaClassifierParams> for ModelParams {
+    fn from(params: crate::linfa::LinfaClassifierParams) -> Self {
+        ModelParams::Linfa(params)
+    }
+}
+
+#[cfg(feature = "linfa")]
+impl From<crate::linfa::LinfaRegressorParams> for RegressionParams {
+    fn from(params: crate::linfa::LinfaRegressorParams) -> Self {
+        RegressionParams::Linfa(params)
+    }
+}
+
+#[cfg(feature = "linfa")]
+macro_rules! linfa_model_params_from {
+    ($($params:ty => $target:ty),* $(,)?) => {
+        $(
+            impl From<$params> for $target {
+                fn from(params: $params) -> Self {
+                    <$target>::Linfa(params.into())
+                }
+            }
+        )*
+    };
+}
+
+#[cfg(feature = "linfa")]
+linfa_model_params_from!(
+    crate::linfa::LinfaTreeParams => ModelParams,
+    crate::linfa::LinfaLogisticParams => ModelParams,
+    crate::linfa::LinfaLinearParams => RegressionParams,
+    crate::linfa::LinfaElasticNetParams => RegressionParams,
+);
+
+/// `EstimatorParams::from(LinfaTreeParams::default())` and the like: a linfa classifier's params.
+#[cfg(feature = "linfa")]
+macro_rules! linfa_params_from {
+    ($($params:ty => $task:ident($wrap:ty)),* $(,)?) => {
+        $(
+            impl From<$params> for EstimatorParams {
+                fn from(params: $params) -> Self {
+                    EstimatorParams::$task(<$wrap>::from(params).into())
+                }
+            }
+        )*
+    };
+}
+
+#[cfg(feature = "linfa")]
+linfa_params_from!(
+    crate::linfa::LinfaClassifierParams => Classifier(crate::linfa::LinfaClassifierParams),
+    crate::linfa::LinfaTreeParams => Classifier(crate::linfa::LinfaClassifierParams),
+    crate::linfa::LinfaLogisticParams => Classifier(crate::linfa::LinfaClassifierParams),
+    crate::linfa::LinfaRegressorParams => Regressor(crate::linfa::LinfaRegressorParams),
+    crate::linfa::LinfaLinearParams => Regressor(crate::linfa::LinfaRegressorParams),
+    crate::linfa::LinfaElasticNetParams => Regressor(crate::linfa::LinfaRegressorParams),
+);
+
+#[cfg(feature = "linfa")]
+impl From<crate::linfa::LinfaClassifier> for Estimator {
+    fn from(model: crate::linfa::LinfaClassifier) -> Self {
+        Estimator::Classifier(Model::Linfa(model))
+    }
+}
+
+#[cfg(feature = "linfa")]
+impl From<crate::linfa::LinfaRegressor> for Estimator {
+    fn from(model: crate::linfa::LinfaRegressor) -> Self {
+        Estimator::Regressor(RegressionModel::Linfa(model))
     }
 }
 

@@ -26,7 +26,8 @@
 //! implement [`Regressor`] (one value per row) and are gathered the same way by
 //! [`RegressionModel`] and [`RegressionParams`]; [`Estimator`] and [`EstimatorParams`] hold either.
 //!
-//! All of it is our own code (no linfa): every fit is deterministic, so the same data, params and
+//! With the cargo feature `linfa`, [`Model::Linfa`] and [`RegressionModel::Linfa`] hold fitted
+//! linfa models (see `mlflow_ml::linfa`). Apart from those, all of it is our own code: every fit is deterministic, so the same data, params and
 //! seed give identical models and identical artifact bytes, whatever the number of threads. Bad
 //! input (NaN or infinite values where the model refuses them, empty matrices, length mismatches,
 //! a skipped class index, a single class, a non-finite target, a wrong feature count at
@@ -73,6 +74,8 @@ pub use linear::{LinearParams, LinearRegression};
 pub use logistic::{LogisticParams, LogisticRegression};
 pub use naive_bayes::{GaussianNb, NaiveBayesParams};
 pub use regressor::Regressor;
+#[cfg(feature = "linfa")]
+pub(crate) use regressor::check_regression_training;
 pub use self_test::{SELF_TEST_TOLERANCE, SelfTestedModel};
 pub use svm::{Gamma, Platt, Svm, SvmParams};
 pub use svm_multiclass::pairwise_coupling;
@@ -242,6 +245,14 @@ pub enum ModelError {
         /// What the data have.
         found: &'static str,
     },
+    /// A linfa estimator failed to fit (cargo feature `linfa`): linfa's own message.
+    #[error("linfa could not fit the {model}: {detail}")]
+    Linfa {
+        /// The model kind.
+        model: &'static str,
+        /// linfa's error message.
+        detail: String,
+    },
     /// A binary-only operation was asked of a model with more classes.
     #[error(
         "the model has {classes} classes, but P(class 1) is defined for binary models only; use predict_proba, which gives one column per class"
@@ -360,6 +371,7 @@ fn two_columns(positive: Array1<f64>) -> Array2<f64> {
 /// # Ok::<(), mlflow_ml::models::ModelError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Model {
     /// A CART decision tree.
     Tree(DecisionTree),
@@ -371,8 +383,16 @@ pub enum Model {
     NaiveBayes(GaussianNb),
     /// An RBF support vector machine.
     Svm(Svm),
-    /// Histogram gradient-boosted trees (last, so packages of the first five still decode).
+    /// Histogram gradient-boosted trees (after the first five, so their packages still decode).
     Boosting(GradientBoosting),
+    /// A fitted linfa classifier (cargo feature `linfa`; last, so the others' bytes are
+    /// unchanged).
+    #[cfg(feature = "linfa")]
+    Linfa(crate::linfa::LinfaClassifier),
+    /// A fitted linfa classifier, which this build cannot hold: decoding one fails with a message
+    /// naming the cargo feature `linfa` to enable.
+    #[cfg(not(feature = "linfa"))]
+    Linfa(LinfaUnavailable),
 }
 
 /// Hyperparameters of any classifier: one pipeline param chooses the kind and its settings.
@@ -383,6 +403,7 @@ pub enum Model {
 /// assert_eq!(p.kind(), "SVM");
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum ModelParams {
     /// Fit a [`DecisionTree`].
     Tree(TreeParams),
@@ -396,6 +417,49 @@ pub enum ModelParams {
     Svm(SvmParams),
     /// Fit a [`GradientBoosting`] classifier.
     Boosting(BoostingParams),
+    /// Fit a linfa classifier (cargo feature `linfa`).
+    #[cfg(feature = "linfa")]
+    Linfa(crate::linfa::LinfaClassifierParams),
+    /// A linfa classifier's params, which this build cannot hold (decoding fails naming the
+    /// cargo feature `linfa`).
+    #[cfg(not(feature = "linfa"))]
+    Linfa(LinfaUnavailable),
+}
+
+/// What a build without the cargo feature `linfa` holds in place of a linfa model: nothing.
+///
+/// The type has no values; decoding one (a package or artifact holding a linfa model, made by a
+/// build with the feature) fails with an error that names the feature to enable.
+///
+/// ```
+/// # #[cfg(not(feature = "linfa"))] {
+/// use mlflow_ml::models::LinfaUnavailable;
+/// let err = serde_json::from_str::<LinfaUnavailable>("{}").unwrap_err();
+/// assert!(err.to_string().contains("`linfa` cargo feature"));
+/// # }
+/// ```
+#[cfg(not(feature = "linfa"))]
+#[derive(Debug, Clone, PartialEq)]
+pub enum LinfaUnavailable {}
+
+#[cfg(not(feature = "linfa"))]
+impl LinfaUnavailable {
+    /// The message of a failed decode.
+    pub const MESSAGE: &'static str = "this model was fitted with linfa, which this build leaves out: enable the `linfa` cargo feature (of mlflow-pipelines, mlflow-ml or mlflow-pipelines-cli) to load it";
+}
+
+#[cfg(not(feature = "linfa"))]
+impl Serialize for LinfaUnavailable {
+    fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+        match *self {}
+    }
+}
+
+#[cfg(not(feature = "linfa"))]
+impl<'de> Deserialize<'de> for LinfaUnavailable {
+    fn deserialize<D: serde::Deserializer<'de>>(_: D) -> Result<Self, D::Error> {
+        Err(serde::de::Error::custom(Self::MESSAGE))
+    }
 }
 
 /// `ModelParams::from(TreeParams::default())` and the like: each model's params as the one enum.
@@ -440,6 +504,10 @@ impl ModelParams {
             ModelParams::NaiveBayes(_) => naive_bayes::KIND,
             ModelParams::Svm(_) => svm::KIND,
             ModelParams::Boosting(_) => boosting::CLASSIFIER,
+            #[cfg(feature = "linfa")]
+            ModelParams::Linfa(p) => p.kind(),
+            #[cfg(not(feature = "linfa"))]
+            ModelParams::Linfa(never) => match *never {},
         }
     }
 }
@@ -463,6 +531,10 @@ impl Model {
             ModelParams::NaiveBayes(p) => Model::NaiveBayes(GaussianNb::fit(x, y, p)?),
             ModelParams::Svm(p) => Model::Svm(Svm::fit(x, y, p)?),
             ModelParams::Boosting(p) => Model::Boosting(GradientBoosting::fit(x, y, p)?),
+            #[cfg(feature = "linfa")]
+            ModelParams::Linfa(p) => Model::Linfa(crate::linfa::LinfaClassifier::fit(x, y, p)?),
+            #[cfg(not(feature = "linfa"))]
+            ModelParams::Linfa(never) => match *never {},
         })
     }
 
@@ -483,6 +555,10 @@ impl Model {
             Model::NaiveBayes(_) => naive_bayes::KIND,
             Model::Svm(_) => svm::KIND,
             Model::Boosting(_) => boosting::CLASSIFIER,
+            #[cfg(feature = "linfa")]
+            Model::Linfa(m) => m.kind(),
+            #[cfg(not(feature = "linfa"))]
+            Model::Linfa(never) => match *never {},
         }
     }
 
@@ -494,6 +570,10 @@ impl Model {
             Model::NaiveBayes(m) => m,
             Model::Svm(m) => m,
             Model::Boosting(m) => m,
+            #[cfg(feature = "linfa")]
+            Model::Linfa(m) => m,
+            #[cfg(not(feature = "linfa"))]
+            Model::Linfa(never) => match *never {},
         }
     }
 }
@@ -512,12 +592,12 @@ impl Classifier for Model {
     }
 }
 
-const TRAINING: &str = "training data";
-const INPUT: &str = "prediction input";
+pub(crate) const TRAINING: &str = "training data";
+pub(crate) const INPUT: &str = "prediction input";
 
 /// Checks multiclass training data: non-empty, finite, one label per row, labels `0..k` with every
 /// class `0..k` present and `k >= 2`. Returns the number of rows of each class.
-fn check_classes(x: ArrayView2<'_, f64>, y: &[usize]) -> Result<Vec<usize>, ModelError> {
+pub(crate) fn check_classes(x: ArrayView2<'_, f64>, y: &[usize]) -> Result<Vec<usize>, ModelError> {
     check_classes_with(x, y, check_finite)
 }
 
@@ -551,14 +631,14 @@ fn check_classes_with(
 }
 
 /// Checks prediction input: the fitted feature count and finite values.
-fn check_input(x: ArrayView2<'_, f64>, expected: usize) -> Result<(), ModelError> {
+pub(crate) fn check_input(x: ArrayView2<'_, f64>, expected: usize) -> Result<(), ModelError> {
     if x.ncols() != expected {
         return Err(ModelError::FeatureCount { expected, found: x.ncols() });
     }
     check_finite(x, INPUT)
 }
 
-fn check_finite(x: ArrayView2<'_, f64>, what: &'static str) -> Result<(), ModelError> {
+pub(crate) fn check_finite(x: ArrayView2<'_, f64>, what: &'static str) -> Result<(), ModelError> {
     for (row, values) in x.rows().into_iter().enumerate() {
         for (column, &value) in values.iter().enumerate() {
             if !value.is_finite() {
@@ -659,5 +739,60 @@ mod tests {
         assert_eq!(check_classes(x.view(), &[1, 1]), Err(ModelError::MissingClass { class: 0, classes: 2 }));
         assert_eq!(check_classes(x.view(), &[0, 0]), Err(ModelError::SingleClass { class: 0, count: 2 }));
         assert_eq!(check_classes(array![[1.0], [2.0], [3.0]].view(), &[0, 2, 1]), Ok(vec![1, 1, 1]));
+    }
+}
+
+/// A committed artifact holding a linfa model: a build without the `linfa` feature refuses it by
+/// name, a build with it loads it.
+#[cfg(test)]
+mod linfa_artifacts {
+    use super::*;
+    use ndarray::array;
+
+    /// `Estimator::Classifier(Model::Linfa(..))`: a binary linfa logistic regression on one
+    /// feature, encoded with the codec. Rewrite with `cargo test -p mlflow-ml --features linfa
+    /// write_linfa_fixture -- --ignored`.
+    const FIXTURE: &[u8] = include_bytes!("linfa_estimator.bin");
+
+    #[cfg(feature = "linfa")]
+    fn fixture_model() -> Estimator {
+        let x = array![[0.0], [1.0], [2.0], [3.0], [4.0], [5.0]];
+        let params = crate::linfa::LinfaLogisticParams::default();
+        Estimator::fit_classes(x.view(), &[0, 0, 0, 1, 1, 1], &params.into()).unwrap()
+    }
+
+    #[cfg(feature = "linfa")]
+    #[test]
+    #[ignore = "writes the fixture"]
+    fn write_linfa_fixture() {
+        let bytes = mlflow_core::codec::encode(&fixture_model()).unwrap();
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/models/linfa_estimator.bin");
+        std::fs::write(path, bytes).unwrap();
+    }
+
+    #[cfg(feature = "linfa")]
+    #[test]
+    fn a_linfa_artifact_loads_with_the_feature() {
+        let back: Estimator = mlflow_core::codec::decode(FIXTURE, 1 << 20).unwrap();
+        assert_eq!(back.kind(), "linfa logistic regression");
+        let model = fixture_model();
+        let x = array![[0.5], [4.5]];
+        assert_eq!(back.predict_outputs(x.view()).unwrap(), model.predict_outputs(x.view()).unwrap());
+        assert_eq!(back.classifier().unwrap().predict(x.view()).unwrap().to_vec(), [0, 1]);
+    }
+
+    #[cfg(not(feature = "linfa"))]
+    #[test]
+    fn a_linfa_artifact_names_the_feature_without_it() {
+        let err = mlflow_core::codec::decode::<Estimator>(FIXTURE, 1 << 20).unwrap_err().to_string();
+        assert!(err.contains("`linfa` cargo feature"), "{err}");
+        let err = mlflow_core::codec::decode::<Model>(&FIXTURE[1..], 1 << 20).unwrap_err().to_string();
+        assert!(err.contains("`linfa` cargo feature"), "{err}");
+        // The variants before it still decode as before.
+        let model =
+            Model::fit(array![[0.0], [1.0]].view(), &[0, 1], &ModelParams::Tree(TreeParams::default()))
+                .unwrap();
+        let bytes = mlflow_core::codec::encode(&model).unwrap();
+        assert_eq!(mlflow_core::codec::decode::<Model>(&bytes, 1 << 20).unwrap(), model);
     }
 }

@@ -42,7 +42,7 @@ pub trait Regressor {
 
 /// Checks regression training data: at least one row and one column, one finite target per row,
 /// finite features.
-pub(super) fn check_regression_training(x: ArrayView2<'_, f64>, y: &[f64]) -> Result<(), ModelError> {
+pub(crate) fn check_regression_training(x: ArrayView2<'_, f64>, y: &[f64]) -> Result<(), ModelError> {
     let (rows, columns) = x.dim();
     if rows == 0 || columns == 0 {
         return Err(ModelError::Empty { what: TRAINING, rows, columns });
