@@ -116,6 +116,16 @@ pub enum ServeError {
         /// What is missing.
         detail: String,
     },
+    /// The package's model needs a cargo feature this build leaves out (`linfa`).
+    #[error(
+        "{source_name} holds a model fitted with {feature}, and this build leaves {feature} out: build with the `{feature}` cargo feature (`cargo install mlflow-pipelines-cli --features {feature}` for the command line, `features = [\"{feature}\"]` on mlflow-pipelines for a library)"
+    )]
+    NeedsFeature {
+        /// The file, or `the input bytes`.
+        source_name: String,
+        /// The feature: `linfa`.
+        feature: &'static str,
+    },
     /// The body does not match its hash, does not decode, or its parts do not fit together.
     #[error(
         "{source_name} is corrupt: {detail}; copy the package again from its source or repackage the model"

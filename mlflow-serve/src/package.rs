@@ -845,7 +845,13 @@ fn read(bytes: &[u8], source_name: &str) -> Result<ModelPackage, ServeError> {
     if codec::hash_bytes(body).as_bytes() != &bytes[22..HEADER_LEN] {
         return Err(corrupt("the body does not match the hash in the header".into()));
     }
-    let decoded = |e: mlflow_core::codec::CodecError| corrupt(format!("the body does not decode: {e}"));
+    let decoded = |e: mlflow_core::codec::CodecError| {
+        if e.to_string().contains(mlflow_ml::models::LINFA_NEEDED) {
+            ServeError::NeedsFeature { source_name: name(), feature: "linfa" }
+        } else {
+            corrupt(format!("the body does not decode: {e}"))
+        }
+    };
     let package: ModelPackage = if found == LEGACY_FORMAT_VERSION {
         codec::decode::<LegacyPackage>(body, u64::MAX).map_err(decoded)?.into()
     } else {

@@ -78,3 +78,30 @@ fn a_linfa_model_is_a_candidate_of_the_blocks() {
     let best = select(&scored, &TaskMetric::from(ClassMetric::F1Macro)).unwrap();
     assert!(best.value > 0.85, "{}", best.value);
 }
+
+/// A package holding a linfa model, committed for builds without the feature to refuse by name
+/// (tests/serving/packages.rs). Rewrite with `cargo test --features serve,linfa --test linfa
+/// write_linfa_package_fixture -- --ignored`.
+const PACKAGE_FIXTURE: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/packages/linfa_logistic.mlpkg");
+
+fn fixture_package() -> ModelPackage {
+    let x = ndarray::array![[0.0], [1.0], [2.0], [3.0], [4.0], [5.0]];
+    let model = Model::fit(x.view(), &[0, 0, 0, 1, 1, 1], &LinfaLogisticParams::default().into()).unwrap();
+    ModelPackage::new("linfa logistic", model, None, &["x"], x.view(), Lineage::default()).unwrap()
+}
+
+#[test]
+#[ignore = "writes the fixture"]
+fn write_linfa_package_fixture() {
+    std::fs::write(PACKAGE_FIXTURE, fixture_package().to_bytes().unwrap()).unwrap();
+}
+
+#[test]
+fn the_committed_linfa_package_loads_and_answers_with_the_feature() {
+    let package = ModelPackage::load(PACKAGE_FIXTURE).unwrap();
+    assert_eq!(package, fixture_package());
+    let scorer = Scorer::new(package);
+    assert_eq!(scorer.score_row(&[4.5]).unwrap().label, 1);
+    assert_eq!(scorer.score_row(&[0.5]).unwrap().label, 0);
+}

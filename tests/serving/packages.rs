@@ -131,3 +131,16 @@ fn a_package_is_measured_for_size_and_speed_in_the_pipeline_every_run() {
     let err = measure_rows(first.get(package).unwrap(), none.view()).unwrap_err();
     assert!(err.to_string().contains("no rows to measure"), "{err}");
 }
+
+/// A package of a linfa model (made by tests/linfa/serving.rs) in a build without the `linfa`
+/// feature: refused with the feature to enable, not as damage.
+#[cfg(not(feature = "linfa"))]
+#[test]
+fn a_linfa_package_without_the_feature_names_the_feature_to_enable() {
+    use mlflow::serve::ServeError;
+    let err = ModelPackage::load(fixture("linfa_logistic.mlpkg")).unwrap_err();
+    assert!(matches!(err, ServeError::NeedsFeature { feature: "linfa", .. }), "{err}");
+    let text = err.to_string();
+    assert!(text.contains("linfa_logistic.mlpkg holds a model fitted with linfa"), "{text}");
+    assert!(text.contains("cargo install mlflow-pipelines-cli --features linfa"), "{text}");
+}

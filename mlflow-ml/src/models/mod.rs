@@ -444,9 +444,17 @@ pub enum LinfaUnavailable {}
 
 #[cfg(not(feature = "linfa"))]
 impl LinfaUnavailable {
-    /// The message of a failed decode.
-    pub const MESSAGE: &'static str = "this model was fitted with linfa, which this build leaves out: enable the `linfa` cargo feature (of mlflow-pipelines, mlflow-ml or mlflow-pipelines-cli) to load it";
+    /// The message of a failed decode ([`LINFA_NEEDED`]).
+    pub const MESSAGE: &'static str = LINFA_NEEDED;
 }
+
+/// What decoding a linfa model says in a build without the `linfa` feature, in every build, so
+/// that callers (a package loader) can tell that failure from damage.
+///
+/// ```
+/// assert!(mlflow_ml::models::LINFA_NEEDED.contains("`linfa` cargo feature"));
+/// ```
+pub const LINFA_NEEDED: &str = "this model was fitted with linfa, which this build leaves out: enable the `linfa` cargo feature (of mlflow-pipelines, mlflow-ml or mlflow-pipelines-cli) to load it";
 
 #[cfg(not(feature = "linfa"))]
 impl Serialize for LinfaUnavailable {
