@@ -185,26 +185,6 @@ impl Run<'_> {
         step.mapped().expect("a mapped node").element()
     }
 
-    fn base_report(&self, node: usize, key: ContentHash, started: Instant) -> StepReport {
-        let (name, _, identity) = self.map_parts(node);
-        StepReport {
-            node: name.to_owned(),
-            step: identity.name,
-            status: StepStatus::Ran,
-            duration: Duration::ZERO,
-            attempts: 0,
-            cache_key: Some(key),
-            output_hash: None,
-            miss_reason: None,
-            error: None,
-            error_source: None,
-            started: started.duration_since(self.started),
-            source_run: None,
-            log: StepLog::default(),
-            tasks: None,
-        }
-    }
-
     /// Looks the node up as a whole, and on a miss, each of its tasks.
     pub(super) fn start_map(&self, task: Task) -> MapStart {
         let started = Instant::now();
@@ -215,7 +195,7 @@ impl Run<'_> {
         let key = map_key(identity, &task.input_hashes, map.max_failed().is_some());
         let forced = self.options.force.covers(name, identity.name);
         let use_cache = identity.options.cache && !forced;
-        let mut report = self.base_report(task.node, key, started);
+        let mut report = self.new_report(task.node, key, started);
         let miss_reason = match self.probe(task.node, key, &task.input_hashes, forced) {
             Ok((bytes, entry)) => {
                 let total = codec::seq_len(&bytes).unwrap_or(0);
@@ -398,7 +378,7 @@ impl Run<'_> {
         let (name, step, identity) = self.map_parts(job.node);
         let rest = std::mem::take(&mut job.lock_pending().0);
         self.store_tasks(job, identity, rest);
-        let mut report = self.base_report(job.node, job.key, job.started);
+        let mut report = self.new_report(job.node, job.key, job.started);
         report.miss_reason = Some(job.miss_reason.clone());
         let results = std::mem::take(&mut *self.lock_results(job));
         // A map that tolerates failures ([`Pipeline::try_map`]) gives `Option`s: each task's

@@ -242,22 +242,7 @@ impl<'a> Run<'a> {
         let key = cache_key(identity, &task.input_hashes);
         let hashes = task.input_hashes;
         let forced = self.options.force.covers(&spec.name, identity.name);
-        let mut report = StepReport {
-            node: spec.name.clone(),
-            step: identity.name,
-            status: StepStatus::Ran,
-            duration: Duration::ZERO,
-            attempts: 0,
-            cache_key: Some(key),
-            output_hash: None,
-            miss_reason: None,
-            error: None,
-            error_source: None,
-            started: started.duration_since(self.started),
-            source_run: None,
-            log: StepLog::default(),
-            tasks: None,
-        };
+        let mut report = self.new_report(task.node, key, started);
         let reason = match self.probe(task.node, key, &hashes, forced) {
             Ok((bytes, entry)) => {
                 let hash = entry.output;
@@ -326,6 +311,28 @@ impl<'a> Run<'a> {
                 report.error_source = source;
                 Outcome { report, input_hashes: hashes, value: None }
             }
+        }
+    }
+
+    /// The report of step node `node` started at `started` under `key`, before anything happened
+    /// (`ran`, no attempts yet).
+    pub(super) fn new_report(&self, node: usize, key: ContentHash, started: Instant) -> StepReport {
+        let spec = &self.pipeline.nodes[node];
+        StepReport {
+            node: spec.name.clone(),
+            step: step_identity(spec).name,
+            status: StepStatus::Ran,
+            duration: Duration::ZERO,
+            attempts: 0,
+            cache_key: Some(key),
+            output_hash: None,
+            miss_reason: None,
+            error: None,
+            error_source: None,
+            started: started.duration_since(self.started),
+            source_run: None,
+            log: StepLog::default(),
+            tasks: None,
         }
     }
 
