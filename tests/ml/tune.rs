@@ -381,3 +381,91 @@ mod study {
         );
     }
 }
+
+mod tpe {
+    use mlflow::tune::{Observed, ParamValue, Params, Space, Tpe, random_candidates};
+
+    /// Higher is better; best 0 at x = 1.5, y = -2 (scaled by `kind`, which only stretches it).
+    fn objective(p: &Params) -> f64 {
+        let (x, y) = (p["x"].as_f64().unwrap(), p["y"].as_f64().unwrap());
+        let stretch = if p["kind"] == ParamValue::from("b") { 1.0 } else { 1.5 };
+        -stretch * ((x - 1.5).powi(2) + (y + 2.0).powi(2))
+    }
+
+    fn space() -> Space {
+        Space::new().float("x", -5.0, 5.0).float("y", -5.0, 5.0).choice("kind", ["a", "b", "c"])
+    }
+
+    fn study(tpe: &Tpe, n: usize) -> Vec<Observed> {
+        let mut history = Vec::new();
+        for _ in 0..n {
+            let params = tpe.ask(&space(), &history, true).unwrap();
+            history.push(Observed { score: objective(&params), params });
+        }
+        history
+    }
+
+    fn best(trials: &[Observed]) -> f64 {
+        trials.iter().map(|t| t.score).fold(f64::NEG_INFINITY, f64::max)
+    }
+
+    #[test]
+    fn tpe_beats_random_search_on_the_same_budget_and_seeds() {
+        let (mut tpe_total, mut random_total) = (0.0, 0.0);
+        for seed in 0..8 {
+            let tpe = study(&Tpe::new(seed), 60);
+            let random: Vec<Observed> = random_candidates(&space(), 60, seed)
+                .unwrap()
+                .into_iter()
+                .map(|params| Observed { score: objective(&params), params })
+                .collect();
+            // The startup trials are the random search's own.
+            assert_eq!(
+                tpe[..10].iter().map(|t| &t.params).collect::<Vec<_>>(),
+                random[..10].iter().map(|t| &t.params).collect::<Vec<_>>()
+            );
+            tpe_total += best(&tpe);
+            random_total += best(&random);
+        }
+        assert!(
+            tpe_total / 8.0 > random_total / 8.0,
+            "TPE {} vs random {}",
+            tpe_total / 8.0,
+            random_total / 8.0
+        );
+        let (tpe_mean, random_mean) = (tpe_total / 8.0, random_total / 8.0);
+        assert!(tpe_mean > random_mean + 0.1 && tpe_mean > -0.2, "TPE {tpe_mean} vs random {random_mean}");
+    }
+
+    #[test]
+    fn asks_are_deterministic_respect_the_space_and_survive_failed_trials() {
+        let conditional = Space::new()
+            .choice("kernel", ["linear", "rbf"])
+            .float_log("gamma", 1e-4, 1.0)
+            .when("kernel", ["rbf"])
+            .int_step("trees", 10, 100, 10);
+        let tpe = Tpe::new(5);
+        let mut history = Vec::new();
+        for i in 0..30 {
+            let params = tpe.ask(&conditional, &history, false).unwrap();
+            assert_eq!(
+                params,
+                tpe.ask(&conditional, &history, false).unwrap(),
+                "the same history asks the same"
+            );
+            assert_eq!(params.contains_key("gamma"), params["kernel"] == ParamValue::from("rbf"));
+            let trees = params["trees"].as_i64().unwrap();
+            assert!((10..=100).contains(&trees) && trees % 10 == 0, "{trees}");
+            if let Some(g) = params.get("gamma") {
+                assert!((1e-4..=1.0).contains(&g.as_f64().unwrap()));
+            }
+            // Every third trial fails (NaN): counted as the worst, never a crash.
+            let score = if i % 3 == 0 { f64::NAN } else { trees as f64 };
+            history.push(Observed { params, score });
+        }
+        // Lower is better here: small forests are learned.
+        let late: Vec<i64> = history[20..].iter().map(|t| t.params["trees"].as_i64().unwrap()).collect();
+        assert!(late.iter().sum::<i64>() / late.len() as i64 <= 40, "{late:?}");
+        assert!(Tpe::new(1).ask(&Space::new(), &[], true).is_err());
+    }
+}

@@ -5,7 +5,8 @@
 //!   stepped) or a list of choices, some present only for some values of another
 //!   ([`Space::when`]). [`Space::grid`] lists its candidates in scikit-learn's `ParameterGrid`
 //!   order; [`random_candidates`] draws them, each from a seed of its own (the study's seed and
-//!   the trial's number), so the same study gives the same trials at any parallelism.
+//!   the trial's number), so the same study gives the same trials at any parallelism; [`Tpe`]
+//!   asks the next trial from the trials so far (the tree-structured Parzen estimator).
 //! - [`Halving`]: `HalvingGridSearchCV`'s schedule of candidates and resources per iteration,
 //!   and [`top_k`], the candidates that go on.
 //! - [`CvResults`]: each candidate's fold scores, mean, standard deviation and rank.
@@ -17,6 +18,7 @@
 mod halving;
 mod results;
 mod space;
+mod tpe;
 
 use mlflow_core::codec::Hasher;
 use rand::SeedableRng;
@@ -25,6 +27,7 @@ use rand::rngs::StdRng;
 pub use halving::{Halving, MinResources, Rung, top_k};
 pub use results::{CandidateResult, CvResults};
 pub use space::{Dimension, Dist, ParamValue, Params, Space};
+pub use tpe::{Observed, Tpe};
 
 /// What can go wrong defining or running a search.
 ///
