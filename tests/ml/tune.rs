@@ -283,6 +283,53 @@ mod study {
         assert_eq!(tasks(&larger, "cv_forest_trials"), (18, 6, 12));
     }
 
+    fn tpe_study(trials: usize) -> Study {
+        let space = Space::new().int("max_depth", 1, 8).int("min_samples_leaf", 1, 10);
+        Study::tpe(forest(), space, trials, 4, 11, ClassMetric::Accuracy).cv(CrossValidation::stratified(3))
+    }
+
+    #[test]
+    fn a_tpe_study_asks_in_batches_logs_each_ask_first_and_a_longer_study_reuses_the_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (p, tuned) = pipeline(&tpe_study(12));
+        let report = p.run(&store).unwrap().into_result().unwrap();
+        let results = report.get(tuned.results).unwrap();
+        assert_eq!(results.trials.len(), 12);
+        assert!(
+            results.trials.iter().enumerate().all(|(i, t)| t.name.starts_with(&format!("forest #{i} (")))
+        );
+        for stage in 0..3 {
+            let ask = report.step(&format!("ask_forest_{stage}")).unwrap();
+            let cv = report.step(&format!("cv_forest_trials_{stage}")).unwrap();
+            assert!(ask.output_hash.is_some(), "the ask is stored");
+            assert!(ask.started + ask.duration <= cv.started, "stage {stage}: asked before its trials ran");
+            assert_eq!(cv.tasks.as_ref().unwrap().total, 4 * 3);
+        }
+        assert!(report.get(tuned.best).unwrap().name.starts_with("forest #"));
+        assert!(p.run(&store).unwrap().steps().iter().all(|s| s.status == StepStatus::Cached));
+
+        // Four more trials: the first three batches are asked, run and told as before.
+        let (p, tuned) = pipeline(&tpe_study(16));
+        let longer = p.run(&store).unwrap().into_result().unwrap();
+        for stage in 0..3 {
+            assert_eq!(longer.step(&format!("ask_forest_{stage}")).unwrap().status, StepStatus::Cached);
+            assert_eq!(longer.step(&format!("cv_forest_trials_{stage}")).unwrap().status, StepStatus::Cached);
+        }
+        assert_eq!(longer.step("ask_forest_3").unwrap().status, StepStatus::Ran);
+        assert_eq!(longer.get(tuned.results).unwrap().trials[..12], results.trials[..]);
+
+        let mut p = Pipeline::new("zero-batch");
+        let file = p.param("data", DataFile::open(IRIS).unwrap());
+        let csv = p.param("csv", CsvOptions::default().skip_lines(1).no_header(COLUMNS));
+        let raw = p.step(blocks::IngestStep, (file, csv));
+        let setup = p.param("setup", Prepare::label("species"));
+        let prepared = p.step(blocks::PrepareStep, (raw, setup));
+        let zero = Study { search: blocks::Search::Tpe { trials: 4, batch: 0, seed: 1 }, ..tpe_study(4) };
+        let err = blocks::tune(&mut p, raw, setup, prepared, "forest", &zero).unwrap_err();
+        assert!(err.to_string().contains("batch of 0"), "{err}");
+    }
+
     #[test]
     fn each_fold_fits_its_features_on_its_own_training_rows() {
         let dir = tempfile::tempdir().unwrap();

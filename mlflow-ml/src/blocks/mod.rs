@@ -60,8 +60,9 @@ pub use steps::{
     prepare, select, train,
 };
 pub use tune::{
-    BestTrialStep, FitAndScoreStep, FoldsStep, PrepareFoldStep, RankTrialsStep, Search, Study, StudyResults,
-    Tuned, best_trial, fit_and_score, folds, prepare_fold, rank_trials, tune,
+    AskTrialsStep, Asking, BestTrialStep, FitAndScoreStep, FoldsStep, PrepareFoldStep, RankHistoryStep,
+    RankTrialsStep, Search, Study, StudyHistory, StudyResults, TellTrialsStep, Tuned, ask_trials, best_trial,
+    fit_and_score, folds, prepare_fold, rank_history, rank_trials, tell_trials, tune,
 };
 pub use types::{
     BlockError, Candidate, FeatureChoice, Prepare, Prepared, Scored, TargetKind, Targets, Trained,

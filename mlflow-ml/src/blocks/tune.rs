@@ -15,7 +15,7 @@ use crate::data::Ingested;
 use crate::eval::{Evaluation, Scores, TaskMetric};
 use crate::features::{CrossValidation, Split};
 use crate::models::EstimatorParams;
-use crate::tune::{CvResults, ParamValue, Params, Space, TuneError, random_candidates};
+use crate::tune::{CvResults, Observed, ParamValue, Params, Space, Tpe, TuneError, random_candidates};
 
 /// How a [`Study`] picks its trials.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,6 +27,17 @@ pub enum Search {
     Random {
         /// How many.
         trials: usize,
+        /// The study's seed.
+        seed: u64,
+    },
+    /// `trials` candidates asked by [`Tpe`] from the scores of the trials before them, `batch`
+    /// at a time (the trials of a batch run in parallel; each batch is asked, and its ask stored,
+    /// before it runs).
+    Tpe {
+        /// How many.
+        trials: usize,
+        /// How many are asked at once.
+        batch: usize,
         /// The study's seed.
         seed: u64,
     },
@@ -84,6 +95,19 @@ impl Study {
         Study { base, space, search: Search::Random { trials, seed }, cv: None, metric: metric.into() }
     }
 
+    /// A TPE search: `trials` candidates, asked `batch` at a time from the scores so far, seeded
+    /// with `seed` (the first 10 are drawn at random, as Optuna's startup trials).
+    pub fn tpe(
+        base: Candidate,
+        space: Space,
+        trials: usize,
+        batch: usize,
+        seed: u64,
+        metric: impl Into<TaskMetric>,
+    ) -> Self {
+        Study { base, space, search: Search::Tpe { trials, batch, seed }, cv: None, metric: metric.into() }
+    }
+
     /// Cross-validates with `cv` instead of the default.
     pub fn cv(mut self, cv: CrossValidation) -> Self {
         self.cv = Some(cv);
@@ -99,6 +123,10 @@ impl Study {
         let params = match self.search {
             Search::Grid => self.space.grid()?,
             Search::Random { trials, seed } => random_candidates(&self.space, trials, seed)?,
+            // Asked during the run; what can be checked before is the startup trials.
+            Search::Tpe { trials, seed, .. } => {
+                random_candidates(&self.space, trials.min(Tpe::new(seed).startup_trials), seed)?
+            }
         };
         if params.is_empty() {
             return Err(TuneError::NoCandidates.into());
@@ -265,10 +293,22 @@ pub fn rank_trials(
         return Err(TuneError::NoCandidates.into());
     }
     let folds = scores.len() / n;
+    let fold_scores: Vec<Vec<Option<f64>>> =
+        (0..n).map(|t| (0..folds).map(|f| scores[f * n + t]).collect()).collect();
+    rank(trials, &fold_scores, metric)
+}
+
+/// [`rank_trials`] on each trial's fold scores (`None` for a failed task).
+fn rank(
+    trials: &[Candidate],
+    fold_scores: &[Vec<Option<f64>>],
+    metric: &TaskMetric,
+) -> Result<StudyResults, BlockError> {
+    let folds = fold_scores.first().map_or(0, Vec::len);
     let fold_scores: Vec<Vec<f64>> =
-        (0..n).map(|t| (0..folds).map(|f| scores[f * n + t].unwrap_or(f64::NAN)).collect()).collect();
+        fold_scores.iter().map(|s| s.iter().map(|v| v.unwrap_or(f64::NAN)).collect()).collect();
     if fold_scores.iter().flatten().all(|s| s.is_nan()) {
-        return Err(BlockError::NoTrialScored { trials: n, folds });
+        return Err(BlockError::NoTrialScored { trials: trials.len(), folds });
     }
     let params = trials.iter().map(|t| serde_params(&t.params)).collect();
     let results = CvResults::new(params, fold_scores, metric.higher_is_better())?;
@@ -278,7 +318,105 @@ pub fn rank_trials(
             let _ = mlflow_core::track::log_metric_at(&format!("cv.{}", metric.name()), i as u64, c.mean);
         }
     }
-    Ok(StudyResults { trials: trials.clone(), results, metric: *metric })
+    Ok(StudyResults { trials: trials.to_vec(), results, metric: *metric })
+}
+
+/// A TPE study's settings for its ask steps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Asking {
+    /// The candidate whose params the trials change.
+    pub base: Candidate,
+    /// The hyperparameters searched.
+    pub space: Space,
+    /// The estimator.
+    pub tpe: Tpe,
+    /// The metric's direction.
+    pub higher_is_better: bool,
+}
+
+/// A TPE study's trials so far, each with the params it searched and its fold scores.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StudyHistory {
+    /// The trials, in the order asked.
+    pub trials: Vec<Candidate>,
+    /// The params each searched.
+    pub searched: Vec<Params>,
+    /// Each trial's score per fold (`None` for a failed task).
+    pub fold_scores: Vec<Vec<Option<f64>>>,
+}
+
+/// The next `count` trials of a TPE study, asked from the trials so far (each trial's mean fold
+/// score; NaN if a fold failed). Its output is the ask log: stored before the batch runs. The
+/// study's length is not an input, so a longer study asks its first batches as a shorter one did.
+#[step(crate = mlflow_core)]
+pub fn ask_trials(
+    asking: &Asking,
+    history: &StudyHistory,
+    count: &usize,
+) -> Result<Vec<Candidate>, BlockError> {
+    let observed: Vec<Observed> = history
+        .searched
+        .iter()
+        .zip(&history.fold_scores)
+        .map(|(params, scores)| Observed {
+            params: params.clone(),
+            score: scores.iter().map(|s| s.unwrap_or(f64::NAN)).sum::<f64>() / scores.len().max(1) as f64,
+        })
+        .collect();
+    let start = history.trials.len();
+    (start..start + count)
+        .map(|t| {
+            let params = asking.tpe.ask_at(&asking.space, &observed, t as u64, asking.higher_is_better)?;
+            with_params(&asking.base, &params, t)
+        })
+        .collect()
+}
+
+/// The history with a batch's trials and their scores (`scores[fold * batch + trial]`) added.
+#[step(crate = mlflow_core)]
+pub fn tell_trials(
+    history: &StudyHistory,
+    asked: &Vec<Candidate>,
+    scores: &Vec<Option<f64>>,
+    asking: &Asking,
+) -> Result<StudyHistory, BlockError> {
+    let n = asked.len();
+    if n == 0 || !scores.len().is_multiple_of(n) {
+        return Err(TuneError::NoCandidates.into());
+    }
+    let folds = scores.len() / n;
+    let mut next = history.clone();
+    for (t, trial) in asked.iter().enumerate() {
+        next.searched.push(searched_params(&asking.space, &serde_params(&trial.params)));
+        next.fold_scores.push((0..folds).map(|f| scores[f * n + t]).collect());
+        next.trials.push(trial.clone());
+    }
+    Ok(next)
+}
+
+/// The hyperparameters of `space` present in `fields` (a conditional one only when its parent's
+/// value calls for it).
+fn searched_params(space: &Space, fields: &Params) -> Params {
+    let mut searched = Params::new();
+    for dim in &space.dims {
+        let active = match &dim.when {
+            Some((parent, allowed)) => searched.get(parent).is_some_and(|v| allowed.contains(v)),
+            None => true,
+        };
+        if let (true, Some(value)) = (active, fields.get(&dim.name)) {
+            searched.insert(dim.name.clone(), value.clone());
+        }
+    }
+    searched
+}
+
+/// Ranks a TPE study's trials ([`rank_trials`] for a history).
+#[step(crate = mlflow_core)]
+pub fn rank_history(history: &StudyHistory, metric: &TaskMetric) -> Result<StudyResults, BlockError> {
+    if history.trials.is_empty() {
+        return Err(TuneError::NoCandidates.into());
+    }
+    rank(&history.trials, &history.fold_scores, metric)
 }
 
 /// A trial's params as the results list them: the model's fields, as text.
@@ -327,7 +465,9 @@ pub struct Tuned {
 /// Adds a study to a pipeline: params `study_<name>` (the trials) and `cv_<name>`, the steps
 /// `folds_<name>`, `prepare_folds_<name>` (one task per fold), `cv_<name>_trials` (one task per
 /// trial x fold; a failed task scores NaN), `rank_<name>`, `best_<name>`, and the refit
-/// `train_<name>_tuned` with `evaluate_<name>_tuned` on the hold-out rows.
+/// `train_<name>_tuned` with `evaluate_<name>_tuned` on the hold-out rows. A TPE study has, per
+/// batch `k`, `ask_<name>_<k>` (the batch asked from the scores so far), `cv_<name>_trials_<k>`
+/// and `tell_<name>_<k>` (the history with the batch's scores), from the param `history_<name>`.
 ///
 /// Every task is cached: a finished study reruns from the cache, a grid with one more value runs
 /// only the new trials, and a study stopped mid-way runs only the trials that had not finished.
@@ -342,15 +482,56 @@ pub fn tune(
     study: &Study,
 ) -> Result<Tuned, BlockError> {
     let key = super::node_key(name);
-    let trials = p.param(format!("study_{key}"), study.trials()?);
+    // Checked before anything runs: the space, and the model's hyperparameter names.
+    let trials = study.trials()?;
     let cv = p.param(format!("cv_{key}"), study.cv);
     let metric = p.param(format!("metric_{key}"), study.metric);
     let folds = p.step_named(format!("folds_{key}"), FoldsStep, (prepared, cv));
     let fold_data =
         p.map_named(format!("prepare_folds_{key}"), PrepareFoldStep, (raw, setup, prepared, folds));
-    let scores =
-        p.try_map_named(format!("cv_{key}_trials"), FitAndScoreStep, (fold_data, trials, metric), usize::MAX);
-    let results = p.step_named(format!("rank_{key}"), RankTrialsStep, (scores, trials, metric));
+    let results = match study.search {
+        Search::Tpe { trials, batch, seed } => {
+            if batch == 0 {
+                let detail = "a TPE batch of 0 trials asks nothing; give at least 1".to_owned();
+                return Err(TuneError::BadSearch { detail }.into());
+            }
+            let asking = Asking {
+                base: study.base.clone(),
+                space: study.space.clone(),
+                tpe: Tpe::new(seed),
+                higher_is_better: study.metric.higher_is_better(),
+            };
+            let asking = p.param(format!("study_{key}"), asking);
+            let mut history = p.param(format!("history_{key}"), StudyHistory::default());
+            for stage in 0..trials.div_ceil(batch) {
+                let count = p.param(format!("ask_{key}_{stage}_count"), batch.min(trials - stage * batch));
+                let asked =
+                    p.step_named(format!("ask_{key}_{stage}"), AskTrialsStep, (asking, history, count));
+                let scores = p.try_map_named(
+                    format!("cv_{key}_trials_{stage}"),
+                    FitAndScoreStep,
+                    (fold_data, asked, metric),
+                    usize::MAX,
+                );
+                history = p.step_named(
+                    format!("tell_{key}_{stage}"),
+                    TellTrialsStep,
+                    (history, asked, scores, asking),
+                );
+            }
+            p.step_named(format!("rank_{key}"), RankHistoryStep, (history, metric))
+        }
+        Search::Grid | Search::Random { .. } => {
+            let trials = p.param(format!("study_{key}"), trials);
+            let scores = p.try_map_named(
+                format!("cv_{key}_trials"),
+                FitAndScoreStep,
+                (fold_data, trials, metric),
+                usize::MAX,
+            );
+            p.step_named(format!("rank_{key}"), RankTrialsStep, (scores, trials, metric))
+        }
+    };
     let best = p.step_named(format!("best_{key}"), BestTrialStep, results);
     let trained = p.step_named(format!("train_{key}_tuned"), TrainStep, (prepared, best));
     let scored = p.step_named(format!("evaluate_{key}_tuned"), EvaluateStep, (trained, prepared));

@@ -66,6 +66,12 @@ pub enum TuneError {
         /// What is wrong, and the fix.
         detail: String,
     },
+    /// A search that cannot run as set.
+    #[error("search: {detail}")]
+    BadSearch {
+        /// What is wrong, and the fix.
+        detail: String,
+    },
     /// Scores that do not fit the candidates.
     #[error("cross-validation results: {detail}")]
     BadResults {

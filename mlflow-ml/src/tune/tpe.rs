@@ -62,8 +62,20 @@ impl Tpe {
         history: &[Observed],
         higher_is_better: bool,
     ) -> Result<Params, TuneError> {
+        self.ask_at(space, history, history.len() as u64, higher_is_better)
+    }
+
+    /// [`Tpe::ask`] for trial number `trial` (at least `history.len()`): the trials of a batch,
+    /// asked from the same history to run in parallel, differ by their numbers' seeds.
+    pub fn ask_at(
+        &self,
+        space: &Space,
+        history: &[Observed],
+        trial: u64,
+        higher_is_better: bool,
+    ) -> Result<Params, TuneError> {
         space.check()?;
-        let mut rng = StdRng::seed_from_u64(trial_seed(self.seed, history.len() as u64));
+        let mut rng = StdRng::seed_from_u64(trial_seed(self.seed, trial));
         if history.len() < self.startup_trials {
             return space.sample(&mut rng);
         }
