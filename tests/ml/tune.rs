@@ -331,6 +331,35 @@ mod study {
     }
 
     #[test]
+    fn successive_halving_runs_scikit_learns_rungs_on_growing_subsamples() {
+        use mlflow::tune::{Halving, MinResources, Rung};
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let space = Space::new().choice("max_depth", [1, 2, 4]).choice("min_samples_leaf", [1, 5, 10]);
+        let study = Study::halving(forest(), space, ClassMetric::Accuracy).cv(CrossValidation::stratified(3));
+        let (p, tuned) = pipeline(&study);
+        let report = p.run(&store).unwrap().into_result().unwrap();
+        // 112 training rows, 3 classes x 3 folds x 2 = 18 smallest: HalvingGridSearchCV's rungs.
+        let expected = Halving {
+            factor: 3,
+            min_resources: MinResources::Exhaust { smallest: 18 },
+            max_resources: 112,
+            aggressive_elimination: false,
+        }
+        .schedule(9)
+        .unwrap();
+        assert_eq!(expected, [Rung { candidates: 9, resources: 18 }, Rung { candidates: 3, resources: 54 }]);
+        assert_eq!(tasks(&report, "cv_forest_rung_0"), (27, 27, 0));
+        assert_eq!(tasks(&report, "cv_forest_rung_1"), (9, 9, 0));
+        assert_eq!(tasks(&report, "cv_forest_rung_2"), (0, 0, 0), "past the plan: no task");
+        let results = report.get(tuned.results).unwrap();
+        assert_eq!(results.trials.len(), 3, "the last rung's candidates");
+        assert!(results.trials.iter().all(|t| !t.name.contains("max_depth=1")), "{}", results.table());
+        assert!(report.get(tuned.scored).unwrap().metrics.classes().is_some());
+        assert!(p.run(&store).unwrap().steps().iter().all(|s| s.status == StepStatus::Cached));
+    }
+
+    #[test]
     fn each_fold_fits_its_features_on_its_own_training_rows() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();

@@ -9,6 +9,7 @@ use mlflow_core::registry::PromotionMetric;
 use mlflow_macros::step;
 use serde::{Deserialize, Serialize};
 
+use super::halving::HalvingSearch;
 use super::steps::{EvaluateStep, TrainStep, fit_features};
 use super::types::{BlockError, Candidate, Prepare, Prepared, Scored, Targets, Trained};
 use crate::data::Ingested;
@@ -30,6 +31,9 @@ pub enum Search {
         /// The study's seed.
         seed: u64,
     },
+    /// Successive halving over the space's grid (scikit-learn's `HalvingGridSearchCV`): all
+    /// candidates on few rows, the best `1 / factor` on `factor` times as many, and so on.
+    Halving(HalvingSearch),
     /// `trials` candidates asked by [`Tpe`] from the scores of the trials before them, `batch`
     /// at a time (the trials of a batch run in parallel; each batch is asked, and its ask stored,
     /// before it runs).
@@ -108,6 +112,18 @@ impl Study {
         Study { base, space, search: Search::Tpe { trials, batch, seed }, cv: None, metric: metric.into() }
     }
 
+    /// Successive halving over the grid of `space` with scikit-learn's defaults (factor 3,
+    /// `exhaust`); set other [`HalvingSearch`] settings on `search`.
+    pub fn halving(base: Candidate, space: Space, metric: impl Into<TaskMetric>) -> Self {
+        Study {
+            base,
+            space,
+            search: Search::Halving(HalvingSearch::default()),
+            cv: None,
+            metric: metric.into(),
+        }
+    }
+
     /// Cross-validates with `cv` instead of the default.
     pub fn cv(mut self, cv: CrossValidation) -> Self {
         self.cv = Some(cv);
@@ -121,7 +137,7 @@ impl Study {
     /// not have or a value of the wrong type for it.
     pub fn trials(&self) -> Result<Vec<Candidate>, BlockError> {
         let params = match self.search {
-            Search::Grid => self.space.grid()?,
+            Search::Grid | Search::Halving(_) => self.space.grid()?,
             Search::Random { trials, seed } => random_candidates(&self.space, trials, seed)?,
             // Asked during the run; what can be checked before is the startup trials.
             Search::Tpe { trials, seed, .. } => {
@@ -299,7 +315,7 @@ pub fn rank_trials(
 }
 
 /// [`rank_trials`] on each trial's fold scores (`None` for a failed task).
-fn rank(
+pub(super) fn rank(
     trials: &[Candidate],
     fold_scores: &[Vec<Option<f64>>],
     metric: &TaskMetric,
@@ -520,6 +536,9 @@ pub fn tune(
                 );
             }
             p.step_named(format!("rank_{key}"), RankHistoryStep, (history, metric))
+        }
+        Search::Halving(search) => {
+            super::halving::add_rungs(p, &key, prepared, cv, fold_data, trials, search, metric)?
         }
         Search::Grid | Search::Random { .. } => {
             let trials = p.param(format!("study_{key}"), trials);
