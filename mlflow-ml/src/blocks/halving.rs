@@ -120,12 +120,22 @@ pub fn subsample_fold(fold: &Prepared, plan: &HalvingPlan, rung: &usize) -> Resu
     })
 }
 
-/// Each rung run so far: its candidates, their fold scores and the rows they had.
+/// One rung that ran.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RungResult {
+    /// Its candidates.
+    pub candidates: Vec<Candidate>,
+    /// Each one's fold scores (`None` for a failed task).
+    pub fold_scores: Vec<Vec<Option<f64>>>,
+    /// The rows each candidate had.
+    pub rows: usize,
+}
+
+/// Each rung run so far.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct HalvingHistory {
-    /// Rung by rung: the candidates, each one's fold scores (`None` for a failed task), and the
-    /// rows per candidate.
-    pub rungs: Vec<(Vec<Candidate>, Vec<Vec<Option<f64>>>, usize)>,
+    /// Rung by rung.
+    pub rungs: Vec<RungResult>,
 }
 
 /// The candidates of rung `rung`: every one for the first, then the best `plan[rung].candidates`
@@ -139,15 +149,16 @@ pub fn rung_candidates(
     metric: &TaskMetric,
 ) -> Result<Vec<Candidate>, BlockError> {
     let Some(step) = plan.rungs.get(*rung) else { return Ok(Vec::new()) };
-    let Some((previous, scores, _)) = rung.checked_sub(1).and_then(|r| history.rungs.get(r)) else {
+    let Some(previous) = rung.checked_sub(1).and_then(|r| history.rungs.get(r)) else {
         return Ok(trials.clone());
     };
     let sign = if metric.higher_is_better() { 1.0 } else { -1.0 };
-    let means: Vec<f64> = scores
+    let means: Vec<f64> = previous
+        .fold_scores
         .iter()
         .map(|s| sign * s.iter().map(|v| v.unwrap_or(f64::NAN)).sum::<f64>() / s.len().max(1) as f64)
         .collect();
-    Ok(top_k(&means, step.candidates).into_iter().map(|i| previous[i].clone()).collect())
+    Ok(top_k(&means, step.candidates).into_iter().map(|i| previous.candidates[i].clone()).collect())
 }
 
 /// The history with rung `rung`'s scores (`scores[fold * candidates + candidate]`) added.
@@ -164,7 +175,11 @@ pub fn tell_rung(
         let n = candidates.len();
         let folds = scores.len() / n;
         let per_candidate = (0..n).map(|c| (0..folds).map(|f| scores[f * n + c]).collect()).collect();
-        next.rungs.push((candidates.clone(), per_candidate, step.resources));
+        next.rungs.push(RungResult {
+            candidates: candidates.clone(),
+            fold_scores: per_candidate,
+            rows: step.resources,
+        });
     }
     next
 }

@@ -58,8 +58,8 @@ mod types;
 pub use compare::{Compared, compare, node_key};
 pub use halving::{
     HalvingHistory, HalvingPlan, HalvingPlanStep, HalvingSearch, RankLastRungStep, RungCandidatesStep,
-    SubsampleFoldStep, TellRungStep, halving_plan, rank_last_rung, rung_candidates, subsample_fold,
-    tell_rung,
+    RungResult, SubsampleFoldStep, TellRungStep, halving_plan, rank_last_rung, rung_candidates,
+    subsample_fold, tell_rung,
 };
 pub use steps::{
     CheckStep, EvaluateStep, IngestStep, PrepareStep, SelectStep, TrainStep, check, evaluate, ingest,
