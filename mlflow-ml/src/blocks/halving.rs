@@ -187,10 +187,10 @@ pub fn tell_rung(
 /// The last rung's candidates ranked: scikit-learn's best is the best of the last iteration.
 #[step(crate = mlflow_core)]
 pub fn rank_last_rung(history: &HalvingHistory, metric: &TaskMetric) -> Result<StudyResults, BlockError> {
-    let Some((candidates, scores, _)) = history.rungs.last() else {
+    let Some(last) = history.rungs.last() else {
         return Err(TuneError::NoCandidates.into());
     };
-    rank(candidates, scores, metric)
+    rank(&last.candidates, &last.fold_scores, metric)
 }
 
 /// Adds the rungs of a halving study to a pipeline (see [`tune`](super::tune)); the number of
