@@ -39,6 +39,7 @@
 mod batch;
 pub mod blocks;
 mod deployability;
+mod explain;
 mod package;
 mod predlog;
 mod scorer;
@@ -55,6 +56,7 @@ pub use batch::{
 #[cfg(feature = "parquet")]
 pub use batch::{score_parquet, score_parquet_file};
 pub use deployability::{Deployability, LATENCY_SAMPLES, MeasureStep, measure, measure_rows};
+pub use explain::Explanation;
 pub use package::{
     FORMAT_VERSION, FieldType, InputField, Lineage, MAGIC, ModelPackage, OutputField, Signature,
 };

@@ -274,3 +274,61 @@ fn batch_scoring_a_regressor_writes_the_value_as_the_prediction() {
         assert_eq!(row[1].parse::<f64>().unwrap(), values[i], "row {i}");
     }
 }
+
+#[test]
+fn explain_answers_each_features_contribution_to_the_champions_prediction() {
+    let x = iris_rows();
+    let local = scorer("iris@production").explain(x.view()).unwrap();
+    let server = serve("iris");
+    let addr = server.local_addr();
+    let body = serde_json::json!({ "instances": instances(&x) }).to_string();
+    let answer = http::Client::connect(addr)
+        .and_then(|mut c| {
+            let headers = [("content-type", "application/json"), ("x-request-id", "explain-only")];
+            c.send("POST", "/v1/models/iris:explain", &headers, body.as_bytes())
+        })
+        .unwrap();
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let body = answer.json();
+    let explanations = body["explanations"].as_array().unwrap();
+    assert_eq!(explanations.len(), 3);
+    for (i, e) in explanations.iter().enumerate() {
+        assert_eq!(e["prediction"], serde_json::json!(SPECIES[i]));
+        assert_eq!(e["output"].as_f64().unwrap(), local.outputs[i]);
+        for (j, feature) in IRIS_FEATURES.iter().enumerate() {
+            assert_eq!(
+                e["contributions"][feature].as_f64().unwrap(),
+                local.contributions[[i, j]],
+                "row {i} {feature}"
+            );
+        }
+    }
+    // Petals tell the species apart: they move the setosa row's prediction most.
+    let setosa = &explanations[0]["contributions"];
+    let petal =
+        setosa["petal_length"].as_f64().unwrap().abs() + setosa["petal_width"].as_f64().unwrap().abs();
+    let sepal =
+        setosa["sepal_length"].as_f64().unwrap().abs() + setosa["sepal_width"].as_f64().unwrap().abs();
+    assert!(petal > sepal, "petal {petal} vs sepal {sepal}");
+    let unknown = http::post(addr, "/v1/models/iris:why", "{}");
+    assert_eq!(unknown.status, 404);
+    assert!(unknown.body.contains(":explain"), "{}", unknown.body);
+    server.shutdown().unwrap();
+    // Explanations are not predictions: nothing of that request is logged.
+    let store = Store::open(&fixture().store).unwrap();
+    let log =
+        PredictionLog::read(PredictionLog::dir_in(&store, "iris")).map(|c| c.records).unwrap_or_default();
+    assert!(log.iter().all(|r| r.request_id != "explain-only"));
+
+    // A regressor's explanation is of its value.
+    let server = serve("diabetes");
+    let row = [[59.0, 2.0, 32.1, 101.0, 157.0, 93.2, 38.0, 4.0, 4.8598, 87.0]];
+    let answer = http::post(
+        server.local_addr(),
+        "/v1/models/diabetes:explain",
+        &serde_json::json!({ "instances": row }).to_string(),
+    );
+    let value = scorer("diabetes@production").score_row(&row[0]).unwrap().probability;
+    assert_eq!(answer.json()["explanations"][0]["prediction"].as_f64().unwrap(), value);
+    server.shutdown().unwrap();
+}

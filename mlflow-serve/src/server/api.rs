@@ -187,14 +187,25 @@ async fn read_body(
     Ok(bytes)
 }
 
-/// `NAME:predict` → `NAME`.
-fn predict_target(target: &str) -> Result<&str, ApiError> {
+/// KServe V1's verbs.
+#[derive(Clone, Copy)]
+enum Verb {
+    Predict,
+    Explain,
+}
+
+/// `NAME:predict` → `NAME`, and which verb.
+fn predict_target(target: &str) -> Result<(&str, Verb), ApiError> {
     match target.rsplit_once(':') {
-        Some((name, "predict")) => Ok(name),
+        Some((name, "predict")) => Ok((name, Verb::Predict)),
+        Some((name, "explain")) => Ok((name, Verb::Explain)),
         Some((_, verb)) => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             ErrorCode::NotFound,
-            format!("unknown verb `:{}`; POST to /v1/models/NAME:predict", esc(verb)),
+            format!(
+                "unknown verb `:{}`; POST to /v1/models/NAME:predict to score, /v1/models/NAME:explain for feature contributions",
+                esc(verb)
+            ),
         )),
         None => Err(ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -234,8 +245,15 @@ async fn predict(
                 format!("{}; POST to /v1/models/NAME:predict", esc(&e.body_text())),
             )
         })
-        .and_then(|Path(target)| app.served(predict_target(&target)?).cloned());
-    scoring(app, served, headers, body, predict_served).await
+        .and_then(|Path(target)| {
+            let (name, verb) = predict_target(&target)?;
+            Ok((app.served(name)?.clone(), verb))
+        });
+    match served {
+        Ok((served, Verb::Predict)) => scoring(app, Ok(served), headers, body, predict_served).await,
+        Ok((served, Verb::Explain)) => scoring(app, Ok(served), headers, body, explain_served).await,
+        Err(e) => scoring(app, Err(e), headers, body, predict_served).await,
+    }
 }
 
 /// When a request arrived: for the latency histogram and for the prediction log.
@@ -442,6 +460,50 @@ fn predict_served(
     Ok(respond(&answered, body, arrival))
 }
 
+/// KServe V1 `:explain`: the champion's predictions for the instances with each feature's
+/// contribution ([`Scorer::explain`](crate::Scorer::explain)). Not routed to challengers, not
+/// logged as predictions.
+fn explain_served(
+    _app: &App,
+    served: &Arc<Served>,
+    _headers: &HeaderMap,
+    bytes: &[u8],
+    _arrival: Arrival,
+) -> Result<Response, ApiError> {
+    let deployment = served.deployment();
+    let scorer = &deployment.champion.scorer;
+    let request = PredictRequest::parse(bytes, scorer.names())?;
+    let rows = request.instances.matrix(scorer)?;
+    let matrix = ndarray::ArrayView2::from_shape((rows.len(), rows.columns()), rows.values())
+        .map_err(|e| ApiError::bad(ErrorCode::BadRequest, format!("the instances do not form rows: {e}")))?;
+    let explained =
+        scorer.explain(matrix).map_err(|e| ApiError::bad(ErrorCode::BadRequest, esc(&e.to_string())))?;
+    let package = scorer.package();
+    let explanations: Vec<Value> = (0..explained.outputs.len())
+        .map(|i| {
+            let prediction: Value = match (explained.classes[i], package.classes()) {
+                (Some(k), Some(classes)) => match &classes.labels()[k] {
+                    mlflow_ml::features::ClassLabel::Int(v) => (*v).into(),
+                    mlflow_ml::features::ClassLabel::Text(t) => t.clone().into(),
+                },
+                (Some(k), None) => k.into(),
+                (None, _) => explained.outputs[i].into(),
+            };
+            let contributions: serde_json::Map<String, Value> = explained
+                .names
+                .iter()
+                .enumerate()
+                .map(|(j, name)| (name.clone(), explained.contributions[[i, j]].into()))
+                .collect();
+            serde_json::json!({ "prediction": prediction, "output": explained.outputs[i], "contributions": contributions })
+        })
+        .collect();
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({ "explanations": explanations, "method": "occlusion against the package's reference rows" }),
+    ))
+}
+
 pub(crate) fn json(status: StatusCode, value: &Value) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], value.to_string()).into_response()
 }
@@ -547,7 +609,7 @@ async fn not_found(
         StatusCode::NOT_FOUND,
         ErrorCode::NotFound,
         format!(
-            "no route {}; the routes are POST /v1/models/NAME:predict, GET /v1/models[/NAME], POST /v2/models/NAME[/versions/VERSION]/infer, GET /v2, /v2/models/NAME[/versions/VERSION][/ready], /, /v2/health/live, /v2/health/ready, /metrics",
+            "no route {}; the routes are POST /v1/models/NAME:predict, POST /v1/models/NAME:explain, GET /v1/models[/NAME], POST /v2/models/NAME[/versions/VERSION]/infer, GET /v2, /v2/models/NAME[/versions/VERSION][/ready], /, /v2/health/live, /v2/health/ready, /metrics",
             esc(uri.path())
         ),
     );

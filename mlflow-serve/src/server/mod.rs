@@ -5,6 +5,7 @@
 //! | method and path | what |
 //! |---|---|
 //! | `POST /v1/models/NAME:predict` | `{"instances": [[...], {"feature": value, ...}], "probabilities": true?, "key": "..."?}` → `{"predictions": [...], "probabilities": [...]?}` |
+//! | `POST /v1/models/NAME:explain` | `{"instances": [...]}` → `{"explanations": [{"prediction", "output", "contributions": {"feature": c, ...}}]}`: the champion's prediction and each feature's contribution, by occlusion against the package's reference rows ([`Scorer::explain`](crate::Scorer::explain)); not logged |
 //! | `GET /v1/models/NAME` | metadata: version, signature, lineage, challengers |
 //! | `GET /v1/models` | the served models |
 //! | `POST /v2/models/NAME/infer` | `{"id"?, "parameters": {"key"?}?, "inputs": [{"name": FEATURE, "shape": [N], "datatype": "FP64", "data": [...]}, ...], "outputs": [{"name": ...}]?}` (or one input of shape `[N, FEATURES]`) → `{"model_name", "model_version", "id", "outputs": [label, probabilities \| value]}` |
