@@ -279,7 +279,14 @@ fn every_bad_request_gets_a_4xx_naming_the_problem_and_the_server_keeps_serving(
         "unknown_model",
         "no model `passengers` is served here; served: titanic",
     );
-    refused(&mut c, "/v1/models/titanic:why", DEMO, 404, "not_found", "unknown verb `:why`; POST to /v1/models/NAME:predict to score, /v1/models/NAME:explain");
+    refused(
+        &mut c,
+        "/v1/models/titanic:why",
+        DEMO,
+        404,
+        "not_found",
+        "unknown verb `:why`; POST to /v1/models/NAME:predict to score, /v1/models/NAME:explain",
+    );
     refused(
         &mut c,
         "/v2/models/titanic/infer",
