@@ -46,6 +46,11 @@ pub enum Error {
     #[cfg(feature = "ml")]
     #[error(transparent)]
     Eval(#[from] mlflow_ml::eval::EvalError),
+    /// A block could not be built or run: a study that cannot be searched, an analysis that
+    /// cannot be made (`blocks::tune`, `tune`, `analysis`).
+    #[cfg(feature = "ml")]
+    #[error(transparent)]
+    Block(#[from] mlflow_ml::blocks::BlockError),
     /// Packaging a model, scoring with one, or serving it failed.
     #[cfg(feature = "serve")]
     #[error(transparent)]
@@ -79,6 +84,8 @@ impl fmt::Debug for Error {
                 Error::Model(e) => f.debug_tuple("Model").field(e).finish(),
                 #[cfg(feature = "ml")]
                 Error::Eval(e) => f.debug_tuple("Eval").field(e).finish(),
+                #[cfg(feature = "ml")]
+                Error::Block(e) => f.debug_tuple("Block").field(e).finish(),
                 #[cfg(feature = "serve")]
                 Error::Serve(e) => f.debug_tuple("Serve").field(e).finish(),
             };
@@ -104,6 +111,21 @@ engine_errors!(
     mlflow_core::registry::RegistryError,
     mlflow_core::track::TrackError
 );
+
+/// Tuning and analysis errors convert through [`Error::Block`].
+#[cfg(feature = "ml")]
+macro_rules! block_errors {
+    ($($room:ty),*) => {$(
+        impl From<$room> for Error {
+            fn from(e: $room) -> Self {
+                Error::Block(e.into())
+            }
+        }
+    )*};
+}
+
+#[cfg(feature = "ml")]
+block_errors!(mlflow_ml::tune::TuneError, mlflow_ml::analysis::AnalysisError);
 
 #[cfg(feature = "serve")]
 impl From<mlflow_serve::BatchError> for Error {

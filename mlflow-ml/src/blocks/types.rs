@@ -43,6 +43,9 @@ pub enum BlockError {
     /// A search space that cannot be searched.
     #[error(transparent)]
     Tune(#[from] crate::tune::TuneError),
+    /// Analysing a model.
+    #[error(transparent)]
+    Analysis(#[from] crate::analysis::AnalysisError),
     /// A searched hyperparameter the model does not have, or a value it refuses.
     #[error("model `{model}` {detail}")]
     Hyperparameter {
