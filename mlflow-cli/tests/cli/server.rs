@@ -85,7 +85,8 @@ fn fresh_store() -> (tempfile::TempDir, PathBuf) {
     (dir, to)
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+/// Copies a store folder (the tests' templates) whole.
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();

@@ -15,6 +15,7 @@ use mlflow::serve::{ChallengerMode, PredictionLog, Role, Scorer};
 use serde_json::{Value, json};
 
 use crate::http::{self, Client};
+use crate::server::copy_dir;
 use crate::v2_models::{self, ROWS, SPECIES};
 
 /// A store with the three models, built once and copied for each test.
@@ -35,19 +36,6 @@ fn fresh_store() -> (tempfile::TempDir, PathBuf) {
     let to = dir.path().join("store");
     copy_dir(template(), &to);
     (dir, to)
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 fn serve_all(store: &Path) -> Server {

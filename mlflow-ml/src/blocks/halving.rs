@@ -95,17 +95,7 @@ pub fn subsample_fold(fold: &Prepared, plan: &HalvingPlan, rung: &usize) -> Resu
         }
         Targets::Values { train, test } => (pick(None, train.len()), pick(None, test.len())),
     };
-    let targets = match &fold.targets {
-        Targets::Classes { train: y, test: t, classes } => Targets::Classes {
-            train: train.iter().map(|&i| y[i]).collect(),
-            test: test.iter().map(|&i| t[i]).collect(),
-            classes: classes.clone(),
-        },
-        Targets::Values { train: y, test: t } => Targets::Values {
-            train: train.iter().map(|&i| y[i]).collect(),
-            test: test.iter().map(|&i| t[i]).collect(),
-        },
-    };
+    let targets = fold.targets.subset(&train, &test);
     Ok(Prepared {
         label: fold.label.clone(),
         split: Split {

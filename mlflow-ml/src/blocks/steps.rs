@@ -117,17 +117,22 @@ pub fn train(prepared: &Prepared, candidate: &Candidate) -> Result<Trained, Bloc
 /// ROC curve and confusion matrix the run report draws; N x N confusion for more classes).
 #[step(crate = mlflow_core)]
 pub fn evaluate(trained: &Trained, prepared: &Prepared) -> Result<Scored, BlockError> {
-    let metrics = match &prepared.targets {
+    let metrics = holdout_metrics(trained, prepared)?;
+    // Finite metrics, named by the library: logging cannot refuse them.
+    let _ = metrics.log();
+    Ok(Scored { name: trained.name.clone(), metrics })
+}
+
+/// The metrics of `trained` on the hold-out rows of `prepared` (a fold's validation rows too).
+pub(super) fn holdout_metrics(trained: &Trained, prepared: &Prepared) -> Result<Evaluation, BlockError> {
+    Ok(match &prepared.targets {
         Targets::Classes { test, .. } => {
             Evaluation::of_classes(test, trained.predict_proba(&prepared.test)?.view())?
         }
         Targets::Values { test, .. } => {
             Evaluation::of_values(test, trained.predict_values(&prepared.test)?.as_slice().unwrap_or(&[]))?
         }
-    };
-    // Finite metrics, named by the library: logging cannot refuse them.
-    let _ = metrics.log();
-    Ok(Scored { name: trained.name.clone(), metrics })
+    })
 }
 
 /// The best of `scored` by `metric` ([`eval::select_best`]: in the metric's direction; ties go

@@ -10,10 +10,10 @@ use mlflow_macros::step;
 use serde::{Deserialize, Serialize};
 
 use super::halving::HalvingSearch;
-use super::steps::{EvaluateStep, TrainStep, fit_features};
+use super::steps::{EvaluateStep, TrainStep, fit_features, holdout_metrics};
 use super::types::{BlockError, Candidate, Prepare, Prepared, Scored, Targets, Trained};
 use crate::data::Ingested;
-use crate::eval::{Evaluation, Scores, TaskMetric};
+use crate::eval::{Scores, TaskMetric};
 use crate::features::{CrossValidation, Split};
 use crate::models::EstimatorParams;
 use crate::tune::{CvResults, Observed, ParamValue, Params, Space, Tpe, TuneError, random_candidates};
@@ -227,18 +227,7 @@ pub fn prepare_fold(
 ) -> Result<Prepared, BlockError> {
     let rows = |positions: &[usize]| positions.iter().map(|&i| prepared.split.train[i]).collect::<Vec<_>>();
     let split = Split { train: rows(&fold.train), test: rows(&fold.test) };
-    let targets = match &prepared.targets {
-        Targets::Classes { train, classes, .. } => Targets::Classes {
-            train: fold.train.iter().map(|&i| train[i]).collect(),
-            test: fold.test.iter().map(|&i| train[i]).collect(),
-            classes: classes.clone(),
-        },
-        Targets::Values { train, .. } => Targets::Values {
-            train: fold.train.iter().map(|&i| train[i]).collect(),
-            test: fold.test.iter().map(|&i| train[i]).collect(),
-        },
-    };
-    fit_features(&raw.table, setup, split, targets)
+    fit_features(&raw.table, setup, split, prepared.targets.fold(&fold.train, &fold.test))
 }
 
 /// Trains `candidate` on a fold's training rows and scores its validation rows by `metric`
@@ -246,15 +235,7 @@ pub fn prepare_fold(
 #[step(crate = mlflow_core)]
 pub fn fit_and_score(fold: &Prepared, candidate: &Candidate, metric: &TaskMetric) -> Result<f64, BlockError> {
     let trained = super::steps::train(fold, candidate)?;
-    let metrics = match &fold.targets {
-        Targets::Classes { test, .. } => {
-            Evaluation::of_classes(test, trained.predict_proba(&fold.test)?.view())?
-        }
-        Targets::Values { test, .. } => {
-            Evaluation::of_values(test, trained.predict_values(&fold.test)?.as_slice().unwrap_or(&[]))?
-        }
-    };
-    Ok(metrics.score(*metric).unwrap_or(f64::NAN))
+    Ok(holdout_metrics(&trained, fold)?.score(*metric).unwrap_or(f64::NAN))
 }
 
 /// A finished study: its trials with their fold scores, ranked.

@@ -204,6 +204,37 @@ pub enum Targets {
     },
 }
 
+impl Targets {
+    /// The targets of some rows: `train` positions among the training targets, `test` positions
+    /// among the hold-out ones (a subsample of both sides).
+    pub(super) fn subset(&self, train: &[usize], test: &[usize]) -> Targets {
+        self.picked(train, test, false)
+    }
+
+    /// The targets of a fold of the training rows: `train` and `validation` both positions among
+    /// the training targets.
+    pub(super) fn fold(&self, train: &[usize], validation: &[usize]) -> Targets {
+        self.picked(train, validation, true)
+    }
+
+    fn picked(&self, train: &[usize], test: &[usize], test_from_train: bool) -> Targets {
+        fn pick<T: Clone>(values: &[T], rows: &[usize]) -> Vec<T> {
+            rows.iter().map(|&i| values[i].clone()).collect()
+        }
+        match self {
+            Targets::Classes { train: y, test: t, classes } => Targets::Classes {
+                train: pick(y, train),
+                test: pick(if test_from_train { y } else { t }, test),
+                classes: classes.clone(),
+            },
+            Targets::Values { train: y, test: t } => Targets::Values {
+                train: pick(y, train),
+                test: pick(if test_from_train { y } else { t }, test),
+            },
+        }
+    }
+}
+
 /// Train and hold-out features with their labels, and what produced them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Prepared {
