@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 
 use mlflow::tune::{
-    CvResults, Halving, MinResources, ParamValue, Params, Rung, Space, TuneError, random_candidates, top_k,
+    CvResults, Halving, Intermediate, MinResources, ParamValue, Params, Pruner, Rung, Space, TuneError,
+    random_candidates, top_k,
 };
 
 #[derive(serde::Deserialize)]
@@ -543,5 +544,48 @@ mod tpe {
         let late: Vec<i64> = history[20..].iter().map(|t| t.params["trees"].as_i64().unwrap()).collect();
         assert!(late.iter().sum::<i64>() / late.len() as i64 <= 40, "{late:?}");
         assert!(Tpe::new(1).ask(&Space::new(), &[], true).is_err());
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct PrunerCase {
+    settings: PrunerSettings,
+    higher_is_better: bool,
+    completed: Vec<BTreeMap<String, Option<f64>>>,
+    intermediate: BTreeMap<String, Option<f64>>,
+    prune: bool,
+}
+
+#[derive(serde::Deserialize)]
+struct PrunerSettings {
+    percentile: f64,
+    n_startup_trials: usize,
+    n_warmup_steps: u64,
+    interval_steps: u64,
+    n_min_trials: usize,
+}
+
+#[test]
+fn pruning_decisions_are_optunas() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tune/pruner.json");
+    let fixture: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let cases: Vec<PrunerCase> = serde_json::from_value(fixture["cases"].clone()).unwrap();
+    let curve = |values: &BTreeMap<String, Option<f64>>| -> Intermediate {
+        values.iter().map(|(k, v)| (k.parse().unwrap(), v.unwrap_or(f64::NAN))).collect()
+    };
+    assert!(cases.len() >= 300 && cases.iter().filter(|c| c.prune).count() >= 20);
+    for (i, case) in cases.iter().enumerate() {
+        let s = &case.settings;
+        let pruner = Pruner {
+            percentile: s.percentile,
+            n_startup_trials: s.n_startup_trials,
+            n_warmup_steps: s.n_warmup_steps,
+            interval_steps: s.interval_steps,
+            n_min_trials: s.n_min_trials,
+        };
+        pruner.check().unwrap();
+        let completed: Vec<Intermediate> = case.completed.iter().map(curve).collect();
+        let decision = pruner.should_prune(&completed, &curve(&case.intermediate), case.higher_is_better);
+        assert_eq!(decision, case.prune, "case {i}");
     }
 }

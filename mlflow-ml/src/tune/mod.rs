@@ -9,13 +9,17 @@
 //!   asks the next trial from the trials so far (the tree-structured Parzen estimator).
 //! - [`Halving`]: `HalvingGridSearchCV`'s schedule of candidates and resources per iteration,
 //!   and [`top_k`], the candidates that go on.
-//! - [`CvResults`]: each candidate's fold scores, mean, standard deviation and rank.
+//! - [`CvResults`]: each candidate's fold scores, mean, standard deviation and rank;
+//!   [`param_importance`], the share of the spread of the scores each hyperparameter explains.
+//! - [`Pruner`]: Optuna's median pruner, which stops a trial whose running score falls behind.
 //!
 //! Folds come from [`CrossValidation`](crate::features::CrossValidation); each trial x fold is a
 //! task of a mapped step ([`Pipeline::map`](mlflow_core::dag::Pipeline::map)), so a finished
 //! study reruns from the cache and a larger grid runs only its new candidates.
 
 mod halving;
+mod importance;
+mod pruner;
 mod results;
 mod space;
 mod tpe;
@@ -25,6 +29,8 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 pub use halving::{Halving, MinResources, Rung, top_k};
+pub use importance::{ParamImportance, param_importance};
+pub use pruner::{Intermediate, Pruner};
 pub use results::{CandidateResult, CvResults};
 pub use space::{Dimension, Dist, ParamValue, Params, Space};
 pub use tpe::{Observed, Tpe};
