@@ -332,6 +332,65 @@ mod study {
     }
 
     #[test]
+    fn a_pruned_tpe_study_stops_trials_behind_the_median_of_earlier_batches() {
+        use mlflow::tune::Pruner;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        // Stumps are far behind deeper forests on iris.
+        let space = Space::new().int("max_depth", 1, 6).int("min_samples_leaf", 1, 10);
+        let study = Study::tpe(forest(), space, 20, 4, 3, ClassMetric::Accuracy)
+            .cv(CrossValidation::stratified(3))
+            .pruner(Pruner::median());
+        let (p, tuned) = pipeline(&study);
+        let report = p.run(&store).unwrap().into_result().unwrap();
+        let results = report.get(tuned.results).unwrap();
+        assert_eq!((results.trials.len(), results.pruned.len()), (20, 20));
+        let pruned: Vec<usize> = (0..20).filter(|&t| results.pruned[t].is_some()).collect();
+        assert!(!pruned.is_empty(), "{}", results.table());
+        let candidates = &results.results.candidates;
+        let running = |t: usize, fold: usize| {
+            candidates[t].fold_scores[..=fold].iter().sum::<f64>() / (fold + 1) as f64
+        };
+        for &t in &pruned {
+            let c = &candidates[t];
+            assert!(
+                t >= 8,
+                "trial {t}: the first two batches have fewer than 5 completed trials to judge by"
+            );
+            let after = results.pruned[t].unwrap();
+            assert!(after < 2, "the last fold is never pruned");
+            assert!(c.fold_scores[..=after].iter().all(|s| s.is_finite()));
+            assert!(c.fold_scores[after + 1..].iter().all(|s| s.is_nan()), "skipped folds are unscored");
+            assert!(c.mean.is_nan() && c.rank as usize > 20 - pruned.len(), "pruned trials rank last");
+            // Behind the median of the trials completed in earlier batches, at every fold it ran.
+            let mut earlier: Vec<usize> = (0..t / 4 * 4).filter(|&e| results.pruned[e].is_none()).collect();
+            for fold in 0..=after {
+                earlier.sort_by(|&a, &b| running(a, fold).total_cmp(&running(b, fold)));
+                let (lo, hi) = (earlier[(earlier.len() - 1) / 2], earlier[earlier.len() / 2]);
+                let median = (running(lo, fold) + running(hi, fold)) / 2.0;
+                let best = (0..=fold).map(|f| running(t, f)).fold(f64::MIN, f64::max);
+                assert_eq!(best < median, fold == after, "trial {t} fold {fold}: {best} vs median {median}");
+            }
+        }
+        assert!(!report.get(tuned.best).unwrap().name.contains("max_depth=1"));
+        assert!(p.run(&store).unwrap().steps().iter().all(|s| s.status == StepStatus::Cached));
+
+        // Pruning needs trials that finished before: a grid has none.
+        let mut p = Pipeline::new("pruned-grid");
+        let file = p.param("data", DataFile::open(IRIS).unwrap());
+        let csv = p.param("csv", CsvOptions::default().skip_lines(1).no_header(COLUMNS));
+        let raw = p.step(blocks::IngestStep, (file, csv));
+        let setup = p.param("setup", Prepare::label("species"));
+        let prepared = p.step(blocks::PrepareStep, (raw, setup));
+        let grid = depth_grid(&[1, 4]).pruner(Pruner::median());
+        let err = blocks::tune(&mut p, raw, setup, prepared, "forest", &grid).unwrap_err();
+        assert!(err.to_string().contains("Study::tpe"), "{err}");
+        let bad = tpe_study(4).pruner(Pruner { percentile: 120.0, ..Pruner::median() });
+        let err = blocks::tune(&mut p, raw, setup, prepared, "forest", &bad).unwrap_err();
+        assert!(err.to_string().contains("percentile is 120"), "{err}");
+    }
+
+    #[test]
     fn successive_halving_runs_scikit_learns_rungs_on_growing_subsamples() {
         use mlflow::tune::{Halving, MinResources, Rung};
         let dir = tempfile::tempdir().unwrap();

@@ -51,6 +51,7 @@
 
 mod compare;
 mod halving;
+mod pruning;
 mod steps;
 mod tune;
 mod types;
@@ -60,6 +61,9 @@ pub use halving::{
     HalvingHistory, HalvingPlan, HalvingPlanStep, HalvingSearch, RankLastRungStep, RungCandidatesStep,
     RungResult, SubsampleFoldStep, TellRungStep, halving_plan, rank_last_rung, rung_candidates,
     subsample_fold, tell_rung,
+};
+pub use pruning::{
+    FitAndScorePrunedStep, Pruning, TellOutcomesStep, TrialOutcome, fit_and_score_pruned, tell_outcomes,
 };
 pub use steps::{
     CheckStep, EvaluateStep, IngestStep, PrepareStep, SelectStep, TrainStep, check, evaluate, ingest,

@@ -10,13 +10,16 @@ use mlflow_macros::step;
 use serde::{Deserialize, Serialize};
 
 use super::halving::HalvingSearch;
+use super::pruning::{FitAndScorePrunedStep, Pruning, TellOutcomesStep};
 use super::steps::{EvaluateStep, TrainStep, fit_features, holdout_metrics};
 use super::types::{BlockError, Candidate, Prepare, Prepared, Scored, Targets, Trained};
 use crate::data::Ingested;
 use crate::eval::{Scores, TaskMetric};
 use crate::features::{CrossValidation, Split};
 use crate::models::EstimatorParams;
-use crate::tune::{CvResults, Observed, ParamValue, Params, Space, Tpe, TuneError, random_candidates};
+use crate::tune::{
+    CvResults, Observed, ParamValue, Params, Pruner, Space, Tpe, TuneError, random_candidates,
+};
 
 /// How a [`Study`] picks its trials.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,12 +83,16 @@ pub struct Study {
     pub cv: Option<CrossValidation>,
     /// The metric trials are ranked by, in its direction.
     pub metric: TaskMetric,
+    /// Stops unpromising trials after a fold (TPE studies only: it judges a trial against the
+    /// trials of earlier batches).
+    #[serde(default)]
+    pub pruner: Option<Pruner>,
 }
 
 impl Study {
     /// A grid search of `space` around `base`, ranked by `metric`.
     pub fn grid(base: Candidate, space: Space, metric: impl Into<TaskMetric>) -> Self {
-        Study { base, space, search: Search::Grid, cv: None, metric: metric.into() }
+        Study { base, space, search: Search::Grid, cv: None, metric: metric.into(), pruner: None }
     }
 
     /// A random search: `trials` candidates drawn from `space` with `seed`.
@@ -96,7 +103,14 @@ impl Study {
         seed: u64,
         metric: impl Into<TaskMetric>,
     ) -> Self {
-        Study { base, space, search: Search::Random { trials, seed }, cv: None, metric: metric.into() }
+        Study {
+            base,
+            space,
+            search: Search::Random { trials, seed },
+            cv: None,
+            metric: metric.into(),
+            pruner: None,
+        }
     }
 
     /// A TPE search: `trials` candidates, asked `batch` at a time from the scores so far, seeded
@@ -109,7 +123,14 @@ impl Study {
         seed: u64,
         metric: impl Into<TaskMetric>,
     ) -> Self {
-        Study { base, space, search: Search::Tpe { trials, batch, seed }, cv: None, metric: metric.into() }
+        Study {
+            base,
+            space,
+            search: Search::Tpe { trials, batch, seed },
+            cv: None,
+            metric: metric.into(),
+            pruner: None,
+        }
     }
 
     /// Successive halving over the grid of `space` with scikit-learn's defaults (factor 3,
@@ -121,12 +142,33 @@ impl Study {
             search: Search::Halving(HalvingSearch::default()),
             cv: None,
             metric: metric.into(),
+            pruner: None,
         }
     }
 
     /// Cross-validates with `cv` instead of the default.
     pub fn cv(mut self, cv: CrossValidation) -> Self {
         self.cv = Some(cv);
+        self
+    }
+
+    /// Prunes with `pruner` (a TPE study only): each trial runs its folds one after another and
+    /// reports its running mean score after each; a trial the pruner judges behind the completed
+    /// trials of earlier batches stops there, its remaining folds unscored (it ranks last, as
+    /// Optuna's pruned trials are never the best).
+    ///
+    /// ```
+    /// use mlflow_ml::blocks::{Candidate, Study};
+    /// use mlflow_ml::eval::ClassMetric;
+    /// use mlflow_ml::models::ForestParams;
+    /// use mlflow_ml::tune::{Pruner, Space};
+    /// let space = Space::new().int("max_depth", 2, 12);
+    /// let forest = Candidate::new("forest", ForestParams::default());
+    /// let study = Study::tpe(forest, space, 30, 3, 7, ClassMetric::Accuracy).pruner(Pruner::median());
+    /// assert_eq!(study.pruner, Some(Pruner::median()));
+    /// ```
+    pub fn pruner(mut self, pruner: Pruner) -> Self {
+        self.pruner = Some(pruner);
         self
     }
 
@@ -247,6 +289,10 @@ pub struct StudyResults {
     pub results: CvResults,
     /// The metric.
     pub metric: TaskMetric,
+    /// For each trial of a pruned study, the fold after which it was pruned (`None`: it ran every
+    /// fold); empty when nothing was pruned.
+    #[serde(default)]
+    pub pruned: Vec<Option<usize>>,
 }
 
 impl StudyResults {
@@ -315,7 +361,7 @@ pub(super) fn rank(
             let _ = mlflow_core::track::log_metric_at(&format!("cv.{}", metric.name()), i as u64, c.mean);
         }
     }
-    Ok(StudyResults { trials: trials.to_vec(), results, metric: *metric })
+    Ok(StudyResults { trials: trials.to_vec(), results, metric: *metric, pruned: Vec::new() })
 }
 
 /// A TPE study's settings for its ask steps.
@@ -338,8 +384,12 @@ pub struct StudyHistory {
     pub trials: Vec<Candidate>,
     /// The params each searched.
     pub searched: Vec<Params>,
-    /// Each trial's score per fold (`None` for a failed task).
+    /// Each trial's score per fold (`None` for a failed task, or a fold a pruned trial skipped).
     pub fold_scores: Vec<Vec<Option<f64>>>,
+    /// For each trial of a pruned study, the fold after which it was pruned (`None`: it ran every
+    /// fold); empty when the study does not prune.
+    #[serde(default)]
+    pub pruned: Vec<Option<usize>>,
 }
 
 /// The next `count` trials of a TPE study, asked from the trials so far (each trial's mean fold
@@ -384,16 +434,23 @@ pub fn tell_trials(
     let folds = scores.len() / n;
     let mut next = history.clone();
     for (t, trial) in asked.iter().enumerate() {
-        next.searched.push(searched_params(&asking.space, &serde_params(&trial.params)));
-        next.fold_scores.push((0..folds).map(|f| scores[f * n + t]).collect());
-        next.trials.push(trial.clone());
+        next.push(asking, trial, (0..folds).map(|f| scores[f * n + t]).collect());
     }
     Ok(next)
 }
 
+impl StudyHistory {
+    /// Adds a trial and its fold scores.
+    pub(super) fn push(&mut self, asking: &Asking, trial: &Candidate, fold_scores: Vec<Option<f64>>) {
+        self.searched.push(searched_params(&asking.space, &serde_params(&trial.params)));
+        self.fold_scores.push(fold_scores);
+        self.trials.push(trial.clone());
+    }
+}
+
 /// The hyperparameters of `space` present in `fields` (a conditional one only when its parent's
 /// value calls for it).
-fn searched_params(space: &Space, fields: &Params) -> Params {
+pub(super) fn searched_params(space: &Space, fields: &Params) -> Params {
     let mut searched = Params::new();
     for dim in &space.dims {
         let active = match &dim.when {
@@ -413,7 +470,9 @@ pub fn rank_history(history: &StudyHistory, metric: &TaskMetric) -> Result<Study
     if history.trials.is_empty() {
         return Err(TuneError::NoCandidates.into());
     }
-    rank(&history.trials, &history.fold_scores, metric)
+    let mut results = rank(&history.trials, &history.fold_scores, metric)?;
+    results.pruned = history.pruned.clone();
+    Ok(results)
 }
 
 /// A trial's params as the results list them: the model's fields, as text.
@@ -465,11 +524,15 @@ pub struct Tuned {
 /// `train_<name>_tuned` with `evaluate_<name>_tuned` on the hold-out rows. A TPE study has, per
 /// batch `k`, `ask_<name>_<k>` (the batch asked from the scores so far), `cv_<name>_trials_<k>`
 /// and `tell_<name>_<k>` (the history with the batch's scores), from the param `history_<name>`.
+/// With a [`Study::pruner`], each task of `cv_<name>_trials_<k>` is one trial running its folds
+/// in turn ([`fit_and_score_pruned`](super::fit_and_score_pruned)), judged after each against
+/// the completed trials of earlier batches; the pruner's settings are the param `pruner_<name>`.
 ///
 /// Every task is cached: a finished study reruns from the cache, a grid with one more value runs
 /// only the new trials, and a study stopped mid-way runs only the trials that had not finished.
 ///
-/// Errors when building: the study's trials cannot be made ([`Study::trials`]).
+/// Errors when building: the study's trials cannot be made ([`Study::trials`]), a pruner's
+/// settings are out of range, or a study other than TPE has a pruner.
 pub fn tune(
     p: &mut Pipeline,
     raw: Node<Ingested>,
@@ -481,6 +544,16 @@ pub fn tune(
     let key = super::node_key(name);
     // Checked before anything runs: the space, and the model's hyperparameter names.
     let trials = study.trials()?;
+    if let Some(pruner) = &study.pruner {
+        pruner.check()?;
+        if !matches!(study.search, Search::Tpe { .. }) {
+            let detail =
+                "a pruner judges a trial against trials that finished before it, and only a TPE study \
+                          runs its trials in batches one after another: use `Study::tpe`, or drop the pruner"
+                    .to_owned();
+            return Err(TuneError::BadSearch { detail }.into());
+        }
+    }
     let cv = p.param(format!("cv_{key}"), study.cv);
     let metric = p.param(format!("metric_{key}"), study.metric);
     let folds = p.step_named(format!("folds_{key}"), FoldsStep, (prepared, cv));
@@ -499,22 +572,30 @@ pub fn tune(
                 higher_is_better: study.metric.higher_is_better(),
             };
             let asking = p.param(format!("study_{key}"), asking);
+            let pruning = study.pruner.map(|pruner| {
+                let pruning = Pruning { pruner, higher_is_better: study.metric.higher_is_better() };
+                p.param(format!("pruner_{key}"), pruning)
+            });
             let mut history = p.param(format!("history_{key}"), StudyHistory::default());
             for stage in 0..trials.div_ceil(batch) {
                 let count = p.param(format!("ask_{key}_{stage}_count"), batch.min(trials - stage * batch));
                 let asked =
                     p.step_named(format!("ask_{key}_{stage}"), AskTrialsStep, (asking, history, count));
-                let scores = p.try_map_named(
-                    format!("cv_{key}_trials_{stage}"),
-                    FitAndScoreStep,
-                    (fold_data, asked, metric),
-                    usize::MAX,
-                );
-                history = p.step_named(
-                    format!("tell_{key}_{stage}"),
-                    TellTrialsStep,
-                    (history, asked, scores, asking),
-                );
+                let trials_node = format!("cv_{key}_trials_{stage}");
+                let tell_node = format!("tell_{key}_{stage}");
+                history = match pruning {
+                    Some(pruning) => {
+                        let inputs = (fold_data, asked, metric, history, pruning);
+                        let outcomes =
+                            p.try_map_named(trials_node, FitAndScorePrunedStep, inputs, usize::MAX);
+                        p.step_named(tell_node, TellOutcomesStep, (history, asked, outcomes, asking))
+                    }
+                    None => {
+                        let inputs = (fold_data, asked, metric);
+                        let scores = p.try_map_named(trials_node, FitAndScoreStep, inputs, usize::MAX);
+                        p.step_named(tell_node, TellTrialsStep, (history, asked, scores, asking))
+                    }
+                };
             }
             p.step_named(format!("rank_{key}"), RankHistoryStep, (history, metric))
         }
