@@ -4,7 +4,10 @@
 
 use crate::report_common;
 
-use mlflow::report::{ClassifierView, MetricView, NodeKind, NodeView, RunView, render_html};
+use mlflow::report::{
+    ClassifierView, MetricView, NodeKind, NodeView, RunView, StudyView, TrialView, render_html,
+};
+use mlflow::tune::ParamValue;
 use report_common::{EVIL, realistic};
 
 /// The page's escaping of a piece of text.
@@ -106,15 +109,28 @@ fn assert_svg_numbers_finite(html: &str) {
 fn every_section_is_present() {
     let html = render_html(&realistic());
     assert!(html.starts_with("<!DOCTYPE html>"));
-    for id in ["summary", "errors", "dag", "timeline", "roc", "metrics", "params", "steps", "environment"] {
+    for id in [
+        "summary",
+        "errors",
+        "dag",
+        "timeline",
+        "roc",
+        "studies",
+        "metrics",
+        "params",
+        "steps",
+        "environment",
+    ] {
         assert_eq!(html.matches(&format!(r#"id="{id}""#)).count(), 1, "section {id}");
     }
-    for svg in ["dag-svg", "timeline-svg", "roc-svg", "series-svg"] {
+    for svg in
+        ["dag-svg", "timeline-svg", "roc-svg", "history-svg", "importance-svg", "parallel-svg", "series-svg"]
+    {
         assert!(html.contains(&format!(r#"<svg class="{svg}""#)), "{svg}");
     }
     // Every SVG has a <title> right after it opens.
     let svgs = html.matches("<svg ").count();
-    assert_eq!(svgs, 5, "DAG, timeline, ROC and two series charts");
+    assert_eq!(svgs, 8, "DAG, timeline, ROC, the study's three charts and two series charts");
     for part in html.split("<svg ").skip(1) {
         let after_open = &part[part.find('>').expect("svg tag closes") + 1..];
         assert!(after_open.trim_start().starts_with("<title"), "{}", &after_open[..80.min(after_open.len())]);
@@ -370,8 +386,76 @@ fn degenerate() -> RunView {
                 confusion: [[1, 0], [0, 0]],
             },
         ],
+        studies: vec![
+            StudyView {
+                name: "<b>odd</b>".into(),
+                metric: String::new(),
+                params: vec!["c".into(), "kernel".into()],
+                trials: vec![
+                    TrialView {
+                        name: "nan".into(),
+                        params: vec![Some(ParamValue::Float(f64::NAN)), None],
+                        mean: f64::NAN,
+                        std: f64::NAN,
+                        rank: 1,
+                        pruned: false,
+                    },
+                    TrialView {
+                        name: "huge".into(),
+                        params: vec![Some(ParamValue::Float(1e300)), Some(ParamValue::Text("<rbf>".into()))],
+                        mean: f64::MAX,
+                        std: f64::INFINITY,
+                        rank: 1,
+                        pruned: false,
+                    },
+                    TrialView {
+                        name: "tiny".into(),
+                        params: vec![Some(ParamValue::Float(1e-300)), Some(ParamValue::Bool(true))],
+                        mean: -f64::MAX,
+                        std: 0.0,
+                        rank: 2,
+                        pruned: true,
+                    },
+                    TrialView { name: "short".into(), ..TrialView::default() },
+                ],
+                importance: vec![("c".into(), f64::NAN), ("kernel".into(), 7.0)],
+                higher_is_better: false,
+            },
+            StudyView::default(),
+        ],
         environment: vec![("".into(), "\n".into())],
     }
+}
+
+#[test]
+fn a_study_is_drawn_as_history_parallel_coordinates_importance_and_a_table() {
+    let view = realistic();
+    let html = render_html(&view);
+    let section = &html[html.find(r#"<section id="studies">"#).unwrap()..];
+    let section = &section[..section.find("</section>").unwrap()];
+    let study = &view.studies[0];
+    let scored = study.trials.iter().filter(|t| t.mean.is_finite()).count();
+    assert_eq!(scored, 11);
+    assert_eq!(section.matches(r#"<circle class="trial-dot""#).count(), scored, "one dot per scored trial");
+    assert_eq!(section.matches(r#"<polyline class="trial-line""#).count(), scored);
+    assert_eq!(
+        section.matches(r#"<g class="axis">"#).count(),
+        study.params.len() + 1,
+        "one axis per param and the score"
+    );
+    assert_eq!(section.matches(r#"<g class="importance-bar">"#).count(), 3);
+    assert!(section.contains(r#"<polyline class="best-line""#));
+    // The best trial is the widest line and the first row.
+    let best = study.trials.iter().filter(|t| t.rank == 1).map(|t| t.name.as_str()).collect::<Vec<_>>();
+    assert_eq!(best, ["forest #10 (max_depth=12, min_samples_leaf=5, criterion=gini)"]);
+    assert!(section.contains(&format!(r#"stroke-width="3"><title>{}"#, best[0])));
+    let rows = &section[section.find("<tbody>").unwrap()..];
+    assert!(rows.find(best[0]).unwrap() < rows.find("forest #0 ").unwrap());
+    assert!(section.contains(">pruned</td>") && section.contains("1 pruned"));
+    // Categorical axes label their values; numeric ones their range.
+    assert!(section.contains(">entropy</text>") && section.contains(">gini</text>"));
+    assert!(html.contains(r##"<a href="#studies">Studies</a>"##));
+    assert!(!render_html(&RunView::default()).contains(r#"id="studies""#), "no study, no section");
 }
 
 #[test]
@@ -385,6 +469,8 @@ fn odd_input_neither_panics_nor_writes_non_finite_numbers() {
     assert!(html.contains("none — 0.5 (no ROC points)"));
     assert!(html.contains("<td class=\"num\">NaN</td>"));
     assert!(html.contains("no finite values"));
+    assert!(html.contains("&lt;b&gt;odd&lt;/b&gt;") && html.contains("&lt;rbf&gt;"));
+    assert!(html.contains("too few scored trials"), "the empty study says why it has no bars");
     let polyline = attr(&html, r#"class="roc-curve" data-classifier="0""#, "points");
     assert_eq!(polyline.split(' ').count(), 3, "{polyline}");
 }

@@ -135,7 +135,7 @@ fn with_probe(html: &str) -> String {
     let probe = format!(
         r#"<script nonce="{nonce}">
 (function () {{
-  ['dag', 'timeline', 'roc', 'metrics'].forEach(function (id) {{
+  ['dag', 'timeline', 'roc', 'studies', 'metrics'].forEach(function (id) {{
     var svg = document.querySelector('#' + id + ' svg');
     if (!svg) {{ return; }}
     var r = svg.getBoundingClientRect();
@@ -215,7 +215,18 @@ fn chromium_renders_the_report_without_script_errors() {
     // 1. The DOM after the scripts ran, with the browser's log, to catch script errors.
     let (page, dom) =
         load_without_script_errors(&browser, dir.path(), "report", &render_html(&report_common::realistic()));
-    for id in ["summary", "errors", "dag", "timeline", "roc", "metrics", "params", "steps", "environment"] {
+    for id in [
+        "summary",
+        "errors",
+        "dag",
+        "timeline",
+        "roc",
+        "studies",
+        "metrics",
+        "params",
+        "steps",
+        "environment",
+    ] {
         assert!(dom.contains(&format!("id=\"{id}\"")), "section {id} missing from the DOM");
     }
     // Hovering a step's DAG box highlights it in the DAG, the timeline and the steps table.
@@ -228,7 +239,7 @@ fn chromium_renders_the_report_without_script_errors() {
     // first screen.
     let page_height: f64 =
         body_attr(&dom, "data-page-height").and_then(|h| h.parse().ok()).expect("probe measured the page");
-    for id in ["dag", "timeline", "roc", "metrics"] {
+    for id in ["dag", "timeline", "roc", "studies", "metrics"] {
         let raw = body_attr(&dom, &format!("data-box-{id}"))
             .unwrap_or_else(|| panic!("probe found no picture in #{id}"));
         let v: Vec<f64> = raw.split(' ').map(|x| x.parse().expect("a number")).collect();

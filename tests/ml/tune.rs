@@ -274,6 +274,16 @@ mod study {
         assert!(report.get(tuned.scored).unwrap().metrics.classes().is_some());
         assert_eq!(report.get(tuned.trained).unwrap().name, best.name);
 
+        // The run report draws the study from what the store recorded.
+        let view = mlflow::report::RunView::from_run(&store, report.run_id()).unwrap();
+        assert_eq!(view.studies.len(), 1);
+        let study = &view.studies[0];
+        assert_eq!((study.name.as_str(), study.metric.as_str()), ("rank_forest", "accuracy"));
+        assert_eq!(study.params, ["max_depth", "min_samples_leaf"], "only what the grid varies");
+        assert_eq!(study.trials.len(), 4);
+        assert_eq!(study.importance.first().map(|(name, _)| name.as_str()), Some("max_depth"));
+        assert!(mlflow::report::render_html(&view).contains(r#"<svg class="parallel-svg""#));
+
         let again = p.run(&store).unwrap();
         assert!(again.steps().iter().all(|s| s.status == StepStatus::Cached), "{again}");
 

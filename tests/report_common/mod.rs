@@ -3,7 +3,8 @@
 //! classifiers. Shared by `tests/report.rs` and `tests/report_browser.rs`.
 
 use mlflow::eval::evaluate;
-use mlflow::report::{ClassifierView, MetricView, NodeView, RunView};
+use mlflow::report::{ClassifierView, MetricView, NodeView, RunView, StudyView, TrialView};
+use mlflow::tune::ParamValue;
 
 /// The name of a step that would run a script if it were not escaped.
 pub const EVIL: &str = "<script>alert(1)</script>";
@@ -37,6 +38,56 @@ fn classifier(name: &str, seed: u64, skill: f64) -> ClassifierView {
 /// Indices into `nodes` by name, for the edge list.
 fn at(nodes: &[NodeView], name: &str) -> usize {
     nodes.iter().position(|n| n.name == name).unwrap_or_else(|| panic!("no node {name}"))
+}
+
+/// A forest grid of 3 depths x 2 leaf sizes x 2 criteria (one trial pruned), scored so that
+/// depth matters most.
+fn study() -> StudyView {
+    let mut trials = Vec::new();
+    for (d, depth) in [2i64, 6, 12].into_iter().enumerate() {
+        for (l, leaf) in [1i64, 5].into_iter().enumerate() {
+            for criterion in ["gini", "entropy"] {
+                let mean =
+                    0.74 + 0.03 * d as f64 + 0.005 * l as f64 + if criterion == "gini" { 0.002 } else { 0.0 };
+                trials.push(TrialView {
+                    name: format!(
+                        "forest #{} (max_depth={depth}, min_samples_leaf={leaf}, criterion={criterion})",
+                        trials.len()
+                    ),
+                    params: vec![
+                        Some(ParamValue::Int(depth)),
+                        Some(ParamValue::Int(leaf)),
+                        Some(ParamValue::Text(criterion.into())),
+                    ],
+                    mean,
+                    std: 0.012,
+                    rank: 0,
+                    pruned: false,
+                });
+            }
+        }
+    }
+    trials[1].mean = f64::NAN;
+    trials[1].pruned = true;
+    let means: Vec<f64> = trials.iter().map(|t| t.mean).collect();
+    for t in &mut trials {
+        t.rank = 1 + means.iter().filter(|m| **m > t.mean).count() as u32;
+        if t.mean.is_nan() {
+            t.rank = means.len() as u32;
+        }
+    }
+    StudyView {
+        name: "rank_forest".into(),
+        metric: "roc_auc".into(),
+        higher_is_better: true,
+        params: vec!["max_depth".into(), "min_samples_leaf".into(), "criterion".into()],
+        trials,
+        importance: vec![
+            ("max_depth".into(), 0.96),
+            ("min_samples_leaf".into(), 0.03),
+            ("criterion".into(), 0.01),
+        ],
+    }
 }
 
 pub fn realistic() -> RunView {
@@ -148,6 +199,7 @@ pub fn realistic() -> RunView {
         ],
         metrics,
         classifiers,
+        studies: vec![study()],
         environment: vec![
             ("mlflow".into(), "0.1.0".into()),
             ("crate".into(), "titanic 0.1.0".into()),

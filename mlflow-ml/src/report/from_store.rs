@@ -2,10 +2,15 @@
 
 use std::collections::BTreeMap;
 
-use super::{ClassifierView, MetricView, NodeView, RunView};
+use super::{ClassifierView, MetricView, NodeView, RunView, StudyView};
+use crate::blocks::StudyResults;
 use crate::eval::{CONFUSION_METRICS, ROC_FPR_SERIES, ROC_TPR_SERIES};
+use mlflow_core::codec;
 use mlflow_core::store::Store;
 use mlflow_core::{Error, Result};
+
+/// The steps of [`blocks::tune`](crate::blocks::tune) whose output is a study's ranked trials.
+const STUDY_STEPS: [&str; 3] = ["rank_trials", "rank_history", "rank_last_rung"];
 
 /// A ROC curve being gathered from its two metric series: point index → rate.
 type RocSeries = (BTreeMap<u64, f64>, BTreeMap<u64, f64>);
@@ -13,7 +18,8 @@ type RocSeries = (BTreeMap<u64, f64>, BTreeMap<u64, f64>);
 impl RunView {
     /// The view of run `run_id`: its DAG (params and steps, edges from the recorded cache-key
     /// inputs), timeline, params, metrics, environment, and a ROC curve and confusion matrix for
-    /// every step that logged them with [`eval::log_binary_metrics`](crate::eval::log_binary_metrics).
+    /// every step that logged them with [`eval::log_binary_metrics`](crate::eval::log_binary_metrics),
+    /// and each hyperparameter study [`blocks::tune`](crate::blocks::tune) ranked.
     ///
     /// ```
     /// # use mlflow_core::prelude::*;
@@ -113,6 +119,23 @@ impl RunView {
             })
             .collect();
 
+        let mut studies = Vec::new();
+        for step in &run.steps {
+            if !STUDY_STEPS.contains(&step.step.as_str()) {
+                continue;
+            }
+            let Some(hash) = step.output else { continue };
+            // A study whose output is gone or unreadable (another version's format) is left out:
+            // the rest of the report still stands.
+            let results = store
+                .read_artifact(hash)
+                .ok()
+                .and_then(|bytes| codec::decode::<StudyResults>(&bytes, store.decode_limit()).ok());
+            if let Some(results) = results {
+                studies.push(StudyView::from_results(&step.node, &results));
+            }
+        }
+
         let mut environment = Vec::new();
         if let Some(env) = &run.environment {
             environment.push(("mlflow".to_owned(), env.library.clone()));
@@ -139,6 +162,7 @@ impl RunView {
             params: run.param_values.clone(),
             metrics,
             classifiers,
+            studies,
             environment,
         })
     }

@@ -3,7 +3,8 @@
 //! The page shows a summary (pipeline, run id, status, how many steps ran, came from the cache,
 //! failed or were skipped, total time), the errors of failed steps, **the DAG** coloured by step
 //! status, **a timeline** (Gantt chart) showing which steps ran side by side, the classifiers'
-//! **ROC curves** and **confusion matrices**, the **metrics** (a table, plus a small line chart
+//! **ROC curves** and **confusion matrices**, the hyperparameter **studies** (trials, optimization
+//! history, parallel coordinates, importance), the **metrics** (a table, plus a small line chart
 //! for each metric series), the **params**, a table of every step (attempts, why a cache lookup
 //! missed) and the environment the run was made in.
 //!
@@ -54,8 +55,10 @@ mod fmt;
 mod from_store;
 mod layout;
 mod page;
+mod study;
 
 pub use page::render_html;
+pub use study::{StudyView, TrialView};
 
 /// Everything the run report shows, in plain data: filled from the store by the tracking side,
 /// drawn by [`render_html`].
@@ -93,6 +96,9 @@ pub struct RunView {
     pub metrics: Vec<MetricView>,
     /// Binary classifiers to draw a ROC curve and a confusion matrix for.
     pub classifiers: Vec<ClassifierView>,
+    /// Hyperparameter searches: trials, optimization history, parallel coordinates, importance.
+    #[serde(default)]
+    pub studies: Vec<StudyView>,
     /// Name and value: library version, user crate, rustc, OS, host, git commit, ...
     pub environment: Vec<(String, String)>,
 }

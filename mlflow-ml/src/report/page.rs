@@ -2,9 +2,9 @@
 
 use std::fmt::Write as _;
 
-use super::charts;
 use super::fmt::{duration, esc, timestamp, truncate, value};
 use super::{ClassifierView, MetricView, NodeKind, NodeView, RunView, look};
+use super::{charts, study};
 use mlflow_core::codec::Hasher;
 
 /// The statuses a step can have, in the order the summary lists them.
@@ -16,7 +16,7 @@ const PIVOT_MAX_KEYS: usize = 12;
 /// Renders the run report: one self-contained HTML page (no network, no external files).
 ///
 /// Sections carry stable ids: `summary`, `errors` (only when a step failed), `dag`, `timeline`,
-/// `roc` (classifiers), `metrics`, `params`, `steps`, `environment`. The page reads fully without
+/// `roc` (classifiers), `studies` (only when the run tuned hyperparameters), `metrics`, `params`, `steps`, `environment`. The page reads fully without
 /// script; its few lines of script only highlight a step everywhere while the pointer is over
 /// it, and mark `<body data-ok="1">` once they have run. Rendering never fails and never panics:
 /// any [`RunView`], however odd, gives a page (same view, same bytes).
@@ -179,6 +179,7 @@ fn body(view: &RunView) -> String {
     dag(&mut out, view);
     timeline(&mut out, view);
     classifiers(&mut out, &view.classifiers);
+    study::section(&mut out, &view.studies);
     metrics(&mut out, &view.metrics);
     params(&mut out, view);
     steps(&mut out, view);
@@ -196,7 +197,7 @@ fn summary(out: &mut String, view: &RunView) {
         r##"<header id="summary">
 <h1><span>{pipeline}</span> <span class="badge {class}">{status}</span></h1>
 <div class="subtitle">run <code>{run}</code> · started {started} · total {total}</div>
-{env}<nav><a href="#dag">DAG</a><a href="#timeline">Timeline</a><a href="#roc">Classifiers</a><a href="#metrics">Metrics</a><a href="#params">Params</a><a href="#steps">Steps</a><a href="#environment">Environment</a></nav>
+{env}<nav><a href="#dag">DAG</a><a href="#timeline">Timeline</a><a href="#roc">Classifiers</a>{studies}<a href="#metrics">Metrics</a><a href="#params">Params</a><a href="#steps">Steps</a><a href="#environment">Environment</a></nav>
 <div class="cards">
 <div class="card"><b>{n}</b><span>steps</span></div>
 "##,
@@ -208,6 +209,7 @@ fn summary(out: &mut String, view: &RunView) {
         total = duration(view.duration_ms),
         n = steps.len(),
         env = environment_line(&view.environment),
+        studies = if view.studies.is_empty() { "" } else { r##"<a href="#studies">Studies</a>"## },
     );
     for status in STATUSES {
         let _ = writeln!(
