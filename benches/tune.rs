@@ -5,40 +5,19 @@
 //! `cargo bench --bench tune`. Each `cold` iteration runs the study in a fresh store (every task
 //! runs); `rerun` runs it again in a store that holds it (every step is a cache hit). The
 //! scikit-learn reference (`GridSearchCV(n_jobs=2)` on the same rows and grid) is
-//! `benches/reference/grid_search.py`.
+//! `tests/fixtures/tune/timing.py`; the same search as a whole process is
+//! `examples/grid_search.rs`.
 
-#[path = "../tests/support/titanic.rs"]
-mod titanic;
+#[path = "../examples/grid_search.rs"]
+mod grid_search;
 
 use criterion::{BatchSize, Criterion, criterion_group};
-use mlflow::blocks::{self, Candidate, Study};
-use mlflow::data::CsvOptions;
-use mlflow::eval::Metric;
-use mlflow::features::CrossValidation;
-use mlflow::models::ForestParams;
+use mlflow::data::DataFile;
 use mlflow::prelude::*;
-use mlflow::tune::Space;
-use titanic::pipeline;
-
-/// The grid: 3 x 4 x 3 = 36 forests of 100 trees.
-fn study() -> Study {
-    let space = Space::new()
-        .choice("max_depth", [3, 5, 8, 12])
-        .choice("min_samples_leaf", [1, 2, 4])
-        .choice("min_samples_split", [2, 5, 10]);
-    Study::grid(Candidate::new("forest", ForestParams::default()), space, Metric::RocAuc)
-        .cv(CrossValidation::stratified(5))
-}
 
 fn build() -> Pipeline {
-    let mut p = Pipeline::new("titanic-tune");
-    let file = p.param("data", titanic::train_file());
-    let csv = p.param("csv", CsvOptions::default());
-    let raw = p.step(blocks::IngestStep, (file, csv));
-    let setup = p.param("setup", pipeline::setup(pipeline::SPLIT_SEED));
-    let prepared = p.step(blocks::PrepareStep, (raw, setup));
-    blocks::tune(&mut p, raw, setup, prepared, "forest", &study()).expect("the study's trials");
-    p
+    let train = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/titanic/train.csv");
+    grid_search::build(DataFile::open(train).expect("titanic train.csv")).0
 }
 
 fn tune(c: &mut Criterion) {
