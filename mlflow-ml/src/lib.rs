@@ -33,6 +33,7 @@ mod float;
 #[cfg(feature = "linfa")]
 pub mod linfa;
 pub mod models;
+pub mod monitor;
 pub mod report;
 pub mod tune;
 pub mod validate;
