@@ -47,7 +47,7 @@ pub fn classify(store: &Store, path: &str, label: &str, exclude: &[String]) -> m
         Candidate::new("svm", SvmParams::default()).scaled(),
     ];
     let compared = blocks::compare(&mut p, prepared, candidates, Metric::RocAuc);
-    let package = p.step(blocks::PackageStep, (compared.champion, compared.trained, prepared));
+    let package = p.step(blocks::PackageStep, (compared.champion, compared.trained, prepared, raw));
 
     let report = p.run(store)?;
     println!("{report}");

@@ -51,7 +51,7 @@ pub fn diabetes(store: &Store, path: &str) -> mlflow::Result<Registration> {
         Candidate::new("linfa elastic net", LinfaElasticNetParams::new(0.01)).scaled(),
     ];
     let compared = blocks::compare(&mut p, prepared, candidates, RegressionMetric::Rmse);
-    let package = p.step(blocks::PackageStep, (compared.champion, compared.trained, prepared));
+    let package = p.step(blocks::PackageStep, (compared.champion, compared.trained, prepared, raw));
 
     let report = p.run(store)?;
     println!("{report}");

@@ -53,7 +53,7 @@ pub fn iris(store: &Store, path: &str) -> mlflow::Result<Registration> {
         Candidate::new("linfa tree", LinfaTreeParams::default()),
     ];
     let compared = blocks::compare(&mut p, prepared, candidates, ClassMetric::F1Macro);
-    let package = p.step(blocks::PackageStep, (compared.champion, compared.trained, prepared));
+    let package = p.step(blocks::PackageStep, (compared.champion, compared.trained, prepared, raw));
 
     let report = p.run(store)?;
     println!("{report}");

@@ -152,6 +152,6 @@ pub fn build_with_seed(file: DataFile, metric: Metric, seed: u64) -> (Pipeline, 
     let prepared = p.step(PrepareStep, (raw, setup));
     p.wait_for(prepared, checked);
     let compared = blocks::compare(&mut p, prepared, candidates(), metric);
-    let package = p.step(PackageStep, (compared.champion, compared.trained, prepared));
+    let package = p.step(PackageStep, (compared.champion, compared.trained, prepared, raw));
     (p, Handles { raw, prepared, compared, package })
 }

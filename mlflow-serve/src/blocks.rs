@@ -8,7 +8,8 @@ use mlflow_core::exec::RunReport;
 use mlflow_core::prelude::Node;
 use mlflow_core::registry::{AliasMove, ModelVersion, Promotion, RegisterRequest, Registry, RegistryError};
 use mlflow_macros::step;
-use mlflow_ml::blocks::{Compared, Prepared, Trained};
+use mlflow_ml::blocks::{Compared, Prepared, Trained, reference_profile};
+use mlflow_ml::data::Ingested;
 use mlflow_ml::eval::{Best, TaskMetric};
 
 use crate::{Lineage, ModelPackage, ServeError};
@@ -18,15 +19,17 @@ pub const SELF_TEST_ROWS: usize = 5;
 
 /// Packages the champion among `trained`: the fitted feature transformers (so the package
 /// scores raw rows), its scaler, the model, and the first hold-out rows with their expected
-/// probabilities as self-tests (a package that no longer reproduces them refuses to load).
+/// probabilities as self-tests (a package that no longer reproduces them refuses to load), and
+/// the reference profile of the training rows of `raw` ([`reference_profile`]) for monitoring.
 ///
 /// Wire it after [`compare`](mlflow_ml::blocks::compare):
-/// `p.step(PackageStep, (compared.champion, compared.trained, prepared))`.
+/// `p.step(PackageStep, (compared.champion, compared.trained, prepared, raw))`.
 #[step(crate = mlflow_core)]
 pub fn package(
     champion: &Best<TaskMetric>,
     trained: &Vec<Trained>,
     prepared: &Prepared,
+    raw: &Ingested,
 ) -> Result<ModelPackage, ServeError> {
     let Some(chosen) = trained.get(champion.index) else {
         return Err(ServeError::Build(format!(
@@ -50,7 +53,9 @@ pub fn package(
         Some(classes) => package.with_classes(classes.clone())?,
         None => package,
     };
-    package.with_features(prepared.features.clone())
+    let profile = reference_profile(raw, prepared, chosen)
+        .map_err(|e| ServeError::Build(format!("profiling the training rows: {e}")))?;
+    package.with_features(prepared.features.clone())?.with_profile(profile)
 }
 
 /// What [`register_champion`] did.

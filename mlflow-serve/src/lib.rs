@@ -1,7 +1,7 @@
 //! Serving for `mlflow-pipelines` (use it through the facade, `mlflow::serve`, cargo feature
 //! `serve`): a fitted model without the pipeline's code: [`ModelPackage`] (one self-describing,
 //! versioned file holding the model, its input scaler and feature transformers, its signature,
-//! self-test rows and lineage) and [`Scorer`] (in-process scoring of single rows and batches).
+//! self-test rows, lineage and the reference profile of its training rows) and [`Scorer`] (in-process scoring of single rows and batches).
 //!
 //! # File format
 //!
@@ -58,7 +58,8 @@ pub use batch::{score_parquet, score_parquet_file};
 pub use deployability::{Deployability, LATENCY_SAMPLES, MeasureStep, measure, measure_rows};
 pub use explain::Explanation;
 pub use package::{
-    FORMAT_VERSION, FieldType, InputField, Lineage, MAGIC, ModelPackage, OutputField, Signature,
+    FORMAT_VERSION, FieldType, InputField, LEGACY_FORMAT_VERSION, Lineage, MAGIC, ModelPackage, OutputField,
+    PROFILELESS_FORMAT_VERSION, Signature,
 };
 pub use predlog::{
     Durability, LOG_FORMAT_VERSION, LogContents, LogOptions, LogReader, LogRecord, PredictionLog,

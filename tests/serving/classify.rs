@@ -83,14 +83,24 @@ fn packaging_a_champion_that_is_not_in_the_list_is_refused_with_the_fix() {
         metric: mlflow::eval::TaskMetric::from(mlflow::eval::Metric::RocAuc),
         value: 0.9,
     };
-    let err = mlflow::blocks::package(&champion, &vec![trained.clone()], &prepared).unwrap_err().to_string();
+    let raw = titanic::ingested("train.csv");
+    let err =
+        mlflow::blocks::package(&champion, &vec![trained.clone()], &prepared, &raw).unwrap_err().to_string();
     assert!(
         err.contains("champion `svm` is candidate 4, but only 1 trained") && err.contains("same `compare`"),
         "{err}"
     );
 
     let first = mlflow::eval::Best { index: 0, name: "tree".into(), ..champion };
-    let package = mlflow::blocks::package(&first, &vec![trained], &prepared).unwrap();
+    let package = mlflow::blocks::package(&first, &vec![trained], &prepared, &raw).unwrap();
     assert_eq!(package.self_test().1.len(), mlflow::blocks::SELF_TEST_ROWS);
     assert!(package.features().is_some(), "the package scores raw rows");
+    // The reference profile of the training rows travels with it.
+    let profile = package.profile().expect("a reference profile");
+    assert_eq!(profile.rows, prepared.split.train.len());
+    assert_eq!(profile.label.as_ref().map(|l| l.name.as_str()), Some("Survived"));
+    assert!(profile.raw_column("Survived").is_none() && profile.raw_column("Age").unwrap().nulls > 100);
+    let names: Vec<&str> = profile.features.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, package.signature().names());
+    assert_eq!(profile.outputs.iter().map(|o| o.name.as_str()).collect::<Vec<_>>(), ["P(0)", "P(1)"]);
 }

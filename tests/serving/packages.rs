@@ -109,7 +109,7 @@ fn a_package_is_measured_for_size_and_speed_in_the_pipeline_every_run() {
         [Candidate::new("nb", NaiveBayesParams::default())],
         ClassMetric::Accuracy,
     );
-    let package = p.step(blocks::PackageStep, (compared.champion, compared.trained, prepared));
+    let package = p.step(blocks::PackageStep, (compared.champion, compared.trained, prepared, raw));
     let measured = p.step(MeasureStep, (package, prepared));
     let first = p.run(&store).unwrap().into_result().unwrap();
     let d = first.get(measured).unwrap().clone();

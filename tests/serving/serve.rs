@@ -263,11 +263,11 @@ fn files_that_are_not_packages_are_refused() {
 #[test]
 fn an_unknown_format_version_is_refused() {
     let mut bytes = package().to_bytes().unwrap();
-    bytes[10..14].copy_from_slice(&3u32.to_le_bytes());
+    bytes[10..14].copy_from_slice(&4u32.to_le_bytes());
     let err = ModelPackage::from_bytes(&bytes).unwrap_err();
-    assert!(matches!(err, ServeError::UnsupportedFormat { found: 3, supported: 2, .. }), "{err}");
-    assert!(err.to_string().contains("format version 3, but this mlflow"), "{err}");
-    assert!(err.to_string().contains("reads versions 1 to 2"), "{err}");
+    assert!(matches!(err, ServeError::UnsupportedFormat { found: 4, supported: 3, .. }), "{err}");
+    assert!(err.to_string().contains("format version 4, but this mlflow"), "{err}");
+    assert!(err.to_string().contains("reads versions 1 to 3"), "{err}");
     bytes.truncate(14);
     assert!(matches!(ModelPackage::from_bytes(&bytes), Err(ServeError::UnsupportedFormat { .. })));
 }

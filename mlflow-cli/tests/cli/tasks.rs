@@ -72,7 +72,7 @@ fn fixture() -> &'static Fixture {
             Candidate::new("forest", ForestParams { n_trees: 20, ..Default::default() }),
         ];
         let compared = blocks::compare(&mut p, prepared, candidates, ClassMetric::F1Macro);
-        let package = p.step(blocks::PackageStep, (compared.champion, compared.trained, prepared));
+        let package = p.step(blocks::PackageStep, (compared.champion, compared.trained, prepared, raw));
         let report = p.run(&store).unwrap().into_result().unwrap();
         blocks::register_champion(&registry, "iris", &report, package, &compared, "production").unwrap();
 
@@ -90,7 +90,7 @@ fn fixture() -> &'static Fixture {
             ),
         ];
         let compared = blocks::compare(&mut p, prepared, candidates, RegressionMetric::Rmse);
-        let package = p.step(blocks::PackageStep, (compared.champion, compared.trained, prepared));
+        let package = p.step(blocks::PackageStep, (compared.champion, compared.trained, prepared, raw));
         let report = p.run(&store).unwrap().into_result().unwrap();
         blocks::register_champion(&registry, "diabetes", &report, package, &compared, "production").unwrap();
         Fixture { dir, store: store_path }

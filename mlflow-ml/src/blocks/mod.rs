@@ -51,6 +51,7 @@
 
 mod compare;
 mod halving;
+mod profile;
 mod pruning;
 mod steps;
 mod tune;
@@ -62,6 +63,7 @@ pub use halving::{
     RungResult, SubsampleFoldStep, TellRungStep, halving_plan, rank_last_rung, rung_candidates,
     subsample_fold, tell_rung,
 };
+pub use profile::reference_profile;
 pub use pruning::{
     FitAndScorePrunedStep, Pruning, TellOutcomesStep, TrialOutcome, fit_and_score_pruned, tell_outcomes,
 };

@@ -6,21 +6,21 @@ use std::path::Path;
 use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
+mod file;
+
+pub use file::{LEGACY_FORMAT_VERSION, PROFILELESS_FORMAT_VERSION};
+
 use super::{ServeError, join};
 use mlflow_core::codec;
 use mlflow_ml::features::{ClassLabels, FittedFeatures, FittedMatrixScaler};
-use mlflow_ml::models::{Estimator, Model, Outputs, SELF_TEST_TOLERANCE, SelfTestedModel, Task};
+use mlflow_ml::models::{Estimator, Outputs, SELF_TEST_TOLERANCE, SelfTestedModel, Task};
+use mlflow_ml::monitor::ReferenceProfile;
 
 /// The first bytes of every package file.
 pub const MAGIC: &[u8; 10] = b"MLFLOWPKG\0";
 
-/// The package format version this library writes and reads.
-pub const FORMAT_VERSION: u32 = 2;
-
-/// The first format (binary classifiers only), still read: [`ModelPackage::load`] converts it.
-pub const LEGACY_FORMAT_VERSION: u32 = 1;
-
-const HEADER_LEN: usize = MAGIC.len() + 4 + 8 + 32;
+/// The package format version this library writes (it reads every earlier one too).
+pub const FORMAT_VERSION: u32 = 3;
 const BYTES: &str = "the input bytes";
 
 /// The type of an input or output field.
@@ -285,40 +285,7 @@ pub struct ModelPackage {
     self_test_rows: Array2<f64>,
     expected: Vec<f64>,
     lineage: Lineage,
-}
-
-/// The body of a format-1 package (binary classifiers only), read and converted on load.
-#[derive(Deserialize)]
-struct LegacyPackage {
-    name: String,
-    library_version: String,
-    #[allow(dead_code)] // checked through the header
-    format_version: u32,
-    signature: Signature,
-    features: Option<FittedFeatures>,
-    scaler: Option<FittedMatrixScaler>,
-    model: Model,
-    self_test_rows: Array2<f64>,
-    expected: Vec<f64>,
-    lineage: Lineage,
-}
-
-impl From<LegacyPackage> for ModelPackage {
-    fn from(old: LegacyPackage) -> Self {
-        ModelPackage {
-            name: old.name,
-            library_version: old.library_version,
-            format_version: FORMAT_VERSION,
-            signature: old.signature,
-            features: old.features,
-            scaler: old.scaler,
-            model: Estimator::Classifier(old.model),
-            classes: Some(ClassLabels::numbered(2)),
-            self_test_rows: old.self_test_rows,
-            expected: old.expected,
-            lineage: old.lineage,
-        }
-    }
+    profile: Option<ReferenceProfile>,
 }
 
 impl ModelPackage {
@@ -363,6 +330,7 @@ impl ModelPackage {
             self_test_rows: self_test_rows.to_owned(),
             expected: Vec::new(),
             lineage,
+            profile: None,
         };
         package.check().map_err(ServeError::Build)?;
         package.expected = package.predict_outputs(self_test_rows)?.recorded();
@@ -605,6 +573,53 @@ impl ModelPackage {
         self
     }
 
+    /// The reference profile of the training rows (raw columns, features, outputs, label), for
+    /// monitoring; `None` for a package made without one or written before format 3.
+    ///
+    /// See [`ModelPackage::with_profile`] for an example.
+    pub fn profile(&self) -> Option<&ReferenceProfile> {
+        self.profile.as_ref()
+    }
+
+    /// Adds the reference profile of the rows the model was trained on. Its engineered features
+    /// must be the model's inputs, by name and in order.
+    ///
+    /// ```
+    /// use mlflow_ml::data::{Column, Table};
+    /// use mlflow_ml::features::FeatureMatrix;
+    /// use mlflow_ml::models::{Model, ModelParams, NaiveBayesParams};
+    /// use mlflow_ml::monitor::ReferenceProfile;
+    /// use mlflow_serve::{Lineage, ModelPackage, ServeError};
+    /// use ndarray::array;
+    /// let x = array![[0.0], [0.2], [2.0], [2.2]];
+    /// let model = Model::fit(x.view(), &[0, 0, 1, 1], &ModelParams::NaiveBayes(NaiveBayesParams::default()))?;
+    /// let p = ModelPackage::new("nb", model, None, &["x"], x.view(), Lineage::default())?;
+    /// let raw = Table::new(vec![("x".into(), Column::Float(vec![Some(0.0), Some(0.2), Some(2.0), Some(2.2)]))])?;
+    /// let outputs = FeatureMatrix { names: vec!["p1".into()], x: array![[0.1], [0.2], [0.8], [0.9]] };
+    /// let features = FeatureMatrix { names: vec!["x".into()], x: x.clone() };
+    /// let profile = ReferenceProfile::new(&raw, None, &features, &outputs)?;
+    /// let p = p.with_profile(profile)?;
+    /// assert_eq!(p.profile().unwrap().rows, 4);
+    /// assert_eq!(ModelPackage::from_bytes(&p.to_bytes()?)?, p);
+    /// let other = FeatureMatrix { names: vec!["y".into()], x };
+    /// let wrong = ReferenceProfile::new(&raw, None, &other, &outputs)?;
+    /// assert!(matches!(p.with_profile(wrong), Err(ServeError::Build(_))));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_profile(mut self, profile: ReferenceProfile) -> Result<ModelPackage, ServeError> {
+        let names = self.signature.names();
+        let profiled: Vec<String> = profile.features.iter().map(|f| f.name.clone()).collect();
+        if profiled != names {
+            return Err(ServeError::Build(format!(
+                "the profile's features are {} but the model takes {}; profile the matrix the model was trained on",
+                join(&profiled),
+                join(&names)
+            )));
+        }
+        self.profile = Some(profile);
+        Ok(self)
+    }
+
     /// P(class 1) for rows of model inputs (before the scaler), without input checks beyond the
     /// model's own. The scorer's path; also used for the self-test.
     pub(crate) fn predict_outputs(&self, x: ArrayView2<'_, f64>) -> Result<Outputs, ServeError> {
@@ -733,13 +748,7 @@ impl ModelPackage {
     /// See [`ModelPackage::from_bytes`] for an example.
     pub fn to_bytes(&self) -> Result<Vec<u8>, ServeError> {
         let body = codec::encode(self).map_err(|e| ServeError::Build(e.to_string()))?;
-        let mut out = Vec::with_capacity(HEADER_LEN + body.len());
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        out.extend_from_slice(&(body.len() as u64).to_le_bytes());
-        out.extend_from_slice(codec::hash_bytes(&body).as_bytes());
-        out.extend_from_slice(&body);
-        Ok(out)
+        Ok(file::write(&body))
     }
 
     /// Reads a package from bytes in the file format, refusing anything that is not a whole,
@@ -758,7 +767,7 @@ impl ModelPackage {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn from_bytes(bytes: &[u8]) -> Result<ModelPackage, ServeError> {
-        read(bytes, BYTES)
+        file::read(bytes, BYTES)
     }
 
     /// Writes the package file: to a temporary file in the same folder, then renamed, so a crash
@@ -799,82 +808,14 @@ impl ModelPackage {
             path: path.to_owned(),
             source,
         })?;
-        read(&bytes, &format!("file {}", path.display()))
+        file::read(&bytes, &format!("file {}", path.display()))
     }
-}
-
-fn read(bytes: &[u8], source_name: &str) -> Result<ModelPackage, ServeError> {
-    let name = || source_name.to_owned();
-    if !bytes.starts_with(MAGIC) {
-        return Err(ServeError::NotAPackage { source_name: name() });
-    }
-    let truncated = |detail: String| ServeError::Truncated { source_name: name(), detail };
-    let header_short =
-        || truncated(format!("it has {} bytes, fewer than the {HEADER_LEN}-byte header", bytes.len()));
-    // The version is checked as soon as it is there: a later format may have another header.
-    let version = bytes.get(10..14).ok_or_else(header_short)?;
-    let found = u32::from_le_bytes([version[0], version[1], version[2], version[3]]);
-    if found != FORMAT_VERSION && found != LEGACY_FORMAT_VERSION {
-        return Err(ServeError::UnsupportedFormat {
-            source_name: name(),
-            found,
-            supported: FORMAT_VERSION,
-            library: env!("CARGO_PKG_VERSION"),
-        });
-    }
-    if bytes.len() < HEADER_LEN {
-        return Err(header_short());
-    }
-    let mut len = [0u8; 8];
-    len.copy_from_slice(&bytes[14..22]);
-    let len = u64::from_le_bytes(len);
-    let body = &bytes[HEADER_LEN..];
-    let corrupt = |detail: String| ServeError::Corrupt { source_name: name(), detail };
-    if (body.len() as u64) < len {
-        return Err(truncated(format!(
-            "the header announces a {len}-byte body but {} bytes follow",
-            body.len()
-        )));
-    }
-    if body.len() as u64 > len {
-        return Err(corrupt(format!(
-            "{} bytes follow the header but it announces a {len}-byte body",
-            body.len()
-        )));
-    }
-    if codec::hash_bytes(body).as_bytes() != &bytes[22..HEADER_LEN] {
-        return Err(corrupt("the body does not match the hash in the header".into()));
-    }
-    let decoded = |e: mlflow_core::codec::CodecError| {
-        if e.to_string().contains(mlflow_ml::models::LINFA_NEEDED) {
-            ServeError::NeedsFeature { source_name: name(), feature: "linfa" }
-        } else {
-            corrupt(format!("the body does not decode: {e}"))
-        }
-    };
-    let package: ModelPackage = if found == LEGACY_FORMAT_VERSION {
-        codec::decode::<LegacyPackage>(body, u64::MAX).map_err(decoded)?.into()
-    } else {
-        codec::decode(body, u64::MAX).map_err(decoded)?
-    };
-    if package.format_version != FORMAT_VERSION {
-        return Err(corrupt(format!(
-            "the body says format version {} but the header says {FORMAT_VERSION}",
-            package.format_version
-        )));
-    }
-    package.check().map_err(corrupt)?;
-    if package.expected.len() != package.self_test_rows.nrows() * package.recorded_per_row() {
-        return Err(corrupt("the self-test rows and expected outputs differ in number".into()));
-    }
-    package.verify()?;
-    Ok(package)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mlflow_ml::models::{ModelParams, NaiveBayesParams};
+    use mlflow_ml::models::{Model, ModelParams, NaiveBayesParams};
     use ndarray::array;
 
     fn package() -> ModelPackage {
