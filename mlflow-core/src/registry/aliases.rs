@@ -185,7 +185,7 @@ impl Registry<'_> {
                         candidate: own.candidate.unwrap_or(f64::NAN),
                         current_version: holder.unwrap_or(0),
                         current: own.baseline.unwrap_or(f64::NAN),
-                        failures,
+                        failures: Box::new(failures),
                     });
                 }
             }

@@ -165,8 +165,9 @@ pub enum RegistryError {
         /// Its value.
         current: f64,
         /// Every threshold that failed, in the promotion's order. When empty (an error built by
-        /// hand), the message is built from the scalar fields.
-        failures: Vec<ThresholdCheck>,
+        /// hand), the message is built from the scalar fields. Boxed (a thin pointer) to keep every `Result` that
+        /// carries a registry error small.
+        failures: Box<Vec<ThresholdCheck>>,
     },
     /// The guard cannot compare: the candidate or the current holder lacks the metric.
     #[error("cannot promote `{name}` version {candidate_version} to `{alias}` on `{metric}`: version {version} ({}) has no `{metric}` metric (it has: {}); choose a metric both versions have, or force the promotion", if .version == .candidate_version { "the candidate".to_owned() } else { format!("the current `{alias}`") }, if .available.is_empty() { "no metrics".to_owned() } else { .available.join(", ") })]
@@ -303,12 +304,12 @@ fn failure_sentence(alias: &str, check: &ThresholdCheck, rule: Rule, verdict: Ve
         (Rule::Change(a), Verdict::Failed) => {
             let b = check.baseline.unwrap_or(f64::NAN);
             // The margin is stated in its good direction, as `Promotion::margin` is given.
-            let margin = match (t.higher_is_better, a) {
-                (_, a) if a == 0.0 => String::new(),
-                (true, a) if a > 0.0 => format!(", plus a margin of {a}"),
-                (true, a) => format!(", minus an allowed loss of {}", -a),
-                (false, a) if a < 0.0 => format!(", minus a margin of {}", -a),
-                (false, a) => format!(", plus an allowed loss of {a}"),
+            let margin = match (t.higher_is_better, a.partial_cmp(&0.0)) {
+                (_, Some(std::cmp::Ordering::Equal) | None) => String::new(),
+                (true, Some(std::cmp::Ordering::Greater)) => format!(", plus a margin of {a}"),
+                (true, Some(std::cmp::Ordering::Less)) => format!(", minus an allowed loss of {}", -a),
+                (false, Some(std::cmp::Ordering::Less)) => format!(", minus a margin of {}", -a),
+                (false, Some(std::cmp::Ordering::Greater)) => format!(", plus an allowed loss of {a}"),
             };
             let change = check.diff.map(|d| format!("; the change is {}", figure(d))).unwrap_or_default();
             format!(
@@ -348,7 +349,7 @@ mod tests {
             candidate: 0.5,
             current_version: 2,
             current: 0.25,
-            failures: Vec::new(),
+            failures: Box::default(),
         };
         let text = refused(false, 0.0).to_string();
         assert!(
