@@ -15,6 +15,17 @@
 //!   to be at most 0.01 worse, and `absolute_change(0.02)` on a lower-is-better one (a loss)
 //!   allows it to be at most 0.02 higher.
 //!
+//! ```
+//! use mlflow_core::registry::MetricThreshold;
+//! // TFMA: value_threshold { lower_bound: 0.8 },
+//! //       change_threshold { direction: HIGHER_IS_BETTER, absolute: -0.01 }
+//! let auc = MetricThreshold::new("roc_auc").at_least(0.8).absolute_change(-0.01);
+//! assert!(auc.check(Some(0.855), Some(1), Some(0.86)).passed);
+//! let check = auc.check(Some(0.84), Some(1), Some(0.86));
+//! assert!(!check.passed, "0.02 worse than version 1");
+//! assert!(check.to_string().contains("change >= -0.01: FAILED"), "{check}");
+//! ```
+//!
 //! These are TFMA's rules (`metrics_validator.py`), with these deliberate differences:
 //!
 //! - **No holder**: the change bounds are not checked (they pass, recorded as "no baseline");
