@@ -9,6 +9,7 @@
 //! mlflow-pipelines models
 //! mlflow-pipelines model show NAME[@alias|/version]
 //! mlflow-pipelines model promote NAME VERSION ALIAS [--metric M] [--lower-is-better] [--margin X] [--force]
+//!              [--require METRIC>=X|METRIC<=X]... [--require-change ...]... [--require-relative-change ...]...
 //! mlflow-pipelines lineage model NAME[@alias|/version] | lineage run ID NODE | lineage data HASH
 //! mlflow-pipelines report ID [-o FILE]
 //! mlflow-pipelines score NAME[@alias|/version] INPUT.csv|INPUT.parquet [-o OUT.csv|OUT.parquet] [--keep COL]... [--chunk-rows N] [--delimiter C]
@@ -27,6 +28,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+mod gate;
 mod predictions;
 mod score;
 #[cfg(feature = "server")]
@@ -144,7 +146,8 @@ enum ModelCommand {
         /// NAME (latest), NAME/VERSION or NAME@ALIAS.
         reference: String,
     },
-    /// Move ALIAS to VERSION if it is at least as good as the current holder.
+    /// Move ALIAS to VERSION if it is at least as good as the current holder and meets every
+    /// --require* threshold (all are checked; each one's figures are printed and recorded).
     Promote {
         name: String,
         version: u32,
@@ -158,6 +161,20 @@ enum ModelCommand {
         /// Required improvement over the current holder.
         #[arg(long, default_value_t = 0.0)]
         margin: f64,
+        /// A bound on a metric's value, `METRIC>=X` or `METRIC<=X` (repeatable), e.g.
+        /// `--require "roc_auc>=0.8"`.
+        #[arg(long = "require", value_name = "METRIC>=X|METRIC<=X")]
+        requires: Vec<String>,
+        /// A bound on the change from the current holder, candidate minus holder (repeatable);
+        /// `>=` for a higher-is-better metric, `<=` for a lower-is-better one, e.g.
+        /// `--require-change "roc_auc>=-0.01"` (at most 0.01 worse).
+        #[arg(long = "require-change", value_name = "METRIC>=X|METRIC<=X")]
+        require_changes: Vec<String>,
+        /// A bound on the relative change from the current holder, (candidate - holder) /
+        /// |holder| (repeatable), e.g. `--require-relative-change "log_loss<=0.05"` (at most 5%
+        /// worse).
+        #[arg(long = "require-relative-change", value_name = "METRIC>=X|METRIC<=X")]
+        require_relative_changes: Vec<String>,
         /// Promote even if the guard refuses.
         #[arg(long)]
         force: bool,
@@ -392,12 +409,35 @@ fn run(cli: Cli) -> CliResult<()> {
                     ]);
                 }
                 print_table(&rows);
+                // Why each promotion passed or was forced: every threshold's figures.
+                for m in history.iter().filter(|m| m.guard.is_some()) {
+                    let target =
+                        m.version.map(|v| format!("version {v}")).unwrap_or_else(|| "removed".into());
+                    println!("{} {} -> {target}:", format_timestamp(m.at_ms), m.alias);
+                    for check in m.guard.iter().flat_map(|g| &g.thresholds) {
+                        println!("  {}: {check}", if check.passed { "passed" } else { "FAILED" });
+                    }
+                }
             }
         }
         Command::Model {
             command:
-                ModelCommand::Promote { name, version, alias, metric, lower_is_better, margin, force, reason },
+                ModelCommand::Promote {
+                    name,
+                    version,
+                    alias,
+                    metric,
+                    lower_is_better,
+                    margin,
+                    requires,
+                    require_changes,
+                    require_relative_changes,
+                    force,
+                    reason,
+                },
         } => {
+            // Malformed flags are refused before the store is touched.
+            let thresholds = gate::thresholds(&requires, &require_changes, &require_relative_changes)?;
             let registry = Registry::new(&store).map_err(|e| e.to_string())?;
             let metric = match metric {
                 Some(metric) => metric,
@@ -411,16 +451,22 @@ fn run(cli: Cli) -> CliResult<()> {
             if lower_is_better {
                 promotion = promotion.lower_is_better();
             }
+            let promotion = gate::gate(promotion, thresholds);
             let moved = registry.promote(&name, version, &alias, promotion).map_err(|e| e.to_string())?;
             if json {
                 return print_json(&moved);
             }
             match moved {
-                Some(m) => println!(
-                    "{name}@{alias} -> version {version}{}{}",
-                    m.previous.map(|p| format!(" (was {p})")).unwrap_or_default(),
-                    if m.forced { ", forced past the guard" } else { "" }
-                ),
+                Some(m) => {
+                    println!(
+                        "{name}@{alias} -> version {version}{}{}",
+                        m.previous.map(|p| format!(" (was {p})")).unwrap_or_default(),
+                        if m.forced { ", forced past the guard" } else { "" }
+                    );
+                    for check in m.guard.iter().flat_map(|g| &g.thresholds) {
+                        println!("  {}: {check}", if check.passed { "passed" } else { "FAILED" });
+                    }
+                }
                 None => println!("{name}@{alias} already is version {version}"),
             }
         }

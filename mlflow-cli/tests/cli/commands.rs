@@ -111,6 +111,80 @@ fn models_show_promote_and_refuse() {
 }
 
 #[test]
+fn promote_checks_every_threshold_prints_and_records_the_figures() {
+    let (_dir, store, _, _) = populated();
+    fn promote<'a>(args: &[&'a str]) -> Vec<&'a str> {
+        [&["model", "promote", "titanic"][..], args].concat()
+    }
+
+    // Malformed thresholds: one clear line, before anything is read.
+    let error = fails(&store, &promote(&["2", "production", "--require", "roc_auc>0.8"]));
+    assert!(
+        error.contains("--require \"roc_auc>0.8\": it has no `>=` or `<=`")
+            && error.contains("METRIC>=NUMBER"),
+        "{error}"
+    );
+    let error = fails(&store, &promote(&["2", "production", "--require-change", "log_loss<=lots"]));
+    assert!(error.contains("--require-change \"log_loss<=lots\": `lots` is not a number"), "{error}");
+    let error =
+        fails(&store, &promote(&["2", "production", "--metric", "roc_auc", "--require", "roc_auc>=nan"]));
+    assert!(error.contains("not a finite number"), "{error}");
+
+    // Version 2 fails its own guard and both thresholds: every failure is listed with figures.
+    let error = fails(
+        &store,
+        &promote(&["2", "production", "--require", "roc_auc>=0.99", "--require-change", "log_loss<=-1"]),
+    );
+    for needle in
+        ["3 requirements failed", "must be at least 0.99", "its log_loss is", "lower is better", "force"]
+    {
+        assert!(error.contains(needle), "`{needle}` missing: {error}");
+    }
+
+    // With no holder the change bounds are not checked; each threshold's figures are printed.
+    let staged = ok(
+        &store,
+        &promote(&[
+            "1",
+            "staging",
+            "--metric",
+            "roc_auc",
+            "--require",
+            "accuracy>=0.5",
+            "--require-relative-change",
+            "log_loss<=0.05",
+        ]),
+    );
+    for needle in [
+        "titanic@staging -> version 1",
+        "passed: roc_auc: candidate 0.8",
+        "no baseline (the alias had no holder); change >= 0: not checked (no baseline)",
+        "passed: accuracy: candidate",
+        "at least 0.5: passed",
+        "passed: log_loss: candidate",
+    ] {
+        assert!(staged.contains(needle), "`{needle}` missing:\n{staged}");
+    }
+    // Forced past failing thresholds: printed and recorded as failed; the metric defaults to the
+    // last guarded move's.
+    let forced = ok(&store, &promote(&["2", "staging", "--require", "roc_auc>=0.99", "--force"]));
+    assert!(
+        forced.contains("forced past the guard") && forced.contains("FAILED: roc_auc: candidate"),
+        "{forced}"
+    );
+    assert!(forced.contains("at least 0.99: FAILED") && forced.contains("version 1 has 0.8"), "{forced}");
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&store, &["--json", "model", "show", "titanic"])).unwrap();
+    let last = json["history"].as_array().unwrap().last().unwrap().clone();
+    let thresholds = last["guard"]["thresholds"].as_array().unwrap();
+    assert_eq!(thresholds.len(), 2, "{last}");
+    assert_eq!(thresholds[1]["threshold"]["at_least"], 0.99);
+    assert_eq!(thresholds[1]["passed"], false);
+    let shown = ok(&store, &["model", "show", "titanic"]);
+    assert!(shown.contains("staging -> version 2:") && shown.contains("at least 0.99: FAILED"), "{shown}");
+}
+
+#[test]
 fn lineage_backward_from_a_model_and_forward_from_data() {
     let (_dir, store, runs, data_version) = populated();
     let back = ok(&store, &["lineage", "model", "titanic@production"]);

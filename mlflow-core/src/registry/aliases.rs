@@ -7,16 +7,13 @@ use crate::store::meta::params;
 
 use super::Registry;
 use super::error::RegistryError;
-use super::reference::{check_key, check_name};
+use super::gate::ThresholdCheck;
+use super::reference::check_name;
 use super::rows::{
     current_aliases, insert_move, last_move, latest_version, load_moves, require_version, unknown_alias,
     unknown_model,
 };
 use super::types::{AliasMove, GuardCheck, ModelVersion, Promotion};
-
-/// Relative slack of the promotion guard's comparison, so that floating-point rounding of
-/// `current + margin` does not refuse a candidate that meets the figures exactly.
-const GUARD_TOLERANCE: f64 = 1e-12;
 
 impl Registry<'_> {
     /// A model's current aliases and the versions they point at.
@@ -98,15 +95,18 @@ impl Registry<'_> {
         })
     }
 
-    /// Points `alias` of model `name` at `version` if the guard lets it (see [`Promotion`]), and
-    /// records the move with the guard's figures and `promotion.reason`.
+    /// Points `alias` of model `name` at `version` if the gate lets it (every threshold of
+    /// `promotion` holds; see [`Promotion`] and the [gate's rules](super::gate)), and records the
+    /// move with every threshold's figures and outcome, and `promotion.reason`.
     ///
-    /// Refused with [`RegistryError::PromotionRefused`] (stating both figures) when the
-    /// candidate's metric is worse than the current holder's by the guard's rule, and with
-    /// [`RegistryError::MissingMetric`] when the candidate or the holder lacks the metric; unless
-    /// `promotion.force`, in which case the move is recorded with `forced: true`. With no current
-    /// holder, the candidate is promoted. Returns the move, or `None` (recording nothing) when the
-    /// version already holds the alias. The check and the move are one write transaction.
+    /// Every threshold is checked, and [`RegistryError::PromotionRefused`] lists each one that
+    /// failed with its figures (candidate, holder's version and value, bound, change). A metric
+    /// the candidate lacks, or the holder lacks while a change bound needs it, is
+    /// [`RegistryError::MissingMetric`] (listing the metrics that version has). Unless
+    /// `promotion.force`: then the move is recorded with `forced: true` and the failures. With no
+    /// current holder only value bounds apply. Returns the move, or `None` (recording nothing)
+    /// when the version already holds the alias. Invalid thresholds are refused first
+    /// ([`Promotion::validate`]). The check and the move are one write transaction.
     ///
     /// ```
     /// # use mlflow_core::prelude::*;
@@ -133,6 +133,17 @@ impl Registry<'_> {
     /// assert!(err.to_string().contains("0.8") && err.to_string().contains("0.84"), "{err}");
     /// let forced = registry.promote("m", 2, "production", Promotion::new("auc").force(true))?.unwrap();
     /// assert!(forced.forced && !forced.guard.unwrap().passed);
+    ///
+    /// // Several thresholds: all are checked and every failure is listed.
+    /// # use mlflow_core::registry::MetricThreshold;
+    /// let run3 = run_with(3)?;
+    /// registry.register("m", RegisterRequest::new(run3, "train").metric("auc", 0.83).metric("loss", 0.6))?;
+    /// let gate = Promotion::new("auc").margin(-0.05).at_least(0.85)
+    ///     .and(MetricThreshold::new("loss").lower_is_better().at_most(0.5));
+    /// let err = registry.promote("m", 3, "production", gate).unwrap_err();
+    /// let RegistryError::PromotionRefused { failures, .. } = &err else { panic!("{err}") };
+    /// assert_eq!(failures.len(), 2);
+    /// assert!(err.to_string().contains("2 requirements failed"), "{err}");
     /// # Ok::<(), mlflow_core::Error>(())
     /// ```
     pub fn promote(
@@ -144,10 +155,7 @@ impl Registry<'_> {
     ) -> Result<Option<AliasMove>, RegistryError> {
         check_name("model name", name)?;
         check_name("alias", alias)?;
-        check_key("metric name", &promotion.metric)?;
-        if !promotion.margin.is_finite() {
-            return Err(RegistryError::InvalidMargin { margin: promotion.margin });
-        }
+        promotion.validate()?;
         self.meta(Mode::Write, |tx| {
             let candidate = require_version(tx, name, version)?;
             let last = last_move(tx, name, alias)?;
@@ -155,60 +163,43 @@ impl Registry<'_> {
             if holder == Some(version) {
                 return Ok(None);
             }
-            let metric = &promotion.metric;
-            let candidate_value = candidate.metrics.get(metric).copied();
             let holder_version = match holder {
                 Some(v) => Some(require_version(tx, name, v)?),
                 None => None,
             };
-            let current_value = holder_version.as_ref().and_then(|h| h.metrics.get(metric).copied());
-            let missing = |lacking: &ModelVersion| RegistryError::MissingMetric {
-                name: name.to_owned(),
-                alias: alias.to_owned(),
-                metric: metric.clone(),
-                candidate_version: version,
-                version: lacking.version,
-                available: lacking.metrics.keys().cloned().collect(),
-            };
-            let refusal = match (candidate_value, &holder_version, current_value) {
-                (None, _, _) => Some(missing(&candidate)),
-                (Some(_), None, _) => None,
-                (Some(_), Some(h), None) => Some(missing(h)),
-                (Some(c), Some(h), Some(cur)) => {
-                    // Rounding must not refuse what the figures say passes (0.85 vs 0.80 + 0.05).
-                    let slack = GUARD_TOLERANCE * c.abs().max(cur.abs()).max(promotion.margin.abs()).max(1.0);
-                    let passed = if promotion.higher_is_better {
-                        c >= cur + promotion.margin - slack
-                    } else {
-                        c <= cur - promotion.margin + slack
-                    };
-                    (!passed).then(|| RegistryError::PromotionRefused {
+            let (checks, missing) = gate_checks(name, alias, &candidate, holder_version.as_ref(), &promotion);
+            let failures: Vec<ThresholdCheck> = checks.iter().filter(|c| !c.passed).cloned().collect();
+            if !promotion.force {
+                if let Some(missing) = missing {
+                    return Err(missing);
+                }
+                if !failures.is_empty() {
+                    let own = &checks[0];
+                    return Err(RegistryError::PromotionRefused {
                         name: name.to_owned(),
                         alias: alias.to_owned(),
-                        metric: metric.clone(),
+                        metric: promotion.metric.clone(),
                         higher_is_better: promotion.higher_is_better,
                         margin: promotion.margin,
                         candidate_version: version,
-                        candidate: c,
-                        current_version: h.version,
-                        current: cur,
-                    })
+                        candidate: own.candidate.unwrap_or(f64::NAN),
+                        current_version: holder.unwrap_or(0),
+                        current: own.baseline.unwrap_or(f64::NAN),
+                        failures: Box::new(failures),
+                    });
                 }
-            };
-            let passed = refusal.is_none();
-            if let Some(refusal) = refusal
-                && !promotion.force
-            {
-                return Err(refusal);
             }
+            let passed = failures.is_empty();
+            let own = &checks[0];
             let guard = GuardCheck {
-                metric: metric.clone(),
+                metric: promotion.metric.clone(),
                 higher_is_better: promotion.higher_is_better,
                 margin: promotion.margin,
-                candidate: candidate_value,
+                candidate: own.candidate,
                 current_version: holder,
-                current: current_value,
+                current: holder_version.as_ref().and_then(|h| h.metrics.get(&promotion.metric).copied()),
                 passed,
+                thresholds: checks,
             };
             let moved = insert_move(
                 tx,
@@ -306,4 +297,42 @@ impl Registry<'_> {
             guard: None,
         }
     }
+}
+
+/// Every threshold of `promotion` checked on the candidate and the holder, and the first missing
+/// metric as a [`RegistryError::MissingMetric`]: one the candidate lacks, or one the holder lacks
+/// that a change bound needs.
+fn gate_checks(
+    name: &str,
+    alias: &str,
+    candidate: &ModelVersion,
+    holder: Option<&ModelVersion>,
+    promotion: &Promotion,
+) -> (Vec<ThresholdCheck>, Option<RegistryError>) {
+    let mut missing = None;
+    let mut checks = Vec::new();
+    for threshold in promotion.thresholds() {
+        let metric = &threshold.metric;
+        let value = candidate.metrics.get(metric).copied();
+        let baseline = holder.and_then(|h| h.metrics.get(metric).copied());
+        let lacking = match (value, holder) {
+            (None, _) => Some(candidate),
+            (Some(_), Some(h)) if baseline.is_none() && threshold.has_change() => Some(h),
+            _ => None,
+        };
+        if let Some(lacking) = lacking
+            && missing.is_none()
+        {
+            missing = Some(RegistryError::MissingMetric {
+                name: name.to_owned(),
+                alias: alias.to_owned(),
+                metric: metric.clone(),
+                candidate_version: candidate.version,
+                version: lacking.version,
+                available: lacking.metrics.keys().cloned().collect(),
+            });
+        }
+        checks.push(threshold.check(value, holder.map(|h| h.version), baseline));
+    }
+    (checks, missing)
 }

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use super::gate::{Rule, ThresholdCheck, Verdict, figure};
 use super::schema::REGISTRY;
 use crate::codec::{CodecError, ContentHash};
 use crate::store::StoreError;
@@ -126,8 +127,23 @@ pub enum RegistryError {
         /// The margin given.
         margin: f64,
     },
-    /// The guard refused a promotion: the candidate is not good enough. The message states both
-    /// figures.
+    /// A promotion threshold is unusable (see [`Promotion::validate`](super::Promotion::validate)).
+    #[error("invalid promotion threshold {position} (on `{metric}`): {problem}")]
+    InvalidThreshold {
+        /// Which threshold, from 1 (the promotion's own metric is 1).
+        position: usize,
+        /// Its metric.
+        metric: String,
+        /// What is wrong, and what to do about it.
+        problem: String,
+    },
+    /// The gate refused a promotion: the candidate is not good enough. The message states every
+    /// failed threshold with its figures.
+    ///
+    /// The scalar fields describe the promotion's own metric, as they did when it was the only
+    /// one: the candidate's value, and the holder's version and value (`0` and NaN when the alias
+    /// has no holder, where only value bounds can refuse). `failures` has every threshold that
+    /// failed, with all its figures.
     #[error("{}", refusal_message(self))]
     PromotionRefused {
         /// The model name.
@@ -148,6 +164,10 @@ pub enum RegistryError {
         current_version: u32,
         /// Its value.
         current: f64,
+        /// Every threshold that failed, in the promotion's order. When empty (an error built by
+        /// hand), the message is built from the scalar fields. Boxed (a thin pointer) to keep every `Result` that
+        /// carries a registry error small.
+        failures: Box<Vec<ThresholdCheck>>,
     },
     /// The guard cannot compare: the candidate or the current holder lacks the metric.
     #[error("cannot promote `{name}` version {candidate_version} to `{alias}` on `{metric}`: version {version} ({}) has no `{metric}` metric (it has: {}); choose a metric both versions have, or force the promotion", if .version == .candidate_version { "the candidate".to_owned() } else { format!("the current `{alias}`") }, if .available.is_empty() { "no metrics".to_owned() } else { .available.join(", ") })]
@@ -222,10 +242,34 @@ fn refusal_message(err: &RegistryError) -> String {
         candidate,
         current_version,
         current,
+        failures,
     } = err
     else {
         return String::new();
     };
+    let advice = "promote a better version, or force it (the history records a forced promotion)";
+    let sentences: Vec<String> = failures
+        .iter()
+        .flat_map(|check| check.failures().into_iter().map(move |(rule, verdict)| (check, rule, verdict)))
+        .map(|(check, rule, verdict)| failure_sentence(alias, check, rule, verdict))
+        .collect();
+    match sentences.as_slice() {
+        [] => {}
+        [one] => {
+            return format!(
+                "refusing to promote `{name}` version {candidate_version} to `{alias}`: {one}; {advice}"
+            );
+        }
+        many => {
+            let listed: Vec<String> =
+                many.iter().enumerate().map(|(i, s)| format!("({}) {s}", i + 1)).collect();
+            return format!(
+                "refusing to promote `{name}` version {candidate_version} to `{alias}`: {} requirements failed: {}; {advice}",
+                many.len(),
+                listed.join("; ")
+            );
+        }
+    }
     let (bound, required, sign, direction) = if *higher_is_better {
         ("at least", current + margin, "plus", "higher")
     } else {
@@ -238,6 +282,55 @@ fn refusal_message(err: &RegistryError) -> String {
          {current_version}, has {metric} {current}{margin_text}; {direction} is better); promote a \
          better version, or force it (the history records a forced promotion)"
     )
+}
+
+/// One failed bound of a threshold, with its figures.
+fn failure_sentence(alias: &str, check: &ThresholdCheck, rule: Rule, verdict: Verdict) -> String {
+    let t = &check.threshold;
+    let metric = &t.metric;
+    let Some(c) = check.candidate else {
+        return format!("it has no `{metric}` metric");
+    };
+    let holder = |what: &str| match (check.baseline_version, check.baseline) {
+        (Some(v), Some(b)) => format!("the current `{alias}`, version {v}, has {metric} {b}{what}"),
+        (Some(v), None) => format!("the current `{alias}`, version {v}, has no `{metric}` metric"),
+        (None, _) => format!("`{alias}` has no holder"),
+    };
+    let (bound, op, direction) =
+        if t.higher_is_better { ("at least", ">=", "higher") } else { ("at most", "<=", "lower") };
+    match (rule, verdict) {
+        (Rule::AtLeast(x), _) => format!("its {metric} is {c}, but it must be at least {x}"),
+        (Rule::AtMost(x), _) => format!("its {metric} is {c}, but it must be at most {x}"),
+        (Rule::Change(a), Verdict::Failed) => {
+            let b = check.baseline.unwrap_or(f64::NAN);
+            // The margin is stated in its good direction, as `Promotion::margin` is given.
+            let margin = match (t.higher_is_better, a.partial_cmp(&0.0)) {
+                (_, Some(std::cmp::Ordering::Equal) | None) => String::new(),
+                (true, Some(std::cmp::Ordering::Greater)) => format!(", plus a margin of {a}"),
+                (true, Some(std::cmp::Ordering::Less)) => format!(", minus an allowed loss of {}", -a),
+                (false, Some(std::cmp::Ordering::Less)) => format!(", minus a margin of {}", -a),
+                (false, Some(std::cmp::Ordering::Greater)) => format!(", plus an allowed loss of {a}"),
+            };
+            let change = check.diff.map(|d| format!("; the change is {}", figure(d))).unwrap_or_default();
+            format!(
+                "its {metric} is {c}, but it must be {bound} {} ({}; {direction} is better{change})",
+                b + a,
+                holder(&margin)
+            )
+        }
+        (Rule::RelativeChange(r), Verdict::Undefined) => format!(
+            "its {metric} is {c}, but its relative change cannot be {op} {r}: {}, and a relative change from 0 is \
+             undefined (bound the absolute change of this metric instead)",
+            holder("")
+        ),
+        (Rule::RelativeChange(r), Verdict::Failed) => format!(
+            "its {metric} is {c}, a relative change of {} ({}), but the relative change must be {bound} {r} \
+             ({direction} is better)",
+            check.relative.map_or_else(|| "?".to_owned(), figure),
+            holder("")
+        ),
+        (_, _) => format!("its {metric} is {c}, but {}", holder("")),
+    }
 }
 
 #[cfg(test)]
@@ -256,6 +349,7 @@ mod tests {
             candidate: 0.5,
             current_version: 2,
             current: 0.25,
+            failures: Box::default(),
         };
         let text = refused(false, 0.0).to_string();
         assert!(

@@ -1,5 +1,5 @@
 //! The model registry: named models with numbered versions, movable aliases with a full history,
-//! and guarded promotion.
+//! and gated promotion.
 //!
 //! A **version** is the output artifact of one step of one recorded run, registered under a model
 //! name with metrics, a description and tags. Versions of a name are numbered 1, 2, 3 ... in the
@@ -15,7 +15,8 @@
 //!
 //! An **alias** (`staging`, `production`, any valid name) points at one version of a model at a
 //! time. Every move, including a removal, is appended to a history that is never rewritten, with
-//! its time, reason and, for [`Registry::promote`], the guard's figures; so "which version was
+//! its time, reason and, for [`Registry::promote`], the figures of every threshold of the gate
+//! ([`gate`]) and whether each passed; so "which version was
 //! `production` at time T" has an answer ([`Registry::alias_at`]). The times of the moves of one
 //! alias never go backwards: a move is stamped with the clock, or with the previous move's time if
 //! the clock is behind it.
@@ -30,7 +31,8 @@
 //! created on first use by [`Registry::new`]: `registry_versions` (one row per version: name,
 //! version, artifact hash and size, source run, pipeline, node and step, description, creation
 //! time; unique on `(artifact, name)`), `registry_metrics` and `registry_tags` (per version), and
-//! `registry_alias_moves` (the append-only alias history; triggers refuse updates and deletes).
+//! `registry_alias_moves` (the append-only alias history; triggers refuse updates and deletes)
+//! with `registry_gate_checks` (one row per threshold of each promotion, as appended).
 //! Garbage collection keeps the artifact of every version. The format is recorded as
 //! `registry_format` in the store's `meta` table; a store whose registry was written by a newer
 //! mlflow is refused ([`RegistryError::NewerFormat`]).
@@ -63,16 +65,21 @@
 
 mod aliases;
 mod error;
+pub mod gate;
 mod reference;
 mod rows;
 mod schema;
 mod types;
 mod versions;
 
+#[cfg(test)]
+mod promote_tests;
+
 use std::fmt;
 use std::sync::Arc;
 
 pub use error::RegistryError;
+pub use gate::{MetricThreshold, ThresholdCheck};
 pub use reference::{MAX_NAME_LEN, ModelRef};
 pub use schema::{REGISTRY, REGISTRY_FORMAT};
 pub use types::{

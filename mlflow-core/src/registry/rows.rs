@@ -6,7 +6,8 @@ use crate::store::StoreError;
 use crate::store::meta::{Row, Tx, params};
 
 use super::error::RegistryError;
-use super::schema::{LATEST_MOVE, MOVE_FIELDS};
+use super::gate::{MetricThreshold, ThresholdCheck};
+use super::schema::{CHECK_FIELDS, LATEST_MOVE, MOVE_FIELDS};
 use super::types::{AliasMove, GuardCheck, ModelVersion};
 
 /// [`RegistryError::UnknownModel`].
@@ -157,7 +158,61 @@ pub(super) fn load_moves(
         ),
         params![name, alias],
     )?;
-    Ok(rows.iter().map(read_move).collect::<Result<_, _>>()?)
+    let mut moves: Vec<AliasMove> = rows.iter().map(read_move).collect::<Result<_, _>>()?;
+    let rows = tx.query(
+        &format!(
+            "SELECT c.move_id, {} FROM registry_gate_checks c JOIN registry_alias_moves m ON m.id = c.move_id
+             WHERE m.name = ?1 AND (?2 IS NULL OR m.alias = ?2) ORDER BY c.move_id, c.position",
+            CHECK_FIELDS.replace("position", "c.position")
+        ),
+        params![name, alias],
+    )?;
+    let mut checks: BTreeMap<i64, Vec<ThresholdCheck>> = BTreeMap::new();
+    for row in &rows {
+        checks.entry(row.get(0)?).or_default().push(read_check(row)?);
+    }
+    for moved in &mut moves {
+        if let Some(guard) = moved.guard.as_mut() {
+            guard.thresholds = match checks.remove(&moved.id) {
+                Some(found) => found,
+                // Recorded before thresholds had their own table: the one guard it had.
+                None => vec![legacy_check(guard)],
+            };
+        }
+    }
+    Ok(moves)
+}
+
+/// The single threshold of a move recorded by a registry of format 1: an absolute change of
+/// `margin` in the metric's good direction, with the figures its `guard_*` columns kept.
+fn legacy_check(guard: &GuardCheck) -> ThresholdCheck {
+    let mut threshold = MetricThreshold::new(guard.metric.clone())
+        .absolute_change(if guard.higher_is_better { guard.margin } else { -guard.margin });
+    threshold.higher_is_better = guard.higher_is_better;
+    let mut check = threshold.check(guard.candidate, guard.current_version, guard.current);
+    // As decided then, even if the rules have been refined since.
+    check.passed = guard.passed;
+    check
+}
+
+/// A row of `SELECT move_id, {CHECK_FIELDS}`.
+fn read_check(r: &Row) -> Result<ThresholdCheck, StoreError> {
+    Ok(ThresholdCheck {
+        threshold: MetricThreshold {
+            metric: r.get(2)?,
+            higher_is_better: flag(r, 3)?.unwrap_or(true),
+            at_least: r.get(4)?,
+            at_most: r.get(5)?,
+            absolute_change: r.get(6)?,
+            relative_change: r.get(7)?,
+        },
+        candidate: r.get(8)?,
+        baseline_version: r.get(9)?,
+        baseline: r.get(10)?,
+        diff: r.get(11)?,
+        relative: r.get(12)?,
+        passed: flag(r, 13)?.unwrap_or(false),
+    })
 }
 
 /// A flag column: any integer but 0 is true.
@@ -177,6 +232,7 @@ fn read_move(r: &Row) -> Result<AliasMove, StoreError> {
             current_version: r.get(12)?,
             current: r.get(13)?,
             passed: flag(r, 14)?.unwrap_or(false),
+            thresholds: Vec::new(), // read by `load_moves`
         }),
     };
     Ok(AliasMove {
@@ -220,5 +276,30 @@ pub(super) fn insert_move(tx: &mut dyn Tx, mut moved: AliasMove) -> Result<Alias
     let row = row
         .ok_or_else(|| StoreError::Schema { detail: "appending an alias move returned no id".to_owned() })?;
     moved.id = row.get(0)?;
+    for (position, check) in moved.guard.iter().flat_map(|g| g.thresholds.iter()).enumerate() {
+        let t = &check.threshold;
+        tx.execute(
+            &format!(
+                "INSERT INTO registry_gate_checks (move_id, {CHECK_FIELDS})
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+            ),
+            params![
+                moved.id,
+                position as i64,
+                t.metric.as_str(),
+                t.higher_is_better,
+                t.at_least,
+                t.at_most,
+                t.absolute_change,
+                t.relative_change,
+                check.candidate,
+                check.baseline_version,
+                check.baseline,
+                check.diff,
+                check.relative,
+                check.passed,
+            ],
+        )?;
+    }
     Ok(moved)
 }

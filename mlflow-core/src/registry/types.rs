@@ -5,6 +5,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::error::RegistryError;
+use super::gate::{MetricThreshold, ThresholdCheck, validate};
+use super::reference::check_key;
 use crate::codec::ContentHash;
 
 /// What to register: the output of one step (by node name) of one recorded run, with metrics, a
@@ -195,10 +198,16 @@ pub struct ModelSummary {
     pub aliases: BTreeMap<String, u32>,
 }
 
-/// What the promotion guard compared, as recorded with a promotion in the alias history.
+/// What the promotion gate compared, as recorded with a promotion in the alias history.
+///
+/// The first fields describe the promotion's own metric ([`Promotion::metric`], its first
+/// threshold) as they always have; `thresholds` has the figures and outcome of every threshold,
+/// that one first. A move recorded before the registry had several thresholds reads back with
+/// one threshold: an absolute change of `margin` in the metric's direction.
 ///
 /// ```
-/// use mlflow_core::registry::GuardCheck;
+/// use mlflow_core::registry::{GuardCheck, MetricThreshold};
+/// let auc = MetricThreshold::new("roc_auc").absolute_change(0.0);
 /// let check = GuardCheck {
 ///     metric: "roc_auc".into(),
 ///     higher_is_better: true,
@@ -207,8 +216,9 @@ pub struct ModelSummary {
 ///     current_version: Some(2),
 ///     current: Some(0.84),
 ///     passed: true,
+///     thresholds: vec![auc.check(Some(0.86), Some(2), Some(0.84))],
 /// };
-/// assert!(check.passed);
+/// assert!(check.passed && check.thresholds.iter().all(|t| t.passed));
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GuardCheck {
@@ -224,8 +234,12 @@ pub struct GuardCheck {
     pub current_version: Option<u32>,
     /// Its value, if it has the metric.
     pub current: Option<f64>,
-    /// Whether the guard let the promotion through on its own (without force).
+    /// Whether the gate let the promotion through on its own (without force): every threshold
+    /// passed.
     pub passed: bool,
+    /// Every threshold's figures and outcome, the promotion's own metric first.
+    #[serde(default)]
+    pub thresholds: Vec<ThresholdCheck>,
 }
 
 /// One move of an alias, as kept in the append-only history.
@@ -288,20 +302,37 @@ pub trait PromotionMetric {
     fn higher_is_better(&self) -> bool;
 }
 
-/// How to guard a promotion: the metric to compare, which direction is better, the margin, and
-/// whether to force it. Build it with [`Promotion::new`] and the builder methods.
+/// How to guard a promotion: the promotion's own metric (which direction is better, the margin,
+/// optional value and relative-change bounds), further [`MetricThreshold`]s on other metrics,
+/// and whether to force it. Build it with [`Promotion::new`] and the builder methods.
 ///
-/// The candidate passes when there is no current holder of the alias, or when its metric is at
-/// least the holder's plus `margin` (`higher_is_better`), or at most the holder's minus `margin`
-/// (lower is better, e.g. a loss). A negative margin tolerates a small loss of quality. The
-/// comparison allows for floating-point rounding (a relative 1e-12), so `0.85` meets `0.80` plus a
-/// margin of `0.05`.
+/// The candidate passes when every threshold holds (see the [gate's rules](super::gate), after
+/// TFMA's metric thresholds). The promotion's own metric is the first threshold: the candidate's
+/// value must be at least the holder's plus `margin` (`higher_is_better`), or at most the
+/// holder's minus `margin` (lower is better, e.g. a loss), so that a negative margin tolerates a
+/// small loss of quality; plus the bounds set by [`at_least`](Promotion::at_least),
+/// [`at_most`](Promotion::at_most) and [`relative_change`](Promotion::relative_change). With no
+/// current holder only value bounds apply. The own metric always has the margin's absolute
+/// bound (0 by default: at least as good), so a relative tolerance on it needs a negative margin
+/// too; a metric gated only by a relative change goes in [`Promotion::and`]. The comparisons allow for floating-point rounding (a
+/// relative 1e-12), so `0.85` meets `0.80` plus a margin of `0.05`.
 ///
 /// ```
-/// use mlflow_core::registry::Promotion;
+/// use mlflow_core::registry::{MetricThreshold, Promotion};
 /// let guard = Promotion::new("log_loss").lower_is_better().margin(0.01).reason("weekly retrain");
 /// assert!(!guard.higher_is_better && !guard.force);
 /// assert_eq!(guard.margin, 0.01);
+///
+/// // ROC AUC at least 0.8, and at most 0.02 and 1% below the holder's; log loss at most 0.5.
+/// let gate = Promotion::new("roc_auc")
+///     .margin(-0.02)
+///     .at_least(0.8)
+///     .relative_change(-0.01)
+///     .and(MetricThreshold::new("log_loss").lower_is_better().at_most(0.5));
+/// let thresholds = gate.thresholds();
+/// assert_eq!(thresholds.len(), 2);
+/// assert_eq!((thresholds[0].at_least, thresholds[0].relative_change), (Some(0.8), Some(-0.01)));
+/// assert_eq!(thresholds[1].at_most, Some(0.5));
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Promotion {
@@ -315,6 +346,19 @@ pub struct Promotion {
     pub force: bool,
     /// Why, kept in the history.
     pub reason: String,
+    /// The candidate's value of `metric` must be at least this.
+    #[serde(default)]
+    pub at_least: Option<f64>,
+    /// The candidate's value of `metric` must be at most this.
+    #[serde(default)]
+    pub at_most: Option<f64>,
+    /// Bound on the relative change of `metric` from the holder (see
+    /// [`MetricThreshold::relative_change`]).
+    #[serde(default)]
+    pub relative_change: Option<f64>,
+    /// Thresholds on further metrics (or further bounds on `metric`), checked after its own.
+    #[serde(default)]
+    pub extra_thresholds: Vec<MetricThreshold>,
 }
 
 impl Promotion {
@@ -326,6 +370,10 @@ impl Promotion {
             higher_is_better: true,
             force: false,
             reason: String::new(),
+            at_least: None,
+            at_most: None,
+            relative_change: None,
+            extra_thresholds: Vec::new(),
         }
     }
 
@@ -357,6 +405,77 @@ impl Promotion {
     pub fn reason(mut self, reason: impl Into<String>) -> Self {
         self.reason = reason.into();
         self
+    }
+
+    /// The candidate's value of the promotion's metric must be at least `bound`, whatever the
+    /// holder's (see [`Promotion`]).
+    pub fn at_least(mut self, bound: f64) -> Self {
+        self.at_least = Some(bound);
+        self
+    }
+
+    /// The candidate's value of the promotion's metric must be at most `bound`, whatever the
+    /// holder's (see [`Promotion`]).
+    pub fn at_most(mut self, bound: f64) -> Self {
+        self.at_most = Some(bound);
+        self
+    }
+
+    /// Bound on the relative change of the promotion's metric from the holder's: at least
+    /// `bound` if higher is better, at most if lower is better (`-0.01`: at most 1% worse on a
+    /// higher-is-better metric). See [`MetricThreshold::relative_change`].
+    pub fn relative_change(mut self, bound: f64) -> Self {
+        self.relative_change = Some(bound);
+        self
+    }
+
+    /// Also requires `threshold` (see [`Promotion`] and [`MetricThreshold`]).
+    pub fn and(mut self, threshold: MetricThreshold) -> Self {
+        self.extra_thresholds.push(threshold);
+        self
+    }
+
+    /// Every threshold the candidate must meet, the promotion's own metric first: its margin
+    /// becomes an absolute change bound of `margin` in the good direction (`-margin` for a
+    /// lower-is-better metric, whose change bound is a maximum).
+    ///
+    /// ```
+    /// use mlflow_core::registry::Promotion;
+    /// let own = Promotion::new("log_loss").lower_is_better().margin(0.01).thresholds().remove(0);
+    /// assert_eq!((own.higher_is_better, own.absolute_change), (false, Some(-0.01)));
+    /// ```
+    pub fn thresholds(&self) -> Vec<MetricThreshold> {
+        let own = MetricThreshold {
+            metric: self.metric.clone(),
+            higher_is_better: self.higher_is_better,
+            at_least: self.at_least,
+            at_most: self.at_most,
+            absolute_change: Some(if self.higher_is_better { self.margin } else { -self.margin }),
+            relative_change: self.relative_change,
+        };
+        std::iter::once(own).chain(self.extra_thresholds.iter().cloned()).collect()
+    }
+
+    /// Checks the promotion's figures without a store: [`RegistryError::InvalidKey`] for a bad
+    /// metric name, [`RegistryError::InvalidMargin`] for a margin that is not finite, and
+    /// [`RegistryError::InvalidThreshold`] (naming the threshold, from 1, and what to change) for
+    /// a bound that is not finite, a value range that is empty, a threshold with no bound, or a
+    /// metric given two directions. [`Registry::promote`](super::Registry::promote) checks the
+    /// same.
+    ///
+    /// ```
+    /// use mlflow_core::registry::{MetricThreshold, Promotion, RegistryError};
+    /// assert!(Promotion::new("auc").at_least(0.7).validate().is_ok());
+    /// let err = Promotion::new("auc").and(MetricThreshold::new("loss").at_least(0.5).at_most(0.1));
+    /// let err = err.validate().unwrap_err();
+    /// assert!(matches!(err, RegistryError::InvalidThreshold { position: 2, .. }), "{err}");
+    /// ```
+    pub fn validate(&self) -> Result<(), RegistryError> {
+        check_key("metric name", &self.metric)?;
+        if !self.margin.is_finite() {
+            return Err(RegistryError::InvalidMargin { margin: self.margin });
+        }
+        validate(&self.thresholds())
     }
 }
 
