@@ -15,7 +15,7 @@ pub use mlflow_core::{artifact, codec, dag, exec, gc, registry, step, store, tex
 
 // The machine-learning rooms (feature `ml`, on by default).
 #[cfg(feature = "ml")]
-pub use mlflow_ml::{analysis, data, eval, features, models, ndarray, report, tune, validate};
+pub use mlflow_ml::{analysis, data, eval, features, models, monitor, ndarray, report, tune, validate};
 // linfa models behind the same faces (feature `linfa`).
 #[cfg(feature = "linfa")]
 pub use mlflow_ml::linfa;
