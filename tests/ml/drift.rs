@@ -354,3 +354,29 @@ fn refused_inputs_say_what_and_what_to_do() {
     assert!(chi_square(&[1.0, 2.0], &[1.0, 1.0]).unwrap_err().to_string().contains("scale the expected"));
     assert!(dataset_drift(&[], 0.5).is_err());
 }
+
+#[test]
+fn kolmogorov_smirnov_gives_probabilities_on_every_small_sample() {
+    for m in 1..=25usize {
+        for n in 1..=25usize {
+            for pattern in 0..3 {
+                let a: Vec<f64> = (0..m).map(|i| i as f64).collect();
+                let b: Vec<f64> = (0..n)
+                    .map(|i| match pattern {
+                        0 => i as f64 * 0.5,
+                        1 => (i % 3) as f64 + 100.0 * (i % 2) as f64,
+                        _ => m as f64 - i as f64 * 1.5,
+                    })
+                    .collect();
+                let ks = ks_2samp(&a, &b).unwrap();
+                assert!((0.0..=1.0).contains(&ks.p_value) && (0.0..=1.0).contains(&ks.statistic), "{m} {n}");
+            }
+        }
+    }
+}
+
+#[test]
+fn drift_errors_reach_the_facade_error() {
+    let err: mlflow::Error = DriftError::TooFewBins { bins: 1 }.into();
+    assert!(err.to_string().contains("at least 2"), "{err}");
+}

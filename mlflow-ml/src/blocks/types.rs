@@ -46,6 +46,9 @@ pub enum BlockError {
     /// Analysing a model.
     #[error(transparent)]
     Analysis(#[from] crate::analysis::AnalysisError),
+    /// Measuring data drift.
+    #[error(transparent)]
+    Drift(#[from] crate::monitor::DriftError),
     /// A searched hyperparameter the model does not have, or a value it refuses.
     #[error("model `{model}` {detail}")]
     Hyperparameter {

@@ -129,7 +129,8 @@ fn values_of(column: &[Option<f64>], side: Side) -> Result<(Vec<f64>, usize), Dr
 /// How [`ks_2samp`] computed its p-value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum KsMethod {
-    /// Lattice-path count (both samples at most 10 000 values and the count succeeded).
+    /// Lattice-path count: both samples at most 10 000 values, and the count gave a probability
+    /// (scipy, and we, fall back to the asymptotic form when rounding puts it above 1).
     Exact,
     /// The Kolmogorov distribution `kstwo` at `n = round(m n / (m + n))`.
     Asymptotic,
@@ -302,6 +303,17 @@ pub fn jensen_shannon(p: &[f64], q: &[f64]) -> Result<f64, DriftError> {
 }
 
 /// Options of [`numeric_drift`].
+///
+/// ```
+/// use mlflow_ml::monitor::{numeric_drift, DriftTest, NumericOptions};
+/// let train: Vec<Option<f64>> = (0..500).map(|i| Some((i % 100) as f64)).collect();
+/// let week1: Vec<Option<f64>> = (0..300).map(|i| Some((i % 90) as f64)).collect();
+/// let first = numeric_drift(&train, &week1, DriftTest::Psi, &NumericOptions::default()).unwrap();
+/// // Later runs reuse the recorded bins (the reference need not be at hand to cut them again).
+/// let options = NumericOptions { bins: Some(first.bins.clone()), threshold: Some(0.2), ..Default::default() };
+/// let again = numeric_drift(&train, &week1, DriftTest::Psi, &options).unwrap();
+/// assert_eq!((again.statistic, again.threshold), (first.statistic, 0.2));
+/// ```
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct NumericOptions {
     /// The threshold; `None` takes [`DriftTest::default_threshold`].
