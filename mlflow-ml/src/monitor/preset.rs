@@ -22,7 +22,14 @@ pub const DEFAULT_DRIFT_SHARE: f64 = 0.5;
 ///   5 values, [`DriftTest::JensenShannon`] (0.1) on category frequencies for the others.
 /// - `Tfdv`: Vertex AI model monitoring / TensorFlow Data Validation: [`DriftTest::LInfinity`]
 ///   for categorical columns, [`DriftTest::JensenShannon`] on 10 reference-quantile bins for
-///   numeric ones, both at 0.3, whatever the sample size.
+///   numeric ones, both at 0.3, whatever the sample size. This follows their choice of tests
+///   and threshold, not their numbers: TFDV computes on its own histograms from its statistics
+///   protos, and calls its numeric statistic a Jensen-Shannon divergence, where this preset
+///   applies 0.3 to scipy's distance (base e) on the recorded bins.
+///
+/// Evidently's own Jensen-Shannon on a numeric column with more than 20 values bins both sides
+/// together (Sturges' rule); this preset only uses Jensen-Shannon on a numeric column with at
+/// most 5 values, by value, where Evidently counts values too.
 ///
 /// ```
 /// use mlflow_ml::monitor::{DriftTest, Preset};
