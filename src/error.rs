@@ -46,8 +46,8 @@ pub enum Error {
     #[cfg(feature = "ml")]
     #[error(transparent)]
     Eval(#[from] mlflow_ml::eval::EvalError),
-    /// A block could not be built or run: a study that cannot be searched, an analysis that
-    /// cannot be made (`blocks::tune`, `tune`, `analysis`).
+    /// A block could not be built or run: a study that cannot be searched, an analysis or a
+    /// drift measure that cannot be made (`blocks::tune`, `tune`, `analysis`, `monitor`).
     #[cfg(feature = "ml")]
     #[error(transparent)]
     Block(#[from] mlflow_ml::blocks::BlockError),
@@ -112,7 +112,7 @@ engine_errors!(
     mlflow_core::track::TrackError
 );
 
-/// Tuning and analysis errors convert through [`Error::Block`].
+/// Tuning, analysis and drift errors convert through [`Error::Block`].
 #[cfg(feature = "ml")]
 macro_rules! block_errors {
     ($($room:ty),*) => {$(
@@ -125,7 +125,7 @@ macro_rules! block_errors {
 }
 
 #[cfg(feature = "ml")]
-block_errors!(mlflow_ml::tune::TuneError, mlflow_ml::analysis::AnalysisError);
+block_errors!(mlflow_ml::tune::TuneError, mlflow_ml::analysis::AnalysisError, mlflow_ml::monitor::DriftError);
 
 #[cfg(feature = "serve")]
 impl From<mlflow_serve::BatchError> for Error {

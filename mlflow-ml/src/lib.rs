@@ -12,6 +12,8 @@
 //!   selection.
 //! - `linfa` (cargo feature `linfa`): fitted linfa models behind the same faces, k-means and PCA
 //!   as fitted feature transformers.
+//! - [`monitor`]: data drift statistics (PSI, Kolmogorov-Smirnov, Wasserstein, Jensen-Shannon,
+//!   chi-square, L-infinity) equal to scipy's, with Evidently and Vertex AI / TFDV presets.
 //! - [`report`]: the self-contained HTML run report (DAG, timeline, metrics, ROC curves).
 //! - [`blocks`]: ready-made steps for the common path (ingest, check, prepare, train, evaluate,
 //!   select).

@@ -13,6 +13,7 @@ mod analysis;
 mod blocks;
 mod boosting;
 mod data;
+mod drift;
 mod eval;
 mod features;
 mod folds;

@@ -49,6 +49,9 @@ pub enum BlockError {
     /// Profiling the training rows.
     #[error(transparent)]
     Profile(#[from] crate::monitor::ProfileError),
+    /// Measuring data drift.
+    #[error(transparent)]
+    Drift(#[from] crate::monitor::DriftError),
     /// A searched hyperparameter the model does not have, or a value it refuses.
     #[error("model `{model}` {detail}")]
     Hyperparameter {

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::numeric::{Bins, quantile};
 use crate::data::{Column, Table};
 use crate::features::FeatureMatrix;
 
@@ -38,7 +39,7 @@ pub struct ColumnProfile {
     pub kind: ColumnKind,
     /// Rows profiled, nulls included.
     pub count: usize,
-    /// Missing values (and, for numbers, NaN).
+    /// Missing values (and, for numbers, NaN and infinities).
     pub nulls: usize,
     /// Numbers: range, moments, quantiles, bins and a sample.
     pub numeric: Option<NumericSummary>,
@@ -66,12 +67,11 @@ pub struct NumericSummary {
     pub std: f64,
     /// `(level, value)` at each of [`QUANTILE_LEVELS`], interpolated linearly (numpy's default).
     pub quantiles: Vec<(f64, f64)>,
-    /// The inner edges of the reference's decile bins, distinct and increasing: bin `i` holds
-    /// values in `(edges[i-1], edges[i]]`, the first from −∞ and the last to +∞. Every drift
-    /// statistic on bins uses these, so a window's bins are the reference's.
-    pub bin_edges: Vec<f64>,
-    /// The reference's count in each bin (`bin_edges.len() + 1` of them).
-    pub bin_counts: Vec<u64>,
+    /// The reference's decile bins ([`Bins::quantiles`] with [`BINS`]): every drift statistic on
+    /// bins uses these, so a window's bins are the reference's.
+    pub bins: Bins,
+    /// The reference's count in each bin.
+    pub bin_counts: Vec<usize>,
     /// The values, sorted: all of them up to [`SAMPLE_MAX`], else that many evenly spaced order
     /// statistics (two-sample tests against it are exact up to that many rows).
     pub sample: Vec<f64>,
@@ -217,7 +217,7 @@ impl ReferenceProfile {
     }
 }
 
-/// Profiles each column of a matrix (NaN counted as missing).
+/// Profiles each column of a matrix (NaN and infinities counted as missing).
 pub fn profile_matrix(matrix: &FeatureMatrix) -> Vec<ColumnProfile> {
     matrix
         .names
@@ -245,7 +245,7 @@ pub fn profile_column(name: &str, column: &Column) -> ColumnProfile {
             profile_numbers(name, values.iter().map(|v| v.map(|i| i as f64)), values.len())
         }
         Column::Float(values) => {
-            profile_numbers(name, values.iter().map(|v| v.filter(|f| !f.is_nan())), values.len())
+            profile_numbers(name, values.iter().map(|v| v.filter(|f| f.is_finite())), values.len())
         }
         Column::Str(values) => {
             let nulls = values.iter().filter(|v| v.is_none()).count();
@@ -286,38 +286,14 @@ fn summarize(sorted: &[f64]) -> Option<NumericSummary> {
     let mean = sorted.iter().sum::<f64>() / n;
     let std = (sorted.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
     let quantiles = QUANTILE_LEVELS.iter().map(|&q| (q, quantile(sorted, q))).collect();
-    let mut bin_edges: Vec<f64> = (1..BINS).map(|k| quantile(sorted, k as f64 / BINS as f64)).collect();
-    bin_edges.dedup();
-    let bin_counts = bin_counts(&bin_edges, sorted);
+    let bins = Bins::of_sorted(sorted, BINS);
+    let bin_counts = bins.counts(sorted);
     let sample = if sorted.len() <= SAMPLE_MAX {
         sorted.to_vec()
     } else {
         (0..SAMPLE_MAX).map(|i| sorted[i * (sorted.len() - 1) / (SAMPLE_MAX - 1)]).collect()
     };
-    Some(NumericSummary { min, max, mean, std, quantiles, bin_edges, bin_counts, sample })
-}
-
-/// How many of `values` fall in each bin of `edges` (see [`NumericSummary::bin_edges`]).
-///
-/// ```
-/// assert_eq!(mlflow_ml::monitor::bin_counts(&[1.0, 2.0], &[0.5, 1.0, 1.5, 2.0, 9.0]), [2, 2, 1]);
-/// ```
-pub fn bin_counts(edges: &[f64], values: &[f64]) -> Vec<u64> {
-    let mut counts = vec![0; edges.len() + 1];
-    for v in values {
-        counts[edges.partition_point(|e| e < v)] += 1;
-    }
-    counts
-}
-
-/// numpy's `quantile` with linear interpolation, on sorted values.
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    let position = q * (sorted.len() - 1) as f64;
-    let lower = position.floor() as usize;
-    let upper = (lower + 1).min(sorted.len() - 1);
-    let t = position - lower as f64;
-    let (a, b) = (sorted[lower], sorted[upper]);
-    if t >= 0.5 { b - (b - a) * (1.0 - t) } else { a + (b - a) * t }
+    Some(NumericSummary { min, max, mean, std, quantiles, bins, bin_counts, sample })
 }
 
 fn categories<'a>(values: impl Iterator<Item = &'a str>) -> CategorySummary {
@@ -344,8 +320,8 @@ mod tests {
         assert_eq!(quantile(&sorted, 0.5), 5.5);
         assert!((quantile(&sorted, 0.95) - 9.55).abs() < 1e-12);
         let s = summarize(&sorted).unwrap();
-        assert_eq!(s.bin_edges.len(), 9);
-        assert_eq!(s.bin_counts.iter().sum::<u64>(), 10);
+        assert_eq!(s.bins.cuts().len(), 9);
+        assert_eq!(s.bin_counts.iter().sum::<usize>(), 10);
         assert_eq!(s.bin_counts, [1; 10], "one value per decile");
     }
 
@@ -365,7 +341,7 @@ mod tests {
     fn ties_collapse_bins_and_nan_is_missing() {
         let p = profile_numbers("x", [Some(1.0), Some(1.0), Some(1.0), Some(2.0), None].into_iter(), 5);
         let n = p.numeric.unwrap();
-        assert_eq!((n.bin_edges.len(), n.bin_edges[0]), (4, 1.0), "{:?}", n.bin_edges);
+        assert_eq!((n.bins.cuts().len(), n.bins.cuts()[0]), (4, 1.0), "{:?}", n.bins);
         assert_eq!(n.bin_counts, [3, 0, 0, 0, 1]);
         assert_eq!(p.nulls, 1);
         let m = FeatureMatrix { names: vec!["a".into()], x: ndarray::array![[1.0], [f64::NAN]] };
