@@ -1,9 +1,9 @@
 //! The Kaggle Titanic pipeline end to end: ingest and version the data, validate it, engineer the
 //! demo's 13 features with fitted transformers, train five models in parallel, evaluate them on a
 //! stratified hold-out, select and package the champion, register it, and score the demo
-//! passenger. Then a second pipeline tunes the forest (grid) and the SVM (TPE) with stratified
-//! 5-fold cross-validation and analyses the tuned forest by `Sex` and `Pclass`, calibration and
-//! permutation importance.
+//! passenger. Then a second pipeline tunes the forest (grid) and the SVM (TPE, pruned) with
+//! stratified 5-fold cross-validation, analyses the tuned forest by `Sex` and `Pclass`,
+//! calibration and permutation importance, and offers it to production through a promotion gate.
 //!
 //! ```sh
 //! cargo run --release --example titanic                   # first run: every step runs
@@ -20,7 +20,7 @@ use mlflow::blocks;
 use mlflow::data::DataFile;
 use mlflow::eval::Metric;
 use mlflow::prelude::*;
-use mlflow::registry::Registry;
+use mlflow::registry::{MetricThreshold, Promotion, Registry};
 use mlflow::serve::Scorer;
 
 /// The demo passenger, as the 13 features in order: Pclass, Sex, Age bin, SibSp, Parch, Fare bin,
@@ -110,5 +110,33 @@ fn main() -> mlflow::Result<()> {
     let top: Vec<String> =
         analysis.importances.iter().take(4).map(|(n, m, s)| format!("{n} {m:.4} ± {s:.4}")).collect();
     println!("permutation importance (ROC AUC drop): {}", top.join(", "));
+
+    // The tuned forest replaces production only through the gate: ROC AUC at least 0.80 and at
+    // most 0.01 below production's, log loss at most 5% worse than production's.
+    let gate = Promotion::by(Metric::RocAuc)
+        .at_least(0.80)
+        .margin(-0.01)
+        .and(MetricThreshold::by(Metric::LogLoss).relative_change(0.05))
+        .reason(format!("tuned forest of run {}", tuned_report.run_id()));
+    let registration = blocks::register_and_promote(
+        &registry,
+        "titanic",
+        &tuned_report,
+        tuned.package,
+        tuned.forest.scored,
+        "production",
+        gate,
+    )?;
+    println!("{registration}");
+    if let Some(guard) = registry.alias_history("titanic", "production")?.last().and_then(|m| m.guard.clone())
+    {
+        for check in &guard.thresholds {
+            println!("  gate: {check}");
+        }
+    }
+    println!(
+        "the run report, with the studies: cargo run --release --bin mlflow-pipelines -- report {}",
+        tuned_report.run_id()
+    );
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! The demo's second pipeline: the forest tuned by a grid and the SVM by TPE, both with stratified
 //! 5-fold cross-validation on the training rows (the features fitted inside each fold), each
-//! refitted and scored on the hold-out rows; the tuned forest analysed by `Sex` and `Pclass`
-//! (slices), calibration and permutation importance.
+//! refitted and scored on the hold-out rows (the SVM's trials pruned by the median pruner); the
+//! tuned forest analysed by `Sex` and `Pclass` (slices), calibration and permutation importance,
+//! and packaged.
 
 use mlflow::analysis::{Binning, Slicing, calibration_curve, permutation_importance, slice_metrics};
 use mlflow::blocks::{self, BlockError, Candidate, Prepared, Study, Trained, Tuned};
@@ -10,7 +11,7 @@ use mlflow::eval::{Metric, roc_auc};
 use mlflow::features::CrossValidation;
 use mlflow::models::{ForestParams, SvmParams};
 use mlflow::prelude::*;
-use mlflow::tune::Space;
+use mlflow::tune::{Pruner, Space};
 
 use super::pipeline;
 
@@ -22,6 +23,8 @@ pub struct Handles {
     pub svm: Tuned,
     /// The tuned forest's analysis.
     pub analysis: Node<Analysis>,
+    /// The tuned forest, packaged (to register and promote through the gate).
+    pub package: Node<mlflow::serve::ModelPackage>,
 }
 
 /// What [`analyse`] found.
@@ -90,11 +93,15 @@ pub fn build(file: DataFile) -> Result<(Pipeline, Handles), BlockError> {
     let forest =
         Study::grid(Candidate::new("forest", ForestParams::default()), forest_space, Metric::RocAuc).cv(cv);
     let svm_space = Space::new().float_log("c", 0.01, 100.0);
+    // The median pruner stops an SVM trial after a fold when its running score is behind the
+    // trials of earlier batches.
     let svm =
         Study::tpe(Candidate::new("svm", SvmParams::default()).scaled(), svm_space, 12, 4, 0, Metric::RocAuc)
-            .cv(cv);
+            .cv(cv)
+            .pruner(Pruner::median());
     let forest = blocks::tune(&mut p, raw, setup, prepared, "forest", &forest)?;
     let svm = blocks::tune(&mut p, raw, setup, prepared, "svm", &svm)?;
     let analysis = p.step(AnalyseStep, (forest.trained, prepared, raw));
-    Ok((p, Handles { forest, svm, analysis }))
+    let package = p.step(blocks::PackageModelStep, (forest.trained, prepared, raw));
+    Ok((p, Handles { forest, svm, analysis, package }))
 }

@@ -8,7 +8,7 @@ use mlflow_core::exec::RunReport;
 use mlflow_core::prelude::Node;
 use mlflow_core::registry::{AliasMove, ModelVersion, Promotion, RegisterRequest, Registry, RegistryError};
 use mlflow_macros::step;
-use mlflow_ml::blocks::{Compared, Prepared, Trained, reference_profile};
+use mlflow_ml::blocks::{Compared, Prepared, Scored, Trained, reference_profile};
 use mlflow_ml::data::Ingested;
 use mlflow_ml::eval::{Best, TaskMetric};
 
@@ -39,12 +39,24 @@ pub fn package(
             trained.len()
         )));
     };
+    package_model(chosen, prepared, raw)
+}
+
+/// Packages one trained model, as [`package`] packages the champion: for a model that did not
+/// come out of [`compare`](mlflow_ml::blocks::compare), such as a study's refit
+/// (`p.step(PackageModelStep, (tuned.trained, prepared, raw))`).
+#[step(crate = mlflow_core)]
+pub fn package_model(
+    trained: &Trained,
+    prepared: &Prepared,
+    raw: &Ingested,
+) -> Result<ModelPackage, ServeError> {
     let n = SELF_TEST_ROWS.min(prepared.test.rows());
     let rows = prepared.test.x.slice_axis(ndarray::Axis(0), ndarray::Slice::from(..n));
     let package = ModelPackage::new(
-        chosen.name.clone(),
-        chosen.model.clone(),
-        chosen.scaler.clone(),
+        trained.name.clone(),
+        trained.model.clone(),
+        trained.scaler.clone(),
         &prepared.test.names,
         rows,
         Lineage::default(),
@@ -53,7 +65,7 @@ pub fn package(
         Some(classes) => package.with_classes(classes.clone())?,
         None => package,
     };
-    let profile = reference_profile(raw, prepared, chosen)
+    let profile = reference_profile(raw, prepared, trained)
         .map_err(|e| ServeError::Build(format!("profiling the training rows: {e}")))?;
     package.with_features(prepared.features.clone())?.with_profile(profile)
 }
@@ -109,13 +121,63 @@ pub fn register_champion(
     alias: &str,
 ) -> mlflow_core::Result<Registration> {
     let champion = report.get(compared.champion)?;
-    let scored = report.get(compared.scored)?;
-    let metrics = &scored[champion.index].metrics;
-    let request = RegisterRequest::for_output(report, package)?
-        .metrics(metrics.named())
-        .description(format!("{} selected by {} ({:.4})", champion.name, champion.metric, champion.value));
-    let version = registry.register(model, request)?;
+    let scored = &report.get(compared.scored)?[champion.index];
+    let description = format!("{} selected by {} ({:.4})", champion.name, champion.metric, champion.value);
     let promotion = Promotion::by(champion.metric).reason(format!("champion of run {}", report.run_id()));
+    register(registry, model, report, package, scored, description, alias, promotion)
+}
+
+/// Registers the package `package` of run `report` as a new version of `model`, with the
+/// hold-out metrics of `scored` (the packaged model's evaluation), and promotes it to `alias`
+/// if it passes `promotion`'s gate (every threshold, with the figures recorded in the alias
+/// history). A refusal by the gate is an outcome, not an error.
+///
+/// ```no_run
+/// # fn demo(registry: &mlflow_core::registry::Registry<'_>, report: &mlflow_core::exec::RunReport,
+/// #         package: mlflow_core::prelude::Node<mlflow_serve::ModelPackage>,
+/// #         scored: mlflow_core::prelude::Node<mlflow_ml::blocks::Scored>) -> mlflow_core::Result<()> {
+/// use mlflow_core::registry::{MetricThreshold, Promotion};
+/// use mlflow_ml::eval::Metric;
+/// // At least 0.80 ROC AUC and at most 0.01 below production; log loss at most 5% worse.
+/// let gate = Promotion::by(Metric::RocAuc)
+///     .at_least(0.80)
+///     .margin(-0.01)
+///     .and(MetricThreshold::by(Metric::LogLoss).relative_change(0.05))
+///     .reason("tuned forest");
+/// let registration = mlflow_serve::blocks::register_and_promote(registry, "titanic", report, package, scored, "production", gate)?;
+/// println!("{registration}");
+/// # Ok(())
+/// # }
+/// ```
+pub fn register_and_promote(
+    registry: &Registry<'_>,
+    model: &str,
+    report: &RunReport,
+    package: Node<ModelPackage>,
+    scored: Node<Scored>,
+    alias: &str,
+    promotion: Promotion,
+) -> mlflow_core::Result<Registration> {
+    let scored = report.get(scored)?;
+    let description = format!("{} ({})", scored.name, promotion.reason);
+    register(registry, model, report, package, scored, description, alias, promotion)
+}
+
+#[allow(clippy::too_many_arguments)] // the two public entry points' shared body
+fn register(
+    registry: &Registry<'_>,
+    model: &str,
+    report: &RunReport,
+    package: Node<ModelPackage>,
+    scored: &Scored,
+    description: String,
+    alias: &str,
+    promotion: Promotion,
+) -> mlflow_core::Result<Registration> {
+    let request = RegisterRequest::for_output(report, package)?
+        .metrics(scored.metrics.named())
+        .description(description);
+    let version = registry.register(model, request)?;
     let promotion = match registry.promote(model, version.version, alias, promotion) {
         Ok(Some(moved)) => PromotionOutcome::Promoted(moved),
         Ok(None) => PromotionOutcome::AlreadyThere,

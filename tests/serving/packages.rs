@@ -1,4 +1,5 @@
-//! Packages of the first format (binary classifiers) still load and answer as they did.
+//! Packages of the earlier formats (binary classifiers; no reference profile) still load and
+//! answer as they did.
 
 use std::collections::BTreeMap;
 
@@ -28,6 +29,35 @@ fn format_1_packages_load_and_answer_as_before() {
             assert_eq!(p.label, u32::from(*want > 0.5), "{kind} row {row}");
         }
     }
+}
+
+#[test]
+fn format_2_packages_load_without_a_profile_and_answer_as_the_same_models_fitted_today() {
+    use mlflow::models::{
+        LinearParams, Model, ModelParams, NaiveBayesParams, Outputs, RegressionModel, RegressionParams,
+        Regressor,
+    };
+    use mlflow::serve::PROFILELESS_FORMAT_VERSION;
+    let x = ndarray::array![[0.0, 1.0], [0.2, 0.5], [2.0, 0.1], [2.2, 0.7], [4.0, 0.3], [4.3, 0.9]];
+    let bytes = std::fs::read(fixture("naive_bayes_multiclass_v2.mlpkg")).unwrap();
+    assert_eq!(bytes[10..14], PROFILELESS_FORMAT_VERSION.to_le_bytes(), "written in format 2");
+    let nb = ModelPackage::from_bytes(&bytes).unwrap();
+    assert_eq!((nb.format_version(), nb.profile()), (FORMAT_VERSION, None));
+    assert_eq!(nb.task(), Task::Classification { classes: 3 });
+    assert_eq!(nb.classes().unwrap().describe(), "setosa, versicolor, virginica");
+    assert_eq!(nb.lineage().pipeline.as_deref(), Some("v2"));
+    let today =
+        Model::fit(x.view(), &[0, 0, 1, 1, 2, 2], &ModelParams::NaiveBayes(NaiveBayesParams::default()))
+            .unwrap();
+    assert_eq!(nb.model().classifier(), Some(&today), "the same fitted model");
+
+    let linear = ModelPackage::load(fixture("linear_regression_v2.mlpkg")).unwrap();
+    assert_eq!((linear.task(), linear.profile()), (Task::Regression, None));
+    let y = [1.0, 1.4, 5.0, 5.2, 9.1, 9.5];
+    let today =
+        RegressionModel::fit(x.view(), &y, &RegressionParams::Linear(LinearParams::default())).unwrap();
+    let want = today.predict(x.view()).unwrap();
+    assert_eq!(Scorer::new(linear).predict(x.view()).unwrap(), Outputs::Values(want));
 }
 
 #[test]
