@@ -8,6 +8,8 @@
 //!
 //! - `models`: each iteration fits one model on the training rows and predicts probabilities and
 //!   labels for the hold-out rows.
+//! - `monitor/reference_profile`: the reference profile a package carries, of the 713 training
+//!   rows (12 raw columns, 13 features, the forest's two output columns, the label).
 //! - `pipeline`: each iteration re-executes this binary with `MLFLOW_BENCH_TITANIC_STORE` set to a
 //!   store folder; the child builds `pipeline::build` over `train.csv`, runs it against that
 //!   store and exits. `cold` uses a fresh store folder per iteration (every step runs), `cached`
@@ -66,6 +68,18 @@ fn models(c: &mut Criterion) {
     group.finish();
 }
 
+fn profile(c: &mut Criterion) {
+    let data = titanic::dataset();
+    let raw = titanic::ingested("train.csv");
+    let candidate = mlflow::blocks::Candidate::new("forest", ForestParams::default());
+    let trained = mlflow::blocks::train(&data, &candidate).unwrap();
+    let mut group = c.benchmark_group("monitor");
+    group.bench_function("reference_profile", |b| {
+        b.iter(|| black_box(mlflow::blocks::reference_profile(&raw, &data, &trained).unwrap()))
+    });
+    group.finish();
+}
+
 /// Runs this binary as the pipeline child against the store in `store`.
 fn run_child(exe: &Path, store: &Path) {
     let status = Command::new(exe).env(CHILD_VAR, store).status().unwrap();
@@ -104,7 +118,7 @@ fn child(store: &str) {
     black_box(report.get(handles.compared.champion).unwrap());
 }
 
-criterion_group!(benches, models, whole_pipeline);
+criterion_group!(benches, models, profile, whole_pipeline);
 
 fn main() {
     if let Ok(store) = std::env::var(CHILD_VAR) {
