@@ -217,7 +217,8 @@ fn history(out: &mut String, k: usize, study: &StudyView) {
 <title id="history-title-{k}">{t}: score of each trial and the best so far</title>
 <rect x="{l}" y="{tp}" width="{pw}" height="{phs}" fill="#ffffff" stroke="#8c959f"/>
 <text x="{lx}" y="{hy}" text-anchor="end" font-size="10.5" fill="#57606a">{hi}</text><text x="{lx}" y="{ly}" text-anchor="end" font-size="10.5" fill="#57606a">{lo}</text>
-<text x="{cx}" y="{by}" text-anchor="middle" font-size="10.5" fill="#57606a">trial</text>"##,
+<text x="{cx}" y="{by}" text-anchor="middle" font-size="10.5" fill="#57606a">trial</text>
+<text x="{l}" y="{ty}" text-anchor="start" font-size="10.5" fill="#57606a">0</text><text x="{rx}" y="{ty}" text-anchor="end" font-size="10.5" fill="#57606a">{last}</text>"##,
         w = num(H_W),
         h = num(H_H),
         t = esc(&study.name),
@@ -232,6 +233,9 @@ fn history(out: &mut String, k: usize, study: &StudyView) {
         lo = if lo.is_finite() { esc(&value(lo)) } else { String::new() },
         cx = num(H_L + pw / 2.0),
         by = num(H_T + ph + 28.0),
+        ty = num(H_T + ph + 14.0),
+        rx = num(H_L + pw),
+        last = n.saturating_sub(1),
     );
     let best = study.best_so_far();
     let steps: Vec<String> = best
@@ -301,8 +305,8 @@ fn importance(out: &mut String, k: usize, study: &StudyView) {
     }
     let _ = writeln!(
         out,
-        r##"<text x="{}" y="{}" font-size="10.5" fill="#57606a">share of the score's variance (1 − sum: interactions)</text></svg></div>"##,
-        num(I_LABEL),
+        r##"<text x="{}" y="{}" font-size="10.5" fill="#57606a">share of the scores' variance each explains alone</text></svg></div>"##,
+        num(8.0),
         num(h - 6.0)
     );
 }
