@@ -29,5 +29,6 @@ mod svm_multiclass;
 mod titanic_pipeline;
 mod tracking;
 mod trees;
+mod triggers;
 mod tune;
 mod validate;

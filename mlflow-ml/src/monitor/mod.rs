@@ -5,6 +5,9 @@
 //! - [`ReferenceProfile`]: per raw column and engineered feature its kind, count, nulls,
 //!   quantiles, reference-quantile bins, a sample and category counts; the same for the model's
 //!   outputs and the label. A [`ModelPackage`](../serve/struct.ModelPackage.html) carries it.
+//! - [`Trigger`]: when to retrain: a [`Cron`] schedule, new labels, dataset or feature drift, a
+//!   performance floor, on demand; combined with any/all, each with a cooldown, every
+//!   [`Decision`] explained in figures.
 //! - Numeric ([`numeric_drift`]): [`DriftTest::Psi`] on reference-quantile [`Bins`],
 //!   [`DriftTest::Ks`] (scipy's `ks_2samp`, exact or asymptotic as `method="auto"` picks),
 //!   [`DriftTest::Wasserstein`] normalized by the reference standard deviation and
@@ -28,15 +31,18 @@
 //! reference rows (Evidently's 1000).
 
 mod categorical;
+mod cron;
 mod numeric;
 mod preset;
 mod profile;
 mod special;
+mod triggers;
 
 pub use categorical::{
     CategoricalDrift, CategoricalOptions, CategoryCount, ChiSquare, ZTest, categorical_drift, chi_square,
     l_infinity, z_test,
 };
+pub use cron::{Cron, CronError};
 pub use numeric::{
     Bins, KsMethod, KsTest, NumericDrift, NumericOptions, PSI_EMPTY_BIN, jensen_shannon, ks_2samp,
     numeric_drift, psi, wasserstein_distance, wasserstein_normed,
@@ -46,6 +52,7 @@ pub use profile::{
     BINS, CategorySummary, ColumnKind, ColumnProfile, MAX_CATEGORIES, MAX_DISCRETE, NumericSummary,
     ProfileError, QUANTILE_LEVELS, ReferenceProfile, SAMPLE_MAX, profile_column, profile_matrix,
 };
+pub use triggers::{Condition, Decision, FeatureDriftFigure, Observations, Trigger, TriggerState, Verdict};
 
 /// Which side of the comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
