@@ -46,6 +46,7 @@ mod scorer;
 #[cfg(feature = "server")]
 pub mod server;
 mod traffic;
+pub mod watch;
 
 #[cfg(feature = "progress")]
 pub use batch::BatchBar;

@@ -11,3 +11,4 @@ mod fuzz_regressions;
 mod packages;
 mod predlog;
 mod serve;
+mod watch;
