@@ -40,7 +40,7 @@ pub enum Tick {
         /// The recorded decision's id.
         record: i64,
         /// The retraining, if the triggers fired and it succeeded.
-        retrained: Option<Retrained>,
+        retrained: Option<Box<Retrained>>,
     },
 }
 
@@ -154,7 +154,7 @@ impl<'a> Watcher<'a> {
                         _ => Action::Refused,
                     };
                     let detail = retrained.registration.to_string();
-                    (action, Some(retrained), detail)
+                    (action, Some(Box::new(retrained)), detail)
                 }
                 Err(e) => (Action::Failed, None, format!("retraining failed: {e}")),
             }
