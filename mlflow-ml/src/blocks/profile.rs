@@ -5,9 +5,9 @@ use crate::data::Ingested;
 use crate::features::FeatureMatrix;
 use crate::monitor::ReferenceProfile;
 
-/// Profiles the training rows of `prepared`: the raw columns as ingested (the label on its own),
-/// the engineered features, and `trained`'s outputs on them (`P(<class>)` per class, or
-/// `prediction`).
+/// Profiles the training rows of `prepared`: the raw columns as ingested (the label on its own)
+/// and the engineered features; and `trained`'s outputs (`P(<class>)` per class, or
+/// `prediction`) on the hold-out rows, which it did not learn from.
 ///
 /// Errors: the model cannot score its own training rows, or the split does not fit the table.
 pub fn reference_profile(
@@ -18,7 +18,7 @@ pub fn reference_profile(
     let rows = raw.table.try_take(&prepared.split.train)?;
     let outputs = match prepared.classes() {
         Some(classes) => {
-            let proba = trained.predict_proba(&prepared.train)?;
+            let proba = trained.predict_proba(&prepared.test)?;
             let names = (0..proba.ncols())
                 .map(|k| {
                     format!("P({})", classes.label(k).map_or_else(|| k.to_string(), ToString::to_string))
@@ -27,7 +27,7 @@ pub fn reference_profile(
             FeatureMatrix { names, x: proba }
         }
         None => {
-            let x = trained.predict_values(&prepared.train)?.insert_axis(ndarray::Axis(1));
+            let x = trained.predict_values(&prepared.test)?.insert_axis(ndarray::Axis(1));
             FeatureMatrix { names: vec!["prediction".to_owned()], x }
         }
     };

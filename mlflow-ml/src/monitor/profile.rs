@@ -129,7 +129,9 @@ pub struct ReferenceProfile {
     pub raw: Vec<ColumnProfile>,
     /// The engineered features the model reads.
     pub features: Vec<ColumnProfile>,
-    /// The model's outputs (a probability per class, or the predicted value).
+    /// The model's outputs (a probability per class, or the predicted value) on held-out rows:
+    /// a model's outputs on its own training rows are overconfident (a forest's most of all), so
+    /// they are no reference for what it will output on new rows.
     pub outputs: Vec<ColumnProfile>,
     /// The label, if the rows had one.
     pub label: Option<ColumnProfile>,
@@ -139,17 +141,15 @@ pub struct ReferenceProfile {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ProfileError {
-    /// The raw table, the features and the outputs describe different numbers of rows.
+    /// The raw table and the features describe different numbers of rows.
     #[error(
-        "the profile's inputs disagree on the number of rows: raw table {raw}, features {features}, outputs {outputs}; profile the same training rows in each"
+        "the profile's inputs disagree on the number of rows: raw table {raw}, features {features}; profile the same training rows in both"
     )]
     RowMismatch {
         /// Rows of the raw table.
         raw: usize,
         /// Rows of the feature matrix.
         features: usize,
-        /// Rows of the outputs.
-        outputs: usize,
     },
     /// The label column is not in the raw table.
     #[error("the label column `{label}` is not in the raw table (its columns: {columns})")]
@@ -166,7 +166,8 @@ pub enum ProfileError {
 
 impl ReferenceProfile {
     /// Profiles the training rows: `raw` (the `label` column, if named, profiled as the label),
-    /// the engineered `features` and the model's `outputs` on the same rows.
+    /// the engineered `features` of the same rows, and the model's `outputs` on held-out rows
+    /// (see [`ReferenceProfile::outputs`]).
     ///
     /// Errors: no rows, row counts that differ, a label column the table lacks.
     pub fn new(
@@ -179,12 +180,8 @@ impl ReferenceProfile {
         if rows == 0 {
             return Err(ProfileError::Empty);
         }
-        if features.x.nrows() != rows || outputs.x.nrows() != rows {
-            return Err(ProfileError::RowMismatch {
-                raw: rows,
-                features: features.x.nrows(),
-                outputs: outputs.x.nrows(),
-            });
+        if features.x.nrows() != rows {
+            return Err(ProfileError::RowMismatch { raw: rows, features: features.x.nrows() });
         }
         let label = match label {
             Some(name) => Some(raw.column(name).map(|c| profile_column(name, c)).ok_or_else(|| {
