@@ -46,6 +46,8 @@ mod performance;
 mod segment;
 mod store;
 
+#[cfg(feature = "server")]
+pub(crate) use file::json_label;
 pub use file::{LabelFileFormat, read_label_file};
 pub use keys::PredictionKeys;
 pub use mapping::LabelMapping;
