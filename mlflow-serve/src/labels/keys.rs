@@ -9,8 +9,8 @@ use crate::ServeError;
 use crate::predlog::folder::segments;
 use crate::predlog::frame::{Frame, SegmentReader, decode_record};
 
-/// The `(request_id, row)` of the predictions in a prediction log, kept as 64-bit hashes (about
-/// 10 bytes of memory per logged row, for the segments on the disk only: those a rotation
+/// The `(request_id, row)` of the predictions in a prediction log, kept as 64-bit hashes (10 to
+/// 20 bytes of memory per logged row, for the segments on the disk only: those a rotation
 /// deleted are forgotten). [`refresh`](Self::refresh) reads only the frames appended since the
 /// last refresh.
 ///
@@ -121,7 +121,7 @@ impl PredictionKeys {
     }
 }
 
-/// The hash of a key: SipHash with fixed keys, the same in every process.
+/// The hash of a key: the standard library's SipHash with fixed keys (in memory only).
 fn key(request_id: &str, row: u32) -> u64 {
     let mut hasher = DefaultHasher::new();
     request_id.hash(&mut hasher);

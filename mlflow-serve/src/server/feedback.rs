@@ -12,7 +12,14 @@
 //! the true class as the label column held it (`1`, `-1`, `"setosa"`) or, for a regressor, the
 //! true value. The labels are checked whole against the champion's classes before any is
 //! stored: a bad one refuses the request (400, code `bad_label`, naming `labels[i]` and the
-//! classes), storing nothing.
+//! classes), storing nothing. Classes are the champion's (challengers are expected to share
+//! them).
+//!
+//! `unmatched` counts the labels whose `(request_id, row)` the model's prediction log does not
+//! hold: they are stored all the same (the prediction may be in a segment rotated away, or
+//! logged by another server). The server reads the log's keys at the first feedback (a full
+//! read of the log), then only what was appended since. With `--no-log` every label is
+//! unmatched, and still stored.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
