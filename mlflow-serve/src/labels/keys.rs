@@ -128,3 +128,64 @@ fn key(request_id: &str, row: u32) -> u64 {
     row.hash(&mut hasher);
     hasher.finish()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{LogOptions, PredictionRecord, Role};
+    use std::io::Write;
+
+    fn record(id: &str) -> PredictionRecord {
+        PredictionRecord {
+            request_id: id.into(),
+            row: 0,
+            time_ms: 0,
+            model: "m".into(),
+            version: 1,
+            role: Role::Champion,
+            inputs: vec![1.0; 8],
+            label: 0,
+            probability: 0.1,
+            latency_us: 1,
+        }
+    }
+
+    #[test]
+    fn labels_prediction_keys_read_only_new_frames_and_forget_deleted_segments() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = crate::PredictionLog::open(
+            dir.path(),
+            LogOptions::default().max_segment_bytes(300).max_segments(2),
+        )
+        .unwrap();
+        let mut keys = PredictionKeys::new(dir.path());
+        log.append(&[record("a")]).unwrap();
+        keys.refresh().unwrap();
+        assert!(keys.contains("a", 0));
+        // A frame being appended (cut short for now) is read once it is whole.
+        let segment = crate::PredictionLog::segment_files(dir.path()).unwrap().pop().unwrap();
+        let mut frame = Vec::new();
+        crate::predlog::frame::encode_frame(&mut frame, &record("b")).unwrap();
+        let mut file = std::fs::OpenOptions::new().append(true).open(&segment).unwrap();
+        file.write_all(&frame[..10]).unwrap();
+        keys.refresh().unwrap();
+        assert!(!keys.contains("b", 0));
+        file.write_all(&frame[10..]).unwrap();
+        keys.refresh().unwrap();
+        assert!(keys.contains("b", 0) && keys.contains("a", 0));
+        assert_eq!(keys.len(), 2);
+        drop(log);
+        // Rotations delete the oldest segments: their keys are forgotten.
+        let log = crate::PredictionLog::open(
+            dir.path(),
+            LogOptions::default().max_segment_bytes(300).max_segments(2),
+        )
+        .unwrap();
+        for id in ["c", "d", "e", "f", "g", "h"] {
+            log.append(&[record(id)]).unwrap();
+        }
+        keys.refresh().unwrap();
+        assert!(keys.contains("h", 0));
+        assert!(!keys.contains("a", 0), "its segment was deleted");
+    }
+}

@@ -12,7 +12,7 @@ use super::{FRAME_HEADER, HEADER_LEN, LOG_FORMAT_VERSION, MAGIC, PredictionRecor
 use crate::ServeError;
 
 /// Appends `record` to `buffer` as one frame: length, checksum, payload.
-pub(super) fn encode_frame(buffer: &mut Vec<u8>, record: &impl Serialize) -> io::Result<()> {
+pub(crate) fn encode_frame(buffer: &mut Vec<u8>, record: &impl Serialize) -> io::Result<()> {
     let start = buffer.len();
     buffer.extend_from_slice(&[0; FRAME_HEADER]);
     bincode::serde::encode_into_writer(record, VecWriter(buffer), bincode::config::standard())
