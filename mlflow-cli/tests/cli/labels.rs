@@ -121,6 +121,16 @@ fn feedback_stores_labels_of_logged_predictions_by_request_id_and_row() {
         &json!({ "labels": [{ "request_id": "p1", "label": 12.5 }] }),
     );
     assert_eq!(status, 200);
+    // A large batch (its body is read and stored off the async scheduler).
+    let bulk: Vec<Value> =
+        (0..600).map(|i| json!({ "request_id": format!("bulk-{i}"), "label": i })).collect();
+    let body = json!({ "labels": bulk });
+    assert!(body.to_string().len() > 16 * 1024);
+    let (status, answer) = post(&mut c, "/v1/models/price:feedback", &body);
+    assert_eq!(
+        (status, answer["accepted"].clone(), answer["unmatched"].clone()),
+        (200, 600.into(), 600.into())
+    );
 
     server.shutdown().unwrap();
     let store = Store::open(&store).unwrap();
@@ -131,7 +141,10 @@ fn feedback_stores_labels_of_logged_predictions_by_request_id_and_row() {
     assert_eq!(stored.get("order-17", 1), Some(TrueValue::Class(0)));
     assert_eq!(stored.get(&made_up, 0), Some(TrueValue::Class(1)));
     let price = LabelStore::read(LabelStore::dir_in(&store, "price")).unwrap();
-    assert_eq!(price.get("p1", 0), Some(TrueValue::Value(12.5)));
+    assert_eq!(
+        (price.get("p1", 0), price.get("bulk-599", 0)),
+        (Some(TrueValue::Value(12.5)), Some(TrueValue::Value(599.0)))
+    );
 
     // The join and the realized metrics, equal to mlflow::eval on the joined rows.
     let records = PredictionLog::read(PredictionLog::dir_in(&store, "binary")).unwrap().records;
