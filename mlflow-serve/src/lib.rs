@@ -40,6 +40,7 @@ mod batch;
 pub mod blocks;
 mod deployability;
 mod explain;
+mod labels;
 mod package;
 mod predlog;
 mod scorer;
@@ -58,6 +59,12 @@ pub use batch::{
 pub use batch::{score_parquet, score_parquet_file};
 pub use deployability::{Deployability, LATENCY_SAMPLES, MeasureStep, measure, measure_rows};
 pub use explain::Explanation;
+pub use labels::{
+    Appended, BinaryEstimate, BinaryRealized, Estimate, LABEL_FORMAT_VERSION, LabelError, LabelFileFormat,
+    LabelMapping, LabelRecord, LabelSource, LabelStore, Labels, MulticlassEstimate, MulticlassRealized,
+    NewLabel, Performance, PredictionKeys, RealizedMetrics, RegressionEstimate, RegressionRealized,
+    TrueValue, performance, read_label_file,
+};
 pub use package::{
     FORMAT_VERSION, FieldType, InputField, LEGACY_FORMAT_VERSION, Lineage, MAGIC, ModelPackage, OutputField,
     PROFILELESS_FORMAT_VERSION, Signature,

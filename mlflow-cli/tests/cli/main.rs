@@ -12,6 +12,7 @@ mod titanic;
 mod v2_models;
 
 mod commands;
+mod labels;
 mod predictions_cli;
 mod score;
 mod server;

@@ -47,7 +47,7 @@ pub(super) fn segment_sequence(name: &str) -> Option<u64> {
 }
 
 /// The segment files in `dir`, by sequence number (other files are ignored).
-pub(super) fn segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, ServeError> {
+pub(crate) fn segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, ServeError> {
     let entries = fs::read_dir(dir).map_err(|e| log_error("list the segments of", dir, e))?;
     let mut found = Vec::new();
     for entry in entries {

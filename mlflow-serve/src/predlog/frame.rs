@@ -12,7 +12,7 @@ use super::{FRAME_HEADER, HEADER_LEN, LOG_FORMAT_VERSION, MAGIC, PredictionRecor
 use crate::ServeError;
 
 /// Appends `record` to `buffer` as one frame: length, checksum, payload.
-pub(super) fn encode_frame(buffer: &mut Vec<u8>, record: &impl Serialize) -> io::Result<()> {
+pub(crate) fn encode_frame(buffer: &mut Vec<u8>, record: &impl Serialize) -> io::Result<()> {
     let start = buffer.len();
     buffer.extend_from_slice(&[0; FRAME_HEADER]);
     bincode::serde::encode_into_writer(record, VecWriter(buffer), bincode::config::standard())
@@ -39,12 +39,12 @@ impl bincode::enc::write::Writer for VecWriter<'_> {
 /// Decodes a frame's payload; `None` when it is not one whole record. Through the artifact
 /// decoder, so that a length inside a damaged or foreign payload never reserves more memory
 /// than the payload holds.
-pub(super) fn decode_record(payload: &[u8]) -> Option<PredictionRecord> {
+pub(crate) fn decode_record(payload: &[u8]) -> Option<PredictionRecord> {
     mlflow_core::codec::decode(payload, u64::MAX).ok()
 }
 
 /// The checksum of a frame: CRC-32 (IEEE) of its length bytes, then its payload.
-pub(super) fn frame_checksum(len: [u8; 4], payload: &[u8]) -> u32 {
+pub(crate) fn frame_checksum(len: [u8; 4], payload: &[u8]) -> u32 {
     !crc32_update(crc32_update(!0, &len), payload)
 }
 
@@ -100,7 +100,7 @@ pub(super) fn crc32_update(mut crc: u32, bytes: &[u8]) -> u32 {
 }
 
 /// What the next frame of a segment is.
-pub(super) enum Frame {
+pub(crate) enum Frame {
     /// A whole frame whose checksum matches; its payload is in the buffer.
     Whole,
     /// The end of the segment, after a whole frame.
@@ -112,7 +112,7 @@ pub(super) enum Frame {
 }
 
 /// Reads the frames of one segment, from just after its header.
-pub(super) struct SegmentReader {
+pub(crate) struct SegmentReader {
     pub(super) reader: BufReader<File>,
     pub(super) path: PathBuf,
     /// Where the next frame starts.
@@ -123,7 +123,7 @@ pub(super) struct SegmentReader {
 
 impl SegmentReader {
     /// Opens a segment and checks its header; `None` when it does not exist (any more).
-    pub(super) fn open(path: &Path) -> Result<Option<SegmentReader>, ServeError> {
+    pub(crate) fn open(path: &Path) -> Result<Option<SegmentReader>, ServeError> {
         let file = match File::open(path) {
             Ok(file) => file,
             // Deleted by a rotation since the folder was listed.
@@ -144,7 +144,7 @@ impl SegmentReader {
 
     /// Reads the next frame, its payload into `payload`. Stops (returns `End`, `Short` or
     /// `Damaged`) at the end of the segment or at the first frame that is not whole.
-    pub(super) fn next_frame(&mut self, payload: &mut Vec<u8>) -> Result<Frame, ServeError> {
+    pub(crate) fn next_frame(&mut self, payload: &mut Vec<u8>) -> Result<Frame, ServeError> {
         let left = self.len - self.offset;
         if left == 0 {
             return Ok(Frame::End);
@@ -171,6 +171,21 @@ impl SegmentReader {
             return Ok(Frame::Damaged);
         }
         Ok(Frame::Whole)
+    }
+
+    /// Moves to `offset` (a frame boundary found by an earlier read of this segment), to read
+    /// only the frames appended since; an offset at or past the end reads as the end.
+    pub(crate) fn seek_to(&mut self, offset: u64) -> Result<(), ServeError> {
+        use std::io::{Seek, SeekFrom};
+        let offset = offset.clamp(self.offset, self.len);
+        self.reader.seek(SeekFrom::Start(offset)).map_err(|e| log_error("read", &self.path, e))?;
+        self.offset = offset;
+        Ok(())
+    }
+
+    /// Where the next frame starts.
+    pub(crate) fn offset(&self) -> u64 {
+        self.offset
     }
 
     /// Fills `buf`; `false` when the file ends first (it was cut meanwhile).

@@ -338,8 +338,8 @@ pub struct LogContents {
     pub segments: usize,
 }
 
-mod folder;
-mod frame;
+pub(crate) mod folder;
+pub(crate) mod frame;
 mod reader;
 mod writer;
 

@@ -192,6 +192,7 @@ async fn read_body(
 enum Verb {
     Predict,
     Explain,
+    Feedback,
 }
 
 /// `NAME:predict` → `NAME`, and which verb.
@@ -199,11 +200,12 @@ fn predict_target(target: &str) -> Result<(&str, Verb), ApiError> {
     match target.rsplit_once(':') {
         Some((name, "predict")) => Ok((name, Verb::Predict)),
         Some((name, "explain")) => Ok((name, Verb::Explain)),
+        Some((name, "feedback")) => Ok((name, Verb::Feedback)),
         Some((_, verb)) => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             ErrorCode::NotFound,
             format!(
-                "unknown verb `:{}`; POST to /v1/models/NAME:predict to score, /v1/models/NAME:explain for feature contributions",
+                "unknown verb `:{}`; POST to /v1/models/NAME:predict to score, /v1/models/NAME:explain for feature contributions, /v1/models/NAME:feedback for delayed labels",
                 esc(verb)
             ),
         )),
@@ -252,6 +254,9 @@ async fn predict(
     match served {
         Ok((served, Verb::Predict)) => scoring(app, Ok(served), headers, body, predict_served).await,
         Ok((served, Verb::Explain)) => scoring(app, Ok(served), headers, body, explain_served).await,
+        Ok((served, Verb::Feedback)) => {
+            scoring(app, Ok(served), headers, body, super::feedback::feedback_served).await
+        }
         Err(e) => scoring(app, Err(e), headers, body, predict_served).await,
     }
 }
@@ -609,7 +614,7 @@ async fn not_found(
         StatusCode::NOT_FOUND,
         ErrorCode::NotFound,
         format!(
-            "no route {}; the routes are POST /v1/models/NAME:predict, POST /v1/models/NAME:explain, GET /v1/models[/NAME], POST /v2/models/NAME[/versions/VERSION]/infer, GET /v2, /v2/models/NAME[/versions/VERSION][/ready], /, /v2/health/live, /v2/health/ready, /metrics",
+            "no route {}; the routes are POST /v1/models/NAME:predict, POST /v1/models/NAME:explain, POST /v1/models/NAME:feedback, GET /v1/models[/NAME], POST /v2/models/NAME[/versions/VERSION]/infer, GET /v2, /v2/models/NAME[/versions/VERSION][/ready], /, /v2/health/live, /v2/health/ready, /metrics",
             esc(uri.path())
         ),
     );

@@ -47,10 +47,11 @@ pub(crate) enum ErrorCode {
     ShapeMismatch,
     WrongDatatype,
     UnknownOutput,
+    BadLabel,
 }
 
 impl ErrorCode {
-    const ALL: [ErrorCode; 19] = [
+    const ALL: [ErrorCode; 20] = [
         ErrorCode::MalformedJson,
         ErrorCode::BadRequest,
         ErrorCode::EmptyInstances,
@@ -70,6 +71,7 @@ impl ErrorCode {
         ErrorCode::ShapeMismatch,
         ErrorCode::WrongDatatype,
         ErrorCode::UnknownOutput,
+        ErrorCode::BadLabel,
     ];
 
     pub(crate) fn as_str(self) -> &'static str {
@@ -93,6 +95,7 @@ impl ErrorCode {
             ErrorCode::ShapeMismatch => "shape_mismatch",
             ErrorCode::WrongDatatype => "wrong_datatype",
             ErrorCode::UnknownOutput => "unknown_output",
+            ErrorCode::BadLabel => "bad_label",
         }
     }
 

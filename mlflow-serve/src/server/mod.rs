@@ -6,6 +6,7 @@
 //! |---|---|
 //! | `POST /v1/models/NAME:predict` | `{"instances": [[...], {"feature": value, ...}], "probabilities": true?, "key": "..."?}` → `{"predictions": [...], "probabilities": [...]?}` |
 //! | `POST /v1/models/NAME:explain` | `{"instances": [...]}` → `{"explanations": [{"prediction", "output", "contributions": {"feature": c, ...}}]}`: the champion's prediction and each feature's contribution, by occlusion against the package's reference rows ([`Scorer::explain`](crate::Scorer::explain)); not logged |
+//! | `POST /v1/models/NAME:feedback` | `{"labels": [{"request_id": "...", "row": 0?, "label": CLASS \| VALUE}, ...]}` → `{"accepted", "replaced", "duplicates", "superseded", "unmatched"}`: delayed ground truth of logged predictions, by the `x-request-id` they were answered with, appended to the model's [`LabelStore`](crate::LabelStore). The labels are checked whole (a bad one refuses them all, 400 `bad_label` naming `labels[i]` and the classes); `unmatched` counts labels whose `(request_id, row)` is not in the prediction log (accepted all the same: the prediction may be in a segment rotated away) |
 //! | `GET /v1/models/NAME` | metadata: version, signature, lineage, challengers |
 //! | `GET /v1/models` | the served models |
 //! | `POST /v2/models/NAME/infer` | `{"id"?, "parameters": {"key"?}?, "inputs": [{"name": FEATURE, "shape": [N], "datatype": "FP64", "data": [...]}, ...], "outputs": [{"name": ...}]?}` (or one input of shape `[N, FEATURES]`) → `{"model_name", "model_version", "id", "outputs": [label, probabilities \| value]}` |
@@ -53,6 +54,7 @@
 mod api;
 mod conn;
 mod error;
+mod feedback;
 mod metrics;
 mod request;
 mod shadow;
@@ -366,6 +368,8 @@ pub(crate) struct Served {
     pub(crate) current: RwLock<Arc<Deployment>>,
     pub(crate) log: Option<PredictionLog>,
     pub(crate) metrics: Arc<ModelMetrics>,
+    /// Its label store, opened at the first `:feedback`.
+    pub(crate) feedback: feedback::Feedback,
 }
 
 impl Served {
@@ -456,6 +460,7 @@ impl Server {
                 current: RwLock::new(Arc::new(deployment)),
                 log,
                 metrics: metrics.model(&name),
+                feedback: feedback::Feedback::new(&store, &name),
             };
             models.insert(name, Arc::new(served));
         }
