@@ -121,9 +121,24 @@ pub fn register_champion(
     alias: &str,
 ) -> mlflow_core::Result<Registration> {
     let champion = report.get(compared.champion)?;
+    let promotion = Promotion::by(champion.metric).reason(format!("champion of run {}", report.run_id()));
+    register_champion_with(registry, model, report, package, compared, alias, promotion)
+}
+
+/// [`register_champion`] with a gate of your own (value bounds, changes against the holder,
+/// several metrics: see [`Promotion`]) instead of "at least as good on the selection metric".
+pub fn register_champion_with(
+    registry: &Registry<'_>,
+    model: &str,
+    report: &RunReport,
+    package: Node<ModelPackage>,
+    compared: &Compared,
+    alias: &str,
+    promotion: Promotion,
+) -> mlflow_core::Result<Registration> {
+    let champion = report.get(compared.champion)?;
     let scored = &report.get(compared.scored)?[champion.index];
     let description = format!("{} selected by {} ({:.4})", champion.name, champion.metric, champion.value);
-    let promotion = Promotion::by(champion.metric).reason(format!("champion of run {}", report.run_id()));
     register(registry, model, report, package, scored, description, alias, promotion)
 }
 

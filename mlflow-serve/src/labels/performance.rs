@@ -189,6 +189,36 @@ pub struct RegressionRealized {
     pub r2: Option<f64>,
 }
 
+impl RealizedMetrics {
+    /// Each defined metric by its name (`accuracy`, `roc_auc`, `rmse`, ...), as retraining
+    /// triggers and registries name them.
+    ///
+    /// ```
+    /// use mlflow_serve::{RealizedMetrics, RegressionRealized};
+    /// let m = RealizedMetrics::Regression(RegressionRealized { mae: 0.5, rmse: 0.7, r2: None });
+    /// assert_eq!(m.named(), [("mae", 0.5), ("rmse", 0.7)]);
+    /// ```
+    pub fn named(&self) -> Vec<(&'static str, f64)> {
+        let all = match self {
+            RealizedMetrics::Binary(m) => vec![
+                ("accuracy", Some(m.accuracy)),
+                ("precision", Some(m.precision)),
+                ("recall", Some(m.recall)),
+                ("f1", Some(m.f1)),
+                ("roc_auc", m.roc_auc),
+                ("log_loss", Some(m.log_loss)),
+            ],
+            RealizedMetrics::Multiclass(m) => {
+                vec![("accuracy", Some(m.accuracy)), ("macro_f1", Some(m.macro_f1))]
+            }
+            RealizedMetrics::Regression(m) => {
+                vec![("mae", Some(m.mae)), ("rmse", Some(m.rmse)), ("r2", m.r2)]
+            }
+        };
+        all.into_iter().filter_map(|(name, v)| Some((name, v?))).collect()
+    }
+}
+
 impl fmt::Display for RealizedMetrics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
