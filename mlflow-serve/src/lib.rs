@@ -40,6 +40,7 @@ mod batch;
 pub mod blocks;
 mod deployability;
 mod explain;
+pub mod monitoring;
 mod package;
 mod predlog;
 mod scorer;
