@@ -43,8 +43,8 @@ pub struct MonitorArgs {
     role: Option<String>,
     /// Windows: `all`, a count of predictions (`1000`), or a duration aligned to the epoch
     /// (`30s`, `15m`, `1h`, `1d`).
-    #[arg(long, default_value = "all")]
-    window: String,
+    #[arg(long, default_value = "all", value_parser = parse_window)]
+    window: WindowSpec,
     /// Report the newest K windows of each version and role (0: all of them).
     #[arg(long, value_name = "K", default_value_t = 1)]
     last: usize,
@@ -71,7 +71,7 @@ pub struct MonitorArgs {
 /// Runs `mlflow-pipelines monitor`; exits the process with [`ALERT_EXIT`] after printing the
 /// report when an alert fires.
 pub fn run(store: &Store, args: MonitorArgs, json: bool) -> CliResult<()> {
-    let spec: WindowSpec = args.window.parse().map_err(|e: MonitorError| format!("--window: {e}"))?;
+    let spec = args.window;
     let preset = if args.preset == "tfdv" { Preset::Tfdv } else { Preset::evidently() };
     let options = MonitorOptions { preset, drift_share: args.drift_share };
     let rules = AlertRules {
@@ -140,6 +140,10 @@ pub fn run(store: &Store, args: MonitorArgs, json: bool) -> CliResult<()> {
         if alerts.len() == 1 { "" } else { "s" }
     );
     std::process::exit(ALERT_EXIT);
+}
+
+fn parse_window(text: &str) -> Result<WindowSpec, String> {
+    text.parse().map_err(|e: MonitorError| e.to_string())
 }
 
 fn print_report(report: &MonitorReport, alerts: &[(usize, mlflow::monitor::Alert)]) {

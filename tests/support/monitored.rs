@@ -110,17 +110,30 @@ pub fn records(
         .collect()
 }
 
+/// The package of version `variant` (the versions differ by the package's name only).
 #[step]
-fn monitored_package() -> Result<ModelPackage, ServeError> {
-    Ok(package().1)
+fn monitored_package(variant: &u32) -> Result<ModelPackage, ServeError> {
+    let (model, package) = package();
+    let rows = ndarray::Array2::from_shape_fn((1, 3), |(_, j)| j as f64);
+    let profile = package.profile().cloned().expect("a profile");
+    ModelPackage::new(
+        format!("naive_bayes_{variant}"),
+        model,
+        None,
+        &FEATURES,
+        rows.view(),
+        Lineage::default(),
+    )?
+    .with_profile(profile)
 }
 
 /// Registers the package as versions 1 and 2 of `demo` in `store`, alias `production` on 1.
 pub fn register(store: &Store) {
     let registry = Registry::new(store).expect("open the registry");
-    for _ in 0..2 {
+    for variant in 1..=2u32 {
         let mut p = Pipeline::new("monitored");
-        let package = p.step(MonitoredPackageStep, ());
+        let variant = p.param("variant", variant);
+        let package = p.step(MonitoredPackageStep, variant);
         let report = p.run(store).expect("the packaging pipeline runs");
         assert!(report.is_success(), "{report}");
         let request = RegisterRequest::for_output(&report, package).expect("the package node");

@@ -4,6 +4,8 @@
 
 #[path = "../../../tests/support/http.rs"]
 mod http;
+#[path = "../../../tests/support/monitored.rs"]
+mod monitored;
 #[path = "../../../tests/support/cli.rs"]
 mod run;
 #[path = "../../../tests/support/titanic.rs"]
@@ -12,6 +14,7 @@ mod titanic;
 mod v2_models;
 
 mod commands;
+mod monitor_cli;
 mod predictions_cli;
 mod score;
 mod server;

@@ -82,7 +82,7 @@ pub struct Health {
 /// The report of one window of one (version, role): see [`monitor_window`].
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WindowReport {
-    /// The model's name.
+    /// The model's name, as logged (the registered name).
     pub model: String,
     /// The version.
     pub version: u32,
@@ -248,7 +248,7 @@ impl WindowStats {
             "errors and timeouts are not in the prediction log (it records answered requests): read them from the server's /metrics".into(),
         );
         Ok(WindowReport {
-            model: package.name().to_owned(),
+            model: self.model().to_owned(),
             version: self.version(),
             role: self.role(),
             window: self.bounds(),
