@@ -16,14 +16,21 @@ use mlflow_ml::monitor::{
     Preset, Sizes, chi_square, jensen_shannon, ks_p_value, l_infinity, psi, z_test,
 };
 
-/// A multiplicative hash of a float's bits: the keys are not chosen by an adversary (they are
-/// a model's inputs, read from our own log), and SipHash would be most of the time spent.
+/// A fast hash of a float's bits: the keys are not chosen by an adversary (they are a model's
+/// inputs, read from our own log), and SipHash would be most of the time spent.
 #[derive(Default, Clone, Copy)]
 pub(crate) struct BitsHasher(u64);
 
 impl Hasher for BitsHasher {
     fn finish(&self) -> u64 {
-        self.0
+        // murmur3's fmix64: every input bit reaches the low bits the table indexes by (a float's
+        // low mantissa bits are often all zero).
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
     }
 
     fn write(&mut self, bytes: &[u8]) {
@@ -33,9 +40,14 @@ impl Hasher for BitsHasher {
     }
 
     fn write_u64(&mut self, x: u64) {
-        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x517c_c1b7_2722_0a95);
+        self.0 = self.0.rotate_left(5) ^ x;
     }
 }
+
+/// Distinct values a tally counts in a hash map; beyond, it keeps every value and sorts them
+/// once (a continuous column, e.g. a probability: counting a million distinct keys costs more
+/// than one sort).
+const MAX_DISTINCT: usize = 1 << 16;
 
 /// The counts of one column's values in a window: each distinct finite value and how often it
 /// came, and the rows without a finite value (NaN or an infinity: missing, as the reference
@@ -43,6 +55,8 @@ impl Hasher for BitsHasher {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Tally {
     counts: HashMap<u64, u64, BuildHasherDefault<BitsHasher>>,
+    /// Every value, once there were more than [`MAX_DISTINCT`] distinct ones.
+    spilled: Option<Vec<f64>>,
     nulls: u64,
 }
 
@@ -50,11 +64,25 @@ impl Tally {
     /// Counts one value.
     #[inline]
     pub(crate) fn add(&mut self, value: f64) {
-        if value.is_finite() {
-            // -0.0 and 0.0 are one value.
-            *self.counts.entry((value + 0.0).to_bits()).or_insert(0) += 1;
-        } else {
+        if !value.is_finite() {
             self.nulls += 1;
+            return;
+        }
+        // -0.0 and 0.0 are one value.
+        let value = value + 0.0;
+        if let Some(values) = &mut self.spilled {
+            values.push(value);
+            return;
+        }
+        *self.counts.entry(value.to_bits()).or_insert(0) += 1;
+        if self.counts.len() > MAX_DISTINCT {
+            let n = self.counts.values().sum::<u64>() as usize;
+            let mut values = Vec::with_capacity(n.max(1 << 20));
+            for (bits, count) in self.counts.drain() {
+                values.extend(std::iter::repeat_n(f64::from_bits(bits), count as usize));
+            }
+            self.counts = HashMap::default();
+            self.spilled = Some(values);
         }
     }
 
@@ -65,11 +93,16 @@ impl Tally {
 
     /// Rows with a finite value.
     pub(crate) fn values(&self) -> u64 {
-        self.counts.values().sum()
+        self.counts.values().sum::<u64>() + self.spilled.as_ref().map_or(0, |v| v.len() as u64)
     }
 
     /// The distinct values, ascending, with their counts.
     pub(crate) fn sorted(&self) -> Vec<(f64, u64)> {
+        if let Some(values) = &self.spilled {
+            let mut values = values.clone();
+            values.sort_unstable_by(f64::total_cmp);
+            return run_lengths(&values);
+        }
         let mut v: Vec<(f64, u64)> =
             self.counts.iter().map(|(&bits, &c)| (f64::from_bits(bits), c)).collect();
         v.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
@@ -372,6 +405,19 @@ mod tests {
         assert_eq!(check(Preset::evidently(), &two, &cur2).test(), DriftTest::ZTest);
         let two_big: Vec<f64> = (0..3000).map(|i| (i % 2) as f64).collect();
         assert_eq!(check(Preset::evidently(), &two_big, &cur2).test(), DriftTest::JensenShannon);
+    }
+
+    #[test]
+    fn many_distinct_values_are_sorted_instead_of_counted() {
+        let distinct = MAX_DISTINCT + 1000;
+        let values: Vec<f64> = (0..2 * distinct).map(|i| ((i * 7919) % distinct) as f64 / 8.0).collect();
+        let t = tally(&values);
+        assert!(t.spilled.is_some());
+        assert_eq!(t.values(), values.len() as u64);
+        let sorted = t.sorted();
+        assert_eq!(sorted.len(), distinct);
+        assert!(sorted.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(sorted.iter().all(|x| x.1 == 2));
     }
 
     #[test]
