@@ -14,7 +14,7 @@
 //! mlflow-pipelines report ID [-o FILE]
 //! mlflow-pipelines score NAME[@alias|/version] INPUT.csv|INPUT.parquet [-o OUT.csv|OUT.parquet] [--keep COL]... [--chunk-rows N] [--delimiter C]
 //! mlflow-pipelines predictions MODEL [--limit N] [--role champion|challenger|shadow] [--request ID]
-//! mlflow-pipelines monitor NAME [--version V | --alias A] [--role R] [--window all|N|1h] [--last K] [--preset evidently|tfdv]
+//! mlflow-pipelines monitor NAME [--version V | --alias A] [--role R] [--window all|N|last:N|1h] [--last K] [--preset evidently|tfdv]
 //! mlflow-pipelines gc [--grace-secs N]
 //! mlflow-pipelines serve NAME@ALIAS... [--port 8080] [--host 127.0.0.1] [--shadow REF]... [--canary REF=FRACTION]...
 //!              [--ab REF=FRACTION]... [--max-body-bytes N] [--reload-ms N] [--no-log]

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! mlflow-pipelines monitor NAME [--version V | --alias A] [--role champion|challenger|shadow]
-//!     [--window all|N|30m|1h|1d] [--last K] [--preset evidently|tfdv] [--drift-share X]
+//!     [--window all|N|last:N|30m|1h|1d] [--last K] [--preset evidently|tfdv] [--drift-share X]
 //!     [--alert-share X] [--alert-feature NAME]... [--alert-output] [--alert-p99-ms MS] [--json]
 //! ```
 //! Exit codes: 0 no alert, 1 an error (no store, model, log or profile), 2 bad arguments (clap),
@@ -41,8 +41,8 @@ pub struct MonitorArgs {
     /// Only this role (default: every role, each on its own); `canary` is `challenger`.
     #[arg(long, value_parser = ["champion", "challenger", "canary", "shadow"])]
     role: Option<String>,
-    /// Windows: `all`, a count of predictions (`1000`), or a duration aligned to the epoch
-    /// (`30s`, `15m`, `1h`, `1d`).
+    /// Windows: `all`, consecutive windows of a count of predictions (`1000`), the newest
+    /// predictions (`last:1000`), or a duration aligned to the epoch (`30s`, `15m`, `1h`, `1d`).
     #[arg(long, default_value = "all", value_parser = parse_window)]
     window: WindowSpec,
     /// Report the newest K windows of each version and role (0: all of them).

@@ -147,6 +147,33 @@ fn windows_by_count_and_by_time_and_roles_apart() {
     let (windows, _) = scan_windows(dir.path(), WindowSpec::Time(quarter), &filter, Some(2)).unwrap();
     assert_eq!(windows.iter().map(|w| w.rows()).collect::<Vec<_>>(), rows[2..]);
 
+    // The newest 600 of each version and role; the shadow has 700, and not 1000.
+    let (windows, summary) =
+        scan_windows(dir.path(), "last:600".parse().unwrap(), &RecordFilter::default(), None).unwrap();
+    let shape: Vec<(Role, u64, i64, i64, bool)> = windows
+        .iter()
+        .map(|w| (w.role(), w.rows(), w.bounds().start_ms, w.bounds().end_ms, w.bounds().complete))
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            (Role::Champion, 600, T0 + 1_900_000, T0 + 2_499_000, true),
+            (Role::Shadow, 600, T0 + 100_000, T0 + 699_000, true),
+        ]
+    );
+    assert!(summary.segments > 1, "the log spans several segments: {summary:?}");
+    let (windows, _) =
+        scan_windows(dir.path(), WindowSpec::Last(1000), &RecordFilter::default(), None).unwrap();
+    assert_eq!(
+        windows.iter().map(|w| (w.rows(), w.bounds().complete)).collect::<Vec<_>>(),
+        [(1000, true), (700, false)]
+    );
+    // One version and role: the newest segments only.
+    let filter = RecordFilter { version: Some(1), role: Some(Role::Champion), ..RecordFilter::default() };
+    let (windows, summary) = scan_windows(dir.path(), WindowSpec::Last(10), &filter, None).unwrap();
+    assert_eq!((windows.len(), windows[0].rows(), windows[0].bounds().end_ms), (1, 10, T0 + 2_499_000));
+    assert!(summary.records < 3200, "stopped early: {summary:?}");
+
     // One version: the shadow's only.
     let filter = RecordFilter { version: Some(2), ..RecordFilter::default() };
     let report = run(dir.path(), WindowSpec::All, &filter, None);
@@ -196,7 +223,7 @@ fn clear_errors_for_a_package_without_profile_a_missing_log_and_bad_windows() {
         monitor_window(&with_profile, &narrow, &MonitorOptions::default()),
         Err(MonitorError::LogMismatch { .. })
     ));
-    for bad in ["0", "0s", "1w", "", "-5", "1.5h"] {
+    for bad in ["0", "0s", "1w", "", "-5", "1.5h", "last:0", "last:x"] {
         assert!(bad.parse::<WindowSpec>().is_err(), "{bad}");
     }
     // NaN inputs are counted as missing, not an error; an all-missing input is noted, not compared.

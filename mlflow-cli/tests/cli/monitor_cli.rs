@@ -67,6 +67,10 @@ fn monitor_prints_drift_and_health_and_exits_3_on_an_alert() {
     assert_eq!(all.matches("demo version 1 (champion)").count(), 2, "{all}");
     assert!(!all.contains("version 2"), "{all}");
 
+    // The newest 1500 of the champion's: 500 as trained, 1000 shifted.
+    let newest = ok(&store, &["monitor", "demo", "--role", "champion", "--window", "last:1500"]);
+    assert!(newest.contains("1500 rows, 1500 requests") && newest.contains("DRIFT"), "{newest}");
+
     // An alert on the shifted feature: the report, one line on stderr, exit code 3.
     let out =
         mlflow(&store, &["monitor", "demo", "--version", "1", "--window", "1000", "--alert-feature", "age"]);

@@ -106,9 +106,10 @@ pub struct WindowReport {
     pub predicted_labels: BTreeMap<u32, u64>,
     /// Rate, rows per request and latency percentiles.
     pub health: Health,
-    /// Failed requests. Always `None` here: the prediction log records answered requests only,
-    /// and the server counts errors and timeouts in its `/metrics` counters
-    /// (`mlflow_requests_total` by status), not in the log.
+    /// Failed requests. Always `None` here: the prediction log records answered requests only.
+    /// The server counts failures in its `/metrics` counters (`mlflow_request_errors_total` by
+    /// model and status code, `mlflow_shadow_errors_total`), cumulative since it started, not
+    /// per window: scrape them (Prometheus) for an error rate.
     pub errors: Option<u64>,
     /// Timed-out requests: `None`, as [`WindowReport::errors`].
     pub timeouts: Option<u64>,
@@ -245,7 +246,7 @@ impl WindowStats {
             ));
         }
         notes.push(
-            "errors and timeouts are not in the prediction log (it records answered requests): read them from the server's /metrics".into(),
+            "errors and timeouts are not in the prediction log (it records answered requests): the server counts them in /metrics (mlflow_request_errors_total)".into(),
         );
         Ok(WindowReport {
             model: self.model().to_owned(),

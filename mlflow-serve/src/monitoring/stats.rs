@@ -95,7 +95,7 @@ impl WindowStats {
                 self.bounds.start_ms = self.first_ms;
                 self.bounds.end_ms = self.last_ms;
             }
-            WindowSpec::Count(n) => {
+            WindowSpec::Count(n) | WindowSpec::Last(n) => {
                 self.bounds.start_ms = self.first_ms;
                 self.bounds.end_ms = self.last_ms;
                 self.bounds.complete = self.rows >= n;

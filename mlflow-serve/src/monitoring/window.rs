@@ -14,6 +14,8 @@ use crate::{LogReader, PredictionLog, PredictionRecord, Role};
 ///   newest window may hold fewer (it is marked [`WindowBounds::complete`] `false`).
 /// - [`WindowSpec::Time`]: consecutive windows of a duration in milliseconds, aligned to the
 ///   Unix epoch (a `1h` window starts on the hour, UTC), by the records' request time.
+/// - [`WindowSpec::Last`]: one window of the newest `n` records (fewer if the log has fewer:
+///   then it is not [`WindowBounds::complete`]).
 ///
 /// ```
 /// use mlflow_serve::monitoring::WindowSpec;
@@ -21,6 +23,7 @@ use crate::{LogReader, PredictionLog, PredictionRecord, Role};
 /// assert_eq!("1h".parse::<WindowSpec>()?, WindowSpec::Time(3_600_000));
 /// assert_eq!("90s".parse::<WindowSpec>()?, WindowSpec::Time(90_000));
 /// assert_eq!("all".parse::<WindowSpec>()?, WindowSpec::All);
+/// assert_eq!("last:5000".parse::<WindowSpec>()?, WindowSpec::Last(5000));
 /// assert!("1 fortnight".parse::<WindowSpec>().is_err());
 /// # Ok::<(), mlflow_serve::monitoring::MonitorError>(())
 /// ```
@@ -32,20 +35,29 @@ pub enum WindowSpec {
     Count(u64),
     /// Windows of this many milliseconds (at least 1), aligned to the epoch.
     Time(i64),
+    /// The newest this many records (at least 1).
+    Last(u64),
 }
 
 impl std::str::FromStr for WindowSpec {
     type Err = MonitorError;
 
-    /// `all`, a count (`1000`), or a duration: a whole number with `ms`, `s`, `m`, `h` or `d`.
+    /// `all`, a count (`1000`), the newest records (`last:1000`), or a duration: a whole number
+    /// with `ms`, `s`, `m`, `h` or `d`.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let text = text.trim();
         let bad = || MonitorError::BadWindow {
             text: text.to_owned(),
-            hint: "give a count of predictions (`1000`), a duration (`500ms`, `30s`, `15m`, `1h`, `1d`) or `all`",
+            hint: "give a count of predictions (`1000`), the newest predictions (`last:1000`), a duration (`500ms`, `30s`, `15m`, `1h`, `1d`) or `all`",
         };
         if text.eq_ignore_ascii_case("all") {
             return Ok(WindowSpec::All);
+        }
+        if let Some(n) = text.strip_prefix("last:") {
+            return match n.trim().parse::<u64>() {
+                Ok(n) if n > 0 => Ok(WindowSpec::Last(n)),
+                _ => Err(bad()),
+            };
         }
         let digits = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
         let (number, unit) = text.split_at(digits);
@@ -139,6 +151,10 @@ pub struct ScanSummary {
 /// Memory is that of the windows kept (value counts per column and the latencies), not of the
 /// records. The windows come back by version, role, then index.
 ///
+/// [`WindowSpec::Last`] reads segments newest first, each twice (once to count its records per
+/// version and role, once to take the newest of them), and stops when a single version and
+/// role were asked for and it has its records; `last` does not apply.
+///
 /// ```
 /// use mlflow_serve::{LogOptions, PredictionLog, PredictionRecord, Role};
 /// use mlflow_serve::monitoring::{scan_windows, RecordFilter, WindowSpec};
@@ -164,6 +180,9 @@ pub fn scan_windows(
     let files = if dir.is_dir() { PredictionLog::segment_files(dir)? } else { Vec::new() };
     if files.is_empty() {
         return Err(MonitorError::NoLog { dir: dir.to_path_buf() });
+    }
+    if let WindowSpec::Last(n) = spec {
+        return scan_last(files, n, filter);
     }
     let mut windower = Windower::new(spec, last)?;
     let mut reader = LogReader::new(files);
@@ -235,6 +254,12 @@ impl Windower {
         match spec {
             WindowSpec::Count(0) => return Err(bad("0".into())),
             WindowSpec::Time(ms) if ms <= 0 => return Err(bad(format!("{ms}ms"))),
+            WindowSpec::Last(_) => {
+                return Err(MonitorError::BadWindow {
+                    text: "last:N".into(),
+                    hint: "the newest records need the whole log: use scan_windows",
+                });
+            }
             _ => {}
         }
         if last == Some(0) {
@@ -258,7 +283,7 @@ impl Windower {
         self.newest_ms = self.newest_ms.max(record.time_ms);
         let group = self.groups.entry((record.version, RoleKey::of(record.role))).or_default();
         let index = match self.spec {
-            WindowSpec::All => 0,
+            WindowSpec::All | WindowSpec::Last(_) => 0,
             WindowSpec::Count(n) => (group.seen / n) as i64,
             WindowSpec::Time(ms) => record.time_ms.div_euclid(ms),
         };
@@ -292,4 +317,81 @@ impl Windower {
             .collect();
         (windows, self.summary)
     }
+}
+
+/// [`WindowSpec::Last`]: the newest `n` matching records of each (version, role).
+fn scan_last(
+    files: Vec<std::path::PathBuf>,
+    n: u64,
+    filter: &RecordFilter,
+) -> Result<(Vec<WindowStats>, ScanSummary), MonitorError> {
+    if n == 0 {
+        return Err(MonitorError::BadWindow {
+            text: "last:0".into(),
+            hint: "take at least the newest record",
+        });
+    }
+    let spec = WindowSpec::Last(n);
+    let single = filter.version.is_some() && filter.role.is_some();
+    let mut summary = ScanSummary::default();
+    let mut windows: BTreeMap<(u32, RoleKey), WindowStats> = BTreeMap::new();
+    let mut newest_ms = i64::MIN;
+    for file in files.into_iter().rev() {
+        let full = |windows: &BTreeMap<(u32, RoleKey), WindowStats>| {
+            single && windows.values().next().is_some_and(|w| w.rows() >= n)
+        };
+        if full(&windows) {
+            break;
+        }
+        // How many records of each group this segment holds.
+        let mut in_segment: BTreeMap<(u32, RoleKey), u64> = BTreeMap::new();
+        let mut reader = LogReader::new([file.clone()]);
+        let mut records = 0;
+        for record in reader.by_ref() {
+            let record = record?;
+            records += 1;
+            if filter.accepts(&record) {
+                summary.matched += 1;
+                *in_segment.entry((record.version, RoleKey::of(record.role))).or_insert(0) += 1;
+            }
+        }
+        summary.records += records as u64;
+        summary.torn += reader.torn();
+        summary.segments += reader.segments();
+        // Skip each group's older records beyond what it still needs.
+        let mut skip: BTreeMap<(u32, RoleKey), u64> = in_segment
+            .iter()
+            .map(|(key, &count)| {
+                let have = windows.get(key).map_or(0, WindowStats::rows);
+                (*key, count.saturating_sub(n.saturating_sub(have)))
+            })
+            .collect();
+        if skip.iter().all(|(key, s)| *s == in_segment[key]) {
+            continue;
+        }
+        // The records the first pass counted (the newest segment may have grown since).
+        for record in LogReader::new([file]).take(records) {
+            let record = record?;
+            if !filter.accepts(&record) {
+                continue;
+            }
+            let key = (record.version, RoleKey::of(record.role));
+            if let Some(s) = skip.get_mut(&key)
+                && *s > 0
+            {
+                *s -= 1;
+                continue;
+            }
+            newest_ms = newest_ms.max(record.time_ms);
+            windows.entry(key).or_insert_with(|| WindowStats::new(&record, spec, 0)).add(&record);
+        }
+    }
+    let windows = windows
+        .into_values()
+        .map(|mut w| {
+            w.close(spec, newest_ms);
+            w
+        })
+        .collect();
+    Ok((windows, summary))
 }
