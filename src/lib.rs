@@ -15,7 +15,23 @@ pub use mlflow_core::{artifact, codec, dag, exec, gc, registry, step, store, tex
 
 // The machine-learning rooms (feature `ml`, on by default).
 #[cfg(feature = "ml")]
-pub use mlflow_ml::{analysis, data, eval, features, models, monitor, ndarray, report, tune, validate};
+pub use mlflow_ml::{analysis, data, eval, features, models, ndarray, report, tune, validate};
+
+/// Monitoring: the reference profile and the drift statistics (`mlflow_ml::monitor`), and with
+/// the `serve` feature, windows over a model's prediction log compared with its package's
+/// profile, health and alerts (`mlflow_serve::monitoring`: `scan_windows`, `monitor_log`,
+/// `WindowReport`, `AlertRules`).
+///
+/// ```
+/// use mlflow::monitor::{DriftTest, Preset};
+/// assert_eq!(Preset::evidently().numeric_test(5000, 40), DriftTest::Wasserstein);
+/// ```
+#[cfg(feature = "ml")]
+pub mod monitor {
+    pub use mlflow_ml::monitor::*;
+    #[cfg(feature = "serve")]
+    pub use mlflow_serve::monitoring::*;
+}
 // linfa models behind the same faces (feature `linfa`).
 #[cfg(feature = "linfa")]
 pub use mlflow_ml::linfa;

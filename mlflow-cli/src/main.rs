@@ -15,6 +15,7 @@
 //! mlflow-pipelines score NAME[@alias|/version] INPUT.csv|INPUT.parquet [-o OUT.csv|OUT.parquet] [--keep COL]... [--chunk-rows N] [--delimiter C]
 //! mlflow-pipelines predictions MODEL [--limit N] [--role champion|challenger|shadow] [--request ID]
 //! mlflow-pipelines labels ingest FILE --model NAME[@alias|/version] | labels show NAME [--min-labels N]
+//! mlflow-pipelines monitor NAME [--version V | --alias A] [--role R] [--window all|N|last:N|1h] [--last K] [--preset evidently|tfdv]
 //! mlflow-pipelines gc [--grace-secs N]
 //! mlflow-pipelines serve NAME@ALIAS... [--port 8080] [--host 127.0.0.1] [--shadow REF]... [--canary REF=FRACTION]...
 //!              [--ab REF=FRACTION]... [--max-body-bytes N] [--reload-ms N] [--no-log]
@@ -31,6 +32,7 @@ use clap::{Args, Parser, Subcommand};
 
 mod gate;
 mod labels;
+mod monitor;
 mod predictions;
 mod score;
 #[cfg(feature = "server")]
@@ -98,6 +100,8 @@ enum Command {
     Predictions(predictions::PredictionsArgs),
     /// Delayed labels: attach ground truth to logged predictions, count them, show performance.
     Labels(labels::LabelsArgs),
+    /// Drift and health of a model's logged predictions per window; exit code 3 when an alert fires.
+    Monitor(monitor::MonitorArgs),
     /// Remove artifacts that no run, cache entry or model refers to.
     Gc {
         /// Leave files younger than this many seconds alone (writes may be under way).
@@ -488,6 +492,7 @@ fn run(cli: Cli) -> CliResult<()> {
         Command::Score(args) => score::run(&store, args, json)?,
         Command::Predictions(args) => predictions::run(&store, args, json)?,
         Command::Labels(args) => labels::run(&store, args, json)?,
+        Command::Monitor(args) => monitor::run(&store, args, json)?,
         #[cfg(feature = "server")]
         Command::Serve(args) => return serve::serve(store, args),
         Command::Gc { grace_secs } => {

@@ -41,6 +41,7 @@ pub mod blocks;
 mod deployability;
 mod explain;
 mod labels;
+pub mod monitoring;
 mod package;
 mod predlog;
 mod scorer;

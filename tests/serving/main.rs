@@ -3,11 +3,14 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+#[path = "../support/monitored.rs"]
+mod monitored;
 #[path = "../support/titanic.rs"]
 mod titanic;
 
 mod classify;
 mod fuzz_regressions;
+mod monitoring;
 mod packages;
 mod predlog;
 mod serve;

@@ -4,6 +4,8 @@
 
 #[path = "../../../tests/support/http.rs"]
 mod http;
+#[path = "../../../tests/support/monitored.rs"]
+mod monitored;
 #[path = "../../../tests/support/cli.rs"]
 mod run;
 #[path = "../../../tests/support/titanic.rs"]
@@ -13,6 +15,7 @@ mod v2_models;
 
 mod commands;
 mod labels;
+mod monitor_cli;
 mod predictions_cli;
 mod score;
 mod server;

@@ -45,7 +45,7 @@ pub use categorical::{
 pub use cron::{Cron, CronError};
 pub use numeric::{
     Bins, KsMethod, KsTest, NumericDrift, NumericOptions, PSI_EMPTY_BIN, jensen_shannon, ks_2samp,
-    numeric_drift, psi, wasserstein_distance, wasserstein_normed,
+    ks_p_value, numeric_drift, psi, wasserstein_distance, wasserstein_normed,
 };
 pub use preset::{ColumnDrift, DEFAULT_DRIFT_SHARE, DatasetDrift, Preset, dataset_drift};
 pub use profile::{

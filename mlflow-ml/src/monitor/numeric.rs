@@ -187,25 +187,40 @@ pub fn ks_2samp(reference: &[f64], current: &[f64]) -> Result<KsTest, DriftError
         min_diff = min_diff.min(diff);
     }
     let min_s = (-min_diff).clamp(0.0, 1.0);
-    let mut d = if min_s > max_s { min_s } else { max_s };
-    let (m, n) = (n1 as u64, n2 as u64);
+    let d = if min_s > max_s { min_s } else { max_s };
+    Ok(ks_p_value(d, n1, n2))
+}
+
+/// The two-sided p-value of a two-sample Kolmogorov-Smirnov statistic `d` (the largest gap
+/// between the empirical distribution functions of `n1` and `n2` values), as [`ks_2samp`]
+/// computes it: for callers that have `d` without both samples at hand (e.g. from value
+/// counts). `n1` and `n2` must be at least 1.
+///
+/// ```
+/// use mlflow_ml::monitor::{ks_2samp, ks_p_value};
+/// let ks = ks_2samp(&[1.0, 2.0, 3.0, 4.0], &[3.5, 6.0, 7.0, 8.0]).unwrap();
+/// assert_eq!(ks_p_value(0.75, 4, 4), ks);
+/// ```
+pub fn ks_p_value(d: f64, n1: usize, n2: usize) -> KsTest {
+    let mut d = d;
+    let (m, n) = (n1.max(1) as u64, n2.max(1) as u64);
     let g = gcd(m, n);
     if n1.max(n2) <= 10_000 {
         let lcm = (m / g) * n;
         let h = (d * lcm as f64).round_ties_even() as u64;
         d = h as f64 / lcm as f64;
         if h == 0 {
-            return Ok(KsTest { statistic: d, p_value: 1.0, method: KsMethod::Exact });
+            return KsTest { statistic: d, p_value: 1.0, method: KsMethod::Exact };
         }
         let p = if m == n { ks_prob_outside_square(m, h) } else { ks_outer_prob_inside(m, n, g, h) };
         if (0.0..=1.0).contains(&p) {
-            return Ok(KsTest { statistic: d, p_value: p, method: KsMethod::Exact });
+            return KsTest { statistic: d, p_value: p, method: KsMethod::Exact };
         }
     }
     let (mf, nf) = (m.max(n) as f64, m.min(n) as f64);
     let en = mf * nf / (mf + nf);
     let p = kolmogn_sf(en.round_ties_even() as u64, d).clamp(0.0, 1.0);
-    Ok(KsTest { statistic: d, p_value: p, method: KsMethod::Asymptotic })
+    KsTest { statistic: d, p_value: p, method: KsMethod::Asymptotic }
 }
 
 fn gcd(mut a: u64, mut b: u64) -> u64 {
