@@ -17,6 +17,7 @@ mod commands;
 mod labels;
 mod monitor_cli;
 mod predictions_cli;
+mod production;
 mod score;
 mod server;
 mod tasks;

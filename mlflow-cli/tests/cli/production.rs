@@ -1,0 +1,43 @@
+//! The feedback loop of `examples/titanic_production.rs`, run whole: serve, a drifted stream,
+//! delayed labels, monitoring, the triggers, retraining through the gate, and the server
+//! answering with the promoted version.
+
+#[path = "../../../examples/titanic_production.rs"]
+mod demo;
+
+use mlflow::serve::watch::{Action, WatchStore};
+
+#[test]
+fn the_titanic_loop_detects_drift_retrains_promotes_and_the_server_swaps() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut out = Vec::new();
+    let summary = demo::run(dir.path(), &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    // The Kaggle test passengers are the training population; the drifted stream is not.
+    assert!(summary.drift_share.0 < 0.5, "{text}");
+    assert!(summary.drift_share.1 >= 0.5, "{text}");
+    for feature in ["Pclass", "Sex", "Age"] {
+        assert!(summary.drifted_features.iter().any(|f| f == feature), "{feature} drifted\n{text}");
+    }
+    // Realized performance on the labels that came back.
+    let accuracy = summary.accuracy.expect("enough labels for realized metrics");
+    assert!((0.5..=1.0).contains(&accuracy), "{text}");
+    assert_eq!(summary.fired_by, ["dataset drift"], "{text}");
+    assert_eq!(summary.action, Action::Promoted, "{text}");
+    assert_eq!((summary.first_version, summary.served_version), (1, 2), "the server swapped\n{text}");
+    // Every decision is in the store, with its figures.
+    let store = mlflow::store::Store::open(dir.path().join("store")).unwrap();
+    let decisions = WatchStore::new(&store).decisions("titanic").unwrap();
+    assert_eq!(decisions.iter().map(|d| d.action).collect::<Vec<_>>(), [Action::None, Action::Promoted]);
+    assert!(
+        decisions[1].explanation.contains("of the features drifted, threshold 0.5"),
+        "{}",
+        decisions[1].explanation
+    );
+    assert_eq!(decisions[1].version, Some(2));
+    for step in
+        ["1. registered titanic/1", "4. feedback", "5. drift share", "7. the server answers with titanic/2"]
+    {
+        assert!(text.contains(step), "{step}\n{text}");
+    }
+}
