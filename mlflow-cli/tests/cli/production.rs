@@ -2,6 +2,9 @@
 //! delayed labels, monitoring, the triggers, retraining through the gate, and the server
 //! answering with the promoted version.
 
+// The example brings its own copies of the HTTP client and the Titanic pipeline, which this
+// test binary also loads for the other tests.
+#[allow(clippy::duplicate_mod)]
 #[path = "../../../examples/titanic_production.rs"]
 mod demo;
 
