@@ -16,6 +16,7 @@
 //! mlflow-pipelines predictions MODEL [--limit N] [--role champion|challenger|shadow] [--request ID]
 //! mlflow-pipelines labels ingest FILE --model NAME[@alias|/version] | labels show NAME [--min-labels N]
 //! mlflow-pipelines monitor NAME [--version V | --alias A] [--role R] [--window all|N|last:N|1h] [--last K] [--preset evidently|tfdv]
+//! mlflow-pipelines watch NAME --config FILE --retrain CMD [--alias A] [--every 60s] [--once] [--window N] [--min-labels N] [--on-demand] | watch NAME --history
 //! mlflow-pipelines gc [--grace-secs N]
 //! mlflow-pipelines serve NAME@ALIAS... [--port 8080] [--host 127.0.0.1] [--shadow REF]... [--canary REF=FRACTION]...
 //!              [--ab REF=FRACTION]... [--max-body-bytes N] [--reload-ms N] [--no-log]
@@ -38,6 +39,7 @@ mod score;
 #[cfg(feature = "server")]
 mod serve;
 mod warnings;
+mod watch;
 use mlflow::codec::ContentHash;
 use mlflow::gc::GcOptions;
 use mlflow::registry::{Promotion, Registry};
@@ -102,6 +104,8 @@ enum Command {
     Labels(labels::LabelsArgs),
     /// Drift and health of a model's logged predictions per window; exit code 3 when an alert fires.
     Monitor(monitor::MonitorArgs),
+    /// Continuous training: judge triggers each round, retrain, gate, promote; or --history.
+    Watch(watch::WatchArgs),
     /// Remove artifacts that no run, cache entry or model refers to.
     Gc {
         /// Leave files younger than this many seconds alone (writes may be under way).
@@ -493,6 +497,7 @@ fn run(cli: Cli) -> CliResult<()> {
         Command::Predictions(args) => predictions::run(&store, args, json)?,
         Command::Labels(args) => labels::run(&store, args, json)?,
         Command::Monitor(args) => monitor::run(&store, args, json)?,
+        Command::Watch(args) => watch::run(&store, args, json)?,
         #[cfg(feature = "server")]
         Command::Serve(args) => return serve::serve(store, args),
         Command::Gc { grace_secs } => {

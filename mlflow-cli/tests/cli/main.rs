@@ -22,3 +22,4 @@ mod score;
 mod server;
 mod tasks;
 mod v2;
+mod watch_cli;

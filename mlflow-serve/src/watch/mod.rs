@@ -5,8 +5,10 @@
 //! store ([`WatchStore`]), the trigger state survives restarts, and a lease keeps two watchers
 //! on one store from both retraining.
 
+mod observe;
 mod state;
 
+pub use observe::{Observed, observe};
 pub use state::{Action, DecisionRecord, WATCH, WatchState, WatchStore};
 
 use mlflow_core::store::{Store, StoreError};
@@ -39,6 +41,8 @@ pub enum Tick {
         action: Action,
         /// The recorded decision's id.
         record: i64,
+        /// The gate's verdict or the retraining's error, in words (empty when nothing fired).
+        detail: String,
         /// The retraining, if the triggers fired and it succeeded.
         retrained: Option<Box<Retrained>>,
     },
@@ -56,6 +60,18 @@ pub enum WatchError {
         /// The store's error.
         source: StoreError,
     },
+    /// The model, its alias or its package could not be read.
+    #[error(transparent)]
+    Registry(#[from] mlflow_core::registry::RegistryError),
+    /// The package or the prediction log could not be read.
+    #[error(transparent)]
+    Serve(#[from] crate::ServeError),
+    /// The labels could not be read.
+    #[error(transparent)]
+    Labels(#[from] crate::LabelError),
+    /// The window could not be monitored.
+    #[error(transparent)]
+    Monitor(#[from] crate::monitoring::MonitorError),
 }
 
 /// Watches one model: judges its triggers and retrains when they fire.
@@ -108,6 +124,13 @@ impl<'a> Watcher<'a> {
     pub fn lease(mut self, ms: i64) -> Self {
         self.lease_ms = ms.max(1);
         self
+    }
+
+    /// Gives the lease up (a watcher that stops; otherwise it expires after [`Watcher::lease`]).
+    pub fn release(&self) -> Result<(), WatchError> {
+        WatchStore::new(self.store)
+            .release_lease(&self.model, &self.holder)
+            .map_err(|source| WatchError::Store { model: self.model.clone(), source })
     }
 
     /// The triggers.
@@ -174,6 +197,6 @@ impl<'a> Watcher<'a> {
                 &detail,
             )
             .map_err(store_error)?;
-        Ok(Tick::Judged { decision, action, record, retrained })
+        Ok(Tick::Judged { decision, action, record, detail, retrained })
     }
 }
