@@ -80,6 +80,11 @@ fn bad_configs_and_missing_arguments_are_refused_with_the_fix() {
     let missing = dir.path().join("missing.json");
     let err = fails(&store, &["watch", "demo", "--config", missing.to_str().unwrap(), "--retrain", "true"]);
     assert!(err.contains("cannot read the watch config"), "{err}");
+    // The README's example config reads, and judges this window quiet (1 of 3 features drifted).
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/watch.json");
+    let out = ok(&store, &["watch", "demo", "--config", example, "--retrain", "false", "--once"]);
+    assert!(out.contains("dataset drift [quiet]: 0.333 of the features drifted, threshold 0.5"), "{out}");
+    assert!(out.contains("nightly [quiet]: `0 3 * * *` not due since the last training"), "{out}");
     let out = mlflow(&store, &["watch", "demo", "--once"]);
     assert_eq!(out.status.code(), Some(2), "clap refuses a missing --config");
     let err = fails(
