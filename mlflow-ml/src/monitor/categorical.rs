@@ -169,6 +169,39 @@ pub fn categorical_drift<R: AsRef<str>, C: AsRef<str>>(
         .iter()
         .map(|(k, &(reference, current))| CategoryCount { category: k.to_string(), reference, current })
         .collect();
+    categorical_drift_of_counts(categories, sizes, test, threshold)
+}
+
+/// [`categorical_drift`] from counts already made: every category of either side, sorted by
+/// name, with both counts, the sizes they add up to, and the threshold to apply (a test's
+/// [`DriftTest::default_threshold`], or your own). For callers that count while streaming.
+///
+/// ```
+/// use mlflow_ml::monitor::{categorical_drift_of_counts, CategoryCount, DriftTest, Sizes};
+/// let categories = vec![
+///     CategoryCount { category: "a".into(), reference: 2, current: 1 },
+///     CategoryCount { category: "b".into(), reference: 1, current: 1 },
+///     CategoryCount { category: "c".into(), reference: 0, current: 2 },
+/// ];
+/// let sizes = Sizes { reference: 3, current: 4, ..Sizes::default() };
+/// let d = categorical_drift_of_counts(categories, sizes, DriftTest::LInfinity, 0.3)?;
+/// assert!((d.statistic - 0.5).abs() < 1e-15 && d.drifted);
+/// # Ok::<(), mlflow_ml::monitor::DriftError>(())
+/// ```
+pub fn categorical_drift_of_counts(
+    categories: Vec<CategoryCount>,
+    sizes: Sizes,
+    test: DriftTest,
+    threshold: f64,
+) -> Result<CategoricalDrift, DriftError> {
+    if categories.is_empty() || sizes.reference == 0 || sizes.current == 0 {
+        let (side, nulls) = if sizes.reference == 0 {
+            (Side::Reference, sizes.reference_nulls)
+        } else {
+            (Side::Current, sizes.current_nulls)
+        };
+        return Err(DriftError::AllNull { side, nulls });
+    }
     let new_categories: Vec<String> =
         categories.iter().filter(|c| c.reference == 0).map(|c| c.category.clone()).collect();
     let new_rows: usize = categories.iter().filter(|c| c.reference == 0).map(|c| c.current).sum();

@@ -39,8 +39,8 @@ mod special;
 mod triggers;
 
 pub use categorical::{
-    CategoricalDrift, CategoricalOptions, CategoryCount, ChiSquare, ZTest, categorical_drift, chi_square,
-    l_infinity, z_test,
+    CategoricalDrift, CategoricalOptions, CategoryCount, ChiSquare, ZTest, categorical_drift,
+    categorical_drift_of_counts, chi_square, l_infinity, z_test,
 };
 pub use cron::{Cron, CronError};
 pub use numeric::{

@@ -13,7 +13,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use mlflow_ml::monitor::{
     Bins, CategoricalDrift, CategoryCount, ColumnDrift, ColumnProfile, DriftError, DriftTest, NumericDrift,
-    Preset, Sizes, chi_square, jensen_shannon, ks_p_value, l_infinity, psi, z_test,
+    Preset, Sizes, categorical_drift_of_counts, jensen_shannon, ks_p_value, psi,
 };
 
 /// A fast hash of a float's bits: the keys are not chosen by an adversary (they are a model's
@@ -294,48 +294,7 @@ fn categorical(
         .into_iter()
         .map(|(category, (reference, current))| CategoryCount { category, reference, current })
         .collect();
-    let new_categories: Vec<String> =
-        categories.iter().filter(|c| c.reference == 0).map(|c| c.category.clone()).collect();
-    let new_rows: usize = categories.iter().filter(|c| c.reference == 0).map(|c| c.current).sum();
-    let missing_categories =
-        categories.iter().filter(|c| c.current == 0).map(|c| c.category.clone()).collect();
-    let rc: Vec<f64> = categories.iter().map(|c| c.reference as f64).collect();
-    let cc: Vec<f64> = categories.iter().map(|c| c.current as f64).collect();
-    let (statistic, p_value) = match test {
-        DriftTest::ChiSquare => {
-            let scale = sizes.current as f64 / sizes.reference as f64;
-            let expected: Vec<f64> = rc.iter().map(|r| r * scale).collect();
-            let t = chi_square(&cc, &expected)?;
-            (t.statistic, Some(t.p_value))
-        }
-        DriftTest::ZTest => {
-            let first = &categories[0];
-            let z = z_test(
-                sizes.reference - first.reference,
-                sizes.reference,
-                sizes.current - first.current,
-                sizes.current,
-            )?;
-            (z.statistic, Some(z.p_value))
-        }
-        DriftTest::JensenShannon => (jensen_shannon(&rc, &cc)?, None),
-        DriftTest::LInfinity => (l_infinity(&rc, &cc)?, None),
-        DriftTest::Psi => (psi(&rc, &cc)?, None),
-        other => return Err(DriftError::BadInput { detail: format!("{other:?} is not a categorical test") }),
-    };
-    let drifted = test.drifted(p_value.unwrap_or(statistic), threshold);
-    Ok(CategoricalDrift {
-        test,
-        statistic,
-        p_value,
-        threshold,
-        drifted,
-        categories,
-        new_categories,
-        new_category_share: new_rows as f64 / sizes.current as f64,
-        missing_categories,
-        sizes,
-    })
+    categorical_drift_of_counts(categories, sizes, test, threshold)
 }
 
 #[cfg(test)]
