@@ -15,10 +15,10 @@ use std::io::Write;
 use clap::Args;
 use mlflow::monitor::{
     AlertRules, ColumnReport, DriftTest, MonitorError, MonitorOptions, MonitorReport, Preset, RecordFilter,
-    WindowReport, WindowSpec, monitor_log,
+    WindowReport, WindowSpec, join_performance, monitor_log,
 };
 use mlflow::registry::Registry;
-use mlflow::serve::{PredictionLog, Role, Scorer};
+use mlflow::serve::{LabelStore, PredictionLog, Role, Scorer};
 use mlflow::store::Store;
 use mlflow::track::format_timestamp;
 
@@ -66,6 +66,9 @@ pub struct MonitorArgs {
     /// Alert when the p99 latency of the model is above MS milliseconds.
     #[arg(long, value_name = "MS")]
     alert_p99_ms: Option<f64>,
+    /// Labels a window needs for realized performance (fewer: estimated from the probabilities).
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    min_labels: usize,
 }
 
 /// Runs `mlflow-pipelines monitor`; exits the process with [`ALERT_EXIT`] after printing the
@@ -113,6 +116,24 @@ pub fn run(store: &Store, args: MonitorArgs, json: bool) -> CliResult<()> {
         ),
         e => e.to_string(),
     })?;
+    let mut report = report;
+    let labels = LabelStore::read(LabelStore::dir_in(store, &args.model)).map_err(|e| e.to_string())?;
+    if !labels.is_empty() {
+        // Labels came back: each window's performance on them (reading the records again).
+        let records = PredictionLog::read(&dir).map_err(|e| e.to_string())?.records;
+        let records: Vec<_> = records.into_iter().filter(|r| filter.accepts(r)).collect();
+        let mut tasks = std::collections::BTreeMap::new();
+        for w in &report.windows {
+            if let std::collections::btree_map::Entry::Vacant(e) = tasks.entry(w.version) {
+                let scorer = Scorer::from_registry(&registry, &format!("{}/{}", args.model, w.version))
+                    .map_err(|e| e.to_string())?;
+                e.insert(scorer.package().task());
+            }
+        }
+        join_performance(&mut report, &records, &labels, args.min_labels, |v| {
+            tasks.get(&v).copied().unwrap_or(mlflow::models::Task::Regression)
+        });
+    }
     let alerts = report.alerts(&rules);
     if json {
         let alerts: Vec<serde_json::Value> = alerts
@@ -207,6 +228,15 @@ fn print_window(w: &WindowReport) {
         ms(h.latency_p99_ms),
         ms(h.latency_max_ms)
     );
+    if let Some(performance) = &w.performance {
+        let figures: Vec<String> = performance.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
+        println!(
+            "performance ({} on {} labels): {}",
+            if w.performance_estimated { "estimated from the probabilities, too few" } else { "realized" },
+            w.labeled.unwrap_or(0),
+            figures.join(", ")
+        );
+    }
     for note in &w.notes {
         println!("note: {note}");
     }

@@ -145,3 +145,75 @@ fn monitor_errors_are_one_clear_line() {
     assert!(e.contains("no prediction log in") && e.contains("--no-log"), "{e}");
     assert_eq!(mlflow(&path, &["monitor", "demo"]).status.code(), Some(1));
 }
+
+#[test]
+fn monitor_measures_each_windows_performance_on_its_labels_realized_or_estimated() {
+    use mlflow::serve::{LabelSource, LabelStore, NewLabel, TrueValue};
+    let (_dir, store) = store_with_log();
+    // Labels for 200 of the shifted window's predictions (req-1000 ..), each the predicted class:
+    // realized accuracy 1; and 10 for the first window: too few, estimated.
+    let records = {
+        let s = Store::open(&store).unwrap();
+        PredictionLog::read(PredictionLog::dir_in(&s, "demo")).unwrap().records
+    };
+    let label = |r: &mlflow::serve::PredictionRecord| NewLabel {
+        request_id: r.request_id.clone(),
+        row: r.row,
+        value: TrueValue::Class(r.label),
+    };
+    let champion: Vec<_> = records.iter().filter(|r| r.role == Role::Champion).collect();
+    let mut labels: Vec<NewLabel> = champion[1000..1200].iter().map(|r| label(r)).collect();
+    labels.extend(champion[..10].iter().map(|r| label(r)));
+    let s = Store::open(&store).unwrap();
+    LabelStore::open(LabelStore::dir_in(&s, "demo"))
+        .unwrap()
+        .append(&labels, &LabelSource::FeedbackApi)
+        .unwrap();
+
+    let out = ok(
+        &store,
+        &[
+            "monitor",
+            "demo",
+            "--alias",
+            "production",
+            "--role",
+            "champion",
+            "--window",
+            "1000",
+            "--last",
+            "0",
+            "--alert-share",
+            "0",
+        ],
+    );
+    assert!(
+        out.contains("performance (estimated from the probabilities, too few on 10 labels): accuracy"),
+        "{out}"
+    );
+    assert!(out.contains("performance (realized on 200 labels): accuracy 1.0000"), "{out}");
+    let json: serde_json::Value = serde_json::from_str(&ok(
+        &store,
+        &[
+            "monitor",
+            "demo",
+            "--version",
+            "1",
+            "--role",
+            "champion",
+            "--window",
+            "1000",
+            "--last",
+            "0",
+            "--alert-share",
+            "0",
+            "--json",
+        ],
+    ))
+    .unwrap();
+    let windows = json["report"]["windows"].as_array().unwrap();
+    assert_eq!(
+        (windows[0]["performance_estimated"].as_bool(), windows[1]["labeled"].as_u64()),
+        (Some(true), Some(200))
+    );
+}

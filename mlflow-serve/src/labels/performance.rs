@@ -327,6 +327,42 @@ pub struct RegressionEstimate {
     pub mean_prediction: f64,
 }
 
+impl Estimate {
+    /// Each estimated figure by the name of the metric it estimates (`accuracy`, `precision`,
+    /// ...; a regressor's `mean_prediction`).
+    pub fn named(&self) -> Vec<(&'static str, f64)> {
+        match self {
+            Estimate::Binary(e) => vec![
+                ("accuracy", e.expected_accuracy),
+                ("precision", e.expected_precision),
+                ("recall", e.expected_recall),
+                ("f1", e.expected_f1),
+                ("positive_rate", e.expected_positive_rate),
+            ],
+            Estimate::Multiclass(e) => vec![("accuracy", e.expected_accuracy)],
+            Estimate::Regression(e) => vec![("mean_prediction", e.mean_prediction)],
+            Estimate::None => Vec::new(),
+        }
+    }
+}
+
+impl Performance {
+    /// Its figures by metric name (realized, or estimated: see [`Performance::is_estimated`]).
+    ///
+    /// ```
+    /// use mlflow_serve::{Estimate, MulticlassEstimate, Performance};
+    /// let p = Performance::Estimated { predictions: 10, labeled: 2, min_labels: 50,
+    ///     estimate: Estimate::Multiclass(MulticlassEstimate { expected_accuracy: 0.7 }) };
+    /// assert_eq!(p.named(), [("accuracy", 0.7)]);
+    /// ```
+    pub fn named(&self) -> Vec<(&'static str, f64)> {
+        match self {
+            Performance::Realized { metrics, .. } => metrics.named(),
+            Performance::Estimated { estimate, .. } => estimate.named(),
+        }
+    }
+}
+
 impl fmt::Display for Estimate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

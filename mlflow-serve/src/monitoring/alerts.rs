@@ -115,7 +115,7 @@ impl WindowReport {
     /// #     features: vec![], output: None, dataset: None, predicted_labels: Default::default(),
     /// #     health: Health { requests_per_second: None, rows_per_request: Some(1.0), latency_p50_ms: Some(2.0),
     /// #         latency_p95_ms: Some(2.0), latency_p99_ms: Some(80.0), latency_max_ms: Some(80.0) },
-    /// #     errors: None, timeouts: None, performance: None, notes: vec![] };
+    /// #     errors: None, timeouts: None, performance: None, performance_estimated: false, labeled: None, notes: vec![] };
     /// let rules = AlertRules { p99_latency_ms: Some(50.0), ..AlertRules::default() };
     /// let alerts = report.alerts(&rules);
     /// assert_eq!(alerts.len(), 1);

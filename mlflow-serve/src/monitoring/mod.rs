@@ -16,8 +16,8 @@
 //! - [`monitor_log`] does it all for a log and the packages of its versions.
 //!
 //! The log holds answered predictions only: errors and timeouts are the server's `/metrics`
-//! counters, and [`WindowReport::errors`] is `None`. Model performance needs delayed labels:
-//! [`WindowReport::performance`] is where they go.
+//! counters, and [`WindowReport::errors`] is `None`. Model performance comes from delayed
+//! labels: [`join_performance`] fills [`WindowReport::performance`].
 //!
 //! ```
 //! use mlflow_serve::monitoring::{monitor_log, AlertRules, MonitorError, MonitorOptions, RecordFilter, WindowSpec};
@@ -28,6 +28,7 @@
 //! ```
 
 mod alerts;
+mod performance;
 mod report;
 mod stats;
 mod tally;
@@ -37,6 +38,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use alerts::{Alert, AlertRules};
+pub use performance::join_performance;
 pub use report::{ColumnReport, Health, MonitorOptions, WindowReport, monitor_window};
 pub use stats::WindowStats;
 pub use window::{RecordFilter, ScanSummary, WindowBounds, WindowSpec, Windower, scan_windows};

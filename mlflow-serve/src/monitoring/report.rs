@@ -113,9 +113,16 @@ pub struct WindowReport {
     pub errors: Option<u64>,
     /// Timed-out requests: `None`, as [`WindowReport::errors`].
     pub timeouts: Option<u64>,
-    /// Model performance against delayed labels (accuracy, log loss, ...), by metric name: the
-    /// extension point for the labels module; `None` until labels are joined.
+    /// Model performance on the window's delayed labels (accuracy, log loss, ...) by metric
+    /// name, realized or estimated ([`join_performance`](super::join_performance)); `None`
+    /// until labels are joined.
     pub performance: Option<BTreeMap<String, f64>>,
+    /// Whether `performance` is an estimate from the predicted probabilities (too few labels).
+    #[serde(default)]
+    pub performance_estimated: bool,
+    /// Labeled predictions in the window, once labels are joined.
+    #[serde(default)]
+    pub labeled: Option<u64>,
     /// What the report could not measure, and why.
     pub notes: Vec<String>,
 }
@@ -264,6 +271,8 @@ impl WindowStats {
             errors: None,
             timeouts: None,
             performance: None,
+            performance_estimated: false,
+            labeled: None,
             notes,
         })
     }
