@@ -69,6 +69,10 @@ pub struct MonitorArgs {
     /// Labels a window needs for realized performance (fewer: estimated from the probabilities).
     #[arg(long, value_name = "N", default_value_t = 50)]
     min_labels: usize,
+    /// Also write the monitoring report (drift and performance over time) as a self-contained
+    /// HTML page.
+    #[arg(long, value_name = "FILE")]
+    html: Option<std::path::PathBuf>,
 }
 
 /// Runs `mlflow-pipelines monitor`; exits the process with [`ALERT_EXIT`] after printing the
@@ -133,6 +137,14 @@ pub fn run(store: &Store, args: MonitorArgs, json: bool) -> CliResult<()> {
         join_performance(&mut report, &records, &labels, args.min_labels, |v| {
             tasks.get(&v).copied().unwrap_or(mlflow::models::Task::Regression)
         });
+    }
+    if let Some(path) = &args.html {
+        let page = mlflow::report::render_monitoring_html(&report.view(&args.model));
+        std::fs::write(path, page)
+            .map_err(|e| format!("cannot write the monitoring report {}: {e}", path.display()))?;
+        if !json {
+            println!("wrote {}", path.display());
+        }
     }
     let alerts = report.alerts(&rules);
     if json {
@@ -247,7 +259,7 @@ fn column_row(c: &ColumnReport) -> Vec<String> {
     match &c.drift {
         Some(d) => vec![
             c.name.clone(),
-            test_name(d.test()).into(),
+            DriftTest::name(d.test()).into(),
             format!("{:.4}", d.statistic()),
             d.p_value().map(|p| format!("{p:.4}")).unwrap_or_else(|| "-".into()),
             if d.drifted() { "DRIFT".into() } else { "no".into() },
@@ -266,17 +278,4 @@ fn column_row(c: &ColumnReport) -> Vec<String> {
 
 fn share(c: &ColumnReport) -> f64 {
     100.0 * c.nulls as f64 / (c.nulls + c.values).max(1) as f64
-}
-
-fn test_name(test: DriftTest) -> &'static str {
-    match test {
-        DriftTest::Psi => "psi",
-        DriftTest::Ks => "ks",
-        DriftTest::Wasserstein => "wasserstein",
-        DriftTest::JensenShannon => "jensen_shannon",
-        DriftTest::ChiSquare => "chi_square",
-        DriftTest::ZTest => "z_test",
-        DriftTest::LInfinity => "l_infinity",
-        _ => "other",
-    }
 }

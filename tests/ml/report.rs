@@ -8,7 +8,7 @@ use mlflow::report::{
     ClassifierView, MetricView, NodeKind, NodeView, RunView, StudyView, TrialView, render_html,
 };
 use mlflow::tune::ParamValue;
-use report_common::{EVIL, realistic};
+use report_common::{EVIL, monitoring, realistic};
 
 /// The page's escaping of a piece of text.
 fn esc(s: &str) -> String {
@@ -535,4 +535,25 @@ fn a_mapped_step_shows_its_task_counts_in_the_steps_table() {
     assert!(tasks.failed[0].error.contains("3 is odd"));
     let html = render_html(&view);
     assert!(html.contains(r#"<span class="muted">3 tasks: 2 ran, 0 cached, 1 failed</span>"#), "{html}");
+}
+
+#[test]
+fn the_monitoring_report_draws_drift_features_performance_and_health() {
+    use mlflow::report::{MonitoringView, render_monitoring_html};
+    let view = monitoring();
+    let html = render_monitoring_html(&view);
+    for id in ["summary", "drift", "features", "performance", "health"] {
+        assert_eq!(html.matches(&format!(r#"id="{id}""#)).count(), 1, "section {id}");
+    }
+    // Three drifting columns in three windows.
+    assert_eq!(html.matches(r#"<td class="num drifted""#).count(), 9, "{html}");
+    assert!(html.contains("<b>3</b><span>drifted</span>"), "three windows drifted");
+    // Realized and estimated performance are separate series.
+    for title in ["accuracy", "accuracy (estimated)", "f1", "f1 (estimated)"] {
+        assert!(html.contains(&format!("<h3>{title}</h3>")), "{title}");
+    }
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && !html.contains(EVIL));
+    assert_svg_numbers_finite(&html);
+    let empty = render_monitoring_html(&MonitoringView { model: "m".into(), ..MonitoringView::default() });
+    assert!(empty.contains("no window had its drift measured") && empty.contains("no labels joined"));
 }

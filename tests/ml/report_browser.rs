@@ -135,7 +135,7 @@ fn with_probe(html: &str) -> String {
     let probe = format!(
         r#"<script nonce="{nonce}">
 (function () {{
-  ['dag', 'timeline', 'roc', 'studies', 'metrics'].forEach(function (id) {{
+  ['dag', 'timeline', 'roc', 'studies', 'metrics', 'drift', 'performance'].forEach(function (id) {{
     var svg = document.querySelector('#' + id + ' svg');
     if (!svg) {{ return; }}
     var r = svg.getBoundingClientRect();
@@ -290,4 +290,25 @@ fn chromium_shows_the_titanic_runs_dag_and_roc_curves() {
     let png = screenshot(&browser, dir.path(), "titanic", &page, (WIDTH, HEIGHT));
     assert_eq!(png_size(&png), (WIDTH, HEIGHT));
     assert!(png.len() > 50_000, "screenshot suspiciously small: {} bytes", png.len());
+}
+
+#[test]
+fn chromium_renders_the_monitoring_report_without_script_errors() {
+    let Some(browser) = chromium() else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let html = mlflow::report::render_monitoring_html(&report_common::monitoring());
+    let (page, dom) = load_without_script_errors(&browser, dir.path(), "monitoring", &html);
+    for id in ["summary", "drift", "features", "performance", "health"] {
+        assert!(dom.contains(&format!("id=\"{id}\"")), "section {id} missing from the DOM");
+    }
+    assert!(dom.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && !dom.contains(report_common::EVIL));
+    for id in ["drift", "performance"] {
+        let raw = body_attr(&dom, &format!("data-box-{id}")).unwrap_or_else(|| panic!("no picture in #{id}"));
+        let v: Vec<f64> = raw.split(' ').map(|x| x.parse().expect("a number")).collect();
+        assert!(v[2] > 200.0 && v[3] > 100.0, "#{id} is {}x{}", v[2], v[3]);
+        assert!(v[0] >= 0.0 && v[0] + v[2] <= f64::from(WIDTH), "#{id} sticks out sideways");
+    }
+    let png = screenshot(&browser, dir.path(), "monitoring", &page, (WIDTH, HEIGHT));
+    assert_eq!(png_size(&png), (WIDTH, HEIGHT));
+    assert!(png.len() > 30_000, "screenshot suspiciously small: {} bytes", png.len());
 }

@@ -210,3 +210,53 @@ pub fn realistic() -> RunView {
         ],
     }
 }
+
+/// A monitoring pass of six hourly windows of a Titanic-like model: the age and class drift from
+/// the fourth window on, labels come back for the first three (realized) and too few for the
+/// rest (estimated); one feature's name would run a script if it were not escaped.
+pub fn monitoring() -> mlflow::report::MonitoringView {
+    use mlflow::report::{ColumnView, MonitoringView, WindowView};
+    let names = ["Pclass", "Sex", "Age", "Fare", EVIL, "P(1)"];
+    let windows = (0..6)
+        .map(|i| {
+            let shifted = i >= 3;
+            let columns = names
+                .iter()
+                .map(|name| {
+                    let drifts = shifted && matches!(*name, "Pclass" | "Age" | "P(1)");
+                    let p = if drifts { 1e-6 * (i as f64 + 1.0) } else { 0.2 + 0.1 * i as f64 };
+                    ColumnView {
+                        name: (*name).into(),
+                        test: if *name == "Sex" { "z_test".into() } else { "ks".into() },
+                        statistic: Some(if drifts { 0.31 } else { 0.04 }),
+                        p_value: Some(p),
+                        drifted: drifts,
+                        nulls: if *name == "Age" { 20 } else { 0 },
+                    }
+                })
+                .collect::<Vec<_>>();
+            let drifted = columns.iter().filter(|c| c.drifted && c.name != "P(1)").count();
+            WindowView {
+                label: format!("version 1 (champion), 2026-12-07 0{i}:00 .. 0{}:00", i + 1),
+                rows: 1000 + 10 * i as u64,
+                dataset_share: Some(drifted as f64 / 5.0),
+                dataset_drifted: drifted as f64 / 5.0 >= 0.4,
+                columns,
+                performance: vec![
+                    ("accuracy".into(), 0.82 - 0.04 * i as f64),
+                    ("f1".into(), 0.74 - 0.05 * i as f64),
+                ],
+                performance_estimated: i >= 3,
+                labeled: Some(if i < 3 { 300 } else { 12 }),
+                requests_per_second: Some(0.28),
+                latency_p99_ms: Some(0.45 + 0.01 * i as f64),
+            }
+        })
+        .collect();
+    MonitoringView {
+        model: "titanic".into(),
+        subtitle: "windows of 1 h; champion; drift share threshold 0.4".into(),
+        windows,
+        notes: vec!["errors and timeouts are not in the prediction log".into()],
+    }
+}

@@ -192,6 +192,17 @@ fn monitor_measures_each_windows_performance_on_its_labels_realized_or_estimated
         "{out}"
     );
     assert!(out.contains("performance (realized on 200 labels): accuracy 1.0000"), "{out}");
+    // The same pass as an HTML page: both windows, realized and estimated accuracy over time.
+    let page = store.parent().unwrap().join("monitoring.html");
+    let args = ["monitor", "demo", "--version", "1", "--role", "champion", "--window", "1000", "--last", "0"];
+    let out = ok(&store, &[&args[..], &["--alert-share", "0", "--html", page.to_str().unwrap()]].concat());
+    assert!(out.contains("wrote ") && out.contains("monitoring.html"), "{out}");
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("<h3>accuracy</h3>") && html.contains("<h3>accuracy (estimated)</h3>"));
+    let age = html.lines().find(|l| l.starts_with("<tr><td>age</td>")).unwrap();
+    assert_eq!(age.matches("num drifted").count(), 1, "the shifted age, in the second window: {age}");
+    let fare = html.lines().find(|l| l.starts_with("<tr><td>fare</td>")).unwrap();
+    assert!(!fare.contains("num drifted"), "{fare}");
     let json: serde_json::Value = serde_json::from_str(&ok(
         &store,
         &[

@@ -108,6 +108,24 @@ pub enum DriftTest {
 }
 
 impl DriftTest {
+    /// The test's short name: `psi`, `ks`, `wasserstein`, `jensen_shannon`, `chi_square`,
+    /// `z_test` or `l_infinity`.
+    ///
+    /// ```
+    /// assert_eq!(mlflow_ml::monitor::DriftTest::Ks.name(), "ks");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            DriftTest::Psi => "psi",
+            DriftTest::Ks => "ks",
+            DriftTest::Wasserstein => "wasserstein",
+            DriftTest::JensenShannon => "jensen_shannon",
+            DriftTest::ChiSquare => "chi_square",
+            DriftTest::ZTest => "z_test",
+            DriftTest::LInfinity => "l_infinity",
+        }
+    }
+
     /// Whether the statistic is a p-value test (drift below the threshold) rather than a
     /// distance (drift at or above it).
     pub fn is_p_value(self) -> bool {

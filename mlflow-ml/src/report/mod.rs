@@ -54,9 +54,11 @@ mod charts;
 mod fmt;
 mod from_store;
 mod layout;
+mod monitoring;
 mod page;
 mod study;
 
+pub use monitoring::{ColumnView, MonitoringView, WindowView, render_monitoring_html};
 pub use page::render_html;
 pub use study::{StudyView, TrialView};
 

@@ -40,10 +40,15 @@ const PIVOT_MAX_KEYS: usize = 12;
 /// assert!(html.contains(r#"id="errors""#) && html.contains("no such file"));
 /// ```
 pub fn render_html(view: &RunView) -> String {
-    let body = body(view);
+    let title = format!("{} · run {} · mlflow-pipelines report", view.pipeline, view.run_id);
+    page(&title, &body(view), SCRIPT)
+}
+
+/// A whole self-contained page around `body`: the strict Content-Security-Policy, the styles,
+/// and `script` allowed by a nonce derived from the body.
+pub(super) fn page(title: &str, body: &str, script: &str) -> String {
     let nonce = Hasher::new("mlflow/report/nonce/v1").part(body.as_bytes()).finish().to_hex();
     let nonce = &nonce[..nonce.len().min(32)];
-    let title = format!("{} · run {} · mlflow-pipelines report", view.pipeline, view.run_id);
     let mut out = String::with_capacity(body.len() + 8_192);
     let _ = write!(
         out,
@@ -60,12 +65,12 @@ pub fn render_html(view: &RunView) -> String {
 </head>
 <body>
 {body}<script nonce="{nonce}">
-{SCRIPT}</script>
+{script}</script>
 </body>
 </html>
 "#,
         version = env!("CARGO_PKG_VERSION"),
-        title = esc(&title),
+        title = esc(title),
         css = css(),
     );
     out
@@ -144,6 +149,8 @@ svg text { font-family: inherit; }
 .node.hl rect { stroke-width: 3.4; }
 .bar.hl text { font-weight: 700; }
 tr.hl td { background: #fff8c5; }
+td.drifted { background: #fde3e3; color: #b42318; font-weight: 600; }
+td.steady { background: #eef8f1; }
 "#,
     );
     for status in ["ran", "cached", "failed", "skipped", "running", "param", "other"] {

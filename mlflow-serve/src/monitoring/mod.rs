@@ -32,6 +32,7 @@ mod performance;
 mod report;
 mod stats;
 mod tally;
+mod view;
 mod window;
 
 use std::collections::BTreeMap;
