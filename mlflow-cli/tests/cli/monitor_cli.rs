@@ -228,3 +228,34 @@ fn monitor_measures_each_windows_performance_on_its_labels_realized_or_estimated
         (Some(true), Some(200))
     );
 }
+
+#[test]
+fn the_server_exports_the_champions_drift_as_gauges() {
+    use mlflow::serve::server::{ModelSpec, Server, ServerConfig};
+    let (_dir, store) = store_with_log();
+    let config = ServerConfig::new("127.0.0.1:0".parse().unwrap()).model(ModelSpec::new("demo@production"));
+    let server = Server::start(Store::open(&store).unwrap(), config).unwrap();
+    let text = crate::http::get(server.local_addr(), "/metrics").body;
+    // The champion's newest 1000 predictions are the shifted ones: the age drifted, the fare not.
+    assert!(text.contains("# TYPE mlflow_drift_share gauge"), "{text}");
+    assert!(text.contains("mlflow_drift_window_rows{model=\"demo\",version=\"1\"} 1000"), "{text}");
+    let share =
+        text.lines().find(|l| l.starts_with("mlflow_drift_share{model=\"demo\",version=\"1\"}")).unwrap();
+    let share: f64 = share.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!((share - 1.0 / 3.0).abs() < 1e-12, "{share}");
+    assert!(
+        text.contains("mlflow_feature_drifted{model=\"demo\",version=\"1\",feature=\"age\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("mlflow_feature_drifted{model=\"demo\",version=\"1\",feature=\"fare\"} 0"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "mlflow_feature_drift_statistic{model=\"demo\",version=\"1\",feature=\"age\",test=\"ks\"}"
+        ),
+        "{text}"
+    );
+    server.shutdown().unwrap();
+}

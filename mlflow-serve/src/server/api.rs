@@ -590,8 +590,13 @@ async fn ready(State(app): State<Arc<App>>) -> Response {
 }
 
 async fn metrics(State(app): State<Arc<App>>) -> Response {
-    (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4")], app.metrics.render())
-        .into_response()
+    let mut text = app.metrics.render();
+    // Reading the log is blocking work: off the runtime's threads.
+    let gauges = Arc::clone(&app);
+    if let Ok(drift) = tokio::task::spawn_blocking(move || gauges.drift.render(&gauges.models)).await {
+        text.push_str(&drift);
+    }
+    (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
 /// Reads and drops the body (so the connection stays usable), then refuses the request.

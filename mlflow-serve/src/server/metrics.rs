@@ -406,7 +406,7 @@ fn labels(v: &VersionMetrics, role: Role) -> String {
 }
 
 /// Escapes a label value (backslash, quote, newline).
-fn escape(value: &str) -> String {
+pub(crate) fn escape(value: &str) -> String {
     value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 

@@ -53,6 +53,7 @@
 
 mod api;
 mod conn;
+mod drift_gauges;
 mod error;
 mod feedback;
 mod metrics;
@@ -390,6 +391,7 @@ pub(crate) struct App {
     pub(crate) shadows: Arc<ShadowQueue>,
     pub(crate) ready: AtomicBool,
     pub(crate) request_ids: RequestIds,
+    pub(crate) drift: drift_gauges::DriftGauges,
 }
 
 /// Makes request ids unique across restarts: a per-process prefix and a counter.
@@ -476,6 +478,7 @@ impl Server {
             shadows,
             ready: AtomicBool::new(true),
             request_ids: RequestIds::new(),
+            drift: drift_gauges::DriftGauges::default(),
         });
 
         let mut runtime = tokio::runtime::Builder::new_multi_thread();
