@@ -7,7 +7,8 @@
 //! 4. send the true outcome of two thirds of the drifted passengers as delayed labels
 //!    (`POST /v1/models/titanic:feedback`);
 //! 5. monitor both windows against the package's reference profile: the drifted one drifts, its
-//!    realized accuracy is measured on the labels;
+//!    realized accuracy is measured on the labels, and replaying the package's transformers on
+//!    the raw rows shows that the served features are the package's own (no skew);
 //! 6. judge the retraining triggers, retrain on the first 600 passengers plus the labeled ones,
 //!    gate the new version against production and promote it;
 //! 7. watch the server pick up the new version without a restart.
@@ -36,7 +37,7 @@ use mlflow::eval::Metric;
 use mlflow::monitor::{FeatureDriftFigure, Observations, Trigger};
 use mlflow::prelude::*;
 use mlflow::registry::{Promotion, Registry};
-use mlflow::serve::monitoring::{MonitorOptions, WindowReport, monitor_window};
+use mlflow::serve::monitoring::{MonitorOptions, WindowReport, monitor_window, replay_skew};
 use mlflow::serve::server::{ModelSpec, Server, ServerConfig};
 use mlflow::serve::watch::{Action, Retrained, Tick, Watcher};
 use mlflow::serve::{
@@ -58,6 +59,8 @@ pub struct Summary {
     pub drifted_features: Vec<String>,
     /// The share of drifted features in the test passengers' window and in the drifted one.
     pub drift_share: (f64, f64),
+    /// Drifted rows whose served features differ from the package's own (skew).
+    pub skewed_rows: usize,
     /// Realized accuracy on the labeled drifted passengers.
     pub accuracy: Option<f64>,
     /// Whether the triggers fired, and which.
@@ -162,6 +165,14 @@ pub fn run(dir: &Path, out: &mut dyn Write) -> Result<Summary, Box<dyn std::erro
         share(&drift_report),
         drifted_columns.join(", ")
     )?;
+    // Skew by replay: the package's transformers on the raw rows give what was served.
+    let raw = mlflow::data::parse_csv(lines(header, &drifted).as_bytes(), "drifted", &CsvOptions::default())?;
+    let skew = replay_skew(&package, &raw, &drift_window)?;
+    writeln!(
+        out,
+        "   skew: {} of {} served rows differ from the package's own features",
+        skew.skewed_rows, skew.rows
+    )?;
     let stored = LabelStore::read(LabelStore::dir_in(&store, "titanic"))?;
     let joined = stored.for_records(&drift_window);
     let measured = performance(&drift_window, &joined, package.task(), MIN_LABELS);
@@ -249,6 +260,7 @@ pub fn run(dir: &Path, out: &mut dyn Write) -> Result<Summary, Box<dyn std::erro
         first_version,
         drifted_features: drifted_columns,
         drift_share: (share(&test_report), share(&drift_report)),
+        skewed_rows: skew.skewed_rows,
         accuracy,
         fired_by,
         action,

@@ -234,3 +234,57 @@ fn clear_errors_for_a_package_without_profile_a_missing_log_and_bad_windows() {
     assert!(report.features[1].drift.is_none() && report.features[1].note.is_some());
     assert_eq!(report.dataset.unwrap().columns, 2);
 }
+
+#[test]
+fn replaying_the_packaged_transformers_finds_a_client_that_featurizes_its_own_way() {
+    use mlflow::serve::monitoring::replay_skew;
+    let prepared = crate::titanic::dataset();
+    let raw = crate::titanic::ingested("train.csv");
+    let candidate = mlflow::blocks::Candidate::new("tree", mlflow::models::TreeParams::default());
+    let trained = mlflow::blocks::train(&prepared, &candidate).unwrap();
+    let package = mlflow::blocks::package_model(&trained, &prepared, &raw).unwrap();
+    // The hold-out passengers, featurized by the package itself: no skew.
+    let rows = raw.table.take(&prepared.split.test);
+    let features = package.features().unwrap().transform(&rows).unwrap();
+    let logged = |x: &ndarray::Array2<f64>| -> Vec<PredictionRecord> {
+        x.rows()
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| PredictionRecord {
+                request_id: format!("r{i}"),
+                row: 0,
+                time_ms: i as i64,
+                model: "titanic".into(),
+                version: 1,
+                role: Role::Champion,
+                inputs: r.to_vec(),
+                label: 0,
+                probability: 0.5,
+                latency_us: 100,
+            })
+            .collect()
+    };
+    let clean = replay_skew(&package, &rows, &logged(&features.x)).unwrap();
+    assert_eq!((clean.rows, clean.skewed_rows), (prepared.split.test.len(), 0));
+    assert!(!clean.skewed());
+
+    // A client that bins the fare one bin higher for the first 20 passengers.
+    let fare = features.names.iter().position(|n| n == "Fare").unwrap();
+    let mut skewed = features.x.clone();
+    for i in 0..20 {
+        skewed[[i, fare]] += 1.0;
+    }
+    let report = replay_skew(&package, &rows, &logged(&skewed)).unwrap();
+    assert_eq!(report.skewed_rows, 20);
+    let f = report.features.iter().find(|f| f.name == "Fare").unwrap();
+    assert_eq!((f.mismatched_rows, f.max_abs_diff), (20, 1.0));
+    assert_eq!(f.example.map(|e| e.0), Some(0));
+    assert!(report.features.iter().filter(|f| f.name != "Fare").all(|f| f.mismatched_rows == 0));
+
+    // Refused: raw rows that do not match the records, a package without transformers.
+    let err = replay_skew(&package, &rows, &logged(&features.x)[..5]).unwrap_err().to_string();
+    assert!(err.contains("raw rows for 5 logged records"), "{err}");
+    let (_, bare) = monitored::package();
+    let err = replay_skew(&bare, &rows, &logged(&features.x)).unwrap_err().to_string();
+    assert!(err.contains("no feature transformers"), "{err}");
+}

@@ -22,6 +22,7 @@ fn the_titanic_loop_detects_drift_retrains_promotes_and_the_server_swaps() {
     for feature in ["Pclass", "Sex", "Age"] {
         assert!(summary.drifted_features.iter().any(|f| f == feature), "{feature} drifted\n{text}");
     }
+    assert_eq!(summary.skewed_rows, 0, "the client featurized with the package's transformers\n{text}");
     // Realized performance on the labels that came back.
     let accuracy = summary.accuracy.expect("enough labels for realized metrics");
     assert!((0.5..=1.0).contains(&accuracy), "{text}");

@@ -14,6 +14,8 @@
 //!   counts.
 //! - [`WindowReport::alerts`] checks [`AlertRules`].
 //! - [`monitor_log`] does it all for a log and the packages of its versions.
+//! - [`replay_skew`] replays the package's transformers on the raw rows a client featurized and
+//!   compares them with the features it was served: skew row by row.
 //!
 //! The log holds answered predictions only: errors and timeouts are the server's `/metrics`
 //! counters, and [`WindowReport::errors`] is `None`. Model performance comes from delayed
@@ -30,6 +32,7 @@
 mod alerts;
 mod performance;
 mod report;
+mod skew;
 mod stats;
 mod tally;
 mod view;
@@ -41,6 +44,7 @@ use std::path::{Path, PathBuf};
 pub use alerts::{Alert, AlertRules};
 pub use performance::join_performance;
 pub use report::{ColumnReport, Health, MonitorOptions, WindowReport, monitor_window};
+pub use skew::{FeatureSkew, SkewReport, replay_skew};
 pub use stats::WindowStats;
 pub use window::{RecordFilter, ScanSummary, WindowBounds, WindowSpec, Windower, scan_windows};
 
