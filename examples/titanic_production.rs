@@ -2,8 +2,9 @@
 //!
 //! 1. train on the first 600 passengers of `train.csv` and promote the champion to `production`;
 //! 2. serve it (KServe V1 on 127.0.0.1, every prediction logged);
-//! 3. send the Kaggle test passengers (the training population), then a drifted stream: later
-//!    passengers (rows 600.. of `train.csv`) drawn mostly from older men in third class;
+//! 3. send the Kaggle test passengers (the training population) as raw rows, which the server
+//!    featurizes with the package's transformers, then a drifted stream the client featurized:
+//!    later passengers (rows 600.. of `train.csv`) drawn mostly from older men in third class;
 //! 4. send the true outcome of two thirds of the drifted passengers as delayed labels
 //!    (`POST /v1/models/titanic:feedback`);
 //! 5. monitor both windows against the package's reference profile: the drifted one drifts, its
@@ -128,7 +129,11 @@ pub fn run(dir: &Path, out: &mut dyn Write) -> Result<Summary, Box<dyn std::erro
     let package = Scorer::from_registry(&registry, "titanic@production")?.package().clone();
     let test_csv = std::fs::read_to_string(data("test.csv")?)?;
     let (test_header, test_rows) = split_csv(&test_csv);
-    send(&mut client, &features(&package, test_header, &test_rows)?, "test")?;
+    // The test passengers as raw rows: the server featurizes them with the package's own
+    // transformers. The drifted stream comes featurized by the client.
+    let test_table =
+        mlflow::data::parse_csv(lines(test_header, &test_rows).as_bytes(), "test", &CsvOptions::default())?;
+    send_raw(&mut client, &raw_objects(&test_table), "test")?;
     let drifted = drifted_stream(header, &rows[FIRST_ROWS..]);
     let drifted_features = features(&package, header, &drifted)?;
     let ids = send(&mut client, &drifted_features, "drift")?;
@@ -350,6 +355,44 @@ fn features(
     let transformers = package.features().ok_or("the package has no feature transformers")?;
     let matrix = transformers.transform(&table)?;
     Ok(matrix.x.rows().into_iter().map(|r| r.to_vec()).collect())
+}
+
+/// Each row of `table` as a JSON object of its raw values (`null` where missing).
+fn raw_objects(table: &mlflow::data::Table) -> Vec<serde_json::Value> {
+    (0..table.rows())
+        .map(|row| {
+            let fields = table.iter().map(|(name, column)| {
+                let value = match column.str_at(row) {
+                    Some(text) => json!(text),
+                    None => column.f64_at(row).map_or(serde_json::Value::Null, |v| json!(v)),
+                };
+                (name.to_owned(), value)
+            });
+            serde_json::Value::Object(fields.collect())
+        })
+        .collect()
+}
+
+/// Sends raw rows in requests of 25 (`"raw": true`), with request ids `<prefix>-<n>`.
+fn send_raw(
+    client: &mut http::Client,
+    rows: &[serde_json::Value],
+    prefix: &str,
+) -> Result<(), Box<dyn std::error::Error>> {
+    for (n, chunk) in rows.chunks(25).enumerate() {
+        let request_id = format!("{prefix}-{n}");
+        let body = json!({ "raw": true, "instances": chunk }).to_string();
+        let answer = client.send(
+            "POST",
+            "/v1/models/titanic:predict",
+            &[("x-request-id", &request_id), ("content-type", "application/json")],
+            body.as_bytes(),
+        )?;
+        if answer.status != 200 {
+            return Err(format!("{request_id}: {} {}", answer.status, answer.body).into());
+        }
+    }
+    Ok(())
 }
 
 /// Sends `rows` of features in requests of 25, with request ids `<prefix>-<n>`; returns each

@@ -45,3 +45,40 @@ fn the_titanic_loop_detects_drift_retrains_promotes_and_the_server_swaps() {
         assert!(text.contains(step), "{step}\n{text}");
     }
 }
+
+#[test]
+fn raw_rows_are_featurized_by_the_package_or_refused_with_the_fix() {
+    use mlflow::serve::server::{ModelSpec, Server, ServerConfig};
+    use serde_json::json;
+    let dir = tempfile::tempdir().unwrap();
+    let store = mlflow::store::Store::open(dir.path().join("store")).unwrap();
+    crate::v2_models::register(&store);
+    let config = ServerConfig::new("127.0.0.1:0".parse().unwrap()).model(ModelSpec::new("binary@production"));
+    let server = Server::start(store, config).unwrap();
+    let addr = server.local_addr();
+    // A package without transformers takes features only.
+    let body = json!({ "raw": true, "instances": [{"a": 0.1, "b": 0.2}] }).to_string();
+    let answer = crate::http::post(addr, "/v1/models/binary:predict", &body);
+    assert_eq!(answer.status, 400, "{}", answer.body);
+    assert!(
+        answer.body.contains("has no feature transformers") && answer.body.contains("without"),
+        "{}",
+        answer.body
+    );
+    let answer = crate::http::post(
+        addr,
+        "/v1/models/binary:predict",
+        &json!({ "raw": "yes", "instances": [[0.1, 0.2]] }).to_string(),
+    );
+    assert!(answer.status == 400 && answer.body.contains("`raw` is"), "{}", answer.body);
+    let answer = crate::http::post(
+        addr,
+        "/v1/models/binary:predict",
+        &json!({ "raw": true, "instances": [[0.1, 0.2]] }).to_string(),
+    );
+    assert!(answer.status == 400 && answer.body.contains("raw rows are objects"), "{}", answer.body);
+    let mixed = json!({ "raw": true, "instances": [{"a": 1}, {"a": "x"}] }).to_string();
+    let answer = crate::http::post(addr, "/v1/models/binary:predict", &mixed);
+    assert!(answer.status == 400 && answer.body.contains("one type per column"), "{}", answer.body);
+    server.shutdown().unwrap();
+}

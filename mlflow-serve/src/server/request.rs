@@ -12,6 +12,7 @@ use super::error::ApiError;
 use super::metrics::ErrorCode;
 use crate::{Prediction, PredictionRecordRef, Role, Scorer, ServeError};
 use mlflow_core::text::escape_controls as esc;
+use mlflow_ml::data::{Column, Table};
 use mlflow_ml::models::{Outputs, Task};
 
 /// One instance of a request, as sent.
@@ -33,6 +34,9 @@ pub(crate) enum Instances {
     Matrix { values: Vec<f64>, columns: usize },
     /// Named columns of `rows` values each (V2 tensors, one per feature).
     Columns { names: Vec<String>, columns: Vec<Vec<f64>>, rows: usize },
+    /// Raw rows (`"raw": true`): each model's own packaged transformers make its features, so a
+    /// client never featurizes (no training-serving skew by construction).
+    Raw(Table),
 }
 
 /// Model inputs in one model's feature order, row after row.
@@ -65,6 +69,7 @@ impl Instances {
             Instances::Rows(rows) => rows.len(),
             Instances::Matrix { values, columns } => values.len().checked_div(*columns).unwrap_or(0),
             Instances::Columns { rows, .. } => *rows,
+            Instances::Raw(table) => table.rows(),
         }
     }
 
@@ -101,12 +106,90 @@ impl Instances {
             Instances::Columns { names, columns, rows } => {
                 append_columns(scorer, names, columns, *rows, values)
             }
+            Instances::Raw(table) => append_raw(scorer, table, values),
         };
         if appended.is_err() {
             values.truncate(start);
         }
         appended
     }
+}
+
+/// Appends the features `scorer`'s package computes from raw rows.
+fn append_raw(scorer: &Scorer, table: &Table, values: &mut Vec<f64>) -> Result<(), ApiError> {
+    let package = scorer.package();
+    let Some(transformers) = package.features() else {
+        return Err(ApiError::bad(
+            ErrorCode::BadRequest,
+            format!(
+                "model `{}` has no feature transformers, so it takes features ({}), not raw rows: send them without `\"raw\": true`",
+                package.name(),
+                crate::join(scorer.names())
+            ),
+        ));
+    };
+    let matrix = transformers.transform(table).map_err(|e| {
+        ApiError::bad(ErrorCode::BadRequest, format!("the raw rows do not fit the model's transformers: {e}"))
+    })?;
+    for (i, row) in matrix.x.rows().into_iter().enumerate() {
+        let at = values.len();
+        values.extend(row.iter());
+        scorer.check_row(i, &values[at..])?;
+    }
+    Ok(())
+}
+
+/// Raw rows as a table: a column per name any instance holds (missing where an instance lacks
+/// it or gives `null`), text for strings, floats for numbers.
+fn raw_table(instances: Vec<Value>) -> Result<Table, ApiError> {
+    let mut names: Vec<String> = Vec::new();
+    let mut objects = Vec::with_capacity(instances.len());
+    for (i, instance) in instances.into_iter().enumerate() {
+        let Value::Object(object) = instance else {
+            return Err(ApiError::bad(
+                ErrorCode::BadRequest,
+                format!(
+                    "instance {i} is {}; raw rows are objects of column values ({RAW_SHAPE})",
+                    kind(&instance)
+                ),
+            ));
+        };
+        for name in object.keys() {
+            if !names.contains(name) {
+                names.push(name.clone());
+            }
+        }
+        objects.push(object);
+    }
+    let mut columns = Vec::with_capacity(names.len());
+    for name in names {
+        let cells: Vec<Option<&Value>> =
+            objects.iter().map(|o| o.get(&name).filter(|v| !v.is_null())).collect();
+        let column = if cells.iter().flatten().all(|v| v.is_string()) && cells.iter().any(Option::is_some) {
+            Column::Str(cells.iter().map(|v| v.and_then(Value::as_str).map(str::to_owned)).collect())
+        } else {
+            let mut floats = Vec::with_capacity(cells.len());
+            for (i, cell) in cells.iter().enumerate() {
+                floats.push(match cell {
+                    None => None,
+                    Some(Value::Number(n)) => n.as_f64(),
+                    Some(other) => {
+                        return Err(ApiError::bad(
+                            ErrorCode::NonNumeric,
+                            format!(
+                                "instance {i}, column `{}` is {}, but the column holds numbers in other rows: send one type per column",
+                                esc(&name),
+                                shown(other)
+                            ),
+                        ));
+                    }
+                });
+            }
+            Column::Float(floats)
+        };
+        columns.push((name, column));
+    }
+    Table::new(columns).map_err(|e| ApiError::bad(ErrorCode::BadRequest, format!("the raw rows: {e}")))
 }
 
 /// Appends named columns as rows in `scorer`'s feature order: every feature once, no other name.
@@ -157,6 +240,7 @@ pub(crate) struct PredictRequest {
 
 const SHAPE: &str =
     r#"send {"instances": [[v1, v2, ...], ...]} or {"instances": [{"feature": value, ...}, ...]}"#;
+const RAW_SHAPE: &str = r#"{"raw": true, "instances": [{"column": value, ...}, ...]}"#;
 
 impl PredictRequest {
     pub(crate) fn parse(body: &[u8], names: &[String]) -> Result<PredictRequest, ApiError> {
@@ -204,6 +288,22 @@ impl PredictRequest {
         };
         if instances.is_empty() {
             return Err(ApiError::bad(ErrorCode::EmptyInstances, format!("`instances` is empty; {SHAPE}")));
+        }
+        match fields.get("raw") {
+            None | Some(Value::Bool(false)) => {}
+            Some(Value::Bool(true)) => {
+                return Ok(PredictRequest {
+                    instances: Instances::Raw(raw_table(instances)?),
+                    probabilities,
+                    key,
+                });
+            }
+            Some(other) => {
+                return Err(ApiError::bad(
+                    ErrorCode::BadRequest,
+                    format!("`raw` is {}; send true (instances are raw rows) or false", shown(other)),
+                ));
+            }
         }
         let instances = instances
             .into_iter()
