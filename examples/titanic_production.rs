@@ -133,10 +133,11 @@ pub fn run(dir: &Path, out: &mut dyn Write) -> Result<Summary, Box<dyn std::erro
     // transformers. The drifted stream comes featurized by the client.
     let test_table =
         mlflow::data::parse_csv(lines(test_header, &test_rows).as_bytes(), "test", &CsvOptions::default())?;
-    send_raw(&mut client, &raw_objects(&test_table), "test")?;
+    send(&mut client, &raw_objects(&test_table), true, "test")?;
     let drifted = drifted_stream(header, &rows[FIRST_ROWS..]);
     let drifted_features = features(&package, header, &drifted)?;
-    let ids = send(&mut client, &drifted_features, "drift")?;
+    let featurized: Vec<serde_json::Value> = drifted_features.iter().map(|row| json!(row)).collect();
+    let ids = send(&mut client, &featurized, false, "drift")?;
     writeln!(out, "3. sent {} test passengers, then {} drifted ones", test_rows.len(), drifted.len())?;
 
     // 4. Delayed labels for two thirds of the drifted passengers.
@@ -373,45 +374,20 @@ fn raw_objects(table: &mlflow::data::Table) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// Sends raw rows in requests of 25 (`"raw": true`), with request ids `<prefix>-<n>`.
-fn send_raw(
-    client: &mut http::Client,
-    rows: &[serde_json::Value],
-    prefix: &str,
-) -> Result<(), Box<dyn std::error::Error>> {
-    for (n, chunk) in rows.chunks(25).enumerate() {
-        let request_id = format!("{prefix}-{n}");
-        let body = json!({ "raw": true, "instances": chunk }).to_string();
-        let answer = client.send(
-            "POST",
-            "/v1/models/titanic:predict",
-            &[("x-request-id", &request_id), ("content-type", "application/json")],
-            body.as_bytes(),
-        )?;
-        if answer.status != 200 {
-            return Err(format!("{request_id}: {} {}", answer.status, answer.body).into());
-        }
-    }
-    Ok(())
-}
-
-/// Sends `rows` of features in requests of 25, with request ids `<prefix>-<n>`; returns each
-/// row's request id and row within it.
+/// Sends `rows` (feature lists, or raw-row objects with `raw`) in requests of 25, with request
+/// ids `<prefix>-<n>`; returns each row's request id and row within it.
 fn send(
     client: &mut http::Client,
-    rows: &[Vec<f64>],
+    rows: &[serde_json::Value],
+    raw: bool,
     prefix: &str,
 ) -> Result<Vec<(String, usize)>, Box<dyn std::error::Error>> {
     let mut ids = Vec::new();
     for (n, chunk) in rows.chunks(25).enumerate() {
         let request_id = format!("{prefix}-{n}");
-        let body = json!({ "instances": chunk }).to_string();
-        let answer = client.send(
-            "POST",
-            "/v1/models/titanic:predict",
-            &[("x-request-id", &request_id), ("content-type", "application/json")],
-            body.as_bytes(),
-        )?;
+        let body = json!({ "raw": raw, "instances": chunk }).to_string();
+        let headers = [("x-request-id", request_id.as_str()), ("content-type", "application/json")];
+        let answer = client.send("POST", "/v1/models/titanic:predict", &headers, body.as_bytes())?;
         if answer.status != 200 {
             return Err(format!("{request_id}: {} {}", answer.status, answer.body).into());
         }

@@ -15,7 +15,7 @@ const T0: i64 = 1_700_000_000_000;
 /// A store with `demo` versions 1 and 2 registered (`production` = 1), and a log: 1000
 /// champion records of version 1 as trained, then 1000 with the age shifted by 15 years, and
 /// 500 shadow records of version 2.
-fn store_with_log() -> (tempfile::TempDir, PathBuf) {
+pub(crate) fn store_with_log() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store");
     let store = Store::open(&path).unwrap();

@@ -4,26 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use mlflow::serve::{LogOptions, PredictionLog, Role};
-use mlflow::store::Store;
-
-use crate::monitored::{self, records};
+use crate::monitor_cli::store_with_log;
 use crate::run::{fails, mlflow, ok};
-
-const T0: i64 = 1_700_000_000_000;
-
-/// `demo` versions 1 and 2 (`production` = 1), and 1000 champion predictions of version 1 with
-/// the age shifted by 15 years.
-fn store_with_shifted_log() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("store");
-    let store = Store::open(&path).unwrap();
-    monitored::register(&store);
-    let (model, _) = monitored::package();
-    let log = PredictionLog::open(PredictionLog::dir_in(&store, "demo"), LogOptions::default()).unwrap();
-    log.append(&records(&model, 22, 0, 1000, T0, 1, Role::Champion, 15.0)).unwrap();
-    (dir, path)
-}
 
 fn config(dir: &Path, trigger: serde_json::Value) -> PathBuf {
     let path = dir.join("watch.json");
@@ -38,7 +20,7 @@ fn trigger(name: &str, condition: serde_json::Value) -> serde_json::Value {
 
 #[test]
 fn a_round_judges_drift_runs_the_command_and_records_why_it_failed() {
-    let (dir, store) = store_with_shifted_log();
+    let (dir, store) = store_with_log();
     let drift = config(dir.path(), trigger("drift", serde_json::json!({ "DatasetDrift": 0.3 })));
     let drift = drift.to_str().unwrap();
     // The shifted age is one of three features: the trigger fires; `true` registers nothing.
@@ -71,7 +53,7 @@ fn a_round_judges_drift_runs_the_command_and_records_why_it_failed() {
 
 #[test]
 fn bad_configs_and_missing_arguments_are_refused_with_the_fix() {
-    let (dir, store) = store_with_shifted_log();
+    let (dir, store) = store_with_log();
     let bad = dir.path().join("bad.json");
     std::fs::write(&bad, r#"{"trigger": {"name": "x", "condition": {"Schedule": "61 * * * *"}, "cooldown_ms": 0}, "gate": {"metric": "accuracy", "margin": 0, "higher_is_better": true, "force": false, "reason": ""}}"#).unwrap();
     let err =

@@ -141,8 +141,9 @@ impl<'a> Watcher<'a> {
     /// One round: takes the lease, judges the triggers on `observed` (its `last_training_ms`
     /// and `new_labeled_rows` are filled from the stored state and `total_labels`, the labeled
     /// rows there are now), and if they fire, calls `retrain` and records what it did (an
-    /// error of `retrain` is recorded as [`Action::Failed`] with its text). The first tick for a
-    /// model starts its clock: triggers count from then.
+    /// error of `retrain` is recorded as [`Action::Failed`] with its text; the triggers that
+    /// fired still start their cooldowns, so a failing retraining is not retried in a tight
+    /// loop). The first tick for a model starts its clock: triggers count from then.
     pub fn tick<E: std::fmt::Display>(
         &self,
         mut observed: Observations,
