@@ -105,8 +105,11 @@ pub fn run(store: &Store, args: MonitorArgs, json: bool) -> CliResult<()> {
     let filter = RecordFilter { model: None, version, role };
     let dir = PredictionLog::dir_in(store, &args.model);
     let last = (args.last > 0).then_some(args.last);
+    // Each version's package is loaded (and self-tested) once; its task is kept for the labels.
+    let mut tasks = std::collections::BTreeMap::new();
     let report = monitor_log(&dir, spec, &filter, last, &options, |v| {
         let scorer = Scorer::from_registry(&registry, &format!("{}/{v}", args.model))?;
+        tasks.insert(v, scorer.package().task());
         Ok(scorer.package().clone())
     })
     .map_err(|e| match e {
@@ -126,14 +129,6 @@ pub fn run(store: &Store, args: MonitorArgs, json: bool) -> CliResult<()> {
         // Labels came back: each window's performance on them (reading the records again).
         let records = PredictionLog::read(&dir).map_err(|e| e.to_string())?.records;
         let records: Vec<_> = records.into_iter().filter(|r| filter.accepts(r)).collect();
-        let mut tasks = std::collections::BTreeMap::new();
-        for w in &report.windows {
-            if let std::collections::btree_map::Entry::Vacant(e) = tasks.entry(w.version) {
-                let scorer = Scorer::from_registry(&registry, &format!("{}/{}", args.model, w.version))
-                    .map_err(|e| e.to_string())?;
-                e.insert(scorer.package().task());
-            }
-        }
         join_performance(&mut report, &records, &labels, args.min_labels, |v| {
             tasks.get(&v).copied().unwrap_or(mlflow::models::Task::Regression)
         });

@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use clap::Args;
 use mlflow::monitor::{MonitorOptions, Trigger};
-use mlflow::registry::{Promotion, Registry, RegistryError};
-use mlflow::serve::blocks::{PromotionOutcome, Registration};
+use mlflow::registry::{Promotion, Registry};
+use mlflow::serve::blocks::{Registration, offer};
 use mlflow::serve::watch::{Retrained, Tick, WatchStore, Watcher, observe};
 use mlflow::store::Store;
 use mlflow::track::format_timestamp;
@@ -195,14 +195,7 @@ fn retrain(
     }
     let version = after.unwrap_or_default();
     let promotion = gate.clone().reason(format!("retrained by `mlflow-pipelines watch` ({command})"));
-    let outcome = match registry.promote(model, version, alias, promotion) {
-        Ok(Some(moved)) => PromotionOutcome::Promoted(moved),
-        Ok(None) => PromotionOutcome::AlreadyThere,
-        Err(refused @ RegistryError::PromotionRefused { .. }) => {
-            PromotionOutcome::Refused(refused.to_string())
-        }
-        Err(e) => return Err(e.to_string()),
-    };
+    let outcome = offer(&registry, model, version, alias, promotion).map_err(|e| e.to_string())?;
     let version = registry.version(model, version).map_err(|e| e.to_string())?;
     let run_id = version.run_id.clone();
     Ok(Retrained { run_id, registration: Registration { version, promotion: outcome } })

@@ -193,13 +193,25 @@ fn register(
         .metrics(scored.metrics.named())
         .description(description);
     let version = registry.register(model, request)?;
-    let promotion = match registry.promote(model, version.version, alias, promotion) {
-        Ok(Some(moved)) => PromotionOutcome::Promoted(moved),
-        Ok(None) => PromotionOutcome::AlreadyThere,
-        Err(refused @ RegistryError::PromotionRefused { .. }) => {
-            PromotionOutcome::Refused(refused.to_string())
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let promotion = offer(registry, model, version.version, alias, promotion)?;
     Ok(Registration { version, promotion })
+}
+
+/// Offers `version` of `model` to `alias` through `promotion`'s gate: a refusal by the gate is
+/// an outcome ([`PromotionOutcome::Refused`], with the figures), any other failure an error.
+pub fn offer(
+    registry: &Registry<'_>,
+    model: &str,
+    version: u32,
+    alias: &str,
+    promotion: Promotion,
+) -> Result<PromotionOutcome, RegistryError> {
+    match registry.promote(model, version, alias, promotion) {
+        Ok(Some(moved)) => Ok(PromotionOutcome::Promoted(moved)),
+        Ok(None) => Ok(PromotionOutcome::AlreadyThere),
+        Err(refused @ RegistryError::PromotionRefused { .. }) => {
+            Ok(PromotionOutcome::Refused(refused.to_string()))
+        }
+        Err(e) => Err(e),
+    }
 }

@@ -5,14 +5,11 @@
 //! adding nothing), a torn label segment, and `labels show` with realized and estimated
 //! performance.
 
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
-use std::time::Duration;
+use std::path::Path;
 
 use mlflow::eval;
 use mlflow::models::Task;
 use mlflow::prelude::*;
-use mlflow::serve::server::{ModelSpec, Server, ServerConfig};
 use mlflow::serve::{
     LabelStore, LogOptions, Performance, PredictionLog, PredictionRecord, RealizedMetrics, Role, TrueValue,
     performance,
@@ -21,36 +18,7 @@ use serde_json::{Value, json};
 
 use crate::http::Client;
 use crate::run::{fails, ok};
-use crate::server::copy_dir;
-use crate::v2_models;
-
-fn template() -> &'static Path {
-    static TEMPLATE: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    &TEMPLATE
-        .get_or_init(|| {
-            let dir = tempfile::tempdir().unwrap();
-            let path = dir.path().join("store");
-            v2_models::register(&Store::open(&path).unwrap());
-            (dir, path)
-        })
-        .1
-}
-
-fn fresh_store() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let to = dir.path().join("store");
-    copy_dir(template(), &to);
-    (dir, to)
-}
-
-fn serve_all(store: &Path) -> Server {
-    let mut config =
-        ServerConfig::new("127.0.0.1:0".parse().unwrap()).reload_interval(Duration::from_millis(50));
-    for (name, _) in v2_models::MODELS {
-        config = config.model(ModelSpec::new(format!("{name}@production")));
-    }
-    Server::start(Store::open(store).unwrap(), config).expect("server starts")
-}
+use crate::v2::{fresh_store, serve_all};
 
 fn post(client: &mut Client, path: &str, body: &Value) -> (u16, Value) {
     let answer = client.post(path, &body.to_string()).unwrap();

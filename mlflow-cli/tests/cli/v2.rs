@@ -31,14 +31,16 @@ fn template() -> &'static Path {
         .1
 }
 
-fn fresh_store() -> (tempfile::TempDir, PathBuf) {
+/// A copy of the template store, for one test (shared with the labels tests).
+pub(crate) fn fresh_store() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let to = dir.path().join("store");
     copy_dir(template(), &to);
     (dir, to)
 }
 
-fn serve_all(store: &Path) -> Server {
+/// A server of the three models at `production`, picking promotions up every 50 ms.
+pub(crate) fn serve_all(store: &Path) -> Server {
     let mut config =
         ServerConfig::new("127.0.0.1:0".parse().unwrap()).reload_interval(Duration::from_millis(50));
     for (name, _) in v2_models::MODELS {

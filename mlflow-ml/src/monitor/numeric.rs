@@ -2,6 +2,7 @@
 
 use super::special::{kolmogn_sf, ks_outer_prob_inside, ks_prob_outside_square};
 use super::{DriftError, DriftTest, Side, Sizes, bad, check_weights, threshold};
+use crate::features::quantile;
 
 /// The share PSI gives an empty bin (or category) on either side instead of 0, whose logarithm
 /// is infinite; the other shares are left as they are (not renormalized). Common PSI code and
@@ -84,19 +85,6 @@ impl Bins {
         }
         counts
     }
-}
-
-/// numpy's `quantile(sorted, q)` with the default linear method, on sorted finite values.
-pub(super) fn quantile(sorted: &[f64], q: f64) -> f64 {
-    let n = sorted.len();
-    let virtual_index = (n - 1) as f64 * q;
-    let previous = virtual_index.floor();
-    let gamma = virtual_index - previous;
-    let lo = (previous as usize).min(n - 1);
-    let hi = (lo + 1).min(n - 1);
-    let (a, b) = (sorted[lo], sorted[hi]);
-    let diff = b - a;
-    if gamma >= 0.5 { b - diff * (1.0 - gamma) } else { a + diff * gamma }
 }
 
 fn sorted_finite(values: &[f64], side: Side) -> Result<Vec<f64>, DriftError> {

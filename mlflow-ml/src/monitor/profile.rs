@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::numeric::{Bins, quantile};
+use super::numeric::Bins;
 use crate::data::{Column, Table};
 use crate::features::FeatureMatrix;
+use crate::features::quantile;
 
 /// The quantile levels every numeric profile records.
 pub const QUANTILE_LEVELS: [f64; 11] = [0.0, 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 1.0];

@@ -146,13 +146,7 @@ fn nan_percentile(values: &[f64], percentile: f64) -> Option<f64> {
         return None;
     }
     v.sort_by(f64::total_cmp);
-    let position = percentile / 100.0 * (v.len() - 1) as f64;
-    let lower = position.floor() as usize;
-    let upper = (lower + 1).min(v.len() - 1);
-    let fraction = position - lower as f64;
-    // numpy's `_lerp`: exact at both ends.
-    let (a, b) = (v[lower], v[upper]);
-    Some(if fraction >= 0.5 { b - (b - a) * (1.0 - fraction) } else { a + (b - a) * fraction })
+    Some(crate::features::quantile(&v, percentile / 100.0))
 }
 
 #[cfg(test)]

@@ -52,8 +52,9 @@ pub fn observe(
     now_ms: i64,
 ) -> Result<Observed, WatchError> {
     let registry = Registry::new(store)?;
-    let scorer = Scorer::from_registry(&registry, &format!("{model}@{alias}"))?;
+    // The version first, then its package: the alias may move in between.
     let version = registry.resolve(&format!("{model}@{alias}"))?.version;
+    let scorer = Scorer::from_registry(&registry, &format!("{model}/{version}"))?;
     let package = scorer.package();
     let mut notes = Vec::new();
     let log_dir = PredictionLog::dir_in(store, model);

@@ -122,13 +122,15 @@ impl Binner {
     }
 }
 
-/// Linear-interpolated quantile of sorted, non-empty values.
+/// numpy's `quantile(sorted, q)` (the default linear method) of sorted, non-empty values,
+/// interpolated as numpy's `_lerp` does, so that it is exact at both ends of each interval.
 pub(crate) fn quantile(sorted: &[f64], q: f64) -> f64 {
     let pos = q * (sorted.len() - 1) as f64;
-    let lo = pos.floor() as usize;
+    let lo = (pos.floor() as usize).min(sorted.len() - 1);
     let hi = (lo + 1).min(sorted.len() - 1);
     let frac = pos - lo as f64;
-    sorted[lo] + frac * (sorted[hi] - sorted[lo])
+    let (a, b) = (sorted[lo], sorted[hi]);
+    if frac >= 0.5 { b - (b - a) * (1.0 - frac) } else { a + (b - a) * frac }
 }
 
 /// A fitted [`Binner`]: its edges.
