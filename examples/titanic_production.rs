@@ -3,13 +3,16 @@
 //! 1. train on the first 600 passengers of `train.csv` and promote the champion to `production`;
 //! 2. serve it (KServe V1 on 127.0.0.1, every prediction logged);
 //! 3. send the Kaggle test passengers (the training population) as raw rows, which the server
-//!    featurizes with the package's transformers, then a drifted stream the client featurized:
-//!    later passengers (rows 600.. of `train.csv`) drawn mostly from older men in third class;
+//!    featurizes with the package's transformers, then a drifted stream the client featurized
+//!    (with its raw rows beside, for the skew check): later passengers (rows 600.. of
+//!    `train.csv`) drawn mostly from older men in third class; and one request of a client
+//!    with a stale schema, which the server refuses and logs as a failure;
 //! 4. send the true outcome of two thirds of the drifted passengers as delayed labels
 //!    (`POST /v1/models/titanic:feedback`);
 //! 5. monitor both windows against the package's reference profile: the drifted one drifts, its
-//!    realized accuracy is measured on the labels, and replaying the package's transformers on
-//!    the raw rows shows that the served features are the package's own (no skew);
+//!    realized accuracy is measured on the labels, the log's failures give the error rate, and
+//!    replaying the package's transformers on the logged raw rows shows that the served features
+//!    are the package's own (no skew);
 //! 6. judge the retraining triggers, retrain on the first 600 passengers plus the labeled ones,
 //!    gate the new version against production and promote it;
 //! 7. watch the server pick up the new version without a restart.
@@ -38,7 +41,9 @@ use mlflow::eval::Metric;
 use mlflow::monitor::{FeatureDriftFigure, Observations, Trigger};
 use mlflow::prelude::*;
 use mlflow::registry::{Promotion, Registry};
-use mlflow::serve::monitoring::{MonitorOptions, WindowReport, monitor_window, replay_skew};
+use mlflow::serve::monitoring::{
+    MonitorOptions, RecordFilter, WindowReport, WindowSpec, monitor_log, monitor_window, replay_logged_skew,
+};
 use mlflow::serve::server::{ModelSpec, Server, ServerConfig};
 use mlflow::serve::watch::{Action, Retrained, Tick, Watcher};
 use mlflow::serve::{
@@ -60,8 +65,10 @@ pub struct Summary {
     pub drifted_features: Vec<String>,
     /// The share of drifted features in the test passengers' window and in the drifted one.
     pub drift_share: (f64, f64),
-    /// Drifted rows whose served features differ from the package's own (skew).
-    pub skewed_rows: usize,
+    /// Served rows whose features differ from the package's own (skew), of the rows compared.
+    pub skewed_rows: (usize, usize),
+    /// Failed requests logged against the first version.
+    pub errors: u64,
     /// Realized accuracy on the labeled drifted passengers.
     pub accuracy: Option<f64>,
     /// Whether the triggers fired, and which.
@@ -133,12 +140,23 @@ pub fn run(dir: &Path, out: &mut dyn Write) -> Result<Summary, Box<dyn std::erro
     // transformers. The drifted stream comes featurized by the client.
     let test_table =
         mlflow::data::parse_csv(lines(test_header, &test_rows).as_bytes(), "test", &CsvOptions::default())?;
-    send(&mut client, &raw_objects(&test_table), true, "test")?;
+    send(&mut client, &raw_objects(&test_table), None, "test")?;
     let drifted = drifted_stream(header, &rows[FIRST_ROWS..]);
     let drifted_features = features(&package, header, &drifted)?;
     let featurized: Vec<serde_json::Value> = drifted_features.iter().map(|row| json!(row)).collect();
-    let ids = send(&mut client, &featurized, false, "drift")?;
-    writeln!(out, "3. sent {} test passengers, then {} drifted ones", test_rows.len(), drifted.len())?;
+    let drifted_raw =
+        mlflow::data::parse_csv(lines(header, &drifted).as_bytes(), "drifted", &CsvOptions::default())?;
+    let ids = send(&mut client, &featurized, Some(&raw_objects(&drifted_raw)), "drift")?;
+    // A client still on an older feature list: refused, and logged as a failure.
+    let stale =
+        client.post("/v1/models/titanic:predict", &json!({ "instances": [[3.0, 1.0]] }).to_string())?;
+    writeln!(
+        out,
+        "3. sent {} test passengers, then {} drifted ones; a stale client got {}",
+        test_rows.len(),
+        drifted.len(),
+        stale.status
+    )?;
 
     // 4. Delayed labels for two thirds of the drifted passengers.
     let survived = column(header, "Survived");
@@ -171,9 +189,19 @@ pub fn run(dir: &Path, out: &mut dyn Write) -> Result<Summary, Box<dyn std::erro
         share(&drift_report),
         drifted_columns.join(", ")
     )?;
-    // Skew by replay: the package's transformers on the raw rows give what was served.
-    let raw = mlflow::data::parse_csv(lines(header, &drifted).as_bytes(), "drifted", &CsvOptions::default())?;
-    let skew = replay_skew(&package, &raw, &drift_window)?;
+    // Health from the whole log: requests answered and failed.
+    let log_dir = PredictionLog::dir_in(&store, "titanic");
+    let version = RecordFilter { version: Some(first_version), ..RecordFilter::default() };
+    let whole = monitor_log(&log_dir, WindowSpec::All, &version, None, &options, |_| Ok(package.clone()))?;
+    let errors = whole.windows[0].errors.unwrap_or(0);
+    writeln!(
+        out,
+        "   health: {} requests answered, {errors} failed (error rate {:.2}%)",
+        whole.windows[0].requests,
+        whole.windows[0].health.error_rate.unwrap_or(0.0) * 100.0
+    )?;
+    // Skew by replay: the package's transformers on the logged raw rows give what was served.
+    let skew = replay_logged_skew(&package, &log_dir, &version)?;
     writeln!(
         out,
         "   skew: {} of {} served rows differ from the package's own features",
@@ -266,7 +294,8 @@ pub fn run(dir: &Path, out: &mut dyn Write) -> Result<Summary, Box<dyn std::erro
         first_version,
         drifted_features: drifted_columns,
         drift_share: (share(&test_report), share(&drift_report)),
-        skewed_rows: skew.skewed_rows,
+        skewed_rows: (skew.skewed_rows, skew.rows),
+        errors,
         accuracy,
         fired_by,
         action,
@@ -374,18 +403,23 @@ fn raw_objects(table: &mlflow::data::Table) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// Sends `rows` (feature lists, or raw-row objects with `raw`) in requests of 25, with request
-/// ids `<prefix>-<n>`; returns each row's request id and row within it.
+/// Sends `rows` (raw-row objects, or feature lists with `raw_beside`: the raw rows they were
+/// computed from) in requests of 25, with request ids `{prefix}-{n}`; returns each row's
+/// (request id, row).
 fn send(
     client: &mut http::Client,
     rows: &[serde_json::Value],
-    raw: bool,
+    raw_beside: Option<&[serde_json::Value]>,
     prefix: &str,
 ) -> Result<Vec<(String, usize)>, Box<dyn std::error::Error>> {
     let mut ids = Vec::new();
     for (n, chunk) in rows.chunks(25).enumerate() {
         let request_id = format!("{prefix}-{n}");
-        let body = json!({ "raw": raw, "instances": chunk }).to_string();
+        let body = match raw_beside {
+            None => json!({ "raw": true, "instances": chunk }),
+            Some(raw) => json!({ "instances": chunk, "raw_instances": &raw[n * 25..n * 25 + chunk.len()] }),
+        }
+        .to_string();
         let headers = [("x-request-id", request_id.as_str()), ("content-type", "application/json")];
         let answer = client.send("POST", "/v1/models/titanic:predict", &headers, body.as_bytes())?;
         if answer.status != 200 {

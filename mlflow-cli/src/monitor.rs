@@ -5,7 +5,8 @@
 //! ```text
 //! mlflow-pipelines monitor NAME [--version V | --alias A] [--role champion|challenger|shadow]
 //!     [--window all|N|last:N|30m|1h|1d] [--last K] [--preset evidently|tfdv] [--drift-share X]
-//!     [--alert-share X] [--alert-feature NAME]... [--alert-output] [--alert-p99-ms MS] [--json]
+//!     [--alert-share X] [--alert-feature NAME]... [--alert-output] [--alert-p99-ms MS]
+//!     [--alert-error-rate X] [--skew] [--json]
 //! ```
 //! Exit codes: 0 no alert, 1 an error (no store, model, log or profile), 2 bad arguments (clap),
 //! 3 an alert fired.
@@ -15,7 +16,7 @@ use std::io::Write;
 use clap::Args;
 use mlflow::monitor::{
     AlertRules, ColumnReport, DriftTest, MonitorError, MonitorOptions, MonitorReport, Preset, RecordFilter,
-    WindowReport, WindowSpec, join_performance, monitor_log,
+    SkewReport, WindowReport, WindowSpec, join_performance, monitor_log, replay_logged_skew,
 };
 use mlflow::registry::Registry;
 use mlflow::serve::{LabelStore, PredictionLog, Role, Scorer};
@@ -66,9 +67,17 @@ pub struct MonitorArgs {
     /// Alert when the p99 latency of the model is above MS milliseconds.
     #[arg(long, value_name = "MS")]
     alert_p99_ms: Option<f64>,
+    /// Alert when more than this share of the requests failed (0.01: 1 in 100).
+    #[arg(long, value_name = "X")]
+    alert_error_rate: Option<f64>,
     /// Labels a window needs for realized performance (fewer: estimated from the probabilities).
     #[arg(long, value_name = "N", default_value_t = 50)]
     min_labels: usize,
+    /// Also replay each version's packaged transformers on the raw rows the log holds and
+    /// compare them with the features served (training-serving skew); skew exits with 3 as an
+    /// alert does.
+    #[arg(long)]
+    skew: bool,
     /// Also write the monitoring report (drift and performance over time) as a self-contained
     /// HTML page.
     #[arg(long, value_name = "FILE")]
@@ -86,6 +95,7 @@ pub fn run(store: &Store, args: MonitorArgs, json: bool) -> CliResult<()> {
         features: args.alert_features.clone(),
         output: args.alert_output,
         p99_latency_ms: args.alert_p99_ms,
+        error_rate: args.alert_error_rate,
     };
     let registry = Registry::new(store).map_err(|e| e.to_string())?;
     // The model must be registered (a clear error for a typo before the log is read).
@@ -127,8 +137,13 @@ pub fn run(store: &Store, args: MonitorArgs, json: bool) -> CliResult<()> {
     let labels = LabelStore::read(LabelStore::dir_in(store, &args.model)).map_err(|e| e.to_string())?;
     if !labels.is_empty() {
         // Labels came back: each window's performance on them (reading the records again).
-        let records = PredictionLog::read(&dir).map_err(|e| e.to_string())?.records;
-        let records: Vec<_> = records.into_iter().filter(|r| filter.accepts(r)).collect();
+        let mut records = Vec::new();
+        for record in PredictionLog::records(&dir).map_err(|e| e.to_string())? {
+            let record = record.map_err(|e| e.to_string())?;
+            if filter.accepts(&record) {
+                records.push(record);
+            }
+        }
         join_performance(&mut report, &records, &labels, args.min_labels, |v| {
             tasks.get(&v).copied().unwrap_or(mlflow::models::Task::Regression)
         });
@@ -141,7 +156,18 @@ pub fn run(store: &Store, args: MonitorArgs, json: bool) -> CliResult<()> {
             println!("wrote {}", path.display());
         }
     }
+    let mut skews = std::collections::BTreeMap::new();
+    if args.skew {
+        for v in report.windows.iter().map(|w| w.version).collect::<std::collections::BTreeSet<_>>() {
+            let scorer = Scorer::from_registry(&registry, &format!("{}/{v}", args.model))
+                .map_err(|e| e.to_string())?;
+            let filter = RecordFilter { version: Some(v), ..filter.clone() };
+            let skew = replay_logged_skew(scorer.package(), &dir, &filter).map_err(|e| e.to_string())?;
+            skews.insert(v, skew);
+        }
+    }
     let alerts = report.alerts(&rules);
+    let skewed = skews.values().any(SkewReport::skewed);
     if json {
         let alerts: Vec<serde_json::Value> = alerts
             .iter()
@@ -153,20 +179,31 @@ pub fn run(store: &Store, args: MonitorArgs, json: bool) -> CliResult<()> {
                 })
             })
             .collect();
-        let out = serde_json::json!({ "report": report, "alerts": alerts });
+        let mut out = serde_json::json!({ "report": report, "alerts": alerts });
+        if args.skew {
+            out["skew"] = serde_json::json!(skews);
+        }
         println!("{}", serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?);
     } else {
         print_report(&report, &alerts);
+        for (v, skew) in &skews {
+            print_skew(*v, skew);
+        }
     }
-    if alerts.is_empty() {
+    if alerts.is_empty() && !skewed {
         return Ok(());
     }
     let _ = std::io::stdout().flush();
-    eprintln!(
-        "mlflow-pipelines: {} alert{} fired (exit code {ALERT_EXIT})",
-        alerts.len(),
-        if alerts.len() == 1 { "" } else { "s" }
-    );
+    if !alerts.is_empty() {
+        eprintln!(
+            "mlflow-pipelines: {} alert{} fired (exit code {ALERT_EXIT})",
+            alerts.len(),
+            if alerts.len() == 1 { "" } else { "s" }
+        );
+    }
+    if skewed {
+        eprintln!("mlflow-pipelines: served features differ from the package's own (exit code {ALERT_EXIT})");
+    }
     std::process::exit(ALERT_EXIT);
 }
 
@@ -177,11 +214,12 @@ fn parse_window(text: &str) -> Result<WindowSpec, String> {
 fn print_report(report: &MonitorReport, alerts: &[(usize, mlflow::monitor::Alert)]) {
     let s = &report.scan;
     println!(
-        "{} records read from {} segment{}, {} matched{}{}",
+        "{} records read from {} segment{}, {} matched, {} failed requests{}{}",
         s.records,
         s.segments,
         if s.segments == 1 { "" } else { "s" },
         s.matched,
+        s.failures,
         if s.torn > 0 { format!(", {} torn frames skipped", s.torn) } else { String::new() },
         if s.late > 0 { format!(", {} late records of dropped windows", s.late) } else { String::new() },
     );
@@ -197,7 +235,7 @@ fn print_report(report: &MonitorReport, alerts: &[(usize, mlflow::monitor::Alert
 fn print_window(w: &WindowReport) {
     let b = &w.window;
     println!(
-        "{} version {} ({}), window {} {} .. {}{}: {} rows, {} requests",
+        "{} version {} ({}), window {} {} .. {}{}: {} rows, {} requests, {} failed ({} timed out)",
         w.model,
         w.version,
         w.role,
@@ -206,7 +244,9 @@ fn print_window(w: &WindowReport) {
         format_timestamp(b.end_ms),
         if b.complete { "" } else { " (partial)" },
         w.rows,
-        w.requests
+        w.requests,
+        w.errors.unwrap_or(0),
+        w.timeouts.unwrap_or(0)
     );
     let mut rows =
         vec![["column", "test", "statistic", "p-value", "drifted", "nulls"].map(String::from).to_vec()];
@@ -227,8 +267,9 @@ fn print_window(w: &WindowReport) {
     let h = &w.health;
     let ms = |v: Option<f64>| v.map(|v| format!("{v:.2} ms")).unwrap_or_else(|| "-".into());
     println!(
-        "health: {} requests/s, {} rows/request, latency p50 {}, p95 {}, p99 {}, max {}",
+        "health: {} requests/s, error rate {}, {} rows/request, latency p50 {}, p95 {}, p99 {}, max {}",
         h.requests_per_second.map(|v| format!("{v:.2}")).unwrap_or_else(|| "-".into()),
+        h.error_rate.map(|v| format!("{:.2}%", v * 100.0)).unwrap_or_else(|| "-".into()),
         h.rows_per_request.map(|v| format!("{v:.2}")).unwrap_or_else(|| "-".into()),
         ms(h.latency_p50_ms),
         ms(h.latency_p95_ms),
@@ -246,6 +287,32 @@ fn print_window(w: &WindowReport) {
     }
     for note in &w.notes {
         println!("note: {note}");
+    }
+}
+
+fn print_skew(version: u32, skew: &SkewReport) {
+    println!();
+    println!(
+        "skew of version {version}: {} of {} served rows differ from the package's own features ({} rows without raw rows{})",
+        skew.skewed_rows,
+        skew.rows,
+        skew.rows_without_raw,
+        match &skew.refusal {
+            Some(refusal) => format!(", {} refused: {refusal}", skew.refused_rows),
+            None => String::new(),
+        }
+    );
+    for f in skew.features.iter().filter(|f| f.mismatched_rows > 0) {
+        let example = f
+            .example
+            .map(|(row, served, replayed)| {
+                format!(" (row {row}: served {served}, the package makes {replayed})")
+            })
+            .unwrap_or_default();
+        println!(
+            "SKEW: `{}` differs in {} rows, by up to {}{example}",
+            f.name, f.mismatched_rows, f.max_abs_diff
+        );
     }
 }
 

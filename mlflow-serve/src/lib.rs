@@ -71,8 +71,8 @@ pub use package::{
     PROFILELESS_FORMAT_VERSION, Signature,
 };
 pub use predlog::{
-    Durability, LOG_FORMAT_VERSION, LogContents, LogOptions, LogReader, LogRecord, PredictionLog,
-    PredictionRecord, PredictionRecordRef, Role,
+    Durability, LOG_FORMAT_VERSION, LogContents, LogEntries, LogEntry, LogOptions, LogReader, LogRecord,
+    PredictionLog, PredictionRecord, PredictionRecordRef, RawRows, RawRowsRef, RequestFailure, Role,
 };
 pub use scorer::{Prediction, Scorer};
 pub use traffic::{ChallengerMode, Route, TrafficPlan};

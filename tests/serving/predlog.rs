@@ -10,7 +10,10 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use mlflow::serve::{Durability, LogOptions, LogReader, PredictionLog, PredictionRecord, Role, ServeError};
+use mlflow::serve::{
+    Durability, LogEntry, LogOptions, LogReader, PredictionLog, PredictionRecord, RawRowsRef, RequestFailure,
+    Role, ServeError,
+};
 
 /// The folder of the log written by [`child_appends_until_killed`].
 const DIR_VAR: &str = "MLFLOW_TEST_PREDICTION_LOG";
@@ -56,7 +59,9 @@ fn file_name(path: &Path) -> &str {
 }
 
 /// A segment's header: magic and format version.
-pub(crate) const HEADER: &[u8; 14] = b"MLFLOWLOG\0\x01\0\0\0";
+pub(crate) const HEADER: &[u8; 14] = b"MLFLOWLOG\0\x02\0\0\0";
+/// The header of a segment of format 1, whose payloads are predictions without a kind byte.
+const HEADER_V1: &[u8; 14] = b"MLFLOWLOG\0\x01\0\0\0";
 
 /// CRC-32 (IEEE, as zlib's), bit by bit: the documented checksum, computed independently.
 fn crc32(bytes: &[u8]) -> u32 {
@@ -77,9 +82,10 @@ pub(crate) fn frame(payload: &[u8]) -> Vec<u8> {
     [&len[..], &checksum.to_le_bytes(), payload].concat()
 }
 
-/// The frame of one record: its payload is the record's bincode encoding.
+/// The frame of one record: its payload is the kind byte of a prediction (0), then the record's
+/// bincode encoding.
 fn record_frame(record: &PredictionRecord) -> Vec<u8> {
-    frame(&mlflow::codec::encode(record).unwrap())
+    frame(&[&[0u8][..], &mlflow::codec::encode(record).unwrap()].concat())
 }
 
 #[test]
@@ -405,7 +411,7 @@ fn a_newer_format_version_is_refused_naming_the_file() {
     drop(log);
     let newer = dir.path().join("predictions-000002.mlog");
     let mut header = HEADER.to_vec();
-    header[10] = 2;
+    header[10] = 3;
     fs::write(&newer, [&header[..], &[1, 2, 3]].concat()).unwrap();
     for err in [
         PredictionLog::read(dir.path()).unwrap_err(),
@@ -413,7 +419,7 @@ fn a_newer_format_version_is_refused_naming_the_file() {
     ] {
         assert_names(&err, &newer);
         let message = err.to_string();
-        assert!(message.contains("format version 2") && message.contains("version 1"), "{message}");
+        assert!(message.contains("format version 3") && message.contains("versions 1 to 2"), "{message}");
         assert!(message.contains("newer mlflow") && message.contains("move it out"), "{message}");
     }
     assert_eq!(fs::read(&newer).unwrap(), [&header[..], &[1, 2, 3]].concat(), "left untouched");
@@ -429,6 +435,61 @@ fn a_newer_format_version_is_refused_naming_the_file() {
     let err = PredictionLog::read(dir.path()).unwrap_err();
     assert_names(&err, &newer);
     assert!(err.to_string().contains("not a prediction log segment"), "{err}");
+}
+
+#[test]
+fn a_format_1_segment_is_read_and_appending_continues_in_a_new_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("predictions-000001.mlog");
+    let untagged = |r: &PredictionRecord| frame(&mlflow::codec::encode(r).unwrap());
+    let written = [&HEADER_V1[..], &untagged(&record("old", 0)), &untagged(&record("old", 1))].concat();
+    fs::write(&old, &written).unwrap();
+    let log = PredictionLog::open(dir.path(), LogOptions::default()).unwrap();
+    let failure = RequestFailure {
+        request_id: "bad".into(),
+        time_ms: 9,
+        model: "titanic".into(),
+        version: 3,
+        status: 400,
+        code: "feature_count".into(),
+        latency_us: 70,
+    };
+    log.append(&request("new", 1)).unwrap();
+    log.append(std::slice::from_ref(&failure)).unwrap();
+    assert_eq!(fs::read(&old).unwrap(), written, "a format 1 segment is never appended to");
+    let contents = PredictionLog::read(dir.path()).unwrap();
+    assert_eq!(contents.records, [record("old", 0), record("old", 1), record("new", 0)]);
+    assert_eq!((contents.failures, contents.torn, contents.segments), (vec![failure.clone()], 0, 2));
+    // The fast path of predictions skips the failure without counting it as torn.
+    let mut reader = PredictionLog::records(dir.path()).unwrap();
+    assert_eq!(reader.by_ref().count(), 3);
+    assert_eq!(reader.torn(), 0);
+    let entries = PredictionLog::entries(dir.path()).unwrap().collect::<Result<Vec<_>, _>>().unwrap();
+    assert_eq!(entries.last(), Some(&LogEntry::Failure(failure)));
+}
+
+#[test]
+fn raw_rows_and_failures_round_trip_beside_predictions() {
+    use mlflow::data::{Column, Table};
+    let dir = tempfile::tempdir().unwrap();
+    let log = PredictionLog::open(dir.path(), LogOptions::default()).unwrap();
+    let table = Table::new(vec![
+        ("Sex".into(), Column::Str(vec![Some("female".into()), None])),
+        ("Age".into(), Column::Float(vec![Some(29.0), Some(f64::NAN)])),
+    ])
+    .unwrap();
+    let raw = RawRowsRef { request_id: "req-1", time_ms: 4, model: "titanic", table: &table };
+    log.append(&[raw]).unwrap();
+    log.append(&request("req-1", 2)).unwrap();
+    let contents = PredictionLog::read(dir.path()).unwrap();
+    assert_eq!(contents.records.len(), 2);
+    assert_eq!(contents.raw.len(), 1);
+    let back = &contents.raw[0];
+    assert_eq!((back.request_id.as_str(), back.time_ms, back.model.as_str()), ("req-1", 4, "titanic"));
+    assert_eq!(back.table.rows(), 2);
+    assert_eq!(back.table.column("Sex"), table.column("Sex"));
+    let Some(Column::Float(ages)) = back.table.column("Age") else { panic!("{back:?}") };
+    assert!(ages[1].is_some_and(f64::is_nan), "a NaN keeps its bits in the binary log");
 }
 
 #[test]

@@ -22,7 +22,10 @@ fn the_titanic_loop_detects_drift_retrains_promotes_and_the_server_swaps() {
     for feature in ["Pclass", "Sex", "Age"] {
         assert!(summary.drifted_features.iter().any(|f| f == feature), "{feature} drifted\n{text}");
     }
-    assert_eq!(summary.skewed_rows, 0, "the client featurized with the package's transformers\n{text}");
+    // Every served row was replayed from its logged raw row: the 418 test passengers the server
+    // featurized and the 168 drifted ones the client did, with the package's transformers.
+    assert_eq!(summary.skewed_rows, (0, 418 + 168), "{text}");
+    assert_eq!(summary.errors, 1, "the stale client's request is logged as a failure\n{text}");
     // Realized performance on the labels that came back.
     let accuracy = summary.accuracy.expect("enough labels for realized metrics");
     assert!((0.5..=1.0).contains(&accuracy), "{text}");

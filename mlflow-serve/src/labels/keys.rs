@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::ServeError;
 use crate::predlog::folder::segments;
-use crate::predlog::frame::{Frame, SegmentReader, decode_record};
+use crate::predlog::frame::{Decoded, Frame, SegmentReader, decode_record};
 
 /// The `(request_id, row)` of the predictions in a prediction log, kept as 64-bit hashes (10 to
 /// 20 bytes of memory per logged row, for the segments on the disk only: those a rotation
@@ -77,7 +77,7 @@ impl PredictionKeys {
                 let start = reader.offset();
                 match reader.next_frame(&mut payload)? {
                     Frame::Whole => {
-                        if let Some(record) = decode_record(&payload) {
+                        if let Decoded::Entry(record) = decode_record(reader.format(), &payload) {
                             keys.insert(key(&record.request_id, record.row));
                         }
                     }

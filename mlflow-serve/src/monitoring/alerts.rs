@@ -22,6 +22,9 @@ pub struct AlertRules {
     pub output: bool,
     /// Alert when the 99th percentile of the model's latency exceeds this many milliseconds.
     pub p99_latency_ms: Option<f64>,
+    /// Alert when the share of failed requests exceeds this (0.01: more than 1 in 100).
+    #[serde(default)]
+    pub error_rate: Option<f64>,
 }
 
 impl Default for AlertRules {
@@ -31,6 +34,7 @@ impl Default for AlertRules {
             features: Vec::new(),
             output: false,
             p99_latency_ms: None,
+            error_rate: None,
         }
     }
 }
@@ -67,6 +71,15 @@ pub enum Alert {
         /// The limit.
         limit_ms: f64,
     },
+    /// Too many requests failed.
+    ErrorRate {
+        /// Failed requests / all requests of the window.
+        rate: f64,
+        /// Failed requests.
+        errors: u64,
+        /// The limit.
+        limit: f64,
+    },
     /// A watched feature is not in the model's signature.
     UnknownFeature {
         /// The name given.
@@ -94,6 +107,14 @@ impl std::fmt::Display for Alert {
             Alert::Latency { p99_ms, limit_ms } => {
                 write!(f, "p99 latency {p99_ms:.2} ms is above {limit_ms} ms")
             }
+            Alert::ErrorRate { rate, errors, limit } => {
+                write!(
+                    f,
+                    "{errors} requests failed: error rate {:.2}% is above {:.2}%",
+                    rate * 100.0,
+                    limit * 100.0
+                )
+            }
             Alert::UnknownFeature { feature } => {
                 write!(
                     f,
@@ -114,7 +135,7 @@ impl WindowReport {
     /// #     window: WindowBounds { index: 0, start_ms: 0, end_ms: 0, complete: true }, rows: 1, requests: 1, malformed: 0,
     /// #     features: vec![], output: None, dataset: None, predicted_labels: Default::default(),
     /// #     health: Health { requests_per_second: None, rows_per_request: Some(1.0), latency_p50_ms: Some(2.0),
-    /// #         latency_p95_ms: Some(2.0), latency_p99_ms: Some(80.0), latency_max_ms: Some(80.0) },
+    /// #         latency_p95_ms: Some(2.0), latency_p99_ms: Some(80.0), latency_max_ms: Some(80.0), error_rate: Some(0.0) },
     /// #     errors: None, timeouts: None, performance: None, performance_estimated: false, labeled: None, notes: vec![] };
     /// let rules = AlertRules { p99_latency_ms: Some(50.0), ..AlertRules::default() };
     /// let alerts = report.alerts(&rules);
@@ -149,6 +170,11 @@ impl WindowReport {
             && p99_ms > limit_ms
         {
             alerts.push(Alert::Latency { p99_ms, limit_ms });
+        }
+        if let (Some(limit), Some(rate)) = (rules.error_rate, self.health.error_rate)
+            && rate > limit
+        {
+            alerts.push(Alert::ErrorRate { rate, errors: self.errors.unwrap_or(0), limit });
         }
         alerts
     }

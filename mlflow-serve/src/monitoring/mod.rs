@@ -14,8 +14,9 @@
 //!   counts.
 //! - [`WindowReport::alerts`] checks [`AlertRules`].
 //! - [`monitor_log`] does it all for a log and the packages of its versions.
-//! - [`replay_skew`] replays the package's transformers on the raw rows a client featurized and
-//!   compares them with the features it was served: skew row by row.
+//! - [`replay_logged_skew`] replays the package's transformers on the raw rows the log holds
+//!   and compares them with the features served: skew row by row ([`replay_skew`] for raw rows
+//!   from elsewhere).
 //!
 //! The log holds answered predictions only: errors and timeouts are the server's `/metrics`
 //! counters, and [`WindowReport::errors`] is `None`. Model performance comes from delayed
@@ -44,7 +45,7 @@ use std::path::{Path, PathBuf};
 pub use alerts::{Alert, AlertRules};
 pub use performance::join_performance;
 pub use report::{ColumnReport, Health, MonitorOptions, WindowReport, monitor_window};
-pub use skew::{FeatureSkew, SkewReport, replay_skew};
+pub use skew::{FeatureSkew, SkewReport, replay_logged_skew, replay_skew};
 pub use stats::WindowStats;
 pub use window::{RecordFilter, ScanSummary, WindowBounds, WindowSpec, Windower, scan_windows};
 
@@ -190,7 +191,14 @@ pub fn monitor_log(
             std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::btree_map::Entry::Vacant(e) => e.insert(package_of(w.version())?),
         };
-        windows.push(w.report(package, options)?);
+        let mut report = w.report(package, options)?;
+        if scan.untagged_segments > 0 {
+            report.notes.push(format!(
+                "{} log segments are of format 1, written before failed requests were logged: errors there are not counted",
+                scan.untagged_segments
+            ));
+        }
+        windows.push(report);
     }
     Ok(MonitorReport { window: spec, options: *options, scan, windows })
 }

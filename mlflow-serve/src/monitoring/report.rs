@@ -77,6 +77,10 @@ pub struct Health {
     pub latency_p99_ms: Option<f64>,
     /// Largest.
     pub latency_max_ms: Option<f64>,
+    /// Failed requests / all requests (answered and failed) of the window (`None` when it has
+    /// neither).
+    #[serde(default)]
+    pub error_rate: Option<f64>,
 }
 
 /// The report of one window of one (version, role): see [`monitor_window`].
@@ -106,12 +110,13 @@ pub struct WindowReport {
     pub predicted_labels: BTreeMap<u32, u64>,
     /// Rate, rows per request and latency percentiles.
     pub health: Health,
-    /// Failed requests. Always `None` here: the prediction log records answered requests only.
-    /// The server counts failures in its `/metrics` counters (`mlflow_request_errors_total` by
-    /// model and status code, `mlflow_shadow_errors_total`), cumulative since it started, not
-    /// per window: scrape them (Prometheus) for an error rate.
+    /// Failed requests (refused or not answered), from the log's failure entries; counted in
+    /// the champion's windows (a request can fail before it is routed), so `Some(0)` for a
+    /// challenger or shadow. `None` when the report was not built from a log
+    /// ([`monitor_window`]). Segments of format 1 hold no failures: see
+    /// [`ScanSummary::untagged_segments`](super::ScanSummary::untagged_segments).
     pub errors: Option<u64>,
-    /// Timed-out requests: `None`, as [`WindowReport::errors`].
+    /// Of [`WindowReport::errors`], the requests whose body timed out (HTTP 408).
     pub timeouts: Option<u64>,
     /// Model performance on the window's delayed labels (accuracy, log loss, ...) by metric
     /// name, realized or estimated ([`join_performance`](super::join_performance)); `None`
@@ -175,7 +180,10 @@ pub fn monitor_window(
         stats.add(r);
     }
     stats.close(WindowSpec::All, i64::MAX);
-    stats.report(package, options)
+    let mut report = stats.report(package, options)?;
+    // Records alone say nothing of the requests that failed.
+    (report.errors, report.timeouts, report.health.error_rate) = (None, None, None);
+    Ok(report)
 }
 
 impl WindowStats {
@@ -199,6 +207,14 @@ impl WindowStats {
                 signature: names.join(", "),
             });
         }
+        let mut notes = Vec::new();
+        if self.rows() == 0 {
+            notes.push(format!(
+                "{} requests failed and none was answered in this window: there are no predictions to compare",
+                self.errors()
+            ));
+            return Ok(self.window_report(Vec::new(), None, None, notes));
+        }
         if self.inputs().len() != names.len() {
             return Err(MonitorError::LogMismatch {
                 version: self.version(),
@@ -206,7 +222,6 @@ impl WindowStats {
                 signature: names.len(),
             });
         }
-        let mut notes = Vec::new();
         let features: Vec<ColumnReport> = profile
             .features
             .iter()
@@ -252,10 +267,18 @@ impl WindowStats {
                 names.len()
             ));
         }
-        notes.push(
-            "errors and timeouts are not in the prediction log (it records answered requests): the server counts them in /metrics (mlflow_request_errors_total)".into(),
-        );
-        Ok(WindowReport {
+        Ok(self.window_report(features, output, dataset, notes))
+    }
+
+    /// The window's counts and health, with the drift given.
+    fn window_report(
+        &self,
+        features: Vec<ColumnReport>,
+        output: Option<ColumnReport>,
+        dataset: Option<DatasetDrift>,
+        notes: Vec<String>,
+    ) -> WindowReport {
+        WindowReport {
             model: self.model().to_owned(),
             version: self.version(),
             role: self.role(),
@@ -268,13 +291,13 @@ impl WindowStats {
             dataset,
             predicted_labels: self.labels().clone(),
             health: self.health(),
-            errors: None,
-            timeouts: None,
+            errors: Some(self.errors()),
+            timeouts: Some(self.timeouts()),
             performance: None,
             performance_estimated: false,
             labeled: None,
             notes,
-        })
+        }
     }
 
     fn health(&self) -> Health {
@@ -289,6 +312,10 @@ impl WindowStats {
             latency_p95_ms: pct(0.95),
             latency_p99_ms: pct(0.99),
             latency_max_ms: latencies.last().map(|&us| us as f64 / 1000.0),
+            error_rate: match self.requests() + self.errors() {
+                0 => None,
+                all => Some(self.errors() as f64 / all as f64),
+            },
         }
     }
 }

@@ -1,11 +1,11 @@
 //! A window's accumulated counts: value counts per input and of the output, predicted labels,
-//! rows, requests and latencies.
+//! rows, requests, latencies, and the requests that failed.
 
 use std::collections::BTreeMap;
 
 use super::tally::Tally;
 use super::window::{WindowBounds, WindowSpec};
-use crate::{PredictionRecord, Role};
+use crate::{PredictionRecord, RequestFailure, Role};
 
 /// One window of one (version, role): what its records add up to, built by
 /// [`scan_windows`](super::scan_windows) or [`Windower`](super::Windower) and turned into a
@@ -35,6 +35,12 @@ pub struct WindowStats {
     labels: BTreeMap<u32, u64>,
     /// Per request (its row 0): the model's latency.
     latencies_us: Vec<u64>,
+    /// Failed requests, and how many of them timed out.
+    errors: u64,
+    timeouts: u64,
+    /// Whether `inputs` has the number of inputs of the window's records yet (a window opened
+    /// by a failed request learns it from its first record).
+    shaped: bool,
     first_ms: i64,
     last_ms: i64,
     /// The time the window covers, for the request rate (set by `close`).
@@ -45,31 +51,78 @@ impl WindowStats {
     /// An empty window for records like `first` (its model, version, role and number of
     /// inputs), at `index` under `spec`.
     pub fn new(first: &PredictionRecord, spec: WindowSpec, index: i64) -> WindowStats {
+        let mut window =
+            WindowStats::empty(&first.model, first.version, first.role, first.time_ms, spec, index);
+        window.inputs = vec![Tally::default(); first.inputs.len()];
+        window.shaped = true;
+        window
+    }
+
+    /// An empty window opened by a failed request (of the champion it was counted against).
+    pub(crate) fn opened_by(failure: &RequestFailure, spec: WindowSpec, index: i64) -> WindowStats {
+        WindowStats::empty(&failure.model, failure.version, Role::Champion, failure.time_ms, spec, index)
+    }
+
+    fn empty(
+        model: &str,
+        version: u32,
+        role: Role,
+        time_ms: i64,
+        spec: WindowSpec,
+        index: i64,
+    ) -> WindowStats {
         let (start_ms, end_ms) = match spec {
             WindowSpec::Time(ms) => (index.saturating_mul(ms), index.saturating_mul(ms).saturating_add(ms)),
-            _ => (first.time_ms, first.time_ms),
+            _ => (time_ms, time_ms),
         };
         WindowStats {
-            model: first.model.clone(),
-            version: first.version,
-            role: first.role,
+            model: model.to_owned(),
+            version,
+            role,
             bounds: WindowBounds { index, start_ms, end_ms, complete: true },
             rows: 0,
             requests: 0,
             malformed: 0,
-            inputs: vec![Tally::default(); first.inputs.len()],
+            inputs: Vec::new(),
             output: Tally::default(),
             labels: BTreeMap::new(),
             latencies_us: Vec::new(),
+            errors: 0,
+            timeouts: 0,
+            shaped: false,
             first_ms: i64::MAX,
             last_ms: i64::MIN,
             span_ms: 0,
         }
     }
 
+    /// Counts one failed request (of this window's model and version).
+    ///
+    /// ```
+    /// use mlflow_serve::{PredictionRecord, RequestFailure, Role};
+    /// use mlflow_serve::monitoring::{WindowSpec, WindowStats};
+    /// let r = PredictionRecord { request_id: "r".into(), row: 0, time_ms: 5, model: "m".into(), version: 1,
+    ///     role: Role::Champion, inputs: vec![1.0], label: 1, probability: 0.7, latency_us: 250 };
+    /// let mut w = WindowStats::new(&r, WindowSpec::All, 0);
+    /// w.add(&r);
+    /// w.add_failure(&RequestFailure { request_id: "f".into(), time_ms: 6, model: "m".into(), version: 1,
+    ///     status: 408, code: "request_timeout".into(), latency_us: 9 });
+    /// assert_eq!((w.requests(), w.errors(), w.timeouts()), (1, 1, 1));
+    /// ```
+    pub fn add_failure(&mut self, failure: &RequestFailure) {
+        self.errors += 1;
+        self.timeouts += u64::from(failure.timed_out());
+        self.first_ms = self.first_ms.min(failure.time_ms);
+        self.last_ms = self.last_ms.max(failure.time_ms);
+    }
+
     /// Adds one record (of this window's model, version and role).
     #[inline]
     pub fn add(&mut self, record: &PredictionRecord) {
+        if !self.shaped {
+            self.inputs = vec![Tally::default(); record.inputs.len()];
+            self.shaped = true;
+        }
         self.rows += 1;
         self.first_ms = self.first_ms.min(record.time_ms);
         self.last_ms = self.last_ms.max(record.time_ms);
@@ -139,6 +192,16 @@ impl WindowStats {
         self.requests
     }
 
+    /// Requests that failed (answered with an error, including timeouts).
+    pub fn errors(&self) -> u64 {
+        self.errors
+    }
+
+    /// Requests that timed out (HTTP 408).
+    pub fn timeouts(&self) -> u64 {
+        self.timeouts
+    }
+
     /// Records left out of the drift because their number of inputs differs from the window's
     /// first record's.
     pub fn malformed(&self) -> u64 {
@@ -165,6 +228,11 @@ impl WindowStats {
 
     pub(crate) fn latencies_us(&self) -> &[u64] {
         &self.latencies_us
+    }
+
+    /// The time of the window's oldest record or failure.
+    pub(crate) fn first_ms(&self) -> i64 {
+        self.first_ms
     }
 
     /// The time the window covers, in milliseconds: a whole time window's duration, else from

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::MonitorError;
 use super::stats::WindowStats;
-use crate::{LogReader, PredictionLog, PredictionRecord, Role};
+use crate::{LogEntry, LogReader, PredictionLog, PredictionRecord, RequestFailure, Role};
 
 /// How a model's records are cut into windows. Each (version, role) is windowed on its own.
 ///
@@ -114,6 +114,22 @@ impl RecordFilter {
             && self.version.is_none_or(|v| record.version == v)
             && self.role.is_none_or(|r| record.role == r)
     }
+
+    /// Whether `failure` is one to count: failures are counted against the champion.
+    ///
+    /// ```
+    /// # use mlflow_serve::{RequestFailure, Role};
+    /// # use mlflow_serve::monitoring::RecordFilter;
+    /// # let f = RequestFailure { request_id: "r".into(), time_ms: 0, model: "m".into(), version: 2,
+    /// #     status: 400, code: "feature_count".into(), latency_us: 1 };
+    /// assert!(RecordFilter::default().accepts_failure(&f));
+    /// assert!(!RecordFilter { role: Some(Role::Shadow), ..Default::default() }.accepts_failure(&f));
+    /// ```
+    pub fn accepts_failure(&self, failure: &RequestFailure) -> bool {
+        self.model.as_deref().is_none_or(|m| failure.model == m)
+            && self.version.is_none_or(|v| failure.version == v)
+            && self.role.is_none_or(|r| r == Role::Champion)
+    }
 }
 
 /// Where a window sits in its (version, role) stream.
@@ -144,6 +160,13 @@ pub struct ScanSummary {
     pub torn: usize,
     /// Segment files read.
     pub segments: usize,
+    /// Failed requests the filter kept (each counted in its window's errors).
+    #[serde(default)]
+    pub failures: u64,
+    /// Segments of format 1 read: written before failed requests were logged, so their
+    /// windows count no errors.
+    #[serde(default)]
+    pub untagged_segments: usize,
 }
 
 /// Reads the log in `dir` once, streaming, and accumulates the records `filter` keeps into
@@ -185,16 +208,22 @@ pub fn scan_windows(
         return scan_last(files, n, filter);
     }
     let mut windower = Windower::new(spec, last)?;
-    let mut reader = LogReader::new(files);
-    for record in reader.by_ref() {
-        let record = record?;
-        windower.summary.records += 1;
-        if filter.accepts(&record) {
-            windower.push(&record);
+    let mut reader = LogReader::new(files).monitored();
+    for entry in reader.by_ref() {
+        match entry? {
+            LogEntry::Prediction(record) => {
+                windower.summary.records += 1;
+                if filter.accepts(&record) {
+                    windower.push(&record);
+                }
+            }
+            LogEntry::Failure(failure) if filter.accepts_failure(&failure) => windower.push_failure(&failure),
+            _ => {}
         }
     }
     windower.summary.torn = reader.torn();
     windower.summary.segments = reader.segments();
+    windower.summary.untagged_segments = reader.untagged_segments();
     Ok(windower.finish())
 }
 
@@ -243,6 +272,18 @@ struct Group {
     /// Windows with an index below this were dropped (only the newest `last` are kept).
     floor: Option<i64>,
     windows: BTreeMap<i64, WindowStats>,
+}
+
+impl Group {
+    /// Drops the oldest window when more than `last` are kept; older records are then late.
+    fn keep_newest(&mut self, last: Option<usize>) {
+        if let Some(last) = last
+            && self.windows.len() > last
+            && let Some((dropped, _)) = self.windows.pop_first()
+        {
+            self.floor = Some(dropped + 1);
+        }
+    }
 }
 
 impl Windower {
@@ -294,12 +335,32 @@ impl Windower {
         }
         let spec = self.spec;
         group.windows.entry(index).or_insert_with(|| WindowStats::new(record, spec, index)).add(record);
-        if let Some(last) = self.last
-            && group.windows.len() > last
-            && let Some((dropped, _)) = group.windows.pop_first()
-        {
-            group.floor = Some(dropped + 1);
+        group.keep_newest(self.last);
+    }
+
+    /// Counts one failed request (the caller filters) in the window of its champion version
+    /// it falls in: by its time for time windows, else the window of that version's newest
+    /// record so far.
+    pub fn push_failure(&mut self, failure: &RequestFailure) {
+        self.summary.failures += 1;
+        self.newest_ms = self.newest_ms.max(failure.time_ms);
+        let group = self.groups.entry((failure.version, RoleKey::of(Role::Champion))).or_default();
+        let index = match self.spec {
+            WindowSpec::All | WindowSpec::Last(_) => 0,
+            WindowSpec::Count(n) => (group.seen.saturating_sub(1) / n) as i64,
+            WindowSpec::Time(ms) => failure.time_ms.div_euclid(ms),
+        };
+        if group.floor.is_some_and(|floor| index < floor) {
+            self.summary.late += 1;
+            return;
         }
+        let spec = self.spec;
+        group
+            .windows
+            .entry(index)
+            .or_insert_with(|| WindowStats::opened_by(failure, spec, index))
+            .add_failure(failure);
+        group.keep_newest(self.last);
     }
 
     /// The windows (by version, role, then index) and the pass's counts.
@@ -336,6 +397,9 @@ fn scan_last(
     let mut summary = ScanSummary::default();
     let mut windows: BTreeMap<(u32, RoleKey), WindowStats> = BTreeMap::new();
     let mut newest_ms = i64::MIN;
+    // The failed requests of the segments read: each counts in its champion's window when it
+    // is no older than the window's oldest record.
+    let mut failures: Vec<RequestFailure> = Vec::new();
     for file in files.into_iter().rev() {
         let full = |windows: &BTreeMap<(u32, RoleKey), WindowStats>| {
             single && windows.values().next().is_some_and(|w| w.rows() >= n)
@@ -345,19 +409,25 @@ fn scan_last(
         }
         // How many records of each group this segment holds.
         let mut in_segment: BTreeMap<(u32, RoleKey), u64> = BTreeMap::new();
-        let mut reader = LogReader::new([file.clone()]);
+        let mut reader = LogReader::new([file.clone()]).monitored();
         let mut records = 0;
-        for record in reader.by_ref() {
-            let record = record?;
-            records += 1;
-            if filter.accepts(&record) {
-                summary.matched += 1;
-                *in_segment.entry((record.version, RoleKey::of(record.role))).or_insert(0) += 1;
+        for entry in reader.by_ref() {
+            match entry? {
+                LogEntry::Prediction(record) => {
+                    records += 1;
+                    if filter.accepts(&record) {
+                        summary.matched += 1;
+                        *in_segment.entry((record.version, RoleKey::of(record.role))).or_insert(0) += 1;
+                    }
+                }
+                LogEntry::Failure(failure) if filter.accepts_failure(&failure) => failures.push(failure),
+                _ => {}
             }
         }
         summary.records += records as u64;
         summary.torn += reader.torn();
         summary.segments += reader.segments();
+        summary.untagged_segments += reader.untagged_segments();
         // Skip each group's older records beyond what it still needs.
         let mut skip: BTreeMap<(u32, RoleKey), u64> = in_segment
             .iter()
@@ -384,6 +454,15 @@ fn scan_last(
             }
             newest_ms = newest_ms.max(record.time_ms);
             windows.entry(key).or_insert_with(|| WindowStats::new(&record, spec, 0)).add(&record);
+        }
+    }
+    for failure in &failures {
+        if let Some(w) = windows.get_mut(&(failure.version, RoleKey::of(Role::Champion)))
+            && w.rows() > 0
+            && failure.time_ms >= w.first_ms()
+        {
+            summary.failures += 1;
+            w.add_failure(failure);
         }
     }
     let windows = windows

@@ -1,5 +1,6 @@
-//! The segment format: a header, then frames (length, CRC, bincode record); reading a segment
-//! frame by frame, telling a torn tail from damage.
+//! The segment format: a header, then frames (length, CRC, payload); reading a segment frame by
+//! frame, telling a torn tail from damage; a payload is a tag byte and a bincode entry (format 2)
+//! or a bincode prediction (format 1).
 
 use std::fs::File;
 use std::io::{self, BufReader, Read};
@@ -7,15 +8,20 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::entry::EntryKind;
 use super::log_error;
-use super::{FRAME_HEADER, HEADER_LEN, LOG_FORMAT_VERSION, MAGIC, PredictionRecord};
+use super::{FRAME_HEADER, HEADER_LEN, LOG_FORMAT_VERSION, LogEntry, MAGIC, PredictionRecord};
 use crate::ServeError;
 
-/// Appends `record` to `buffer` as one frame: length, checksum, payload.
-pub(crate) fn encode_frame(buffer: &mut Vec<u8>, record: &impl Serialize) -> io::Result<()> {
+/// The first format version, whose payloads are predictions without a tag.
+pub(crate) const UNTAGGED_FORMAT_VERSION: u32 = 1;
+
+/// Appends `entry` to `buffer` as one frame: length, checksum, payload (its tag, then bincode).
+pub(crate) fn encode_frame(buffer: &mut Vec<u8>, kind: EntryKind, entry: &impl Serialize) -> io::Result<()> {
     let start = buffer.len();
     buffer.extend_from_slice(&[0; FRAME_HEADER]);
-    bincode::serde::encode_into_writer(record, VecWriter(buffer), bincode::config::standard())
+    buffer.push(kind as u8);
+    bincode::serde::encode_into_writer(entry, VecWriter(buffer), bincode::config::standard())
         .map_err(io::Error::other)?;
     let payload_len = buffer.len() - start - FRAME_HEADER;
     let len = u32::try_from(payload_len)
@@ -36,11 +42,73 @@ impl bincode::enc::write::Writer for VecWriter<'_> {
     }
 }
 
-/// Decodes a frame's payload; `None` when it is not one whole record. Through the artifact
-/// decoder, so that a length inside a damaged or foreign payload never reserves more memory
-/// than the payload holds.
-pub(crate) fn decode_record(payload: &[u8]) -> Option<PredictionRecord> {
-    mlflow_core::codec::decode(payload, u64::MAX).ok()
+/// What a whole frame's payload holds.
+pub(crate) enum Decoded<T> {
+    /// The entry asked for.
+    Entry(T),
+    /// An intact entry of another kind.
+    Other,
+    /// Not an entry this code wrote (an unknown tag, or bytes that do not decode).
+    Invalid,
+}
+
+/// The kind of a whole frame's payload in a segment of `format`, and the bytes of its entry.
+fn split_payload(format: u32, payload: &[u8]) -> Option<(EntryKind, &[u8])> {
+    if format == UNTAGGED_FORMAT_VERSION {
+        return Some((EntryKind::Prediction, payload));
+    }
+    let (&tag, entry) = payload.split_first()?;
+    Some((EntryKind::of_tag(tag)?, entry))
+}
+
+/// Decodes the bytes of one `T`. Through the artifact decoder, so that a
+/// length inside a damaged or foreign payload never reserves more memory than it holds.
+fn decode_as<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Decoded<T> {
+    match mlflow_core::codec::decode(bytes, u64::MAX) {
+        Ok(entry) => Decoded::Entry(entry),
+        Err(_) => Decoded::Invalid,
+    }
+}
+
+/// Decodes a payload when it is a prediction (the fast path of readers of predictions only:
+/// other entries are not decoded).
+pub(crate) fn decode_record(format: u32, payload: &[u8]) -> Decoded<PredictionRecord> {
+    match split_payload(format, payload) {
+        Some((EntryKind::Prediction, bytes)) => decode_as(bytes),
+        Some(_) => Decoded::Other,
+        None => Decoded::Invalid,
+    }
+}
+
+/// Decodes a payload, whatever entry it holds.
+pub(crate) fn decode_entry(format: u32, payload: &[u8]) -> Decoded<LogEntry> {
+    let Some((kind, bytes)) = split_payload(format, payload) else { return Decoded::Invalid };
+    match kind {
+        EntryKind::Prediction => decode_as(bytes).map(LogEntry::Prediction),
+        EntryKind::Raw => decode_as(bytes).map(LogEntry::Raw),
+        EntryKind::Failure => decode_as(bytes).map(LogEntry::Failure),
+    }
+}
+
+/// Decodes a payload when it is a prediction or a failed request; raw rows are skipped
+/// undecoded.
+pub(crate) fn decode_monitored(format: u32, payload: &[u8]) -> Decoded<LogEntry> {
+    match split_payload(format, payload) {
+        Some((EntryKind::Prediction, bytes)) => decode_as(bytes).map(LogEntry::Prediction),
+        Some((EntryKind::Failure, bytes)) => decode_as(bytes).map(LogEntry::Failure),
+        Some((EntryKind::Raw, _)) => Decoded::Other,
+        None => Decoded::Invalid,
+    }
+}
+
+impl<T> Decoded<T> {
+    fn map<U>(self, f: impl FnOnce(T) -> U) -> Decoded<U> {
+        match self {
+            Decoded::Entry(entry) => Decoded::Entry(f(entry)),
+            Decoded::Other => Decoded::Other,
+            Decoded::Invalid => Decoded::Invalid,
+        }
+    }
 }
 
 /// The checksum of a frame: CRC-32 (IEEE) of its length bytes, then its payload.
@@ -119,6 +187,8 @@ pub(crate) struct SegmentReader {
     pub(super) offset: u64,
     /// The segment's size when opened: a frame being appended meanwhile is not waited for.
     pub(super) len: u64,
+    /// The segment's format version (a segment cut before its header is read as the current).
+    pub(super) format: u32,
 }
 
 impl SegmentReader {
@@ -134,12 +204,13 @@ impl SegmentReader {
         let mut reader = BufReader::with_capacity(64 * 1024, file);
         if len < HEADER_LEN {
             // A torn header: the segment was created and nothing more.
-            return Ok(Some(SegmentReader { reader, path: path.to_owned(), offset: len, len }));
+            let format = LOG_FORMAT_VERSION;
+            return Ok(Some(SegmentReader { reader, path: path.to_owned(), offset: len, len, format }));
         }
         let mut header = [0u8; HEADER_LEN as usize];
         reader.read_exact(&mut header).map_err(|e| log_error("read", path, e))?;
-        check_header(&header).map_err(|e| log_error("read", path, e))?;
-        Ok(Some(SegmentReader { reader, path: path.to_owned(), offset: HEADER_LEN, len }))
+        let format = check_header(&header).map_err(|e| log_error("read", path, e))?;
+        Ok(Some(SegmentReader { reader, path: path.to_owned(), offset: HEADER_LEN, len, format }))
     }
 
     /// Reads the next frame, its payload into `payload`. Stops (returns `End`, `Short` or
@@ -188,6 +259,11 @@ impl SegmentReader {
         self.offset
     }
 
+    /// The segment's format version.
+    pub(crate) fn format(&self) -> u32 {
+        self.format
+    }
+
     /// Fills `buf`; `false` when the file ends first (it was cut meanwhile).
     fn fill(&mut self, buf: &mut [u8]) -> Result<bool, ServeError> {
         match self.reader.read_exact(buf) {
@@ -198,8 +274,8 @@ impl SegmentReader {
     }
 }
 
-/// Checks a segment's header: the magic and a format version this code reads.
-pub(super) fn check_header(header: &[u8; HEADER_LEN as usize]) -> io::Result<()> {
+/// Checks a segment's header: the magic and a format version this code reads, which it returns.
+pub(super) fn check_header(header: &[u8; HEADER_LEN as usize]) -> io::Result<u32> {
     let (magic, version) = header.split_at(MAGIC.len());
     if magic != MAGIC {
         return Err(io::Error::new(
@@ -208,15 +284,15 @@ pub(super) fn check_header(header: &[u8; HEADER_LEN as usize]) -> io::Result<()>
         ));
     }
     let version = u32::from_le_bytes([version[0], version[1], version[2], version[3]]);
-    if version != LOG_FORMAT_VERSION {
+    if !(UNTAGGED_FORMAT_VERSION..=LOG_FORMAT_VERSION).contains(&version) {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
             format!(
-                "the segment is in format version {version}, and this mlflow reads version {LOG_FORMAT_VERSION} only"
+                "the segment is in format version {version}, and this mlflow reads versions {UNTAGGED_FORMAT_VERSION} to {LOG_FORMAT_VERSION}"
             ),
         ));
     }
-    Ok(())
+    Ok(version)
 }
 
 #[cfg(test)]

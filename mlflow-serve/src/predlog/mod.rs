@@ -50,10 +50,13 @@ const MAGIC: &[u8; 10] = b"MLFLOWLOG\0";
 /// The prediction log segment format this code writes and reads: a little-endian `u32` after
 /// the magic `MLFLOWLOG\0` at the start of every segment (see [`PredictionLog`]).
 ///
+/// Version 2 tags each payload with its kind (a prediction, a request's raw rows, a failed
+/// request); version 1 held predictions only, and is still read.
+///
 /// ```
-/// assert_eq!(mlflow_serve::LOG_FORMAT_VERSION, 1);
+/// assert_eq!(mlflow_serve::LOG_FORMAT_VERSION, 2);
 /// ```
-pub const LOG_FORMAT_VERSION: u32 = 1;
+pub const LOG_FORMAT_VERSION: u32 = 2;
 /// Bytes of a segment's header: [`MAGIC`] and the format version.
 const HEADER_LEN: u64 = MAGIC.len() as u64 + 4;
 /// Bytes before each record's payload: its length and its checksum, both little-endian `u32`.
@@ -196,16 +199,50 @@ pub struct PredictionRecordRef<'a> {
     pub latency_us: u64,
 }
 
-/// What [`PredictionLog::append`] takes: [`PredictionRecord`] or [`PredictionRecordRef`] (sealed).
-pub trait LogRecord: Serialize + sealed::Sealed {}
+/// What [`PredictionLog::append`] takes (sealed): predictions ([`PredictionRecord`],
+/// [`PredictionRecordRef`]), a request's raw rows ([`RawRows`], [`RawRowsRef`]), failed requests
+/// ([`RequestFailure`]), or any [`LogEntry`].
+pub trait LogRecord: sealed::Sealed {}
 
 impl LogRecord for PredictionRecord {}
 impl LogRecord for PredictionRecordRef<'_> {}
+impl LogRecord for RawRows {}
+impl LogRecord for RawRowsRef<'_> {}
+impl LogRecord for RequestFailure {}
+impl LogRecord for LogEntry {}
 
 mod sealed {
-    pub trait Sealed {}
-    impl Sealed for super::PredictionRecord {}
-    impl Sealed for super::PredictionRecordRef<'_> {}
+    use super::entry::EntryKind;
+    use super::frame::encode_frame;
+    use super::*;
+
+    pub trait Sealed {
+        /// Appends the entry to `buffer` as one frame.
+        fn encode(&self, buffer: &mut Vec<u8>) -> io::Result<()>;
+    }
+
+    macro_rules! sealed {
+        ($kind:ident: $($ty:ty),+) => {$(
+            impl Sealed for $ty {
+                fn encode(&self, buffer: &mut Vec<u8>) -> io::Result<()> {
+                    encode_frame(buffer, EntryKind::$kind, self)
+                }
+            }
+        )+};
+    }
+    sealed!(Prediction: PredictionRecord, PredictionRecordRef<'_>);
+    sealed!(Raw: RawRows, RawRowsRef<'_>);
+    sealed!(Failure: RequestFailure);
+
+    impl Sealed for LogEntry {
+        fn encode(&self, buffer: &mut Vec<u8>) -> io::Result<()> {
+            match self {
+                LogEntry::Prediction(record) => record.encode(buffer),
+                LogEntry::Raw(raw) => raw.encode(buffer),
+                LogEntry::Failure(failure) => failure.encode(buffer),
+            }
+        }
+    }
 }
 
 /// JSON has no NaN or infinity: serde_json writes them as `null`, read back as NaN so that such a
@@ -316,7 +353,8 @@ impl LogOptions {
     }
 }
 
-/// Everything in a prediction log, as read by [`PredictionLog::read`].
+/// Everything in a prediction log, as read by [`PredictionLog::read`]: the predictions, the raw
+/// rows of the requests that carried them, and the failed requests, each oldest first.
 ///
 /// ```
 /// use mlflow_serve::{LogOptions, PredictionLog};
@@ -331,6 +369,10 @@ impl LogOptions {
 pub struct LogContents {
     /// The records of all segments, oldest first, in the order they were appended.
     pub records: Vec<PredictionRecord>,
+    /// The raw rows of requests that carried them (format 2), in the order they were appended.
+    pub raw: Vec<RawRows>,
+    /// The requests that failed (format 2), in the order they were appended.
+    pub failures: Vec<RequestFailure>,
     /// Frames skipped because they are not a whole, intact record: a crash cut the last one of a
     /// segment while it was written, or the disk altered it (its checksum does not match).
     pub torn: usize,
@@ -338,12 +380,14 @@ pub struct LogContents {
     pub segments: usize,
 }
 
+mod entry;
 pub(crate) mod folder;
 pub(crate) mod frame;
 mod reader;
 mod writer;
 
-pub use reader::LogReader;
+pub use entry::{LogEntry, RawRows, RawRowsRef, RequestFailure};
+pub use reader::{LogEntries, LogReader};
 pub use writer::PredictionLog;
 
 pub(super) fn not_a_folder() -> io::Error {

@@ -1,9 +1,11 @@
-//! Reading a log, oldest record first, across its segments.
+//! Reading a log, oldest entry first, across its segments: its predictions only (the fast path
+//! of monitoring), or every entry.
 
 use std::path::PathBuf;
 
-use super::PredictionRecord;
-use super::frame::{Frame, SegmentReader, decode_record};
+use super::frame::UNTAGGED_FORMAT_VERSION;
+use super::frame::{Decoded, Frame, SegmentReader, decode_entry, decode_monitored, decode_record};
+use super::{LogEntry, PredictionRecord};
 use crate::ServeError;
 
 /// Streams the records of prediction log segments, oldest first: see
@@ -26,6 +28,7 @@ pub struct LogReader {
     payload: Vec<u8>,
     torn: usize,
     segments: usize,
+    untagged: usize,
 }
 
 impl std::fmt::Debug for LogReader {
@@ -54,6 +57,7 @@ impl LogReader {
             payload: Vec::new(),
             torn: 0,
             segments: 0,
+            untagged: 0,
         }
     }
 
@@ -75,18 +79,44 @@ impl LogReader {
     pub fn segments(&self) -> usize {
         self.segments
     }
+
+    /// Segments of format 1 opened so far: written before raw rows and failed requests were
+    /// logged, so they hold predictions only.
+    ///
+    /// ```
+    /// assert_eq!(mlflow_serve::LogReader::new([]).untagged_segments(), 0);
+    /// ```
+    pub fn untagged_segments(&self) -> usize {
+        self.untagged
+    }
 }
 
-impl Iterator for LogReader {
-    type Item = Result<PredictionRecord, ServeError>;
+impl LogReader {
+    /// Every entry instead of the predictions only: raw rows and failed requests too.
+    ///
+    /// ```
+    /// let mut entries = mlflow_serve::LogReader::new([]).entries();
+    /// assert!(entries.next().is_none());
+    /// ```
+    pub fn entries(self) -> LogEntries {
+        LogEntries { reader: self, decode: decode_entry }
+    }
 
-    fn next(&mut self) -> Option<Self::Item> {
+    /// Predictions and failed requests, without decoding raw rows (monitoring's pass).
+    pub(crate) fn monitored(self) -> LogEntries {
+        LogEntries { reader: self, decode: decode_monitored }
+    }
+
+    /// The next whole frame's entry, decoded by `decode`; frames it calls `Other` are skipped,
+    /// frames it cannot decode are counted as torn.
+    fn next_with<T>(&mut self, decode: fn(u32, &[u8]) -> Decoded<T>) -> Option<Result<T, ServeError>> {
         loop {
             let Some(segment) = &mut self.current else {
                 let path = self.paths.next()?;
                 match SegmentReader::open(&path) {
                     Ok(Some(segment)) => {
                         self.segments += 1;
+                        self.untagged += usize::from(segment.format() == UNTAGGED_FORMAT_VERSION);
                         self.current = Some(segment);
                     }
                     Ok(None) => {}
@@ -95,10 +125,11 @@ impl Iterator for LogReader {
                 continue;
             };
             match segment.next_frame(&mut self.payload) {
-                Ok(Frame::Whole) => match decode_record(&self.payload) {
-                    Some(record) => return Some(Ok(record)),
-                    // Intact but not a record (not written by this code): skip that frame only.
-                    None => self.torn += 1,
+                Ok(Frame::Whole) => match decode(segment.format(), &self.payload) {
+                    Decoded::Entry(entry) => return Some(Ok(entry)),
+                    Decoded::Other => {}
+                    // Intact but not an entry (not written by this code): skip that frame only.
+                    Decoded::Invalid => self.torn += 1,
                 },
                 Ok(Frame::End) => self.current = None,
                 Ok(Frame::Short | Frame::Damaged) => {
@@ -111,5 +142,58 @@ impl Iterator for LogReader {
                 }
             }
         }
+    }
+}
+
+impl Iterator for LogReader {
+    type Item = Result<PredictionRecord, ServeError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_with(decode_record)
+    }
+}
+
+/// Streams every entry of prediction log segments, oldest first: see
+/// [`PredictionLog::entries`](crate::PredictionLog::entries).
+#[derive(Debug)]
+pub struct LogEntries {
+    reader: LogReader,
+    decode: fn(u32, &[u8]) -> Decoded<LogEntry>,
+}
+
+impl LogEntries {
+    /// See [`LogReader::torn`].
+    ///
+    /// ```
+    /// assert_eq!(mlflow_serve::LogReader::new([]).entries().torn(), 0);
+    /// ```
+    pub fn torn(&self) -> usize {
+        self.reader.torn
+    }
+
+    /// See [`LogReader::segments`].
+    ///
+    /// ```
+    /// assert_eq!(mlflow_serve::LogReader::new([]).entries().segments(), 0);
+    /// ```
+    pub fn segments(&self) -> usize {
+        self.reader.segments
+    }
+
+    /// See [`LogReader::untagged_segments`].
+    ///
+    /// ```
+    /// assert_eq!(mlflow_serve::LogReader::new([]).entries().untagged_segments(), 0);
+    /// ```
+    pub fn untagged_segments(&self) -> usize {
+        self.reader.untagged
+    }
+}
+
+impl Iterator for LogEntries {
+    type Item = Result<LogEntry, ServeError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.reader.next_with(self.decode)
     }
 }

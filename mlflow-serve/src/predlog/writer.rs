@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use super::folder::{delete_oldest, lock_folder, segment_path, segments};
-use super::frame::{Frame, SegmentReader, encode_frame};
+use super::frame::{Frame, SegmentReader};
 use super::{
-    Durability, HEADER_LEN, KEPT_BUFFER, LOG_FORMAT_VERSION, LogContents, LogOptions, LogReader, LogRecord,
-    MAGIC, PREDICTIONS_DIR, RECORD_CAPACITY,
+    Durability, HEADER_LEN, KEPT_BUFFER, LOG_FORMAT_VERSION, LogContents, LogEntries, LogEntry, LogOptions,
+    LogReader, LogRecord, MAGIC, PREDICTIONS_DIR, RECORD_CAPACITY,
 };
 use super::{log_error, not_a_folder};
 use crate::ServeError;
@@ -57,11 +57,16 @@ pub(super) struct SyncState {
 /// | bytes | what |
 /// |---|---|
 /// | 10 | magic `MLFLOWLOG\0` |
-/// | 4 | format version, `u32` ([`LOG_FORMAT_VERSION`], 1) |
-/// | then, per record: | |
+/// | 4 | format version, `u32` ([`LOG_FORMAT_VERSION`], 2) |
+/// | then, per entry: | |
 /// | 4 | payload length `n`, `u32` |
 /// | 4 | checksum, `u32`: CRC-32 (IEEE, as zlib's `crc32`) of the 4 length bytes then the payload |
-/// | `n` | payload: the [`PredictionRecord`](crate::PredictionRecord) encoded with bincode 2 (serde, standard configuration, as [`mlflow_core::codec::encode`]) |
+/// | 1 | the entry's kind: 0 a [`PredictionRecord`](crate::PredictionRecord), 1 a request's [`RawRows`](crate::RawRows), 2 a [`RequestFailure`](crate::RequestFailure) |
+/// | `n − 1` | the entry encoded with bincode 2 (serde, standard configuration, as [`mlflow_core::codec::encode`]) |
+///
+/// Format 1 (logs written before raw rows and failures were logged) has no kind byte: every
+/// payload is a prediction. Its segments are still read; a log opened for appending continues
+/// in a new segment of format 2.
 ///
 /// Floats are stored as their bits, so NaN and infinities round-trip exactly. To read a log
 /// from a shell, `mlflow-pipelines predictions MODEL` prints the newest records as a table, or with
@@ -249,7 +254,7 @@ impl PredictionLog {
         buffer.reserve(RECORD_CAPACITY * records.len());
         let result = records
             .iter()
-            .try_for_each(|record| encode_frame(&mut buffer, record))
+            .try_for_each(|record| record.encode(&mut buffer))
             .map_err(|e| log_error("encode a record for", &self.dir, e))
             .and_then(|()| self.write(&buffer));
         if buffer.capacity() <= KEPT_BUFFER {
@@ -361,9 +366,36 @@ impl PredictionLog {
     /// assert!(err.to_string().contains("/no/such/prediction/log"), "{err}");
     /// ```
     pub fn read(dir: impl AsRef<Path>) -> Result<LogContents, ServeError> {
-        let mut reader = PredictionLog::records(dir)?;
-        let records = reader.by_ref().collect::<Result<Vec<_>, _>>()?;
-        Ok(LogContents { records, torn: reader.torn(), segments: reader.segments() })
+        let mut entries = PredictionLog::entries(dir)?;
+        let mut contents = LogContents::default();
+        for entry in entries.by_ref() {
+            match entry? {
+                LogEntry::Prediction(record) => contents.records.push(record),
+                LogEntry::Raw(raw) => contents.raw.push(raw),
+                LogEntry::Failure(failure) => contents.failures.push(failure),
+            }
+        }
+        contents.torn = entries.torn();
+        contents.segments = entries.segments();
+        Ok(contents)
+    }
+
+    /// Streams every entry of the log in `dir` (predictions, raw rows, failed requests), all
+    /// segments oldest first, as [`records`](Self::records) streams its predictions.
+    ///
+    /// ```
+    /// use mlflow_serve::{LogEntry, LogOptions, PredictionLog, RequestFailure};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let log = PredictionLog::open(dir.path(), LogOptions::default())?;
+    /// let failure = RequestFailure { request_id: "r".into(), time_ms: 0, model: "m".into(),
+    ///     version: 1, status: 400, code: "feature_count".into(), latency_us: 80 };
+    /// log.append(&[LogEntry::Failure(failure.clone())])?;
+    /// let entries = PredictionLog::entries(dir.path())?.collect::<Result<Vec<_>, _>>()?;
+    /// assert_eq!(entries, [LogEntry::Failure(failure)]);
+    /// # Ok::<(), mlflow_serve::ServeError>(())
+    /// ```
+    pub fn entries(dir: impl AsRef<Path>) -> Result<LogEntries, ServeError> {
+        Ok(LogReader::new(PredictionLog::segment_files(dir)?).entries())
     }
 
     /// Streams the records of the log in `dir`, all segments oldest first, one frame at a time
@@ -460,8 +492,8 @@ thread_local! {
 }
 
 /// Opens (creating if needed, with its header) a segment for appending. `None` when the segment
-/// does not end cleanly after a whole frame (a torn or damaged frame, or zeros): it is left
-/// exactly as it is, and records go to the next one.
+/// does not end cleanly after a whole frame (a torn or damaged frame, or zeros), or is of an
+/// older format: it is left exactly as it is, and records go to the next one.
 fn open_segment(dir: &Path, sequence: u64) -> Result<Option<Segment>, ServeError> {
     let path = segment_path(dir, sequence);
     let mut file = OpenOptions::new()
@@ -489,6 +521,10 @@ fn open_segment(dir: &Path, sequence: u64) -> Result<Option<Segment>, ServeError
         else {
             return Err(log_error("open", &path, io::ErrorKind::NotFound.into()));
         };
+        if reader.format() != LOG_FORMAT_VERSION {
+            // An older format is read but not appended to: its frames hold predictions only.
+            return Ok(None);
+        }
         let mut payload = Vec::new();
         loop {
             let start = reader.offset;

@@ -19,7 +19,7 @@ use super::request::{self, Instances, PredictRequest};
 use super::shadow::ShadowJob;
 use super::v2;
 use super::{App, Deployment, Loaded, Served, now_ms};
-use crate::{Durability, ModelPackage, Role, Route};
+use crate::{Durability, ModelPackage, RawRowsRef, RequestFailure, Role, Route};
 use mlflow_core::text::escape_controls as esc;
 use mlflow_ml::features::{ClassLabel, ClassLabels};
 use mlflow_ml::models::{Outputs, Task};
@@ -252,12 +252,16 @@ async fn predict(
             Ok((app.served(name)?.clone(), verb))
         });
     match served {
-        Ok((served, Verb::Predict)) => scoring(app, Ok(served), headers, body, predict_served).await,
-        Ok((served, Verb::Explain)) => scoring(app, Ok(served), headers, body, explain_served).await,
-        Ok((served, Verb::Feedback)) => {
-            scoring(app, Ok(served), headers, body, super::feedback::feedback_served).await
+        Ok((served, Verb::Predict)) => {
+            scoring(app, Ok(served), headers, body, Failures::Logged, predict_served).await
         }
-        Err(e) => scoring(app, Err(e), headers, body, predict_served).await,
+        Ok((served, Verb::Explain)) => {
+            scoring(app, Ok(served), headers, body, Failures::Counted, explain_served).await
+        }
+        Ok((served, Verb::Feedback)) => {
+            scoring(app, Ok(served), headers, body, Failures::Counted, super::feedback::feedback_served).await
+        }
+        Err(e) => scoring(app, Err(e), headers, body, Failures::Counted, predict_served).await,
     }
 }
 
@@ -277,6 +281,7 @@ pub(crate) async fn scoring(
     served: Result<Arc<Served>, ApiError>,
     headers: HeaderMap,
     body: Body,
+    failures: Failures,
     protocol: impl Fn(&App, &Arc<Served>, &HeaderMap, &[u8], Arrival) -> Result<Response, ApiError> + Send,
 ) -> Response {
     let arrival = Arrival { at: Instant::now(), time_ms: now_ms() };
@@ -298,7 +303,42 @@ pub(crate) async fn scoring(
     };
     match bytes.and_then(answer) {
         Ok(response) => response,
-        Err(e) => e.answer(&served.metrics),
+        Err(e) => {
+            if matches!(failures, Failures::Logged) {
+                log_failure(&app, &served, &headers, &e, arrival);
+            }
+            e.answer(&served.metrics)
+        }
+    }
+}
+
+/// Whether a route's refused requests go to the model's prediction log (scoring routes), or
+/// are only counted in `/metrics` (explanations and feedback, which are not predictions).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Failures {
+    Logged,
+    Counted,
+}
+
+/// Logs a refused scoring request against the champion serving now (the request may have failed
+/// before it was routed). Best effort: the answer is the refusal either way.
+fn log_failure(app: &App, served: &Served, headers: &HeaderMap, error: &ApiError, arrival: Arrival) {
+    let Some(log) = &served.log else { return };
+    let request_id = match client_request_id(headers) {
+        Some(id) => id.to_owned(),
+        None => app.request_ids.next(),
+    };
+    let failure = RequestFailure {
+        request_id,
+        time_ms: arrival.time_ms,
+        model: served.name.to_string(),
+        version: served.deployment().champion.version,
+        status: error.status.as_u16(),
+        code: error.code.as_str().to_owned(),
+        latency_us: u64::try_from(arrival.at.elapsed().as_micros()).unwrap_or(u64::MAX),
+    };
+    if let Err(error) = log.append(std::slice::from_ref(&failure)) {
+        tracing::warn!(target: "mlflow", model = %served.name, %error, "a refused request was not logged");
     }
 }
 
@@ -312,6 +352,19 @@ pub(crate) struct ScoreRequest {
     /// The version asked for by path (V2's `/versions/VERSION/infer`): it answers, whatever the
     /// traffic plan says, if it serves now as the champion or a challenger.
     pub(crate) version: Option<u32>,
+    /// The raw rows a client computed its features from (V1's `raw_instances`), logged so that
+    /// replaying the package's transformers on them finds training-serving skew.
+    pub(crate) raw_beside: Option<mlflow_ml::data::Table>,
+}
+
+impl ScoreRequest {
+    /// The raw rows to log: the instances themselves when they are raw, else those sent beside.
+    fn raw_rows(&self) -> Option<&mlflow_ml::data::Table> {
+        match &self.instances {
+            Instances::Raw(table) => Some(table),
+            _ => self.raw_beside.as_ref(),
+        }
+    }
 }
 
 /// A scored request: the version that answered, in which role, what it answered and the
@@ -358,7 +411,18 @@ pub(crate) fn score_request(
     if let Some(log) = &served.log {
         let records =
             request::records(&request_id, arrival.time_ms, model, role, rows.values(), predictions, latency);
-        let append = || log.append(&records);
+        let raw = request.raw_rows().map(|table| RawRowsRef {
+            request_id: &request_id,
+            time_ms: arrival.time_ms,
+            model: &model.name,
+            table,
+        });
+        let append = || {
+            if let Some(raw) = raw {
+                log.append(&[raw])?;
+            }
+            log.append(&records)
+        };
         // Waiting for the disk must not hold up the other requests of this worker thread.
         let appended =
             if log.durability() == Durability::Sync { tokio::task::block_in_place(append) } else { append() };
@@ -448,7 +512,13 @@ fn predict_served(
 ) -> Result<Response, ApiError> {
     let request = PredictRequest::parse(bytes, served.deployment().champion.scorer.names())?;
     let probabilities = request.probabilities;
-    let scoring = ScoreRequest { instances: request.instances, key: request.key, id: None, version: None };
+    let scoring = ScoreRequest {
+        instances: request.instances,
+        key: request.key,
+        id: None,
+        version: None,
+        raw_beside: request.raw_beside,
+    };
     let answered = score_request(app, served, headers, scoring, arrival, |model| {
         if probabilities && model.scorer.package().task() == Task::Regression {
             return Err(ApiError::bad(

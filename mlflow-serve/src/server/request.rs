@@ -236,11 +236,15 @@ pub(crate) struct PredictRequest {
     pub(crate) instances: Instances,
     pub(crate) probabilities: bool,
     pub(crate) key: Option<String>,
+    /// `raw_instances`: the raw rows the client computed its feature instances from.
+    pub(crate) raw_beside: Option<Table>,
 }
 
 const SHAPE: &str =
     r#"send {"instances": [[v1, v2, ...], ...]} or {"instances": [{"feature": value, ...}, ...]}"#;
 const RAW_SHAPE: &str = r#"{"raw": true, "instances": [{"column": value, ...}, ...]}"#;
+const RAW_BESIDE_SHAPE: &str =
+    r#"{"instances": [[v1, v2, ...], ...], "raw_instances": [{"column": value, ...}, ...]}"#;
 
 impl PredictRequest {
     pub(crate) fn parse(body: &[u8], names: &[String]) -> Result<PredictRequest, ApiError> {
@@ -292,10 +296,17 @@ impl PredictRequest {
         match fields.get("raw") {
             None | Some(Value::Bool(false)) => {}
             Some(Value::Bool(true)) => {
+                if fields.contains_key("raw_instances") {
+                    return Err(ApiError::bad(
+                        ErrorCode::BadRequest,
+                        "the body has `\"raw\": true` and `raw_instances`: raw instances are featurized by the model, so send them once, as `instances`",
+                    ));
+                }
                 return Ok(PredictRequest {
                     instances: Instances::Raw(raw_table(instances)?),
                     probabilities,
                     key,
+                    raw_beside: None,
                 });
             }
             Some(other) => {
@@ -305,12 +316,35 @@ impl PredictRequest {
                 ));
             }
         }
+        let raw_beside = match fields.remove("raw_instances") {
+            None | Some(Value::Null) => None,
+            Some(Value::Array(raw)) if raw.len() == instances.len() => Some(raw_table(raw)?),
+            Some(Value::Array(raw)) => {
+                return Err(ApiError::bad(
+                    ErrorCode::BadRequest,
+                    format!(
+                        "`raw_instances` has {} rows for {} instances: send the raw row of each instance, in the same order",
+                        raw.len(),
+                        instances.len()
+                    ),
+                ));
+            }
+            Some(other) => {
+                return Err(ApiError::bad(
+                    ErrorCode::BadRequest,
+                    format!(
+                        "`raw_instances` is {}, not a list; send the raw rows the instances were computed from ({RAW_BESIDE_SHAPE})",
+                        kind(&other)
+                    ),
+                ));
+            }
+        };
         let instances = instances
             .into_iter()
             .enumerate()
             .map(|(i, instance)| parse_instance(i, instance, names))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(PredictRequest { instances: Instances::Rows(instances), probabilities, key })
+        Ok(PredictRequest { instances: Instances::Rows(instances), probabilities, key, raw_beside })
     }
 }
 

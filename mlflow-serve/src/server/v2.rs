@@ -150,7 +150,7 @@ pub(crate) async fn infer(
     body: Body,
 ) -> Response {
     let served = served_by_path(&app, name);
-    api::scoring(app, served, headers, body, |app, served, headers, bytes, arrival| {
+    api::scoring(app, served, headers, body, api::Failures::Logged, |app, served, headers, bytes, arrival| {
         infer_served(app, served, headers, bytes, arrival, None)
     })
     .await
@@ -168,9 +168,16 @@ pub(crate) async fn version_infer(
         Ok((served, version)) => (Ok(served), Some(version)),
         Err(e) => (Err(e), None),
     };
-    api::scoring(app, served, headers, body, move |app, served, headers, bytes, arrival| {
-        infer_served(app, served, headers, bytes, arrival, version)
-    })
+    api::scoring(
+        app,
+        served,
+        headers,
+        body,
+        api::Failures::Logged,
+        move |app, served, headers, bytes, arrival| {
+            infer_served(app, served, headers, bytes, arrival, version)
+        },
+    )
     .await
 }
 
@@ -723,8 +730,13 @@ fn infer_served(
     };
     let request = InferRequest::parse(bytes, names)?;
     let mut outputs = Vec::new();
-    let scoring =
-        ScoreRequest { instances: request.instances, key: request.key, id: request.id.clone(), version };
+    let scoring = ScoreRequest {
+        instances: request.instances,
+        key: request.key,
+        id: request.id.clone(),
+        version,
+        raw_beside: None,
+    };
     let answered = score_request(app, served, headers, scoring, arrival, |model| {
         outputs = wanted(request.outputs.as_deref(), model)?;
         Ok(())
