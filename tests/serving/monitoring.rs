@@ -8,7 +8,9 @@ use mlflow::monitor::{
     Alert, AlertRules, DriftTest, MonitorError, MonitorOptions, MonitorReport, Preset, RecordFilter,
     WindowSpec, monitor_log, monitor_window, scan_windows,
 };
-use mlflow::serve::{Lineage, LogOptions, ModelPackage, PredictionLog, PredictionRecord, Role};
+use mlflow::serve::{
+    Lineage, LogEntry, LogOptions, ModelPackage, PredictionLog, PredictionRecord, RequestFailure, Role,
+};
 
 const T0: i64 = 1_700_000_000_000; // 2023-11-14 22:13:20 UTC
 
@@ -58,7 +60,7 @@ fn the_shifted_input_drifts_and_the_others_do_not() {
     assert!((h.requests_per_second.unwrap() - 1000.0 / 999.0).abs() < 1e-9, "{h:?}");
     assert!((h.latency_p50_ms.unwrap() - 0.2495).abs() < 1e-9, "{h:?}");
     assert_eq!(h.latency_max_ms, Some(0.299));
-    assert_eq!((before.errors, before.performance.as_ref()), (None, None));
+    assert_eq!((before.errors, before.timeouts, before.performance.as_ref()), (Some(0), Some(0), None));
 
     // Alerts: none by default (1 of 3 features), the watched feature and the share otherwise.
     assert!(report.alerts(&AlertRules::default()).is_empty());
@@ -286,5 +288,211 @@ fn replaying_the_packaged_transformers_finds_a_client_that_featurizes_its_own_wa
     assert!(err.contains("raw rows for 5 logged records"), "{err}");
     let (_, bare) = monitored::package();
     let err = replay_skew(&bare, &rows, &logged(&features.x)).unwrap_err().to_string();
+    assert!(err.contains("no feature transformers"), "{err}");
+}
+
+/// A failed request of `version` at `time_ms`; `timed_out` answers 408.
+fn failure(version: u32, time_ms: i64, timed_out: bool) -> RequestFailure {
+    RequestFailure {
+        request_id: format!("f{time_ms}"),
+        time_ms,
+        model: "naive_bayes".into(),
+        version,
+        status: if timed_out { 408 } else { 400 },
+        code: if timed_out { "request_timeout" } else { "feature_count" }.into(),
+        latency_us: 50,
+    }
+}
+
+#[test]
+fn failed_requests_count_in_their_champion_windows_with_the_error_rate_and_its_alert() {
+    let (model, _) = monitored::package();
+    let dir = tempfile::tempdir().unwrap();
+    let log = PredictionLog::open(dir.path(), LogOptions::default().max_segment_bytes(64 * 1024)).unwrap();
+    // Champion v1: 300 answered requests a second apart, a failure after each 100th; its shadow
+    // v2 answers the same requests. Version 3 only ever failed.
+    let champion = records(&model, 1, 0, 300, T0, 1, Role::Champion, 0.0);
+    let shadow = records(&model, 1, 0, 300, T0, 2, Role::Shadow, 0.0);
+    for (i, (c, s)) in champion.iter().zip(&shadow).enumerate() {
+        log.append(&[LogEntry::Prediction(c.clone()), LogEntry::Prediction(s.clone())]).unwrap();
+        if i % 100 == 99 {
+            log.append(&[failure(1, c.time_ms, i == 299)]).unwrap();
+        }
+    }
+    log.append(&[failure(3, T0 + 400_000, false), failure(3, T0 + 401_000, true)]).unwrap();
+    drop(log);
+
+    let report = run(dir.path(), WindowSpec::All, &RecordFilter::default(), None);
+    assert_eq!(report.scan.failures, 5);
+    let shape: Vec<(u32, Role, u64, Option<u64>, Option<u64>)> =
+        report.windows.iter().map(|w| (w.version, w.role, w.rows, w.errors, w.timeouts)).collect();
+    assert_eq!(
+        shape,
+        [
+            (1, Role::Champion, 300, Some(3), Some(1)),
+            (2, Role::Shadow, 300, Some(0), Some(0)),
+            (3, Role::Champion, 0, Some(2), Some(1)),
+        ]
+    );
+    assert_eq!(report.windows[0].health.error_rate, Some(3.0 / 303.0));
+    assert_eq!(report.windows[1].health.error_rate, Some(0.0));
+    // A window of failures only: nothing to compare, said so.
+    let only_failed = &report.windows[2];
+    assert!(only_failed.features.is_empty() && only_failed.dataset.is_none());
+    assert_eq!(only_failed.health.error_rate, Some(1.0));
+    assert!(
+        only_failed.notes[0].contains("2 requests failed and none was answered"),
+        "{:?}",
+        only_failed.notes
+    );
+
+    // By count: each failure in the window of the version's newest record before it.
+    let (windows, _) =
+        scan_windows(dir.path(), WindowSpec::Count(100), &RecordFilter::default(), None).unwrap();
+    let champion_errors: Vec<(i64, u64)> = windows
+        .iter()
+        .filter(|w| (w.version(), w.role()) == (1, Role::Champion))
+        .map(|w| (w.bounds().index, w.errors()))
+        .collect();
+    assert_eq!(champion_errors, [(0, 1), (1, 1), (2, 1)]);
+    // By time: in the window of its own time.
+    let (windows, _) =
+        scan_windows(dir.path(), "1m".parse().unwrap(), &RecordFilter::default(), None).unwrap();
+    let minute = 60_000;
+    for w in windows.iter().filter(|w| w.version() == 1) {
+        let expected = [99, 199, 299]
+            .iter()
+            .filter(|&&i| {
+                (T0 + i * 1000).div_euclid(minute) == w.bounds().index && w.role() == Role::Champion
+            })
+            .count() as u64;
+        assert_eq!(w.errors(), expected, "window {:?} of {}", w.bounds(), w.role());
+    }
+    // The newest 150 of the champion: the two failures at or after its oldest record.
+    let filter = RecordFilter { version: Some(1), role: Some(Role::Champion), ..RecordFilter::default() };
+    let (windows, summary) = scan_windows(dir.path(), WindowSpec::Last(150), &filter, None).unwrap();
+    assert_eq!((windows[0].rows(), windows[0].errors(), windows[0].timeouts()), (150, 2, 1));
+    assert_eq!(summary.failures, 2);
+    // Role filters: a shadow's windows count no failure.
+    let filter = RecordFilter { role: Some(Role::Shadow), ..RecordFilter::default() };
+    let (windows, summary) = scan_windows(dir.path(), WindowSpec::All, &filter, None).unwrap();
+    assert_eq!((windows.len(), windows[0].errors(), summary.failures), (1, 0, 0));
+
+    // The alert: above 1% fires on version 1 (0.99%) no, on version 3 (100%) yes.
+    let rules = AlertRules { error_rate: Some(0.01), dataset_drift_share: None, ..AlertRules::default() };
+    let alerts = report.alerts(&rules);
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0].0, 2);
+    assert_eq!(alerts[0].1.to_string(), "2 requests failed: error rate 100.00% is above 1.00%");
+    let rules = AlertRules { error_rate: Some(0.005), dataset_drift_share: None, ..AlertRules::default() };
+    assert!(matches!(report.alerts(&rules)[0].1, Alert::ErrorRate { errors: 3, .. }));
+    // Records alone (not a log) say nothing of failures.
+    let window = monitor_window(&monitored::package().1, &champion, &MonitorOptions::default()).unwrap();
+    assert_eq!((window.errors, window.timeouts, window.health.error_rate), (None, None, None));
+}
+
+#[test]
+fn replaying_the_logged_raw_rows_finds_skew_without_asking_the_client() {
+    use mlflow::serve::RawRowsRef;
+    use mlflow::serve::monitoring::replay_logged_skew;
+    let prepared = crate::titanic::dataset();
+    let raw = crate::titanic::ingested("train.csv");
+    let candidate = mlflow::blocks::Candidate::new("tree", mlflow::models::TreeParams::default());
+    let trained = mlflow::blocks::train(&prepared, &candidate).unwrap();
+    let package = mlflow::blocks::package_model(&trained, &prepared, &raw).unwrap();
+    let rows = raw.table.take(&prepared.split.test);
+    let features = package.features().unwrap().transform(&rows).unwrap();
+    let fare = features.names.iter().position(|n| n == "Fare").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let log = PredictionLog::open(dir.path(), LogOptions::default()).unwrap();
+    // Requests of 10 rows: the first 5 carry their raw rows, and the client bins the fare one
+    // bin higher in request 2; the rest carry no raw rows. Each is shadowed by version 2.
+    let requests = rows.rows() / 10;
+    for r in 0..requests {
+        let request_id = format!("req-{r}");
+        let range: Vec<usize> = (r * 10..r * 10 + 10).collect();
+        if r < 5 {
+            let table = rows.take(&range);
+            log.append(&[RawRowsRef {
+                request_id: &request_id,
+                time_ms: 0,
+                model: "titanic",
+                table: &table,
+            }])
+            .unwrap();
+        }
+        let records: Vec<PredictionRecord> = range
+            .iter()
+            .enumerate()
+            .flat_map(|(row, &i)| {
+                let mut inputs = features.x.row(i).to_vec();
+                if r == 2 {
+                    inputs[fare] += 1.0;
+                }
+                [(1, Role::Champion), (2, Role::Shadow)].map(|(version, role)| PredictionRecord {
+                    request_id: request_id.clone(),
+                    row: row as u32,
+                    time_ms: 0,
+                    model: "titanic".into(),
+                    version,
+                    role,
+                    inputs: inputs.clone(),
+                    label: 0,
+                    probability: 0.5,
+                    latency_us: 10,
+                })
+            })
+            .collect();
+        log.append(&records).unwrap();
+    }
+    drop(log);
+    let version = |v| RecordFilter { version: Some(v), ..RecordFilter::default() };
+    let skew = replay_logged_skew(&package, dir.path(), &version(1)).unwrap();
+    assert_eq!((skew.rows, skew.skewed_rows, skew.rows_without_raw), (50, 10, (requests - 5) * 10));
+    let f = skew.features.iter().find(|f| f.name == "Fare").unwrap();
+    assert_eq!((f.mismatched_rows, f.max_abs_diff, f.example.map(|e| e.0)), (10, 1.0, Some(20)));
+    assert!(skew.features.iter().filter(|f| f.name != "Fare").all(|f| f.mismatched_rows == 0));
+    // Without a filter, the shadow's records are compared too (the raw rows are transformed once).
+    let both = replay_logged_skew(&package, dir.path(), &RecordFilter::default()).unwrap();
+    assert_eq!((both.rows, both.skewed_rows), (100, 20));
+
+    // Raw rows the transformers refuse (the Sex column is gone) are counted, with the refusal.
+    let log = PredictionLog::open(dir.path(), LogOptions::default()).unwrap();
+    let without_sex = mlflow::data::Table::new(
+        rows.take(&[0])
+            .iter()
+            .filter(|(name, _)| *name != "Sex")
+            .map(|(n, c)| (n.to_owned(), c.clone()))
+            .collect(),
+    )
+    .unwrap();
+    log.append(&[RawRowsRef { request_id: "bad", time_ms: 0, model: "titanic", table: &without_sex }])
+        .unwrap();
+    let record = PredictionRecord {
+        request_id: "bad".into(),
+        row: 0,
+        time_ms: 0,
+        model: "titanic".into(),
+        version: 1,
+        role: Role::Champion,
+        inputs: features.x.row(0).to_vec(),
+        label: 0,
+        probability: 0.5,
+        latency_us: 10,
+    };
+    log.append(&[record]).unwrap();
+    let skew = replay_logged_skew(&package, dir.path(), &version(1)).unwrap();
+    assert_eq!((skew.rows, skew.refused_rows), (50, 1));
+    assert!(
+        skew.refusal.as_deref().is_some_and(|r| r.contains("`bad`") && r.contains("Sex")),
+        "{:?}",
+        skew.refusal
+    );
+
+    // No log; a package without transformers.
+    let err = replay_logged_skew(&package, &dir.path().join("none"), &version(1)).unwrap_err();
+    assert!(matches!(err, MonitorError::NoLog { .. }), "{err}");
+    let (_, bare) = monitored::package();
+    let err = replay_logged_skew(&bare, dir.path(), &version(1)).unwrap_err().to_string();
     assert!(err.contains("no feature transformers"), "{err}");
 }

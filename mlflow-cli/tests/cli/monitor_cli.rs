@@ -6,7 +6,7 @@ use crate::run;
 
 use std::path::PathBuf;
 
-use mlflow::serve::{LogOptions, PredictionLog, Role};
+use mlflow::serve::{LogOptions, PredictionLog, RequestFailure, Role};
 use mlflow::store::Store;
 use run::{fails, mlflow, ok};
 
@@ -33,7 +33,10 @@ fn monitor_prints_drift_and_health_and_exits_3_on_an_alert() {
     let (_dir, store) = store_with_log();
     // The newest window of 1000 of each version and role: the champion's shifted one.
     let table = ok(&store, &["monitor", "demo", "--window", "1000"]);
-    assert!(table.starts_with("2500 records read from 1 segment, 2500 matched"), "{table}");
+    assert!(
+        table.starts_with("2500 records read from 1 segment, 2500 matched, 0 failed requests"),
+        "{table}"
+    );
     assert!(table.contains("demo version 1 (champion), window 1 "), "{table}");
     assert!(table.contains("demo version 2 (shadow), window 0 ") && table.contains("(partial)"), "{table}");
     for column in ["column", "test", "statistic", "p-value", "drifted", "nulls"] {
@@ -45,7 +48,7 @@ fn monitor_prints_drift_and_health_and_exits_3_on_an_alert() {
     assert!(fare.contains(" no "), "{fare}");
     assert!(table.contains("dataset drift: 1 of 3 features drifted (33%)"), "{table}");
     assert!(table.contains("health: ") && table.contains("latency p50 0.25 ms"), "{table}");
-    assert!(table.contains("errors and timeouts are not in the prediction log"), "{table}");
+    assert!(table.contains("error rate 0.00%") && table.contains("0 failed (0 timed out)"), "{table}");
     assert!(!table.contains("ALERT"), "{table}");
 
     // Every window of the production version's champion: the first did not drift.
@@ -102,7 +105,7 @@ fn monitor_json_parses_and_the_time_windows_and_tfdv() {
     assert_eq!(windows.len(), 3);
     assert_eq!(windows[1]["features"][0]["name"], "age");
     assert_eq!(windows[1]["features"][0]["drift"]["Numeric"]["drifted"], true);
-    assert_eq!(windows[0]["errors"], serde_json::Value::Null);
+    assert_eq!(windows[0]["errors"], 0, "no request failed");
     let alerts = json["alerts"].as_array().unwrap();
     assert_eq!(alerts.len(), 1);
     assert_eq!((alerts[0]["window"].as_u64(), alerts[0]["version"].as_u64()), (Some(1), Some(1)));
@@ -258,4 +261,39 @@ fn the_server_exports_the_champions_drift_as_gauges() {
         "{text}"
     );
     server.shutdown().unwrap();
+}
+
+#[test]
+fn monitor_counts_failed_requests_and_alerts_on_the_error_rate() {
+    let (_dir, store) = store_with_log();
+    let log_dir = PredictionLog::dir_in(&Store::open(&store).unwrap(), "demo");
+    let log = PredictionLog::open(&log_dir, LogOptions::default()).unwrap();
+    let failure = |i: i64, status: u16, code: &str| RequestFailure {
+        request_id: format!("failed-{i}"),
+        time_ms: T0 + 1_999_000 + i,
+        model: "demo".into(),
+        version: 1,
+        status,
+        code: code.into(),
+        latency_us: 40,
+    };
+    log.append(&[failure(1, 400, "feature_count"), failure(2, 408, "request_timeout")]).unwrap();
+    drop(log);
+    let args = ["monitor", "demo", "--role", "champion", "--window", "1000"];
+    let table = ok(&store, &args);
+    assert!(table.contains("2 failed requests"), "{table}");
+    assert!(table.contains("1000 rows, 1000 requests, 2 failed (1 timed out)"), "{table}");
+    assert!(table.contains("error rate 0.20%"), "{table}");
+    let out = mlflow(&store, &[&args[..], &["--alert-error-rate", "0.001"]].concat());
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("ALERT: 2 requests failed: error rate 0.20% is above 0.10%"), "{stdout}");
+    // JSON carries the counts.
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&store, &[&args[..], &["--json"]].concat())).unwrap();
+    let window = &json["report"]["windows"][0];
+    assert_eq!((window["errors"].as_u64(), window["timeouts"].as_u64()), (Some(2), Some(1)));
+    // A package without transformers has nothing to replay: one clear line.
+    let err = fails(&store, &["monitor", "demo", "--skew"]);
+    assert!(err.contains("no feature transformers"), "{err}");
 }

@@ -83,5 +83,54 @@ fn raw_rows_are_featurized_by_the_package_or_refused_with_the_fix() {
     let mixed = json!({ "raw": true, "instances": [{"a": 1}, {"a": "x"}] }).to_string();
     let answer = crate::http::post(addr, "/v1/models/binary:predict", &mixed);
     assert!(answer.status == 400 && answer.body.contains("one type per column"), "{}", answer.body);
+
+    // Features with the raw rows they were computed from, beside: scored on the features, the
+    // raw rows logged for the skew replay.
+    let post =
+        |body: serde_json::Value| crate::http::post(addr, "/v1/models/binary:predict", &body.to_string());
+    let beside = json!({ "instances": [[0.1, 0.2], [0.3, 0.4]], "raw_instances": [{"a": "x"}, {"a": "y"}] });
+    let answer = post(beside);
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    for (body, expected) in [
+        (
+            json!({ "instances": [[0.1, 0.2]], "raw_instances": [{"a": 1}, {"a": 2}] }),
+            "has 2 rows for 1 instances",
+        ),
+        (
+            json!({ "instances": [[0.1, 0.2]], "raw_instances": {"a": 1} }),
+            "`raw_instances` is an object, not a list",
+        ),
+        (json!({ "raw": true, "instances": [{"a": 1}], "raw_instances": [{"a": 1}] }), "send them once"),
+    ] {
+        let answer = post(body);
+        assert!(answer.status == 400 && answer.body.contains(expected), "{expected}: {}", answer.body);
+    }
+    // An explanation's refusal is not a failed prediction: counted in /metrics only.
+    let answer = crate::http::post(addr, "/v1/models/binary:explain", "{}");
+    assert_eq!(answer.status, 400, "{}", answer.body);
     server.shutdown().unwrap();
+
+    let store = mlflow::store::Store::open(dir.path().join("store")).unwrap();
+    let log =
+        mlflow::serve::PredictionLog::read(mlflow::serve::PredictionLog::dir_in(&store, "binary")).unwrap();
+    assert_eq!(log.records.len(), 2);
+    assert_eq!(log.raw.len(), 1, "{:?}", log.raw);
+    assert_eq!(
+        (log.raw[0].request_id.as_str(), log.raw[0].table.rows()),
+        (log.records[0].request_id.as_str(), 2)
+    );
+    let codes: Vec<(u16, &str)> = log.failures.iter().map(|f| (f.status, f.code.as_str())).collect();
+    assert_eq!(
+        codes,
+        [
+            (400, "bad_request"),
+            (400, "bad_request"),
+            (400, "bad_request"),
+            (400, "non_numeric"),
+            (400, "bad_request"),
+            (400, "bad_request"),
+            (400, "bad_request"),
+        ]
+    );
+    assert!(log.failures.iter().all(|f| f.model == "binary" && !f.timed_out()), "{:?}", log.failures);
 }

@@ -1006,10 +1006,8 @@ fn the_server_keeps_serving_while_many_slow_clients_are_connected_then_drops_the
 fn a_body_slower_than_the_body_timeout_gets_a_json_408_and_the_connection_is_closed() {
     let (_dir, store) = fresh_store();
     let timeout = Duration::from_millis(500);
-    let server = start(
-        &store,
-        config().model(ModelSpec::new("titanic@production")).prediction_log(None).body_read_timeout(timeout),
-    );
+    let server =
+        start(&store, config().model(ModelSpec::new("titanic@production")).body_read_timeout(timeout));
     let addr = server.local_addr();
     // A body that stalls after 10 bytes, and one trickled a byte every 100 ms (too slow in all).
     for every in [None, Some(Duration::from_millis(100))] {
@@ -1047,6 +1045,14 @@ fn a_body_slower_than_the_body_timeout_gets_a_json_408_and_the_connection_is_clo
     assert_eq!(http::post(addr, PREDICT, DEMO).status, 200);
     assert_eq!(http::post(addr, "/v2/nothing", DEMO).json()["code"], "not_found");
     server.shutdown().unwrap();
+    // Both timeouts are in the model's log beside the answered request, against the champion.
+    let store = Store::open(&store).unwrap();
+    let log = PredictionLog::read(PredictionLog::dir_in(&store, "titanic")).unwrap();
+    assert_eq!(log.records.len(), 1);
+    let failures: Vec<(u16, &str, u32, bool)> =
+        log.failures.iter().map(|f| (f.status, f.code.as_str(), f.version, f.timed_out())).collect();
+    assert_eq!(failures, [(408, "request_timeout", 1, true); 2]);
+    assert!(log.failures.iter().all(|f| f.latency_us >= 450_000), "{:?}", log.failures);
 }
 
 #[test]
@@ -1123,4 +1129,45 @@ fn the_command_line_takes_the_timeouts_and_the_header_limit() {
     assert_eq!(http::post(addr, PREDICT, DEMO).status, 200);
     child.kill().unwrap();
     child.wait().unwrap();
+}
+
+#[test]
+fn monitor_skew_replays_the_logged_raw_rows_and_exits_3_when_a_client_featurizes_its_own_way() {
+    let (_dir, store) = fresh_store();
+    let server = start(&store, config().model(ModelSpec::new("titanic@production")));
+    let addr = server.local_addr();
+    let passenger = serde_json::json!({
+        "PassengerId": 1, "Pclass": 3, "Name": "Braund, Mr. Owen Harris", "Sex": "male", "Age": 22,
+        "SibSp": 1, "Parch": 0, "Ticket": "A/5 21171", "Fare": 7.25, "Cabin": null, "Embarked": "S"
+    });
+    let raw = serde_json::json!({ "raw": true, "instances": [&passenger] }).to_string();
+    let answer = http::post(addr, PREDICT, &raw);
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    // The server's own features of that passenger, as a careful client would send them.
+    let served = log_of(&store)[0].inputs.clone();
+    let beside = |features: &[f64]| {
+        serde_json::json!({ "instances": [features], "raw_instances": [&passenger] }).to_string()
+    };
+    assert_eq!(http::post(addr, PREDICT, &beside(&served)).status, 200);
+    let clean = crate::run::ok(&store, &["monitor", "titanic", "--skew"]);
+    assert!(clean.contains("skew of version 1: 0 of 2 served rows differ"), "{clean}");
+    // A client that computes the last feature its own way.
+    let mut own = served.clone();
+    *own.last_mut().unwrap() += 1.0;
+    assert_eq!(http::post(addr, PREDICT, &beside(&own)).status, 200);
+    // And one without raw rows: not replayable, counted.
+    assert_eq!(http::post(addr, PREDICT, DEMO).status, 200);
+    server.shutdown().unwrap();
+    let out = crate::run::mlflow(&store, &["monitor", "titanic", "--skew"]);
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("skew of version 1: 1 of 3 served rows differ from the package's own features (1 rows without raw rows)"), "{stdout}");
+    let names = scorer(&store, "titanic@production").names().to_vec();
+    let last = names.last().unwrap();
+    assert!(stdout.contains(&format!("SKEW: `{last}` differs in 1 rows, by up to 1")), "{stdout}");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("served features differ from the package's own (exit code 3)"), "{stderr}");
+    let json = crate::run::mlflow(&store, &["monitor", "titanic", "--skew", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(json["skew"]["1"]["skewed_rows"], 1);
 }

@@ -127,7 +127,7 @@ pub fn replay_logged_skew(
     filter: &RecordFilter,
 ) -> Result<SkewReport, MonitorError> {
     let transformers = transformers_of(package)?;
-    if PredictionLog::segment_files(dir)?.is_empty() {
+    if !dir.is_dir() || PredictionLog::segment_files(dir)?.is_empty() {
         return Err(MonitorError::NoLog { dir: dir.to_path_buf() });
     }
     let names = package.signature().names();
