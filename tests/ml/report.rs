@@ -552,6 +552,9 @@ fn the_monitoring_report_draws_drift_features_performance_and_health() {
     for title in ["accuracy", "accuracy (estimated)", "f1", "f1 (estimated)"] {
         assert!(html.contains(&format!("<h3>{title}</h3>")), "{title}");
     }
+    // The health table's failed column: count and rate per window.
+    assert!(html.contains("<th class=\"num\">failed</th>"), "{html}");
+    assert!(html.contains(r#"<td class="num">2 (0.1961%)</td>"#), "{html}");
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && !html.contains(EVIL));
     assert_svg_numbers_finite(&html);
     let empty = render_monitoring_html(&MonitoringView { model: "m".into(), ..MonitoringView::default() });

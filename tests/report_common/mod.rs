@@ -250,6 +250,8 @@ pub fn monitoring() -> mlflow::report::MonitoringView {
                 labeled: Some(if i < 3 { 300 } else { 12 }),
                 requests_per_second: Some(0.28),
                 latency_p99_ms: Some(0.45 + 0.01 * i as f64),
+                errors: Some(i as u64),
+                error_rate: Some(i as f64 / (1000.0 + 10.0 * i as f64)),
             }
         })
         .collect();
@@ -257,6 +259,6 @@ pub fn monitoring() -> mlflow::report::MonitoringView {
         model: "titanic".into(),
         subtitle: "windows of 1 h; champion; drift share threshold 0.4".into(),
         windows,
-        notes: vec!["errors and timeouts are not in the prediction log".into()],
+        notes: vec!["2 log segments are of format 1, written before failed requests were logged".into()],
     }
 }

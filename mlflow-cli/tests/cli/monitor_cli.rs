@@ -293,6 +293,16 @@ fn monitor_counts_failed_requests_and_alerts_on_the_error_rate() {
         serde_json::from_str(&ok(&store, &[&args[..], &["--json"]].concat())).unwrap();
     let window = &json["report"]["windows"][0];
     assert_eq!((window["errors"].as_u64(), window["timeouts"].as_u64()), (Some(2), Some(1)));
+    // `predictions --failures` lists them, oldest first; by request; as JSON lines.
+    let table = ok(&store, &["predictions", "demo", "--failures"]);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 3, "{table}");
+    assert!(lines[0].contains("status") && lines[0].contains("code"), "{table}");
+    assert!(lines[1].contains("failed-1") && lines[1].contains("feature_count"), "{table}");
+    assert!(lines[2].contains("failed-2") && lines[2].contains("408"), "{table}");
+    let one = ok(&store, &["predictions", "demo", "--failures", "--request", "failed-2", "--json"]);
+    let parsed: Vec<RequestFailure> = one.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(parsed, [failure(2, 408, "request_timeout")]);
     // A package without transformers has nothing to replay: one clear line.
     let err = fails(&store, &["monitor", "demo", "--skew"]);
     assert!(err.contains("no feature transformers"), "{err}");

@@ -64,6 +64,12 @@ pub struct WindowView {
     pub requests_per_second: Option<f64>,
     /// Latency p99 in milliseconds.
     pub latency_p99_ms: Option<f64>,
+    /// Failed requests, when the log records them.
+    #[serde(default)]
+    pub errors: Option<u64>,
+    /// Failed requests / all requests.
+    #[serde(default)]
+    pub error_rate: Option<f64>,
 }
 
 /// One column's drift in a window.
@@ -225,17 +231,22 @@ fn performance(out: &mut String, view: &MonitoringView) {
 }
 
 fn health(out: &mut String, view: &MonitoringView) {
-    out.push_str("<section id=\"health\">\n<h2>Health</h2>\n<div class=\"scroll\">\n<table class=\"health\">\n<thead><tr><th>window</th><th class=\"num\">rows</th><th class=\"num\">requests/s</th><th class=\"num\">latency p99</th><th class=\"num\">labels</th></tr></thead>\n<tbody>\n");
+    out.push_str("<section id=\"health\">\n<h2>Health</h2>\n<div class=\"scroll\">\n<table class=\"health\">\n<thead><tr><th>window</th><th class=\"num\">rows</th><th class=\"num\">requests/s</th><th class=\"num\">latency p99</th><th class=\"num\">failed</th><th class=\"num\">labels</th></tr></thead>\n<tbody>\n");
     let text =
         |v: Option<f64>, unit: &str| v.map_or_else(|| "–".to_owned(), |v| format!("{}{unit}", value(v)));
     for (i, w) in view.windows.iter().enumerate() {
         let _ = writeln!(
             out,
-            r#"<tr><td>{i} · {label}</td><td class="num">{rows}</td><td class="num">{rate}</td><td class="num">{p99}</td><td class="num">{labels}</td></tr>"#,
+            r#"<tr><td>{i} · {label}</td><td class="num">{rows}</td><td class="num">{rate}</td><td class="num">{p99}</td><td class="num">{failed}</td><td class="num">{labels}</td></tr>"#,
             label = esc(&w.label),
             rows = w.rows,
             rate = esc(&text(w.requests_per_second, "")),
             p99 = esc(&text(w.latency_p99_ms, " ms")),
+            failed = match (w.errors, w.error_rate) {
+                (Some(n), Some(rate)) => format!("{n} ({})", esc(&value(rate * 100.0)) + "%"),
+                (Some(n), None) => n.to_string(),
+                _ => "–".to_owned(),
+            },
             labels = w.labeled.map_or_else(|| "–".to_owned(), |n| n.to_string()),
         );
     }

@@ -49,6 +49,8 @@ impl MonitorReport {
                 labeled: w.labeled,
                 requests_per_second: w.health.requests_per_second,
                 latency_p99_ms: w.health.latency_p99_ms,
+                errors: w.errors,
+                error_rate: w.health.error_rate,
             })
             .collect();
         let notes = self
