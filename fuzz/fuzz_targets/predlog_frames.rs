@@ -2,7 +2,8 @@
 //! temporary folder. The first byte picks the mode:
 //! - 0: the rest is the segment file as is;
 //! - 1: the rest is a list of payloads (`u16` length, bytes), framed with the right lengths and
-//!   checksums after a valid header, so that the fuzzer reaches the record decoder;
+//!   checksums after a valid header, so that the fuzzer reaches the entry decoders (the first
+//!   byte of a payload picks a prediction, raw rows or a failed request);
 //! - 2: as 1, then the log is opened for writing and one record appended: every record read
 //!   before must still be read, in order, followed by the new one.
 //!
@@ -62,6 +63,12 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     assert!(reader.segments() <= 1);
+    // Every entry, raw rows and failed requests too: never a panic, the same predictions.
+    let predictions = LogReader::new([segment.clone()])
+        .entries()
+        .filter(|e| matches!(e, Ok(mlflow_serve::LogEntry::Prediction(_))))
+        .count();
+    assert_eq!(predictions, before.len());
     if mode % 3 != 2 {
         return;
     }

@@ -4,7 +4,7 @@
 //! child process whose address space is capped at 1 GiB, where such a reservation aborts.
 
 use crate::common::fuzz_input;
-use crate::predlog::{HEADER, frame};
+use crate::predlog::{HEADER, HEADER_V1, frame};
 
 use std::process::Command;
 
@@ -84,10 +84,19 @@ fn predlog_frame_whose_request_id_claims_4_gib_is_skipped_as_torn() {
     let len = usize::from(u16::from_le_bytes([rest[0], rest[1]])).min(rest.len() - 2);
     let payload = &rest[2..2 + len];
     assert_eq!(payload.len(), 5);
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("predictions-000001.mlog"), [&HEADER[..], &frame(payload)].concat())
-        .unwrap();
-    let contents = PredictionLog::read(dir.path()).unwrap();
-    assert!(contents.records.is_empty());
-    assert_eq!((contents.torn, contents.segments), (1, 1), "an intact frame that is not a record is skipped");
+    // As found (format 1, an untagged prediction), and behind each entry kind of format 2.
+    let segments = [[&HEADER_V1[..], &frame(payload)].concat()]
+        .into_iter()
+        .chain((0u8..3).map(|kind| [&HEADER[..], &frame(&[&[kind][..], payload].concat())].concat()));
+    for segment in segments {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("predictions-000001.mlog"), &segment).unwrap();
+        let contents = PredictionLog::read(dir.path()).unwrap();
+        assert!(contents.records.is_empty() && contents.raw.is_empty() && contents.failures.is_empty());
+        assert_eq!(
+            (contents.torn, contents.segments),
+            (1, 1),
+            "an intact frame that is not an entry is skipped"
+        );
+    }
 }

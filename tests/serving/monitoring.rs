@@ -324,7 +324,7 @@ fn failed_requests_count_in_their_champion_windows_with_the_error_rate_and_its_a
 
     let report = run(dir.path(), WindowSpec::All, &RecordFilter::default(), None);
     assert_eq!(report.scan.failures, 5);
-    let shape: Vec<(u32, Role, u64, Option<u64>, Option<u64>)> =
+    let shape: Vec<_> =
         report.windows.iter().map(|w| (w.version, w.role, w.rows, w.errors, w.timeouts)).collect();
     assert_eq!(
         shape,

@@ -61,7 +61,7 @@ fn file_name(path: &Path) -> &str {
 /// A segment's header: magic and format version.
 pub(crate) const HEADER: &[u8; 14] = b"MLFLOWLOG\0\x02\0\0\0";
 /// The header of a segment of format 1, whose payloads are predictions without a kind byte.
-const HEADER_V1: &[u8; 14] = b"MLFLOWLOG\0\x01\0\0\0";
+pub(crate) const HEADER_V1: &[u8; 14] = b"MLFLOWLOG\0\x01\0\0\0";
 
 /// CRC-32 (IEEE, as zlib's), bit by bit: the documented checksum, computed independently.
 fn crc32(bytes: &[u8]) -> u32 {

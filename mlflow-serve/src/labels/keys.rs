@@ -165,7 +165,8 @@ mod tests {
         // A frame being appended (cut short for now) is read once it is whole.
         let segment = crate::PredictionLog::segment_files(dir.path()).unwrap().pop().unwrap();
         let mut frame = Vec::new();
-        crate::predlog::frame::encode_frame(&mut frame, &record("b")).unwrap();
+        let kind = crate::predlog::entry::EntryKind::Prediction;
+        crate::predlog::frame::encode_frame(&mut frame, kind, &record("b")).unwrap();
         let mut file = std::fs::OpenOptions::new().append(true).open(&segment).unwrap();
         file.write_all(&frame[..10]).unwrap();
         keys.refresh().unwrap();

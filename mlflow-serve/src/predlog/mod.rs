@@ -380,7 +380,7 @@ pub struct LogContents {
     pub segments: usize,
 }
 
-mod entry;
+pub(crate) mod entry;
 pub(crate) mod folder;
 pub(crate) mod frame;
 mod reader;
