@@ -99,17 +99,18 @@ impl LogReader {
     /// assert!(entries.next().is_none());
     /// ```
     pub fn entries(self) -> LogEntries {
-        LogEntries { reader: self, decode: decode_entry }
+        LogEntries { reader: self, raw_rows: true }
     }
 
     /// Predictions and failed requests, without decoding raw rows (monitoring's pass).
     pub(crate) fn monitored(self) -> LogEntries {
-        LogEntries { reader: self, decode: decode_monitored }
+        LogEntries { reader: self, raw_rows: false }
     }
 
     /// The next whole frame's entry, decoded by `decode`; frames it calls `Other` are skipped,
     /// frames it cannot decode are counted as torn.
-    fn next_with<T>(&mut self, decode: fn(u32, &[u8]) -> Decoded<T>) -> Option<Result<T, ServeError>> {
+    #[inline]
+    fn next_with<T>(&mut self, decode: impl Fn(u32, &[u8]) -> Decoded<T>) -> Option<Result<T, ServeError>> {
         loop {
             let Some(segment) = &mut self.current else {
                 let path = self.paths.next()?;
@@ -158,7 +159,8 @@ impl Iterator for LogReader {
 #[derive(Debug)]
 pub struct LogEntries {
     reader: LogReader,
-    decode: fn(u32, &[u8]) -> Decoded<LogEntry>,
+    /// Whether raw rows are decoded and yielded (monitoring skips them undecoded).
+    raw_rows: bool,
 }
 
 impl LogEntries {
@@ -194,6 +196,10 @@ impl Iterator for LogEntries {
     type Item = Result<LogEntry, ServeError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.reader.next_with(self.decode)
+        if self.raw_rows {
+            self.reader.next_with(decode_entry)
+        } else {
+            self.reader.next_with(decode_monitored)
+        }
     }
 }
