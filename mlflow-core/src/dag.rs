@@ -441,6 +441,10 @@ pub(crate) trait ErasedStep: Send + Sync {
     fn mapped(&self) -> Option<&dyn crate::map::ErasedMap> {
         None
     }
+    /// Whether this is the fan-in of [`Pipeline::collect`] (for the execution plan).
+    fn is_collect(&self) -> bool {
+        false
+    }
 }
 
 pub(crate) struct Erased<S>(pub(crate) S);
@@ -530,6 +534,10 @@ impl<T: Artifact + Clone> ErasedStep for Collect<T> {
 
     fn decode(&self, bytes: &[u8], limit: u64) -> Result<AnyArtifact, CodecError> {
         Ok(Arc::new(codec::decode::<Vec<T>>(bytes, limit)?))
+    }
+
+    fn is_collect(&self) -> bool {
+        true
     }
 }
 
