@@ -405,6 +405,16 @@ pub enum WiringError {
         /// The mapped node.
         step: String,
     },
+    /// [`Pipeline::set_resources`] was given a param or a node of another pipeline.
+    #[error(
+        "pipeline `{pipeline}`: `set_resources` was given {node}, and only this pipeline's steps ask for resources; pass a node returned by its `step`, `map` or `collect`"
+    )]
+    NotAStepNode {
+        /// The pipeline being built.
+        pipeline: String,
+        /// What was given: ``param `name` `` or `a node of another pipeline`.
+        node: String,
+    },
     /// A param value could not be encoded.
     #[error("pipeline `{pipeline}`: param `{name}` cannot be encoded: {message}")]
     ParamEncode {

@@ -7,8 +7,10 @@ use crate::common;
 use std::time::Duration;
 
 use mlflow::EngineError;
+use mlflow::dag::WiringError;
 use mlflow::exec_plan::{ExecutionPlan, PlanError, PlanNodeKind};
 use mlflow::prelude::*;
+use mlflow::step::Resources;
 
 #[step(cpu = "500m", memory = "256Mi")]
 fn load(seed: &u64) -> Vec<f64> {
@@ -359,4 +361,44 @@ fn a_miswired_pipeline_has_no_plan() {
         Err(EngineError::Wiring(errors)) => assert_eq!(errors.len(), 1),
         other => panic!("expected a wiring error, got {other:?}"),
     }
+}
+
+#[test]
+fn resources_can_be_set_per_node() {
+    let with = |resources: Option<Resources>| {
+        let mut p = build(BASE);
+        let extra = p.param("extra", 5u64);
+        let loaded = p.step_named("load-big", LoadStep, extra);
+        if let Some(resources) = resources {
+            p.set_resources(loaded, resources);
+        }
+        p.execution_plan().unwrap()
+    };
+    let plain = with(None);
+    let memory = Resources { memory_bytes: Some(8 << 30), ..Resources::NONE };
+    let overridden = with(Some(memory));
+    // `None` keeps the step's own request; `Some` replaces it; only this node changes.
+    let big = overridden.node("load-big").unwrap().step.as_ref().unwrap();
+    assert_eq!(big.resources, Resources { cpu_millis: Some(500), memory_bytes: Some(8 << 30) });
+    assert_eq!(overridden.node("load"), plain.node("load"));
+    assert_ne!(overridden.plan_hash(), plain.plan_hash());
+    // Setting what the step asks for anyway changes nothing.
+    let same = with(Some(Resources { cpu_millis: Some(500), memory_bytes: Some(256 << 20) }));
+    assert_eq!(same.plan_hash(), plain.plan_hash());
+
+    let mut p = Pipeline::new("params-ask-nothing");
+    let x = p.param("x", 1u64);
+    p.set_resources(x, memory);
+    let mut other = Pipeline::new("other");
+    let foreign = other.param("y", 2u64);
+    let foreign = other.step(LoadStep, foreign);
+    p.set_resources(foreign, memory);
+    let errors = p.check().unwrap_err();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(
+        matches!(&errors[0], WiringError::NotAStepNode { node, .. } if node == "param `x`"),
+        "{errors:?}"
+    );
+    assert!(errors[1].to_string().contains("a node of another pipeline"), "{}", errors[1]);
+    assert!(matches!(p.execution_plan(), Err(EngineError::Wiring(_))));
 }

@@ -32,22 +32,25 @@
 //! }
 //! ```
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashSet};
+mod check;
+mod ids;
+
+use std::collections::HashSet;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::codec::{ContentHash, Hasher};
-use crate::dag::{NodeKind, Pipeline, StepIdentity};
+use crate::codec::ContentHash;
+use crate::dag::{Node, NodeKind, Pipeline, StepIdentity, WiringError};
 use crate::error::{Error, Result};
 use crate::step::Resources;
 
+pub use check::PlanError;
+use check::{RawPlan, content_hash, order};
+use ids::unique_id;
+
 /// The version of the plan's encoding: in its JSON form and in the domain of its hash.
 pub const PLAN_FORMAT: u32 = 1;
-
-/// The longest node id: a DNS-1123 label has at most 63 characters.
-const MAX_ID_LEN: usize = 63;
 
 /// A pipeline as an orchestrator runs it: nodes in a valid execution order, each with a stable id
 /// (a DNS-1123 label, derived from the node's name), and a hash of the whole.
@@ -237,83 +240,6 @@ pub struct PlanMap {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_failed: Option<u64>,
 }
-
-/// Why a plan read back (from JSON, say) was refused.
-///
-/// ```
-/// use mlflow_core::exec_plan::{ExecutionPlan, PlanError};
-/// let json = r#"{"format":2,"pipeline":"p","nodes":[],"plan_hash":"00"}"#;
-/// assert!(matches!(ExecutionPlan::from_json(json), Err(PlanError::Json { .. })));
-/// let json = json.replace("\"00\"", &format!("\"{}\"", "0".repeat(64)));
-/// assert_eq!(ExecutionPlan::from_json(&json), Err(PlanError::Format { found: 2 }));
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum PlanError {
-    /// The text is not the JSON form of a plan.
-    #[error("not the JSON form of an execution plan: {message}")]
-    Json {
-        /// What the parser said.
-        message: String,
-    },
-    /// The plan was written in another format version.
-    #[error(
-        "execution plan format {found} is not supported (this build reads format {PLAN_FORMAT}); export the plan again with this version"
-    )]
-    Format {
-        /// The version found.
-        found: u32,
-    },
-    /// A node id is not a DNS-1123 label.
-    #[error(
-        "node id `{id}` is not a DNS-1123 label (at most 63 of a-z, 0-9 and `-`, starting with a letter and ending with a letter or digit)"
-    )]
-    InvalidId {
-        /// The id, escaped.
-        id: String,
-    },
-    /// Two nodes share an id.
-    #[error("two nodes have the id `{id}`; node ids must be unique")]
-    DuplicateId {
-        /// The id.
-        id: String,
-    },
-    /// An edge names a node that is not in the plan (or the node itself).
-    #[error("node `{node}` depends on `{input}`, which is not another node of the plan")]
-    UnknownInput {
-        /// The node.
-        node: String,
-        /// The id it names.
-        input: String,
-    },
-    /// The edges form a cycle.
-    #[error("the plan's edges form a cycle through `{node}`; a plan must be acyclic")]
-    Cycle {
-        /// A node on the cycle.
-        node: String,
-    },
-    /// A node's fields do not fit its kind (a param with inputs, a step without its step...).
-    #[error("node `{node}` is a {kind} but {problem}")]
-    Malformed {
-        /// The node.
-        node: String,
-        /// Its kind.
-        kind: &'static str,
-        /// What is wrong.
-        problem: &'static str,
-    },
-    /// The recorded hash is not the hash of the plan's content: it was edited, or damaged.
-    #[error(
-        "the plan hash {recorded} does not match its content (which hashes to {computed}); the plan was edited or damaged: export it again"
-    )]
-    HashMismatch {
-        /// The hash in the plan.
-        recorded: ContentHash,
-        /// The hash of its content.
-        computed: ContentHash,
-    },
-}
-
 impl Pipeline {
     /// The pipeline as an [`ExecutionPlan`]: what an orchestrator needs to run it, node by node,
     /// on other machines. Needs no store, and runs nothing.
@@ -382,6 +308,54 @@ impl Pipeline {
             })
             .collect();
         Ok(ExecutionPlan::seal(self.name.clone(), nodes))
+    }
+}
+
+impl Pipeline {
+    /// Overrides what `node`'s step asks for in this pipeline: each `Some` field of `resources`
+    /// replaces the step's own `#[step(cpu = ..., memory = ...)]`, each `None` keeps it. Only the
+    /// [execution plan](Pipeline::execution_plan) sees it (not the cache key, not a local run).
+    /// Returns `node`, for chaining.
+    ///
+    /// A param or a node of another pipeline is a [`WiringError::NotAStepNode`], reported by
+    /// [`Pipeline::check`] and when the pipeline is run or planned.
+    ///
+    /// ```
+    /// use mlflow_core::prelude::*;
+    /// use mlflow_core::step::Resources;
+    ///
+    /// #[mlflow_macros::step(crate = mlflow_core, cpu = "1", memory = "1Gi")]
+    /// fn fit(rows: &Vec<f64>) -> f64 {
+    ///     rows.iter().sum()
+    /// }
+    ///
+    /// let mut p = Pipeline::new("doc");
+    /// let rows = p.param("rows", vec![1.0, 2.0]);
+    /// let small = p.step(FitStep, rows);
+    /// let big = p.step(FitStep, rows);
+    /// p.set_resources(big, Resources { cpu_millis: Some(8000), ..Resources::NONE });
+    /// let plan = p.execution_plan().unwrap();
+    /// let resources = |id| plan.node(id).unwrap().step.as_ref().unwrap().resources;
+    /// assert_eq!(resources("fit"), Resources { cpu_millis: Some(1000), memory_bytes: Some(1 << 30) });
+    /// assert_eq!(resources("fit-2"), Resources { cpu_millis: Some(8000), memory_bytes: Some(1 << 30) });
+    /// # let _ = small;
+    /// ```
+    pub fn set_resources<T>(&mut self, node: Node<T>, resources: Resources) -> Node<T> {
+        let given = if !self.owns(node) {
+            "a node of another pipeline".to_owned()
+        } else {
+            match &mut self.nodes[node.index].kind {
+                NodeKind::Step { identity, .. } => {
+                    let own = &mut identity.options.resources;
+                    own.cpu_millis = resources.cpu_millis.or(own.cpu_millis);
+                    own.memory_bytes = resources.memory_bytes.or(own.memory_bytes);
+                    return node;
+                }
+                NodeKind::Param { .. } => format!("param `{}`", self.nodes[node.index].name),
+            }
+        };
+        self.errors.push(WiringError::NotAStepNode { pipeline: self.name.clone(), node: given });
+        node
     }
 }
 
@@ -531,277 +505,5 @@ impl ExecutionPlan {
         let raw: RawPlan =
             serde_json::from_str(json).map_err(|e| PlanError::Json { message: e.to_string() })?;
         ExecutionPlan::try_from(raw)
-    }
-}
-
-/// The form a plan is deserialized from, before it is checked.
-#[derive(Deserialize)]
-struct RawPlan {
-    format: u32,
-    pipeline: String,
-    nodes: Vec<PlanNode>,
-    plan_hash: ContentHash,
-}
-
-impl TryFrom<RawPlan> for ExecutionPlan {
-    type Error = PlanError;
-
-    fn try_from(raw: RawPlan) -> std::result::Result<Self, PlanError> {
-        if raw.format != PLAN_FORMAT {
-            return Err(PlanError::Format { found: raw.format });
-        }
-        let mut ids = HashSet::new();
-        for node in &raw.nodes {
-            if !is_label(&node.id) {
-                return Err(PlanError::InvalidId { id: crate::text::escape_controls(&node.id).into_owned() });
-            }
-            if !ids.insert(node.id.as_str()) {
-                return Err(PlanError::DuplicateId { id: node.id.clone() });
-            }
-            check_kind(node)?;
-        }
-        for node in &raw.nodes {
-            if let Some(input) = node
-                .inputs
-                .iter()
-                .chain(&node.waits_for)
-                .find(|&id| *id == node.id || !ids.contains(id.as_str()))
-            {
-                return Err(PlanError::UnknownInput {
-                    node: node.id.clone(),
-                    input: crate::text::escape_controls(input).into_owned(),
-                });
-            }
-        }
-        order(&raw.nodes).map_err(|node| PlanError::Cycle { node })?;
-        let computed = content_hash(raw.format, &raw.pipeline, &raw.nodes);
-        if computed != raw.plan_hash {
-            return Err(PlanError::HashMismatch { recorded: raw.plan_hash, computed });
-        }
-        Ok(ExecutionPlan {
-            format: raw.format,
-            pipeline: raw.pipeline,
-            nodes: raw.nodes,
-            plan_hash: computed,
-        })
-    }
-}
-
-/// That a node's fields fit its kind.
-fn check_kind(node: &PlanNode) -> std::result::Result<(), PlanError> {
-    let problem = match node.kind {
-        PlanNodeKind::Param if !node.inputs.is_empty() || !node.waits_for.is_empty() => Some("has inputs"),
-        PlanNodeKind::Param if node.value_hash.is_none() => Some("has no `value_hash`"),
-        PlanNodeKind::Param if node.step.is_some() || node.map.is_some() => Some("has a step"),
-        PlanNodeKind::Param => None,
-        _ if node.value_hash.is_some() => Some("has a `value_hash`"),
-        _ if node.step.is_none() => Some("has no `step`"),
-        PlanNodeKind::Map => match &node.map {
-            None => Some("has no `map`"),
-            Some(map) if map.per_element.len() != node.inputs.len() => {
-                Some("its `map.per_element` does not have one entry per input")
-            }
-            Some(_) => None,
-        },
-        _ if node.map.is_some() => Some("has a `map`"),
-        _ => None,
-    };
-    match problem {
-        Some(problem) => {
-            Err(PlanError::Malformed { node: node.id.clone(), kind: node.kind.as_str(), problem })
-        }
-        None => Ok(()),
-    }
-}
-
-/// The indices of `nodes` in topological order, the earliest free node first; `Err` with the id
-/// of a node on a cycle. Edges to unknown ids are ignored (they are checked apart).
-fn order(nodes: &[PlanNode]) -> std::result::Result<Vec<usize>, String> {
-    let index: BTreeMap<&str, usize> = nodes.iter().enumerate().map(|(i, n)| (n.id.as_str(), i)).collect();
-    let mut waiting = vec![0usize; nodes.len()];
-    let mut dependents = vec![Vec::new(); nodes.len()];
-    for (i, node) in nodes.iter().enumerate() {
-        let mut upstream: Vec<usize> = node
-            .inputs
-            .iter()
-            .chain(&node.waits_for)
-            .filter_map(|id| index.get(id.as_str()).copied())
-            .collect();
-        upstream.sort_unstable();
-        upstream.dedup();
-        waiting[i] = upstream.len();
-        for u in upstream {
-            dependents[u].push(i);
-        }
-    }
-    let mut ready: BinaryHeap<Reverse<usize>> =
-        waiting.iter().enumerate().filter(|&(_, &w)| w == 0).map(|(i, _)| Reverse(i)).collect();
-    let mut out = Vec::with_capacity(nodes.len());
-    while let Some(Reverse(i)) = ready.pop() {
-        out.push(i);
-        for &d in &dependents[i] {
-            waiting[d] -= 1;
-            if waiting[d] == 0 {
-                ready.push(Reverse(d));
-            }
-        }
-    }
-    match waiting.iter().position(|&w| w > 0) {
-        Some(stuck) => Err(nodes[stuck].id.clone()),
-        None => Ok(out),
-    }
-}
-
-/// The plan hash: every field of every node, in order, each part length-prefixed under a
-/// domain tag with the format version.
-fn content_hash(format: u32, pipeline: &str, nodes: &[PlanNode]) -> ContentHash {
-    fn list(h: Hasher, items: &[String]) -> Hasher {
-        items.iter().fold(h.part(&(items.len() as u64).to_le_bytes()), |h, item| h.part(item.as_bytes()))
-    }
-    fn opt(h: Hasher, value: Option<&[u8]>) -> Hasher {
-        match value {
-            Some(bytes) => h.part(&[1]).part(bytes),
-            None => h.part(&[0]),
-        }
-    }
-    fn nanos(d: Duration) -> [u8; 16] {
-        d.as_nanos().to_le_bytes()
-    }
-    let mut h = Hasher::new(&format!("mlflow/execution-plan/v{format}"))
-        .part(pipeline.as_bytes())
-        .part(&(nodes.len() as u64).to_le_bytes());
-    for node in nodes {
-        h = h.part(node.id.as_bytes()).part(node.name.as_bytes()).part(node.kind.as_str().as_bytes());
-        h = list(h, &node.inputs);
-        h = list(h, &node.waits_for);
-        h = opt(h, node.value_hash.as_ref().map(|hash| &hash.as_bytes()[..]));
-        h = match &node.step {
-            None => h.part(&[0]),
-            Some(s) => {
-                let h = h
-                    .part(&[1])
-                    .part(s.name.as_bytes())
-                    .part(&s.version.to_le_bytes())
-                    .part(s.code_hash.as_bytes())
-                    .part(s.helpers_hash.as_bytes())
-                    .part(s.crate_name.as_bytes())
-                    .part(s.crate_version.as_bytes())
-                    .part(&[u8::from(s.cache)])
-                    .part(&s.retries.to_le_bytes())
-                    .part(&nanos(s.backoff));
-                let h = opt(h, s.timeout.map(nanos).as_ref().map(|b| &b[..]));
-                let h = opt(h, s.resources.cpu_millis.map(u32::to_le_bytes).as_ref().map(|b| &b[..]));
-                opt(h, s.resources.memory_bytes.map(u64::to_le_bytes).as_ref().map(|b| &b[..]))
-            }
-        };
-        h = match &node.map {
-            None => h.part(&[0]),
-            Some(map) => {
-                let flags: Vec<u8> = map.per_element.iter().map(|&b| u8::from(b)).collect();
-                let h = h.part(&[1]).part(&flags);
-                opt(h, map.max_failed.map(u64::to_le_bytes).as_ref().map(|b| &b[..]))
-            }
-        };
-    }
-    h.finish()
-}
-
-/// Whether `id` is a DNS-1123 label that starts with a letter (so also a DNS-1035 label).
-fn is_label(id: &str) -> bool {
-    let bytes = id.as_bytes();
-    !bytes.is_empty()
-        && bytes.len() <= MAX_ID_LEN
-        && bytes[0].is_ascii_lowercase()
-        && bytes[bytes.len() - 1] != b'-'
-        && bytes.iter().all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-}
-
-/// The label a node name maps to: lower-cased, each run of other characters than ASCII letters
-/// and digits one `-`, `n-` before a leading digit, `node` for a name with no letter or digit,
-/// cut to fit.
-fn label_of(name: &str) -> String {
-    let mut label = String::new();
-    let mut gap = false;
-    for c in name.chars() {
-        if c.is_ascii_alphanumeric() {
-            if gap && !label.is_empty() {
-                label.push('-');
-            }
-            gap = false;
-            label.push(c.to_ascii_lowercase());
-        } else {
-            gap = true;
-        }
-    }
-    if label.is_empty() {
-        label.push_str("node");
-    } else if label.starts_with(|c: char| c.is_ascii_digit()) {
-        label.insert_str(0, "n-");
-    }
-    cut(&label, MAX_ID_LEN).to_owned()
-}
-
-/// `label` cut to at most `len` bytes (it is ASCII), without a trailing `-`.
-fn cut(label: &str, len: usize) -> &str {
-    label[..label.len().min(len)].trim_end_matches('-')
-}
-
-/// The label of `name`, or with `-2`, `-3`, ... the first one not in `used` (which it joins).
-fn unique_id(name: &str, used: &mut HashSet<String>) -> String {
-    let base = label_of(name);
-    let mut id = base.clone();
-    let mut n = 1u64;
-    while used.contains(&id) {
-        n += 1;
-        let suffix = format!("-{n}");
-        id = format!("{}{suffix}", cut(&base, MAX_ID_LEN - suffix.len()));
-    }
-    used.insert(id.clone());
-    id
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn labels_are_dns_labels() {
-        for (name, label) in [
-            ("train", "train"),
-            ("train#2", "train-2"),
-            ("Learning Rate", "learning-rate"),
-            ("__x__", "x"),
-            ("2nd", "n-2nd"),
-            ("###", "node"),
-            ("données", "donn-es"),
-            ("a.b/c_d", "a-b-c-d"),
-        ] {
-            assert_eq!(label_of(name), label, "{name}");
-            assert!(is_label(label), "{label}");
-        }
-        let long = "x".repeat(40) + "_" + &"y".repeat(40);
-        let label = label_of(&long);
-        assert_eq!(label.len(), 63);
-        assert!(is_label(&label));
-        // A cut that would end in `-` drops it.
-        let label = label_of(&("a".repeat(62) + "_b"));
-        assert_eq!(label, "a".repeat(62));
-        for bad in ["", "-a", "a-", "A", "1a", "a_b", &"a".repeat(64)] {
-            assert!(!is_label(bad), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn ids_are_made_unique_in_order() {
-        let mut used = HashSet::new();
-        let ids: Vec<String> =
-            ["a b", "a-b", "a_b", "a-b-2", "A B"].iter().map(|n| unique_id(n, &mut used)).collect();
-        assert_eq!(ids, ["a-b", "a-b-2", "a-b-3", "a-b-2-2", "a-b-4"]);
-        let mut used = HashSet::new();
-        let long = "z".repeat(70);
-        let first = unique_id(&long, &mut used);
-        let second = unique_id(&long, &mut used);
-        assert_eq!((first.len(), second.len()), (63, 63));
-        assert!(second.ends_with("-2") && is_label(&second));
     }
 }
