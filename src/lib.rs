@@ -11,7 +11,7 @@ pub use mlflow_core::Error as EngineError;
 // The engine: always there.
 #[cfg(feature = "progress")]
 pub use mlflow_core::progress;
-pub use mlflow_core::{artifact, codec, dag, exec, gc, registry, step, store, text, track};
+pub use mlflow_core::{artifact, codec, dag, exec, exec_plan, gc, registry, step, store, text, track};
 
 // The machine-learning rooms (feature `ml`, on by default).
 #[cfg(feature = "ml")]
@@ -82,7 +82,10 @@ pub mod serve {
 ///
 /// Options: `name = "..."`, `version = N`, `deps = [helper, ...]`, `cache = false`,
 /// `retries = N`, `backoff = "100ms"` (doubles for each retry), `timeout = "30s"`,
-/// `crate = path` (where the generated code finds mlflow, for crates re-exporting it).
+/// `cpu = "500m"` and `memory = "512Mi"` (what the step asks for when an orchestrator runs it,
+/// see [`Pipeline::execution_plan`](crate::dag::Pipeline::execution_plan); Kubernetes
+/// quantities, checked at compile time), `crate = path` (where the generated code finds mlflow,
+/// for crates re-exporting it).
 ///
 /// The cache key holds the step's code hash and those of the [`helper`]s it calls: helpers are
 /// discovered in the body (calls like `square(x)` and `util::square(x)`, function values like

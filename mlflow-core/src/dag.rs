@@ -405,6 +405,16 @@ pub enum WiringError {
         /// The mapped node.
         step: String,
     },
+    /// [`Pipeline::set_resources`] was given a param or a node of another pipeline.
+    #[error(
+        "pipeline `{pipeline}`: `set_resources` was given {node}, and only this pipeline's steps ask for resources; pass a node returned by its `step`, `map` or `collect`"
+    )]
+    NotAStepNode {
+        /// The pipeline being built.
+        pipeline: String,
+        /// What was given: ``param `name` `` or `a node of another pipeline`.
+        node: String,
+    },
     /// A param value could not be encoded.
     #[error("pipeline `{pipeline}`: param `{name}` cannot be encoded: {message}")]
     ParamEncode {
@@ -440,6 +450,10 @@ pub(crate) trait ErasedStep: Send + Sync {
     /// For a mapped node ([`Pipeline::map`]), what its tasks need.
     fn mapped(&self) -> Option<&dyn crate::map::ErasedMap> {
         None
+    }
+    /// Whether this is the fan-in of [`Pipeline::collect`] (for the execution plan).
+    fn is_collect(&self) -> bool {
+        false
     }
 }
 
@@ -530,6 +544,10 @@ impl<T: Artifact + Clone> ErasedStep for Collect<T> {
 
     fn decode(&self, bytes: &[u8], limit: u64) -> Result<AnyArtifact, CodecError> {
         Ok(Arc::new(codec::decode::<Vec<T>>(bytes, limit)?))
+    }
+
+    fn is_collect(&self) -> bool {
+        true
     }
 }
 

@@ -1,4 +1,4 @@
-//! The engine's error type: one enum per room (store, codec, registry, track, wiring), wrapped
+//! The engine's error type: one enum per room (store, codec, registry, track, wiring, plan), wrapped
 //! here, plus what a run can report about its steps. It names no machine-learning or serving
 //! room: the facade's `mlflow::Error` wraps this one beside theirs.
 
@@ -7,6 +7,7 @@ use std::fmt;
 
 use crate::codec::CodecError;
 use crate::dag::WiringError;
+use crate::exec_plan::PlanError;
 use crate::registry::RegistryError;
 use crate::store::StoreError;
 use crate::track::TrackError;
@@ -45,6 +46,9 @@ pub enum Error {
     /// The pipeline was wired wrongly in a way rustc could not catch.
     #[error("{} wiring error(s):\n{}", .0.len(), .0.iter().map(|e| format!("  - {e}")).collect::<Vec<_>>().join("\n"))]
     Wiring(Vec<WiringError>),
+    /// An execution plan read back (from JSON, say) was refused.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
     /// A step failed, so its output does not exist. When the step returned an error, that error
     /// is the [`source`](StdError::source), typed: see [`Error::step_error`].
     #[error("step `{step}` failed: {message}")]
@@ -160,6 +164,7 @@ fn debug_variant(error: &Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         Error::Registry(e) => f.debug_tuple("Registry").field(e).finish(),
         Error::Track(e) => f.debug_tuple("Track").field(e).finish(),
         Error::Wiring(e) => f.debug_tuple("Wiring").field(e).finish(),
+        Error::Plan(e) => f.debug_tuple("Plan").field(e).finish(),
         Error::StepFailed { step, message, source } => f
             .debug_struct("StepFailed")
             .field("step", step)

@@ -3,8 +3,9 @@
 //! learning, HTTP or the command line. Use it through the `mlflow` facade crate, which adds the
 //! `#[step]` attribute and the machine-learning and serving layers.
 //!
-//! Rooms: [`step`], [`artifact`], [`codec`], [`dag`], [`exec`], [`store`], [`track`] (metrics,
-//! tags, data versions, environment, run queries, lineage), [`registry`] (model versions,
+//! Rooms: [`step`], [`artifact`], [`codec`], [`dag`], [`exec`], [`exec_plan`] (the pipeline as a
+//! plan for an orchestrator: stable node ids, edges, options, resources, a plan hash), [`store`],
+//! [`track`] (metrics, tags, data versions, environment, run queries, lineage), [`registry`] (model versions,
 //! aliases with their history, guarded promotion), [`text`] (escaping input echoed in messages),
 //! and `progress` (a terminal progress bar for runs; cargo feature `progress`).
 #![forbid(unsafe_code)]
@@ -15,6 +16,7 @@ pub mod codec;
 pub mod dag;
 pub mod error;
 pub mod exec;
+pub mod exec_plan;
 pub mod gc;
 mod map;
 #[cfg(feature = "progress")]
@@ -42,8 +44,8 @@ pub mod __private {
     pub use crate::artifact::Artifact;
     pub use crate::codec::{ContentHash, Hasher};
     pub use crate::step::{
-        CrateId, Helper, HelperHash, HelperRef, Step, StepError, StepInputs, StepOptions, StepResult,
-        collect_helpers, fold_hashes,
+        CrateId, Helper, HelperHash, HelperRef, Resources, Step, StepError, StepInputs, StepOptions,
+        StepResult, collect_helpers, fold_hashes,
     };
     pub use core::clone::Clone;
     pub use core::option::Option::{self, None, Some};

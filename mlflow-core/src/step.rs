@@ -9,16 +9,19 @@ use std::time::Duration;
 use crate::artifact::{AnyArtifact, Artifact};
 use crate::codec::{ContentHash, Hasher};
 
-/// How the executor treats a step: caching, retries, backoff and timeout.
+/// How the executor treats a step: caching, retries, backoff and timeout; and what it asks of
+/// the machine it runs on ([`Resources`], for an exported [execution plan](crate::exec_plan)).
 ///
-/// Set through `#[step(cache = false, retries = 2, backoff = "50ms", timeout = "10s")]`.
+/// Set through `#[step(cache = false, retries = 2, backoff = "50ms", timeout = "10s", cpu = "500m",
+/// memory = "512Mi")]`.
 ///
 /// ```
-/// use mlflow_core::step::StepOptions;
+/// use mlflow_core::step::{Resources, StepOptions};
 /// let o = StepOptions::DEFAULT;
 /// assert!(o.cache);
 /// assert_eq!(o.retries, 0);
 /// assert_eq!(o.backoff_before(2), o.backoff * 2);
+/// assert_eq!(o.resources, Resources::NONE);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StepOptions {
@@ -31,12 +34,20 @@ pub struct StepOptions {
     /// Give up on an attempt after this long (default: wait forever). The attempt's thread cannot
     /// be killed: it runs on in the background, its result is discarded.
     pub timeout: Option<Duration>,
+    /// The CPU and memory the step asks for when it runs as a pod of its own (default: none).
+    /// Not part of the cache key: they change where a step runs, not what it computes.
+    pub resources: Resources,
 }
 
 impl StepOptions {
-    /// Cache on, no retries, 100 ms backoff, no timeout.
-    pub const DEFAULT: StepOptions =
-        StepOptions { cache: true, retries: 0, backoff: Duration::from_millis(100), timeout: None };
+    /// Cache on, no retries, 100 ms backoff, no timeout, no resource requests.
+    pub const DEFAULT: StepOptions = StepOptions {
+        cache: true,
+        retries: 0,
+        backoff: Duration::from_millis(100),
+        timeout: None,
+        resources: Resources::NONE,
+    };
 
     /// The wait before retry number `retry` (1-based): `backoff * 2^(retry-1)`, capped at 2^16 times.
     pub fn backoff_before(&self, retry: u32) -> Duration {
@@ -47,6 +58,71 @@ impl StepOptions {
 impl Default for StepOptions {
     fn default() -> Self {
         Self::DEFAULT
+    }
+}
+
+/// What a step asks of the machine it runs on: `#[step(cpu = "500m", memory = "512Mi")]`,
+/// checked when the macro expands (Kubernetes quantities: millicores or cores, bytes with a
+/// binary or decimal suffix). An orchestrator turns them into the resource requests of the step's
+/// pod; the local executor does not use them.
+///
+/// ```
+/// use mlflow_core::step::Resources;
+/// let r = Resources { cpu_millis: Some(500), memory_bytes: Some(512 << 20) };
+/// assert_eq!(r.cpu_quantity().as_deref(), Some("500m"));
+/// assert_eq!(r.memory_quantity().as_deref(), Some("512Mi"));
+/// assert_eq!(Resources::NONE.cpu_quantity(), None);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct Resources {
+    /// CPU, in thousandths of a core (`cpu = "500m"` is 500, `cpu = 2` is 2000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_millis: Option<u32>,
+    /// Memory, in bytes (`memory = "512Mi"` is 512 * 2^20, `memory = "1G"` is 10^9).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_bytes: Option<u64>,
+}
+
+impl Resources {
+    /// No request: the orchestrator's defaults apply.
+    pub const NONE: Resources = Resources { cpu_millis: None, memory_bytes: None };
+
+    /// The CPU request as a Kubernetes quantity: whole cores as a number (`"2"`), anything else
+    /// in millicores (`"1500m"`).
+    ///
+    /// ```
+    /// use mlflow_core::step::Resources;
+    /// let cpu = |m| Resources { cpu_millis: Some(m), ..Resources::NONE }.cpu_quantity().unwrap();
+    /// assert_eq!((cpu(2000), cpu(1500), cpu(1)), ("2".to_owned(), "1500m".to_owned(), "1m".to_owned()));
+    /// ```
+    pub fn cpu_quantity(&self) -> Option<String> {
+        self.cpu_millis
+            .map(|m| if m.is_multiple_of(1000) { format!("{}", m / 1000) } else { format!("{m}m") })
+    }
+
+    /// The memory request as a Kubernetes quantity: with the largest binary suffix (`Ki` to `Ei`)
+    /// that divides it, else the largest decimal one (`k` to `E`), else in bytes.
+    ///
+    /// ```
+    /// use mlflow_core::step::Resources;
+    /// let mem = |b| Resources { memory_bytes: Some(b), ..Resources::NONE }.memory_quantity().unwrap();
+    /// assert_eq!(mem(3 << 30), "3Gi");
+    /// assert_eq!(mem(1_000_000_000), "1G");
+    /// assert_eq!(mem(1_500), "1500");
+    /// ```
+    pub fn memory_quantity(&self) -> Option<String> {
+        const BINARY: [(&str, u32); 6] =
+            [("Ei", 60), ("Pi", 50), ("Ti", 40), ("Gi", 30), ("Mi", 20), ("Ki", 10)];
+        const DECIMAL: [(&str, u32); 6] = [("E", 18), ("P", 15), ("T", 12), ("G", 9), ("M", 6), ("k", 3)];
+        let bytes = self.memory_bytes?;
+        let binary = BINARY.iter().map(|&(suffix, shift)| (suffix, 1u64 << shift));
+        let decimal = DECIMAL.iter().map(|&(suffix, exp)| (suffix, 10u64.pow(exp)));
+        Some(
+            binary
+                .chain(decimal)
+                .find(|&(_, unit)| bytes != 0 && bytes.is_multiple_of(unit))
+                .map_or_else(|| bytes.to_string(), |(suffix, unit)| format!("{}{suffix}", bytes / unit)),
+        )
     }
 }
 

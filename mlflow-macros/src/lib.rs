@@ -61,7 +61,8 @@ mod step;
 /// # Options
 ///
 /// `#[step(name = "...", version = N, deps = [helper, ...], cache = bool, retries = N,
-/// backoff = "...", timeout = "...")]`, all optional, each at most once:
+/// backoff = "...", timeout = "...", cpu = "...", memory = "...")]`, all optional, each at most
+/// once:
 ///
 /// | option | default | meaning |
 /// |---|---|---|
@@ -72,6 +73,8 @@ mod step;
 /// | `retries = N` (u32) | `0` | how many times a failed attempt is tried again |
 /// | `backoff = "dur"` | `"100ms"` | wait before the first retry (doubles for each later one) |
 /// | `timeout = "dur"` | none | give up on an attempt after this long (must not be zero) |
+/// | `cpu = "500m"` or `cpu = 2` | none | the CPU the step asks for when it runs as a pod of its own (an execution plan's resource request) |
+/// | `memory = "512Mi"` | none | the memory it asks for, likewise |
 /// | `crate = path` | `::mlflow` | where the generated code finds the runtime: `path::__private` |
 ///
 /// `crate = path` is for crates that re-export mlflow (`#[step(crate = my_framework::mlflow)]`)
@@ -80,6 +83,11 @@ mod step;
 /// A duration is a decimal number followed by a unit: `ns`, `us` (or `µs`), `ms`, `s`, `m`
 /// (minutes) or `h`, for example `"500us"`, `"250ms"`, `"1.5s"`, `"2m"`, `"1h"`. It is parsed
 /// when the macro expands; an invalid one is a compile error at the literal.
+///
+/// `cpu` and `memory` are Kubernetes quantities, checked when the macro expands: CPU in
+/// millicores (`"500m"`) or cores (`"2"`, `"0.5"`, `cpu = 2`), memory in bytes with a binary
+/// suffix `Ki`, `Mi`, `Gi`, `Ti`, `Pi`, `Ei` or a decimal one `k`, `M`, `G`, `T`, `P`, `E`
+/// (`"512Mi"`, `"2Gi"`, `"1G"`). They are not part of the cache key.
 ///
 /// # Code hash
 ///

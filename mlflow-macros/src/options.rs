@@ -41,7 +41,7 @@ impl MacroKind {
 
 /// All `#[step]` options, in the order the docs list them.
 pub const STEP_OPTIONS: &[&str] =
-    &["name", "version", "deps", "cache", "retries", "backoff", "timeout", "crate"];
+    &["name", "version", "deps", "cache", "retries", "backoff", "timeout", "cpu", "memory", "crate"];
 /// All `#[helper]` options.
 pub const HELPER_OPTIONS: &[&str] = &["deps", "crate"];
 
@@ -67,6 +67,10 @@ pub struct Options {
     pub backoff: Option<u64>,
     /// `timeout = "..."`, in nanoseconds.
     pub timeout: Option<u64>,
+    /// `cpu = "500m"` or `cpu = 2`, in millicores.
+    pub cpu: Option<u32>,
+    /// `memory = "512Mi"`, in bytes.
+    pub memory: Option<u64>,
     /// `crate = path`: where the generated code finds the runtime (`path::__private`).
     pub krate: Option<syn::Path>,
 }
@@ -159,6 +163,8 @@ pub fn parse(attr: TokenStream, kind: MacroKind, errors: &mut Errors) -> Options
             "retries" => options.retries = parse_u32(value, raw, &key, errors),
             "backoff" => options.backoff = parse_duration_option(value, raw, &key, false, errors),
             "timeout" => options.timeout = parse_duration_option(value, raw, &key, true, errors),
+            "cpu" => options.cpu = parse_cpu_option(value, raw, errors),
+            "memory" => options.memory = parse_memory_option(value, raw, errors),
             _ => unreachable!("every known option is handled"),
         }
     }
@@ -214,6 +220,8 @@ fn example(key: &str) -> &'static str {
         "retries" => "3",
         "backoff" => "\"250ms\"",
         "timeout" => "\"30s\"",
+        "cpu" => "\"500m\"",
+        "memory" => "\"512Mi\"",
         "crate" => "my_crate::mlflow",
         _ => "...",
     }
@@ -488,6 +496,212 @@ fn parse_duration_option(
     }
 }
 
+/// The accepted forms of `cpu`, for error messages.
+const CPU_FORMS: &str = "use millicores like \"500m\", or a number of cores like \"2\", \"0.5\" or `cpu = 2` (Kubernetes CPU quantities)";
+/// The accepted forms of `memory`, for error messages.
+const MEMORY_FORMS: &str = "use a number of bytes with a binary suffix (Ki, Mi, Gi, Ti, Pi, Ei: powers of 1024) or a decimal one (k, M, G, T, P, E: powers of 1000), like \"512Mi\", \"2Gi\" or \"1G\" (Kubernetes memory quantities)";
+
+fn parse_cpu_option(value: &Expr, raw: &TokenStream, errors: &mut Errors) -> Option<u32> {
+    let (text, span): (String, &dyn ToTokens) = match literal(value) {
+        Some(Lit::Str(s)) => (s.value(), s),
+        Some(Lit::Int(i)) if i.suffix().is_empty() => (i.base10_digits().to_owned(), i),
+        Some(Lit::Float(f)) if f.suffix().is_empty() => (f.base10_digits().to_owned(), f),
+        _ => {
+            errors.spanned(
+                raw,
+                format!("#[step] option `cpu` takes a CPU quantity, found {}: {CPU_FORMS}", describe(value)),
+            );
+            return None;
+        }
+    };
+    match parse_cpu(&text) {
+        Ok(millis) => Some(millis),
+        Err(why) => {
+            errors.spanned(span, format!("invalid CPU quantity for #[step] option `cpu`: {why}"));
+            None
+        }
+    }
+}
+
+fn parse_memory_option(value: &Expr, raw: &TokenStream, errors: &mut Errors) -> Option<u64> {
+    match literal(value) {
+        Some(Lit::Str(s)) => match parse_memory(&s.value()) {
+            Ok(bytes) => Some(bytes),
+            Err(why) => {
+                errors.spanned(s, format!("invalid memory quantity for #[step] option `memory`: {why}"));
+                None
+            }
+        },
+        Some(Lit::Int(i)) => {
+            let n = i.base10_digits();
+            errors.spanned(
+                raw,
+                format!("#[step] option `memory` takes a quantity string, found an integer: write `memory = \"{n}Mi\"` or `\"{n}Gi\"` with a unit (or `\"{n}\"` for {n} bytes)"),
+            );
+            None
+        }
+        _ => {
+            errors.spanned(
+                raw,
+                format!(
+                    "#[step] option `memory` takes a quantity string, found {}: {MEMORY_FORMS}",
+                    describe(value)
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// Parses a Kubernetes CPU quantity into millicores: `"500m"` (millicores), `"2"`, `"0.5"` or
+/// `"1.25"` (cores, at most three decimal places). It must be more than zero and fit in a `u32`.
+pub fn parse_cpu(text: &str) -> Result<u32, String> {
+    if let Some(message) = spaced(text, parse_cpu) {
+        return Err(message);
+    }
+    let too_much = || format!("`{text}` is too much: at most {} millicores", u32::MAX);
+    let millis: u64 = if let Some(number) = text.strip_suffix('m') {
+        if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(not_a_quantity(text, "CPU", CPU_FORMS));
+        }
+        number.parse::<u64>().map_err(|_| too_much())?
+    } else {
+        let (int, frac) = text.split_once('.').unwrap_or((text, ""));
+        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if int.is_empty() || !digits(int) || !digits(frac) || (text.contains('.') && frac.is_empty()) {
+            return Err(not_a_quantity(text, "CPU", CPU_FORMS));
+        }
+        if frac.len() > 3 {
+            return Err(format!(
+                "`{text}` is finer than a millicore: give at most three decimal places, or millicores like \"500m\""
+            ));
+        }
+        let cores = int.parse::<u64>().map_err(|_| too_much())?;
+        let frac = format!("{frac:0<3}").parse::<u64>().unwrap_or(0);
+        cores.checked_mul(1000).and_then(|m| m.checked_add(frac)).ok_or_else(too_much)?
+    };
+    match u32::try_from(millis) {
+        Ok(0) => Err(format!(
+            "`{text}` asks for no CPU: give more than zero, e.g. `cpu = \"500m\"`, or leave `cpu` out"
+        )),
+        Ok(millis) => Ok(millis),
+        Err(_) => Err(too_much()),
+    }
+}
+
+/// Parses a Kubernetes memory quantity into bytes: a decimal number directly followed by nothing
+/// (bytes), a binary suffix `Ki`, `Mi`, `Gi`, `Ti`, `Pi`, `Ei` (powers of 1024) or a decimal
+/// one `k`, `M`, `G`, `T`, `P`, `E` (powers of 1000): `"512Mi"`, `"1.5Gi"`, `"1G"`. It must be
+/// a whole number of bytes, more than zero, and fit in a `u64`.
+pub fn parse_memory(text: &str) -> Result<u64, String> {
+    if let Some(message) = spaced(text, parse_memory) {
+        return Err(message);
+    }
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+    let (number, suffix) = text.split_at(split);
+    let unit: u128 = match suffix {
+        "" => 1,
+        "Ki" => 1 << 10,
+        "Mi" => 1 << 20,
+        "Gi" => 1 << 30,
+        "Ti" => 1 << 40,
+        "Pi" => 1 << 50,
+        "Ei" => 1 << 60,
+        "k" => 1_000,
+        "M" => 1_000_000,
+        "G" => 1_000_000_000,
+        "T" => 1_000_000_000_000,
+        "P" => 1_000_000_000_000_000,
+        "E" => 1_000_000_000_000_000_000,
+        _ => return Err(memory_hint(text, number, suffix)),
+    };
+    let (int, frac) = number.split_once('.').unwrap_or((number, ""));
+    if int.is_empty() || frac.contains('.') || (number.contains('.') && frac.is_empty()) {
+        return Err(not_a_quantity(text, "memory", MEMORY_FORMS));
+    }
+    let too_much = || format!("`{text}` is too much: at most {} bytes (16Ei)", u64::MAX);
+    let whole = int.parse::<u128>().ok().and_then(|n| n.checked_mul(unit)).ok_or_else(too_much)?;
+    let mut fraction = 0;
+    if !frac.is_empty() {
+        if frac.len() > 18 {
+            return Err(format!("`{text}` has too many decimal places"));
+        }
+        let scale = 10u128.pow(frac.len() as u32);
+        let scaled = frac.parse::<u128>().map_err(|_| too_much())? * unit;
+        if !scaled.is_multiple_of(scale) {
+            return Err(format!("`{text}` is not a whole number of bytes"));
+        }
+        fraction = scaled / scale;
+    }
+    match u64::try_from(whole + fraction) {
+        Ok(0) => Err(format!(
+            "`{text}` asks for no memory: give more than zero, e.g. `memory = \"512Mi\"`, or leave `memory` out"
+        )),
+        Ok(bytes) => Ok(bytes),
+        Err(_) => Err(too_much()),
+    }
+}
+
+fn not_a_quantity(text: &str, what: &str, forms: &str) -> String {
+    format!("`{text}` is not a {what} quantity; {forms}")
+}
+
+/// For a quantity that is valid once its spaces are taken out, the message saying so.
+fn spaced<T>(text: &str, parse: fn(&str) -> Result<T, String>) -> Option<String> {
+    let joined: String = text.split_whitespace().collect();
+    (joined != text && !joined.is_empty() && parse(&joined).is_ok())
+        .then(|| format!("`{text}` has spaces, and Kubernetes quantities have none: write \"{joined}\""))
+}
+
+/// The message for a memory quantity with an unknown suffix: a suggestion for the usual mistakes
+/// (`"1 GB"`, `"512mb"`, `"512m"`, `"2GiB"`), then the accepted forms.
+fn memory_hint(text: &str, number: &str, suffix: &str) -> String {
+    let unit = suffix.trim();
+    let letter = unit.chars().next().map(|c| c.to_ascii_lowercase());
+    let number = number.trim();
+    let plain = unit.trim_end_matches(['B', 'b']);
+    let known = matches!(plain.len(), 1 | 2)
+        && (plain.len() == 1 || plain.ends_with(['i', 'I']))
+        && matches!(letter, Some('k' | 'm' | 'g' | 't' | 'p' | 'e'));
+    if !number.is_empty()
+        && known
+        && let Some(letter) = letter
+    {
+        let binary = format!("{number}{}i", letter.to_ascii_uppercase());
+        let decimal = format!("{number}{}", if letter == 'k' { 'k' } else { letter.to_ascii_uppercase() });
+        let milli =
+            if unit == "m" { "; a lower-case `m` means thousandths in Kubernetes quantities" } else { "" };
+        return format!(
+            "`{text}` is not a memory quantity{milli}: write \"{binary}\" ({number} x {}) or \"{decimal}\" ({number} x {}), with no space and no `B`; {MEMORY_FORMS}",
+            binary_power(letter),
+            decimal_power(letter),
+        );
+    }
+    not_a_quantity(text, "memory", MEMORY_FORMS)
+}
+
+fn binary_power(letter: char) -> &'static str {
+    match letter {
+        'k' => "1024",
+        'm' => "1024^2",
+        'g' => "1024^3",
+        't' => "1024^4",
+        'p' => "1024^5",
+        _ => "1024^6",
+    }
+}
+
+fn decimal_power(letter: char) -> &'static str {
+    match letter {
+        'k' => "1000",
+        'm' => "1000^2",
+        'g' => "1000^3",
+        't' => "1000^4",
+        'p' => "1000^5",
+        _ => "1000^6",
+    }
+}
+
 /// Parses `"250ms"`, `"2s"`, `"1.5s"`, `"1m"`, `"500us"`, `"1h"`, ... into nanoseconds.
 ///
 /// The grammar is a decimal number (digits, optionally a `.` and more digits) directly followed
@@ -582,6 +796,63 @@ mod tests {
     }
 
     #[test]
+    fn cpu_quantities() {
+        for (text, millis) in
+            [("500m", 500), ("1m", 1), ("2", 2000), ("0.5", 500), ("1.25", 1250), ("0.001", 1), ("007", 7000)]
+        {
+            assert_eq!(parse_cpu(text), Ok(millis), "{text}");
+        }
+        assert_eq!(parse_cpu("4294967295m"), Ok(u32::MAX));
+        for bad in ["", "lots", "m", "-1", "1.", ".5", "1..5", "1e3", "2k", "500M", "1_000m", "+1", "0.5m"] {
+            assert!(parse_cpu(bad).is_err(), "{bad:?} should be rejected");
+        }
+        assert!(parse_cpu("lots").unwrap_err().contains("use millicores like \"500m\""));
+        assert!(parse_cpu("0").unwrap_err().contains("asks for no CPU"));
+        assert!(parse_cpu("0m").unwrap_err().contains("asks for no CPU"));
+        assert!(parse_cpu("0.0001").unwrap_err().contains("finer than a millicore"));
+        assert!(parse_cpu("4294967296m").unwrap_err().contains("too much"));
+        assert!(parse_cpu("4294968").unwrap_err().contains("too much"));
+        assert!(parse_cpu("500 m").unwrap_err().contains("write \"500m\""));
+        assert!(parse_cpu("2 cores").unwrap_err().contains("is not a CPU quantity"));
+    }
+
+    #[test]
+    fn memory_quantities() {
+        for (text, bytes) in [
+            ("512Mi", 512u64 << 20),
+            ("2Gi", 2 << 30),
+            ("1G", 1_000_000_000),
+            ("1k", 1_000),
+            ("1Ki", 1_024),
+            ("1.5Gi", 3 << 29),
+            ("0.5k", 500),
+            ("4096", 4096),
+            ("1Ei", 1 << 60),
+            ("15Ei", 15 << 60),
+        ] {
+            assert_eq!(parse_memory(text), Ok(bytes), "{text}");
+        }
+        for bad in
+            ["", "Mi", "1 GB", "1GB", "512mb", "512m", "2GiB", "1K", "1e9", "-1Gi", "1.Gi", "lots", "1.5"]
+        {
+            assert!(parse_memory(bad).is_err(), "{bad:?} should be rejected");
+        }
+        let e = parse_memory("1 GB").unwrap_err();
+        assert!(
+            e.contains("write \"1Gi\" (1 x 1024^3) or \"1G\" (1 x 1000^3)") && e.contains("\"512Mi\""),
+            "{e}"
+        );
+        assert!(parse_memory("512m").unwrap_err().contains("lower-case `m` means thousandths"));
+        assert!(parse_memory("2GiB").unwrap_err().contains("write \"2Gi\""));
+        assert!(parse_memory("1K").unwrap_err().contains("\"1Ki\" (1 x 1024) or \"1k\""));
+        assert!(parse_memory("512 Mi").unwrap_err().contains("has spaces"));
+        assert!(parse_memory("0Gi").unwrap_err().contains("asks for no memory"));
+        assert!(parse_memory("1.5").unwrap_err().contains("whole number of bytes"));
+        assert!(parse_memory("16Ei").unwrap_err().contains("too much"));
+        assert!(parse_memory("lots").unwrap_err().contains("is not a memory quantity"));
+    }
+
+    #[test]
     fn no_options_gives_defaults() {
         let o = ok(quote!(), MacroKind::Step);
         assert!(o.name.is_none() && o.version.is_none() && o.deps.is_empty());
@@ -599,6 +870,8 @@ mod tests {
                 retries = 2u32,
                 backoff = "50ms",
                 timeout = "1.5s",
+                cpu = "250m",
+                memory = "1.5Gi",
             ),
             MacroKind::Step,
         );
@@ -610,6 +883,8 @@ mod tests {
         assert_eq!(o.retries, Some(2));
         assert_eq!(o.backoff, Some(50 * MS));
         assert_eq!(o.timeout, Some(1_500 * MS));
+        assert_eq!(o.cpu, Some(250));
+        assert_eq!(o.memory, Some(3 << 29));
     }
 
     #[test]
@@ -632,7 +907,9 @@ mod tests {
         assert_eq!(e.len(), 1);
         assert!(e[0].starts_with("unknown #[step] option `colour`"), "{e:?}");
         assert!(
-            e[0].contains("`name`, `version`, `deps`, `cache`, `retries`, `backoff`, `timeout`, `crate`"),
+            e[0].contains(
+                "`name`, `version`, `deps`, `cache`, `retries`, `backoff`, `timeout`, `cpu`, `memory`, `crate`"
+            ),
             "{e:?}"
         );
         let e = errs(quote!(retry = 3), MacroKind::Step);
@@ -697,6 +974,15 @@ mod tests {
                 "invalid duration for #[step] option `backoff`: `fast` is not a duration",
             ),
             (quote!(timeout = "0s"), "`timeout` must be longer than zero"),
+            (
+                quote!(cpu = "lots"),
+                "invalid CPU quantity for #[step] option `cpu`: `lots` is not a CPU quantity",
+            ),
+            (quote!(cpu = true), "`cpu` takes a CPU quantity, found a bool"),
+            (quote!(cpu = 0), "asks for no CPU"),
+            (quote!(memory = "1 GB"), "invalid memory quantity for #[step] option `memory`"),
+            (quote!(memory = 512), "write `memory = \"512Mi\"`"),
+            (quote!(memory = x), "`memory` takes a quantity string, found a path"),
             (quote!(timeout = "0.0ms"), "`timeout` must be longer than zero"),
             (quote!(cache), "needs a value: write `cache = false`"),
             (quote!(deps(a, b)), "is written with `=`"),
@@ -707,6 +993,8 @@ mod tests {
             assert!(e[0].contains(expected), "{attr}: expected {expected:?} in {:?}", e[0]);
         }
         assert_eq!(ok(quote!(backoff = "0s"), MacroKind::Step).backoff, Some(0));
+        assert_eq!(ok(quote!(cpu = 2), MacroKind::Step).cpu, Some(2000));
+        assert_eq!(ok(quote!(cpu = 0.25), MacroKind::Step).cpu, Some(250));
     }
 
     #[test]

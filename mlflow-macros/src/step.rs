@@ -575,6 +575,20 @@ fn generate(func: &ItemFn, sig: &Signature, options: &Options, hash: [u8; 32]) -
         }
         None => quote!(#rt::None),
     };
+    let cpu = match options.cpu {
+        Some(millis) => {
+            let millis = Literal::u32_unsuffixed(millis);
+            quote!(#rt::Some(#millis))
+        }
+        None => quote!(#rt::None),
+    };
+    let memory = match options.memory {
+        Some(bytes) => {
+            let bytes = Literal::u64_unsuffixed(bytes);
+            quote!(#rt::Some(#bytes))
+        }
+        None => quote!(#rt::None),
+    };
 
     // `type Inputs = (A, B,);`, the tuple's parentheses spanned at the function's argument list.
     let input_types = sig.inputs.iter().map(|input| &input.ty);
@@ -679,6 +693,7 @@ fn generate(func: &ItemFn, sig: &Signature, options: &Options, hash: [u8; 32]) -
                 retries: #retries,
                 backoff: #backoff,
                 timeout: #timeout,
+                resources: #rt::Resources { cpu_millis: #cpu, memory_bytes: #memory },
             };
             const CRATE: #rt::CrateId = #rt::CrateId {
                 name: ::core::env!("CARGO_PKG_NAME"),
@@ -759,7 +774,7 @@ mod tests {
     #[test]
     fn expansion_shape() {
         let out = expand_str(
-            "name = \"features\", version = 2, deps = [norm], cache = false, retries = 3, backoff = \"1s\", timeout = \"2m\"",
+            "name = \"features\", version = 2, deps = [norm], cache = false, retries = 3, backoff = \"1s\", timeout = \"2m\", cpu = \"1.5\", memory = \"1Gi\"",
             "pub(crate) fn engineer(raw: &Raw, k: u32) -> Result<Features, DataError> { todo!() }",
         )
         .unwrap();
@@ -775,6 +790,7 @@ mod tests {
             "(& [< __not_a_helper_0 as __MlflowIsHelper0 > :: code_hash] , & [< __not_a_helper_0 as __MlflowIsHelper0 > :: helper_ref]) }",
             "const DEPS : & 'static [fn () -> :: mlflow :: __private :: ContentHash] = __MLFLOW_DEPS_OF_ENGINEER . 0 ;",
             "cache : false , retries : 3 , backoff : :: mlflow :: __private :: Duration :: from_nanos (1000000000) , timeout : :: mlflow :: __private :: Some (:: mlflow :: __private :: Duration :: from_nanos (120000000000))",
+            "resources : :: mlflow :: __private :: Resources { cpu_millis : :: mlflow :: __private :: Some (1500) , memory_bytes : :: mlflow :: __private :: Some (1073741824) } ,",
             ":: mlflow :: __private :: StepResult :: into_step_result (engineer (__mlflow_input_0 , :: mlflow :: __private :: Clone :: clone (__mlflow_input_1)))",
             "const _ : () = :: mlflow :: __private :: assert_artifact :: < Raw > () ;",
             "const _ : () = :: mlflow :: __private :: assert_artifact :: < u32 > () ;",
@@ -795,6 +811,7 @@ mod tests {
         assert!(out.contains("type Output = u64 ;"), "{out}");
         assert!(out.contains("const NAME : & 'static :: core :: primitive :: str = \"seed\" ;"), "{out}");
         assert!(out.contains("cache : true , retries : 0 , backoff : :: mlflow :: __private :: Duration :: from_nanos (100000000) , timeout : :: mlflow :: __private :: None"), "{out}");
+        assert!(out.contains("resources : :: mlflow :: __private :: Resources { cpu_millis : :: mlflow :: __private :: None , memory_bytes : :: mlflow :: __private :: None }"), "{out}");
         assert!(
             out.contains("const __MLFLOW_DEPS_OF_SEED : (& [fn () -> :: mlflow :: __private :: ContentHash] , & [fn () -> :: mlflow :: __private :: HelperRef]) = (& [] , & []) ;"),
             "{out}"

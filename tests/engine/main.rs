@@ -1,10 +1,11 @@
-//! Engine tests, through the facade as a user writes them: the cache contract, execution,
-//! several processes sharing a store, the model registry, and tracing.
+//! Engine tests, through the facade as a user writes them: the cache contract, execution, the
+//! execution plan, several processes sharing a store, the model registry, and tracing.
 
 #[path = "../common/mod.rs"]
 mod common;
 
 mod cache;
+mod exec_plan;
 mod execution;
 mod fan_in;
 mod fuzz_regressions;
