@@ -605,6 +605,12 @@ impl Pipeline {
         }
     }
 
+    /// Appends a node built elsewhere (its inputs must be earlier nodes), keeping names unique.
+    pub(crate) fn push_node(&mut self, node: NodeSpec) {
+        self.names.insert(node.name.clone());
+        self.nodes.push(node);
+    }
+
     /// The pipeline's name.
     pub fn name(&self) -> &str {
         &self.name

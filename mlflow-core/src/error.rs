@@ -105,6 +105,44 @@ pub enum Error {
         /// The pipeline's name.
         pipeline: String,
     },
+    /// A node id that the pipeline's execution plan has no step for.
+    #[error(
+        "pipeline `{pipeline}` has no step node `{node}` in its execution plan; its step nodes: {}",
+        .known.join(", ")
+    )]
+    NotInPlan {
+        /// The pipeline's name.
+        pipeline: String,
+        /// The id asked for.
+        node: String,
+        /// The ids it has.
+        known: Vec<String>,
+    },
+    /// A node was asked to run under another plan hash than this binary's: the workflow was
+    /// exported from another definition of the pipeline (another build of the image).
+    #[error(
+        "the workflow was exported with plan {expected}, but this binary's pipeline `{pipeline}` has plan {actual}: run the image built with the exported definition, or export the workflow again from this one"
+    )]
+    PlanMismatch {
+        /// The pipeline's name.
+        pipeline: String,
+        /// The plan hash the workflow carries.
+        expected: String,
+        /// This binary's.
+        actual: String,
+    },
+    /// An upstream node's output is not the one its task reported.
+    #[error(
+        "upstream node `{node}` reported output {expected}, but the store's is {actual}: the tasks ran against different stores or different images"
+    )]
+    InputMismatch {
+        /// The upstream node's id.
+        node: String,
+        /// The hash its task reported.
+        expected: String,
+        /// The hash found.
+        actual: String,
+    },
     /// A param was given where a step's output is needed (e.g. to register a model).
     #[error(
         "node {node} of pipeline `{pipeline}` is a param, not a step; pass the node of the step whose output you mean"
@@ -187,6 +225,24 @@ fn debug_variant(error: &Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         Error::NotAStep { node, pipeline } => {
             f.debug_struct("NotAStep").field("node", node).field("pipeline", pipeline).finish()
         }
+        Error::NotInPlan { pipeline, node, known } => f
+            .debug_struct("NotInPlan")
+            .field("pipeline", pipeline)
+            .field("node", node)
+            .field("known", known)
+            .finish(),
+        Error::PlanMismatch { pipeline, expected, actual } => f
+            .debug_struct("PlanMismatch")
+            .field("pipeline", pipeline)
+            .field("expected", expected)
+            .field("actual", actual)
+            .finish(),
+        Error::InputMismatch { node, expected, actual } => f
+            .debug_struct("InputMismatch")
+            .field("node", node)
+            .field("expected", expected)
+            .field("actual", actual)
+            .finish(),
     }
 }
 

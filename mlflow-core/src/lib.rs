@@ -17,6 +17,7 @@ pub mod dag;
 pub mod error;
 pub mod exec;
 pub mod exec_plan;
+pub mod export;
 pub mod gc;
 mod map;
 #[cfg(feature = "progress")]

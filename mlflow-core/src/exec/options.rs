@@ -52,6 +52,8 @@ pub struct RunOptions {
     pub(super) fail_fast: bool,
     pub(super) force: Force,
     pub(super) observers: Vec<Arc<dyn Observer>>,
+    /// Step mode: every cached step but this node must be a cache hit.
+    pub(super) cached_upstream_of: Option<String>,
 }
 
 impl fmt::Debug for RunOptions {
@@ -66,6 +68,13 @@ impl fmt::Debug for RunOptions {
 }
 
 impl RunOptions {
+    /// Step mode ([`Pipeline::run_node`](crate::dag::Pipeline::run_node)): every cached step other
+    /// than `node` must come from the store; a miss fails it instead of computing it.
+    pub(super) fn cached_upstream_of(mut self, node: String) -> Self {
+        self.cached_upstream_of = Some(node);
+        self
+    }
+
     /// Defaults: one worker per core, keep going after a failure, trust the cache.
     pub fn new() -> Self {
         Self::default()

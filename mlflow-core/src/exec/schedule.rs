@@ -262,6 +262,21 @@ impl<'a> Run<'a> {
             }
             Err(reason) => reason,
         };
+        if let Some(target) = &self.options.cached_upstream_of
+            && *target != spec.name
+            && identity.options.cache
+        {
+            report.status = StepStatus::Failed;
+            report.duration = started.elapsed();
+            let error = format!(
+                "node `{target}` runs alone (step mode), and its upstream step `{}` is not in the store ({reason}): its task has not run yet, or ran against another store",
+                spec.name
+            );
+            self.emit(Event::StepFailed { node: &spec.name, error: &error, attempts: 0 });
+            report.miss_reason = Some(reason);
+            report.error = Some(error);
+            return Outcome { report, input_hashes: hashes, value: None };
+        }
         report.miss_reason = Some(reason);
         let inputs: std::result::Result<Vec<AnyArtifact>, Failure> = task
             .inputs

@@ -18,7 +18,7 @@ pub(super) fn is_label(id: &str) -> bool {
 /// The label a node name maps to: lower-cased, each run of other characters than ASCII letters
 /// and digits one `-`, `n-` before a leading digit, `node` for a name with no letter or digit,
 /// cut to fit.
-fn label_of(name: &str) -> String {
+pub(crate) fn label_of(name: &str) -> String {
     let mut label = String::new();
     let mut gap = false;
     for c in name.chars() {

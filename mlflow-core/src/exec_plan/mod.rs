@@ -47,6 +47,7 @@ use crate::step::Resources;
 
 pub use check::PlanError;
 use check::{RawPlan, content_hash, order};
+pub(crate) use ids::label_of;
 use ids::unique_id;
 
 /// The version of the plan's encoding: in its JSON form and in the domain of its hash.

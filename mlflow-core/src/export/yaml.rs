@@ -8,9 +8,10 @@ use serde_json::Value;
 /// `value` as a YAML document (block style, two-space indentation, ending with a newline).
 ///
 /// ```
-/// let doc = serde_json::json!({"kind": "Workflow", "spec": {"args": ["--node", "true", ""], "n": 2}});
+/// let doc = serde_json::json!({"kind": "Workflow", "spec": {"args": ["step", "--node", "true", ""], "count": 2}});
 /// let yaml = mlflow_core::export::to_yaml(&doc);
-/// assert_eq!(yaml, "kind: Workflow\nspec:\n  args:\n    - --node\n    - \"true\"\n    - \"\"\n  n: 2\n");
+/// let expected = "kind: Workflow\nspec:\n  args:\n    - step\n    - \"--node\"\n    - \"true\"\n    - \"\"\n  count: 2\n";
+/// assert_eq!(yaml, expected);
 /// ```
 pub fn to_yaml(value: &Value) -> String {
     let mut out = String::new();

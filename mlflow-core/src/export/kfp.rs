@@ -1,0 +1,144 @@
+//! The Kubeflow Pipelines v2 rendering: the pipeline spec (IR) a KFP backend runs.
+
+use serde_json::{Map, Value, json};
+
+use super::{ExportError, ExportOptions, Task, check_kfp, env_list, seconds, step_args, tasks};
+use crate::exec_plan::ExecutionPlan;
+
+/// The IR schema version written.
+const SCHEMA_VERSION: &str = "2.1.0";
+
+/// `plan` as a Kubeflow Pipelines v2 pipeline spec: per step node a component (`comp-ID`) with
+/// an executor (`exec-ID`) running the binary in step mode, and a root DAG task (`ID`) with its
+/// dependencies, its inputs (each upstream task's output parameter `hash`, and the run parameter
+/// `store`), caching (on for a cached step: KFP's cache key, the inputs' content hashes and the
+/// plan hash in the arguments, agrees with ours) and retry policy. KFP v2 has no task timeout:
+/// the binary enforces the step's own.
+///
+/// Checked with [`check_kfp`] before it is returned. Write it with
+/// [`to_yaml`](super::to_yaml); upload it with the KFP SDK (`kfp.Client().create_run_from_pipeline_package`).
+///
+/// ```
+/// use mlflow_core::prelude::*;
+/// use mlflow_core::export::{ExportOptions, kfp_pipeline};
+///
+/// #[mlflow_macros::step(crate = mlflow_core, retries = 3)]
+/// fn load() -> Vec<u8> {
+///     Vec::new()
+/// }
+///
+/// let mut p = Pipeline::new("doc");
+/// p.step(LoadStep, ());
+/// let spec = kfp_pipeline(&p.execution_plan()?, &ExportOptions::new("acme/doc:1"))?;
+/// let task = &spec["root"]["dag"]["tasks"]["load"];
+/// assert_eq!(task["componentRef"]["name"], "comp-load");
+/// assert_eq!(task["retryPolicy"]["maxRetryCount"], 3);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn kfp_pipeline(plan: &ExecutionPlan, options: &ExportOptions) -> Result<Value, ExportError> {
+    let tasks = tasks(plan, options)?;
+    let command = options.command_for(plan);
+    let mut components = Map::new();
+    let mut executors = Map::new();
+    let mut dag = Map::new();
+    for task in &tasks {
+        components.insert(format!("comp-{}", task.id), component(task));
+        executors.insert(format!("exec-{}", task.id), executor(plan, options, &command, task));
+        dag.insert(task.id.to_owned(), dag_task(task));
+    }
+    let spec = json!({
+        "pipelineInfo": { "name": crate::exec_plan::label_of(plan.pipeline()), "description": format!("mlflow pipeline `{}`, plan {}", plan.pipeline(), plan.plan_hash().to_hex()) },
+        "schemaVersion": SCHEMA_VERSION,
+        "sdkVersion": concat!("mlflow-", env!("CARGO_PKG_VERSION")),
+        "components": components,
+        "deploymentSpec": { "executors": executors },
+        "root": {
+            "dag": { "tasks": dag },
+            "inputDefinitions": { "parameters": { "store": {
+                "parameterType": "STRING",
+                "defaultValue": options.store,
+                "isOptional": true,
+            } } },
+        },
+    });
+    check_kfp(&spec).map_err(|problem| ExportError::InvalidSpec { engine: "kfp", problem })?;
+    Ok(spec)
+}
+
+/// The component of `task`: its input parameters (the store and each upstream hash) and its
+/// output parameter `hash`.
+fn component(task: &Task<'_>) -> Value {
+    let mut inputs = Map::new();
+    inputs.insert("store".into(), json!({ "parameterType": "STRING" }));
+    for up in &task.upstream {
+        inputs.insert(input_name(up), json!({ "parameterType": "STRING" }));
+    }
+    json!({
+        "executorLabel": format!("exec-{}", task.id),
+        "inputDefinitions": { "parameters": inputs },
+        "outputDefinitions": { "parameters": { "hash": { "parameterType": "STRING" } } },
+    })
+}
+
+/// The executor of `task`: its container.
+fn executor(plan: &ExecutionPlan, options: &ExportOptions, command: &[String], task: &Task<'_>) -> Value {
+    let args = step_args(
+        plan,
+        task,
+        "{{$.inputs.parameters['store']}}",
+        "{{$.outputs.parameters['hash'].output_file}}",
+        |up| format!("{{{{$.inputs.parameters['{}']}}}}", input_name(up)),
+    );
+    let mut container = json!({ "image": options.image, "command": command, "args": args });
+    let env = env_list(options);
+    if !env.is_empty() {
+        container["env"] = json!(env);
+    }
+    let resources = &task.step.resources;
+    let mut requests = Map::new();
+    if let Some(cpu) = resources.cpu_quantity() {
+        requests.insert("resourceCpuRequest".into(), json!(cpu));
+    }
+    if let Some(memory) = resources.memory_quantity() {
+        requests.insert("resourceMemoryRequest".into(), json!(memory));
+    }
+    if !requests.is_empty() {
+        container["resources"] = Value::Object(requests);
+    }
+    json!({ "container": container })
+}
+
+/// The root DAG's task of `task`.
+fn dag_task(task: &Task<'_>) -> Value {
+    let mut parameters = Map::new();
+    parameters.insert("store".into(), json!({ "componentInputParameter": "store" }));
+    for up in &task.upstream {
+        parameters.insert(
+            input_name(up),
+            json!({ "taskOutputParameter": { "producerTask": up, "outputParameterKey": "hash" } }),
+        );
+    }
+    let mut value = json!({
+        "taskInfo": { "name": task.id },
+        "componentRef": { "name": format!("comp-{}", task.id) },
+        "inputs": { "parameters": parameters },
+        "cachingOptions": if task.step.cache { json!({ "enableCache": true }) } else { json!({}) },
+    });
+    if !task.after.is_empty() {
+        value["dependentTasks"] = json!(task.after);
+    }
+    if task.step.retries > 0 {
+        value["retryPolicy"] = json!({
+            "maxRetryCount": task.step.retries,
+            "backoffDuration": seconds(task.step.backoff),
+            "backoffFactor": 2.0,
+            "backoffMaxDuration": "3600s",
+        });
+    }
+    value
+}
+
+/// The input parameter carrying `upstream`'s output hash (KFP parameter names are identifiers).
+fn input_name(upstream: &str) -> String {
+    format!("in_{}", upstream.replace('-', "_"))
+}

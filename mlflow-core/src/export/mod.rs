@@ -1,0 +1,269 @@
+//! An [`ExecutionPlan`] as a workflow for the engines that run ML on Kubernetes: an Argo
+//! [`Workflow`](argo_workflow) or a Kubeflow Pipelines v2 [pipeline spec](kfp_pipeline).
+//!
+//! Every step node becomes one task that runs the user's own binary, from the same image, in step
+//! mode on that node: `BINARY step --node ID --plan HASH --store STORE --input UPSTREAM=HASH ...
+//! --hash-file FILE`. The binary holds the params (the plan hash pins their values: a binary of
+//! another build refuses the task), reads its inputs from the shared store by the content hashes
+//! it is given, runs the node, stores its output and writes the output's content hash to
+//! `FILE`, which the orchestrator hands to the tasks downstream. Only content hashes cross the
+//! orchestrator; artifacts never do. Params are not tasks.
+//!
+//! A mapped step runs as one task whose elements run in parallel threads inside its pod
+//! (fanning its elements out over pods is not done yet).
+//!
+//! Both renderings are checked before they are returned ([`check_argo`], [`check_kfp`]): every
+//! dependency, template, producer, component and executor exists, names are DNS-1123 labels, and
+//! the tasks have no cycle.
+//!
+//! ```
+//! use mlflow_core::prelude::*;
+//! use mlflow_core::export::{ExportOptions, argo_workflow, kfp_pipeline, to_yaml};
+//!
+//! #[mlflow_macros::step(crate = mlflow_core, retries = 2, cpu = "500m")]
+//! fn double(x: &u64) -> u64 {
+//!     x * 2
+//! }
+//!
+//! let mut p = Pipeline::new("doc");
+//! let x = p.param("x", 21u64);
+//! let doubled = p.step(DoubleStep, x);
+//! p.step_named("again", DoubleStep, doubled);
+//! let plan = p.execution_plan()?;
+//! let options = ExportOptions::new("ghcr.io/acme/doc:1").store("s3://bucket/store");
+//! let workflow = argo_workflow(&plan, &options)?;
+//! assert_eq!(workflow["kind"], "Workflow");
+//! let yaml = to_yaml(&kfp_pipeline(&plan, &options)?);
+//! assert!(yaml.contains("producerTask: double"), "{yaml}");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod argo;
+mod check;
+mod kfp;
+mod yaml;
+
+pub use argo::argo_workflow;
+pub use check::{check_argo, check_kfp, is_dns_label};
+pub use kfp::kfp_pipeline;
+pub use yaml::to_yaml;
+
+use crate::exec_plan::{ExecutionPlan, PlanNodeKind, PlanStep};
+
+/// Where the pod writes its output's content hash (Argo reads it as the task's output parameter).
+pub const HASH_FILE: &str = "/tmp/mlflow/output-hash";
+
+/// How an exported workflow runs the user's binary.
+///
+/// ```
+/// use mlflow_core::export::ExportOptions;
+/// let options = ExportOptions::new("ghcr.io/acme/titanic:1.4")
+///     .command(["/usr/local/bin/titanic"])
+///     .store("s3://ml-artifacts/titanic")
+///     .namespace("ml")
+///     .service_account("pipeline-runner")
+///     .env("AWS_REGION", "eu-west-1");
+/// # let _ = options;
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportOptions {
+    pub(crate) image: String,
+    pub(crate) command: Option<Vec<String>>,
+    pub(crate) store: String,
+    pub(crate) namespace: Option<String>,
+    pub(crate) service_account: Option<String>,
+    pub(crate) env: Vec<(String, String)>,
+}
+
+impl ExportOptions {
+    /// Runs `image` (the image holding the user's binary built from this pipeline). By default
+    /// the command is the pipeline's id as a program on the image's `PATH`, and the store is
+    /// `/mnt/mlflow` (a shared volume); see [`store`](Self::store) for object storage.
+    pub fn new(image: impl Into<String>) -> ExportOptions {
+        ExportOptions {
+            image: image.into(),
+            command: None,
+            store: "/mnt/mlflow".into(),
+            namespace: None,
+            service_account: None,
+            env: Vec::new(),
+        }
+    }
+
+    /// The program and its leading arguments in the image (`["/app/titanic"]`); `step ...`
+    /// follows them.
+    pub fn command<S: Into<String>>(mut self, command: impl IntoIterator<Item = S>) -> ExportOptions {
+        self.command = Some(command.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// The store every task reads and writes: a folder every pod mounts, or an object store URL.
+    /// It is the workflow's `store` parameter (Argo) or run parameter (KFP), so a run can point
+    /// elsewhere without exporting again. Credentials never go here: pods take them from their
+    /// environment (the provider's standard chain).
+    pub fn store(mut self, store: impl Into<String>) -> ExportOptions {
+        self.store = store.into();
+        self
+    }
+
+    /// The Kubernetes namespace (Argo's `metadata.namespace`).
+    pub fn namespace(mut self, namespace: impl Into<String>) -> ExportOptions {
+        self.namespace = Some(namespace.into());
+        self
+    }
+
+    /// The service account the pods run as (Argo's `spec.serviceAccountName`).
+    pub fn service_account(mut self, account: impl Into<String>) -> ExportOptions {
+        self.service_account = Some(account.into());
+        self
+    }
+
+    /// An environment variable of every task's container (not for secrets: mount those).
+    pub fn env(mut self, name: impl Into<String>, value: impl Into<String>) -> ExportOptions {
+        self.env.push((name.into(), value.into()));
+        self
+    }
+
+    fn command_for(&self, plan: &ExecutionPlan) -> Vec<String> {
+        self.command.clone().unwrap_or_else(|| vec![crate::exec_plan::label_of(plan.pipeline())])
+    }
+}
+
+/// Why a workflow could not be exported.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ExportError {
+    /// The plan has no step to run.
+    #[error("pipeline `{pipeline}` has no step: there is nothing to export (params alone are not tasks)")]
+    NoSteps {
+        /// The pipeline.
+        pipeline: String,
+    },
+    /// An option is unusable.
+    #[error("{0}")]
+    Options(String),
+    /// The rendered spec fails its check: a bug of the exporter, reported rather than written.
+    #[error("the exported {engine} spec is invalid: {problem} (please report this)")]
+    InvalidSpec {
+        /// `argo` or `kfp`.
+        engine: &'static str,
+        /// What is wrong, naming the task, template or component.
+        problem: String,
+    },
+}
+
+/// One task of an exported workflow: a step node and the step nodes it depends on.
+pub(crate) struct Task<'p> {
+    pub(crate) id: &'p str,
+    pub(crate) step: &'p PlanStep,
+    /// Step nodes whose outputs are its inputs (in argument order, each once).
+    pub(crate) upstream: Vec<&'p str>,
+    /// Every step node it runs after: `upstream` and the nodes it waits for, sorted.
+    pub(crate) after: Vec<&'p str>,
+}
+
+/// The plan's step nodes as tasks, in a valid order.
+pub(crate) fn tasks<'p>(
+    plan: &'p ExecutionPlan,
+    options: &ExportOptions,
+) -> Result<Vec<Task<'p>>, ExportError> {
+    if options.image.trim().is_empty() {
+        return Err(ExportError::Options(
+            "the image is empty: give the image that holds the pipeline's binary".into(),
+        ));
+    }
+    if options.command.as_ref().is_some_and(|c| c.is_empty() || c[0].trim().is_empty()) {
+        return Err(ExportError::Options("the command is empty: give the binary's path in the image".into()));
+    }
+    if let Some((name, _)) = options.env.iter().find(|(name, _)| !is_env_name(name)) {
+        return Err(ExportError::Options(format!(
+            "environment variable name `{name}`: use letters, digits and `_`, not starting with a digit"
+        )));
+    }
+    let is_task = |id: &str| plan.node(id).is_some_and(|n| n.kind != PlanNodeKind::Param);
+    let tasks: Vec<Task<'p>> = plan
+        .topological_order()
+        .into_iter()
+        .filter_map(|node| {
+            let step = node.step.as_ref()?;
+            let mut upstream: Vec<&str> = Vec::new();
+            for input in node.inputs.iter().map(String::as_str).filter(|i| is_task(i)) {
+                if !upstream.contains(&input) {
+                    upstream.push(input);
+                }
+            }
+            let mut after: Vec<&str> = upstream
+                .iter()
+                .copied()
+                .chain(node.waits_for.iter().map(String::as_str).filter(|i| is_task(i)))
+                .collect();
+            after.sort_unstable();
+            after.dedup();
+            Some(Task { id: node.id.as_str(), step, upstream, after })
+        })
+        .collect();
+    if tasks.is_empty() {
+        return Err(ExportError::NoSteps { pipeline: plan.pipeline().to_owned() });
+    }
+    Ok(tasks)
+}
+
+/// The step-mode arguments of `task`, with `input(upstream)` the orchestrator's placeholder for
+/// an upstream task's output hash and `store` and `hash_file` its placeholders for those.
+pub(crate) fn step_args(
+    plan: &ExecutionPlan,
+    task: &Task<'_>,
+    store: &str,
+    hash_file: &str,
+    input: impl Fn(&str) -> String,
+) -> Vec<String> {
+    let mut args: Vec<String> =
+        ["step", "--node", task.id, "--plan", &plan.plan_hash().to_hex(), "--store", store]
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+    for upstream in &task.upstream {
+        args.push("--input".into());
+        args.push(format!("{upstream}={}", input(upstream)));
+    }
+    args.push("--hash-file".into());
+    args.push(hash_file.into());
+    args
+}
+
+/// A name and value pair as the two engines spell environment variables.
+pub(crate) fn env_list(options: &ExportOptions) -> Vec<serde_json::Value> {
+    options.env.iter().map(|(name, value)| serde_json::json!({ "name": name, "value": value })).collect()
+}
+
+fn is_env_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// A duration as the orchestrators write them: whole seconds as `"30s"`, else with up to 9
+/// decimals (`"0.1s"`).
+pub(crate) fn seconds(d: std::time::Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        let text = format!("{}.{:09}", d.as_secs(), d.subsec_nanos());
+        format!("{}s", text.trim_end_matches('0'))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_env_names() {
+        use std::time::Duration;
+        assert_eq!(seconds(Duration::from_secs(30)), "30s");
+        assert_eq!(seconds(Duration::from_millis(100)), "0.1s");
+        assert_eq!(seconds(Duration::from_nanos(1_000_000_001)), "1.000000001s");
+        assert!(is_env_name("AWS_REGION") && is_env_name("_x1"));
+        assert!(!is_env_name("1A") && !is_env_name("A-B") && !is_env_name(""));
+    }
+}
