@@ -2,8 +2,10 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod binary;
 mod error;
 
+pub use binary::{CommandError, USAGE, main, run_command};
 pub use error::{Error, Result};
 /// The engine's error, returned by pipeline runs, the store, tracking and the registry.
 pub use mlflow_core::Error as EngineError;
@@ -11,7 +13,9 @@ pub use mlflow_core::Error as EngineError;
 // The engine: always there.
 #[cfg(feature = "progress")]
 pub use mlflow_core::progress;
-pub use mlflow_core::{artifact, codec, dag, exec, exec_plan, gc, registry, step, store, text, track};
+pub use mlflow_core::{
+    artifact, codec, dag, exec, exec_plan, export, gc, registry, step, store, text, track,
+};
 
 // The machine-learning rooms (feature `ml`, on by default).
 #[cfg(feature = "ml")]

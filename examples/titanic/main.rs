@@ -9,9 +9,14 @@
 //! cargo run --release --example titanic                   # first run: every step runs
 //! cargo run --release --example titanic                   # second run: every step is cached
 //! cargo run --release --example titanic -- --metric f1    # select the champion by another metric
+//! cargo run --release --example titanic -- plan           # the execution plan of the first pipeline
+//! cargo run --release --example titanic -- export kfp --image IMAGE -o titanic.kfp.yaml
+//! cargo run --release --example titanic -- export argo --image IMAGE -o titanic.argo.yaml
 //! ```
 //!
 //! The store is `./.mlflow` (or `$MLFLOW_HOME`). The data ships in `examples/data/titanic/`.
+//! `plan`, `export` and `step` are the commands [`mlflow::run_command`] gives any pipeline's
+//! binary: each pod of an exported workflow runs `titanic step --node ID ...` on one node.
 
 mod pipeline;
 mod tuning;
@@ -33,6 +38,15 @@ fn main() -> mlflow::Result<()> {
         None => Metric::RocAuc,
     };
     let file = DataFile::open(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/titanic/train.csv"))?;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if matches!(args.first().map(String::as_str), Some("plan" | "export" | "step" | "help")) {
+        let (pipeline, _) = pipeline::build(file, metric);
+        if let Err(e) = mlflow::run_command(&pipeline, &args, &mut std::io::stdout()) {
+            eprintln!("{e}");
+            std::process::exit(if matches!(e, mlflow::CommandError::Usage(_)) { 2 } else { 1 });
+        }
+        return Ok(());
+    }
     let store = Store::open_default()?;
     let (pipeline, nodes) = pipeline::build(file.clone(), metric);
     let progress = mlflow::exec::RunOptions::new().observe(mlflow::progress::Progress::stderr());

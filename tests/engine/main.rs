@@ -7,6 +7,7 @@ mod common;
 mod cache;
 mod exec_plan;
 mod execution;
+mod export;
 mod fan_in;
 mod fuzz_regressions;
 mod helpers;

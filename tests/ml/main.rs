@@ -15,6 +15,7 @@ mod boosting;
 mod data;
 mod drift;
 mod eval;
+mod export;
 mod features;
 mod folds;
 mod fuzz_regressions;

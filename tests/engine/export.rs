@@ -1,0 +1,183 @@
+//! Exporting a pipeline for Argo Workflows and Kubeflow Pipelines: every step option rendered
+//! (golden files, which `tests/fixtures/export/validate.py` checks with hera and kfp in
+//! `.ci/run`), options refused with a clear error, and the binary's command line (`plan`,
+//! `export`, `step`) as `mlflow::main` gives it.
+
+use std::path::PathBuf;
+
+use mlflow::export::{ExportError, ExportOptions, argo_workflow, kfp_pipeline, to_yaml};
+use mlflow::prelude::*;
+use mlflow::{CommandError, run_command};
+
+#[step(cpu = "1500m", memory = "2Gi", retries = 3, backoff = "250ms", timeout = "90s")]
+fn load(seed: &u64) -> Vec<f64> {
+    (0..*seed).map(|i| i as f64).collect()
+}
+
+#[step(cache = false)]
+fn check(rows: &Vec<f64>) -> bool {
+    !rows.is_empty()
+}
+
+#[step]
+fn fit(rows: &Vec<f64>, rate: &f64) -> f64 {
+    rows.iter().sum::<f64>() * rate
+}
+
+#[step]
+fn best(scores: &Vec<f64>) -> f64 {
+    scores.iter().copied().fold(f64::MIN, f64::max)
+}
+
+/// seed -> load -> check (uncached) gates fit; fit twice -> collect -> best; a map over rates.
+fn pipeline() -> Pipeline {
+    let mut p = Pipeline::new("Export Demo");
+    let seed = p.param("seed", 5u64);
+    let rate = p.param("rate", 0.5f64);
+    let rows = p.step(LoadStep, seed);
+    let checked = p.step(CheckStep, rows);
+    let first = p.step(FitStep, (rows, rate));
+    p.wait_for(first, checked);
+    let second = p.step_named("fit_again", FitStep, (rows, rate));
+    let all = p.collect([first, second]);
+    p.step(BestStep, all);
+    let rates = p.param("rates", vec![0.1f64, 0.2]);
+    p.map_named("sweep", FitStep, (rows, rates));
+    p
+}
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/export").join(name)
+}
+
+/// `yaml` against the committed file (`MLFLOW_BLESS=1` rewrites it), the plan hash as `PLAN_HASH`.
+fn assert_golden(name: &str, yaml: &str, plan_hash: &str) {
+    let normalized = yaml.replace(plan_hash, "PLAN_HASH");
+    if std::env::var_os("MLFLOW_BLESS").is_some() {
+        std::fs::write(fixture(name), &normalized).unwrap();
+    }
+    let committed = std::fs::read_to_string(fixture(name)).unwrap_or_default();
+    assert!(committed == normalized, "{name} differs (MLFLOW_BLESS=1 rewrites it):\n{normalized}");
+}
+
+#[test]
+fn every_step_option_is_rendered_for_argo_and_kfp() {
+    let plan = pipeline().execution_plan().unwrap();
+    let options = ExportOptions::new("registry.example/export-demo:2")
+        .command(["/usr/local/bin/export-demo", "--quiet"])
+        .store("/mnt/shared/mlflow")
+        .namespace("ml-team")
+        .service_account("pipelines")
+        .env("RUST_LOG", "mlflow=info");
+    let hash = plan.plan_hash().to_hex();
+    let argo = argo_workflow(&plan, &options).unwrap();
+    let kfp = kfp_pipeline(&plan, &options).unwrap();
+    assert_golden("options.argo.yaml", &to_yaml(&argo), &hash);
+    assert_golden("options.kfp.yaml", &to_yaml(&kfp), &hash);
+
+    let load = argo["spec"]["templates"].as_array().unwrap().iter().find(|t| t["name"] == "load").unwrap();
+    assert_eq!(load["retryStrategy"]["limit"], "3");
+    assert_eq!(load["retryStrategy"]["backoff"]["duration"], "0.25s");
+    assert_eq!(load["activeDeadlineSeconds"], 90);
+    assert_eq!(
+        load["container"]["resources"]["requests"],
+        serde_json::json!({"cpu": "1500m", "memory": "2Gi"})
+    );
+    assert_eq!(argo["metadata"]["namespace"], "ml-team");
+    assert_eq!(argo["spec"]["serviceAccountName"], "pipelines");
+    let tasks = &kfp["root"]["dag"]["tasks"];
+    assert_eq!(tasks["load"]["retryPolicy"]["maxRetryCount"], 3);
+    assert_eq!(
+        tasks["check"]["cachingOptions"],
+        serde_json::json!({}),
+        "an uncached step is not cached by KFP"
+    );
+    assert_eq!(
+        tasks["fit"]["dependentTasks"],
+        serde_json::json!(["check", "load"]),
+        "wait_for is a dependency"
+    );
+    let args = kfp["deploymentSpec"]["executors"]["exec-best"]["container"]["args"].as_array().unwrap();
+    let args: Vec<&str> = args.iter().map(|a| a.as_str().unwrap()).collect();
+    assert_eq!(args[..6], ["step", "--node", "best", "--plan", hash.as_str(), "--store"]);
+    assert!(args.contains(&"collect={{$.inputs.parameters['in_collect']}}"), "{args:?}");
+}
+
+#[test]
+fn unusable_options_and_pipelines_without_steps_are_refused() {
+    let plan = pipeline().execution_plan().unwrap();
+    let refused = |options: ExportOptions| argo_workflow(&plan, &options).unwrap_err().to_string();
+    assert!(refused(ExportOptions::new(" ")).contains("the image is empty"));
+    assert!(refused(ExportOptions::new("x").command(Vec::<String>::new())).contains("the command is empty"));
+    assert!(refused(ExportOptions::new("x").env("AWS-REGION", "y")).contains("`AWS-REGION`"));
+    let mut params_only = Pipeline::new("params");
+    params_only.param("seed", 1u64);
+    let err = kfp_pipeline(&params_only.execution_plan().unwrap(), &ExportOptions::new("x")).unwrap_err();
+    assert!(matches!(err, ExportError::NoSteps { .. }), "{err}");
+}
+
+#[test]
+fn the_binary_plans_exports_and_runs_one_node_at_a_time() {
+    let p = pipeline();
+    let run = |args: &[&str]| {
+        let mut out = Vec::new();
+        run_command(&p, args, &mut out).map(|()| String::from_utf8(out).unwrap())
+    };
+    let table = run(&["plan"]).unwrap();
+    assert!(table.starts_with("pipeline Export Demo (10 nodes)"), "{table}");
+    assert!(table.contains("load") && table.contains("retries 3 cpu 1500m memory 2Gi"), "{table}");
+    let hash = p.execution_plan().unwrap().plan_hash().to_hex();
+    assert!(table.ends_with(&format!("plan hash {hash}\n")), "{table}");
+    let json: serde_json::Value = serde_json::from_str(&run(&["plan", "--json"]).unwrap()).unwrap();
+    assert_eq!(json["pipeline"], "Export Demo");
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("wf.yaml");
+    run(&["export", "kfp", "--image", "x:1", "-o", file.to_str().unwrap()]).unwrap();
+    assert!(std::fs::read_to_string(&file).unwrap().contains("schemaVersion: \"2.1.0\""));
+
+    // The pods of the exported workflow, in order, against one store.
+    let store = dir.path().join("store");
+    let store = store.to_str().unwrap();
+    let hash_file = dir.path().join("out/hash");
+    let step = |node: &str, inputs: &[String]| {
+        let mut args = vec!["step", "--node", node, "--plan", &hash, "--store", store];
+        args.extend(["--hash-file", hash_file.to_str().unwrap()]);
+        for input in inputs {
+            args.extend(["--input", input.as_str()]);
+        }
+        run(&args).map(|_| std::fs::read_to_string(&hash_file).unwrap())
+    };
+    let load = step("load", &[]).unwrap();
+    assert_eq!(load.len(), 64);
+    step("check", &[format!("load={load}")]).unwrap();
+    let fit = step("fit", &[format!("load={load}")]).unwrap();
+    let again = step("fit-again", &[format!("load={load}")]).unwrap();
+    assert_eq!(fit, again, "the same inputs give the same content");
+
+    // Usage mistakes (exit 2) and failures (exit 1), each saying what to do.
+    let usage = |args: &[&str]| match run(args) {
+        Err(CommandError::Usage(message)) => message,
+        other => panic!("{args:?}: {other:?}"),
+    };
+    assert!(usage(&["export", "helm", "--image", "x"]).contains("give `export argo`"));
+    assert!(usage(&["export", "argo"]).contains("needs --image"));
+    assert!(usage(&["step", "--plan", "x"]).contains("needs --node"));
+    assert!(usage(&["plan", "--bogus", "1"]).contains("unexpected `--bogus`"));
+    assert!(usage(&["fly"]).contains("unknown command `fly`"));
+    assert!(usage(&["step", "--node", "fit", "--plan", &hash, "--input", "load"]).contains("give ID=HASH"));
+    let failed = |args: &[&str]| match run(args) {
+        Err(CommandError::Failed(message)) => message,
+        other => panic!("{args:?}: {other:?}"),
+    };
+    let other_plan = "0".repeat(64);
+    assert!(
+        failed(&["step", "--node", "fit", "--plan", &other_plan, "--store", store])
+            .contains("export the workflow again")
+    );
+    assert!(
+        failed(&["step", "--node", "load", "--plan", &hash, "--store", "s3://bucket/x"])
+            .contains("s3:// stores are not supported")
+    );
+    assert!(run(&["help"]).unwrap().contains("export argo|kfp"));
+}
