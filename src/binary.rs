@@ -19,8 +19,9 @@ usage: BINARY [COMMAND]
   run [--store PATH]            run the pipeline (the default command)
   plan [--json]                 print the execution plan: node ids, edges, options, plan hash
   export argo|kfp --image IMAGE [--command PATH]... [--store URL] [--namespace NS]
-      [--service-account NAME] [--env NAME=VALUE]... [-o FILE]
-                                write an Argo Workflow or a Kubeflow Pipelines spec (YAML)
+      [--service-account NAME] [--env NAME=VALUE]... [-o FILE] [--json]
+                                write an Argo Workflow or a Kubeflow Pipelines spec (YAML;
+                                JSON with --json or -o FILE.json)
   step --node ID --plan HASH [--store PATH] [--input ID=HASH]... [--hash-file FILE]
                                 run one node, as a pod of the exported workflow does
   help                          print this
@@ -159,6 +160,8 @@ pub fn run_command(
                 options = options.env(name, value);
             }
             let file = flags.take("-o").map(PathBuf::from);
+            let json = flags.switch("--json")
+                || file.as_ref().is_some_and(|f| f.extension().is_some_and(|e| e == "json"));
             flags.positional.retain(|p| *p != engine);
             flags.done()?;
             let plan = pipeline.execution_plan().map_err(|e| failed(&e))?;
@@ -172,11 +175,11 @@ pub fn run_command(
                 }
             }
             .map_err(|e| failed(&e))?;
-            let yaml = to_yaml(&spec);
+            let text = if json { format!("{spec:#}\n") } else { to_yaml(&spec) };
             match file {
-                Some(path) => std::fs::write(&path, yaml)
+                Some(path) => std::fs::write(&path, text)
                     .map_err(|e| CommandError::Failed(format!("cannot write {}: {e}", path.display()))),
-                None => out.write_all(yaml.as_bytes()).map_err(written),
+                None => out.write_all(text.as_bytes()).map_err(written),
             }
         }
         "step" => {

@@ -35,6 +35,7 @@ mod gate;
 mod labels;
 mod monitor;
 mod predictions;
+mod run_exported;
 mod score;
 #[cfg(feature = "server")]
 mod serve;
@@ -106,6 +107,9 @@ enum Command {
     Monitor(monitor::MonitorArgs),
     /// Continuous training: judge triggers each round, retrain, gate, promote; or --history.
     Watch(watch::WatchArgs),
+    /// Run an exported Argo workflow on this machine (--local): each task a process of the
+    /// pipeline's binary, in parallel where the DAG allows; --store overrides its store.
+    RunExported(run_exported::RunExportedArgs),
     /// Remove artifacts that no run, cache entry or model refers to.
     Gc {
         /// Leave files younger than this many seconds alone (writes may be under way).
@@ -233,6 +237,10 @@ fn open_store(path: Option<PathBuf>) -> CliResult<Store> {
 }
 
 fn run(cli: Cli) -> CliResult<()> {
+    // The workflow's tasks open the store themselves (it may not exist yet).
+    if let Command::RunExported(args) = cli.command {
+        return run_exported::run(args, cli.store.as_deref(), cli.json);
+    }
     let store = open_store(cli.store)?;
     let json = cli.json;
     match cli.command {
@@ -498,6 +506,7 @@ fn run(cli: Cli) -> CliResult<()> {
         Command::Labels(args) => labels::run(&store, args, json)?,
         Command::Monitor(args) => monitor::run(&store, args, json)?,
         Command::Watch(args) => watch::run(&store, args, json)?,
+        Command::RunExported(_) => unreachable!("run before the store is opened"),
         #[cfg(feature = "server")]
         Command::Serve(args) => return serve::serve(store, args),
         Command::Gc { grace_secs } => {

@@ -181,3 +181,173 @@ fn the_binary_plans_exports_and_runs_one_node_at_a_time() {
     );
     assert!(run(&["help"]).unwrap().contains("export argo|kfp"));
 }
+
+/// Counts an execution of step `name` in `$MLFLOW_TEST_COUNTS/name` (one line per run).
+fn count(name: &str) {
+    if let Some(dir) = std::env::var_os("MLFLOW_TEST_COUNTS") {
+        use std::io::Write as _;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(PathBuf::from(dir).join(name))
+            .unwrap();
+        writeln!(file, "ran").unwrap();
+    }
+}
+
+#[step]
+fn source(seed: &u64) -> Vec<f64> {
+    count("source");
+    (0..*seed).map(|i| i as f64 * 1.5).collect()
+}
+
+#[step]
+fn weigh(rows: &Vec<f64>, rate: &f64) -> f64 {
+    count("weigh");
+    rows.iter().sum::<f64>() * rate
+}
+
+#[step]
+fn top(scores: &Vec<f64>) -> f64 {
+    count("top");
+    scores.iter().copied().fold(f64::MIN, f64::max)
+}
+
+/// Killed with SIGKILL the first time it runs while `$MLFLOW_TEST_KILL_ONCE` names a file that
+/// does not exist yet (it creates it first).
+#[step]
+fn publish(best: &f64) -> String {
+    count("publish");
+    if let Some(marker) = std::env::var_os("MLFLOW_TEST_KILL_ONCE")
+        && std::fs::OpenOptions::new().write(true).create_new(true).open(&marker).is_ok()
+    {
+        let _ = std::process::Command::new("kill").args(["-9", &std::process::id().to_string()]).status();
+        std::thread::sleep(std::time::Duration::from_secs(10));
+    }
+    format!("best {best}")
+}
+
+/// source -> weigh twice (in parallel) -> collect -> top -> publish.
+fn runner_pipeline() -> Pipeline {
+    let mut p = Pipeline::new("local-runner");
+    let seed = p.param("seed", 8u64);
+    let low = p.param("low", 0.5f64);
+    let high = p.param("high", 2.0f64);
+    let rows = p.step(SourceStep, seed);
+    let a = p.step_named("weigh_low", WeighStep, (rows, low));
+    let b = p.step_named("weigh_high", WeighStep, (rows, high));
+    let all = p.collect([a, b]);
+    let best = p.step(TopStep, all);
+    p.step(PublishStep, best);
+    p
+}
+
+/// The pipeline's binary for the local runner: this test binary, run as this ignored test with
+/// the task's arguments, one per line, in `MLFLOW_TEST_STEP_ARGS` (see [`binary_wrapper`]).
+#[test]
+#[ignore = "run as a child process by the local runner's tests"]
+fn runner_pipeline_binary() {
+    let Some(args) = std::env::var("MLFLOW_TEST_STEP_ARGS").ok() else { return };
+    let args: Vec<&str> = args.lines().collect();
+    if let Err(e) = run_command(&runner_pipeline(), &args, &mut std::io::stdout()) {
+        eprintln!("{e}");
+        std::process::exit(1);
+    }
+}
+
+/// A shell script that runs [`runner_pipeline_binary`] with its arguments, counting step runs
+/// in `counts` and killing `publish` once unless `kill_marker` exists.
+fn binary_wrapper(dir: &std::path::Path, counts: &std::path::Path, kill_marker: &std::path::Path) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let script = dir.join("pipeline-binary.sh");
+    let text = format!(
+        "#!/bin/sh\nMLFLOW_TEST_STEP_ARGS=\"$(printf '%s\\n' \"$@\")\" MLFLOW_TEST_COUNTS='{}' MLFLOW_TEST_KILL_ONCE='{}' exec '{}' --exact export::runner_pipeline_binary --ignored --nocapture --test-threads 1 -q\n",
+        counts.display(),
+        kill_marker.display(),
+        exe.display()
+    );
+    std::fs::write(&script, text).unwrap();
+    std::process::Command::new("chmod").arg("+x").arg(&script).status().unwrap();
+    script
+}
+
+fn runs_of(counts: &std::path::Path, step: &str) -> usize {
+    std::fs::read_to_string(counts.join(step)).map_or(0, |t| t.lines().count())
+}
+
+#[test]
+fn the_local_runner_runs_exported_tasks_as_processes_resumes_after_a_kill_and_matches_one_process() {
+    use mlflow::export::{LocalRunError, LocalRunOptions, run_local};
+    let p = runner_pipeline();
+    let dir = tempfile::tempdir().unwrap();
+    // The reference: one process, its own store.
+    let whole = Store::open(dir.path().join("whole")).unwrap();
+    let report = p.run(&whole).unwrap().into_result().unwrap();
+    let plan = p.execution_plan().unwrap();
+    let expected: std::collections::BTreeMap<String, String> = report
+        .steps()
+        .iter()
+        .map(|s| {
+            let id = plan.nodes().iter().find(|n| n.name == s.node).unwrap().id.clone();
+            (id, s.output_hash.unwrap().to_hex())
+        })
+        .collect();
+
+    let counts = dir.path().join("counts");
+    std::fs::create_dir_all(&counts).unwrap();
+    let wrapper = binary_wrapper(dir.path(), &counts, &dir.path().join("killed-once"));
+    let workflow =
+        argo_workflow(&plan, &ExportOptions::new("local/test:1").command(["/app/pipeline"])).unwrap();
+    let store = dir.path().join("shared");
+    let options = LocalRunOptions::new(&wrapper).store(store.display().to_string()).jobs(2);
+
+    // First: `publish` is killed with SIGKILL; the tasks before it succeeded.
+    let err = run_local(&workflow, &options).unwrap_err();
+    let LocalRunError::TaskFailed { task, done, status, .. } = &err else { panic!("{err}") };
+    assert_eq!(task, "publish", "{err}");
+    assert!(status.contains("signal: 9"), "{status}");
+    let mut finished: Vec<&str> = done.iter().map(|t| t.name.as_str()).collect();
+    finished.sort_unstable();
+    assert_eq!(finished, ["collect", "source", "top", "weigh-high", "weigh-low"]);
+    for step in ["source", "top", "publish"] {
+        assert_eq!(runs_of(&counts, step), 1, "{step}");
+    }
+    assert_eq!(runs_of(&counts, "weigh"), 2);
+
+    // Again: every completed task is a cache hit; only `publish` runs; the hashes are the
+    // in-process run's.
+    let run = run_local(&workflow, &options).unwrap();
+    assert_eq!(run.tasks.len(), expected.len());
+    for task in &run.tasks {
+        assert_eq!(task.hash.as_deref(), Some(expected[&task.name].as_str()), "{}", task.name);
+        assert_eq!(task.attempts, 1);
+    }
+    for step in ["source", "top"] {
+        assert_eq!(runs_of(&counts, step), 1, "{step} came from the store");
+    }
+    assert_eq!((runs_of(&counts, "weigh"), runs_of(&counts, "publish")), (2, 2));
+    assert!(run.max_parallel >= 2, "the two weigh tasks run side by side: {run:?}");
+
+    // Two racing producers of one artifact, in a fresh store: both succeed, with one hash.
+    let race = dir.path().join("race");
+    let hash = plan.plan_hash().to_hex();
+    let racer = |n: usize| {
+        let file = dir.path().join(format!("race-{n}.hash"));
+        let child = std::process::Command::new(&wrapper)
+            .args(["step", "--node", "source", "--plan", &hash, "--store", race.to_str().unwrap()])
+            .args(["--hash-file", file.to_str().unwrap()])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        (child, file)
+    };
+    let racers = [racer(1), racer(2)];
+    let hashes: Vec<String> = racers
+        .into_iter()
+        .map(|(mut child, file)| {
+            assert!(child.wait().unwrap().success());
+            std::fs::read_to_string(file).unwrap()
+        })
+        .collect();
+    assert_eq!(hashes, [expected["source"].clone(), expected["source"].clone()]);
+}

@@ -220,3 +220,49 @@ fn gc_reports_what_it_removed() {
     let json: serde_json::Value = serde_json::from_str(&ok(&store, &["gc", "--json"])).unwrap();
     assert!(json["artifacts_kept"].as_u64().unwrap() > 10);
 }
+
+#[test]
+fn run_exported_runs_each_task_as_a_process_of_the_binary_and_refuses_what_it_cannot_read() {
+    let dir = tempfile::tempdir().unwrap();
+    // A stand-in for a pipeline's binary: writes a hash made of its node to the hash file.
+    let binary = dir.path().join("fake-pipeline.sh");
+    std::fs::write(
+        &binary,
+        "#!/bin/sh\nwhile [ $# -gt 0 ]; do case \"$1\" in --node) node=$2;; --hash-file) out=$2;; esac; shift; done\nprintf '%s-hash' \"$node\" > \"$out\"\n",
+    )
+    .unwrap();
+    std::process::Command::new("chmod").arg("+x").arg(&binary).status().unwrap();
+    let workflow = serde_json::json!({
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
+        "spec": {"entrypoint": "pipeline", "arguments": {"parameters": [{"name": "store", "value": "/nowhere"}]},
+            "templates": [
+                {"name": "pipeline", "dag": {"tasks": [
+                    {"name": "a", "template": "a"},
+                    {"name": "b", "template": "b", "dependencies": ["a"], "arguments": {"parameters": [
+                        {"name": "in-a", "value": "{{tasks.a.outputs.parameters.hash}}"}]}}]}},
+                {"name": "a", "container": {"image": "x", "command": ["/app/p"], "args": [
+                    "step", "--node", "a", "--store", "{{workflow.parameters.store}}", "--hash-file", "/tmp/mlflow/output-hash"]}},
+                {"name": "b", "inputs": {"parameters": [{"name": "in-a"}]}, "container": {"image": "x", "command": ["/app/p"], "args": [
+                    "step", "--node", "b", "--input", "a={{inputs.parameters.in-a}}", "--hash-file", "/tmp/mlflow/output-hash"]}}]}
+    });
+    let file = dir.path().join("wf.json");
+    std::fs::write(&file, workflow.to_string()).unwrap();
+    let store = dir.path().join("store");
+    let bin = binary.to_str().unwrap();
+    let args = ["run-exported", file.to_str().unwrap(), "--local", "--binary", bin];
+    let out = run::ok(&store, &args);
+    assert!(out.contains("a-hash") && out.contains("b-hash") && out.contains("2 tasks"), "{out}");
+    let json: serde_json::Value =
+        serde_json::from_str(&run::ok(&store, &[&args[..], &["--json"]].concat())).unwrap();
+    assert_eq!(json["tasks"][1]["hash"], "b-hash");
+
+    let yaml = dir.path().join("wf.yaml");
+    std::fs::write(&yaml, "kind: Workflow\n").unwrap();
+    let err = run::fails(&store, &["run-exported", yaml.to_str().unwrap(), "--local", "--binary", bin]);
+    assert!(err.contains("is not JSON") && err.contains("-o FILE.json"), "{err}");
+    let err = run::fails(
+        &store,
+        &["run-exported", file.to_str().unwrap(), "--local", "--binary", "/no/such/binary"],
+    );
+    assert!(err.contains("cannot start /no/such/binary for task `a`"), "{err}");
+}

@@ -41,11 +41,13 @@
 mod argo;
 mod check;
 mod kfp;
+mod local;
 mod yaml;
 
 pub use argo::argo_workflow;
 pub use check::{check_argo, check_kfp, is_dns_label};
 pub use kfp::kfp_pipeline;
+pub use local::{LocalRun, LocalRunError, LocalRunOptions, LocalTask, run_local};
 pub use yaml::to_yaml;
 
 use crate::exec_plan::{ExecutionPlan, PlanNodeKind, PlanStep};
