@@ -130,3 +130,35 @@ fn the_titanic_pipeline_run_node_by_node_gives_the_hashes_of_a_run_in_one_proces
         .to_string();
     assert!(err.contains("upstream node `ingest` reported output ffff"), "{err}");
 }
+
+#[test]
+fn the_exported_titanic_workflow_runs_locally_as_processes_with_the_in_process_hashes() {
+    use mlflow::export::{LocalRunOptions, run_local};
+    // The example's binary, built by `cargo test` with the other targets.
+    let deps = std::env::current_exe().unwrap();
+    let binary = deps.parent().and_then(|d| d.parent()).unwrap().join("examples/titanic");
+    assert!(binary.is_file(), "{} is built by `cargo test`", binary.display());
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("titanic.argo.json");
+    let exported = std::process::Command::new(&binary)
+        .args(["export", "argo", "--image", "local", "-o", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(exported.status.success(), "{}", String::from_utf8_lossy(&exported.stderr));
+    let workflow: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let store = dir.path().join("store");
+    let run = run_local(&workflow, &LocalRunOptions::new(&binary).store(store.display().to_string()).jobs(2))
+        .unwrap();
+
+    let (pipeline, _) = titanic::pipeline::build(titanic::train_file(), Metric::RocAuc);
+    let plan = pipeline.execution_plan().unwrap();
+    let (_whole_dir, whole) = titanic::temp_store();
+    let report = pipeline.run(&whole).unwrap().into_result().unwrap();
+    assert_eq!(run.tasks.len(), report.steps().len());
+    for step in report.steps() {
+        let id = &plan.nodes().iter().find(|n| n.name == step.node).unwrap().id;
+        let task = run.task(id).unwrap_or_else(|| panic!("task {id}"));
+        assert_eq!(task.hash, step.output_hash.map(|h| h.to_hex()), "{id}");
+    }
+    assert!(run.max_parallel >= 2, "{run:?}");
+}
