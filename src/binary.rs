@@ -154,9 +154,7 @@ pub fn run_command(
                 options = options.service_account(account);
             }
             for pair in flags.take_all("--env") {
-                let (name, value) = pair
-                    .split_once('=')
-                    .ok_or_else(|| CommandError::Usage(format!("--env {pair}: give NAME=VALUE")))?;
+                let (name, value) = split_pair("--env", &pair, "NAME=VALUE")?;
                 options = options.env(name, value);
             }
             let file = flags.take("-o").map(PathBuf::from);
@@ -191,9 +189,7 @@ pub fn run_command(
             let store = open_store(flags.take("--store"))?;
             let mut run = NodeRun::new(node).plan(plan);
             for pair in flags.take_all("--input") {
-                let (id, hash) = pair
-                    .split_once('=')
-                    .ok_or_else(|| CommandError::Usage(format!("--input {pair}: give ID=HASH")))?;
+                let (id, hash) = split_pair("--input", &pair, "ID=HASH")?;
                 run = run.input(id, hash);
             }
             let hash_file = flags.take("--hash-file").map(PathBuf::from);
@@ -209,6 +205,11 @@ pub fn run_command(
         "help" | "--help" | "-h" => out.write_all(format!("{USAGE}\n").as_bytes()).map_err(written),
         other => Err(CommandError::Usage(format!("unknown command `{other}`"))),
     }
+}
+
+/// `flag`'s value `pair` split at its first `=`, else a usage error showing `form`.
+fn split_pair<'a>(flag: &str, pair: &'a str, form: &str) -> Result<(&'a str, &'a str), CommandError> {
+    pair.split_once('=').ok_or_else(|| CommandError::Usage(format!("{flag} {pair}: give {form}")))
 }
 
 /// The store at `path`, else `$MLFLOW_HOME`, else `./.mlflow`: a folder (every pod of a

@@ -237,17 +237,23 @@ fn clear_errors_for_a_package_without_profile_a_missing_log_and_bad_windows() {
     assert_eq!(report.dataset.unwrap().columns, 2);
 }
 
-#[test]
-fn replaying_the_packaged_transformers_finds_a_client_that_featurizes_its_own_way() {
-    use mlflow::serve::monitoring::replay_skew;
+/// A Titanic tree's package, the raw hold-out passengers and their features by the package.
+fn tree_on_hold_out() -> (ModelPackage, mlflow::data::Table, mlflow::features::FeatureMatrix) {
     let prepared = crate::titanic::dataset();
     let raw = crate::titanic::ingested("train.csv");
     let candidate = mlflow::blocks::Candidate::new("tree", mlflow::models::TreeParams::default());
     let trained = mlflow::blocks::train(&prepared, &candidate).unwrap();
     let package = mlflow::blocks::package_model(&trained, &prepared, &raw).unwrap();
-    // The hold-out passengers, featurized by the package itself: no skew.
     let rows = raw.table.take(&prepared.split.test);
     let features = package.features().unwrap().transform(&rows).unwrap();
+    (package, rows, features)
+}
+
+#[test]
+fn replaying_the_packaged_transformers_finds_a_client_that_featurizes_its_own_way() {
+    use mlflow::serve::monitoring::replay_skew;
+    // The hold-out passengers, featurized by the package itself: no skew.
+    let (package, rows, features) = tree_on_hold_out();
     let logged = |x: &ndarray::Array2<f64>| -> Vec<PredictionRecord> {
         x.rows()
             .into_iter()
@@ -267,7 +273,7 @@ fn replaying_the_packaged_transformers_finds_a_client_that_featurizes_its_own_wa
             .collect()
     };
     let clean = replay_skew(&package, &rows, &logged(&features.x)).unwrap();
-    assert_eq!((clean.rows, clean.skewed_rows), (prepared.split.test.len(), 0));
+    assert_eq!((clean.rows, clean.skewed_rows), (rows.rows(), 0));
     assert!(!clean.skewed());
 
     // A client that bins the fare one bin higher for the first 20 passengers.
@@ -395,13 +401,7 @@ fn failed_requests_count_in_their_champion_windows_with_the_error_rate_and_its_a
 fn replaying_the_logged_raw_rows_finds_skew_without_asking_the_client() {
     use mlflow::serve::RawRowsRef;
     use mlflow::serve::monitoring::replay_logged_skew;
-    let prepared = crate::titanic::dataset();
-    let raw = crate::titanic::ingested("train.csv");
-    let candidate = mlflow::blocks::Candidate::new("tree", mlflow::models::TreeParams::default());
-    let trained = mlflow::blocks::train(&prepared, &candidate).unwrap();
-    let package = mlflow::blocks::package_model(&trained, &prepared, &raw).unwrap();
-    let rows = raw.table.take(&prepared.split.test);
-    let features = package.features().unwrap().transform(&rows).unwrap();
+    let (package, rows, features) = tree_on_hold_out();
     let fare = features.names.iter().position(|n| n == "Fare").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let log = PredictionLog::open(dir.path(), LogOptions::default()).unwrap();

@@ -150,7 +150,12 @@ enum Arg {
     HashFile,
 }
 
-/// Runs the exported Argo `workflow` (its JSON) on this machine: see the [module](self).
+/// Runs the exported Argo `workflow` (its JSON) on this machine: each task a process of the
+/// pipeline's binary (in place of its container's program), started once the tasks it depends on
+/// succeeded, at most [`LocalRunOptions::jobs`] at once, its arguments resolved as Argo would
+/// (the `store` parameter, upstream output hashes), failed attempts retried as its
+/// `retryStrategy` allows. A task that fails for good stops new starts; the error lists the tasks
+/// that succeeded (a rerun finds them in the store).
 ///
 /// ```no_run
 /// use mlflow_core::export::{LocalRunOptions, run_local};

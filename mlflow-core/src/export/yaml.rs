@@ -55,20 +55,14 @@ fn write_list(out: &mut String, items: &[Value], indent: usize) {
                     write_value_after_key(out, value, indent + 2);
                 }
             }
-            Value::Array(inner) if !inner.is_empty() => {
-                out.push('\n');
-                write_list(out, inner, indent + 2);
-            }
-            scalar => {
-                out.push(' ');
-                out.push_str(&scalar_text(scalar));
-                out.push('\n');
-            }
+            // A nested list on the next lines, or a scalar on the dash's line.
+            other => write_value_after_key(out, other, indent),
         }
     }
 }
 
-/// After `key:` at `indent`: a scalar on the same line, a collection on the next lines.
+/// After `key:` (or a list's `-`) at `indent`: a scalar on the same line, a collection on the
+/// next lines.
 fn write_value_after_key(out: &mut String, value: &Value, indent: usize) {
     match value {
         Value::Object(map) if !map.is_empty() => {
