@@ -57,6 +57,12 @@ const DB_FILE: &str = "mlflow.db";
 /// if needed; it also holds the store's lock and its handles' leases) and whose artifacts are
 /// in the object store `artifacts_url` names (see [`ObjectArtifacts::from_url`]).
 ///
+/// Garbage collection ([`Store::gc`]) removes every artifact under the prefix that this store's
+/// own database does not refer to, and its lock is in `meta_root`, on this machine: give each
+/// metadata database a prefix of its own, or collect garbage from none of the stores that share
+/// one. (Several machines sharing one cache need shared metadata too: the metadata half of
+/// storage across machines.)
+///
 /// ```
 /// let dir = tempfile::tempdir()?;
 /// let artifacts = format!("file://{}", dir.path().join("bucket").display());
