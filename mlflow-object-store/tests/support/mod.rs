@@ -146,12 +146,54 @@ pub fn racing_puts_are_harmless(handles: &[ObjectArtifacts]) {
     assert!(!ours[0].temp);
 }
 
-/// A put that finds wrong bytes under the name replaces them.
+/// A put that finds wrong bytes under the name replaces them, and says so in a warning that
+/// names the object; a put that finds the right bytes warns of nothing.
 pub fn a_wrong_object_is_overwritten_by_put(artifacts: &ObjectArtifacts) {
     let hash = hash_bytes(b"the right bytes");
     overwrite_object(artifacts.object_store(), &artifacts.object_path(hash), b"the wrong bytes");
-    artifacts.put(hash, b"the right bytes").unwrap();
+    let warnings = warnings_of(|| artifacts.put(hash, b"the right bytes").unwrap());
     assert_eq!(artifacts.get(hash).unwrap().as_deref(), Some(&b"the right bytes"[..]));
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("does not hash to its name"), "{warnings:?}");
+    assert!(warnings[0].contains(&artifacts.location_of(hash)), "{warnings:?}");
+    let warnings = warnings_of(|| artifacts.put(hash, b"the right bytes").unwrap());
+    assert!(warnings.is_empty(), "{warnings:?}");
+}
+
+/// The warnings `f` logs on this thread, each as its fields (`name=value`, space-separated).
+pub fn warnings_of(f: impl FnOnce()) -> Vec<String> {
+    use std::sync::Mutex;
+    use tracing::field::{Field, Visit};
+    use tracing::span::{Attributes, Id, Record};
+    use tracing::{Event, Level, Metadata, Subscriber};
+
+    struct Warnings(Mutex<Vec<String>>);
+    struct Fields(String);
+    impl Visit for Fields {
+        fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+            self.0.push_str(&format!("{}={value:?} ", field.name()));
+        }
+    }
+    impl Subscriber for Warnings {
+        fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+            *metadata.level() <= Level::WARN
+        }
+        fn new_span(&self, _: &Attributes<'_>) -> Id {
+            Id::from_u64(1)
+        }
+        fn record(&self, _: &Id, _: &Record<'_>) {}
+        fn record_follows_from(&self, _: &Id, _: &Id) {}
+        fn event(&self, event: &Event<'_>) {
+            let mut fields = Fields(String::new());
+            event.record(&mut fields);
+            self.0.lock().unwrap().push(fields.0);
+        }
+        fn enter(&self, _: &Id) {}
+        fn exit(&self, _: &Id) {}
+    }
+    let warnings = Arc::new(Warnings(Mutex::new(Vec::new())));
+    tracing::subscriber::with_default(Arc::clone(&warnings), f);
+    warnings.0.lock().unwrap().clone()
 }
 
 /// Garbage collection lists the objects and removes the unreferenced ones; referenced
