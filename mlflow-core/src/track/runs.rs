@@ -64,11 +64,62 @@ CREATE TABLE IF NOT EXISTS run_data (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS run_data_by_version ON run_data (version);
 ",
+            // `rowid` is explicit here: SQLite's implicit one orders runs started in the same
+            // millisecond by insertion, and the queries name it.
+            postgres: "
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    pipeline TEXT NOT NULL,
+    status TEXT NOT NULL,
+    started_ms BIGINT NOT NULL,
+    ended_ms BIGINT,
+    steps BYTEA,
+    env BYTEA,
+    rowid BIGINT GENERATED ALWAYS AS IDENTITY
+);
+CREATE INDEX IF NOT EXISTS runs_by_pipeline ON runs (pipeline, started_ms);
+CREATE TABLE IF NOT EXISTS run_params (
+    run_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    hash BYTEA NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (run_id, name)
+);
+CREATE INDEX IF NOT EXISTS run_params_by_value ON run_params (name, value);
+CREATE TABLE IF NOT EXISTS run_metrics (
+    run_id TEXT NOT NULL,
+    node TEXT NOT NULL,
+    key TEXT NOT NULL,
+    idx BIGINT NOT NULL,
+    value DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (run_id, node, key, idx)
+);
+CREATE INDEX IF NOT EXISTS run_metrics_by_key ON run_metrics (key, value);
+CREATE TABLE IF NOT EXISTS run_tags (
+    run_id TEXT NOT NULL,
+    node TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (run_id, node, key)
+);
+CREATE TABLE IF NOT EXISTS run_data (
+    run_id TEXT NOT NULL,
+    node TEXT NOT NULL,
+    name TEXT NOT NULL,
+    version BYTEA NOT NULL,
+    PRIMARY KEY (run_id, node, name, version)
+);
+CREATE INDEX IF NOT EXISTS run_data_by_version ON run_data (version);
+",
         },
         // The lease of the store handle running a run, to tell a live run from an abandoned one.
-        Migration { version: 2, sqlite: "ALTER TABLE runs ADD COLUMN owner TEXT;" },
+        Migration::portable(2, "ALTER TABLE runs ADD COLUMN owner TEXT;"),
         // The task counts of mapped steps, beside the steps blob (whose layout stays as it was).
-        Migration { version: 3, sqlite: "ALTER TABLE runs ADD COLUMN step_tasks BLOB;" },
+        Migration {
+            version: 3,
+            sqlite: "ALTER TABLE runs ADD COLUMN step_tasks BLOB;",
+            postgres: "ALTER TABLE runs ADD COLUMN step_tasks BYTEA;",
+        },
     ],
     roots: run_roots,
 };
