@@ -103,6 +103,51 @@ pub fn redact(url: &str) -> String {
         .join(" ")
 }
 
+/// A client error whose message includes the server's (its text, SQLSTATE, detail and hint),
+/// which the client's own message leaves to its source.
+#[derive(Debug)]
+struct DatabaseError {
+    message: String,
+    source: postgres::Error,
+}
+
+impl From<postgres::Error> for DatabaseError {
+    fn from(source: postgres::Error) -> DatabaseError {
+        let message = match source.as_db_error() {
+            Some(db) => {
+                let mut message =
+                    format!("{}: {} (SQLSTATE {})", db.severity(), db.message(), db.code().code());
+                if let Some(detail) = db.detail() {
+                    message.push_str(&format!("; {detail}"));
+                }
+                if let Some(hint) = db.hint() {
+                    message.push_str(&format!("; hint: {hint}"));
+                }
+                message
+            }
+            None => match StdError::source(&source) {
+                Some(cause) if !source.to_string().contains(&cause.to_string()) => {
+                    format!("{source}: {cause}")
+                }
+                _ => source.to_string(),
+            },
+        };
+        DatabaseError { message, source }
+    }
+}
+
+impl std::fmt::Display for DatabaseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl StdError for DatabaseError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        Some(&self.source)
+    }
+}
+
 /// A connection with its prepared statements.
 struct Conn {
     client: Client,
@@ -149,7 +194,10 @@ impl PostgresMeta {
     }
 
     fn err(&self, source: postgres::Error) -> StoreError {
-        StoreError::Database { location: self.location.clone(), source: Box::new(source) }
+        StoreError::Database {
+            location: self.location.clone(),
+            source: Box::new(DatabaseError::from(source)),
+        }
     }
 
     fn open(&self) -> Result<Conn, StoreError> {

@@ -8,14 +8,16 @@ use std::time::Duration;
 
 use mlflow_core::gc::GcOptions;
 use mlflow_core::prelude::*;
-use mlflow_core::registry::{Promotion, RegisterRequest, Registry, RegistryError};
-use mlflow_core::store::Dialect;
+use mlflow_core::registry::{Promotion, REGISTRY, RegisterRequest, Registry, RegistryError};
+use mlflow_core::store::{Dialect, Mode};
 use mlflow_core::track::query::{Compare, RunFilter};
 use mlflow_core::track::{TrackError, log_metric, log_metric_at, set_tag};
 use support::{Backend, TestStore};
 
 #[mlflow_macros::step(crate = mlflow_core)]
 fn double(x: &u64) -> Result<u64, TrackError> {
+    // Logged twice: the last value is the one recorded.
+    log_metric("doubled", 0.0)?;
     log_metric("doubled", (*x * 2) as f64)?;
     Ok(x * 2)
 }
@@ -92,7 +94,13 @@ fn pipeline_runs_reruns_from_the_cache_and_is_recorded(store: &Store) {
     assert_eq!(record.steps[0].source_run.as_deref(), Some(first.run_id()));
     assert_eq!(record.steps[1].output, second.steps()[1].output_hash);
     // A cached step records the metrics of the run that computed it.
-    assert!(record.metrics.iter().any(|(node, m)| node == "double" && m.key == "doubled" && m.value == 42.0));
+    let doubled: Vec<f64> = record
+        .metrics
+        .iter()
+        .filter(|(node, m)| node == "double" && m.key == "doubled")
+        .map(|(_, m)| m.value)
+        .collect();
+    assert_eq!(doubled, [42.0]);
     let mut params = record.param_values.clone();
     params.sort();
     assert_eq!(params, [("x".to_owned(), "21".to_owned()), ("y".to_owned(), "1".to_owned())]);
@@ -173,6 +181,11 @@ fn registry_registers_moves_aliases_behind_the_guard_and_keeps_history(store: &S
     registry.remove_alias("churn", "staging", "withdrawn").unwrap();
     assert!(!registry.aliases("churn").unwrap().contains_key("staging"));
     assert_eq!(registry.history("churn").unwrap().len(), 5);
+    // The history is append-only in the database itself, and the database's own message says so.
+    for sql in ["UPDATE registry_alias_moves SET reason = 'rewritten'", "DELETE FROM registry_gate_checks"] {
+        let err = store.with_meta(&REGISTRY, Mode::Autocommit, |tx| tx.execute(sql, &[])).unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+    }
 }
 
 fn gc_keeps_what_the_rooms_refer_to(store: &Store) {

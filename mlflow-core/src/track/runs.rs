@@ -6,11 +6,13 @@
 //! the runs of a store by a new handle marks every `running` run whose lease is free as
 //! `abandoned`.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::fmt;
 use std::time::Duration;
 
 use crate::codec::{self, ContentHash};
-use crate::store::meta::{Migration, Room, Tx, params};
+use crate::store::meta::{Migration, Room, Tx, Value, params};
 use crate::store::{Mode, Store, StoreError, lease_held, now_ms, remove_dead_leases};
 use crate::track::{DataInput, Environment, MetricPoint, StepLog};
 
@@ -351,6 +353,51 @@ impl Store {
     }
 }
 
+/// Metric rows per `INSERT`: one statement (one round trip on a networked database) per chunk
+/// instead of per point.
+const METRIC_ROWS_PER_INSERT: usize = 100;
+
+/// Records a step's metric points, the last value of a point logged twice winning (one
+/// statement may not set a row twice).
+fn insert_metrics(
+    tx: &mut dyn Tx,
+    run_id: &str,
+    node: &str,
+    metrics: &[MetricPoint],
+) -> Result<(), StoreError> {
+    let mut points: Vec<(&str, i64, f64)> = Vec::with_capacity(metrics.len());
+    let mut position: HashMap<(&str, i64), usize> = HashMap::with_capacity(metrics.len());
+    for m in metrics {
+        let idx = m.step.map(|s| s.min(i64::MAX as u64) as i64).unwrap_or(-1);
+        match position.entry((m.key.as_str(), idx)) {
+            Entry::Occupied(at) => points[*at.get()].2 = m.value,
+            Entry::Vacant(at) => {
+                at.insert(points.len());
+                points.push((m.key.as_str(), idx, m.value));
+            }
+        }
+    }
+    for chunk in points.chunks(METRIC_ROWS_PER_INSERT) {
+        let mut sql = String::from("INSERT INTO run_metrics (run_id, node, key, idx, value) VALUES ");
+        let mut args: Vec<Value> = Vec::with_capacity(2 + 3 * chunk.len());
+        args.extend([Value::from(run_id), Value::from(node)]);
+        for (i, (key, idx, value)) in chunk.iter().enumerate() {
+            let n = args.len();
+            sql.push_str(&format!(
+                "{}(?1, ?2, ?{}, ?{}, ?{})",
+                if i == 0 { "" } else { ", " },
+                n + 1,
+                n + 2,
+                n + 3
+            ));
+            args.extend([Value::from(*key), Value::from(*idx), Value::from(*value)]);
+        }
+        sql.push_str(" ON CONFLICT (run_id, node, key, idx) DO UPDATE SET value = excluded.value");
+        tx.execute(&sql, &args)?;
+    }
+    Ok(())
+}
+
 /// Records the end of a run with its params, steps and what they logged.
 pub(crate) fn record_finished_run(tx: &mut dyn Tx, run: FinishedRun<'_>) -> Result<(), StoreError> {
     let FinishedRun { id, status, params, steps, logs, environment } = run;
@@ -373,14 +420,7 @@ pub(crate) fn record_finished_run(tx: &mut dyn Tx, run: FinishedRun<'_>) -> Resu
         )?;
     }
     for (node, log) in logs {
-        for m in &log.metrics {
-            let idx = m.step.map(|s| s.min(i64::MAX as u64) as i64).unwrap_or(-1);
-            tx.execute(
-                "INSERT INTO run_metrics (run_id, node, key, idx, value) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (run_id, node, key, idx) DO UPDATE SET value = excluded.value",
-                params![id, *node, m.key.as_str(), idx, m.value],
-            )?;
-        }
+        insert_metrics(tx, id, node, &log.metrics)?;
         for (key, value) in &log.tags {
             tx.execute(
                 "INSERT INTO run_tags (run_id, node, key, value) VALUES (?1, ?2, ?3, ?4)
