@@ -3,6 +3,7 @@
 
 mod support;
 
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
@@ -41,6 +42,18 @@ fn score(x: &u64) -> Result<f64, TrackError> {
 #[mlflow_macros::step(crate = mlflow_core)]
 fn train(x: &u64) -> Vec<u64> {
     vec![*x; 4]
+}
+
+/// Where `hold` is: 0 not started, 1 running (waiting), 2 released.
+static HOLD: AtomicU8 = AtomicU8::new(0);
+
+#[mlflow_macros::step(crate = mlflow_core)]
+fn hold(x: &u64) -> u64 {
+    HOLD.store(1, Ordering::SeqCst);
+    while HOLD.load(Ordering::SeqCst) != 2 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    *x
 }
 
 /// Runs `f` on every backend available, naming the backend when it fails.
@@ -252,6 +265,37 @@ fn racing_alias_moves_have_one_winner(ts: &TestStore) {
         assert_eq!(moves, [(None, Some(1)), (Some(1), Some(winner))], "round {round}");
         assert_eq!(registry.aliases("race").unwrap()[&alias], winner);
     }
+}
+
+/// A run in progress on one machine stays `running` when another machine opens the store (it
+/// cannot see the first one's lease, so it must not call the run abandoned), then finishes.
+fn a_running_run_is_not_abandoned_by_another_machine(ts: &TestStore) {
+    HOLD.store(0, Ordering::SeqCst);
+    std::thread::scope(|scope| {
+        let running = scope.spawn(|| {
+            let mut p = Pipeline::new("held");
+            let x = p.param("x", 5u64);
+            p.step(HoldStep, x);
+            p.run(&ts.store).unwrap().run_id().to_owned()
+        });
+        while HOLD.load(Ordering::SeqCst) != 1 {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let (other, _root) = ts.other_machine();
+        let seen = other.runs(&RunFilter::new().pipeline("held"));
+        // Released before any assertion, so that a failure does not leave the step waiting.
+        HOLD.store(2, Ordering::SeqCst);
+        let id = running.join().unwrap();
+        let seen = seen.unwrap();
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].status, "running", "{:?}", ts.backend);
+        assert_eq!(other.run(&id).unwrap().unwrap().status, "succeeded");
+    });
+}
+
+#[test]
+fn a_running_run_stays_running_when_another_machine_opens_the_store() {
+    on_every_backend("held", a_running_run_is_not_abandoned_by_another_machine);
 }
 
 #[test]

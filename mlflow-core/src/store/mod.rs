@@ -41,7 +41,7 @@ pub use error::StoreError;
 pub use meta::{Dialect, MetaStore, Migration, Mode, Room};
 pub use sqlite::SqliteMeta;
 
-pub(crate) use lock::{WriteGuard, lease_held, remove_dead_leases};
+pub(crate) use lock::{WriteGuard, lease_held, lease_known, remove_dead_leases};
 
 use crate::codec::{self, ContentHash, DEFAULT_DECODE_LIMIT};
 use lock::{Lease, StoreLock};

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use crate::codec::{self, ContentHash};
 use crate::store::meta::{Migration, Room, Tx, Value, params};
-use crate::store::{Mode, Store, StoreError, lease_held, now_ms, remove_dead_leases};
+use crate::store::{Dialect, Mode, Store, StoreError, lease_held, lease_known, now_ms, remove_dead_leases};
 use crate::track::{DataInput, Environment, MetricPoint, StepLog};
 
 /// The runs' tables.
@@ -300,7 +300,16 @@ impl Store {
         for row in running {
             let (Some(id), owner) = (row.try_get::<String>(0), row.try_get::<String>(1)) else { continue };
             // No owner: a run recorded by an mlflow without leases.
-            if owner.is_some_and(|owner| lease_held(self.root(), &owner)) {
+            if owner.as_ref().is_some_and(|owner| lease_held(self.root(), owner)) {
+                continue;
+            }
+            // On a database shared by machines (anything but SQLite, whose file is in the store
+            // folder), a lease without a file here is a handle's with another store folder:
+            // another machine's, whose liveness cannot be checked from here. Its run is left
+            // alone rather than marked abandoned while it may be running.
+            if self.meta().dialect() != Dialect::Sqlite
+                && owner.as_ref().is_some_and(|owner| !lease_known(self.root(), owner))
+            {
                 continue;
             }
             // A run that finished meanwhile is no longer `running`: the update leaves it alone.

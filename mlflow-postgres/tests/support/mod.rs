@@ -53,6 +53,23 @@ impl TestStore {
     }
 }
 
+impl TestStore {
+    /// A handle as another machine would open it: on PostgreSQL, its own store folder (its own
+    /// lock and leases) on the same database; on SQLite, whose database is in the folder, a
+    /// second handle on the same folder.
+    pub fn other_machine(&self) -> (Store, Option<tempfile::TempDir>) {
+        match &self.url {
+            Some(url) => {
+                let dir = tempfile::tempdir().unwrap();
+                let store =
+                    mlflow_postgres::open_store(&dir.path().join("store"), url).expect("open another root");
+                (store, Some(dir))
+            }
+            None => (self.reopen(), None),
+        }
+    }
+}
+
 /// A new SQLite store.
 pub fn sqlite_store() -> TestStore {
     let dir = tempfile::tempdir().unwrap();
