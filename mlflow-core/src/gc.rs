@@ -84,7 +84,11 @@ impl Store {
     /// use mlflow_core::store::{meta::{Migration, Room, Tx}, Mode, Store, StoreError};
     /// const PINS: Room = Room {
     ///     name: "pins",
-    ///     migrations: &[Migration { version: 1, sqlite: "CREATE TABLE pins (artifact BLOB NOT NULL);" }],
+    ///     migrations: &[Migration {
+    ///         version: 1,
+    ///         sqlite: "CREATE TABLE pins (artifact BLOB NOT NULL);",
+    ///         postgres: "CREATE TABLE pins (artifact BYTEA NOT NULL);",
+    ///     }],
     ///     roots: |tx: &mut dyn Tx| Ok(tx.query("SELECT artifact FROM pins", &[])?.iter().filter_map(|r| r.try_get(0)).collect()),
     /// };
     /// let dir = tempfile::tempdir().unwrap();
@@ -178,7 +182,11 @@ mod tests {
         let (_dir, store) = temp_store();
         const FUTURE: Room = Room {
             name: "monitor",
-            migrations: &[Migration { version: 1, sqlite: "CREATE TABLE monitor (artifact BLOB);" }],
+            migrations: &[Migration {
+                version: 1,
+                sqlite: "CREATE TABLE monitor (artifact BLOB);",
+                postgres: "CREATE TABLE monitor (artifact BYTEA);",
+            }],
             roots: no_roots,
         };
         store.ensure_room(&FUTURE).unwrap();

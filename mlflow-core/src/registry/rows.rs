@@ -62,7 +62,7 @@ pub(super) fn current_aliases(
     let rows = tx.query(
         &format!(
             "SELECT m.name, m.alias, m.version FROM registry_alias_moves m
-             WHERE (?1 IS NULL OR m.name = ?1) AND m.version IS NOT NULL AND {LATEST_MOVE}"
+             WHERE (m.name = ?1 OR ?1 IS NULL) AND m.version IS NOT NULL AND {LATEST_MOVE}"
         ),
         params![name],
     )?;
@@ -95,7 +95,7 @@ pub(super) fn load_versions(
     name: &str,
     version: Option<u32>,
 ) -> Result<Vec<ModelVersion>, RegistryError> {
-    let filter = "name = ?1 AND (?2 IS NULL OR version = ?2)";
+    let filter = "name = ?1 AND (version = ?2 OR ?2 IS NULL)";
     let rows = tx.query(
         &format!(
             "SELECT version, artifact, size, run_id, pipeline, node, step, description, created_ms
@@ -153,7 +153,7 @@ pub(super) fn load_moves(
 ) -> Result<Vec<AliasMove>, RegistryError> {
     let rows = tx.query(
         &format!(
-            "SELECT id, {MOVE_FIELDS} FROM registry_alias_moves WHERE name = ?1 AND (?2 IS NULL OR alias = ?2)
+            "SELECT id, {MOVE_FIELDS} FROM registry_alias_moves WHERE name = ?1 AND (alias = ?2 OR ?2 IS NULL)
              ORDER BY at_ms, id"
         ),
         params![name, alias],
@@ -162,7 +162,7 @@ pub(super) fn load_moves(
     let rows = tx.query(
         &format!(
             "SELECT c.move_id, {} FROM registry_gate_checks c JOIN registry_alias_moves m ON m.id = c.move_id
-             WHERE m.name = ?1 AND (?2 IS NULL OR m.alias = ?2) ORDER BY c.move_id, c.position",
+             WHERE m.name = ?1 AND (m.alias = ?2 OR ?2 IS NULL) ORDER BY c.move_id, c.position",
             CHECK_FIELDS.replace("position", "c.position")
         ),
         params![name, alias],

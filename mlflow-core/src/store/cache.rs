@@ -57,11 +57,35 @@ CREATE TABLE IF NOT EXISTS key_parts (
     inputs TEXT NOT NULL
 ) WITHOUT ROWID;
 ",
+            postgres: "
+CREATE TABLE IF NOT EXISTS cache (
+    key BYTEA PRIMARY KEY,
+    step TEXT NOT NULL,
+    output BYTEA NOT NULL,
+    size BIGINT NOT NULL,
+    created_ms BIGINT NOT NULL,
+    run_id TEXT NOT NULL,
+    log BYTEA
+);
+CREATE TABLE IF NOT EXISTS step_keys (
+    pipeline TEXT NOT NULL,
+    node TEXT NOT NULL,
+    cache_key BYTEA NOT NULL,
+    run_id TEXT NOT NULL,
+    PRIMARY KEY (pipeline, node)
+);
+CREATE TABLE IF NOT EXISTS key_parts (
+    cache_key BYTEA PRIMARY KEY,
+    code_hash BYTEA NOT NULL,
+    version BIGINT NOT NULL,
+    deps_hash BYTEA NOT NULL,
+    crate TEXT NOT NULL,
+    library TEXT NOT NULL,
+    inputs TEXT NOT NULL
+);
+",
         },
-        Migration {
-            version: 2,
-            sqlite: "ALTER TABLE key_parts ADD COLUMN helpers TEXT NOT NULL DEFAULT '';",
-        },
+        Migration::portable(2, "ALTER TABLE key_parts ADD COLUMN helpers TEXT NOT NULL DEFAULT '';"),
     ],
     roots: cache_roots,
 };

@@ -145,6 +145,12 @@ pub(crate) fn lease_held(root: &Path, name: &str) -> bool {
     }
 }
 
+/// Whether the lease `name` has a file in the store folder `root` (held or left by a dead
+/// process); a lease of a handle with another store folder has none here.
+pub(crate) fn lease_known(root: &Path, name: &str) -> bool {
+    lease_path(root, name).exists()
+}
+
 /// Removes the files of leases whose handles are gone (their processes died without dropping
 /// them).
 pub(crate) fn remove_dead_leases(root: &Path) {

@@ -8,7 +8,11 @@
 //! time it is used and records the room's schema version, so a store written by a newer mlflow
 //! is refused room by room instead of misread.
 //!
-//! The embedded backend is SQLite ([`SqliteMeta`](super::SqliteMeta)); another backend implements [`MetaStore`].
+//! The embedded backend is SQLite ([`SqliteMeta`](super::SqliteMeta)); the `mlflow-postgres`
+//! crate implements [`MetaStore`] over PostgreSQL, and so may any other backend.
+//!
+//! PostgreSQL types every parameter from its first use in a statement: write `col = ?2 OR ?2 IS
+//! NULL`, not `?2 IS NULL OR col = ?2` (where it cannot tell `?2`'s type).
 
 use std::fmt;
 
@@ -21,6 +25,9 @@ use crate::store::StoreError;
 pub enum Dialect {
     /// SQLite 3.35 or later (the embedded default).
     Sqlite,
+    /// PostgreSQL 12 or later (a metadata database shared by many machines; the
+    /// `mlflow-postgres` crate).
+    Postgres,
 }
 
 /// A value bound to a statement or read from a row.
@@ -247,7 +254,7 @@ pub enum Outcome {
     Rollback,
 }
 
-/// A metadata database: the seam between the rooms and SQLite (or, later, PostgreSQL).
+/// A metadata database: the seam between the rooms and SQLite or PostgreSQL.
 ///
 /// Implementations must be safe to share between threads and serialize writers; several
 /// processes may use one database at once.
@@ -272,12 +279,47 @@ impl fmt::Debug for dyn MetaStore {
 }
 
 /// One step of a room's schema: applied once, in version order, in a write transaction.
+///
+/// Each dialect has its own statements with the same meaning: SQLite's `INTEGER`, `REAL` and
+/// `BLOB` are PostgreSQL's `BIGINT`, `DOUBLE PRECISION` and `BYTEA`. A room without PostgreSQL
+/// statements (an empty string) cannot be used on PostgreSQL: the store says so instead of
+/// creating nothing.
+///
+/// ```
+/// use mlflow_core::store::{Dialect, Migration};
+/// const BOTH: Migration = Migration::portable(1, "CREATE TABLE notes (text TEXT NOT NULL);");
+/// assert_eq!(BOTH.sql(Dialect::Sqlite), BOTH.sql(Dialect::Postgres));
+/// const TYPED: Migration = Migration {
+///     version: 1,
+///     sqlite: "CREATE TABLE pins (artifact BLOB NOT NULL);",
+///     postgres: "CREATE TABLE pins (artifact BYTEA NOT NULL);",
+/// };
+/// assert!(TYPED.sql(Dialect::Postgres).contains("BYTEA"));
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Migration {
     /// The schema version this migration brings the room to (1, 2, ...).
     pub version: u32,
     /// The statements, for SQLite.
     pub sqlite: &'static str,
+    /// The statements, for PostgreSQL (empty: the room does not support PostgreSQL).
+    pub postgres: &'static str,
+}
+
+impl Migration {
+    /// A migration whose statements are the same in every dialect (plain `TEXT` columns,
+    /// `ALTER TABLE ... ADD COLUMN`, indexes).
+    pub const fn portable(version: u32, sql: &'static str) -> Migration {
+        Migration { version, sqlite: sql, postgres: sql }
+    }
+
+    /// The statements for `dialect`.
+    pub fn sql(&self, dialect: Dialect) -> &'static str {
+        match dialect {
+            Dialect::Sqlite => self.sqlite,
+            Dialect::Postgres => self.postgres,
+        }
+    }
 }
 
 /// A room that keeps tables in the metadata store: its name, its migrations, and the artifacts

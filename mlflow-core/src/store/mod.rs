@@ -2,9 +2,11 @@
 //!
 //! - [`ArtifactStore`] keeps bytes under their BLAKE3 hash ([`LocalArtifacts`]: files in a
 //!   folder; object storage later).
-//! - [`MetaStore`] keeps the rooms' tables ([`SqliteMeta`]: one SQLite file; PostgreSQL
-//!   later). Each room owns its tables and their migrations ([`Room`]): the cache index
-//!   ([`cache`]), the runs ([`crate::track`]), the model registry ([`crate::registry`]).
+//! - [`MetaStore`] keeps the rooms' tables ([`SqliteMeta`]: one SQLite file, the embedded
+//!   default; PostgreSQL for many machines in the `mlflow-postgres` crate, through
+//!   [`Store::with_backends`]). Each room owns its tables and their migrations ([`Room`]), one
+//!   set per [`Dialect`]: the cache index ([`cache`]), the runs ([`crate::track`]), the model
+//!   registry ([`crate::registry`]).
 //!
 //! Layout of a local store folder (default `./.mlflow`, or `$MLFLOW_HOME`):
 //!
@@ -39,7 +41,7 @@ pub use error::StoreError;
 pub use meta::{Dialect, MetaStore, Migration, Mode, Room};
 pub use sqlite::SqliteMeta;
 
-pub(crate) use lock::{WriteGuard, lease_held, remove_dead_leases};
+pub(crate) use lock::{WriteGuard, lease_held, lease_known, remove_dead_leases};
 
 use crate::codec::{self, ContentHash, DEFAULT_DECODE_LIMIT};
 use lock::{Lease, StoreLock};
@@ -227,7 +229,7 @@ impl Store {
     /// use mlflow_core::store::{meta::{no_roots, Migration, Room, Tx}, Mode, Store, StoreError};
     /// const NOTES: Room = Room {
     ///     name: "notes",
-    ///     migrations: &[Migration { version: 1, sqlite: "CREATE TABLE notes (text TEXT NOT NULL);" }],
+    ///     migrations: &[Migration::portable(1, "CREATE TABLE notes (text TEXT NOT NULL);")],
     ///     roots: no_roots,
     /// };
     /// let dir = tempfile::tempdir().unwrap();
@@ -343,9 +345,19 @@ fn migrate(tx: &mut dyn Tx, meta: &dyn MetaStore, room: &Room) -> Result<(), Sto
         return Ok(());
     }
     for migration in room.migrations.iter().filter(|m| m.version > found) {
-        match meta.dialect() {
-            Dialect::Sqlite => tx.execute_batch(migration.sqlite)?,
+        let sql = migration.sql(meta.dialect());
+        if sql.trim().is_empty() {
+            return Err(StoreError::Schema {
+                detail: format!(
+                    "the {} tables have no {:?} migration to version {} (at {}): use a store with a database this room supports",
+                    room.name,
+                    meta.dialect(),
+                    migration.version,
+                    meta.location()
+                ),
+            });
         }
+        tx.execute_batch(sql)?;
     }
     tx.execute(
         "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -529,8 +541,12 @@ mod tests {
     const TOY: Room = Room {
         name: "toy",
         migrations: &[
-            Migration { version: 1, sqlite: "CREATE TABLE toy (a INTEGER NOT NULL);" },
-            Migration { version: 2, sqlite: "ALTER TABLE toy ADD COLUMN b TEXT NOT NULL DEFAULT 'x';" },
+            Migration {
+                version: 1,
+                sqlite: "CREATE TABLE toy (a INTEGER NOT NULL);",
+                postgres: "CREATE TABLE toy (a BIGINT NOT NULL);",
+            },
+            Migration::portable(2, "ALTER TABLE toy ADD COLUMN b TEXT NOT NULL DEFAULT 'x';"),
         ],
         roots: meta::no_roots,
     };

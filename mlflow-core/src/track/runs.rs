@@ -6,12 +6,14 @@
 //! the runs of a store by a new handle marks every `running` run whose lease is free as
 //! `abandoned`.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::fmt;
 use std::time::Duration;
 
 use crate::codec::{self, ContentHash};
-use crate::store::meta::{Migration, Room, Tx, params};
-use crate::store::{Mode, Store, StoreError, lease_held, now_ms, remove_dead_leases};
+use crate::store::meta::{Migration, Room, Tx, Value, params};
+use crate::store::{Dialect, Mode, Store, StoreError, lease_held, lease_known, now_ms, remove_dead_leases};
 use crate::track::{DataInput, Environment, MetricPoint, StepLog};
 
 /// The runs' tables.
@@ -64,11 +66,62 @@ CREATE TABLE IF NOT EXISTS run_data (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS run_data_by_version ON run_data (version);
 ",
+            // `rowid` is explicit here: SQLite's implicit one orders runs started in the same
+            // millisecond by insertion, and the queries name it.
+            postgres: "
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    pipeline TEXT NOT NULL,
+    status TEXT NOT NULL,
+    started_ms BIGINT NOT NULL,
+    ended_ms BIGINT,
+    steps BYTEA,
+    env BYTEA,
+    rowid BIGINT GENERATED ALWAYS AS IDENTITY
+);
+CREATE INDEX IF NOT EXISTS runs_by_pipeline ON runs (pipeline, started_ms);
+CREATE TABLE IF NOT EXISTS run_params (
+    run_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    hash BYTEA NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (run_id, name)
+);
+CREATE INDEX IF NOT EXISTS run_params_by_value ON run_params (name, value);
+CREATE TABLE IF NOT EXISTS run_metrics (
+    run_id TEXT NOT NULL,
+    node TEXT NOT NULL,
+    key TEXT NOT NULL,
+    idx BIGINT NOT NULL,
+    value DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (run_id, node, key, idx)
+);
+CREATE INDEX IF NOT EXISTS run_metrics_by_key ON run_metrics (key, value);
+CREATE TABLE IF NOT EXISTS run_tags (
+    run_id TEXT NOT NULL,
+    node TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (run_id, node, key)
+);
+CREATE TABLE IF NOT EXISTS run_data (
+    run_id TEXT NOT NULL,
+    node TEXT NOT NULL,
+    name TEXT NOT NULL,
+    version BYTEA NOT NULL,
+    PRIMARY KEY (run_id, node, name, version)
+);
+CREATE INDEX IF NOT EXISTS run_data_by_version ON run_data (version);
+",
         },
         // The lease of the store handle running a run, to tell a live run from an abandoned one.
-        Migration { version: 2, sqlite: "ALTER TABLE runs ADD COLUMN owner TEXT;" },
+        Migration::portable(2, "ALTER TABLE runs ADD COLUMN owner TEXT;"),
         // The task counts of mapped steps, beside the steps blob (whose layout stays as it was).
-        Migration { version: 3, sqlite: "ALTER TABLE runs ADD COLUMN step_tasks BLOB;" },
+        Migration {
+            version: 3,
+            sqlite: "ALTER TABLE runs ADD COLUMN step_tasks BLOB;",
+            postgres: "ALTER TABLE runs ADD COLUMN step_tasks BYTEA;",
+        },
     ],
     roots: run_roots,
 };
@@ -247,7 +300,16 @@ impl Store {
         for row in running {
             let (Some(id), owner) = (row.try_get::<String>(0), row.try_get::<String>(1)) else { continue };
             // No owner: a run recorded by an mlflow without leases.
-            if owner.is_some_and(|owner| lease_held(self.root(), &owner)) {
+            if owner.as_ref().is_some_and(|owner| lease_held(self.root(), owner)) {
+                continue;
+            }
+            // On a database shared by machines (anything but SQLite, whose file is in the store
+            // folder), a lease without a file here is a handle's with another store folder:
+            // another machine's, whose liveness cannot be checked from here. Its run is left
+            // alone rather than marked abandoned while it may be running.
+            if self.meta().dialect() != Dialect::Sqlite
+                && owner.as_ref().is_some_and(|owner| !lease_known(self.root(), owner))
+            {
                 continue;
             }
             // A run that finished meanwhile is no longer `running`: the update leaves it alone.
@@ -300,6 +362,51 @@ impl Store {
     }
 }
 
+/// Metric rows per `INSERT`: one statement (one round trip on a networked database) per chunk
+/// instead of per point.
+const METRIC_ROWS_PER_INSERT: usize = 100;
+
+/// Records a step's metric points, the last value of a point logged twice winning (one
+/// statement may not set a row twice).
+fn insert_metrics(
+    tx: &mut dyn Tx,
+    run_id: &str,
+    node: &str,
+    metrics: &[MetricPoint],
+) -> Result<(), StoreError> {
+    let mut points: Vec<(&str, i64, f64)> = Vec::with_capacity(metrics.len());
+    let mut position: HashMap<(&str, i64), usize> = HashMap::with_capacity(metrics.len());
+    for m in metrics {
+        let idx = m.step.map(|s| s.min(i64::MAX as u64) as i64).unwrap_or(-1);
+        match position.entry((m.key.as_str(), idx)) {
+            Entry::Occupied(at) => points[*at.get()].2 = m.value,
+            Entry::Vacant(at) => {
+                at.insert(points.len());
+                points.push((m.key.as_str(), idx, m.value));
+            }
+        }
+    }
+    for chunk in points.chunks(METRIC_ROWS_PER_INSERT) {
+        let mut sql = String::from("INSERT INTO run_metrics (run_id, node, key, idx, value) VALUES ");
+        let mut args: Vec<Value> = Vec::with_capacity(2 + 3 * chunk.len());
+        args.extend([Value::from(run_id), Value::from(node)]);
+        for (i, (key, idx, value)) in chunk.iter().enumerate() {
+            let n = args.len();
+            sql.push_str(&format!(
+                "{}(?1, ?2, ?{}, ?{}, ?{})",
+                if i == 0 { "" } else { ", " },
+                n + 1,
+                n + 2,
+                n + 3
+            ));
+            args.extend([Value::from(*key), Value::from(*idx), Value::from(*value)]);
+        }
+        sql.push_str(" ON CONFLICT (run_id, node, key, idx) DO UPDATE SET value = excluded.value");
+        tx.execute(&sql, &args)?;
+    }
+    Ok(())
+}
+
 /// Records the end of a run with its params, steps and what they logged.
 pub(crate) fn record_finished_run(tx: &mut dyn Tx, run: FinishedRun<'_>) -> Result<(), StoreError> {
     let FinishedRun { id, status, params, steps, logs, environment } = run;
@@ -322,14 +429,7 @@ pub(crate) fn record_finished_run(tx: &mut dyn Tx, run: FinishedRun<'_>) -> Resu
         )?;
     }
     for (node, log) in logs {
-        for m in &log.metrics {
-            let idx = m.step.map(|s| s.min(i64::MAX as u64) as i64).unwrap_or(-1);
-            tx.execute(
-                "INSERT INTO run_metrics (run_id, node, key, idx, value) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (run_id, node, key, idx) DO UPDATE SET value = excluded.value",
-                params![id, *node, m.key.as_str(), idx, m.value],
-            )?;
-        }
+        insert_metrics(tx, id, node, &log.metrics)?;
         for (key, value) in &log.tags {
             tx.execute(
                 "INSERT INTO run_tags (run_id, node, key, value) VALUES (?1, ?2, ?3, ?4)
