@@ -175,10 +175,20 @@ fn the_binary_plans_exports_and_runs_one_node_at_a_time() {
         failed(&["step", "--node", "fit", "--plan", &other_plan, "--store", store])
             .contains("export the workflow again")
     );
-    assert!(
-        failed(&["step", "--node", "load", "--plan", &hash, "--store", "s3://bucket/x"])
-            .contains("s3:// stores are not supported")
-    );
+    let err = failed(&["step", "--node", "load", "--plan", &hash, "--store", "s3://bucket/x"]);
+    assert!(err.contains("the store is a folder (its metadata)") && err.contains("--artifacts URL"), "{err}");
+    let artifacts = format!("file://{}", dir.path().join("objects").display());
+    let result =
+        run(&["step", "--node", "load", "--plan", &hash, "--store", store, "--artifacts", &artifacts]);
+    if cfg!(feature = "object-store") {
+        result.unwrap();
+    } else {
+        let Err(CommandError::Failed(err)) = result else { panic!("{result:?}") };
+        assert!(
+            err.contains("built without object storage") && err.contains("`object-store` feature"),
+            "{err}"
+        );
+    }
     assert!(run(&["help"]).unwrap().contains("export argo|kfp"));
 }
 
@@ -350,4 +360,40 @@ fn the_local_runner_runs_exported_tasks_as_processes_resumes_after_a_kill_and_ma
         })
         .collect();
     assert_eq!(hashes, [expected["source"].clone(), expected["source"].clone()]);
+}
+
+#[cfg(feature = "object-store")]
+#[test]
+fn the_local_runner_keeps_artifacts_in_object_storage_when_the_workflow_says_so() {
+    use mlflow::export::{LocalRunOptions, run_local};
+    let p = runner_pipeline();
+    let dir = tempfile::tempdir().unwrap();
+    let whole = Store::open(dir.path().join("whole")).unwrap();
+    let report = p.run(&whole).unwrap().into_result().unwrap();
+    let plan = p.execution_plan().unwrap();
+    let objects = dir.path().join("objects");
+    let options = ExportOptions::new("local/test:1").artifacts(format!("file://{}", objects.display()));
+    let workflow = argo_workflow(&plan, &options).unwrap();
+    assert_eq!(workflow["spec"]["arguments"]["parameters"][1]["name"], "artifacts");
+    let counts = dir.path().join("counts");
+    std::fs::create_dir_all(&counts).unwrap();
+    // `publish` is not killed: its marker exists.
+    let marker = dir.path().join("killed-once");
+    std::fs::write(&marker, "").unwrap();
+    let wrapper = binary_wrapper(dir.path(), &counts, &marker);
+    let store = dir.path().join("shared");
+    let run =
+        run_local(&workflow, &LocalRunOptions::new(&wrapper).store(store.display().to_string())).unwrap();
+    for step in report.steps() {
+        let id = &plan.nodes().iter().find(|n| n.name == step.node).unwrap().id;
+        assert_eq!(run.task(id).unwrap().hash, step.output_hash.map(|h| h.to_hex()), "{id}");
+    }
+    // Every output is an object named by its hash; the store folder holds the metadata only.
+    for task in &run.tasks {
+        let hash = task.hash.as_deref().unwrap();
+        assert!(objects.join(&hash[..2]).join(&hash[2..]).is_file(), "{}", task.name);
+    }
+    let local = store.join("artifacts");
+    let local_files = std::fs::read_dir(&local).map_or(0, |d| d.count());
+    assert_eq!(local_files, 0, "no artifact in {}", local.display());
 }

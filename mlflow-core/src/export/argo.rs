@@ -13,7 +13,8 @@ const ENTRYPOINT: &str = "pipeline";
 /// running the binary in step mode, with the step's retries (`retryStrategy`, its backoff
 /// doubling), timeout (`activeDeadlineSeconds`) and resource requests; the output's content hash
 /// is the template's output parameter `hash`, passed to the tasks downstream. The store is the
-/// workflow parameter `store` (`argo submit ... -p store=s3://...`).
+/// workflow parameter `store` (`argo submit ... -p store=/mnt/...`), and the artifacts URL,
+/// when given, the parameter `artifacts`.
 ///
 /// Checked with [`check_argo`] before it is returned. Write it with
 /// [`to_yaml`](super::to_yaml) for `argo submit`.
@@ -54,7 +55,11 @@ pub fn argo_workflow(plan: &ExecutionPlan, options: &ExportOptions) -> Result<Va
     }
     let mut spec = json!({
         "entrypoint": ENTRYPOINT,
-        "arguments": { "parameters": [{ "name": "store", "value": options.store }] },
+        "arguments": { "parameters": options
+            .parameters()
+            .into_iter()
+            .map(|(name, value)| json!({ "name": name, "value": value }))
+            .collect::<Vec<_>>() },
         "templates": templates,
     });
     if let Some(account) = &options.service_account {
@@ -94,9 +99,14 @@ fn container_template(
     command: &[String],
     task: &Task<'_>,
 ) -> Value {
-    let args = step_args(plan, task, "{{workflow.parameters.store}}", HASH_FILE, |up| {
-        format!("{{{{inputs.parameters.{}}}}}", input_name(up))
-    });
+    let args = step_args(
+        plan,
+        options,
+        task,
+        |name| format!("{{{{workflow.parameters.{name}}}}}"),
+        HASH_FILE,
+        |up| format!("{{{{inputs.parameters.{}}}}}", input_name(up)),
+    );
     let mut container = json!({ "image": options.image, "command": command, "args": args });
     let env = env_list(options);
     if !env.is_empty() {

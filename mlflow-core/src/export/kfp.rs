@@ -10,8 +10,8 @@ const SCHEMA_VERSION: &str = "2.1.0";
 
 /// `plan` as a Kubeflow Pipelines v2 pipeline spec: per step node a component (`comp-ID`) with
 /// an executor (`exec-ID`) running the binary in step mode, and a root DAG task (`ID`) with its
-/// dependencies, its inputs (each upstream task's output parameter `hash`, and the run parameter
-/// `store`), caching (on for a cached step: KFP's cache key, the inputs' content hashes and the
+/// dependencies, its inputs (each upstream task's output parameter `hash`, and the run parameters
+/// `store` and, when given, `artifacts`), caching (on for a cached step: KFP's cache key, the inputs' content hashes and the
 /// plan hash in the arguments, agrees with ours) and retry policy. KFP v2 has no task timeout:
 /// the binary enforces the step's own.
 ///
@@ -42,9 +42,9 @@ pub fn kfp_pipeline(plan: &ExecutionPlan, options: &ExportOptions) -> Result<Val
     let mut executors = Map::new();
     let mut dag = Map::new();
     for task in &tasks {
-        components.insert(format!("comp-{}", task.id), component(task));
+        components.insert(format!("comp-{}", task.id), component(options, task));
         executors.insert(format!("exec-{}", task.id), executor(plan, options, &command, task));
-        dag.insert(task.id.to_owned(), dag_task(task));
+        dag.insert(task.id.to_owned(), dag_task(options, task));
     }
     let spec = json!({
         "pipelineInfo": { "name": crate::exec_plan::label_of(plan.pipeline()), "description": format!("mlflow pipeline `{}`, plan {}", plan.pipeline(), plan.plan_hash().to_hex()) },
@@ -54,11 +54,13 @@ pub fn kfp_pipeline(plan: &ExecutionPlan, options: &ExportOptions) -> Result<Val
         "deploymentSpec": { "executors": executors },
         "root": {
             "dag": { "tasks": dag },
-            "inputDefinitions": { "parameters": { "store": {
-                "parameterType": "STRING",
-                "defaultValue": options.store,
-                "isOptional": true,
-            } } },
+            "inputDefinitions": { "parameters": options
+                .parameters()
+                .into_iter()
+                .map(|(name, value)| {
+                    (name.to_owned(), json!({ "parameterType": "STRING", "defaultValue": value, "isOptional": true }))
+                })
+                .collect::<Map<_, _>>() },
         },
     });
     check_kfp(&spec).map_err(|problem| ExportError::InvalidSpec { engine: "kfp", problem })?;
@@ -67,9 +69,11 @@ pub fn kfp_pipeline(plan: &ExecutionPlan, options: &ExportOptions) -> Result<Val
 
 /// The component of `task`: its input parameters (the store and each upstream hash) and its
 /// output parameter `hash`.
-fn component(task: &Task<'_>) -> Value {
+fn component(options: &ExportOptions, task: &Task<'_>) -> Value {
     let mut inputs = Map::new();
-    inputs.insert("store".into(), json!({ "parameterType": "STRING" }));
+    for (name, _) in options.parameters() {
+        inputs.insert(name.into(), json!({ "parameterType": "STRING" }));
+    }
     for up in &task.upstream {
         inputs.insert(input_name(up), json!({ "parameterType": "STRING" }));
     }
@@ -84,8 +88,9 @@ fn component(task: &Task<'_>) -> Value {
 fn executor(plan: &ExecutionPlan, options: &ExportOptions, command: &[String], task: &Task<'_>) -> Value {
     let args = step_args(
         plan,
+        options,
         task,
-        "{{$.inputs.parameters['store']}}",
+        |name| format!("{{{{$.inputs.parameters['{name}']}}}}"),
         "{{$.outputs.parameters['hash'].output_file}}",
         |up| format!("{{{{$.inputs.parameters['{}']}}}}", input_name(up)),
     );
@@ -109,9 +114,11 @@ fn executor(plan: &ExecutionPlan, options: &ExportOptions, command: &[String], t
 }
 
 /// The root DAG's task of `task`.
-fn dag_task(task: &Task<'_>) -> Value {
+fn dag_task(options: &ExportOptions, task: &Task<'_>) -> Value {
     let mut parameters = Map::new();
-    parameters.insert("store".into(), json!({ "componentInputParameter": "store" }));
+    for (name, _) in options.parameters() {
+        parameters.insert(name.into(), json!({ "componentInputParameter": name }));
+    }
     for up in &task.upstream {
         parameters.insert(
             input_name(up),

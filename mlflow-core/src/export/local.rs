@@ -313,17 +313,16 @@ fn plan(workflow: &Value, options: &LocalRunOptions) -> Result<Vec<Planned>, Loc
     let tasks = templates[entry]["dag"]["tasks"]
         .as_array()
         .ok_or_else(|| bad(format!("the entrypoint `{entry}` is not a DAG template")))?;
-    let store = match &options.store {
-        Some(store) => store.clone(),
-        None => spec["arguments"]["parameters"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|p| p["name"] == "store")
-            .and_then(|p| p["value"].as_str())
-            .unwrap_or_default()
-            .to_owned(),
-    };
+    // The workflow's parameters, the store overridden.
+    let mut parameters: BTreeMap<String, String> = spec["arguments"]["parameters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| Some((p["name"].as_str()?.to_owned(), p["value"].as_str()?.to_owned())))
+        .collect();
+    if let Some(store) = &options.store {
+        parameters.insert("store".into(), store.clone());
+    }
     let mut planned = Vec::with_capacity(tasks.len());
     for task in tasks {
         let name = task["name"].as_str().unwrap_or_default().to_owned();
@@ -344,7 +343,7 @@ fn plan(workflow: &Value, options: &LocalRunOptions) -> Result<Vec<Planned>, Loc
             .collect();
         let mut args = Vec::new();
         for arg in strings(&container["args"]) {
-            args.push(resolve(&arg, &store, &inputs).map_err(|m| bad(format!("task `{name}`: {m}")))?);
+            args.push(resolve(&arg, &parameters, &inputs).map_err(|m| bad(format!("task `{name}`: {m}")))?);
         }
         let retries = match &template["retryStrategy"]["limit"] {
             Value::String(s) => s.parse().unwrap_or(0),
@@ -357,13 +356,20 @@ fn plan(workflow: &Value, options: &LocalRunOptions) -> Result<Vec<Planned>, Loc
     Ok(planned)
 }
 
-/// One argument with Argo's placeholders replaced: the store parameter, an input parameter bound
-/// to an upstream task's output hash, the hash file.
-fn resolve(arg: &str, store: &str, inputs: &BTreeMap<String, String>) -> Result<Arg, String> {
+/// One argument with Argo's placeholders replaced: a workflow parameter, an input parameter
+/// bound to an upstream task's output hash, the hash file.
+fn resolve(
+    arg: &str,
+    parameters: &BTreeMap<String, String>,
+    inputs: &BTreeMap<String, String>,
+) -> Result<Arg, String> {
     if arg == HASH_FILE {
         return Ok(Arg::HashFile);
     }
-    let arg = arg.replace("{{workflow.parameters.store}}", store);
+    let mut arg = arg.to_owned();
+    for (name, value) in parameters {
+        arg = arg.replace(&format!("{{{{workflow.parameters.{name}}}}}"), value);
+    }
     let Some(start) = arg.find("{{inputs.parameters.") else {
         return if arg.contains("{{") {
             Err(format!("unknown placeholder in `{arg}`"))

@@ -72,6 +72,7 @@ pub struct ExportOptions {
     pub(crate) image: String,
     pub(crate) command: Option<Vec<String>>,
     pub(crate) store: String,
+    pub(crate) artifacts: Option<String>,
     pub(crate) namespace: Option<String>,
     pub(crate) service_account: Option<String>,
     pub(crate) env: Vec<(String, String)>,
@@ -86,6 +87,7 @@ impl ExportOptions {
             image: image.into(),
             command: None,
             store: "/mnt/mlflow".into(),
+            artifacts: None,
             namespace: None,
             service_account: None,
             env: Vec::new(),
@@ -106,6 +108,23 @@ impl ExportOptions {
     pub fn store(mut self, store: impl Into<String>) -> ExportOptions {
         self.store = store.into();
         self
+    }
+
+    /// Keeps the artifacts in object storage at `url` (`s3://bucket/prefix`, ...), the store
+    /// folder keeping the metadata: the workflow's `artifacts` parameter, passed to every task as
+    /// `--artifacts` (its binary needs mlflow's `object-store` feature).
+    pub fn artifacts(mut self, url: impl Into<String>) -> ExportOptions {
+        self.artifacts = Some(url.into());
+        self
+    }
+
+    /// The workflow's parameters: the store, and the artifacts URL when given.
+    pub(crate) fn parameters(&self) -> Vec<(&'static str, &str)> {
+        let mut parameters = vec![("store", self.store.as_str())];
+        if let Some(artifacts) = &self.artifacts {
+            parameters.push(("artifacts", artifacts.as_str()));
+        }
+        parameters
     }
 
     /// The Kubernetes namespace (Argo's `metadata.namespace`).
@@ -210,20 +229,25 @@ pub(crate) fn tasks<'p>(
     Ok(tasks)
 }
 
-/// The step-mode arguments of `task`, with `input(upstream)` the orchestrator's placeholder for
-/// an upstream task's output hash and `store` and `hash_file` its placeholders for those.
+/// The step-mode arguments of `task`, with `parameter(name)` the orchestrator's placeholder for a
+/// workflow parameter, `input(upstream)` for an upstream task's output hash, and `hash_file`
+/// where the task writes its own.
 pub(crate) fn step_args(
     plan: &ExecutionPlan,
+    options: &ExportOptions,
     task: &Task<'_>,
-    store: &str,
+    parameter: impl Fn(&str) -> String,
     hash_file: &str,
     input: impl Fn(&str) -> String,
 ) -> Vec<String> {
-    let mut args: Vec<String> =
-        ["step", "--node", task.id, "--plan", &plan.plan_hash().to_hex(), "--store", store]
-            .into_iter()
-            .map(str::to_owned)
-            .collect();
+    let mut args: Vec<String> = ["step", "--node", task.id, "--plan", &plan.plan_hash().to_hex()]
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    for (name, _) in options.parameters() {
+        args.push(format!("--{name}"));
+        args.push(parameter(name));
+    }
     for upstream in &task.upstream {
         args.push("--input".into());
         args.push(format!("{upstream}={}", input(upstream)));
