@@ -115,12 +115,13 @@ pub fn run(store: &Store, args: MonitorArgs, json: bool) -> CliResult<()> {
     let filter = RecordFilter { model: None, version, role };
     let dir = PredictionLog::dir_in(store, &args.model);
     let last = (args.last > 0).then_some(args.last);
-    // Each version's package is loaded (and self-tested) once; its task is kept for the labels.
-    let mut tasks = std::collections::BTreeMap::new();
+    // Each version's package is loaded (and self-tested) once, and kept for the labels' tasks
+    // and the skew replay.
+    let mut packages = std::collections::BTreeMap::new();
     let report = monitor_log(&dir, spec, &filter, last, &options, |v| {
-        let scorer = Scorer::from_registry(&registry, &format!("{}/{v}", args.model))?;
-        tasks.insert(v, scorer.package().task());
-        Ok(scorer.package().clone())
+        let package = Scorer::from_registry(&registry, &format!("{}/{v}", args.model))?.package().clone();
+        packages.insert(v, package.clone());
+        Ok(package)
     })
     .map_err(|e| match e {
         MonitorError::NoRecords => format!(
@@ -145,7 +146,7 @@ pub fn run(store: &Store, args: MonitorArgs, json: bool) -> CliResult<()> {
             }
         }
         join_performance(&mut report, &records, &labels, args.min_labels, |v| {
-            tasks.get(&v).copied().unwrap_or(mlflow::models::Task::Regression)
+            packages.get(&v).map_or(mlflow::models::Task::Regression, |p| p.task())
         });
     }
     if let Some(path) = &args.html {
@@ -158,11 +159,10 @@ pub fn run(store: &Store, args: MonitorArgs, json: bool) -> CliResult<()> {
     }
     let mut skews = std::collections::BTreeMap::new();
     if args.skew {
-        for v in report.windows.iter().map(|w| w.version).collect::<std::collections::BTreeSet<_>>() {
-            let scorer = Scorer::from_registry(&registry, &format!("{}/{v}", args.model))
-                .map_err(|e| e.to_string())?;
+        // Every version with a window has its package loaded by the monitoring pass.
+        for (&v, package) in &packages {
             let filter = RecordFilter { version: Some(v), ..filter.clone() };
-            let skew = replay_logged_skew(scorer.package(), &dir, &filter).map_err(|e| e.to_string())?;
+            let skew = replay_logged_skew(package, &dir, &filter).map_err(|e| e.to_string())?;
             skews.insert(v, skew);
         }
     }

@@ -178,17 +178,11 @@ impl Pipeline {
     /// A pipeline of the same name with only the nodes in `keep` (closed under dependencies).
     fn restricted_to(&self, keep: &BTreeSet<usize>) -> Pipeline {
         let mut sub = Pipeline::new(self.name.clone());
-        let index: Vec<Option<usize>> = {
-            let mut next = 0;
-            (0..self.nodes.len())
-                .map(|i| {
-                    keep.contains(&i).then(|| {
-                        next += 1;
-                        next - 1
-                    })
-                })
-                .collect()
-        };
+        // Old index -> new index, in the original (valid) order.
+        let mut index = vec![None; self.nodes.len()];
+        for (new, &old) in keep.iter().enumerate() {
+            index[old] = Some(new);
+        }
         let remap =
             |list: &[usize]| list.iter().map(|&i| index[i].expect("closed under dependencies")).collect();
         for &i in keep {

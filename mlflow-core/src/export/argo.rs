@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::{ExportError, ExportOptions, HASH_FILE, Task, check_argo, env_list, seconds, step_args, tasks};
+use super::{ExportError, ExportOptions, HASH_FILE, Task, check_argo, container, seconds, step_args, tasks};
 use crate::exec_plan::ExecutionPlan;
 
 /// The name of the DAG template, the workflow's entrypoint.
@@ -107,22 +107,14 @@ fn container_template(
         HASH_FILE,
         |up| format!("{{{{inputs.parameters.{}}}}}", input_name(up)),
     );
-    let mut container = json!({ "image": options.image, "command": command, "args": args });
-    let env = env_list(options);
-    if !env.is_empty() {
-        container["env"] = json!(env);
-    }
-    let resources = &task.step.resources;
-    let mut requests = serde_json::Map::new();
-    if let Some(cpu) = resources.cpu_quantity() {
-        requests.insert("cpu".into(), json!(cpu));
-    }
-    if let Some(memory) = resources.memory_quantity() {
-        requests.insert("memory".into(), json!(memory));
-    }
-    if !requests.is_empty() {
-        container["resources"] = json!({ "requests": requests });
-    }
+    let container = container(
+        options,
+        command,
+        args,
+        &task.step.resources,
+        ("cpu", "memory"),
+        |requests| json!({ "requests": requests }),
+    );
     let mut template = json!({
         "name": task.id,
         "container": container,

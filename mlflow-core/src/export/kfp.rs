@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{ExportError, ExportOptions, Task, check_kfp, env_list, seconds, step_args, tasks};
+use super::{ExportError, ExportOptions, Task, check_kfp, container, seconds, step_args, tasks};
 use crate::exec_plan::ExecutionPlan;
 
 /// The IR schema version written.
@@ -94,22 +94,8 @@ fn executor(plan: &ExecutionPlan, options: &ExportOptions, command: &[String], t
         "{{$.outputs.parameters['hash'].output_file}}",
         |up| format!("{{{{$.inputs.parameters['{}']}}}}", input_name(up)),
     );
-    let mut container = json!({ "image": options.image, "command": command, "args": args });
-    let env = env_list(options);
-    if !env.is_empty() {
-        container["env"] = json!(env);
-    }
-    let resources = &task.step.resources;
-    let mut requests = Map::new();
-    if let Some(cpu) = resources.cpu_quantity() {
-        requests.insert("resourceCpuRequest".into(), json!(cpu));
-    }
-    if let Some(memory) = resources.memory_quantity() {
-        requests.insert("resourceMemoryRequest".into(), json!(memory));
-    }
-    if !requests.is_empty() {
-        container["resources"] = Value::Object(requests);
-    }
+    let keys = ("resourceCpuRequest", "resourceMemoryRequest");
+    let container = container(options, command, args, &task.step.resources, keys, |requests| requests);
     json!({ "container": container })
 }
 

@@ -257,9 +257,35 @@ pub(crate) fn step_args(
     args
 }
 
-/// A name and value pair as the two engines spell environment variables.
-pub(crate) fn env_list(options: &ExportOptions) -> Vec<serde_json::Value> {
-    options.env.iter().map(|(name, value)| serde_json::json!({ "name": name, "value": value })).collect()
+/// The container of a task, as both engines spell it: image, command, arguments, environment,
+/// and the step's resource requests under the engine's keys for CPU and memory (`requests`
+/// wraps them where the engine nests them).
+pub(crate) fn container(
+    options: &ExportOptions,
+    command: &[String],
+    args: Vec<String>,
+    resources: &crate::step::Resources,
+    (cpu_key, memory_key): (&str, &str),
+    requests: impl FnOnce(serde_json::Value) -> serde_json::Value,
+) -> serde_json::Value {
+    use serde_json::json;
+    let mut container = json!({ "image": options.image, "command": command, "args": args });
+    if !options.env.is_empty() {
+        let env: Vec<serde_json::Value> =
+            options.env.iter().map(|(name, value)| json!({ "name": name, "value": value })).collect();
+        container["env"] = json!(env);
+    }
+    let mut asked = serde_json::Map::new();
+    if let Some(cpu) = resources.cpu_quantity() {
+        asked.insert(cpu_key.into(), json!(cpu));
+    }
+    if let Some(memory) = resources.memory_quantity() {
+        asked.insert(memory_key.into(), json!(memory));
+    }
+    if !asked.is_empty() {
+        container["resources"] = requests(serde_json::Value::Object(asked));
+    }
+    container
 }
 
 fn is_env_name(name: &str) -> bool {

@@ -38,9 +38,6 @@ pub struct WindowStats {
     /// Failed requests, and how many of them timed out.
     errors: u64,
     timeouts: u64,
-    /// Whether `inputs` has the number of inputs of the window's records yet (a window opened
-    /// by a failed request learns it from its first record).
-    shaped: bool,
     first_ms: i64,
     last_ms: i64,
     /// The time the window covers, for the request rate (set by `close`).
@@ -48,14 +45,10 @@ pub struct WindowStats {
 }
 
 impl WindowStats {
-    /// An empty window for records like `first` (its model, version, role and number of
-    /// inputs), at `index` under `spec`.
+    /// An empty window for records like `first` (its model, version and role; the number of
+    /// inputs is taken from the first record added), at `index` under `spec`.
     pub fn new(first: &PredictionRecord, spec: WindowSpec, index: i64) -> WindowStats {
-        let mut window =
-            WindowStats::empty(&first.model, first.version, first.role, first.time_ms, spec, index);
-        window.inputs = vec![Tally::default(); first.inputs.len()];
-        window.shaped = true;
-        window
+        WindowStats::empty(&first.model, first.version, first.role, first.time_ms, spec, index)
     }
 
     /// An empty window opened by a failed request (of the champion it was counted against).
@@ -89,7 +82,6 @@ impl WindowStats {
             latencies_us: Vec::new(),
             errors: 0,
             timeouts: 0,
-            shaped: false,
             first_ms: i64::MAX,
             last_ms: i64::MIN,
             span_ms: 0,
@@ -119,9 +111,9 @@ impl WindowStats {
     /// Adds one record (of this window's model, version and role).
     #[inline]
     pub fn add(&mut self, record: &PredictionRecord) {
-        if !self.shaped {
+        // The window's number of inputs is its first record's (a window may open on a failure).
+        if self.rows == 0 {
             self.inputs = vec![Tally::default(); record.inputs.len()];
-            self.shaped = true;
         }
         self.rows += 1;
         self.first_ms = self.first_ms.min(record.time_ms);
