@@ -11,24 +11,28 @@ use mlflow_core::dag::Pipeline;
 use mlflow_core::exec::NodeRun;
 use mlflow_core::exec_plan::ExecutionPlan;
 use mlflow_core::export::{ExportOptions, argo_workflow, kfp_pipeline, to_yaml};
-use mlflow_core::store::{Store, default_path};
+use mlflow_core::store::Store;
+
+use crate::StoreLocation;
 
 /// The usage text, printed by `help` and after a usage mistake.
 pub const USAGE: &str = "\
 usage: BINARY [COMMAND]
-  run [--store PATH] [--artifacts URL]
+  run [--store PATH] [--artifacts URL] [--metadata URL]
                                 run the pipeline (the default command)
   plan [--json]                 print the execution plan: node ids, edges, options, plan hash
   export argo|kfp --image IMAGE [--command PATH]... [--store PATH] [--artifacts URL]
-      [--namespace NS] [--service-account NAME] [--env NAME=VALUE]... [-o FILE] [--json]
+      [--metadata URL] [--namespace NS] [--service-account NAME] [--env NAME=VALUE]... [-o FILE] [--json]
                                 write an Argo Workflow or a Kubeflow Pipelines spec (YAML;
                                 JSON with --json or -o FILE.json)
-  step --node ID --plan HASH [--store PATH] [--artifacts URL] [--input ID=HASH]...
-      [--hash-file FILE]
+  step --node ID --plan HASH [--store PATH] [--artifacts URL] [--metadata URL]
+      [--input ID=HASH]... [--hash-file FILE]
                                 run one node, as a pod of the exported workflow does
   help                          print this
 The store defaults to $MLFLOW_HOME, else ./.mlflow. --artifacts (else $MLFLOW_ARTIFACTS) keeps the
-artifacts in object storage (file://, memory://, s3://...; the `object-store` feature).";
+artifacts in object storage (file://, memory://, s3://...; the `object-store` feature), --metadata
+(else $MLFLOW_METADATA) the metadata in PostgreSQL (postgres://USER@HOST:PORT/DB, the password in
+PGPASSWORD; the `postgres` feature).";
 
 /// Gives the pipeline's binary its command line (see [`USAGE`]): `run` (the default), `plan`,
 /// `export argo|kfp`, `step`. Prints errors on stderr; exits 2 for a usage mistake, 1 for a
@@ -125,7 +129,7 @@ pub fn run_command(
     let written = |e: std::io::Error| CommandError::Failed(format!("cannot write the output: {e}"));
     match command.as_str() {
         "run" => {
-            let store = open_store(flags.take("--store"), flags.take("--artifacts"))?;
+            let store = open_store(&mut flags)?;
             flags.done()?;
             let report = pipeline.run(&store).map_err(|e| failed(&e))?;
             writeln!(out, "{report}").map_err(written)?;
@@ -152,6 +156,9 @@ pub fn run_command(
             }
             if let Some(artifacts) = flags.take("--artifacts") {
                 options = options.artifacts(artifacts);
+            }
+            if let Some(metadata) = flags.take("--metadata") {
+                options = options.metadata(metadata);
             }
             if let Some(namespace) = flags.take("--namespace") {
                 options = options.namespace(namespace);
@@ -192,7 +199,7 @@ pub fn run_command(
             let plan = flags.take("--plan").ok_or_else(|| {
                 CommandError::Usage("step needs --plan HASH (the exported plan hash)".into())
             })?;
-            let store = open_store(flags.take("--store"), flags.take("--artifacts"))?;
+            let store = open_store(&mut flags)?;
             let mut run = NodeRun::new(node).plan(plan);
             for pair in flags.take_all("--input") {
                 let (id, hash) = split_pair("--input", &pair, "ID=HASH")?;
@@ -220,32 +227,16 @@ fn split_pair<'a>(flag: &str, pair: &'a str, form: &str) -> Result<(&'a str, &'a
 
 /// The store at `path`, else `$MLFLOW_HOME`, else `./.mlflow`: a folder (every pod of a
 /// workflow mounts the same one), with its artifacts at `artifacts` (else `$MLFLOW_ARTIFACTS`)
-/// in object storage when given.
-fn open_store(path: Option<String>, artifacts: Option<String>) -> Result<Store, CommandError> {
-    let path = path.map_or_else(default_path, PathBuf::from);
-    if let Some(scheme) = path.to_str().and_then(|p| p.split_once("://")).map(|(s, _)| s) {
-        return Err(CommandError::Failed(format!(
-            "store `{}`: the store is a folder (its metadata); give {scheme}:// artifacts with --artifacts URL",
-            path.display()
-        )));
+/// and its metadata at `metadata` (else `$MLFLOW_METADATA`) when given.
+fn open_store(flags: &mut Flags) -> Result<Store, CommandError> {
+    let mut location = StoreLocation::from_env(flags.take("--store").map(PathBuf::from));
+    if let Some(url) = flags.take("--artifacts") {
+        location = location.artifacts(url);
     }
-    let artifacts = artifacts.or_else(|| std::env::var("MLFLOW_ARTIFACTS").ok()).filter(|a| !a.is_empty());
-    match artifacts {
-        None => Store::open(&path).map_err(|e| CommandError::Failed(e.to_string())),
-        Some(url) => open_with_artifacts(&path, &url),
+    if let Some(url) = flags.take("--metadata") {
+        location = location.metadata(url);
     }
-}
-
-#[cfg(feature = "object-store")]
-fn open_with_artifacts(path: &Path, url: &str) -> Result<Store, CommandError> {
-    mlflow_object_store::open_store(path, url).map_err(|e| CommandError::Failed(e.to_string()))
-}
-
-#[cfg(not(feature = "object-store"))]
-fn open_with_artifacts(_path: &Path, url: &str) -> Result<Store, CommandError> {
-    Err(CommandError::Failed(format!(
-        "artifacts `{url}`: this binary was built without object storage; build it with mlflow's `object-store` feature (`s3` for S3)"
-    )))
+    location.open().map_err(|e| CommandError::Failed(e.to_string()))
 }
 
 /// Writes the output's hash where the orchestrator reads it, creating the folder.

@@ -4,9 +4,11 @@
 
 mod binary;
 mod error;
+mod location;
 
 pub use binary::{CommandError, USAGE, main, run_command};
 pub use error::{Error, Result};
+pub use location::{ARTIFACTS_VAR, METADATA_VAR, OpenStoreError, StoreLocation};
 /// The engine's error, returned by pipeline runs, the store, tracking and the registry.
 pub use mlflow_core::Error as EngineError;
 

@@ -22,7 +22,8 @@
 //!              [--ab REF=FRACTION]... [--max-body-bytes N] [--reload-ms N] [--no-log]
 //!              [--log-segment-mib N] [--log-segments N] [--log-sync] [--shutdown-delay-ms N] [--drain-secs N]
 //! ```
-//! Every command takes `--store PATH` (default `$MLFLOW_HOME`, else `./.mlflow`) and `--json`.
+//! Every command takes `--store PATH` (default `$MLFLOW_HOME`, else `./.mlflow`), `--artifacts URL`
+//! (default `$MLFLOW_ARTIFACTS`), `--metadata URL` (default `$MLFLOW_METADATA`) and `--json`.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -55,6 +56,14 @@ struct Cli {
     /// The store folder (default: $MLFLOW_HOME, else ./.mlflow).
     #[arg(long, global = true)]
     store: Option<PathBuf>,
+    /// Keep the artifacts in object storage at this URL: file://, s3://bucket/prefix (builds
+    /// with `s3`) (default: $MLFLOW_ARTIFACTS, else the store folder).
+    #[arg(long, global = true, value_name = "URL")]
+    artifacts: Option<String>,
+    /// Keep the metadata in PostgreSQL: postgres://USER@HOST:PORT/DATABASE, the password in
+    /// PGPASSWORD (default: $MLFLOW_METADATA, else the store folder's SQLite file).
+    #[arg(long, global = true, value_name = "URL")]
+    metadata: Option<String>,
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
     json: bool,
@@ -108,7 +117,7 @@ enum Command {
     /// Continuous training: judge triggers each round, retrain, gate, promote; or --history.
     Watch(watch::WatchArgs),
     /// Run an exported Argo workflow on this machine (--local): each task a process of the
-    /// pipeline's binary, in parallel where the DAG allows; --store overrides its store.
+    /// pipeline's binary, in parallel where the DAG allows; --store, --artifacts and --metadata override its parameters of those names.
     RunExported(run_exported::RunExportedArgs),
     /// Remove artifacts that no run, cache entry or model refers to.
     Gc {
@@ -225,23 +234,35 @@ fn main() -> ExitCode {
     }
 }
 
-fn open_store(path: Option<PathBuf>) -> CliResult<Store> {
-    let path = path.unwrap_or_else(mlflow::store::default_path);
-    if !path.join("mlflow.db").is_file() {
+/// The store the flags and the environment name: see [`mlflow::StoreLocation`].
+fn store_location(cli: &Cli) -> mlflow::StoreLocation {
+    let mut location = mlflow::StoreLocation::from_env(cli.store.clone());
+    if let Some(url) = &cli.artifacts {
+        location = location.artifacts(url);
+    }
+    if let Some(url) = &cli.metadata {
+        location = location.metadata(url);
+    }
+    location
+}
+
+fn open_store(location: &mlflow::StoreLocation) -> CliResult<Store> {
+    if !location.may_exist() {
         return Err(format!(
             "no mlflow store at `{}`: run a pipeline first, or pass --store PATH (or set MLFLOW_HOME)",
-            path.display()
+            location.folder().display()
         ));
     }
-    Store::open(&path).map_err(|e| e.to_string())
+    location.open().map_err(|e| e.to_string())
 }
 
 fn run(cli: Cli) -> CliResult<()> {
+    let location = store_location(&cli);
     // The workflow's tasks open the store themselves (it may not exist yet).
     if let Command::RunExported(args) = cli.command {
-        return run_exported::run(args, cli.store.as_deref(), cli.json);
+        return run_exported::run(args, &cli.store, &cli.artifacts, &cli.metadata, cli.json);
     }
-    let store = open_store(cli.store)?;
+    let store = open_store(&location)?;
     let json = cli.json;
     match cli.command {
         Command::Runs { compare: Some(RunsCommand::Compare { left, right }), .. } => {

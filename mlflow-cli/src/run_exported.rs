@@ -2,7 +2,7 @@
 //! this machine, each task a process of the pipeline's binary, in parallel where the DAG allows,
 //! against the store the pods would share (`--store`, else the workflow's `store` parameter).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::Args;
 use mlflow::export::{LocalRunError, LocalRunOptions, run_local};
@@ -32,8 +32,15 @@ pub struct RunExportedArgs {
     logs: Option<PathBuf>,
 }
 
-/// Runs `mlflow-pipelines run-exported`; `store` overrides the workflow's store parameter.
-pub fn run(args: RunExportedArgs, store: Option<&Path>, json: bool) -> CliResult<()> {
+/// Runs `mlflow-pipelines run-exported`; `store`, `artifacts` and `metadata` (the global flags)
+/// override the workflow's parameters of those names.
+pub fn run(
+    args: RunExportedArgs,
+    store: &Option<PathBuf>,
+    artifacts: &Option<String>,
+    metadata: &Option<String>,
+    json: bool,
+) -> CliResult<()> {
     let text = std::fs::read_to_string(&args.file)
         .map_err(|e| format!("cannot read the workflow {}: {e}", args.file.display()))?;
     let workflow: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
@@ -45,6 +52,12 @@ pub fn run(args: RunExportedArgs, store: Option<&Path>, json: bool) -> CliResult
     let mut options = LocalRunOptions::new(&args.binary).binary_args(args.binary_args).jobs(args.jobs);
     if let Some(store) = store {
         options = options.store(store.display().to_string());
+    }
+    if let Some(url) = artifacts {
+        options = options.parameter("artifacts", url);
+    }
+    if let Some(url) = metadata {
+        options = options.parameter("metadata", url);
     }
     if let Some(logs) = args.logs {
         options = options.logs(logs);

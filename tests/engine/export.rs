@@ -66,6 +66,8 @@ fn every_step_option_is_rendered_for_argo_and_kfp() {
     let options = ExportOptions::new("registry.example/export-demo:2")
         .command(["/usr/local/bin/export-demo", "--quiet"])
         .store("/mnt/shared/mlflow")
+        .artifacts("s3://ml-artifacts/export-demo")
+        .metadata("postgres://mlflow@db.ml-team:5432/mlflow")
         .namespace("ml-team")
         .service_account("pipelines")
         .env("RUST_LOG", "mlflow=info");
@@ -110,6 +112,9 @@ fn unusable_options_and_pipelines_without_steps_are_refused() {
     assert!(refused(ExportOptions::new(" ")).contains("the image is empty"));
     assert!(refused(ExportOptions::new("x").command(Vec::<String>::new())).contains("the command is empty"));
     assert!(refused(ExportOptions::new("x").env("AWS-REGION", "y")).contains("`AWS-REGION`"));
+    let leaked = refused(ExportOptions::new("x").metadata("postgres://ana:s3cret@db/ml"));
+    assert!(leaked.contains("metadata URL carries a password") && leaked.contains("PGPASSWORD"), "{leaked}");
+    assert!(!leaked.contains("s3cret"), "{leaked}");
     let mut params_only = Pipeline::new("params");
     params_only.param("seed", 1u64);
     let err = kfp_pipeline(&params_only.execution_plan().unwrap(), &ExportOptions::new("x")).unwrap_err();
@@ -176,7 +181,7 @@ fn the_binary_plans_exports_and_runs_one_node_at_a_time() {
             .contains("export the workflow again")
     );
     let err = failed(&["step", "--node", "load", "--plan", &hash, "--store", "s3://bucket/x"]);
-    assert!(err.contains("the store is a folder (its metadata)") && err.contains("--artifacts URL"), "{err}");
+    assert!(err.contains("the store's folder is a local path") && err.contains("--artifacts URL"), "{err}");
     let artifacts = format!("file://{}", dir.path().join("objects").display());
     let result =
         run(&["step", "--node", "load", "--plan", &hash, "--store", store, "--artifacts", &artifacts]);
@@ -184,11 +189,20 @@ fn the_binary_plans_exports_and_runs_one_node_at_a_time() {
         result.unwrap();
     } else {
         let Err(CommandError::Failed(err)) = result else { panic!("{result:?}") };
-        assert!(
-            err.contains("built without object storage") && err.contains("`object-store` feature"),
-            "{err}"
-        );
+        assert!(err.contains("built without mlflow's `object-store` feature"), "{err}");
     }
+    let unknown = failed(&["step", "--node", "load", "--plan", &hash, "--metadata", "mysql://u:pw@db/ml"]);
+    assert!(unknown.contains("unknown database; give postgres://"), "{unknown}");
+    assert!(!unknown.contains("pw@"), "no credential in messages: {unknown}");
+    let postgres = "postgres://ana:s3cret@127.0.0.1:1/ml";
+    let unreachable =
+        failed(&["step", "--node", "load", "--plan", &hash, "--store", store, "--metadata", postgres]);
+    if cfg!(feature = "postgres") {
+        assert!(unreachable.contains("postgres://ana:***@127.0.0.1:1/ml"), "{unreachable}");
+    } else {
+        assert!(unreachable.contains("built without mlflow's `postgres` feature"), "{unreachable}");
+    }
+    assert!(!unreachable.contains("s3cret"), "{unreachable}");
     assert!(run(&["help"]).unwrap().contains("export argo|kfp"));
 }
 
@@ -238,7 +252,7 @@ fn publish(best: &f64) -> String {
 }
 
 /// source -> weigh twice (in parallel) -> collect -> top -> publish.
-fn runner_pipeline() -> Pipeline {
+pub(crate) fn runner_pipeline() -> Pipeline {
     let mut p = Pipeline::new("local-runner");
     let seed = p.param("seed", 8u64);
     let low = p.param("low", 0.5f64);
@@ -268,10 +282,21 @@ fn runner_pipeline_binary() {
 /// A shell script that runs [`runner_pipeline_binary`] with its arguments, counting step runs
 /// in `counts` and killing `publish` once unless `kill_marker` exists.
 fn binary_wrapper(dir: &std::path::Path, counts: &std::path::Path, kill_marker: &std::path::Path) -> PathBuf {
+    binary_wrapper_with_env(dir, counts, kill_marker, &[])
+}
+
+/// [`binary_wrapper`], the binary also given the variables `env`.
+pub(crate) fn binary_wrapper_with_env(
+    dir: &std::path::Path,
+    counts: &std::path::Path,
+    kill_marker: &std::path::Path,
+    env: &[(&str, String)],
+) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let script = dir.join("pipeline-binary.sh");
+    let env: String = env.iter().map(|(name, value)| format!("{name}='{value}' ")).collect();
     let text = format!(
-        "#!/bin/sh\nMLFLOW_TEST_STEP_ARGS=\"$(printf '%s\\n' \"$@\")\" MLFLOW_TEST_COUNTS='{}' MLFLOW_TEST_KILL_ONCE='{}' exec '{}' --exact export::runner_pipeline_binary --ignored --nocapture --test-threads 1 -q\n",
+        "#!/bin/sh\n{env}MLFLOW_TEST_STEP_ARGS=\"$(printf '%s\\n' \"$@\")\" MLFLOW_TEST_COUNTS='{}' MLFLOW_TEST_KILL_ONCE='{}' exec '{}' --exact export::runner_pipeline_binary --ignored --nocapture --test-threads 1 -q\n",
         counts.display(),
         kill_marker.display(),
         exe.display()
@@ -281,7 +306,7 @@ fn binary_wrapper(dir: &std::path::Path, counts: &std::path::Path, kill_marker: 
     script
 }
 
-fn runs_of(counts: &std::path::Path, step: &str) -> usize {
+pub(crate) fn runs_of(counts: &std::path::Path, step: &str) -> usize {
     std::fs::read_to_string(counts.join(step)).map_or(0, |t| t.lines().count())
 }
 
@@ -337,6 +362,14 @@ fn the_local_runner_runs_exported_tasks_as_processes_resumes_after_a_kill_and_ma
     }
     assert_eq!((runs_of(&counts, "weigh"), runs_of(&counts, "publish")), (2, 2));
     assert!(run.max_parallel >= 2, "the two weigh tasks run side by side: {run:?}");
+
+    // An override of a parameter the workflow lacks is refused before anything runs.
+    let err = run_local(&workflow, &options.clone().parameter("metadata", "postgres://db/ml")).unwrap_err();
+    assert!(
+        err.to_string().contains("no parameter `metadata` to override (it has: store)")
+            && err.to_string().contains("`--metadata ...`"),
+        "{err}"
+    );
 
     // Two racing producers of one artifact, in a fresh store: both succeed, with one hash.
     let race = dir.path().join("race");

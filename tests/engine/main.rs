@@ -14,4 +14,14 @@ mod helpers;
 mod map;
 mod processes;
 mod registry;
+#[cfg(all(feature = "s3", feature = "postgres"))]
+mod remote_store;
 mod tracing;
+
+// The servers of the storage tests, shared with the backends' own tests.
+#[cfg(all(feature = "s3", feature = "postgres"))]
+#[path = "../../mlflow-object-store/tests/support/moto.rs"]
+mod moto;
+#[cfg(all(feature = "s3", feature = "postgres"))]
+#[path = "../../mlflow-postgres/tests/support/mod.rs"]
+mod postgres_support;

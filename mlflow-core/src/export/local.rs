@@ -24,7 +24,7 @@ use super::HASH_FILE;
 pub struct LocalRunOptions {
     binary: PathBuf,
     binary_args: Vec<String>,
-    store: Option<String>,
+    parameters: Vec<(String, String)>,
     jobs: usize,
     logs: Option<PathBuf>,
 }
@@ -34,7 +34,13 @@ impl LocalRunOptions {
     /// definition: the plan hash in the workflow is checked by the binary) in place of the
     /// container's program.
     pub fn new(binary: impl Into<PathBuf>) -> LocalRunOptions {
-        LocalRunOptions { binary: binary.into(), binary_args: Vec::new(), store: None, jobs: 2, logs: None }
+        LocalRunOptions {
+            binary: binary.into(),
+            binary_args: Vec::new(),
+            parameters: Vec::new(),
+            jobs: 2,
+            logs: None,
+        }
     }
 
     /// Arguments put before the task's own (after the binary).
@@ -44,8 +50,17 @@ impl LocalRunOptions {
     }
 
     /// The store (overrides the workflow's `store` parameter).
-    pub fn store(mut self, store: impl Into<String>) -> LocalRunOptions {
-        self.store = Some(store.into());
+    pub fn store(self, store: impl Into<String>) -> LocalRunOptions {
+        self.parameter("store", store)
+    }
+
+    /// Overrides the workflow's parameter `name` (`artifacts`, `metadata`, ...), as
+    /// `argo submit -p NAME=VALUE` does. A parameter the workflow does not have is refused when
+    /// the run starts.
+    pub fn parameter(mut self, name: impl Into<String>, value: impl Into<String>) -> LocalRunOptions {
+        let name = name.into();
+        self.parameters.retain(|(n, _)| *n != name);
+        self.parameters.push((name, value.into()));
         self
     }
 
@@ -313,15 +328,22 @@ fn plan(workflow: &Value, options: &LocalRunOptions) -> Result<Vec<Planned>, Loc
     let tasks = templates[entry]["dag"]["tasks"]
         .as_array()
         .ok_or_else(|| bad(format!("the entrypoint `{entry}` is not a DAG template")))?;
-    // The workflow's parameters, the store overridden.
+    // The workflow's parameters, with the overrides.
     let mut parameters: BTreeMap<String, String> = spec["arguments"]["parameters"]
         .as_array()
         .into_iter()
         .flatten()
         .filter_map(|p| Some((p["name"].as_str()?.to_owned(), p["value"].as_str()?.to_owned())))
         .collect();
-    if let Some(store) = &options.store {
-        parameters.insert("store".into(), store.clone());
+    for (name, value) in &options.parameters {
+        let Some(slot) = parameters.get_mut(name) else {
+            let known: Vec<&str> = parameters.keys().map(String::as_str).collect();
+            return Err(bad(format!(
+                "it has no parameter `{name}` to override (it has: {}); export it with the option that makes it (`--{name} ...`)",
+                known.join(", ")
+            )));
+        };
+        *slot = value.clone();
     }
     let mut planned = Vec::with_capacity(tasks.len());
     for task in tasks {

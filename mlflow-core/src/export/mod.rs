@@ -73,6 +73,7 @@ pub struct ExportOptions {
     pub(crate) command: Option<Vec<String>>,
     pub(crate) store: String,
     pub(crate) artifacts: Option<String>,
+    pub(crate) metadata: Option<String>,
     pub(crate) namespace: Option<String>,
     pub(crate) service_account: Option<String>,
     pub(crate) env: Vec<(String, String)>,
@@ -88,6 +89,7 @@ impl ExportOptions {
             command: None,
             store: "/mnt/mlflow".into(),
             artifacts: None,
+            metadata: None,
             namespace: None,
             service_account: None,
             env: Vec::new(),
@@ -118,11 +120,24 @@ impl ExportOptions {
         self
     }
 
-    /// The workflow's parameters: the store, and the artifacts URL when given.
+    /// Keeps the metadata (runs, cache index, tracking, registry) in the database at `url`
+    /// (`postgres://USER@HOST:PORT/DATABASE`), which every pod reaches: the workflow's `metadata`
+    /// parameter, passed to every task as `--metadata` (its binary needs mlflow's `postgres`
+    /// feature). The password is not part of it (an exported spec is not a secret): pods read it
+    /// from `PGPASSWORD`, mounted from a secret.
+    pub fn metadata(mut self, url: impl Into<String>) -> ExportOptions {
+        self.metadata = Some(url.into());
+        self
+    }
+
+    /// The workflow's parameters: the store, and the artifacts and metadata URLs when given.
     pub(crate) fn parameters(&self) -> Vec<(&'static str, &str)> {
         let mut parameters = vec![("store", self.store.as_str())];
         if let Some(artifacts) = &self.artifacts {
             parameters.push(("artifacts", artifacts.as_str()));
+        }
+        if let Some(metadata) = &self.metadata {
+            parameters.push(("metadata", metadata.as_str()));
         }
         parameters
     }
@@ -199,6 +214,11 @@ pub(crate) fn tasks<'p>(
     if let Some((name, _)) = options.env.iter().find(|(name, _)| !is_env_name(name)) {
         return Err(ExportError::Options(format!(
             "environment variable name `{name}`: use letters, digits and `_`, not starting with a digit"
+        )));
+    }
+    if let Some((name, _)) = options.parameters().into_iter().find(|(_, url)| has_password(url)) {
+        return Err(ExportError::Options(format!(
+            "the {name} URL carries a password, which would be written into the spec: remove it, and give the pods the password from a secret (PGPASSWORD for PostgreSQL, the provider's variables or workload identity for object storage)"
         )));
     }
     let is_task = |id: &str| plan.node(id).is_some_and(|n| n.kind != PlanNodeKind::Param);
@@ -288,6 +308,13 @@ pub(crate) fn container(
     container
 }
 
+/// Whether `url` has a `user:password@` part.
+fn has_password(url: &str) -> bool {
+    let Some((_, rest)) = url.split_once("://") else { return false };
+    let authority = &rest[..rest.find(['/', '?']).unwrap_or(rest.len())];
+    authority.rsplit_once('@').is_some_and(|(user, _)| user.contains(':'))
+}
+
 fn is_env_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
@@ -317,5 +344,14 @@ mod tests {
         assert_eq!(seconds(Duration::from_nanos(1_000_000_001)), "1.000000001s");
         assert!(is_env_name("AWS_REGION") && is_env_name("_x1"));
         assert!(!is_env_name("1A") && !is_env_name("A-B") && !is_env_name(""));
+    }
+
+    #[test]
+    fn passwords_in_urls_are_found() {
+        assert!(has_password("postgres://ana:s3cret@db:5432/ml"));
+        assert!(has_password("s3://key:secret@bucket/prefix"));
+        assert!(!has_password("postgres://ana@db:5432/ml"));
+        assert!(!has_password("postgres://db/ml?user=a:b@c"), "a query is not the authority");
+        assert!(!has_password("/mnt/mlflow"));
     }
 }
