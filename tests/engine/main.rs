@@ -9,6 +9,7 @@ mod exec_plan;
 mod execution;
 mod export;
 mod fan_in;
+mod fan_out;
 mod fuzz_regressions;
 mod helpers;
 mod map;
