@@ -8,6 +8,7 @@ mod cache;
 mod exec_plan;
 mod execution;
 mod export;
+mod export_map;
 mod fan_in;
 mod fan_out;
 mod fuzz_regressions;

@@ -279,9 +279,15 @@ pub(crate) fn tasks<'p>(
     if tasks.is_empty() {
         return Err(ExportError::NoSteps { pipeline: plan.pipeline().to_owned() });
     }
-    // A plan read from JSON may hold ids with `--`: no task name may then be taken twice.
+    unique_names(&tasks)?;
+    Ok(tasks)
+}
+
+/// No two tasks are named alike: a plan read from JSON may hold ids with `--`, which a mapped
+/// step's fan-out tasks could then share.
+fn unique_names(tasks: &[Task<'_>]) -> Result<(), ExportError> {
     let mut names: BTreeMap<&str, &str> = BTreeMap::new();
-    for task in &tasks {
+    for task in tasks {
         let fan_out = task.fan_out.iter().flat_map(|f| [&f.list, &f.each, &f.task]);
         for name in std::iter::once(task.id).chain(fan_out.map(String::as_str)) {
             if let Some(other) = names.insert(name, task.id) {
@@ -292,7 +298,7 @@ pub(crate) fn tasks<'p>(
             }
         }
     }
-    Ok(tasks)
+    Ok(())
 }
 
 /// What a task's pod does with its node.
@@ -406,5 +412,29 @@ mod tests {
         let (one, two) = (derived(&long, "each"), derived(&format!("{long}b"), "each"));
         assert!(is_dns_label(&one) && is_dns_label(&two) && one != two, "{one} {two}");
         assert!(one.ends_with("--each") && one.len() <= 63, "{one}");
+    }
+
+    #[mlflow_macros::step(crate = crate)]
+    fn double(x: &u64) -> u64 {
+        x * 2
+    }
+
+    #[test]
+    fn a_node_named_like_a_fan_out_task_is_refused() {
+        let mut p = crate::dag::Pipeline::new("names");
+        let xs = p.param("xs", vec![1u64, 2]);
+        p.map_named("sweep", DoubleStep, xs);
+        let plan = p.execution_plan().unwrap();
+        let step = plan.node("sweep").unwrap().step.as_ref().unwrap();
+        let task = |id: &'static str, fan_out| Task { id, step, upstream: vec![], after: vec![], fan_out };
+        let clash = [task("sweep", Some(FanOut::of("sweep"))), task("sweep--each", None)];
+        let err = unique_names(&clash).unwrap_err().to_string();
+        assert!(
+            err.contains("`sweep` and `sweep--each` would both have a task named `sweep--each`"),
+            "{err}"
+        );
+        assert!(err.contains("rename one"), "{err}");
+        let fine = [task("sweep", Some(FanOut::of("sweep"))), task("sweep-each", None)];
+        assert_eq!(unique_names(&fine), Ok(()));
     }
 }
