@@ -1,7 +1,9 @@
 //! One node of an execution plan, run alone: what a pod of an exported workflow does. The node's
 //! upstream comes from the store (each cached upstream step must be there: its own task ran
 //! before), the node runs or is a cache hit itself, and its output's content hash is what the
-//! orchestrator passes on.
+//! orchestrator passes on. A mapped node can also run one task at a time ([`NodeRun::task`], one
+//! pod per task) after its tasks were counted ([`Pipeline::map_tasks`]); its own run then only
+//! puts the stored tasks together.
 
 use std::collections::BTreeSet;
 

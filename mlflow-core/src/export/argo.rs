@@ -19,6 +19,11 @@ const ENTRYPOINT: &str = "pipeline";
 /// workflow parameter `store` (`argo submit ... -p store=/mnt/...`), and the artifacts URL,
 /// when given, the parameter `artifacts`.
 ///
+/// A mapped step that fans out (see [the module](super)) is three DAG tasks: `ID--tasks`, whose
+/// output parameter `tasks` is the JSON list of the map's task indices; `ID--each`, with
+/// `withParam` over that list, one pod per index running `--task {{item}}` with the step's
+/// retries, timeout and resources; and `ID`, after them, the node's own task as above.
+///
 /// Checked with [`check_argo`] before it is returned. Write it with
 /// [`to_yaml`](super::to_yaml) for `argo submit`.
 ///

@@ -17,6 +17,13 @@ const SCHEMA_VERSION: &str = "2.1.0";
 /// plan hash in the arguments, agrees with ours) and retry policy. KFP v2 has no task timeout:
 /// the binary enforces the step's own.
 ///
+/// A mapped step that fans out (see [the module](super)) is, as KFP's compiler renders
+/// `dsl.ParallelFor` over a task's output: a root task `ID--tasks` whose output parameter `tasks`
+/// (a `LIST`) holds the map's task indices; a root task `ID--each` running the sub-DAG component
+/// `comp-for-loop-ID` with a `parameterIterator` over that list, whose one task `ID--task` runs
+/// the map's task given by the loop's item, with the step's caching and retry policy; and the
+/// node's own task `ID`, after the loop.
+///
 /// Checked with [`check_kfp`] before it is returned. Write it with
 /// [`to_yaml`](super::to_yaml); upload it with the KFP SDK (`kfp.Client().create_run_from_pipeline_package`).
 ///
