@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use super::HASH_FILE;
+
 /// How [`run_local`] runs a workflow.
 ///
 /// ```
@@ -447,6 +449,9 @@ fn plan(workflow: &Value, options: &LocalRunOptions) -> Result<Vec<Planned>, Loc
             [one] => Some((one["name"].as_str()?.to_owned(), one["valueFrom"]["path"].as_str()?.to_owned())),
             _ => None,
         });
+        // A template that declares no output but writes the hash file has the output `hash`.
+        let hash_file = strings(&container["args"]).iter().any(|a| a == HASH_FILE);
+        let output = output.or_else(|| hash_file.then(|| ("hash".to_owned(), HASH_FILE.to_owned())));
         let with_param = match task.get("withParam") {
             None => None,
             Some(list) => {
@@ -564,4 +569,63 @@ fn tempfile_dir() -> Result<TempDir, LocalRunError> {
     ));
     std::fs::create_dir_all(&dir).map_err(|e| io(format!("cannot create {}", dir.display()), e))?;
     Ok(TempDir(dir))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A workflow of a fan-out over the list task `m--tasks` writes, then `m` after it.
+    fn fan_out(list_node: &str) -> Value {
+        let container = |args: Vec<&str>| json!({"image": "x", "command": ["/app/p"], "args": args});
+        json!({"kind": "Workflow", "spec": {"entrypoint": "main", "templates": [
+            {"name": "main", "dag": {"tasks": [
+                {"name": "m--tasks", "template": "m--tasks"},
+                {"name": "m--each", "template": "m--each", "dependencies": ["m--tasks"],
+                    "withParam": "{{tasks.m--tasks.outputs.parameters.tasks}}",
+                    "arguments": {"parameters": [{"name": "task", "value": "{{item}}"}]}},
+                {"name": "m", "template": "m", "dependencies": ["m--each"]}]}},
+            {"name": "m--tasks", "container": container(vec!["step", "--node", list_node, "--tasks", "--hash-file", "/tmp/mlflow/task-list"]),
+                "outputs": {"parameters": [{"name": "tasks", "valueFrom": {"path": "/tmp/mlflow/task-list"}}]}},
+            {"name": "m--each", "container": container(vec!["step", "--node", "m", "--task", "{{inputs.parameters.task}}"]),
+                "inputs": {"parameters": [{"name": "task"}]}, "retryStrategy": {"limit": "1"}},
+            {"name": "m", "container": container(vec!["step", "--node", "m", "--hash-file", "/tmp/mlflow/output-hash"]),
+                "outputs": {"parameters": [{"name": "hash", "valueFrom": {"path": "/tmp/mlflow/output-hash"}}]}}]}})
+    }
+
+    #[test]
+    fn a_fan_out_runs_one_process_per_item_each_retried_on_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().display();
+        let script = format!(
+            "#!/bin/sh\nwhile [ $# -gt 0 ]; do case \"$1\" in --node) node=$2;; --task) task=$2;; --tasks) list=1;; --hash-file) out=$2;; esac; shift; done\n\
+             if [ -n \"$list\" ]; then if [ \"$node\" = bad ]; then printf nope > \"$out\"; else printf '[0,1,2]' > \"$out\"; fi; exit 0; fi\n\
+             if [ -n \"$task\" ]; then echo \"$task\" >> '{d}/items'; sleep 0.2\n\
+             if [ \"$task\" = 1 ] && [ ! -e '{d}/failed-once' ]; then touch '{d}/failed-once'; exit 3; fi; exit 0; fi\n\
+             printf '%s-hash' \"$node\" > \"$out\"\n"
+        );
+        let binary = dir.path().join("fake.sh");
+        std::fs::write(&binary, script).unwrap();
+        std::process::Command::new("chmod").arg("+x").arg(&binary).status().unwrap();
+        let options = LocalRunOptions::new(&binary).jobs(3);
+        let run = run_local(&fan_out("m"), &options).unwrap();
+        assert_eq!(run.task("m--tasks").unwrap().hash.as_deref(), Some("[0,1,2]"));
+        for k in 0..3 {
+            let item = run.task(&format!("m--each({k})")).unwrap();
+            assert_eq!(item.attempts, if k == 1 { 2 } else { 1 }, "item {k}");
+        }
+        assert_eq!(run.task("m").unwrap().hash.as_deref(), Some("m-hash"));
+        let items = std::fs::read_to_string(dir.path().join("items")).unwrap();
+        let mut items: Vec<&str> = items.lines().collect();
+        items.sort_unstable();
+        assert_eq!(items, ["0", "1", "1", "2"], "each item once, the failed one again");
+        assert!(run.max_parallel >= 2, "{run:?}");
+
+        let err = run_local(&fan_out("bad"), &options).unwrap_err().to_string();
+        assert!(
+            err.contains("fans out over `m--tasks`'s `tasks`") && err.contains("not a JSON list"),
+            "{err}"
+        );
+    }
 }
