@@ -346,7 +346,9 @@ impl Run<'_> {
                 misses.push(i);
             }
         }
-        self.emit(Event::TasksQueued { node: name, total, cached: total - misses.len() });
+        // Alone, the node has one task to see through.
+        let queued = if only.is_some() { 1 } else { total };
+        self.emit(Event::TasksQueued { node: name, total: queued, cached: queued - misses.len() });
         job.remaining.store(misses.len(), Ordering::Release);
         let job = Arc::new(job);
         if misses.is_empty() {
