@@ -22,12 +22,16 @@ usage: BINARY [COMMAND]
                                 run the pipeline (the default command)
   plan [--json]                 print the execution plan: node ids, edges, options, plan hash
   export argo|kfp --image IMAGE [--command PATH]... [--store PATH] [--artifacts URL]
-      [--metadata URL] [--namespace NS] [--service-account NAME] [--env NAME=VALUE]... [-o FILE] [--json]
+      [--metadata URL] [--namespace NS] [--service-account NAME] [--env NAME=VALUE]...
+      [-o FILE] [--json]
                                 write an Argo Workflow or a Kubeflow Pipelines spec (YAML;
                                 JSON with --json or -o FILE.json)
   step --node ID --plan HASH [--store PATH] [--artifacts URL] [--metadata URL]
-      [--input ID=HASH]... [--hash-file FILE]
-                                run one node, as a pod of the exported workflow does
+      [--input ID=HASH]... [--task K | --tasks] [--hash-file FILE]
+                                run one node, as a pod of the exported workflow does; for a
+                                mapped node, --task K runs its task K alone, and --tasks writes
+                                the JSON list of its task indices ([0,1,...]) to FILE instead
+                                of a hash
   help                          print this
 The store defaults to $MLFLOW_HOME, else ./.mlflow. --artifacts (else $MLFLOW_ARTIFACTS) keeps the
 artifacts in object storage (file://, memory://, s3://...; the `object-store` feature), --metadata
@@ -205,15 +209,39 @@ pub fn run_command(
                 let (id, hash) = split_pair("--input", &pair, "ID=HASH")?;
                 run = run.input(id, hash);
             }
+            let task = flags.take("--task");
+            let list = flags.switch("--tasks");
             let hash_file = flags.take("--hash-file").map(PathBuf::from);
             flags.done()?;
+            if let Some(task) = task {
+                if list {
+                    return Err(CommandError::Usage("step: give --task K or --tasks, not both".into()));
+                }
+                let index = task.parse::<usize>().map_err(|_| {
+                    CommandError::Usage(format!("step --task {task}: give a task index (0, 1, ...)"))
+                })?;
+                run = run.task(index);
+            }
+            if list {
+                let n = pipeline.map_tasks(&store, &run).map_err(|e| failed(&e))?;
+                let indices: Vec<String> = (0..n).map(|k| k.to_string()).collect();
+                let text = format!("[{}]", indices.join(","));
+                if let Some(path) = hash_file {
+                    write_hash_file(&path, &text)?;
+                }
+                return writeln!(out, "{} tasks {text}", run.node()).map_err(written);
+            }
             let outcome = pipeline.run_node(&store, &run).map_err(|e| failed(&e))?;
             let hash = outcome.output.to_hex();
             if let Some(path) = hash_file {
                 write_hash_file(&path, &hash)?;
             }
             writeln!(out, "{}", outcome.report).map_err(written)?;
-            writeln!(out, "{} {hash}", run.node()).map_err(written)
+            match run.task_index() {
+                Some(task) => writeln!(out, "{} task {task} {hash}", run.node()),
+                None => writeln!(out, "{} {hash}", run.node()),
+            }
+            .map_err(written)
         }
         "help" | "--help" | "-h" => out.write_all(format!("{USAGE}\n").as_bytes()).map_err(written),
         other => Err(CommandError::Usage(format!("unknown command `{other}`"))),
@@ -286,7 +314,7 @@ struct Flags {
 }
 
 /// Flags that take no value.
-const SWITCHES: &[&str] = &["--json"];
+const SWITCHES: &[&str] = &["--json", "--tasks"];
 
 impl Flags {
     fn parse(command: &str, args: Vec<String>) -> Result<Flags, CommandError> {

@@ -143,6 +143,29 @@ pub enum Error {
         /// The hash found.
         actual: String,
     },
+    /// One task of a node was asked for ([`NodeRun::task`](crate::exec::NodeRun::task),
+    /// `step --task`, `step --tasks`), but the node is not a mapped step: it has no tasks.
+    #[error(
+        "node `{node}` of pipeline `{pipeline}` is not a mapped step, so it has no tasks: run it whole (without --task or --tasks)"
+    )]
+    NotAMap {
+        /// The pipeline's name.
+        pipeline: String,
+        /// The node's id.
+        node: String,
+    },
+    /// A task index beyond the tasks a mapped node has for its inputs.
+    #[error(
+        "node `{node}` has {tasks} task(s) for its inputs, numbered from 0, so it has no task {task}: run the indices `step --node {node} --tasks` lists"
+    )]
+    TaskOutOfRange {
+        /// The node's id.
+        node: String,
+        /// The index asked for.
+        task: usize,
+        /// How many tasks it has.
+        tasks: usize,
+    },
     /// A param was given where a step's output is needed (e.g. to register a model).
     #[error(
         "node {node} of pipeline `{pipeline}` is a param, not a step; pass the node of the step whose output you mean"
@@ -236,6 +259,15 @@ fn debug_variant(error: &Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             .field("pipeline", pipeline)
             .field("expected", expected)
             .field("actual", actual)
+            .finish(),
+        Error::NotAMap { pipeline, node } => {
+            f.debug_struct("NotAMap").field("pipeline", pipeline).field("node", node).finish()
+        }
+        Error::TaskOutOfRange { node, task, tasks } => f
+            .debug_struct("TaskOutOfRange")
+            .field("node", node)
+            .field("task", task)
+            .field("tasks", tasks)
             .finish(),
         Error::InputMismatch { node, expected, actual } => f
             .debug_struct("InputMismatch")

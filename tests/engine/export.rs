@@ -51,7 +51,7 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 /// `yaml` against the committed file (`MLFLOW_BLESS=1` rewrites it), the plan hash as `PLAN_HASH`.
-fn assert_golden(name: &str, yaml: &str, plan_hash: &str) {
+pub(crate) fn assert_golden(name: &str, yaml: &str, plan_hash: &str) {
     let normalized = yaml.replace(plan_hash, "PLAN_HASH");
     if std::env::var_os("MLFLOW_BLESS").is_some() {
         std::fs::write(fixture(name), &normalized).unwrap();
@@ -207,7 +207,7 @@ fn the_binary_plans_exports_and_runs_one_node_at_a_time() {
 }
 
 /// Counts an execution of step `name` in `$MLFLOW_TEST_COUNTS/name` (one line per run).
-fn count(name: &str) {
+pub(crate) fn count(name: &str) {
     if let Some(dir) = std::env::var_os("MLFLOW_TEST_COUNTS") {
         use std::io::Write as _;
         let mut file = std::fs::OpenOptions::new()

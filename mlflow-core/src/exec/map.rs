@@ -54,23 +54,8 @@ pub(super) fn plan_tasks(
     use_cache: bool,
     whole_hit: bool,
 ) -> Option<PlannedTasks> {
-    let NodeKind::Step { step, identity, inputs, .. } = &pipeline.nodes[node].kind else { return None };
-    let map = step.mapped()?;
-    let mut job_inputs = Vec::with_capacity(inputs.len());
-    for (&input, splitter) in inputs.iter().zip(map.splitters()) {
-        let hash = known[input]?;
-        let value: AnyArtifact = match &pipeline.nodes[input].kind {
-            NodeKind::Param { value, .. } => Arc::clone(value),
-            NodeKind::Step { step, .. } => {
-                let bytes = store.read_artifact(hash).ok()?;
-                step.decode(&bytes, store.decode_limit()).ok()?
-            }
-        };
-        job_inputs.push(match splitter {
-            None => JobInput::Shared(value, hash),
-            Some(split) => JobInput::Elements(split(&value).ok()?),
-        });
-    }
+    let NodeKind::Step { identity, .. } = &pipeline.nodes[node].kind else { return None };
+    let job_inputs = known_inputs(pipeline, store, node, known).ok()?;
     let total = task_count(&job_inputs);
     if whole_hit {
         return Some(PlannedTasks { total, cached: total });
@@ -82,6 +67,51 @@ pub(super) fn plan_tasks(
         false => 0,
     };
     Some(PlannedTasks { total, cached })
+}
+
+/// The inputs of mapped node `node`, taken apart, from params and the stored outputs of the steps
+/// whose output hashes `known` holds (by node). The error says which input could not be had.
+fn known_inputs(
+    pipeline: &Pipeline,
+    store: &Store,
+    node: usize,
+    known: &[Option<ContentHash>],
+) -> Result<Vec<JobInput>, String> {
+    let spec = &pipeline.nodes[node];
+    let NodeKind::Step { step, inputs, .. } = &spec.kind else {
+        return Err(format!("`{}` is a param, not a mapped step", spec.name));
+    };
+    let map = step.mapped().ok_or_else(|| format!("`{}` is not a mapped step", spec.name))?;
+    let mut job_inputs = Vec::with_capacity(inputs.len());
+    for (&input, splitter) in inputs.iter().zip(map.splitters()) {
+        let upstream = &pipeline.nodes[input];
+        let hash = known[input].ok_or_else(|| format!("the output of `{}` is not known", upstream.name))?;
+        let value: AnyArtifact = match &upstream.kind {
+            NodeKind::Param { value, .. } => Arc::clone(value),
+            NodeKind::Step { step, .. } => {
+                let unreadable = |e: &dyn std::fmt::Display| {
+                    format!("the output of `{}` cannot be read: {e}", upstream.name)
+                };
+                let bytes = store.read_artifact(hash).map_err(|e| unreadable(&e))?;
+                step.decode(&bytes, store.decode_limit()).map_err(|e| unreadable(&e))?
+            }
+        };
+        job_inputs.push(match splitter {
+            None => JobInput::Shared(value, hash),
+            Some(split) => JobInput::Elements(split(&value)?),
+        });
+    }
+    Ok(job_inputs)
+}
+
+/// How many tasks mapped node `node` has, its inputs' output hashes in `known` (by node).
+pub(super) fn known_task_count(
+    pipeline: &Pipeline,
+    store: &Store,
+    node: usize,
+    known: &[Option<ContentHash>],
+) -> Result<usize, String> {
+    known_inputs(pipeline, store, node, known).map(|inputs| task_count(&inputs))
 }
 
 fn task_count(inputs: &[JobInput]) -> usize {
@@ -135,6 +165,8 @@ pub(super) struct MapJob {
     started: Instant,
     inputs: Vec<JobInput>,
     total: usize,
+    /// Step mode on one task: its index; the others are neither looked up nor run.
+    only: Option<usize>,
     results: Mutex<Vec<Option<TaskResult>>>,
     remaining: AtomicUsize,
     /// Finished tasks whose outputs are not stored yet, and when the last batch was stored.
@@ -196,7 +228,16 @@ impl Run<'_> {
         let forced = self.options.force.covers(name, identity.name);
         let use_cache = identity.options.cache && !forced;
         let mut report = self.new_report(task.node, key, started);
-        let miss_reason = match self.probe(task.node, key, &task.input_hashes, forced) {
+        // Step mode on one task of this node: the whole is not looked up, only that task.
+        let only = match &self.options.map_task {
+            Some((node, k)) if node == name => Some(*k),
+            _ => None,
+        };
+        let probed = match only {
+            Some(_) => Err(MissReason::NotCached),
+            None => self.probe(task.node, key, &task.input_hashes, forced),
+        };
+        let miss_reason = match probed {
             Ok((bytes, entry)) => {
                 let total = codec::seq_len(&bytes).unwrap_or(0);
                 report.status = StepStatus::Cached;
@@ -212,6 +253,22 @@ impl Run<'_> {
             }
             Err(reason) => reason,
         };
+        if only.is_none()
+            && let Some(target) = &self.options.cached_upstream_of
+            && target != name
+            && identity.options.cache
+        {
+            let error = format!(
+                "node `{target}` runs alone (step mode), and its upstream mapped step `{name}` is not in the store ({miss_reason}): its tasks and its own task have not all run yet, or ran against another store"
+            );
+            return MapStart::Done(Box::new(self.map_failed(
+                report,
+                task.input_hashes,
+                miss_reason,
+                error,
+                started,
+            )));
+        }
         let mut inputs = Vec::with_capacity(task.inputs.len());
         let splitters = map.splitters();
         for ((input, hash), splitter) in task.inputs.iter().zip(&task.input_hashes).zip(splitters) {
@@ -244,6 +301,19 @@ impl Run<'_> {
             });
         }
         let total = task_count(&inputs);
+        if let Some(k) = only.filter(|&k| k >= total) {
+            report.tasks = Some(TaskCounts { total, ..TaskCounts::default() });
+            let error = format!(
+                "task {k} of mapped step `{name}` does not exist: it has {total} task(s) for these inputs, numbered from 0 (`step --node ID --tasks` lists them)"
+            );
+            return MapStart::Done(Box::new(self.map_failed(
+                report,
+                task.input_hashes,
+                miss_reason,
+                error,
+                started,
+            )));
+        }
         let job = MapJob {
             node: task.node,
             key,
@@ -252,6 +322,7 @@ impl Run<'_> {
             started,
             inputs,
             total,
+            only,
             results: Mutex::new((0..total).map(|_| None).collect()),
             remaining: AtomicUsize::new(0),
             pending: Mutex::new((Vec::new(), Instant::now())),
@@ -261,6 +332,9 @@ impl Run<'_> {
         {
             let mut results = job.results.lock().unwrap_or_else(|p| p.into_inner());
             for (i, result) in results.iter_mut().enumerate() {
+                if only.is_some_and(|k| k != i) {
+                    continue;
+                }
                 if use_cache {
                     let (_, hashes) = job.task_inputs(i);
                     if let Ok((bytes, _)) = lookup(self.store, cache_key(identity, &hashes)) {
@@ -272,7 +346,9 @@ impl Run<'_> {
                 misses.push(i);
             }
         }
-        self.emit(Event::TasksQueued { node: name, total, cached: total - misses.len() });
+        // Alone, the node has one task to see through.
+        let queued = if only.is_some() { 1 } else { total };
+        self.emit(Event::TasksQueued { node: name, total: queued, cached: queued - misses.len() });
         job.remaining.store(misses.len(), Ordering::Release);
         let job = Arc::new(job);
         if misses.is_empty() {
@@ -380,6 +456,9 @@ impl Run<'_> {
         self.store_tasks(job, identity, rest);
         let mut report = self.new_report(job.node, job.key, job.started);
         report.miss_reason = Some(job.miss_reason.clone());
+        if let Some(task) = job.only {
+            return self.finish_one(job, task, report);
+        }
         let results = std::mem::take(&mut *self.lock_results(job));
         // A map that tolerates failures ([`Pipeline::try_map`]) gives `Option`s: each task's
         // bytes after the tag of `Some`, a failed task the tag of `None`.
@@ -451,6 +530,59 @@ impl Run<'_> {
                 report.status = StepStatus::Failed;
                 self.emit(Event::StepFailed { node: name, error: &message, attempts: report.attempts });
                 tracing::warn!(target: "mlflow", node = %name, error = %message, "mapped step failed");
+                report.error = Some(message);
+                report.error_source = source;
+                Outcome { report, input_hashes: job.input_hashes.clone(), value: None }
+            }
+        }
+    }
+
+    /// The outcome of a run of one task alone (step mode): the task's output hash as the node's,
+    /// its value undecoded (nothing downstream runs); the counts say which of the node's tasks
+    /// ran or hit.
+    fn finish_one(&self, job: &MapJob, task: usize, mut report: StepReport) -> Outcome {
+        let (name, _, _) = self.map_parts(job.node);
+        let element = self.element_step(job.node);
+        let result = self.lock_results(job)[task].take().expect("the task is done");
+        let store_error = job.store_error.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let mut counts = TaskCounts { total: job.total, ..TaskCounts::default() };
+        let outcome = match result {
+            TaskResult::Done { bytes, cached, attempts } => {
+                report.attempts = attempts;
+                if cached {
+                    counts.cached = 1
+                } else {
+                    counts.ran = 1
+                }
+                match store_error {
+                    Some(message) => Err(Failure::message(message)),
+                    None => Ok(Arc::unwrap_or_clone(bytes)),
+                }
+            }
+            TaskResult::Failed { error, source, attempts } => {
+                report.attempts = attempts;
+                counts.failed.push(TaskFailure { index: task, error: error.clone() });
+                Err(Failure { message: format!("task {task}: {error}"), source })
+            }
+        };
+        report.status = if counts.ran == 0 { StepStatus::Cached } else { StepStatus::Ran };
+        report.tasks = Some(counts);
+        report.duration = job.started.elapsed();
+        match outcome {
+            Ok(bytes) => {
+                let hash = codec::hash_bytes(&bytes);
+                report.output_hash = Some(hash);
+                self.emit(Event::StepFinished {
+                    node: name,
+                    duration: report.duration,
+                    attempts: report.attempts,
+                });
+                let value = self.stored(name, element, bytes);
+                Outcome { report, input_hashes: job.input_hashes.clone(), value: Some((value, hash)) }
+            }
+            Err(Failure { message, source }) => {
+                report.status = StepStatus::Failed;
+                self.emit(Event::StepFailed { node: name, error: &message, attempts: report.attempts });
                 report.error = Some(message);
                 report.error_source = source;
                 Outcome { report, input_hashes: job.input_hashes.clone(), value: None }

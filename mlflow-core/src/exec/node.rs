@@ -1,14 +1,17 @@
 //! One node of an execution plan, run alone: what a pod of an exported workflow does. The node's
 //! upstream comes from the store (each cached upstream step must be there: its own task ran
 //! before), the node runs or is a cache hit itself, and its output's content hash is what the
-//! orchestrator passes on.
+//! orchestrator passes on. A mapped node can also run one task at a time ([`NodeRun::task`], one
+//! pod per task) after its tasks were counted ([`Pipeline::map_tasks`]); its own run then only
+//! puts the stored tasks together.
 
 use std::collections::BTreeSet;
 
 use crate::codec::ContentHash;
 use crate::dag::{NodeKind, NodeSpec, Pipeline};
 use crate::error::{Error, Result};
-use crate::exec::{RunOptions, RunReport, StepStatus};
+use crate::exec::{RunOptions, RunReport, StepReport, StepStatus};
+use crate::exec_plan::ExecutionPlan;
 use crate::store::Store;
 
 /// What a pod asks of its node: the node's id in the [execution plan](crate::exec_plan), the
@@ -24,6 +27,7 @@ pub struct NodeRun {
     node: String,
     plan: Option<String>,
     inputs: Vec<(String, String)>,
+    task: Option<usize>,
 }
 
 impl NodeRun {
@@ -46,9 +50,30 @@ impl NodeRun {
         self
     }
 
+    /// Runs only task `index` of the node, a mapped step: one element (or combination of
+    /// elements) as [`Pipeline::map`] numbers them, the first list outermost. The task is stored
+    /// under its own cache key, as a run of the whole node would store it, so that the node's own
+    /// run afterwards only puts the output together. [`Pipeline::map_tasks`] says how many there
+    /// are.
+    ///
+    /// ```
+    /// use mlflow_core::exec::NodeRun;
+    /// let run = NodeRun::new("sweep").task(3);
+    /// assert_eq!(run.task_index(), Some(3));
+    /// ```
+    pub fn task(mut self, index: usize) -> NodeRun {
+        self.task = Some(index);
+        self
+    }
+
     /// The node's id.
     pub fn node(&self) -> &str {
         &self.node
+    }
+
+    /// The task asked for with [`task`](Self::task), if any.
+    pub fn task_index(&self) -> Option<usize> {
+        self.task
     }
 }
 
@@ -102,6 +127,105 @@ impl Pipeline {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn run_node(&self, store: &Store, run: &NodeRun) -> Result<NodeOutcome> {
+        let (plan, target) = self.locate(run)?;
+        let target_name = self.nodes[target].name.clone();
+        let mut options = RunOptions::new().cached_upstream_of(target_name.clone());
+        if let Some(task) = run.task {
+            self.require_map(target, run)?;
+            options = options.map_task(target_name.clone(), task);
+        }
+        let sub = self.restricted_to(&self.upstream_of(target));
+        let report = sub.run_with(store, options)?;
+        check_inputs(&plan, run, &report)?;
+        let step = report.steps.iter().find(|s| s.node == target_name).expect("the node is in its own run");
+        match (step.status, step.output_hash) {
+            (StepStatus::Ran | StepStatus::Cached, Some(output)) => Ok(NodeOutcome { output, report }),
+            _ => {
+                if let (Some(task), Some(counts)) = (run.task, &step.tasks)
+                    && task >= counts.total
+                {
+                    return Err(Error::TaskOutOfRange { node: run.node.clone(), task, tasks: counts.total });
+                }
+                Err(first_failure(&report, step))
+            }
+        }
+    }
+
+    /// How many tasks mapped node `run.node()` of the [execution plan](Pipeline::execution_plan)
+    /// has, given its upstream in the store: what an orchestrator fans out over (tasks `0..n`,
+    /// each run with [`NodeRun::task`]). The upstream is checked as [`run_node`](Self::run_node)
+    /// checks it (every cached upstream step must be a cache hit); nothing of the node itself
+    /// runs.
+    ///
+    /// Errors: those of [`run_node`](Self::run_node), and [`Error::NotAMap`] for a node that is
+    /// not a mapped step.
+    ///
+    /// ```
+    /// use mlflow_core::exec::{NodeRun, StepStatus};
+    /// use mlflow_core::prelude::*;
+    ///
+    /// #[mlflow_macros::step(crate = mlflow_core)]
+    /// fn double(x: &u64) -> u64 {
+    ///     x * 2
+    /// }
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let store = Store::open(dir.path())?;
+    /// let mut p = Pipeline::new("doc");
+    /// let xs = p.param("xs", vec![1u64, 2, 3]);
+    /// p.map(DoubleStep, xs);
+    /// let hash = p.execution_plan()?.plan_hash().to_hex();
+    /// let n = p.map_tasks(&store, &NodeRun::new("double").plan(&hash))?;
+    /// assert_eq!(n, 3);
+    /// // One pod per task, then the node itself only puts the output together.
+    /// for k in 0..n {
+    ///     p.run_node(&store, &NodeRun::new("double").plan(&hash).task(k))?;
+    /// }
+    /// let whole = p.run_node(&store, &NodeRun::new("double").plan(&hash))?;
+    /// let tasks = whole.report.steps()[0].tasks.clone().unwrap();
+    /// assert_eq!((tasks.total, tasks.cached, tasks.ran), (3, 3, 0));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn map_tasks(&self, store: &Store, run: &NodeRun) -> Result<usize> {
+        let (plan, target) = self.locate(run)?;
+        self.require_map(target, run)?;
+        let mut upstream = self.upstream_of(target);
+        upstream.remove(&target);
+        let mut known: Vec<Option<ContentHash>> = self
+            .nodes
+            .iter()
+            .map(|n| match &n.kind {
+                NodeKind::Param { hash, .. } => Some(*hash),
+                NodeKind::Step { .. } => None,
+            })
+            .collect();
+        let has_steps = upstream.iter().any(|&i| matches!(self.nodes[i].kind, NodeKind::Step { .. }));
+        if has_steps {
+            let sub = self.restricted_to(&upstream);
+            let report =
+                sub.run_with(store, RunOptions::new().cached_upstream_of(self.nodes[target].name.clone()))?;
+            if let Some(failed) =
+                report.steps.iter().find(|s| s.status != StepStatus::Ran && s.status != StepStatus::Cached)
+            {
+                return Err(first_failure(&report, failed));
+            }
+            check_inputs(&plan, run, &report)?;
+            for step in &report.steps {
+                if let Some(i) = self.nodes.iter().position(|n| n.name == step.node) {
+                    known[i] = step.output_hash;
+                }
+            }
+        }
+        crate::exec::map::known_task_count(self, store, target, &known).map_err(|message| Error::StepFailed {
+            step: self.nodes[target].name.clone(),
+            message: format!("cannot list the tasks: {message}"),
+            source: None,
+        })
+    }
+
+    /// The plan, checked against `run`'s plan hash, and the index of `run`'s node, a step whose
+    /// inputs named in `run` are nodes of the plan.
+    fn locate(&self, run: &NodeRun) -> Result<(ExecutionPlan, usize)> {
         let plan = self.execution_plan()?;
         let actual = plan.plan_hash().to_hex();
         if let Some(expected) = &run.plan
@@ -131,33 +255,14 @@ impl Pipeline {
                 });
             }
         }
-        let upstream = self.upstream_of(target);
-        let sub = self.restricted_to(&upstream);
-        let target_name = self.nodes[target].name.clone();
-        let report = sub.run_with(store, RunOptions::new().cached_upstream_of(target_name.clone()))?;
-        for (id, expected) in &run.inputs {
-            let name = &plan.node(id).expect("checked above").name;
-            let Some(step) = report.steps.iter().find(|s| &s.node == name) else {
-                // A param: its value is in the binary, pinned by the plan hash.
-                continue;
-            };
-            let actual = step.output_hash.map(|h| h.to_hex()).unwrap_or_default();
-            if !expected.eq_ignore_ascii_case(&actual) {
-                return Err(Error::InputMismatch { node: id.clone(), expected: expected.clone(), actual });
-            }
-        }
-        let step = report.steps.iter().find(|s| s.node == target_name).expect("the node is in its own run");
-        match (step.status, step.output_hash) {
-            (StepStatus::Ran | StepStatus::Cached, Some(output)) => Ok(NodeOutcome { output, report }),
-            _ => {
-                // The first failure: the node's own, or the upstream step it waited for.
-                let failed = report.steps.iter().find(|s| s.status == StepStatus::Failed).unwrap_or(step);
-                Err(Error::StepFailed {
-                    step: failed.node.clone(),
-                    message: failed.error.clone().unwrap_or_else(|| "did not run".into()),
-                    source: failed.error_source.clone(),
-                })
-            }
+        Ok((plan, target))
+    }
+
+    /// Refuses tasks of a node that is not a mapped step.
+    fn require_map(&self, target: usize, run: &NodeRun) -> Result<()> {
+        match &self.nodes[target].kind {
+            NodeKind::Step { step, .. } if step.mapped().is_some() => Ok(()),
+            _ => Err(Error::NotAMap { pipeline: self.name.clone(), node: run.node.clone() }),
         }
     }
 
@@ -201,5 +306,31 @@ impl Pipeline {
             sub.push_node(NodeSpec { name: node.name.clone(), type_name: node.type_name, kind });
         }
         sub
+    }
+}
+
+/// Each upstream output named in `run` has the hash its task reported.
+fn check_inputs(plan: &ExecutionPlan, run: &NodeRun, report: &RunReport) -> Result<()> {
+    for (id, expected) in &run.inputs {
+        let name = &plan.node(id).expect("checked by locate").name;
+        let Some(step) = report.steps.iter().find(|s| &s.node == name) else {
+            // A param: its value is in the binary, pinned by the plan hash.
+            continue;
+        };
+        let actual = step.output_hash.map(|h| h.to_hex()).unwrap_or_default();
+        if !expected.eq_ignore_ascii_case(&actual) {
+            return Err(Error::InputMismatch { node: id.clone(), expected: expected.clone(), actual });
+        }
+    }
+    Ok(())
+}
+
+/// The first failure of `report`: `step`'s own, or that of the upstream step it waited for.
+fn first_failure(report: &RunReport, step: &StepReport) -> Error {
+    let failed = report.steps.iter().find(|s| s.status == StepStatus::Failed).unwrap_or(step);
+    Error::StepFailed {
+        step: failed.node.clone(),
+        message: failed.error.clone().unwrap_or_else(|| "did not run".into()),
+        source: failed.error_source.clone(),
     }
 }

@@ -54,6 +54,8 @@ pub struct RunOptions {
     pub(super) observers: Vec<Arc<dyn Observer>>,
     /// Step mode: every cached step but this node must be a cache hit.
     pub(super) cached_upstream_of: Option<String>,
+    /// Step mode on one task of a mapped node: the node's name and the task's index.
+    pub(super) map_task: Option<(String, usize)>,
 }
 
 impl fmt::Debug for RunOptions {
@@ -72,6 +74,13 @@ impl RunOptions {
     /// than `node` must come from the store; a miss fails it instead of computing it.
     pub(super) fn cached_upstream_of(mut self, node: String) -> Self {
         self.cached_upstream_of = Some(node);
+        self
+    }
+
+    /// Step mode on task `task` of mapped node `node`: only that task runs (or hits the cache),
+    /// stored under its own key; the node's output is not put together.
+    pub(super) fn map_task(mut self, node: String, task: usize) -> Self {
+        self.map_task = Some((node, task));
         self
     }
 

@@ -2,7 +2,10 @@
 
 use serde_json::{Value, json};
 
-use super::{ExportError, ExportOptions, HASH_FILE, Task, check_argo, container, seconds, step_args, tasks};
+use super::{
+    ExportError, ExportOptions, HASH_FILE, Mode, TASKS_FILE, TASKS_PARAMETER, Task, check_argo, container,
+    seconds, step_args, tasks,
+};
 use crate::exec_plan::ExecutionPlan;
 
 /// The name of the DAG template, the workflow's entrypoint.
@@ -15,6 +18,11 @@ const ENTRYPOINT: &str = "pipeline";
 /// is the template's output parameter `hash`, passed to the tasks downstream. The store is the
 /// workflow parameter `store` (`argo submit ... -p store=/mnt/...`), and the artifacts URL,
 /// when given, the parameter `artifacts`.
+///
+/// A mapped step that fans out (see [the module](super)) is three DAG tasks: `ID--tasks`, whose
+/// output parameter `tasks` is the JSON list of the map's task indices; `ID--each`, with
+/// `withParam` over that list, one pod per index running `--task {{item}}` with the step's
+/// retries, timeout and resources; and `ID`, after them, the node's own task as above.
 ///
 /// Checked with [`check_argo`] before it is returned. Write it with
 /// [`to_yaml`](super::to_yaml) for `argo submit`.
@@ -40,9 +48,45 @@ const ENTRYPOINT: &str = "pipeline";
 pub fn argo_workflow(plan: &ExecutionPlan, options: &ExportOptions) -> Result<Value, ExportError> {
     let tasks = tasks(plan, options)?;
     let command = options.command_for(plan);
-    let dag_tasks: Vec<Value> = tasks.iter().map(dag_task).collect();
+    let mut dag_tasks = Vec::new();
+    let mut containers = Vec::new();
+    for task in &tasks {
+        if let Some(fan_out) = &task.fan_out {
+            // List the indices, one pod per index, then the node itself after them.
+            dag_tasks.push(dag_task(task, &fan_out.list, None));
+            let mut each = dag_task(task, &fan_out.each, Some(&fan_out.list));
+            each["withParam"] =
+                json!(format!("{{{{tasks.{}.outputs.parameters.{TASKS_PARAMETER}}}}}", fan_out.list));
+            let arguments = each["arguments"]["parameters"].as_array().cloned().unwrap_or_default();
+            let item = json!({ "name": TASK_INPUT, "value": "{{item}}" });
+            let parameters = [arguments, vec![item]].concat();
+            each["arguments"] = json!({ "parameters": parameters });
+            dag_tasks.push(each);
+            dag_tasks.push(dag_task(task, task.id, Some(&fan_out.each)));
+            containers.push(container_template(
+                plan,
+                options,
+                &command,
+                task,
+                &fan_out.list,
+                Mode::List(TASKS_FILE),
+            ));
+            let index = format!("{{{{inputs.parameters.{TASK_INPUT}}}}}");
+            containers.push(container_template(
+                plan,
+                options,
+                &command,
+                task,
+                &fan_out.each,
+                Mode::Task(&index),
+            ));
+        } else {
+            dag_tasks.push(dag_task(task, task.id, None));
+        }
+        containers.push(container_template(plan, options, &command, task, task.id, Mode::Node(HASH_FILE)));
+    }
     let mut templates = vec![json!({ "name": ENTRYPOINT, "dag": { "tasks": dag_tasks } })];
-    templates.extend(tasks.iter().map(|task| container_template(plan, options, &command, task)));
+    templates.extend(containers);
     let mut metadata = json!({
         "generateName": format!("{}-", crate::exec_plan::label_of(plan.pipeline())),
         "annotations": {
@@ -75,11 +119,17 @@ pub fn argo_workflow(plan: &ExecutionPlan, options: &ExportOptions) -> Result<Va
     Ok(workflow)
 }
 
-/// The task of `task` in the DAG template.
-fn dag_task(task: &Task<'_>) -> Value {
-    let mut value = json!({ "name": task.id, "template": task.id });
-    if !task.after.is_empty() {
-        value["dependencies"] = json!(task.after);
+/// The input parameter of a map's fan-out task carrying its task index.
+const TASK_INPUT: &str = "task";
+
+/// The DAG task `name` (`task`'s own, or one of its fan-out tasks, which also runs after
+/// `extra`) running the template of the same name.
+fn dag_task(task: &Task<'_>, name: &str, extra: Option<&str>) -> Value {
+    let mut value = json!({ "name": name, "template": name });
+    let mut after: Vec<&str> = task.after.iter().copied().chain(extra).collect();
+    after.sort_unstable();
+    if !after.is_empty() {
+        value["dependencies"] = json!(after);
     }
     if !task.upstream.is_empty() {
         let parameters: Vec<Value> = task
@@ -92,20 +142,32 @@ fn dag_task(task: &Task<'_>) -> Value {
     value
 }
 
-/// The container template of `task`.
+/// The container template `name` of `task`, its pod doing `mode`: the node's own (with the
+/// step's retries, timeout and resources, its output hash the output parameter `hash`), a map's
+/// listing (its resources; the indices the output parameter `tasks`), or one task of a map
+/// (the step's retries, timeout and resources; its index the input parameter `task`).
 fn container_template(
     plan: &ExecutionPlan,
     options: &ExportOptions,
     command: &[String],
     task: &Task<'_>,
+    name: &str,
+    mode: Mode<'_>,
 ) -> Value {
+    let output = match mode {
+        Mode::Node(file) => Some(("hash", file)),
+        Mode::List(file) => Some((TASKS_PARAMETER, file)),
+        Mode::Task(_) => None,
+    };
+    let listing = matches!(mode, Mode::List(_));
+    let one_task = matches!(mode, Mode::Task(_));
     let args = step_args(
         plan,
         options,
         task,
         |name| format!("{{{{workflow.parameters.{name}}}}}"),
-        HASH_FILE,
         |up| format!("{{{{inputs.parameters.{}}}}}", input_name(up)),
+        mode,
     );
     let container = container(
         options,
@@ -115,23 +177,24 @@ fn container_template(
         ("cpu", "memory"),
         |requests| json!({ "requests": requests }),
     );
-    let mut template = json!({
-        "name": task.id,
-        "container": container,
-        "outputs": { "parameters": [{ "name": "hash", "valueFrom": { "path": HASH_FILE } }] },
-    });
-    if !task.upstream.is_empty() {
-        let parameters: Vec<Value> =
-            task.upstream.iter().map(|up| json!({ "name": input_name(up) })).collect();
-        template["inputs"] = json!({ "parameters": parameters });
+    let mut template = json!({ "name": name, "container": container });
+    if let Some((parameter, file)) = output {
+        template["outputs"] = json!({ "parameters": [{ "name": parameter, "valueFrom": { "path": file } }] });
     }
-    if task.step.retries > 0 {
+    let mut inputs: Vec<Value> = task.upstream.iter().map(|up| json!({ "name": input_name(up) })).collect();
+    if one_task {
+        inputs.push(json!({ "name": TASK_INPUT }));
+    }
+    if !inputs.is_empty() {
+        template["inputs"] = json!({ "parameters": inputs });
+    }
+    if task.step.retries > 0 && !listing {
         template["retryStrategy"] = json!({
             "limit": task.step.retries.to_string(),
             "backoff": { "duration": seconds(task.step.backoff), "factor": "2" },
         });
     }
-    if let Some(timeout) = task.step.timeout {
+    if let Some(timeout) = task.step.timeout.filter(|_| !listing) {
         // Whole seconds, rounded up: a deadline shorter than the step's own would cut it short.
         let secs = timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0);
         template["activeDeadlineSeconds"] = json!(secs);

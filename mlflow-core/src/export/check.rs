@@ -66,8 +66,22 @@ pub fn check_argo(workflow: &Value) -> Result<(), String> {
             }
             let dependencies: Vec<&str> =
                 task["dependencies"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-            for argument in task["arguments"]["parameters"].as_array().into_iter().flatten() {
-                let value = argument["value"].as_str().unwrap_or_default();
+            let with_param = task.get("withParam").map(|v| v.as_str().unwrap_or_default());
+            if let Some(list) = with_param
+                && !(list.starts_with("{{tasks.") && list.ends_with("}}"))
+            {
+                return Err(format!(
+                    "task `{name}` fans out over `{list}`, not over an output of another task"
+                ));
+            }
+            let arguments = task["arguments"]["parameters"].as_array().into_iter().flatten();
+            let values = arguments.map(|argument| argument["value"].as_str().unwrap_or_default());
+            for value in values.chain(with_param) {
+                if value.contains("{{item}}") && with_param.is_none() {
+                    return Err(format!(
+                        "task `{name}` reads `{{{{item}}}}` but fans out over nothing (no withParam)"
+                    ));
+                }
                 if let Some(rest) = value.strip_prefix("{{tasks.") {
                     let producer = rest.split('.').next().unwrap_or_default();
                     if !dependencies.contains(&producer) {
@@ -86,9 +100,11 @@ pub fn check_argo(workflow: &Value) -> Result<(), String> {
     Ok(())
 }
 
-/// Checks a KFP pipeline spec: every root task's component exists, every component's executor
-/// exists, every dependent task and producer task names a root task (a producer must also be a
-/// dependency), task names are DNS-1123 labels, and the tasks have no cycle. The error names the
+/// Checks a KFP pipeline spec: every component runs an executor that exists or is a sub-DAG
+/// (a parallel-for's body), every task's component exists, every dependent task and producer
+/// task names a task of the same DAG (a producer must also be a dependency), a sub-DAG's tasks
+/// read only its declared inputs, a loop iterates over one of its task's inputs into one of its
+/// component's, task names are DNS-1123 labels, and no DAG has a cycle. The error names the
 /// first problem found.
 ///
 /// ```
@@ -102,12 +118,34 @@ pub fn check_kfp(spec: &Value) -> Result<(), String> {
     let components = spec["components"].as_object().ok_or("the spec has no components")?;
     let executors = spec["deploymentSpec"]["executors"].as_object().ok_or("the spec has no executors")?;
     for (name, component) in components {
+        if component.get("dag").is_some() {
+            let tasks = component["dag"]["tasks"]
+                .as_object()
+                .ok_or_else(|| format!("component `{name}` has a DAG without tasks"))?;
+            let inputs = component["inputDefinitions"]["parameters"].as_object();
+            check_kfp_dag(
+                tasks,
+                components,
+                Some(inputs.ok_or_else(|| format!("component `{name}` declares no inputs"))?),
+            )
+            .map_err(|e| format!("in component `{name}`: {e}"))?;
+            continue;
+        }
         let executor = component["executorLabel"].as_str().unwrap_or_default();
         if !executors.contains_key(executor) {
             return Err(format!("component `{name}` runs executor `{executor}`, which does not exist"));
         }
     }
     let tasks = spec["root"]["dag"]["tasks"].as_object().ok_or("the spec has no root tasks")?;
+    check_kfp_dag(tasks, components, None)
+}
+
+/// The tasks of one KFP DAG; `inputs`, a sub-DAG's declared inputs, which its tasks may read.
+fn check_kfp_dag(
+    tasks: &serde_json::Map<String, Value>,
+    components: &serde_json::Map<String, Value>,
+    inputs: Option<&serde_json::Map<String, Value>>,
+) -> Result<(), String> {
     let mut graph: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (name, task) in tasks {
         if !is_dns_label(name) {
@@ -119,12 +157,30 @@ pub fn check_kfp(spec: &Value) -> Result<(), String> {
         }
         let dependencies: Vec<&str> =
             task["dependentTasks"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-        for input in task["inputs"]["parameters"].as_object().into_iter().flat_map(|p| p.values()) {
+        let parameters = task["inputs"]["parameters"].as_object();
+        for input in parameters.into_iter().flat_map(|p| p.values()) {
             if let Some(producer) = input["taskOutputParameter"]["producerTask"].as_str()
                 && !dependencies.contains(&producer)
             {
                 return Err(format!(
                     "task `{name}` reads the output of `{producer}` without depending on it"
+                ));
+            }
+            if let (Some(inputs), Some(read)) = (inputs, input["componentInputParameter"].as_str())
+                && !inputs.contains_key(read)
+            {
+                return Err(format!("task `{name}` reads `{read}`, which its DAG does not declare"));
+            }
+        }
+        if let Some(iterator) = task.get("parameterIterator") {
+            let items = iterator["items"]["inputParameter"].as_str().unwrap_or_default();
+            if !parameters.is_some_and(|p| p.contains_key(items)) {
+                return Err(format!("task `{name}` loops over `{items}`, which is not one of its inputs"));
+            }
+            let item = iterator["itemInput"].as_str().unwrap_or_default();
+            if components[component]["inputDefinitions"]["parameters"].get(item).is_none() {
+                return Err(format!(
+                    "task `{name}` passes each item as `{item}`, which component `{component}` does not declare"
                 ));
             }
         }
@@ -212,5 +268,51 @@ mod tests {
         assert!(check_kfp(&unknown).unwrap_err().contains("component `comp-b`"));
         let dangling = kfp(json!({"a": {"componentRef": {"name": "comp-a"}, "dependentTasks": ["z"]}}));
         assert!(check_kfp(&dangling).unwrap_err().contains("`z`, which is not a task"));
+    }
+
+    #[test]
+    fn fan_outs_and_loops_are_checked() {
+        let argo = |each: Value| {
+            json!({"spec": {"entrypoint": "main", "templates": [
+                {"name": "main", "dag": {"tasks": [{"name": "a", "template": "a"}, each]}},
+                {"name": "a", "container": {}}, {"name": "b", "container": {}}]}})
+        };
+        let fans_out = |list: &str, dependencies: Value| {
+            json!({"name": "b", "template": "b", "dependencies": dependencies, "withParam": list,
+                "arguments": {"parameters": [{"name": "task", "value": "{{item}}"}]}})
+        };
+        let fine = argo(fans_out("{{tasks.a.outputs.parameters.tasks}}", json!(["a"])));
+        assert_eq!(check_argo(&fine), Ok(()));
+        let unordered = argo(fans_out("{{tasks.a.outputs.parameters.tasks}}", json!([])));
+        assert!(check_argo(&unordered).unwrap_err().contains("without depending on it"));
+        let literal = argo(fans_out("[1, 2]", json!(["a"])));
+        assert!(check_argo(&literal).unwrap_err().contains("not over an output of another task"));
+        let no_list = argo(json!({"name": "b", "template": "b",
+            "arguments": {"parameters": [{"name": "task", "value": "{{item}}"}]}}));
+        assert!(check_argo(&no_list).unwrap_err().contains("no withParam"));
+
+        let kfp = |iterator: Value, inner_input: &str| {
+            json!({"components": {
+                    "comp-a": {"executorLabel": "exec-a"},
+                    "comp-loop": {"dag": {"tasks": {"one": {"componentRef": {"name": "comp-a"},
+                        "inputs": {"parameters": {"task": {"componentInputParameter": inner_input}}}}}},
+                        "inputDefinitions": {"parameters": {"list": {"parameterType": "LIST"},
+                            "item": {"parameterType": "NUMBER_INTEGER"}}}}},
+                "deploymentSpec": {"executors": {"exec-a": {}}},
+                "root": {"dag": {"tasks": {
+                    "a": {"componentRef": {"name": "comp-a"}},
+                    "loop": {"componentRef": {"name": "comp-loop"}, "dependentTasks": ["a"],
+                        "inputs": {"parameters": {"list": {"taskOutputParameter": {"producerTask": "a", "outputParameterKey": "tasks"}}}},
+                        "parameterIterator": iterator}}}}})
+        };
+        let iterate =
+            |items: &str, item: &str| json!({"items": {"inputParameter": items}, "itemInput": item});
+        assert_eq!(check_kfp(&kfp(iterate("list", "item"), "item")), Ok(()));
+        assert!(
+            check_kfp(&kfp(iterate("other", "item"), "item")).unwrap_err().contains("not one of its inputs")
+        );
+        assert!(check_kfp(&kfp(iterate("list", "thing"), "item")).unwrap_err().contains("does not declare"));
+        let err = check_kfp(&kfp(iterate("list", "item"), "missing")).unwrap_err();
+        assert!(err.contains("in component `comp-loop`") && err.contains("`missing`"), "{err}");
     }
 }

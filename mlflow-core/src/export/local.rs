@@ -1,10 +1,12 @@
 //! An exported Argo workflow run on this machine: each task a separate OS process of the
 //! pipeline's binary, started as soon as the tasks it depends on succeeded (as many at once as
 //! allowed), its arguments resolved as Argo would (the workflow's `store` parameter, upstream
-//! output hashes), failed attempts retried as its `retryStrategy` says. It proves the exported
+//! output hashes), failed attempts retried as its `retryStrategy` says; a task with `withParam` (a
+//! mapped step's fan-out) runs one process per item of the list its producer wrote, each with
+//! `{{item}}` bound and retried on its own. It proves the exported
 //! contract without a cluster: what the pods would do, against the store they would share.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -78,12 +80,14 @@ impl LocalRunOptions {
     }
 }
 
-/// One task of a [`LocalRun`].
+/// One task of a [`LocalRun`]: a task of the workflow, or one item of a fan-out task (named
+/// `TASK(ITEM)`, as Argo names it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocalTask {
     /// The task's name.
     pub name: String,
-    /// Its output's content hash (hex), when it succeeded.
+    /// Its output parameter, when it succeeded and has one: its output's content hash (hex), or
+    /// for a mapped step's listing task, the JSON list of the map's task indices.
     pub hash: Option<String>,
     /// Attempts made.
     pub attempts: u32,
@@ -150,19 +154,43 @@ struct Planned {
     /// Extra arguments of the container's command (after its program).
     command_args: Vec<String>,
     retries: u32,
+    /// Its output parameter's name and file, if it has one.
+    output: Option<(String, String)>,
+    /// `withParam`: the task and output parameter holding the JSON list it fans out over.
+    with_param: Option<(String, String)>,
 }
 
-/// An argument: literal text, or the output hash of a task.
+/// An argument: literal text, the output of a task, or the item of a fan-out.
 enum Arg {
     Text(String),
-    /// `prefix` + the hash of `task` + `suffix`.
-    Hash {
+    /// `prefix` + output parameter `parameter` of `task` + `suffix`.
+    Output {
         prefix: String,
         task: String,
+        parameter: String,
         suffix: String,
     },
-    /// Where this attempt writes its hash.
-    HashFile,
+    /// `prefix` + the fan-out's item + `suffix`.
+    Item {
+        prefix: String,
+        suffix: String,
+    },
+    /// Where this attempt writes its output parameter.
+    OutputFile,
+}
+
+/// One process to run: a task, or one item of a fan-out task.
+#[derive(Clone)]
+struct Instance<'p> {
+    task: &'p Planned,
+    item: Option<String>,
+    name: String,
+}
+
+impl<'p> Instance<'p> {
+    fn whole(task: &'p Planned) -> Instance<'p> {
+        Instance { task, item: None, name: task.name.clone() }
+    }
 }
 
 /// Runs the exported Argo `workflow` (its JSON) on this machine: each task a process of the
@@ -190,25 +218,43 @@ pub fn run_local(workflow: &Value, options: &LocalRunOptions) -> Result<LocalRun
         }
     };
     std::fs::create_dir_all(&logs).map_err(|e| io(format!("cannot create {}", logs.display()), e))?;
-    let mut waiting: Vec<&Planned> = planned.iter().collect();
-    let mut hashes: BTreeMap<String, String> = BTreeMap::new();
-    let mut attempts: BTreeMap<&str, u32> = BTreeMap::new();
-    let mut spent: BTreeMap<&str, Duration> = BTreeMap::new();
+    let mut waiting: Vec<Instance<'_>> = planned.iter().map(Instance::whole).collect();
+    // Output parameters by `TASK.PARAMETER`; the tasks that succeeded (every item of a fan-out).
+    let mut outputs: BTreeMap<String, String> = BTreeMap::new();
+    let mut succeeded: BTreeSet<String> = BTreeSet::new();
+    // A fan-out task's items still to succeed.
+    let mut items_left: BTreeMap<String, usize> = BTreeMap::new();
+    let mut attempts: BTreeMap<String, u32> = BTreeMap::new();
+    let mut spent: BTreeMap<String, Duration> = BTreeMap::new();
     let mut done: Vec<LocalTask> = Vec::new();
-    let mut running: Vec<Running> = Vec::new();
+    let mut running: Vec<Running<'_>> = Vec::new();
     let mut max_parallel = 0;
     let mut failure: Option<LocalRunError> = None;
     loop {
         // Start the waiting tasks whose dependencies succeeded, unless a task failed for good.
         while failure.is_none() && running.len() < options.jobs {
-            let Some(i) = waiting.iter().position(|t| t.dependencies.iter().all(|d| hashes.contains_key(d)))
+            let Some(i) =
+                waiting.iter().position(|t| t.task.dependencies.iter().all(|d| succeeded.contains(d)))
             else {
                 break;
             };
-            let task = waiting.remove(i);
-            let attempt = attempts.entry(task.name.as_str()).or_insert(0);
+            let instance = waiting.remove(i);
+            if let (None, Some((producer, parameter))) = (&instance.item, &instance.task.with_param) {
+                // A fan-out: one instance per item of its producer's list, in front.
+                let items = fan_out_items(&instance.task.name, producer, parameter, &outputs)?;
+                if items.is_empty() {
+                    succeeded.insert(instance.name.clone());
+                }
+                items_left.insert(instance.name.clone(), items.len());
+                for (k, item) in items.into_iter().enumerate() {
+                    let name = format!("{}({item})", instance.task.name);
+                    waiting.insert(k, Instance { task: instance.task, item: Some(item), name });
+                }
+                continue;
+            }
+            let attempt = attempts.entry(instance.name.clone()).or_insert(0);
             *attempt += 1;
-            running.push(start(task, *attempt, &hashes, options, &logs)?);
+            running.push(start(instance, *attempt, &outputs, options, &logs)?);
         }
         max_parallel = max_parallel.max(running.len());
         if running.is_empty() {
@@ -217,37 +263,57 @@ pub fn run_local(workflow: &Value, options: &LocalRunOptions) -> Result<LocalRun
         std::thread::sleep(Duration::from_millis(5));
         let mut still = Vec::with_capacity(running.len());
         for mut process in running.drain(..) {
-            let task = process.task;
+            let instance = process.instance.clone();
             let Some(status) =
-                process.child.try_wait().map_err(|e| io(format!("task `{}`", task.name), e))?
+                process.child.try_wait().map_err(|e| io(format!("task `{}`", instance.name), e))?
             else {
                 still.push(process);
                 continue;
             };
-            *spent.entry(task.name.as_str()).or_default() += process.started.elapsed();
-            let made = attempts[task.name.as_str()];
+            *spent.entry(instance.name.clone()).or_default() += process.started.elapsed();
+            let made = attempts[&instance.name];
             if status.success() {
-                let hash = std::fs::read_to_string(&process.hash_file)
-                    .map_err(|e| {
-                        io(
-                            format!("task `{}` wrote no hash to {}", task.name, process.hash_file.display()),
-                            e,
-                        )
-                    })?
-                    .trim()
-                    .to_owned();
-                hashes.insert(task.name.clone(), hash.clone());
-                let duration = spent[task.name.as_str()];
-                done.push(LocalTask { name: task.name.clone(), hash: Some(hash), attempts: made, duration });
-            } else if made <= task.retries && failure.is_none() {
+                let mut output = None;
+                if let Some((parameter, _)) = &instance.task.output {
+                    let value = std::fs::read_to_string(&process.output_file)
+                        .map_err(|e| {
+                            io(
+                                format!(
+                                    "task `{}` wrote no output to {}",
+                                    instance.name,
+                                    process.output_file.display()
+                                ),
+                                e,
+                            )
+                        })?
+                        .trim()
+                        .to_owned();
+                    outputs.insert(format!("{}.{parameter}", instance.task.name), value.clone());
+                    output = Some(value);
+                }
+                let duration = spent[&instance.name];
+                done.push(LocalTask { name: instance.name.clone(), hash: output, attempts: made, duration });
+                let task = &instance.task.name;
+                let finished = match instance.item {
+                    None => true,
+                    Some(_) => {
+                        let left = items_left.get_mut(task).expect("a fan-out counts its items");
+                        *left -= 1;
+                        *left == 0
+                    }
+                };
+                if finished {
+                    succeeded.insert(task.clone());
+                }
+            } else if made <= instance.task.retries && failure.is_none() {
                 // Its retryStrategy allows another attempt.
-                waiting.insert(0, task);
+                waiting.insert(0, instance);
             } else if failure.is_none() {
                 let stderr = std::fs::read_to_string(&process.stderr).unwrap_or_default();
                 let mut tail: Vec<&str> = stderr.lines().rev().take(20).collect();
                 tail.reverse();
                 failure = Some(LocalRunError::TaskFailed {
-                    task: task.name.clone(),
+                    task: instance.name.clone(),
                     attempts: made,
                     status: status.to_string(),
                     stderr: tail.join("\n"),
@@ -266,34 +332,70 @@ pub fn run_local(workflow: &Value, options: &LocalRunOptions) -> Result<LocalRun
     }
 }
 
+/// The items of fan-out task `task`: the JSON list in output parameter `parameter` of `producer`
+/// (numbers and strings as their text, anything else as its JSON).
+fn fan_out_items(
+    task: &str,
+    producer: &str,
+    parameter: &str,
+    outputs: &BTreeMap<String, String>,
+) -> Result<Vec<String>, LocalRunError> {
+    let bad = |m: String| {
+        LocalRunError::Workflow(format!("task `{task}` fans out over `{producer}`'s `{parameter}`: {m}"))
+    };
+    let text = outputs
+        .get(&format!("{producer}.{parameter}"))
+        .ok_or_else(|| bad("that task has no such output parameter".into()))?;
+    let list: Vec<Value> =
+        serde_json::from_str(text).map_err(|e| bad(format!("`{text}` is not a JSON list: {e}")))?;
+    Ok(list
+        .into_iter()
+        .map(|item| match item {
+            Value::String(s) => s,
+            other => other.to_string(),
+        })
+        .collect())
+}
+
 /// A task's process under way.
 struct Running<'p> {
-    task: &'p Planned,
+    instance: Instance<'p>,
     child: Child,
-    hash_file: PathBuf,
+    output_file: PathBuf,
     stderr: PathBuf,
     started: Instant,
 }
 
 fn start<'p>(
-    task: &'p Planned,
+    instance: Instance<'p>,
     attempt: u32,
-    hashes: &BTreeMap<String, String>,
+    outputs: &BTreeMap<String, String>,
     options: &LocalRunOptions,
     logs: &Path,
 ) -> Result<Running<'p>, LocalRunError> {
-    let file_of = |what: &str| logs.join(format!("{}.{attempt}.{what}", task.name));
-    let hash_file = file_of("hash");
-    let _ = std::fs::remove_file(&hash_file);
+    let task = instance.task;
+    let file_of = |what: &str| logs.join(format!("{}.{attempt}.{what}", instance.name));
+    let output_file = file_of("output");
+    let _ = std::fs::remove_file(&output_file);
+    let item = instance.item.as_deref().unwrap_or_default();
     let args: Vec<String> = task
         .args
         .iter()
         .map(|arg| match arg {
-            Arg::Text(text) => text.clone(),
-            Arg::Hash { prefix, task, suffix } => format!("{prefix}{}{suffix}", hashes[task]),
-            Arg::HashFile => hash_file.display().to_string(),
+            Arg::Text(text) => Ok(text.clone()),
+            Arg::Output { prefix, task: producer, parameter, suffix } => {
+                match outputs.get(&format!("{producer}.{parameter}")) {
+                    Some(value) => Ok(format!("{prefix}{value}{suffix}")),
+                    None => Err(LocalRunError::Workflow(format!(
+                        "task `{}` reads output parameter `{parameter}` of `{producer}`, which that task does not have",
+                        task.name
+                    ))),
+                }
+            }
+            Arg::Item { prefix, suffix } => Ok(format!("{prefix}{item}{suffix}")),
+            Arg::OutputFile => Ok(output_file.display().to_string()),
         })
-        .collect();
+        .collect::<Result<_, _>>()?;
     let (out, err) = (file_of("out"), file_of("err"));
     let file = |path: &Path| {
         std::fs::File::create(path).map_err(|e| io(format!("cannot create {}", path.display()), e))
@@ -306,8 +408,10 @@ fn start<'p>(
         .stdout(file(&out)?)
         .stderr(file(&err)?)
         .spawn()
-        .map_err(|e| io(format!("cannot start {} for task `{}`", options.binary.display(), task.name), e))?;
-    Ok(Running { task, child, hash_file, stderr: err, started: Instant::now() })
+        .map_err(|e| {
+            io(format!("cannot start {} for task `{}`", options.binary.display(), instance.name), e)
+        })?;
+    Ok(Running { instance, child, output_file, stderr: err, started: Instant::now() })
 }
 
 /// The workflow's tasks, resolved.
@@ -363,9 +467,32 @@ fn plan(workflow: &Value, options: &LocalRunOptions) -> Result<Vec<Planned>, Loc
             .flatten()
             .filter_map(|p| Some((p["name"].as_str()?.to_owned(), p["value"].as_str()?.to_owned())))
             .collect();
+        let output = template["outputs"]["parameters"].as_array().and_then(|p| match p.as_slice() {
+            [one] => Some((one["name"].as_str()?.to_owned(), one["valueFrom"]["path"].as_str()?.to_owned())),
+            _ => None,
+        });
+        // A template that declares no output but writes the hash file has the output `hash`.
+        let hash_file = strings(&container["args"]).iter().any(|a| a == HASH_FILE);
+        let output = output.or_else(|| hash_file.then(|| ("hash".to_owned(), HASH_FILE.to_owned())));
+        let with_param = match task.get("withParam") {
+            None => None,
+            Some(list) => {
+                let list = list.as_str().unwrap_or_default();
+                let (producer, parameter) = output_of(list).ok_or_else(|| {
+                    bad(format!("task `{name}` fans out over `{list}`, not a task's output"))
+                })?;
+                Some((producer.to_owned(), parameter.to_owned()))
+            }
+        };
+        let resolving = Resolving {
+            parameters: &parameters,
+            inputs: &inputs,
+            output_file: output.as_ref().map(|(_, path)| path.as_str()),
+            fans_out: with_param.is_some(),
+        };
         let mut args = Vec::new();
         for arg in strings(&container["args"]) {
-            args.push(resolve(&arg, &parameters, &inputs).map_err(|m| bad(format!("task `{name}`: {m}")))?);
+            args.push(resolving.resolve(&arg).map_err(|m| bad(format!("task `{name}`: {m}")))?);
         }
         let retries = match &template["retryStrategy"]["limit"] {
             Value::String(s) => s.parse().unwrap_or(0),
@@ -373,45 +500,74 @@ fn plan(workflow: &Value, options: &LocalRunOptions) -> Result<Vec<Planned>, Loc
             _ => 0,
         };
         let dependencies = strings(&task["dependencies"]);
-        planned.push(Planned { name, dependencies, args, command_args: command[1..].to_vec(), retries });
+        planned.push(Planned {
+            name,
+            dependencies,
+            args,
+            command_args: command[1..].to_vec(),
+            retries,
+            output,
+            with_param,
+        });
     }
     Ok(planned)
 }
 
-/// One argument with Argo's placeholders replaced: a workflow parameter, an input parameter
-/// bound to an upstream task's output hash, the hash file.
-fn resolve(
-    arg: &str,
-    parameters: &BTreeMap<String, String>,
-    inputs: &BTreeMap<String, String>,
-) -> Result<Arg, String> {
-    if arg == HASH_FILE {
-        return Ok(Arg::HashFile);
-    }
-    let mut arg = arg.to_owned();
-    for (name, value) in parameters {
-        arg = arg.replace(&format!("{{{{workflow.parameters.{name}}}}}"), value);
-    }
-    let Some(start) = arg.find("{{inputs.parameters.") else {
-        return if arg.contains("{{") {
-            Err(format!("unknown placeholder in `{arg}`"))
-        } else {
-            Ok(Arg::Text(arg))
+/// `{{tasks.TASK.outputs.parameters.NAME}}` as (TASK, NAME).
+fn output_of(placeholder: &str) -> Option<(&str, &str)> {
+    let rest = placeholder.strip_prefix("{{tasks.")?.strip_suffix("}}")?;
+    let (task, parameter) = rest.split_once(".outputs.parameters.")?;
+    Some((task, parameter))
+}
+
+/// What a task's arguments refer to.
+struct Resolving<'a> {
+    parameters: &'a BTreeMap<String, String>,
+    /// The task's input parameters, by name: their arguments in the DAG task.
+    inputs: &'a BTreeMap<String, String>,
+    /// Where the task writes its output parameter.
+    output_file: Option<&'a str>,
+    /// Whether the task fans out (`{{item}}` is bound).
+    fans_out: bool,
+}
+
+impl Resolving<'_> {
+    /// One argument with Argo's placeholders replaced: a workflow parameter, an input parameter
+    /// bound to an upstream task's output or to the fan-out's item, the output file.
+    fn resolve(&self, arg: &str) -> Result<Arg, String> {
+        if Some(arg) == self.output_file {
+            return Ok(Arg::OutputFile);
+        }
+        let mut arg = arg.to_owned();
+        for (name, value) in self.parameters {
+            arg = arg.replace(&format!("{{{{workflow.parameters.{name}}}}}"), value);
+        }
+        let Some(start) = arg.find("{{inputs.parameters.") else {
+            return if arg.contains("{{") {
+                Err(format!("unknown placeholder in `{arg}`"))
+            } else {
+                Ok(Arg::Text(arg))
+            };
         };
-    };
-    let rest = &arg[start + "{{inputs.parameters.".len()..];
-    let end = rest.find("}}").ok_or_else(|| format!("unclosed placeholder in `{arg}`"))?;
-    let input = &rest[..end];
-    let value = inputs.get(input).ok_or_else(|| format!("input parameter `{input}` has no argument"))?;
-    let task = value
-        .strip_prefix("{{tasks.")
-        .and_then(|v| v.strip_suffix(".outputs.parameters.hash}}"))
-        .ok_or_else(|| format!("input parameter `{input}` is `{value}`, not an upstream task's hash"))?;
-    Ok(Arg::Hash {
-        prefix: arg[..start].to_owned(),
-        task: task.to_owned(),
-        suffix: rest[end + 2..].to_owned(),
-    })
+        let rest = &arg[start + "{{inputs.parameters.".len()..];
+        let end = rest.find("}}").ok_or_else(|| format!("unclosed placeholder in `{arg}`"))?;
+        let input = &rest[..end];
+        let value =
+            self.inputs.get(input).ok_or_else(|| format!("input parameter `{input}` has no argument"))?;
+        let (prefix, suffix) = (arg[..start].to_owned(), rest[end + 2..].to_owned());
+        if value == "{{item}}" {
+            if !self.fans_out {
+                return Err(format!(
+                    "input parameter `{input}` is `{{{{item}}}}`, but the task has no withParam"
+                ));
+            }
+            return Ok(Arg::Item { prefix, suffix });
+        }
+        let (task, parameter) = output_of(value).ok_or_else(|| {
+            format!("input parameter `{input}` is `{value}`, not an upstream task's output")
+        })?;
+        Ok(Arg::Output { prefix, task: task.to_owned(), parameter: parameter.to_owned(), suffix })
+    }
 }
 
 fn io(what: String, source: std::io::Error) -> LocalRunError {
@@ -435,4 +591,63 @@ fn tempfile_dir() -> Result<TempDir, LocalRunError> {
     ));
     std::fs::create_dir_all(&dir).map_err(|e| io(format!("cannot create {}", dir.display()), e))?;
     Ok(TempDir(dir))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A workflow of a fan-out over the list task `m--tasks` writes, then `m` after it.
+    fn fan_out(list_node: &str) -> Value {
+        let container = |args: Vec<&str>| json!({"image": "x", "command": ["/app/p"], "args": args});
+        json!({"kind": "Workflow", "spec": {"entrypoint": "main", "templates": [
+            {"name": "main", "dag": {"tasks": [
+                {"name": "m--tasks", "template": "m--tasks"},
+                {"name": "m--each", "template": "m--each", "dependencies": ["m--tasks"],
+                    "withParam": "{{tasks.m--tasks.outputs.parameters.tasks}}",
+                    "arguments": {"parameters": [{"name": "task", "value": "{{item}}"}]}},
+                {"name": "m", "template": "m", "dependencies": ["m--each"]}]}},
+            {"name": "m--tasks", "container": container(vec!["step", "--node", list_node, "--tasks", "--hash-file", "/tmp/mlflow/task-list"]),
+                "outputs": {"parameters": [{"name": "tasks", "valueFrom": {"path": "/tmp/mlflow/task-list"}}]}},
+            {"name": "m--each", "container": container(vec!["step", "--node", "m", "--task", "{{inputs.parameters.task}}"]),
+                "inputs": {"parameters": [{"name": "task"}]}, "retryStrategy": {"limit": "1"}},
+            {"name": "m", "container": container(vec!["step", "--node", "m", "--hash-file", "/tmp/mlflow/output-hash"]),
+                "outputs": {"parameters": [{"name": "hash", "valueFrom": {"path": "/tmp/mlflow/output-hash"}}]}}]}})
+    }
+
+    #[test]
+    fn a_fan_out_runs_one_process_per_item_each_retried_on_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().display();
+        let script = format!(
+            "#!/bin/sh\nwhile [ $# -gt 0 ]; do case \"$1\" in --node) node=$2;; --task) task=$2;; --tasks) list=1;; --hash-file) out=$2;; esac; shift; done\n\
+             if [ -n \"$list\" ]; then if [ \"$node\" = bad ]; then printf nope > \"$out\"; else printf '[0,1,2]' > \"$out\"; fi; exit 0; fi\n\
+             if [ -n \"$task\" ]; then echo \"$task\" >> '{d}/items'; sleep 0.2\n\
+             if [ \"$task\" = 1 ] && [ ! -e '{d}/failed-once' ]; then touch '{d}/failed-once'; exit 3; fi; exit 0; fi\n\
+             printf '%s-hash' \"$node\" > \"$out\"\n"
+        );
+        let binary = dir.path().join("fake.sh");
+        std::fs::write(&binary, script).unwrap();
+        std::process::Command::new("chmod").arg("+x").arg(&binary).status().unwrap();
+        let options = LocalRunOptions::new(&binary).jobs(3);
+        let run = run_local(&fan_out("m"), &options).unwrap();
+        assert_eq!(run.task("m--tasks").unwrap().hash.as_deref(), Some("[0,1,2]"));
+        for k in 0..3 {
+            let item = run.task(&format!("m--each({k})")).unwrap();
+            assert_eq!(item.attempts, if k == 1 { 2 } else { 1 }, "item {k}");
+        }
+        assert_eq!(run.task("m").unwrap().hash.as_deref(), Some("m-hash"));
+        let items = std::fs::read_to_string(dir.path().join("items")).unwrap();
+        let mut items: Vec<&str> = items.lines().collect();
+        items.sort_unstable();
+        assert_eq!(items, ["0", "1", "1", "2"], "each item once, the failed one again");
+        assert!(run.max_parallel >= 2, "{run:?}");
+
+        let err = run_local(&fan_out("bad"), &options).unwrap_err().to_string();
+        assert!(
+            err.contains("fans out over `m--tasks`'s `tasks`") && err.contains("not a JSON list"),
+            "{err}"
+        );
+    }
 }

@@ -9,8 +9,17 @@
 //! `FILE`, which the orchestrator hands to the tasks downstream. Only content hashes cross the
 //! orchestrator; artifacts never do. Params are not tasks.
 //!
-//! A mapped step runs as one task whose elements run in parallel threads inside its pod
-//! (fanning its elements out over pods is not done yet).
+//! A mapped step ([`Pipeline::map`](crate::dag::Pipeline::map)) fans out: its task `ID--tasks`
+//! lists the map's task indices (`step --tasks`, from its upstream in the store), then one pod
+//! per index runs that task alone (`step --task K`: Argo's `withParam` over the list in task
+//! `ID--each`, KFP's parallel-for, a sub-DAG `comp-for-loop-ID` over the list), each stored under
+//! its own cache key, and last the node's own task `ID` puts the output together from the
+//! stored tasks, computing nothing, and reports the hash downstream tasks read as before. Node
+//! ids never hold `--`, so these names cannot be a node's (an id that would exceed 63
+//! characters is shortened with a hash). A mapped step with caching off (its tasks are not
+//! stored for the node's task to find) or one that tolerates failed tasks
+//! ([`Pipeline::try_map`](crate::dag::Pipeline::try_map)) runs as one task whose elements run in
+//! parallel threads inside its pod.
 //!
 //! Both renderings are checked before they are returned ([`check_argo`], [`check_kfp`]): every
 //! dependency, template, producer, component and executor exists, names are DNS-1123 labels, and
@@ -49,6 +58,8 @@ pub use check::{check_argo, check_kfp, is_dns_label};
 pub use kfp::kfp_pipeline;
 pub use local::{LocalRun, LocalRunError, LocalRunOptions, LocalTask, run_local};
 pub use yaml::to_yaml;
+
+use std::collections::BTreeMap;
 
 use crate::exec_plan::{ExecutionPlan, PlanNodeKind, PlanStep};
 
@@ -196,7 +207,45 @@ pub(crate) struct Task<'p> {
     pub(crate) upstream: Vec<&'p str>,
     /// Every step node it runs after: `upstream` and the nodes it waits for, sorted.
     pub(crate) after: Vec<&'p str>,
+    /// For a mapped step that fans out, the names of its listing and fan-out tasks.
+    pub(crate) fan_out: Option<FanOut>,
 }
+
+/// The extra tasks of a mapped step that fans out over pods.
+pub(crate) struct FanOut {
+    /// The task that lists the map's task indices (`ID--tasks`).
+    pub(crate) list: String,
+    /// The task that runs one pod per index (`ID--each`).
+    pub(crate) each: String,
+    /// KFP: the task inside the loop (`ID--task`).
+    pub(crate) task: String,
+}
+
+impl FanOut {
+    fn of(id: &str) -> FanOut {
+        FanOut { list: derived(id, "tasks"), each: derived(id, "each"), task: derived(id, "task") }
+    }
+}
+
+/// `ID--SUFFIX`, a DNS-1123 label: a generated node id never holds `--`, so it names no node. An
+/// id too long for it is cut and given 8 hex digits of its hash, so that two long ids with the
+/// same start stay apart.
+fn derived(id: &str, suffix: &str) -> String {
+    let name = format!("{id}--{suffix}");
+    if name.len() <= 63 {
+        return name;
+    }
+    let digest = crate::codec::Hasher::new("mlflow/export-name/v1").part(id.as_bytes()).finish().to_hex();
+    let keep = 63 - suffix.len() - 2 - 9;
+    format!("{}-{}--{suffix}", id[..keep.min(id.len())].trim_end_matches('-'), &digest[..8])
+}
+
+/// The output parameter of a map's listing task: the JSON list of its task indices.
+pub const TASKS_PARAMETER: &str = "tasks";
+
+/// Where a map's listing task writes its task indices (Argo reads it as the output parameter
+/// [`TASKS_PARAMETER`]).
+pub const TASKS_FILE: &str = "/tmp/mlflow/task-list";
 
 /// The plan's step nodes as tasks, in a valid order.
 pub(crate) fn tasks<'p>(
@@ -240,25 +289,58 @@ pub(crate) fn tasks<'p>(
                 .collect();
             after.sort_unstable();
             after.dedup();
-            Some(Task { id: node.id.as_str(), step, upstream, after })
+            let fans_out = node.kind == PlanNodeKind::Map
+                && step.cache
+                && node.map.as_ref().is_some_and(|m| m.max_failed.is_none());
+            let fan_out = fans_out.then(|| FanOut::of(&node.id));
+            Some(Task { id: node.id.as_str(), step, upstream, after, fan_out })
         })
         .collect();
     if tasks.is_empty() {
         return Err(ExportError::NoSteps { pipeline: plan.pipeline().to_owned() });
     }
+    unique_names(&tasks)?;
     Ok(tasks)
 }
 
+/// No two tasks are named alike: a plan read from JSON may hold ids with `--`, which a mapped
+/// step's fan-out tasks could then share.
+fn unique_names(tasks: &[Task<'_>]) -> Result<(), ExportError> {
+    let mut names: BTreeMap<&str, &str> = BTreeMap::new();
+    for task in tasks {
+        let fan_out = task.fan_out.iter().flat_map(|f| [&f.list, &f.each, &f.task]);
+        for name in std::iter::once(task.id).chain(fan_out.map(String::as_str)) {
+            if let Some(other) = names.insert(name, task.id) {
+                return Err(ExportError::Options(format!(
+                    "nodes `{other}` and `{}` would both have a task named `{name}` (a mapped step's fan-out tasks are named ID--tasks, ID--each and ID--task): rename one of them",
+                    task.id
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What a task's pod does with its node.
+pub(crate) enum Mode<'a> {
+    /// Runs the node, writing its output's hash to the file.
+    Node(&'a str),
+    /// Lists a mapped node's task indices into the file.
+    List(&'a str),
+    /// Runs one task of a mapped node, its index the placeholder.
+    Task(&'a str),
+}
+
 /// The step-mode arguments of `task`, with `parameter(name)` the orchestrator's placeholder for a
-/// workflow parameter, `input(upstream)` for an upstream task's output hash, and `hash_file`
-/// where the task writes its own.
+/// workflow parameter, `input(upstream)` for an upstream task's output hash, and `mode` what the
+/// pod does (with where it writes its output, or the task index's placeholder).
 pub(crate) fn step_args(
     plan: &ExecutionPlan,
     options: &ExportOptions,
     task: &Task<'_>,
     parameter: impl Fn(&str) -> String,
-    hash_file: &str,
     input: impl Fn(&str) -> String,
+    mode: Mode<'_>,
 ) -> Vec<String> {
     let mut args: Vec<String> = ["step", "--node", task.id, "--plan", &plan.plan_hash().to_hex()]
         .into_iter()
@@ -272,8 +354,12 @@ pub(crate) fn step_args(
         args.push("--input".into());
         args.push(format!("{upstream}={}", input(upstream)));
     }
-    args.push("--hash-file".into());
-    args.push(hash_file.into());
+    let tail: &[&str] = match mode {
+        Mode::Node(file) => &["--hash-file", file],
+        Mode::List(file) => &["--tasks", "--hash-file", file],
+        Mode::Task(index) => &["--task", index],
+    };
+    args.extend(tail.iter().map(|a| (*a).to_owned()));
     args
 }
 
@@ -353,5 +439,38 @@ mod tests {
         assert!(!has_password("postgres://ana@db:5432/ml"));
         assert!(!has_password("postgres://db/ml?user=a:b@c"), "a query is not the authority");
         assert!(!has_password("/mnt/mlflow"));
+    }
+
+    #[test]
+    fn fan_out_names_are_labels_that_no_generated_id_takes() {
+        assert_eq!(derived("sweep", "tasks"), "sweep--tasks");
+        let long = "a".repeat(60);
+        let (one, two) = (derived(&long, "each"), derived(&format!("{long}b"), "each"));
+        assert!(is_dns_label(&one) && is_dns_label(&two) && one != two, "{one} {two}");
+        assert!(one.ends_with("--each") && one.len() <= 63, "{one}");
+    }
+
+    #[mlflow_macros::step(crate = crate)]
+    fn double(x: &u64) -> u64 {
+        x * 2
+    }
+
+    #[test]
+    fn a_node_named_like_a_fan_out_task_is_refused() {
+        let mut p = crate::dag::Pipeline::new("names");
+        let xs = p.param("xs", vec![1u64, 2]);
+        p.map_named("sweep", DoubleStep, xs);
+        let plan = p.execution_plan().unwrap();
+        let step = plan.node("sweep").unwrap().step.as_ref().unwrap();
+        let task = |id: &'static str, fan_out| Task { id, step, upstream: vec![], after: vec![], fan_out };
+        let clash = [task("sweep", Some(FanOut::of("sweep"))), task("sweep--each", None)];
+        let err = unique_names(&clash).unwrap_err().to_string();
+        assert!(
+            err.contains("`sweep` and `sweep--each` would both have a task named `sweep--each`"),
+            "{err}"
+        );
+        assert!(err.contains("rename one"), "{err}");
+        let fine = [task("sweep", Some(FanOut::of("sweep"))), task("sweep-each", None)];
+        assert_eq!(unique_names(&fine), Ok(()));
     }
 }
