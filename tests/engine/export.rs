@@ -306,6 +306,52 @@ pub(crate) fn binary_wrapper_with_env(
     script
 }
 
+/// The output hash of each step of `report`, by the step's node id in `plan`.
+pub(crate) fn hashes_by_id(
+    plan: &mlflow::exec_plan::ExecutionPlan,
+    report: &mlflow::exec::RunReport,
+) -> std::collections::BTreeMap<String, String> {
+    report
+        .steps()
+        .iter()
+        .map(|s| {
+            let id = plan.nodes().iter().find(|n| n.name == s.node).unwrap().id.clone();
+            (id, s.output_hash.unwrap().to_hex())
+        })
+        .collect()
+}
+
+/// Runs node `source` of [`runner_pipeline`] in two processes of `wrapper` at once, racer `n`
+/// with the store arguments `store_args(n)`; both must succeed. Their output hashes.
+pub(crate) fn race_source(
+    wrapper: &std::path::Path,
+    plan: &mlflow::exec_plan::ExecutionPlan,
+    store_args: impl Fn(usize) -> Vec<String>,
+    dir: &std::path::Path,
+) -> Vec<String> {
+    let hash = plan.plan_hash().to_hex();
+    let racers: Vec<_> = (1..=2)
+        .map(|n| {
+            let file = dir.join(format!("race-{n}.hash"));
+            let child = std::process::Command::new(wrapper)
+                .args(["step", "--node", "source", "--plan", &hash])
+                .args(store_args(n))
+                .args(["--hash-file", file.to_str().unwrap()])
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            (child, file)
+        })
+        .collect();
+    racers
+        .into_iter()
+        .map(|(mut child, file)| {
+            assert!(child.wait().unwrap().success());
+            std::fs::read_to_string(file).unwrap()
+        })
+        .collect()
+}
+
 pub(crate) fn runs_of(counts: &std::path::Path, step: &str) -> usize {
     std::fs::read_to_string(counts.join(step)).map_or(0, |t| t.lines().count())
 }
@@ -319,14 +365,7 @@ fn the_local_runner_runs_exported_tasks_as_processes_resumes_after_a_kill_and_ma
     let whole = Store::open(dir.path().join("whole")).unwrap();
     let report = p.run(&whole).unwrap().into_result().unwrap();
     let plan = p.execution_plan().unwrap();
-    let expected: std::collections::BTreeMap<String, String> = report
-        .steps()
-        .iter()
-        .map(|s| {
-            let id = plan.nodes().iter().find(|n| n.name == s.node).unwrap().id.clone();
-            (id, s.output_hash.unwrap().to_hex())
-        })
-        .collect();
+    let expected = hashes_by_id(&plan, &report);
 
     let counts = dir.path().join("counts");
     std::fs::create_dir_all(&counts).unwrap();
@@ -373,25 +412,8 @@ fn the_local_runner_runs_exported_tasks_as_processes_resumes_after_a_kill_and_ma
 
     // Two racing producers of one artifact, in a fresh store: both succeed, with one hash.
     let race = dir.path().join("race");
-    let hash = plan.plan_hash().to_hex();
-    let racer = |n: usize| {
-        let file = dir.path().join(format!("race-{n}.hash"));
-        let child = std::process::Command::new(&wrapper)
-            .args(["step", "--node", "source", "--plan", &hash, "--store", race.to_str().unwrap()])
-            .args(["--hash-file", file.to_str().unwrap()])
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        (child, file)
-    };
-    let racers = [racer(1), racer(2)];
-    let hashes: Vec<String> = racers
-        .into_iter()
-        .map(|(mut child, file)| {
-            assert!(child.wait().unwrap().success());
-            std::fs::read_to_string(file).unwrap()
-        })
-        .collect();
+    let hashes =
+        race_source(&wrapper, &plan, |_| vec!["--store".into(), race.display().to_string()], dir.path());
     assert_eq!(hashes, [expected["source"].clone(), expected["source"].clone()]);
 }
 

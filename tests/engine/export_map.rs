@@ -2,14 +2,13 @@
 //! KFP's parallel-for), the node's own task putting the output together (golden files), and the
 //! local runner running each element as its own process with the in-process run's hashes.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use mlflow::export::{ExportOptions, LocalRunOptions, argo_workflow, kfp_pipeline, run_local, to_yaml};
 use mlflow::prelude::*;
 use mlflow::run_command;
 
-use crate::export::{assert_golden, count, runs_of};
+use crate::export::{assert_golden, count, hashes_by_id, runs_of};
 
 #[step]
 fn readings(n: &u64) -> Vec<u64> {
@@ -126,14 +125,7 @@ fn the_local_runner_runs_each_element_of_a_map_as_its_own_process_with_the_in_pr
     let whole = Store::open(dir.path().join("whole")).unwrap();
     let report = p.run(&whole).unwrap().into_result().unwrap();
     let plan = p.execution_plan().unwrap();
-    let expected: BTreeMap<String, String> = report
-        .steps()
-        .iter()
-        .map(|s| {
-            let id = plan.nodes().iter().find(|n| n.name == s.node).unwrap().id.clone();
-            (id, s.output_hash.unwrap().to_hex())
-        })
-        .collect();
+    let expected = hashes_by_id(&plan, &report);
 
     let counts = dir.path().join("counts");
     std::fs::create_dir_all(&counts).unwrap();

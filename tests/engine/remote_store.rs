@@ -13,12 +13,10 @@
 //!
 //! Without them it prints what it skipped and passes.
 
-use std::collections::BTreeMap;
-
 use mlflow::export::{ExportOptions, LocalRunError, LocalRunOptions, argo_workflow, run_local};
 use mlflow::prelude::*;
 
-use super::export::{binary_wrapper_with_env, runner_pipeline, runs_of};
+use super::export::{binary_wrapper_with_env, hashes_by_id, race_source, runner_pipeline, runs_of};
 use super::moto::{MOTO_VAR, Moto};
 use super::postgres_support::postgres_store;
 
@@ -39,14 +37,7 @@ fn an_exported_workflow_runs_as_processes_on_s3_and_postgresql_resumes_and_moves
     // The reference: one process, a local store of its own.
     let whole = Store::open(dir.path().join("whole")).unwrap();
     let report = p.run(&whole).unwrap().into_result().unwrap();
-    let expected: BTreeMap<String, String> = report
-        .steps()
-        .iter()
-        .map(|s| {
-            let id = plan.nodes().iter().find(|n| n.name == s.node).unwrap().id.clone();
-            (id, s.output_hash.unwrap().to_hex())
-        })
-        .collect();
+    let expected = hashes_by_id(&plan, &report);
 
     let options = ExportOptions::new("local/test:1").artifacts("s3://pipelines/runner").metadata(&metadata);
     let workflow = argo_workflow(&plan, &options).unwrap();
@@ -92,26 +83,16 @@ fn an_exported_workflow_runs_as_processes_on_s3_and_postgresql_resumes_and_moves
     // one hash.
     let Some(race_db) = postgres_store("remote_store_race") else { return };
     let race_url = race_db.url.clone().unwrap();
-    let hash = plan.plan_hash().to_hex();
-    let racer = |n: usize| {
-        let file = dir.path().join(format!("race-{n}.hash"));
-        let child = std::process::Command::new(&wrapper)
-            .args(["step", "--node", "source", "--plan", &hash])
-            .args(["--store", dir.path().join(format!("racer-{n}")).to_str().unwrap()])
-            .args(["--artifacts", "s3://pipelines/race", "--metadata", &race_url])
-            .args(["--hash-file", file.to_str().unwrap()])
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        (child, file)
-    };
-    let racers = [racer(1), racer(2)];
-    let hashes: Vec<String> = racers
-        .into_iter()
-        .map(|(mut child, file)| {
-            assert!(child.wait().unwrap().success());
-            std::fs::read_to_string(file).unwrap()
-        })
-        .collect();
+    let hashes = race_source(
+        &wrapper,
+        &plan,
+        |n| {
+            let folder = dir.path().join(format!("racer-{n}")).display().to_string();
+            ["--store", &folder, "--artifacts", "s3://pipelines/race", "--metadata", &race_url]
+                .map(String::from)
+                .to_vec()
+        },
+        dir.path(),
+    );
     assert_eq!(hashes, [expected["source"].clone(), expected["source"].clone()]);
 }
