@@ -117,7 +117,8 @@ enum Command {
     /// Continuous training: judge triggers each round, retrain, gate, promote; or --history.
     Watch(watch::WatchArgs),
     /// Run an exported Argo workflow on this machine (--local): each task a process of the
-    /// pipeline's binary, in parallel where the DAG allows; --store, --artifacts and --metadata override its parameters of those names.
+    /// pipeline's binary, in parallel where the DAG allows; --store, --artifacts and --metadata
+    /// override its parameters of those names.
     RunExported(run_exported::RunExportedArgs),
     /// Remove artifacts that no run, cache entry or model refers to.
     Gc {
