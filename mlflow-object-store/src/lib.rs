@@ -60,8 +60,9 @@ const DB_FILE: &str = "mlflow.db";
 /// Garbage collection ([`Store::gc`]) removes every artifact under the prefix that this store's
 /// own database does not refer to, and its lock is in `meta_root`, on this machine: give each
 /// metadata database a prefix of its own, or collect garbage from none of the stores that share
-/// one. (Several machines sharing one cache need shared metadata too: the metadata half of
-/// storage across machines.)
+/// one. Machines sharing one cache share their metadata too: a PostgreSQL database
+/// (`mlflow-postgres`, or `mlflow::StoreLocation` with `--metadata postgres://...`), whose
+/// store lock every machine's writers and collections see.
 ///
 /// ```
 /// let dir = tempfile::tempdir()?;

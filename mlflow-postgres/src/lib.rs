@@ -29,6 +29,17 @@
 //!   in between, so two racing promotions cannot both pass the guard. The lock is released at
 //!   commit or rollback; nothing needs retrying.
 //!
+//! # Many machines
+//!
+//! The store lock (writers share it, garbage collection takes it alone) and each handle's lease
+//! (a `running` run names it) are session advisory locks on the database
+//! ([`MachineLocks`](mlflow_core::store::MachineLocks)), held on a connection of the handle's
+//! own, so they hold across machines whose store folders differ: a collection on one machine
+//! waits for a write under way on another, and a run whose process died (its connection closed)
+//! is marked `abandoned` by the next handle that looks, on any machine. A handle whose session
+//! connection breaks (a database restart) loses its lease: its running runs may be marked
+//! abandoned while they still run.
+//!
 //! Text compares byte by byte on SQLite; on PostgreSQL it follows the database's collation.
 //! Create the database with `LC_COLLATE 'C'` (or `initdb --no-locale`) for the same order of
 //! names in listings.
@@ -41,13 +52,15 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use bytes::BytesMut;
-use mlflow_core::store::meta::{Dialect, MetaStore, Mode, Outcome, Row, Tx, Value};
+use mlflow_core::store::meta::{Dialect, MachineLocks, MetaStore, Mode, Outcome, Row, Tx, Value};
 use mlflow_core::store::{LocalArtifacts, Store, StoreError};
 use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use postgres::{Client, GenericClient, IsolationLevel, NoTls, Statement};
 
 /// The advisory lock key every write transaction takes (`mlflow` in ASCII).
 const WRITE_LOCK: i64 = 0x6d6c_666c_6f77;
+
+mod locks;
 
 /// Connections kept open between uses; more are opened when threads need them at once.
 const IDLE_CONNECTIONS: usize = 8;
@@ -169,6 +182,9 @@ pub struct PostgresMeta {
     config: postgres::Config,
     location: String,
     idle: Mutex<Vec<Conn>>,
+    /// The connection that holds this handle's session locks (its lease, its writers' share of
+    /// the store lock): never pooled, closed with the handle.
+    session: Mutex<Option<Client>>,
 }
 
 impl std::fmt::Debug for PostgresMeta {
@@ -187,7 +203,7 @@ impl PostgresMeta {
             PostgresError::BadUrl { url: location.clone(), reason: e.to_string() }
         })?;
         apply_environment(&mut config);
-        let meta = PostgresMeta { config, location, idle: Mutex::new(Vec::new()) };
+        let meta = PostgresMeta { config, location, idle: Mutex::new(Vec::new()), session: Mutex::new(None) };
         let conn = meta.open()?;
         meta.put_back(conn);
         Ok(meta)
@@ -418,6 +434,10 @@ impl<C: GenericClient> Tx for PgTx<'_, C> {
 impl MetaStore for PostgresMeta {
     fn dialect(&self) -> Dialect {
         Dialect::Postgres
+    }
+
+    fn machine_locks(&self) -> Option<&dyn MachineLocks> {
+        Some(self)
     }
 
     fn location(&self) -> String {

@@ -344,3 +344,94 @@ fn every_room_is_migrated_and_a_second_handle_finds_it_current() {
         assert_eq!(again.run_ids("suite").unwrap().len(), 2);
     });
 }
+
+/// The store folder and database URL of [`crashing_child`], from its parent.
+const CRASH_FOLDER: &str = "MLFLOW_TEST_CRASH_FOLDER";
+const CRASH_URL: &str = "MLFLOW_TEST_CRASH_URL";
+
+#[mlflow_macros::step(crate = mlflow_core)]
+fn crash(x: &u64) -> u64 {
+    let _ = std::process::Command::new("kill").args(["-9", &std::process::id().to_string()]).status();
+    std::thread::sleep(Duration::from_secs(10));
+    *x
+}
+
+/// A process that starts a run and dies in it (SIGKILL): run by
+/// [`a_crashed_run_is_abandoned_whichever_machine_looks`] with its store in the environment.
+#[test]
+#[ignore = "run as a child process"]
+fn crashing_child() {
+    let Some(folder) = std::env::var_os(CRASH_FOLDER) else { return };
+    let store = match std::env::var(CRASH_URL) {
+        Ok(url) => mlflow_postgres::open_store(folder.as_ref(), &url).unwrap(),
+        Err(_) => Store::open(&folder).unwrap(),
+    };
+    let mut p = Pipeline::new("crashed");
+    let x = p.param("x", 3u64);
+    p.step(CrashStep, x);
+    let _ = p.run(&store);
+}
+
+/// A run whose process died (SIGKILL) is `abandoned` for the next handle that looks, on this
+/// machine or, on a shared database, on another one (its lease, held on the database, went with
+/// the process's connection); a live handle's run is not.
+fn a_crashed_run_is_abandoned_by_the_next_handle(ts: &TestStore) {
+    // The child opens a store folder of its own on PostgreSQL (another machine), the same
+    // folder on SQLite (whose database is in it).
+    let child_dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+    child.args(["crashing_child", "--exact", "--ignored", "--nocapture", "--test-threads=1", "-q"]);
+    match &ts.url {
+        Some(url) => child.env(CRASH_FOLDER, child_dir.path().join("store")).env(CRASH_URL, url),
+        None => child.env(CRASH_FOLDER, ts.dir.path().join("store")).env_remove(CRASH_URL),
+    };
+    let status = child.stdout(std::process::Stdio::null()).status().unwrap();
+    assert!(!status.success(), "the child dies in its step: {status}");
+    let (other, _root) = ts.other_machine();
+    let runs = other.runs(&RunFilter::new().pipeline("crashed")).unwrap();
+    assert_eq!(runs.len(), 1, "{:?}", ts.backend);
+    assert_eq!(runs[0].status, "abandoned", "{:?}", ts.backend);
+}
+
+#[test]
+fn a_crashed_run_is_abandoned_whichever_machine_looks() {
+    on_every_backend("crashed", a_crashed_run_is_abandoned_by_the_next_handle);
+}
+
+/// Garbage collection on one machine waits for a writer on another: the store lock is held on
+/// the database, shared by writers and taken alone by a collection.
+#[test]
+fn a_collection_on_one_machine_waits_for_a_writer_on_another() {
+    let Some(ts) = support::postgres_store("gc_lock") else { return };
+    let (other, _root) = ts.other_machine();
+    let writer = ts.store.meta().machine_locks().expect("PostgreSQL shares its locks");
+    writer.lock_shared().unwrap();
+    let (done, collected) = std::sync::mpsc::channel();
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let report = other.gc_with(GcOptions { grace: Duration::ZERO });
+            done.send(report.map(|r| r.artifacts_removed)).unwrap();
+        });
+        let early = collected.recv_timeout(Duration::from_millis(500));
+        // Released before any assertion, so that a failure does not leave the collector waiting.
+        writer.unlock_shared();
+        assert!(early.is_err(), "the collection waited for the writer: {early:?}");
+        let removed = collected.recv_timeout(Duration::from_secs(30)).expect("collected once released");
+        assert_eq!(removed.unwrap(), 0);
+    });
+    // And the other way round: a writer waits for a collection.
+    let collector = other.meta().machine_locks().unwrap();
+    collector.lock_exclusive().unwrap();
+    std::thread::scope(|scope| {
+        let (done, wrote) = std::sync::mpsc::channel();
+        let store = &ts.store;
+        scope.spawn(move || {
+            let hash = store.put_artifact(b"written after the collection");
+            done.send(hash.is_ok()).unwrap();
+        });
+        let early = wrote.recv_timeout(Duration::from_millis(500));
+        collector.unlock_exclusive();
+        assert!(early.is_err(), "the write waited for the collection: {early:?}");
+        assert!(wrote.recv_timeout(Duration::from_secs(30)).unwrap());
+    });
+}

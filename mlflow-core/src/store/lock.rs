@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
-use crate::store::StoreError;
+use crate::store::{MachineLocks, StoreError};
 
 const LOCK_FILE: &str = "lock";
 const LEASE_DIR: &str = "leases";
@@ -31,11 +31,19 @@ pub(crate) struct StoreLock {
     writers: Mutex<usize>,
 }
 
-/// A writer's share of the lock; dropping it releases the share.
-pub(crate) struct WriteGuard<'l>(&'l StoreLock);
+/// A writer's share of the lock (and of the machines' lock, when the metadata database has
+/// one); dropping it releases the share.
+pub(crate) struct WriteGuard<'l> {
+    lock: &'l StoreLock,
+    machines: Option<&'l dyn MachineLocks>,
+}
 
-/// The lock held alone (by garbage collection).
-pub(crate) struct Exclusive(File);
+/// The lock held alone (by garbage collection), on this machine and, when the metadata
+/// database has one, on every machine.
+pub(crate) struct Exclusive<'l> {
+    file: File,
+    machines: Option<&'l dyn MachineLocks>,
+}
 
 impl StoreLock {
     pub(crate) fn open(root: &Path) -> Result<StoreLock, StoreError> {
@@ -48,40 +56,63 @@ impl StoreLock {
         self.writers.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Takes a writer's share (waiting while a collection runs).
-    pub(crate) fn write(&self) -> Result<WriteGuard<'_>, StoreError> {
+    /// Takes a writer's share (waiting while a collection runs), here and on `machines`.
+    pub(crate) fn write<'l>(
+        &'l self,
+        machines: Option<&'l dyn MachineLocks>,
+    ) -> Result<WriteGuard<'l>, StoreError> {
         let mut writers = self.count();
         if *writers == 0 {
             self.file.lock_shared().map_err(|source| StoreError::Io { path: self.path.clone(), source })?;
+            if let Some(machines) = machines
+                && let Err(e) = machines.lock_shared()
+            {
+                let _ = self.file.unlock();
+                return Err(e);
+            }
         }
         *writers += 1;
-        Ok(WriteGuard(self))
+        Ok(WriteGuard { lock: self, machines })
     }
 
-    /// Takes the lock alone, waiting for every writer of every process to finish its write.
-    pub(crate) fn exclusive(&self) -> Result<Exclusive, StoreError> {
+    /// Takes the lock alone, waiting for every writer of every process to finish its write,
+    /// then the machines' lock alone, waiting for the other machines' writers.
+    pub(crate) fn exclusive<'l>(
+        &self,
+        machines: Option<&'l dyn MachineLocks>,
+    ) -> Result<Exclusive<'l>, StoreError> {
         // A handle of its own: a share held through `self.file` must block this too.
         let file = open_lock_file(&self.path)?;
         file.lock().map_err(|source| StoreError::Io { path: self.path.clone(), source })?;
-        Ok(Exclusive(file))
+        if let Some(machines) = machines {
+            // Dropping `file` on error releases the local lock.
+            machines.lock_exclusive()?;
+        }
+        Ok(Exclusive { file, machines })
     }
 }
 
 impl Drop for WriteGuard<'_> {
     fn drop(&mut self) {
-        let mut writers = self.0.count();
+        let mut writers = self.lock.count();
         *writers -= 1;
         if *writers == 0 {
+            if let Some(machines) = self.machines {
+                machines.unlock_shared();
+            }
             // Closing the file would release it too; an unlock error leaves the share to the
             // end of the process, which only delays collections.
-            let _ = self.0.file.unlock();
+            let _ = self.lock.file.unlock();
         }
     }
 }
 
-impl Drop for Exclusive {
+impl Drop for Exclusive<'_> {
     fn drop(&mut self) {
-        let _ = self.0.unlock();
+        if let Some(machines) = self.machines {
+            machines.unlock_exclusive();
+        }
+        let _ = self.file.unlock();
     }
 }
 

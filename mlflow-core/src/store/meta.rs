@@ -270,6 +270,39 @@ pub trait MetaStore: Send + Sync {
         mode: Mode,
         f: &mut dyn FnMut(&mut dyn Tx) -> Result<Outcome, StoreError>,
     ) -> Result<(), StoreError>;
+
+    /// The store lock and the handles' leases across machines, for a database that machines
+    /// with different store folders share. `None` (the default, and SQLite's: its file is in
+    /// the folder) keeps them in the store folder alone.
+    fn machine_locks(&self) -> Option<&dyn MachineLocks> {
+        None
+    }
+}
+
+/// Locks that every machine sharing a metadata database sees, held by a process until it lets
+/// go or dies (its connection closes): what the store folder's lock file and lease files are
+/// for the processes of one machine.
+///
+/// - The store lock: writers share it from an artifact write until the row that refers to the
+///   artifact is committed, and garbage collection takes it alone, so a collection on one
+///   machine never removes a write under way on another.
+/// - Leases: a store handle holds its lease while it lives; a `running` run names its handle's
+///   lease, and a run whose lease nobody holds is abandoned, whichever machine ran it.
+///
+/// The store takes the folder's lock first, then these; both are released in reverse.
+pub trait MachineLocks: Send + Sync {
+    /// Takes this handle's share of the store lock (waiting while a collection runs).
+    fn lock_shared(&self) -> Result<(), StoreError>;
+    /// Releases it.
+    fn unlock_shared(&self);
+    /// Takes the store lock alone, waiting for every writer of every machine.
+    fn lock_exclusive(&self) -> Result<(), StoreError>;
+    /// Releases it.
+    fn unlock_exclusive(&self);
+    /// Holds lease `name` until this handle is dropped or its process dies.
+    fn hold_lease(&self, name: &str) -> Result<(), StoreError>;
+    /// Whether a live handle, on any machine, holds lease `name`.
+    fn lease_held(&self, name: &str) -> Result<bool, StoreError>;
 }
 
 impl fmt::Debug for dyn MetaStore {

@@ -38,7 +38,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub use artifacts::{ArtifactStore, Listed, LocalArtifacts};
 pub use cache::{InputPart, KeyParts};
 pub use error::StoreError;
-pub use meta::{Dialect, MetaStore, Migration, Mode, Room};
+pub use meta::{Dialect, MachineLocks, MetaStore, Migration, Mode, Room};
 pub use sqlite::SqliteMeta;
 
 pub(crate) use lock::{WriteGuard, lease_held, lease_known, remove_dead_leases};
@@ -203,7 +203,7 @@ impl Store {
     /// A writer's share of the store lock: garbage collection waits until it is dropped. Hold it
     /// from writing an artifact until the row that refers to it is committed.
     pub(crate) fn hold_writes(&self) -> Result<WriteGuard<'_>, StoreError> {
-        self.lock.write()
+        self.lock.write(self.meta.machine_locks())
     }
 
     /// The name of this handle's lease (taken on first use, held until the handle is dropped):
@@ -213,13 +213,18 @@ impl Store {
             return Ok(lease.name());
         }
         let lease = Lease::take(&self.root)?;
+        // Held on the database before any row names it; released when the database's
+        // connection closes (the handle is dropped, or the process dies).
+        if let Some(machines) = self.meta.machine_locks() {
+            machines.hold_lease(lease.name())?;
+        }
         // Two threads racing here each took one: the loser's is dropped (and its file removed).
         Ok(self.lease.get_or_init(|| lease).name())
     }
 
     /// The store lock alone: no writer is between an artifact write and its reference.
-    pub(crate) fn exclusive(&self) -> Result<lock::Exclusive, StoreError> {
-        self.lock.exclusive()
+    pub(crate) fn exclusive(&self) -> Result<lock::Exclusive<'_>, StoreError> {
+        self.lock.exclusive(self.meta.machine_locks())
     }
 
     /// Runs `f` on the metadata database in `mode` (see [`Mode`]), after bringing `room`'s

@@ -300,27 +300,37 @@ impl Store {
         for row in running {
             let (Some(id), owner) = (row.try_get::<String>(0), row.try_get::<String>(1)) else { continue };
             // No owner: a run recorded by an mlflow without leases.
-            if owner.as_ref().is_some_and(|owner| lease_held(self.root(), owner)) {
+            let Some(owner) = owner else {
+                self.mark_abandoned(&id)?;
                 continue;
+            };
+            let alive = match self.meta().machine_locks() {
+                // A database shared by machines that says who holds which lease.
+                Some(machines) => machines.lease_held(&owner)?,
+                None if lease_held(self.root(), &owner) => true,
+                // On a database shared by machines without machine locks, a lease without a file
+                // here is a handle's with another store folder: another machine's, whose liveness
+                // cannot be checked from here. Its run is left alone rather than marked
+                // abandoned while it may be running.
+                None => self.meta().dialect() != Dialect::Sqlite && !lease_known(self.root(), &owner),
+            };
+            if !alive {
+                self.mark_abandoned(&id)?;
             }
-            // On a database shared by machines (anything but SQLite, whose file is in the store
-            // folder), a lease without a file here is a handle's with another store folder:
-            // another machine's, whose liveness cannot be checked from here. Its run is left
-            // alone rather than marked abandoned while it may be running.
-            if self.meta().dialect() != Dialect::Sqlite
-                && owner.as_ref().is_some_and(|owner| !lease_known(self.root(), owner))
-            {
-                continue;
-            }
-            // A run that finished meanwhile is no longer `running`: the update leaves it alone.
-            self.with_meta(&RUNS, Mode::Autocommit, |tx| {
-                tx.execute(
-                    "UPDATE runs SET status = 'abandoned', ended_ms = ?2 WHERE id = ?1 AND status = 'running'",
-                    params![id.as_str(), now_ms()],
-                )
-            })?;
         }
         remove_dead_leases(self.root());
+        Ok(())
+    }
+
+    /// Marks run `id` abandoned, unless it finished meanwhile.
+    fn mark_abandoned(&self, id: &str) -> Result<(), StoreError> {
+        // A run that finished meanwhile is no longer `running`: the update leaves it alone.
+        self.with_meta(&RUNS, Mode::Autocommit, |tx| {
+            tx.execute(
+                "UPDATE runs SET status = 'abandoned', ended_ms = ?2 WHERE id = ?1 AND status = 'running'",
+                params![id, now_ms()],
+            )
+        })?;
         Ok(())
     }
 
