@@ -8,7 +8,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use bytes::Bytes;
 use futures_util::StreamExt as _;
 use mlflow_core::codec::{ContentHash, hash_bytes};
-use mlflow_core::store::{ArtifactStore, Listed, StoreError};
+use mlflow_core::store::{ArtifactStore, Listed, Peek, StoreError};
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt as _, PutMode, PutPayload};
 
@@ -217,6 +217,14 @@ impl ObjectArtifacts {
             .map_err(|error| self.failed(Some(hash), error))
     }
 
+    /// Deletes an object; one that is not there is fine.
+    fn delete(&self, path: &ObjectPath, hash: Option<ContentHash>) -> Result<(), StoreError> {
+        match self.runtime.block_on(self.store.delete(path)) {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(error) => Err(self.failed(hash, error)),
+        }
+    }
+
     fn listed(&self, meta: ObjectMeta) -> Listed {
         let hash = meta.location.prefix_match(&self.prefix).and_then(|parts| {
             let parts: Vec<_> = parts.collect();
@@ -287,9 +295,23 @@ impl ArtifactStore for ObjectArtifacts {
 
     fn remove(&self, entry: &Listed) -> Result<(), StoreError> {
         let path = ObjectPath::parse(&entry.key).map_err(|error| self.failed(entry.hash, error.into()))?;
-        match self.runtime.block_on(self.store.delete(&path)) {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(error) => Err(self.failed(entry.hash, error)),
+        self.delete(&path, entry.hash)
+    }
+
+    /// A HEAD request: writing an artifact that is already there costs no download.
+    fn peek(&self, hash: ContentHash) -> Result<Peek, StoreError> {
+        match self.runtime.block_on(self.store.head(&self.object_path(hash))) {
+            Ok(meta) => Ok(Peek::Present { size: meta.size }),
+            Err(object_store::Error::NotFound { .. }) => Ok(Peek::Absent),
+            Err(error) => Err(self.failed(Some(hash), error)),
         }
+    }
+
+    fn discard(&self, hash: ContentHash) -> Result<(), StoreError> {
+        tracing::warn!(
+            location = %self.location_of(hash),
+            "the stored artifact object does not hash to its name: removed, to be written again"
+        );
+        self.delete(&self.object_path(hash), Some(hash))
     }
 }

@@ -189,3 +189,83 @@ fn works_when_called_from_inside_an_async_runtime() {
         drop(store);
     });
 }
+
+/// An object store that counts the reads of object bodies (GETs that are not HEADs).
+#[derive(Debug)]
+struct CountingReads {
+    inner: Arc<dyn ObjectStore>,
+    reads: std::sync::atomic::AtomicUsize,
+}
+
+impl std::fmt::Display for CountingReads {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CountingReads({})", self.inner)
+    }
+}
+
+mod counting {
+    use futures_util::stream::BoxStream;
+    use mlflow_object_store::object_store::path::Path;
+    use mlflow_object_store::object_store::{
+        CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
+        PutMultipartOptions, PutOptions, PutPayload, PutResult, Result,
+    };
+
+    #[async_trait::async_trait]
+    impl ObjectStore for super::CountingReads {
+        async fn put_opts(
+            &self,
+            location: &Path,
+            payload: PutPayload,
+            opts: PutOptions,
+        ) -> Result<PutResult> {
+            self.inner.put_opts(location, payload, opts).await
+        }
+        async fn put_multipart_opts(
+            &self,
+            location: &Path,
+            opts: PutMultipartOptions,
+        ) -> Result<Box<dyn MultipartUpload>> {
+            self.inner.put_multipart_opts(location, opts).await
+        }
+        async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
+            if !options.head {
+                self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            self.inner.get_opts(location, options).await
+        }
+        fn delete_stream(
+            &self,
+            locations: BoxStream<'static, Result<Path>>,
+        ) -> BoxStream<'static, Result<Path>> {
+            self.inner.delete_stream(locations)
+        }
+        fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
+            self.inner.list(prefix)
+        }
+        async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
+            self.inner.list_with_delimiter(prefix).await
+        }
+        async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
+            self.inner.copy_opts(from, to, options).await
+        }
+    }
+}
+
+/// Writing an artifact that is already stored costs a HEAD, not a download of its bytes; a
+/// pipeline's rerun reads only what it needs.
+#[test]
+fn writing_an_artifact_already_stored_reads_nothing_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let counting = Arc::new(CountingReads { inner: Arc::new(InMemory::new()), reads: Default::default() });
+    let artifacts = ObjectArtifacts::new(counting.clone(), "runs", "memory://runs").unwrap();
+    let store = store_on(dir.path(), artifacts);
+    let reads = || counting.reads.load(std::sync::atomic::Ordering::SeqCst);
+    let bytes = vec![7u8; 1 << 20];
+    let hash = store.put_artifact(&bytes).unwrap();
+    assert_eq!(reads(), 0, "a new artifact is written without reading");
+    assert_eq!(store.put_artifact(&bytes).unwrap(), hash);
+    assert_eq!(reads(), 0, "a stored artifact is not downloaded to be written again");
+    assert_eq!(store.read_artifact(hash).unwrap(), bytes);
+    assert_eq!(reads(), 1);
+}

@@ -34,7 +34,22 @@ pub struct Listed {
     pub key: String,
 }
 
-/// Content-addressed bytes: local files now, object storage later.
+/// What a backend knows of an artifact without reading it (see [`ArtifactStore::peek`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Peek {
+    /// Nothing is stored under the hash.
+    Absent,
+    /// Something of this size is (unverified: reads verify it).
+    Present {
+        /// Its size in bytes.
+        size: u64,
+    },
+    /// The backend cannot tell more cheaply than by reading it.
+    Unknown,
+}
+
+/// Content-addressed bytes: local files, or objects (`mlflow-object-store`).
 ///
 /// Writes must be atomic (a reader sees nothing or the whole artifact) and idempotent (writing
 /// the same hash twice is harmless and repairs a damaged copy).
@@ -59,6 +74,19 @@ pub trait ArtifactStore: Send + Sync {
     fn list(&self, visit: &mut dyn FnMut(Listed) -> Result<(), StoreError>) -> Result<(), StoreError>;
     /// Deletes one listed entry.
     fn remove(&self, entry: &Listed) -> Result<(), StoreError>;
+    /// What is stored under `hash`, from the backend's metadata alone (an object store's HEAD),
+    /// for a backend where reading an artifact back costs a download. A write of an artifact
+    /// whose stored size matches is then skipped unread; defaults to [`Peek::Unknown`], and the
+    /// store reads the artifact back to decide.
+    fn peek(&self, _hash: ContentHash) -> Result<Peek, StoreError> {
+        Ok(Peek::Unknown)
+    }
+    /// Removes the copy stored under `hash`, which a read found corrupt, so that the next write
+    /// stores it again: needed where a write skips a present artifact unread ([`peek`](Self::peek)).
+    /// Defaults to nothing.
+    fn discard(&self, _hash: ContentHash) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// Artifact files in a folder: `ab/cdef…` (the first two hex digits of the hash name a shard

@@ -35,7 +35,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-pub use artifacts::{ArtifactStore, Listed, LocalArtifacts};
+pub use artifacts::{ArtifactStore, Listed, LocalArtifacts, Peek};
 pub use cache::{InputPart, KeyParts};
 pub use error::StoreError;
 pub use meta::{Dialect, MachineLocks, MetaStore, Migration, Mode, Room};
@@ -172,7 +172,7 @@ impl Store {
     /// Writes bytes already known to hash to `hash`. The caller holds [`Store::hold_writes`]
     /// until the row referring to the artifact is committed.
     pub(crate) fn write_artifact(&self, hash: ContentHash, bytes: &[u8]) -> Result<(), StoreError> {
-        if self.read_artifact(hash).is_ok() {
+        if self.holds(hash, bytes)? {
             return Ok(());
         }
         self.artifacts.put(hash, bytes)
@@ -181,10 +181,21 @@ impl Store {
     /// Like [`Store::write_artifact`], without waiting for the bytes to reach the disk
     /// ([`ArtifactStore::put_unsynced`]): for a mapped step's tasks.
     pub(crate) fn write_artifact_unsynced(&self, hash: ContentHash, bytes: &[u8]) -> Result<(), StoreError> {
-        if self.read_artifact(hash).is_ok() {
+        if self.holds(hash, bytes)? {
             return Ok(());
         }
         self.artifacts.put_unsynced(hash, bytes)
+    }
+
+    /// Whether `bytes` (hashing to `hash`) need no write: a sound copy is there, or, where
+    /// reading it back costs a download, a copy of their size (reads verify it, and discard it
+    /// when corrupt, so that the next write repairs it).
+    fn holds(&self, hash: ContentHash, bytes: &[u8]) -> Result<bool, StoreError> {
+        Ok(match self.artifacts.peek(hash)? {
+            Peek::Absent => false,
+            Peek::Present { size } => size == bytes.len() as u64,
+            Peek::Unknown => self.read_artifact(hash).is_ok(),
+        })
     }
 
     /// Reads an artifact and checks that its bytes hash to its name.
@@ -195,6 +206,9 @@ impl Store {
         };
         let actual = codec::hash_bytes(&bytes);
         if actual != hash {
+            // Never served; removed where a write would otherwise keep it (see `holds`). A
+            // failure to remove it leaves it to that write's own check of a present object.
+            let _ = self.artifacts.discard(hash);
             return Err(StoreError::ArtifactCorrupt { expected: hash, actual, location: location() });
         }
         Ok(bytes)

@@ -99,7 +99,6 @@ pub fn a_corrupted_object_is_a_miss_and_repaired(
     let last = bad.len() - 1;
     bad[last] ^= 0x01; // "...91" becomes "...90": still a valid String, not the recorded bytes
     corrupt(hash, &bad);
-    assert!(matches!(store.read_artifact(hash), Err(StoreError::ArtifactCorrupt { .. })));
     let report = p.run(store).unwrap().into_result().unwrap();
     let label = report.step("label").unwrap();
     assert_eq!(label.status, StepStatus::Ran);
@@ -107,6 +106,17 @@ pub fn a_corrupted_object_is_a_miss_and_repaired(
     assert_eq!(report.get(out).unwrap(), "sum of squares: 91");
     assert_eq!(read(hash), good, "the object was repaired");
     assert_eq!(store.read_artifact(hash).unwrap(), good);
+    assert_eq!(p.run(store).unwrap().count(StepStatus::Cached), report.steps().len());
+
+    // A read that finds a corrupt copy removes it: a write skips an object of the right size
+    // unread (no download), so the copy must not stay for the next write to keep.
+    corrupt(hash, &bad);
+    assert!(matches!(store.read_artifact(hash), Err(StoreError::ArtifactCorrupt { .. })));
+    assert!(matches!(store.read_artifact(hash), Err(StoreError::ArtifactMissing { .. })), "removed");
+    let report = p.run(store).unwrap().into_result().unwrap();
+    let label = report.step("label").unwrap();
+    assert_eq!(label.miss_reason.as_ref().map(|r| r.kind()), Some("artifact missing"));
+    assert_eq!(read(hash), good, "written again");
     assert_eq!(p.run(store).unwrap().count(StepStatus::Cached), report.steps().len());
 }
 
