@@ -32,11 +32,11 @@
 //! # Many machines
 //!
 //! The store lock (writers share it, garbage collection takes it alone) and each handle's lease
-//! (a `running` run names it) are session advisory locks on the database
-//! ([`MachineLocks`](mlflow_core::store::MachineLocks)), held on a connection of the handle's
-//! own, so they hold across machines whose store folders differ: a collection on one machine
-//! waits for a write under way on another, and a run whose process died (its connection closed)
-//! is marked `abandoned` by the next handle that looks, on any machine. A handle whose session
+//! (a `running` run names it) are session advisory locks on the database ([`MachineLocks`]),
+//! held on a connection of the handle's own, so they hold across machines whose store folders
+//! differ: a collection on one machine waits for a write under way on another, and a run whose
+//! process died (its connection closed) is marked `abandoned` by the next handle that looks, on
+//! any machine. A handle whose session
 //! connection breaks (a database restart) loses its lease: its running runs may be marked
 //! abandoned while they still run.
 //!
