@@ -167,7 +167,7 @@ fn render(view: &View) -> String {
         let _ =
             writeln!(out, "<h3><span class=\"alias\">{}</span></h3>\n<ol class=\"timeline\">", escape(alias));
         for s in spans {
-            let until = s.until_ms.map(|u| time(u)).unwrap_or_else(|| "now".into());
+            let until = s.until_ms.map(time).unwrap_or_else(|| "now".into());
             let _ = writeln!(
                 out,
                 r#"<li{}><span class="when">{} → {}</span> version <strong>{}</strong>: {}{}</li>"#,
