@@ -153,6 +153,8 @@ fn browsing_runs_models_and_lineage() {
     assert!(last.body.contains("showing 5 to 5") && last.body.contains(&format!("value=\"{}\"", ids[0])));
     assert!(last.body.contains("rel=\"prev\"") && !last.body.contains("rel=\"next\""));
 
+    let beyond = get(addr, "/?per_page=2&page=5000000000");
+    assert!(beyond.status == 200 && beyond.body.contains("No runs on page 1000000000"), "{}", beyond.body);
     // Chosen columns.
     let cols = get(addr, "/?metrics=auc&params=seed");
     assert!(

@@ -12,6 +12,8 @@ use super::html::{Nav, Query, escape, layout, millis, number, query_string, time
 /// Runs per page unless `per_page` says otherwise, and the most it may say.
 const PER_PAGE: usize = 50;
 const MAX_PER_PAGE: usize = 500;
+/// The highest page number taken (an offset the database can hold).
+const MAX_PAGE: usize = 1_000_000_000;
 /// Metric and param columns shown when none are chosen: those of the page's runs, up to these.
 const DEFAULT_METRICS: usize = 6;
 const DEFAULT_PARAMS: usize = 4;
@@ -52,7 +54,7 @@ impl Request {
             status: q.get("status").unwrap_or("").to_owned(),
             sort: q.get("sort").unwrap_or("started").to_owned(),
             descending: q.get("order") != Some("asc"),
-            page: q.get("page").and_then(|p| p.parse().ok()).filter(|p| *p >= 1).unwrap_or(1),
+            page: q.get("page").and_then(|p| p.parse().ok()).filter(|p| *p >= 1).unwrap_or(1).min(MAX_PAGE),
             per_page: q
                 .get("per_page")
                 .and_then(|p| p.parse().ok())
@@ -224,6 +226,15 @@ fn render(view: &View) -> String {
             format!(", showing {} to {}", first + 1, first + view.rows.len())
         }
     );
+    if view.rows.is_empty() && view.total > 0 {
+        let _ = writeln!(
+            out,
+            r#"<p>No runs on page {}: <a href="{}">go to the first page</a>.</p>"#,
+            r.page,
+            escape(&r.link(&[("page", String::new())]))
+        );
+        return layout("Runs", Nav::Runs, &out);
+    }
     if view.rows.is_empty() {
         out.push_str("<p>No runs match.</p>\n");
         if view.total == 0 && r.filter_text.is_empty() {
