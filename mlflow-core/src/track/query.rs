@@ -551,7 +551,13 @@ fn order_sql(filter: &RunFilter, args: &mut Vec<Value>) -> (String, String) {
                 "sp.value",
             ),
         };
-        return (join, format!(" ORDER BY {key} {dir} NULLS LAST, r.started_ms DESC, r.rowid DESC"));
+        // Ties in the start time fall back on the order of insertion, the same way round.
+        let ties = if *column == RunColumn::Started {
+            format!("r.rowid {dir}")
+        } else {
+            "r.started_ms DESC, r.rowid DESC".to_owned()
+        };
+        return (join, format!(" ORDER BY {key} {dir} NULLS LAST, {ties}"));
     }
     // Metric filters and the sort key are uncorrelated subqueries, which SQLite evaluates once
     // through the `(key, value)` index. Correlated with `r.id`, the planner picked that same
