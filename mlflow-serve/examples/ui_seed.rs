@@ -6,7 +6,7 @@
 
 use mlflow_core::prelude::*;
 use mlflow_core::registry::{Promotion, RegisterRequest, Registry};
-use mlflow_core::track::log_metric;
+use mlflow_core::track::{log_metric, log_metric_at};
 
 /// A pretend training step: its metrics follow from the params.
 #[mlflow_macros::step(crate = mlflow_core)]
@@ -14,6 +14,14 @@ fn train(seed: &u64, c: &f64, label: &String) -> mlflow_core::Result<Vec<f64>> {
     let auc = 0.6 + 0.03 * (*seed as f64) - 0.01 * c;
     log_metric("auc", auc)?;
     log_metric("log_loss", 1.0 - auc)?;
+    // A training curve, and a ROC curve the way `mlflow::eval` logs one.
+    for epoch in 0..20u64 {
+        log_metric_at("loss", epoch, (1.0 - auc) + 1.0 / (epoch as f64 + 1.0 + *seed as f64))?;
+    }
+    for (i, fpr) in [0.0, 0.1, 0.3, 0.6, 1.0].into_iter().enumerate() {
+        log_metric_at("roc.fpr", i as u64, fpr)?;
+        log_metric_at("roc.tpr", i as u64, if fpr == 0.0 { 0.0 } else { f64::powf(fpr, 1.0 - auc) })?;
+    }
     Ok(vec![*seed as f64, *c, label.len() as f64])
 }
 

@@ -8,12 +8,15 @@ use std::time::Duration;
 
 use mlflow_core::prelude::*;
 use mlflow_core::registry::{Promotion, RegisterRequest, Registry};
-use mlflow_core::track::log_metric;
+use mlflow_core::track::{log_metric, log_metric_at};
 use mlflow_serve::ui::{CONTENT_SECURITY_POLICY, UiConfig, UiServer};
 
 #[mlflow_macros::step(crate = mlflow_core)]
 fn train(seed: &u64, label: &String) -> mlflow_core::Result<Vec<f64>> {
     log_metric("auc", *seed as f64 / 10.0)?;
+    for step in 0..3u64 {
+        log_metric_at("loss", step, 1.0 / (step + *seed) as f64)?;
+    }
     Ok(vec![*seed as f64, label.len() as f64])
 }
 
@@ -194,6 +197,11 @@ fn browsing_runs_models_and_lineage() {
         cmp.body
     );
     assert_eq!(get(addr, &format!("/compare?run={}", ids[0])).status, 400);
+    // The loss series of both runs in one chart, a line each.
+    let chart =
+        &cmp.body[cmp.body.find("<figcaption>train.loss</figcaption>").expect("a chart of the series")..];
+    let chart = &chart[..chart.find("</figure>").unwrap()];
+    assert_eq!(chart.matches("<polyline").count(), 2, "{chart}");
 
     // Models: the list, and the model's versions and alias history as a timeline.
     let models = get(addr, "/models");

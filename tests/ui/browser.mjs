@@ -168,6 +168,7 @@ body = await text();
 check(body.includes("Compare runs") && body.includes("Params") && body.includes("Metrics"), "the comparison shows params and metrics");
 check((await page.locator("tr.diff").count()) >= 2, "differences are highlighted");
 check(body.includes("Steps with different cache keys") && /param `seed` changed/.test(body), "the differing cache keys are explained");
+check((await page.locator("figure.chart polyline").count()) >= 4, "the metric series and ROC curves are overlaid");
 await shot("compare");
 
 // 6. A model and its alias history.

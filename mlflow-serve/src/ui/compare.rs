@@ -1,5 +1,5 @@
-//! `GET /compare?run=A&run=B…`: params and metrics side by side, differences marked, and the
-//! steps whose cache keys differ with the reasons.
+//! `GET /compare?run=A&run=B…`: params and metrics side by side, differences marked, the steps
+//! whose cache keys differ with the reasons, and the runs' metric series and ROC curves overlaid.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -34,6 +34,7 @@ struct View {
     params: Vec<Line>,
     metrics: Vec<Line>,
     keys: Vec<KeyDifference>,
+    charts: Vec<super::charts::Chart>,
 }
 
 /// `GET /compare`.
@@ -72,7 +73,8 @@ pub(super) fn page(store: &Store, q: &Query) -> Answer {
             .collect(),
     );
     let keys = key_differences(store, &runs);
-    Answer::html(200, render(&View { runs, params, metrics, keys }))
+    let charts = super::charts::charts(&runs);
+    Answer::html(200, render(&View { runs, params, metrics, keys, charts }))
 }
 
 /// Every name of any run, with each run's value; `differs` when they are not all equal (a value
@@ -250,5 +252,9 @@ fn render(view: &View) -> String {
         }
         out.push_str("</tbody></table></div>\n");
     }
+    out.push_str("<h2 id=\"charts\">Metric series and ROC curves</h2>\n");
+    let labels: Vec<String> =
+        view.runs.iter().map(|r| format!("{} ({})", short(&r.id), r.pipeline)).collect();
+    super::charts::render(&mut out, &view.charts, &labels);
     layout("Compare runs", Nav::Runs, &out)
 }

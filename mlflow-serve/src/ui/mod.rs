@@ -6,7 +6,7 @@
 //! | `GET /runs/ID` | a run: summary, steps with their stored outputs and links to their lineage, params, metrics, the models registered from it, and its report |
 //! | `GET /runs/ID/report` | the run report ([`mlflow_ml::report::render_html`]) as it is written to a file |
 //! | `GET /runs/ID/lineage/NODE` | where a step's output came from: code, params, data and upstream steps |
-//! | `GET /compare?run=A&run=B…` | params and metrics side by side, differences marked; the steps whose cache keys differ and why |
+//! | `GET /compare?run=A&run=B…` | params and metrics side by side, differences marked; the steps whose cache keys differ and why; metric series and ROC curves overlaid, a line per run |
 //! | `GET /models` | every registered model |
 //! | `GET /models/NAME` | versions with metrics, aliases and lineage; the alias history as a timeline; `?alias=A&at=TIME`: who held the alias then |
 //! | `POST /models/NAME/aliases` | moves an alias through the promotion guard (only with [`UiConfig::allow_writes`]) |
@@ -38,6 +38,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod charts;
 mod compare;
 mod html;
 mod models;
