@@ -300,3 +300,36 @@ fn promotions_need_writes_and_the_csrf_token() {
     assert!(production[2].forced && production[2].version == Some(1));
     assert_eq!(registry.aliases("demo-model").unwrap()["production"], 1);
 }
+
+#[test]
+fn malformed_requests_get_4xx_pages_not_panics() {
+    let (_dir, store, ids) = seeded();
+    let ui = mlflow_serve::ui::Ui::new(store, UiConfig::default());
+    let run = &ids[0];
+    for (method, path, query, status) in [
+        ("GET", "/", "page=-1&per_page=0&sort=%27%3B+DROP+TABLE+runs%3B--&order=sideways", 200),
+        ("GET", "/", "sort=param.&metrics=,,,&params=%00", 200),
+        ("GET", "/", "where=param.%3D1", 400),
+        ("GET", "/", "where=%E2%89%A5", 400),
+        ("GET", "/", "where=auc%3E%3D1e999", 200),
+        ("GET", "/", "per_page=99999999999999999999999&page=%ff", 200),
+        ("GET", "/runs/%ff%fe", "", 404),
+        ("GET", "/runs/a/b/c/d/e", "", 404),
+        ("GET", &format!("/runs/{run}/lineage/%3Cscript%3E"), "", 404),
+        ("GET", "/compare", "run=&run=", 400),
+        ("GET", "/compare", &format!("run={run}&run={run}"), 400),
+        ("GET", "/compare", &format!("run={run}&run=nope"), 404),
+        ("GET", "/models/%00", "", 404),
+        ("GET", "/models/demo-model", "alias=%3Cb%3E&at=never", 400),
+        ("GET", "/models/demo-model/aliases", "", 405),
+        ("DELETE", "/", "", 405),
+        ("POST", "/models/demo-model/aliases", "", 403),
+        ("GET", "/static/../../etc/passwd", "", 404),
+    ] {
+        let answer = ui.handle(method, path, query, b"\xff\xfe=%%");
+        assert_eq!(answer.status, status, "{method} {path}?{query}: {}", answer.body);
+        assert!(!answer.body.contains("<script>") && !answer.body.contains("<b>"), "{path}?{query}");
+    }
+    // The table is still there after the "injection" above.
+    assert!(ui.handle("GET", "/", "", b"").body.contains("5 runs"));
+}
