@@ -71,8 +71,8 @@ pub mod blocks {
     pub use mlflow_serve::blocks::*;
 }
 
-/// Model packages, in-process and batch scoring, the prediction log, and (feature `server`) the
-/// HTTP scoring service. Cargo feature `serve`.
+/// Model packages, in-process and batch scoring, the prediction log, (feature `server`) the
+/// HTTP scoring service and (feature `ui`) the local web UI. Cargo feature `serve`.
 #[cfg(feature = "serve")]
 pub mod serve {
     pub use mlflow_serve::*;

@@ -21,6 +21,7 @@
 //! mlflow-pipelines serve NAME@ALIAS... [--port 8080] [--host 127.0.0.1] [--shadow REF]... [--canary REF=FRACTION]...
 //!              [--ab REF=FRACTION]... [--max-body-bytes N] [--reload-ms N] [--no-log]
 //!              [--log-segment-mib N] [--log-segments N] [--log-sync] [--shutdown-delay-ms N] [--drain-secs N]
+//! mlflow-pipelines ui [--port 8090] [--host 127.0.0.1] [--allow-writes]
 //! ```
 //! Every command takes `--store PATH` (default `$MLFLOW_HOME`, else `./.mlflow`), `--artifacts URL`
 //! (default `$MLFLOW_ARTIFACTS`), `--metadata URL` (default `$MLFLOW_METADATA`) and `--json`.
@@ -40,6 +41,8 @@ mod run_exported;
 mod score;
 #[cfg(feature = "server")]
 mod serve;
+#[cfg(feature = "ui")]
+mod ui;
 mod warnings;
 mod watch;
 use mlflow::codec::ContentHash;
@@ -47,7 +50,7 @@ use mlflow::gc::GcOptions;
 use mlflow::registry::{Promotion, Registry};
 use mlflow::store::Store;
 use mlflow::track::format_timestamp;
-use mlflow::track::query::{Compare, Lineage, RunFilter};
+use mlflow::track::query::{Lineage, RunFilter};
 use serde::Serialize;
 
 #[derive(Parser)]
@@ -129,6 +132,10 @@ enum Command {
     /// Serve registered models over HTTP (KServe V1 and V2 protocols), with challengers and a prediction log.
     #[cfg(feature = "server")]
     Serve(serve::ServeArgs),
+    /// The local web UI: browse and filter runs, compare them, follow models' alias histories
+    /// and lineage (read-only unless --allow-writes).
+    #[cfg(feature = "ui")]
+    Ui(ui::UiArgs),
 }
 
 #[derive(Args)]
@@ -531,6 +538,8 @@ fn run(cli: Cli) -> CliResult<()> {
         Command::RunExported(_) => unreachable!("run before the store is opened"),
         #[cfg(feature = "server")]
         Command::Serve(args) => return serve::serve(store, args),
+        #[cfg(feature = "ui")]
+        Command::Ui(args) => return ui::ui(store, args),
         Command::Gc { grace_secs } => {
             let report = store
                 .gc_with(GcOptions { grace: Duration::from_secs(grace_secs) })
@@ -644,42 +653,9 @@ fn build_filter(args: ListArgs) -> CliResult<RunFilter> {
         filter = filter.sort_by(metric.strip_prefix("metric.").unwrap_or(&metric), !args.asc);
     }
     for expr in &args.filters {
-        filter = parse_where(filter, expr)?;
+        filter = filter.parse_where(expr).map_err(|e| e.to_string())?;
     }
     Ok(filter)
-}
-
-fn parse_where(filter: RunFilter, expr: &str) -> CliResult<RunFilter> {
-    let bad = || {
-        format!(
-            "malformed filter `{expr}`: use `param.NAME=VALUE` or `[NODE.]METRIC OP NUMBER` with OP one of >= <= > < ="
-        )
-    };
-    let ops = [
-        (">=", Compare::Ge),
-        ("<=", Compare::Le),
-        (">", Compare::Gt),
-        ("<", Compare::Lt),
-        ("=", Compare::Eq),
-    ];
-    let (at, op, cmp) = ops
-        .iter()
-        .filter_map(|(op, cmp)| expr.find(op).map(|at| (at, *op, *cmp)))
-        .min_by_key(|(at, op, _)| (*at, std::cmp::Reverse(op.len())))
-        .ok_or_else(bad)?;
-    let (name, value) = (expr[..at].trim(), expr[at + op.len()..].trim());
-    if name.is_empty() || value.is_empty() {
-        return Err(bad());
-    }
-    if let Some(param) = name.strip_prefix("param.") {
-        if cmp != Compare::Eq || param.is_empty() {
-            return Err(format!("malformed filter `{expr}`: params can only be compared with `=`"));
-        }
-        return Ok(filter.param(param, value));
-    }
-    let value: f64 =
-        value.parse().map_err(|_| format!("malformed filter `{expr}`: `{value}` is not a number"))?;
-    Ok(filter.metric(name.strip_prefix("metric.").unwrap_or(name), cmp, value))
 }
 
 fn print_json<T: Serialize + ?Sized>(value: &T) -> CliResult<()> {
@@ -716,22 +692,4 @@ fn shorten(text: &str, max: usize) -> String {
 
 fn format_ms(ms: i64) -> String {
     mlflow::exec::format_duration(Duration::from_millis(ms.max(0) as u64))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn where_expressions_parse_or_explain() {
-        let f = parse_where(RunFilter::new(), "evaluate_svm.roc_auc>=0.8").unwrap();
-        assert_eq!(f.metrics, [("evaluate_svm.roc_auc".to_string(), Compare::Ge, 0.8)]);
-        let f = parse_where(RunFilter::new(), "param.seed=42").unwrap();
-        assert_eq!(f.params, [("seed".to_string(), "42".to_string())]);
-        let f = parse_where(RunFilter::new(), "metric.auc < 0.5").unwrap();
-        assert_eq!(f.metrics, [("auc".to_string(), Compare::Lt, 0.5)]);
-        for bad in ["auc", "auc>=", ">=1", "auc>=x", "param.seed>3"] {
-            assert!(parse_where(RunFilter::new(), bad).unwrap_err().contains("malformed filter"), "{bad}");
-        }
-    }
 }

@@ -11,7 +11,7 @@ use mlflow_core::gc::GcOptions;
 use mlflow_core::prelude::*;
 use mlflow_core::registry::{Promotion, REGISTRY, RegisterRequest, Registry, RegistryError};
 use mlflow_core::store::{Dialect, Mode};
-use mlflow_core::track::query::{Compare, RunFilter};
+use mlflow_core::track::query::{Compare, RunColumn, RunFilter};
 use mlflow_core::track::{TrackError, log_metric, log_metric_at, set_tag};
 use support::{Backend, TestStore};
 
@@ -145,6 +145,23 @@ fn tracking_records_metrics_params_and_tags(store: &Store) {
     assert_eq!(by_param[0].id, ids[2]);
     let limited = store.runs(&RunFilter::new().pipeline("tracked").limit(1)).unwrap();
     assert_eq!(limited[0].id, ids[2], "the latest run first");
+    // Pages, counts and sorting by a column (the web UI's runs page).
+    let all = RunFilter::new().pipeline("tracked");
+    let listed =
+        |f: RunFilter| -> Vec<String> { store.runs(&f).unwrap().into_iter().map(|r| r.id).collect() };
+    assert_eq!(store.count_runs(&all.clone().limit(1).offset(1)).unwrap(), 3);
+    assert_eq!(store.count_runs(&all.clone().param("x", "20")).unwrap(), 1);
+    assert_eq!(listed(all.clone().limit(2).offset(1)), [ids[1].clone(), ids[0].clone()]);
+    assert_eq!(listed(all.clone().offset(2)), [ids[0].clone()]);
+    assert_eq!(listed(all.clone().order_by(RunColumn::Started, false)), ids);
+    assert_eq!(
+        listed(all.clone().order_by(RunColumn::Param("x".into()), true)),
+        [ids[1].clone(), ids[2].clone(), ids[0].clone()]
+    );
+    assert_eq!(listed(all.clone().order_by(RunColumn::Duration, false).limit(5)).len(), 3);
+    let params = store.run_params(&[ids[0].as_str(), "no-such-run"]).unwrap();
+    assert_eq!(params.len(), 1);
+    assert_eq!(params[&ids[0]]["x"], "10");
     let record = store.run(&ids[0]).unwrap().unwrap();
     let mut series: Vec<(u64, f64)> = record
         .metrics

@@ -48,6 +48,8 @@ mod scorer;
 #[cfg(feature = "server")]
 pub mod server;
 mod traffic;
+#[cfg(feature = "ui")]
+pub mod ui;
 pub mod watch;
 
 #[cfg(feature = "progress")]

@@ -21,5 +21,7 @@ mod production;
 mod score;
 mod server;
 mod tasks;
+#[cfg(feature = "ui")]
+mod ui_cli;
 mod v2;
 mod watch_cli;

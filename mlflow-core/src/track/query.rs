@@ -68,6 +68,67 @@ pub struct RunFilter {
     pub sort: Option<(String, bool)>,
     /// At most this many runs.
     pub limit: Option<usize>,
+    /// Skip this many runs first (after sorting): with `limit`, one page of a listing.
+    #[serde(default)]
+    pub offset: usize,
+    /// Sort by a column of the run rather than a metric (`true`: descending); when set, it is
+    /// used instead of `sort`. Runs without the value (an unfinished run's duration, a param the
+    /// run does not have) come last.
+    #[serde(default)]
+    pub order: Option<(RunColumn, bool)>,
+}
+
+/// A column of the run listing to sort by (see [`RunFilter::order_by`]).
+///
+/// ```
+/// use mlflow_core::track::query::RunColumn;
+/// assert_eq!(RunColumn::parse("started"), Some(RunColumn::Started));
+/// assert_eq!(RunColumn::parse("param.seed"), Some(RunColumn::Param("seed".into())));
+/// assert_eq!(RunColumn::parse("metric.auc"), None); // metrics sort with `RunFilter::sort_by`
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RunColumn {
+    /// The run id.
+    Id,
+    /// The pipeline's name.
+    Pipeline,
+    /// The status.
+    Status,
+    /// The start time.
+    Started,
+    /// The wall-clock duration (unfinished runs last).
+    Duration,
+    /// A param's value, as recorded (JSON text, compared as text).
+    Param(String),
+}
+
+impl RunColumn {
+    /// `id`, `pipeline`, `status`, `started`, `duration` or `param.NAME`; `None` for anything
+    /// else.
+    pub fn parse(name: &str) -> Option<RunColumn> {
+        Some(match name {
+            "id" => RunColumn::Id,
+            "pipeline" => RunColumn::Pipeline,
+            "status" => RunColumn::Status,
+            "started" => RunColumn::Started,
+            "duration" => RunColumn::Duration,
+            _ => RunColumn::Param(name.strip_prefix("param.").filter(|p| !p.is_empty())?.to_owned()),
+        })
+    }
+}
+
+/// A `--where` expression that does not parse: the message names it and says what is accepted.
+///
+/// ```
+/// use mlflow_core::track::query::RunFilter;
+/// let err = RunFilter::new().parse_where("auc>=high").unwrap_err();
+/// assert_eq!(err.to_string(), "malformed filter `auc>=high`: `high` is not a number");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct FilterError {
+    /// What is wrong, naming the expression.
+    pub message: String,
 }
 
 impl RunFilter {
@@ -105,6 +166,81 @@ impl RunFilter {
     pub fn limit(mut self, n: usize) -> Self {
         self.limit = Some(n);
         self
+    }
+    /// Skip the first `n` runs (after sorting).
+    pub fn offset(mut self, n: usize) -> Self {
+        self.offset = n;
+        self
+    }
+    /// Sort by a column of the run, highest (or latest, or last in text order) first when
+    /// `descending`; replaces any metric sort.
+    pub fn order_by(mut self, column: RunColumn, descending: bool) -> Self {
+        self.order = Some((column, descending));
+        self.sort = None;
+        self
+    }
+
+    /// Adds one filter in the language of `mlflow-pipelines runs --where`: `param.NAME=VALUE`,
+    /// or a metric `[metric.][NODE.]KEY OP NUMBER` with OP one of `>=`, `<=`, `>`, `<`, `=`.
+    ///
+    /// ```
+    /// use mlflow_core::track::query::{Compare, RunFilter};
+    /// let f = RunFilter::new().parse_where("evaluate_svm.roc_auc>=0.8")?.parse_where("param.seed=42")?;
+    /// assert_eq!(f.metrics, [("evaluate_svm.roc_auc".to_string(), Compare::Ge, 0.8)]);
+    /// assert_eq!(f.params, [("seed".to_string(), "42".to_string())]);
+    /// assert!(RunFilter::new().parse_where("param.seed>3").is_err());
+    /// # Ok::<(), mlflow_core::track::query::FilterError>(())
+    /// ```
+    pub fn parse_where(self, expr: &str) -> std::result::Result<RunFilter, FilterError> {
+        let fail = |message: String| FilterError { message };
+        let bad = || {
+            fail(format!(
+                "malformed filter `{expr}`: use `param.NAME=VALUE` or `[NODE.]METRIC OP NUMBER` with OP one of >= <= > < ="
+            ))
+        };
+        let ops = [
+            (">=", Compare::Ge),
+            ("<=", Compare::Le),
+            (">", Compare::Gt),
+            ("<", Compare::Lt),
+            ("=", Compare::Eq),
+        ];
+        let (at, op, cmp) = ops
+            .iter()
+            .filter_map(|(op, cmp)| expr.find(op).map(|at| (at, *op, *cmp)))
+            .min_by_key(|(at, op, _)| (*at, std::cmp::Reverse(op.len())))
+            .ok_or_else(bad)?;
+        let (name, value) = (expr[..at].trim(), expr[at + op.len()..].trim());
+        if name.is_empty() || value.is_empty() {
+            return Err(bad());
+        }
+        if let Some(param) = name.strip_prefix("param.") {
+            if cmp != Compare::Eq || param.is_empty() {
+                return Err(fail(format!("malformed filter `{expr}`: params can only be compared with `=`")));
+            }
+            return Ok(self.param(param, value));
+        }
+        let value: f64 = value
+            .parse()
+            .map_err(|_| fail(format!("malformed filter `{expr}`: `{value}` is not a number")))?;
+        Ok(self.metric(name.strip_prefix("metric.").unwrap_or(name), cmp, value))
+    }
+
+    /// Adds every filter of `text`: expressions of [`RunFilter::parse_where`] joined by ` and `
+    /// (an empty text adds none).
+    ///
+    /// ```
+    /// use mlflow_core::track::query::RunFilter;
+    /// let f = RunFilter::new().parse_where_all("param.seed=1 and auc > 0.5")?;
+    /// assert_eq!((f.params.len(), f.metrics.len()), (1, 1));
+    /// # Ok::<(), mlflow_core::track::query::FilterError>(())
+    /// ```
+    pub fn parse_where_all(self, text: &str) -> std::result::Result<RunFilter, FilterError> {
+        let mut filter = self;
+        for expr in text.split(" and ").map(str::trim).filter(|e| !e.is_empty()) {
+            filter = filter.parse_where(expr)?;
+        }
+        Ok(filter)
     }
 }
 
@@ -199,66 +335,18 @@ fn split_metric(name: &str) -> (Option<&str>, &str) {
 impl Store {
     /// Lists runs matching `filter`.
     pub fn runs(&self, filter: &RunFilter) -> Result<Vec<RunSummary>> {
-        let mut sql = String::from("SELECT r.id, r.pipeline, r.status, r.started_ms, r.ended_ms FROM runs r");
         let mut args: Vec<Value> = Vec::new();
-        // `?N` for the next argument.
-        let arg = |args: &mut Vec<Value>, value: Value| {
-            args.push(value);
-            format!("?{}", args.len())
-        };
-        // Metric filters and the sort key are uncorrelated subqueries, which SQLite evaluates once
-        // through the `(key, value)` index. Correlated with `r.id`, the planner picked that same
-        // index for every run and read all runs' values of the key each time: quadratic, seconds
-        // at 10,000 runs.
-        let order = match &filter.sort {
-            Some((metric, descending)) => {
-                // Each run's sort key, computed in one pass and joined: the highest value of the
-                // metric over the run's steps when descending, the lowest when ascending.
-                let (node, key) = split_metric(metric);
-                let aggregate = if *descending { "MAX" } else { "MIN" };
-                let key = arg(&mut args, key.into());
-                sql.push_str(&format!(
-                    " LEFT JOIN (SELECT m.run_id AS run_id, {aggregate}(m.value) AS value FROM run_metrics m \
-                     WHERE m.key = {key} AND m.idx = -1"
-                ));
-                if let Some(node) = node {
-                    sql.push_str(&format!(" AND m.node = {}", arg(&mut args, node.into())));
-                }
-                sql.push_str(" GROUP BY m.run_id) s ON s.run_id = r.id");
-                let direction = if *descending { "DESC" } else { "ASC" };
-                format!(" ORDER BY s.value {direction} NULLS LAST, r.started_ms DESC")
-            }
-            None => " ORDER BY r.started_ms DESC, r.rowid DESC".to_owned(),
-        };
-        sql.push_str(" WHERE 1=1");
-        if let Some(p) = &filter.pipeline {
-            sql.push_str(&format!(" AND r.pipeline = {}", arg(&mut args, p.into())));
-        }
-        if let Some(s) = &filter.status {
-            sql.push_str(&format!(" AND r.status = {}", arg(&mut args, s.into())));
-        }
-        for (name, value) in &filter.params {
-            let name = arg(&mut args, name.into());
-            let text = arg(&mut args, value.into());
-            let json = arg(&mut args, serde_json::to_string(value).unwrap_or_default().into());
-            sql.push_str(&format!(
-                " AND EXISTS (SELECT 1 FROM run_params p WHERE p.run_id = r.id AND p.name = {name} AND p.value IN ({text}, {json}))"
-            ));
-        }
-        for (metric, cmp, value) in &filter.metrics {
-            let (node, key) = split_metric(metric);
-            let key = arg(&mut args, key.into());
-            sql.push_str(&format!(
-                " AND r.id IN (SELECT m.run_id FROM run_metrics m WHERE m.key = {key} AND m.idx = -1"
-            ));
-            if let Some(node) = node {
-                sql.push_str(&format!(" AND m.node = {}", arg(&mut args, node.into())));
-            }
-            sql.push_str(&format!(" AND m.value {} {})", cmp.sql(), arg(&mut args, (*value).into())));
-        }
+        let (join, order) = order_sql(filter, &mut args);
+        let mut sql =
+            format!("SELECT r.id, r.pipeline, r.status, r.started_ms, r.ended_ms FROM runs r{join}");
+        sql.push_str(&where_sql(filter, &mut args));
         sql.push_str(&order);
-        if let Some(limit) = filter.limit {
-            sql.push_str(&format!(" LIMIT {limit}"));
+        match (filter.limit, filter.offset) {
+            (Some(limit), 0) => sql.push_str(&format!(" LIMIT {limit}")),
+            (limit, offset) if offset > 0 => {
+                sql.push_str(&format!(" LIMIT {} OFFSET {offset}", limit.unwrap_or(i64::MAX as usize)))
+            }
+            _ => {}
         }
         self.runs_ready()?;
         // One read transaction: the runs and their metrics come from one snapshot, and the
@@ -286,6 +374,51 @@ impl Store {
                 }
             }
             Ok::<_, crate::store::StoreError>(runs)
+        })?)
+    }
+
+    /// How many runs match `filter`, ignoring its `limit`, `offset` and sorting: the size of a
+    /// paged listing.
+    ///
+    /// ```
+    /// # use mlflow_core::prelude::*;
+    /// use mlflow_core::track::query::RunFilter;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let store = Store::open(dir.path()).unwrap();
+    /// assert_eq!(store.count_runs(&RunFilter::new().pipeline("none yet"))?, 0);
+    /// # Ok::<(), mlflow_core::Error>(())
+    /// ```
+    pub fn count_runs(&self, filter: &RunFilter) -> Result<usize> {
+        let mut args: Vec<Value> = Vec::new();
+        let sql = format!("SELECT COUNT(*) FROM runs r{}", where_sql(filter, &mut args));
+        self.runs_ready()?;
+        let n = self.with_meta(&RUNS, Mode::Read, |tx| {
+            let row = tx.query_opt(&sql, &args)?;
+            row.map(|r| r.get::<i64>(0)).transpose()
+        })?;
+        Ok(n.unwrap_or(0).max(0) as usize)
+    }
+
+    /// The params of each of `run_ids` (name and value as JSON text, by name), in one read: the
+    /// param columns of a page of a listing. Unknown ids are left out.
+    ///
+    /// ```
+    /// # use mlflow_core::prelude::*;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let store = Store::open(dir.path()).unwrap();
+    /// assert!(store.run_params(&["no-such-run"])?.is_empty());
+    /// # Ok::<(), mlflow_core::Error>(())
+    /// ```
+    pub fn run_params(&self, run_ids: &[&str]) -> Result<BTreeMap<String, BTreeMap<String, String>>> {
+        self.runs_ready()?;
+        Ok(self.with_meta(&RUNS, Mode::Read, |tx| {
+            let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+            for id in run_ids {
+                for row in tx.query("SELECT name, value FROM run_params WHERE run_id = ?1", params![*id])? {
+                    out.entry((*id).to_owned()).or_default().insert(row.get(0)?, row.get(1)?);
+                }
+            }
+            Ok::<_, crate::store::StoreError>(out)
         })?)
     }
 
@@ -393,6 +526,95 @@ impl Store {
     }
 }
 
+/// `?N` for the next argument.
+fn arg(args: &mut Vec<Value>, value: Value) -> String {
+    args.push(value);
+    format!("?{}", args.len())
+}
+
+/// The join that computes the sort key, if any, and the `ORDER BY` clause.
+fn order_sql(filter: &RunFilter, args: &mut Vec<Value>) -> (String, String) {
+    let direction = |descending: bool| if descending { "DESC" } else { "ASC" };
+    if let Some((column, descending)) = &filter.order {
+        let dir = direction(*descending);
+        let (join, key) = match column {
+            RunColumn::Id => (String::new(), "r.id"),
+            RunColumn::Pipeline => (String::new(), "r.pipeline"),
+            RunColumn::Status => (String::new(), "r.status"),
+            RunColumn::Started => (String::new(), "r.started_ms"),
+            RunColumn::Duration => (String::new(), "(r.ended_ms - r.started_ms)"),
+            RunColumn::Param(name) => (
+                format!(
+                    " LEFT JOIN run_params sp ON sp.run_id = r.id AND sp.name = {}",
+                    arg(args, name.into())
+                ),
+                "sp.value",
+            ),
+        };
+        // Ties in the start time fall back on the order of insertion, the same way round.
+        let ties = if *column == RunColumn::Started {
+            format!("r.rowid {dir}")
+        } else {
+            "r.started_ms DESC, r.rowid DESC".to_owned()
+        };
+        return (join, format!(" ORDER BY {key} {dir} NULLS LAST, {ties}"));
+    }
+    // Metric filters and the sort key are uncorrelated subqueries, which SQLite evaluates once
+    // through the `(key, value)` index. Correlated with `r.id`, the planner picked that same
+    // index for every run and read all runs' values of the key each time: quadratic, seconds
+    // at 10,000 runs.
+    match &filter.sort {
+        Some((metric, descending)) => {
+            // Each run's sort key, computed in one pass and joined: the highest value of the
+            // metric over the run's steps when descending, the lowest when ascending.
+            let (node, key) = split_metric(metric);
+            let aggregate = if *descending { "MAX" } else { "MIN" };
+            let key = arg(args, key.into());
+            let mut join = format!(
+                " LEFT JOIN (SELECT m.run_id AS run_id, {aggregate}(m.value) AS value FROM run_metrics m \
+                 WHERE m.key = {key} AND m.idx = -1"
+            );
+            if let Some(node) = node {
+                join.push_str(&format!(" AND m.node = {}", arg(args, node.into())));
+            }
+            join.push_str(" GROUP BY m.run_id) s ON s.run_id = r.id");
+            (join, format!(" ORDER BY s.value {} NULLS LAST, r.started_ms DESC", direction(*descending)))
+        }
+        None => (String::new(), " ORDER BY r.started_ms DESC, r.rowid DESC".to_owned()),
+    }
+}
+
+/// The `WHERE` clause of `filter`.
+fn where_sql(filter: &RunFilter, args: &mut Vec<Value>) -> String {
+    let mut sql = String::from(" WHERE 1=1");
+    if let Some(p) = &filter.pipeline {
+        sql.push_str(&format!(" AND r.pipeline = {}", arg(args, p.into())));
+    }
+    if let Some(s) = &filter.status {
+        sql.push_str(&format!(" AND r.status = {}", arg(args, s.into())));
+    }
+    for (name, value) in &filter.params {
+        let name = arg(args, name.into());
+        let text = arg(args, value.into());
+        let json = arg(args, serde_json::to_string(value).unwrap_or_default().into());
+        sql.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM run_params p WHERE p.run_id = r.id AND p.name = {name} AND p.value IN ({text}, {json}))"
+        ));
+    }
+    for (metric, cmp, value) in &filter.metrics {
+        let (node, key) = split_metric(metric);
+        let key = arg(args, key.into());
+        sql.push_str(&format!(
+            " AND r.id IN (SELECT m.run_id FROM run_metrics m WHERE m.key = {key} AND m.idx = -1"
+        ));
+        if let Some(node) = node {
+            sql.push_str(&format!(" AND m.node = {}", arg(args, node.into())));
+        }
+        sql.push_str(&format!(" AND m.value {} {})", cmp.sql(), arg(args, (*value).into())));
+    }
+    sql
+}
+
 fn differences<T: PartialEq + Clone>(a: BTreeMap<String, T>, b: BTreeMap<String, T>) -> Vec<Difference<T>> {
     let mut names: Vec<&String> = a.keys().chain(b.keys()).collect();
     names.sort();
@@ -402,4 +624,26 @@ fn differences<T: PartialEq + Clone>(a: BTreeMap<String, T>, b: BTreeMap<String,
         .filter(|n| a.get(*n) != b.get(*n))
         .map(|n| Difference { name: n.clone(), left: a.get(n).cloned(), right: b.get(n).cloned() })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn where_expressions_parse_or_explain() {
+        let f = RunFilter::new().parse_where("evaluate_svm.roc_auc>=0.8").unwrap();
+        assert_eq!(f.metrics, [("evaluate_svm.roc_auc".to_string(), Compare::Ge, 0.8)]);
+        let f = RunFilter::new().parse_where("param.seed=42").unwrap();
+        assert_eq!(f.params, [("seed".to_string(), "42".to_string())]);
+        let f = RunFilter::new().parse_where("metric.auc < 0.5").unwrap();
+        assert_eq!(f.metrics, [("auc".to_string(), Compare::Lt, 0.5)]);
+        for bad in ["auc", "auc>=", ">=1", "auc>=x", "param.seed>3"] {
+            let err = RunFilter::new().parse_where(bad).unwrap_err();
+            assert!(err.to_string().contains("malformed filter"), "{bad}");
+        }
+        let f = RunFilter::new().parse_where_all(" param.seed=1 and  auc>0.5 ").unwrap();
+        assert_eq!((f.params.len(), f.metrics.len()), (1, 1));
+        assert!(RunFilter::new().parse_where_all("").unwrap() == RunFilter::new());
+    }
 }

@@ -52,7 +52,7 @@
 //! ```
 
 mod api;
-mod conn;
+pub(crate) mod conn;
 mod drift_gauges;
 mod error;
 mod feedback;
@@ -666,7 +666,7 @@ fn nonzero(timeout: Duration) -> Option<Duration> {
     (!timeout.is_zero()).then_some(timeout)
 }
 
-async fn shutdown_requested(stop_rx: tokio::sync::oneshot::Receiver<()>, handle_signals: bool) {
+pub(crate) async fn shutdown_requested(stop_rx: tokio::sync::oneshot::Receiver<()>, handle_signals: bool) {
     if !handle_signals {
         let _ = stop_rx.await;
         return;
