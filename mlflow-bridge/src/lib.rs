@@ -855,6 +855,64 @@ mod tests {
     }
 
     #[test]
+    fn what_mlflow_cannot_hold_is_listed_and_left_out() {
+        use mlflow_core::codec::ContentHash;
+        use mlflow_core::track::{DataInput, MetricPoint};
+        let point = |key: &str, step, value| MetricPoint { key: key.into(), step, value };
+        let run = RunRecord {
+            id: "r1".into(),
+            pipeline: "p".into(),
+            status: "succeeded".into(),
+            started_ms: 1_000,
+            ended_ms: Some(2_000),
+            params: Vec::new(),
+            param_values: vec![
+                ("lr".into(), "0.1".into()),
+                ("name".into(), "\"x\"".into()),
+                ("bad:name".into(), "1".into()),
+                ("long".into(), format!("\"{}\"", "v".repeat(6001))),
+            ],
+            steps: Vec::new(),
+            metrics: vec![
+                ("fit".into(), point("loss", Some(3), 0.5)),
+                ("fit".into(), point("auc", None, 0.9)),
+                ("fit".into(), point("gap", None, f64::NAN)),
+                ("fit".into(), point("f1%", None, 0.1)),
+            ],
+            tags: vec![
+                ("fit".into(), "kind".into(), "svm".into()),
+                ("fit".into(), "big".into(), "t".repeat(8001)),
+                ("fit".into(), "é".into(), "x".into()),
+            ],
+            data: vec![(
+                "load".into(),
+                DataInput { name: "train.csv".into(), version: ContentHash::of(b"rows") },
+            )],
+            environment: None,
+        };
+        let mapped = map_run(&run, &SyncOptions::new("http://x"));
+        assert_eq!(mapped.params, [("lr".to_owned(), "0.1".to_owned()), ("name".to_owned(), "x".to_owned())]);
+        let points: Vec<(&str, u64, i64)> =
+            mapped.metrics.iter().map(|p| (p.key.as_str(), p.step, p.timestamp)).collect();
+        assert_eq!(points, [("fit.loss", 3, 2_000), ("fit.auc", 0, 2_000)]);
+        let tags: BTreeMap<&str, &str> = mapped.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(tags["fit.kind"], "svm");
+        assert_eq!(tags[RUN_ID_TAG], "r1");
+        assert_eq!(
+            tags["mlflow-pipelines.data.load"],
+            format!("{} train.csv", ContentHash::of(b"rows").to_hex())
+        );
+        let what: Vec<&str> = mapped.unmapped.iter().map(|u| u.what.as_str()).collect();
+        assert_eq!(
+            what,
+            ["param bad:name", "param long", "metric fit.gap", "metric fit.f1%", "tag fit.big", "tag fit.é"]
+        );
+        assert!(mapped.unmapped.iter().all(|u| u.item == "run r1"));
+        assert!(mapped.unmapped[1].reason.contains("6000"), "{:?}", mapped.unmapped[1]);
+        assert!(mapped.unmapped[2].reason.contains("NaN"), "{:?}", mapped.unmapped[2]);
+    }
+
+    #[test]
     fn statuses_map_to_mlflows() {
         assert_eq!(mlflow_status("succeeded"), "FINISHED");
         assert_eq!(mlflow_status("failed"), "FAILED");
