@@ -567,17 +567,19 @@ impl Bridge<'_> {
                 return Ok(());
             }
             Some((mlflow_run, false)) => {
-                self.report.runs.completed += 1;
-                self.report.unmapped.extend(mapped.unmapped.iter().cloned());
                 if !self.options.dry_run {
                     self.complete(&mlflow_run, run, &mapped, true)?;
                 }
+                self.report.runs.completed += 1;
+                self.report.unmapped.extend(mapped.unmapped);
                 self.mirrored.insert(run.id.clone(), mlflow_run);
             }
             None => {
-                self.report.runs.created += 1;
-                self.report.unmapped.extend(mapped.unmapped.iter().cloned());
-                let Some(experiment) = experiment.filter(|_| !self.options.dry_run) else { return Ok(()) };
+                let Some(experiment) = experiment.filter(|_| !self.options.dry_run) else {
+                    self.report.runs.created += 1;
+                    self.report.unmapped.extend(mapped.unmapped);
+                    return Ok(());
+                };
                 let created = ok(self.client.post(
                     "runs/create",
                     &json!({
@@ -590,6 +592,8 @@ impl Bridge<'_> {
                 ))?;
                 let mlflow_run = created["run"]["info"]["run_id"].as_str().unwrap_or_default().to_owned();
                 self.complete(&mlflow_run, run, &mapped, false)?;
+                self.report.runs.created += 1;
+                self.report.unmapped.extend(mapped.unmapped);
                 self.mirrored.insert(run.id.clone(), mlflow_run);
             }
         }
