@@ -30,7 +30,7 @@ pub fn key_problem(key: &str) -> Option<String> {
     }
     if let Some(c) = key.chars().find(|c| !(c.is_ascii_alphanumeric() || "_-. /".contains(*c))) {
         return Some(format!(
-            "MLflow refuses the character `{c}` in a name (letters, digits, `_ - . / ` and space only)"
+            "MLflow refuses the character `{c}` in a name (letters, digits, `_`, `-`, `.`, `/` and space only)"
         ));
     }
     if key.starts_with('/')

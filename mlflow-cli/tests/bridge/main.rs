@@ -109,6 +109,7 @@ fn train(lr: &f64, optimizer: &String) -> Result<Toy, TrackError> {
     }
     track::log_metric("accuracy", 1.0 - lr)?;
     track::log_metric("f1@0.5", 0.5)?;
+    track::log_metric("val/loss fold-1", 0.25)?;
     track::set_tag("optimizer", optimizer)?;
     track::set_tag("owner?", "the team")?;
     track::set_tag("notes", &"n".repeat(9000))?;
@@ -192,6 +193,7 @@ fn runs_models_and_aliases_arrive_once_and_an_interrupted_sync_completes() {
     assert_eq!(run["params"]["lr"], "0.2");
     assert_eq!(run["params"]["optimizer"], "sgd", "string params lose their JSON quotes");
     assert_eq!(run["metrics"]["train.accuracy"], 0.8);
+    assert_eq!(run["metrics"]["train.val/loss fold-1"], 0.25, "slashes, dashes and spaces pass");
     assert_eq!(run["tags"]["train.optimizer"], "sgd");
     assert_eq!(run["tags"]["mlflow-pipelines.pipeline"], "bridged");
     let ours = store.run(&second).unwrap().unwrap();
