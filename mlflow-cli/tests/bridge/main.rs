@@ -4,6 +4,9 @@
 //! client (`verify.py`, run with that virtualenv's python) checks what arrived. Without the
 //! variable the test says it was skipped and passes.
 
+#[path = "../../../tests/support/titanic.rs"]
+mod titanic;
+
 use std::ffi::OsString;
 use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
@@ -140,6 +143,17 @@ fn show(server: &Server) -> Value {
     server.verify(&["show", "team/bridged", "toy", "production", "train.loss"])
 }
 
+/// Starts the server, or says the test was skipped.
+fn server(dir: &Path) -> Option<Server> {
+    let Some(executable) = Server::executable() else {
+        eprintln!(
+            "skipped: set {SERVER_VAR} to the `mlflow` executable of a virtualenv (.ci/mlflow-bridge does)"
+        );
+        return None;
+    };
+    Some(Server::start(&executable, dir))
+}
+
 /// The MLflow run mirroring our run `id`.
 fn mirrored<'a>(seen: &'a Value, id: &str) -> &'a Value {
     let runs = seen["runs"].as_array().unwrap();
@@ -269,4 +283,51 @@ fn an_unreachable_server_is_one_clear_error() {
     assert!(err.contains("no answer from the MLflow server") && err.contains("continues"), "{err}");
     let (ok, _, err) = sync(&path, "ftp://example", &[]);
     assert!(!ok && err.contains("http:// or https://"), "{err}");
+}
+
+#[test]
+fn after_a_titanic_run_mlflow_lists_the_run_with_its_metrics_and_the_model_with_its_alias() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(server) = server(dir.path()) else { return };
+    let path = dir.path().join("store");
+    let store = Store::open(&path).unwrap();
+    let (report, _, version) = titanic::register_demo(&store);
+    Registry::new(&store)
+        .unwrap()
+        .set_alias("titanic", "production", version, "the demo's champion")
+        .unwrap();
+    let (ok, out, err) = sync(&path, &server.url, &[]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("runs: 1 created") && out.contains("model versions: 1 created"), "{out}");
+    assert!(out.contains("aliases: 1 set"), "{out}");
+
+    let seen = server.verify(&["show", "team/titanic", "titanic", "production", "evaluate_svm.roc_auc"]);
+    let runs = seen["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 1, "{seen}");
+    let run = &runs[0];
+    assert_eq!(run["status"], "FINISHED");
+    let ours = store.run(report.run_id()).unwrap().unwrap();
+    let mut compared = 0;
+    for (node, m) in ours.metrics.iter().filter(|(_, m)| m.step.is_none()) {
+        let key = format!("{node}.{}", m.key);
+        if mlflow_bridge::names::key_problem(&key).is_none() {
+            assert_eq!(run["metrics"][&key].as_f64(), Some(m.value), "{key}");
+            compared += 1;
+        }
+    }
+    assert!(compared > 5 && run["metrics"]["evaluate_svm.roc_auc"].as_f64().unwrap() > 0.5, "{run}");
+    for (name, _) in &ours.param_values {
+        assert!(run["params"].get(name).is_some(), "param {name}: {run}");
+    }
+    // The data version the run read, and every step's output by hash.
+    let (node, data) = &ours.data[0];
+    let tag = run["tags"][format!("mlflow-pipelines.data.{node}")].as_str().unwrap();
+    assert!(tag.contains(&data.version.to_hex()), "{tag}");
+    for step in ours.steps.iter().filter(|s| s.output.is_some()) {
+        let tag = &run["tags"][format!("mlflow-pipelines.output.{}", step.node)];
+        assert_eq!(tag.as_str(), Some(step.output.unwrap().to_hex().as_str()), "{}", step.node);
+    }
+    let by_alias = &seen["by_alias"];
+    assert_eq!(by_alias["run_id"], run["run_id"], "{seen}");
+    assert_eq!(by_alias["tags"]["mlflow-pipelines.version"], version.to_string());
 }
