@@ -578,6 +578,8 @@ impl Bridge<'_> {
                 let Some(experiment) = experiment.filter(|_| !self.options.dry_run) else {
                     self.report.runs.created += 1;
                     self.report.unmapped.extend(mapped.unmapped);
+                    // A dry run's versions of this run would have it.
+                    self.mirrored.insert(run.id.clone(), String::new());
                     return Ok(());
                 };
                 let created = ok(self.client.post(

@@ -186,6 +186,8 @@ fn runs_models_and_aliases_arrive_once_and_an_interrupted_sync_completes() {
     let (ok, out, err) = sync(&path, &server.url, &["--dry-run"]);
     assert!(ok, "{out}{err}");
     assert!(out.contains("dry run") && out.contains("runs: 2 to create"), "{out}");
+    assert!(out.contains("model versions: 2 to create") && out.contains("aliases: 1 set"), "{out}");
+    assert!(!out.contains("is not mirrored"), "{out}");
     assert!(show(&server)["runs"].as_array().unwrap().is_empty());
 
     let (ok, out, err) = sync(&path, &server.url, &[]);
