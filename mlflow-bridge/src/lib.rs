@@ -429,30 +429,12 @@ struct Bridge<'a> {
 /// refuses is reported in [`SyncReport::skipped`] and the sync goes on; a server that stops
 /// answering ends the sync with [`BridgeError::Transport`] (run it again to continue).
 pub fn sync(store: &Store, options: &SyncOptions) -> Result<SyncReport, BridgeError> {
-    let mut bridge = Bridge {
-        client: Client::new(&options.url)?,
-        options,
-        report: SyncReport { url: options.url.clone(), dry_run: options.dry_run, ..SyncReport::default() },
-        experiments: HashMap::new(),
-        found: HashMap::new(),
-        mirrored: HashMap::new(),
-    };
-    let store_error = |e: &dyn std::fmt::Display| BridgeError::Store(e.to_string());
+    let mut bridge = Bridge::new(options)?;
     let mut runs = store.runs(&RunFilter::new()).map_err(|e| store_error(&e))?;
     // Oldest first: MLflow lists them in the order they happened.
     runs.reverse();
     for summary in runs {
-        let item = format!("run {}", summary.id);
-        if summary.status == "running" {
-            bridge.skip(&item, "still running: the next sync mirrors it".into(), true);
-            continue;
-        }
-        let Some(run) = store.run(&summary.id).map_err(|e| store_error(&e))? else { continue };
-        match bridge.run(&run) {
-            Ok(()) => {}
-            Err(Failure::Refused(e)) => bridge.skip(&item, format!("MLflow refused it: {e}"), false),
-            Err(Failure::Stop(e)) => return Err(e),
-        }
+        bridge.mirror(store, &summary.id, &summary.status)?;
     }
     let registry = Registry::new(store).map_err(|e| store_error(&e))?;
     for model in registry.models().map_err(|e| store_error(&e))? {
@@ -466,6 +448,108 @@ pub fn sync(store: &Store, options: &SyncOptions) -> Result<SyncReport, BridgeEr
         }
     }
     Ok(bridge.report)
+}
+
+/// Mirrors one run (not the registry: its versions are registered after it), as [`sync`] does.
+/// [`MirrorObserver`] calls it as each run finishes.
+pub fn sync_run(store: &Store, options: &SyncOptions, run_id: &str) -> Result<SyncReport, BridgeError> {
+    let mut bridge = Bridge::new(options)?;
+    let status = store.run(run_id).map_err(|e| store_error(&e))?.map(|r| r.status);
+    match status {
+        Some(status) => bridge.mirror(store, run_id, &status)?,
+        None => bridge.skip(&format!("run {run_id}"), "not in this store".into(), false),
+    }
+    Ok(bridge.report)
+}
+
+fn store_error(e: &dyn std::fmt::Display) -> BridgeError {
+    BridgeError::Store(e.to_string())
+}
+
+/// An observer of pipeline runs that mirrors each run into MLflow as it finishes (the registry
+/// follows with the next [`sync`]). A failure does not fail the run: it is logged as a warning
+/// and kept in [`MirrorObserver::reports`]; the next sync mirrors what was missed.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use mlflow_bridge::{MirrorObserver, SyncOptions};
+/// use mlflow_core::exec::{Event, Observer, RunOptions};
+/// use mlflow_core::store::Store;
+///
+/// let store = Arc::new(Store::open(".mlflow")?);
+/// let observer = Arc::new(MirrorObserver::new(Arc::clone(&store), SyncOptions::new("http://127.0.0.1:5000")));
+/// let mirror = Arc::clone(&observer);
+/// let options = RunOptions::new().observe(move |e: &Event<'_>| mirror.on_event(e));
+/// // pipeline.run_with(&store, options)?;
+/// # let _ = options;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct MirrorObserver {
+    store: std::sync::Arc<Store>,
+    options: SyncOptions,
+    reports: std::sync::Mutex<Vec<Result<SyncReport, String>>>,
+}
+
+impl MirrorObserver {
+    /// Mirrors the runs of `store` with `options`.
+    pub fn new(store: std::sync::Arc<Store>, options: SyncOptions) -> Self {
+        MirrorObserver { store, options, reports: std::sync::Mutex::new(Vec::new()) }
+    }
+
+    /// What each finished run's mirroring did, in order (an error as its message).
+    pub fn reports(&self) -> Vec<Result<SyncReport, String>> {
+        self.reports.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+impl mlflow_core::exec::Observer for MirrorObserver {
+    fn on_event(&self, event: &mlflow_core::exec::Event<'_>) {
+        let mlflow_core::exec::Event::RunFinished { run_id, .. } = event else { return };
+        let outcome = sync_run(&self.store, &self.options, run_id).map_err(|e| e.to_string());
+        match &outcome {
+            Err(e) => tracing::warn!(target: "mlflow", run_id, "mirroring to MLflow failed: {e}"),
+            Ok(report) if report.failures() > 0 || !report.unmapped.is_empty() => {
+                tracing::warn!(target: "mlflow", run_id, "mirroring to MLflow: {}", report.summary())
+            }
+            Ok(_) => {}
+        }
+        self.reports.lock().unwrap_or_else(|e| e.into_inner()).push(outcome);
+    }
+}
+
+impl<'a> Bridge<'a> {
+    fn new(options: &'a SyncOptions) -> Result<Bridge<'a>, BridgeError> {
+        Ok(Bridge {
+            client: Client::new(&options.url)?,
+            options,
+            report: SyncReport {
+                url: options.url.clone(),
+                dry_run: options.dry_run,
+                ..SyncReport::default()
+            },
+            experiments: HashMap::new(),
+            found: HashMap::new(),
+            mirrored: HashMap::new(),
+        })
+    }
+
+    /// Mirrors one run of the store unless it is still running; a refusal is reported.
+    fn mirror(&mut self, store: &Store, id: &str, status: &str) -> Result<(), BridgeError> {
+        let item = format!("run {id}");
+        if status == "running" {
+            self.skip(&item, "still running: the next sync mirrors it".into(), true);
+            return Ok(());
+        }
+        let Some(run) = store.run(id).map_err(|e| store_error(&e))? else { return Ok(()) };
+        match self.run(&run) {
+            Ok(()) => Ok(()),
+            Err(Failure::Refused(e)) => {
+                self.skip(&item, format!("MLflow refused it: {e}"), false);
+                Ok(())
+            }
+            Err(Failure::Stop(e)) => Err(e),
+        }
+    }
 }
 
 impl Bridge<'_> {

@@ -264,11 +264,32 @@ fn runs_models_and_aliases_arrive_once_and_an_interrupted_sync_completes() {
     assert_eq!(history.len(), 5, "the point already there is not logged again: {history:?}");
     assert_eq!(resumed["params"]["optimizer"], "sgd");
 
+    // An observer mirrors a run as it finishes.
+    let shared = std::sync::Arc::new(Store::open(&path).unwrap());
+    let observer = std::sync::Arc::new(mlflow_bridge::MirrorObserver::new(
+        std::sync::Arc::clone(&shared),
+        mlflow_bridge::SyncOptions::new(&server.url).experiment_prefix("team/"),
+    ));
+    let mirror = std::sync::Arc::clone(&observer);
+    let mut p = Pipeline::new("bridged");
+    let lr_node = p.param("lr", 0.4);
+    let optimizer = p.param("optimizer", "adam".to_owned());
+    p.step(TrainStep, (lr_node, optimizer));
+    let options = mlflow::exec::RunOptions::new()
+        .observe(move |e: &mlflow::exec::Event<'_>| mlflow::exec::Observer::on_event(&*mirror, e));
+    let fourth = p.run_with(&shared, options).unwrap().run_id().to_owned();
+    let reports = observer.reports();
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0].as_ref().unwrap().runs.created, 1, "{reports:?}");
+    let seen = show(&server);
+    assert_eq!(seen["runs"].as_array().unwrap().len(), 4, "{seen}");
+    assert_eq!(mirrored(&seen, &fourth)["params"]["optimizer"], "adam");
+
     // The alias moves: MLflow follows.
     registry.set_alias("toy", "production", 1, "rollback").unwrap();
     let (ok, out, err) = sync(&path, &server.url, &[]);
     assert!(ok, "{out}{err}");
-    assert!(out.contains("aliases: 1 set"), "{out}");
+    assert!(out.contains("aliases: 1 set") && out.contains("4 already there"), "{out}");
     assert_eq!(show(&server)["by_alias"]["tags"]["mlflow-pipelines.version"], "1");
 }
 
