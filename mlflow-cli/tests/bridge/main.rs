@@ -40,7 +40,12 @@ impl Server {
     fn start(executable: &OsString, dir: &Path) -> Server {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let log = dir.join("server.log");
-        let child = Command::new(executable)
+        let mut command = Command::new(executable);
+        // Its own process group: `mlflow server` starts uvicorn and job consumers, which must
+        // stop with it.
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let child = command
             .args(["server", "--host", "127.0.0.1", "--port", &port.to_string(), "--workers", "1"])
             .arg("--backend-store-uri")
             .arg(format!("sqlite:///{}", dir.join("mlflow.db").display()))
@@ -92,7 +97,10 @@ impl Server {
 }
 
 impl Drop for Server {
+    /// Kills the server's whole process group (the server and everything it started).
     fn drop(&mut self) {
+        #[cfg(unix)]
+        let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", self.child.id())]).status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
