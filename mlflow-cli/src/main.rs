@@ -18,6 +18,7 @@
 //! mlflow-pipelines monitor NAME [--version V | --alias A] [--role R] [--window all|N|last:N|1h] [--last K] [--preset evidently|tfdv]
 //! mlflow-pipelines watch NAME --config FILE --retrain CMD [--alias A] [--every 60s] [--once] [--window N] [--min-labels N] [--on-demand] | watch NAME --history
 //! mlflow-pipelines gc [--grace-secs N]
+//! mlflow-pipelines sync --to-mlflow URL [--experiment-prefix P] [--dry-run]
 //! mlflow-pipelines serve NAME@ALIAS... [--port 8080] [--host 127.0.0.1] [--shadow REF]... [--canary REF=FRACTION]...
 //!              [--ab REF=FRACTION]... [--max-body-bytes N] [--reload-ms N] [--no-log]
 //!              [--log-segment-mib N] [--log-segments N] [--log-sync] [--shutdown-delay-ms N] [--drain-secs N]
@@ -41,6 +42,7 @@ mod run_exported;
 mod score;
 #[cfg(feature = "server")]
 mod serve;
+mod sync;
 #[cfg(feature = "ui")]
 mod ui;
 mod warnings;
@@ -129,6 +131,9 @@ enum Command {
         #[arg(long, default_value_t = 600)]
         grace_secs: u64,
     },
+    /// Mirror runs, model versions and aliases into an MLflow tracking server (REST API 2.0);
+    /// a second sync adds nothing, an interrupted one continues.
+    Sync(sync::SyncArgs),
     /// Serve registered models over HTTP (KServe V1 and V2 protocols), with challengers and a prediction log.
     #[cfg(feature = "server")]
     Serve(serve::ServeArgs),
@@ -535,6 +540,7 @@ fn run(cli: Cli) -> CliResult<()> {
         Command::Labels(args) => labels::run(&store, args, json)?,
         Command::Monitor(args) => monitor::run(&store, args, json)?,
         Command::Watch(args) => watch::run(&store, args, json)?,
+        Command::Sync(args) => sync::run(&store, args, json)?,
         Command::RunExported(_) => unreachable!("run before the store is opened"),
         #[cfg(feature = "server")]
         Command::Serve(args) => return serve::serve(store, args),
