@@ -59,6 +59,20 @@ mod page;
 mod study;
 
 pub use monitoring::{ColumnView, MonitoringView, WindowView, render_monitoring_html};
+
+/// Escapes `text` for HTML text and double- or single-quoted attribute values, as every page of
+/// the report does: `&`, `<`, `>`, `"` and `'`, and control characters other than tab and
+/// newline (a carriage return is dropped, the rest become U+FFFD). For pages built around the
+/// report's, such as the web UI's.
+///
+/// ```
+/// use mlflow_ml::report::escape_html;
+/// assert_eq!(escape_html(r#"<script>alert("x")</script>"#), "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;");
+/// assert_eq!(escape_html("a & b's\u{7}"), "a &amp; b&#39;s\u{fffd}");
+/// ```
+pub fn escape_html(text: &str) -> String {
+    fmt::esc(text)
+}
 pub use page::render_html;
 pub use study::{StudyView, TrialView};
 

@@ -58,6 +58,7 @@ mod error;
 mod feedback;
 mod metrics;
 mod request;
+pub(crate) mod service;
 mod shadow;
 mod v2;
 
@@ -71,7 +72,6 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, RwLock};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use self::metrics::{Metrics, ModelMetrics, Serving, VersionMetrics};
@@ -421,8 +421,7 @@ impl RequestIds {
 /// See the [module docs](self) for an example.
 pub struct Server {
     addr: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<JoinHandle<Result<(), ServeError>>>,
+    service: service::ServiceThread,
 }
 
 impl Server {
@@ -508,12 +507,10 @@ impl Server {
             eprintln!("mlflow-pipelines serve: listening on http://{addr}");
         }
 
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name("mlflow-serve".into())
-            .spawn(move || run(runtime, listener, app, store, stop_rx, config))
-            .map_err(|e| io_error("start the server thread", e))?;
-        Ok(Server { addr, stop: Some(stop_tx), thread: Some(thread) })
+        let service = service::ServiceThread::spawn("mlflow-serve", "server", move |stop| {
+            run(runtime, listener, app, store, stop, config)
+        })?;
+        Ok(Server { addr, service })
     }
 
     /// The address the server listens on.
@@ -528,7 +525,7 @@ impl Server {
     ///
     /// See the [module docs](self) for an example.
     pub fn shutdown(mut self) -> Result<(), ServeError> {
-        self.stop_and_join()
+        self.service.stop_and_join()
     }
 
     /// Serves until the server stops by itself: with [`ServerConfig::handle_signals`], until
@@ -542,28 +539,8 @@ impl Server {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn wait(mut self) -> Result<(), ServeError> {
-        let thread = self.thread.take();
-        let result = thread.map(join).unwrap_or(Ok(()));
-        self.stop = None;
-        result
+        self.service.wait()
     }
-
-    fn stop_and_join(&mut self) -> Result<(), ServeError> {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        self.thread.take().map(join).unwrap_or(Ok(()))
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.stop_and_join();
-    }
-}
-
-fn join(thread: JoinHandle<Result<(), ServeError>>) -> Result<(), ServeError> {
-    thread.join().unwrap_or_else(|_| Err(ServeError::Traffic("the server thread panicked".into())))
 }
 
 fn io_error(action: &str, source: std::io::Error) -> ServeError {

@@ -5,28 +5,15 @@ use std::time::Duration;
 
 use mlflow_core::track::format_timestamp;
 
-/// Escapes `text` for HTML text and double- or single-quoted attribute values: `&`, `<`, `>`,
-/// `"` and `'`. Every piece of user text on every page goes through it.
+/// Escapes user text for HTML text and attribute values: every piece of user text on every page
+/// goes through it (the report's rules, so a run's name reads the same in both).
 ///
 /// ```
 /// use mlflow_serve::ui::escape;
 /// assert_eq!(escape(r#"<script>alert("x")</script>"#), "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;");
 /// assert_eq!(escape("a & b's"), "a &amp; b&#39;s");
 /// ```
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use mlflow_ml::report::escape_html as escape;
 
 /// Percent-encodes `text` for a path segment or a query value (everything but `A-Z a-z 0-9 - _ . ~`).
 pub(crate) fn url_encode(text: &str) -> String {

@@ -3,7 +3,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use axum::Router;
@@ -15,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use super::{Answer, Ui, UiConfig};
 use crate::ServeError;
 use crate::server::conn;
+use crate::server::service::ServiceThread;
 use mlflow_core::store::Store;
 
 /// The largest form body read (a promotion form is a few hundred bytes).
@@ -34,8 +34,7 @@ const MAX_BODY_BYTES: usize = 64 * 1024;
 pub struct UiServer {
     addr: SocketAddr,
     csrf: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+    service: ServiceThread,
 }
 
 impl UiServer {
@@ -60,26 +59,23 @@ impl UiServer {
             let mode = if config.allow_writes { "promotions allowed" } else { "read-only" };
             eprintln!("mlflow-pipelines ui: listening on http://{addr}/ ({mode})");
         }
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let router = Router::new().fallback(answer).with_state(ui);
         let http = conn::Http {
             header_read_timeout: Some(crate::server::DEFAULT_HEADER_READ_TIMEOUT),
             max_header_bytes: crate::server::DEFAULT_MAX_HEADER_BYTES,
         };
         let handle_signals = config.handle_signals;
-        let thread = std::thread::Builder::new()
-            .name("mlflow-ui".into())
-            .spawn(move || {
-                runtime.block_on(conn::serve(
-                    listener,
-                    router,
-                    http,
-                    crate::server::shutdown_requested(stop_rx, handle_signals),
-                ));
-                runtime.shutdown_timeout(Duration::from_secs(5));
-            })
-            .map_err(|e| io_error("start the UI thread", e))?;
-        Ok(UiServer { addr, csrf, stop: Some(stop_tx), thread: Some(thread) })
+        let service = ServiceThread::spawn("mlflow-ui", "UI", move |stop| {
+            runtime.block_on(conn::serve(
+                listener,
+                router,
+                http,
+                crate::server::shutdown_requested(stop, handle_signals),
+            ));
+            runtime.shutdown_timeout(Duration::from_secs(5));
+            Ok(())
+        })?;
+        Ok(UiServer { addr, csrf, service })
     }
 
     /// The address it listens on.
@@ -94,33 +90,13 @@ impl UiServer {
 
     /// Stops accepting, finishes the requests in flight and returns.
     pub fn shutdown(mut self) -> Result<(), ServeError> {
-        self.stop_and_join()
+        self.service.stop_and_join()
     }
 
     /// Serves until stopped by a signal (with [`UiConfig::handle_signals`]).
     pub fn wait(mut self) -> Result<(), ServeError> {
-        let thread = self.thread.take();
-        let result = thread.map(join).unwrap_or(Ok(()));
-        self.stop = None;
-        result
+        self.service.wait()
     }
-
-    fn stop_and_join(&mut self) -> Result<(), ServeError> {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        self.thread.take().map(join).unwrap_or(Ok(()))
-    }
-}
-
-impl Drop for UiServer {
-    fn drop(&mut self) {
-        let _ = self.stop_and_join();
-    }
-}
-
-fn join(thread: JoinHandle<()>) -> Result<(), ServeError> {
-    thread.join().map_err(|_| ServeError::Traffic("the UI thread panicked".into()))
 }
 
 /// Every request: read the form body (if any), render on a blocking thread, send.
