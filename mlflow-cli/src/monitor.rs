@@ -15,11 +15,11 @@ use std::io::Write;
 
 use clap::Args;
 use mlflow::monitor::{
-    AlertRules, ColumnReport, DriftTest, MonitorError, MonitorOptions, MonitorReport, Preset, RecordFilter,
-    SkewReport, WindowReport, WindowSpec, join_performance, monitor_log, replay_logged_skew,
+    AlertRules, ColumnReport, DriftTest, ModelMonitoring, MonitorError, MonitorOptions, MonitorReport,
+    Preset, RecordFilter, SkewReport, WindowReport, WindowSpec, monitor_registered, replay_logged_skew,
 };
 use mlflow::registry::Registry;
-use mlflow::serve::{LabelStore, PredictionLog, Role, Scorer};
+use mlflow::serve::{PredictionLog, Role};
 use mlflow::store::Store;
 use mlflow::track::format_timestamp;
 
@@ -98,8 +98,6 @@ pub fn run(store: &Store, args: MonitorArgs, json: bool) -> CliResult<()> {
         error_rate: args.alert_error_rate,
     };
     let registry = Registry::new(store).map_err(|e| e.to_string())?;
-    // The model must be registered (a clear error for a typo before the log is read).
-    registry.model(&args.model).map_err(|e| e.to_string())?;
     let version = match (&args.version, &args.alias) {
         (Some(v), _) => Some(*v),
         (None, Some(alias)) => {
@@ -115,40 +113,19 @@ pub fn run(store: &Store, args: MonitorArgs, json: bool) -> CliResult<()> {
     let filter = RecordFilter { model: None, version, role };
     let dir = PredictionLog::dir_in(store, &args.model);
     let last = (args.last > 0).then_some(args.last);
-    // Each version's package is loaded (and self-tested) once, and kept for the labels' tasks
-    // and the skew replay.
-    let mut packages = std::collections::BTreeMap::new();
-    let report = monitor_log(&dir, spec, &filter, last, &options, |v| {
-        let package = Scorer::from_registry(&registry, &format!("{}/{v}", args.model))?.package().clone();
-        packages.insert(v, package.clone());
-        Ok(package)
-    })
-    .map_err(|e| match e {
-        MonitorError::NoRecords => format!(
-            "no predictions of model `{}`{}{} in its log (`{}`): check --version, --alias and --role against `mlflow-pipelines predictions {}`",
-            args.model,
-            version.map(|v| format!(" version {v}")).unwrap_or_default(),
-            role.map(|r| format!(" as {r}")).unwrap_or_default(),
-            dir.display(),
-            args.model
-        ),
-        e => e.to_string(),
-    })?;
-    let mut report = report;
-    let labels = LabelStore::read(LabelStore::dir_in(store, &args.model)).map_err(|e| e.to_string())?;
-    if !labels.is_empty() {
-        // Labels came back: each window's performance on them (reading the records again).
-        let mut records = Vec::new();
-        for record in PredictionLog::records(&dir).map_err(|e| e.to_string())? {
-            let record = record.map_err(|e| e.to_string())?;
-            if filter.accepts(&record) {
-                records.push(record);
-            }
-        }
-        join_performance(&mut report, &records, &labels, args.min_labels, |v| {
-            packages.get(&v).map_or(mlflow::models::Task::Regression, |p| p.task())
-        });
-    }
+    // Each version's package is loaded (and self-tested) once, and kept for the skew replay.
+    let ModelMonitoring { report, packages } =
+        monitor_registered(store, &args.model, spec, &filter, last, &options, args.min_labels).map_err(|e| match e {
+            MonitorError::NoRecords => format!(
+                "no predictions of model `{}`{}{} in its log (`{}`): check --version, --alias and --role against `mlflow-pipelines predictions {}`",
+                args.model,
+                version.map(|v| format!(" version {v}")).unwrap_or_default(),
+                role.map(|r| format!(" as {r}")).unwrap_or_default(),
+                dir.display(),
+                args.model
+            ),
+            e => e.to_string(),
+        })?;
     if let Some(path) = &args.html {
         let page = mlflow::report::render_monitoring_html(&report.view(&args.model));
         std::fs::write(path, page)

@@ -32,6 +32,7 @@
 
 mod alerts;
 mod performance;
+mod registered;
 mod report;
 mod skew;
 mod stats;
@@ -44,6 +45,7 @@ use std::path::{Path, PathBuf};
 
 pub use alerts::{Alert, AlertRules};
 pub use performance::join_performance;
+pub use registered::{ModelMonitoring, monitor_registered};
 pub use report::{ColumnReport, Health, MonitorOptions, WindowReport, monitor_window};
 pub use skew::{FeatureSkew, SkewReport, replay_logged_skew, replay_skew};
 pub use stats::WindowStats;
@@ -128,6 +130,9 @@ pub enum MonitorError {
     /// Reading the log or loading a package failed.
     #[error(transparent)]
     Serve(#[from] ServeError),
+    /// The labels that came back could not be read.
+    #[error(transparent)]
+    Labels(#[from] crate::LabelError),
 }
 
 /// A monitoring pass over a log: its windows' reports, newest windows last per version and role.

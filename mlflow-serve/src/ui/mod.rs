@@ -9,6 +9,7 @@
 //! | `GET /compare?run=A&run=B…` | params and metrics side by side, differences marked; the steps whose cache keys differ and why; metric series and ROC curves overlaid, a line per run |
 //! | `GET /models` | every registered model |
 //! | `GET /models/NAME` | versions with metrics, aliases and lineage; the alias history as a timeline; `?alias=A&at=TIME`: who held the alias then |
+//! | `GET /models/NAME/monitoring` | the retraining loop's trigger decisions and, in a frame, the monitoring report of the model's logged predictions (`?window=1000`, as `monitor --window`) |
 //! | `POST /models/NAME/aliases` | moves an alias through the promotion guard (only with [`UiConfig::allow_writes`]) |
 //! | `GET /static/app.css`, `/static/app.js` | the only stylesheet and script |
 //!
@@ -42,6 +43,7 @@ mod charts;
 mod compare;
 mod html;
 mod models;
+mod monitoring;
 mod run;
 mod runs;
 mod server;
@@ -212,6 +214,8 @@ impl Ui {
             (["compare"], true) => compare::page(&self.store, &query),
             (["models"], true) => models::list(&self.store),
             (["models", name], true) => models::page(&self.store, name, &query, self.form_token()),
+            (["models", name, "monitoring"], true) => monitoring::page(&self.store, name, &query),
+            (["models", name, "monitoring", "report"], true) => monitoring::report(&self.store, name, &query),
             (["models", name, "aliases"], false) if method == "POST" => {
                 if !self.allow_writes {
                     return Answer::error(

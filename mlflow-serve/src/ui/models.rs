@@ -10,7 +10,7 @@ use mlflow_core::store::Store;
 use super::Answer;
 use super::html::{Nav, Query, escape, layout, number, parse_time, short, time, url_encode};
 
-fn registry_error(e: &RegistryError, name: &str) -> Answer {
+pub(super) fn registry_error(e: &RegistryError, name: &str) -> Answer {
     match e {
         RegistryError::UnknownModel { .. } => Answer::not_found(&format!("no registered model `{name}`")),
         RegistryError::InvalidName { .. } => Answer::not_found(&format!("no registered model `{name}`: {e}")),
@@ -133,7 +133,10 @@ fn timelines(history: &[AliasMove]) -> BTreeMap<String, Vec<Span>> {
 fn render(view: &View) -> String {
     let name = escape(&view.name);
     let href = escape(&url_encode(&view.name));
-    let mut out = format!("<h1>Model <code>{name}</code></h1>\n");
+    let mut out = format!(
+        "<h1>Model <code>{name}</code></h1>\n<p><a href=\"/models/{}/monitoring\">Monitoring</a>: its served predictions over time and the retraining loop's decisions</p>\n",
+        url_encode(&view.name)
+    );
     out.push_str("<h2 id=\"versions\">Versions</h2>\n<div class=\"table-wrap\"><table>\n<thead><tr><th scope=\"col\" class=\"num\">version</th><th scope=\"col\">aliases</th><th scope=\"col\">registered</th><th scope=\"col\">metrics</th><th scope=\"col\">from run</th><th scope=\"col\">lineage</th><th scope=\"col\">description</th></tr></thead><tbody>\n");
     for v in view.versions.iter().rev() {
         let metrics: Vec<String> =

@@ -209,7 +209,7 @@ pub(super) fn report(store: &Store, id: &str) -> Answer {
 
 /// The report's own policy, sent as a header too: its inline styles, its one script by the
 /// nonce it was written with, nothing from the network; shown in a frame of this server only.
-fn report_policy(html: &str) -> String {
+pub(super) fn report_policy(html: &str) -> String {
     let nonce = html
         .split_once("script-src 'nonce-")
         .and_then(|(_, rest)| rest.split_once('\''))

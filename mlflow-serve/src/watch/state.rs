@@ -98,7 +98,13 @@ pub enum Action {
 }
 
 impl Action {
-    fn as_str(self) -> &'static str {
+    /// The action's name, as the history stores it (`none`, `promoted`, `refused`, `unchanged`,
+    /// `failed`).
+    ///
+    /// ```
+    /// assert_eq!(mlflow_serve::watch::Action::Promoted.as_str(), "promoted");
+    /// ```
+    pub fn as_str(self) -> &'static str {
         match self {
             Action::None => "none",
             Action::Promoted => "promoted",
