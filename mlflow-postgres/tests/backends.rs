@@ -39,6 +39,19 @@ fn score(x: &u64) -> Result<f64, TrackError> {
     Ok(auc)
 }
 
+/// Logs three points (0, 1, 2) of each of `keys`, and one single value under a key of the
+/// prefix the series test lists.
+#[mlflow_macros::step(crate = mlflow_core)]
+fn curves(keys: &Vec<String>) -> Result<usize, TrackError> {
+    for key in keys {
+        for i in 0..3u64 {
+            log_metric_at(key, i, i as f64)?;
+        }
+    }
+    log_metric("cv.single", 1.0)?;
+    Ok(keys.len())
+}
+
 #[mlflow_macros::step(crate = mlflow_core)]
 fn train(x: &u64) -> Vec<u64> {
     vec![*x; 4]
@@ -308,6 +321,37 @@ fn a_running_run_is_not_abandoned_by_another_machine(ts: &TestStore) {
         assert_eq!(seen[0].status, "running", "{:?}", ts.backend);
         assert_eq!(other.run(&id).unwrap().unwrap().status, "succeeded");
     });
+}
+
+/// `Store::series` (the web UI's studies): a key prefix matched exactly, newest run first, paged;
+/// single values left out.
+fn series_are_listed_by_key_prefix(store: &Store) {
+    let run = |keys: &[&str]| {
+        let mut p = Pipeline::new("series");
+        let keys = p.param("keys", keys.iter().map(|k| k.to_string()).collect::<Vec<_>>());
+        p.step(CurvesStep, keys);
+        p.run(store).unwrap().run_id().to_owned()
+    };
+    // Keys around the prefix: a capital, the prefix without its dot, a non-ASCII key, keys that
+    // sort right after the range.
+    let first = run(&["cv.a", "CV.b", "cv", "cv.\u{e9}", "cv/x", "cw.a"]);
+    let second = run(&["cv.z"]);
+    let lines = store.series("cv.", 10, 0).unwrap();
+    let seen: Vec<(&str, &str)> = lines.iter().map(|l| (l.run_id.as_str(), l.key.as_str())).collect();
+    assert_eq!(seen, [(second.as_str(), "cv.z"), (first.as_str(), "cv.a"), (first.as_str(), "cv.\u{e9}")]);
+    assert!(lines.iter().all(|l| l.points == 3 && l.min == 0.0 && l.max == 2.0 && l.pipeline == "series"));
+    assert!(lines.iter().all(|l| l.node == "curves"));
+    assert_eq!(store.count_series("cv.").unwrap(), 3);
+    let paged = store.series("cv.", 1, 1).unwrap();
+    assert_eq!((paged.len(), paged[0].key.as_str()), (1, "cv.a"));
+    assert!(store.series("cv.", 10, 3).unwrap().is_empty());
+    assert_eq!(store.count_series("").unwrap(), 7);
+    assert_eq!(store.count_series("nothing").unwrap(), 0);
+}
+
+#[test]
+fn series_are_listed_by_key_prefix_on_every_backend() {
+    on_every_backend("series", |s| series_are_listed_by_key_prefix(&s.store));
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! The web UI's runs page over 10,000 runs: the server-side render of its first page (counting
 //! the matches, reading one page of runs with their metrics and params, writing the HTML), as
-//! it is sent by `GET /`, sorted by start, by a metric and by a param, and filtered.
+//! it is sent by `GET /`, sorted by start, by a metric and by a param, and filtered. And the
+//! studies page over the 10,000 studies those runs logged (each run's 20 trial scores): its
+//! first page and its 100th.
 //!
 //! `cargo bench -p mlflow-serve --features ui --bench ui`. The store is populated once, before
 //! the measurements, by running a one-step pipeline 10,000 times (the time it takes is
@@ -13,18 +15,28 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group};
 use mlflow_core::prelude::*;
-use mlflow_core::track::log_metric;
 use mlflow_core::track::query::RunFilter;
+use mlflow_core::track::{log_metric, log_metric_at};
 use mlflow_serve::ui::{Ui, UiConfig};
 
 const PIPELINE: &str = "bench-ui";
 const METRICS: [&str; 5] = ["auc", "accuracy", "log_loss", "f1", "recall"];
 
-/// Five single-value metrics from the seed.
+/// Trials of each run's study, whose scores it logs as a study does (`cv.<metric>`).
+const TRIALS: u64 = 20;
+
+/// Five single-value metrics from the seed, and a study's trial scores.
 #[mlflow_macros::step(crate = mlflow_core, cache = false)]
 fn evaluate(seed: &u64, fold: &u64) -> mlflow_core::Result<u64> {
     for (i, name) in METRICS.iter().enumerate() {
         log_metric(name, ((seed.wrapping_mul(2_654_435_761) >> i) % 1000) as f64 / 1000.0)?;
+    }
+    for trial in 0..TRIALS {
+        log_metric_at(
+            "cv.roc_auc",
+            trial,
+            ((seed ^ trial).wrapping_mul(2_654_435_761) % 1000) as f64 / 1000.0,
+        )?;
     }
     Ok(seed + fold)
 }
@@ -72,6 +84,18 @@ fn runs_page(c: &mut Criterion) {
     group.sample_size(20).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(5));
     for (name, query) in cases {
         group.bench_function(name, |b| b.iter(|| black_box(ui.handle("GET", "/", black_box(query), b""))));
+    }
+    for (name, query) in [("studies_first_page", ""), ("studies_page_100", "page=100")] {
+        let page = ui.handle("GET", "/studies", query, b"");
+        assert_eq!(page.status, 200, "{name}: {}", page.body);
+        assert!(
+            page.body.contains(" to ") && page.body.contains("/studies/evaluate"),
+            "{name}: {}",
+            page.body
+        );
+        group.bench_function(name, |b| {
+            b.iter(|| black_box(ui.handle("GET", "/studies", black_box(query), b"")))
+        });
     }
     group.finish();
 }

@@ -325,6 +325,11 @@ fn malformed_requests_get_4xx_pages_not_panics() {
         ("DELETE", "/", "", 405),
         ("POST", "/models/demo-model/aliases", "", 403),
         ("GET", "/static/../../etc/passwd", "", 404),
+        ("GET", "/studies", "page=-5&page=%ff", 200),
+        ("GET", "/studies", "page=99999999999999999999999", 200),
+        ("GET", "/runs/%ff/studies/%3Cb%3E", "", 404),
+        ("GET", &format!("/runs/{run}/studies/%3Cb%3E"), "", 404),
+        ("POST", "/studies", "", 405),
     ] {
         let answer = ui.handle(method, path, query, b"\xff\xfe=%%");
         assert_eq!(answer.status, status, "{method} {path}?{query}: {}", answer.body);
@@ -332,4 +337,102 @@ fn malformed_requests_get_4xx_pages_not_panics() {
     }
     // The table is still there after the "injection" above.
     assert!(ui.handle("GET", "/", "", b"").body.contains("5 runs"));
+}
+
+/// Iris, a 25% hold-out, and a grid study of a small forest (2 depths x 2 leaf sizes, stratified
+/// 3-fold cross-validation) as `rank_forest`: a real study, as `blocks::tune` ranks it.
+fn iris_study() -> (Pipeline, mlflow_ml::blocks::Tuned) {
+    use mlflow_ml::blocks::{self, Candidate, Prepare, Study};
+    use mlflow_ml::data::{CsvOptions, DataFile};
+    use mlflow_ml::eval::ClassMetric;
+    use mlflow_ml::features::CrossValidation;
+    use mlflow_ml::models::ForestParams;
+    use mlflow_ml::tune::Space;
+
+    const IRIS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/data/iris/iris.csv");
+    const COLUMNS: [&str; 5] = ["sepal_length", "sepal_width", "petal_length", "petal_width", "species"];
+    let mut p = Pipeline::new("iris-study");
+    let file = p.param("data", DataFile::open(IRIS).unwrap());
+    let csv = p.param("csv", CsvOptions::default().skip_lines(1).no_header(COLUMNS));
+    let raw = p.step(blocks::IngestStep, (file, csv));
+    let setup = p.param("setup", Prepare::label("species").test_fraction(0.25).seed(7));
+    let prepared = p.step(blocks::PrepareStep, (raw, setup));
+    let study = Study::grid(
+        Candidate::new("forest", ForestParams { n_trees: 10, ..Default::default() }),
+        Space::new().choice("max_depth", [1, 4]).choice("min_samples_leaf", [1, 5]),
+        ClassMetric::Accuracy,
+    )
+    .cv(CrossValidation::stratified(3));
+    let tuned = blocks::tune(&mut p, raw, setup, prepared, "forest", &study).unwrap();
+    (p, tuned)
+}
+
+#[test]
+fn studies_are_listed_and_drawn_under_the_strict_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let ui = mlflow_serve::ui::Ui::new(Store::open(dir.path()).unwrap(), UiConfig::default());
+    let empty = ui.handle("GET", "/studies", "", b"");
+    assert_eq!(empty.status, 200);
+    assert!(empty.body.contains("No studies in this store yet"), "{}", empty.body);
+
+    let (p, tuned) = iris_study();
+    let first = p.run(&store).unwrap().into_result().unwrap();
+    // A rerun serves every step from the cache and still lists its study (its recorded log).
+    let second = p.run(&store).unwrap().into_result().unwrap();
+    let results = first.get(tuned.results).unwrap();
+    let best = results.results.best().mean;
+
+    let listed = ui.handle("GET", "/studies", "", b"");
+    assert_eq!(listed.status, 200);
+    assert!(listed.body.contains("2 studies, showing 1 to 2"), "{}", listed.body);
+    let links: Vec<usize> = [second.run_id(), first.run_id()]
+        .iter()
+        .map(|id| listed.body.find(&format!("/runs/{id}/studies/rank_forest")).expect("a link to each study"))
+        .collect();
+    assert!(links[0] < links[1], "the newest run first");
+    let row = listed.body.lines().find(|l| l.contains(first.run_id()) && l.contains("<tr>")).unwrap();
+    // Accuracy: higher is better, so the best is the highest trial mean; four trials scored.
+    assert!(row.contains(">accuracy<") && row.contains(r#"<td class="num">4</td>"#), "{row}");
+    let shown = format!("{best:.4}");
+    let shown = shown.trim_end_matches('0').trim_end_matches('.');
+    assert!(row.ends_with(&format!(r#"<td class="num">{shown}</td></tr>"#)), "{best}: {row}");
+    let past = ui.handle("GET", "/studies", "page=2", b"");
+    assert!(past.body.contains("No studies on page 2"), "{}", past.body);
+
+    let path = format!("/runs/{}/studies/rank_forest", first.run_id());
+    let page = ui.handle("GET", &path, "", b"");
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(page.csp, CONTENT_SECURITY_POLICY);
+    for part in [
+        "optimization history",
+        "hyperparameter importance",
+        r#"<svg class="parallel-svg""#,
+        "<table class=\"trials\">",
+        "max_depth",
+        "min_samples_leaf",
+        "4 trials, 4 scored, higher is better",
+    ] {
+        assert!(page.body.contains(part), "{part}:\n{}", page.body);
+    }
+    for trial in &results.trials {
+        assert!(page.body.contains(&mlflow_serve::ui::escape(&trial.name)), "{}", trial.name);
+    }
+    // Nothing inline for the policy to refuse: no style attribute, no inline script.
+    assert!(!page.body.contains("style=") && !page.body.contains("<script>"), "{}", page.body);
+
+    let run_page = ui.handle("GET", &format!("/runs/{}", first.run_id()), "", b"");
+    assert!(run_page.body.contains(&format!(r#"<a href="{path}">study</a>"#)), "{}", run_page.body);
+
+    let not_a_study = ui.handle("GET", &format!("/runs/{}/studies/best_forest", first.run_id()), "", b"");
+    assert_eq!(not_a_study.status, 404);
+    assert!(
+        not_a_study.body.contains("`best_trial`, which ranks no hyperparameter study"),
+        "{}",
+        not_a_study.body
+    );
+    let no_step = ui.handle("GET", &format!("/runs/{}/studies/%3Cnope%3E", first.run_id()), "", b"");
+    assert_eq!(no_step.status, 404);
+    assert!(no_step.body.contains("has no step `&lt;nope&gt;`"), "{}", no_step.body);
+    assert_eq!(ui.handle("GET", "/runs/nope/studies/rank_forest", "", b"").status, 404);
 }

@@ -1,5 +1,6 @@
 // The web UI in headless Chromium: open the runs page, filter, sort, select two runs by
-// keyboard, compare them, open a model and its alias history, open a run and its report. Fails
+// keyboard, compare them, open a model and its alias history, open a run and its report, open
+// the studies and a study's charts, open a served model's monitoring (drift over time). Fails
 // on any console error (a Content-Security-Policy violation is one), on a blank screenshot, on
 // missing text, on unreadable contrast, and if Tab does not reach the run check boxes and the
 // compare button with a visible focus ring.
@@ -101,7 +102,9 @@ async function contrast(selector) {
 // 1. The runs page.
 await page.goto(`${base}/`);
 let body = await text();
-check(/12 runs/.test(body), "the runs page lists the 12 seeded runs");
+// The seed (examples/ui_seed.rs): a study's run, two packaging runs of the served model, then
+// the twelve runs of the demo pipelines, newest first.
+check(/15 runs/.test(body), "the runs page lists the 15 seeded runs");
 check(body.includes("<script>alert('x')</script>"), "a param holding a script tag shows as text");
 check((await page.locator("script:not([src])").count()) === 0, "no inline scripts");
 for (const sel of ["main h1", "th a", "td", ".status-ok", "header a", "button", ".muted, td"]) {
@@ -125,11 +128,17 @@ await page.goto(`${base}/?metrics=auc`);
 await Promise.all([page.waitForURL(/sort=metric.auc/), page.click('th a:text-is("auc")')]);
 const values = async () =>
   (await page.locator("table.runs tbody tr td:nth-child(7)").allInnerTexts()).map(Number);
+// Runs without the metric ("-") come last both ways.
+const sortedBy = (v, inOrder) => {
+  const n = v.findIndex((x) => !Number.isFinite(x));
+  const known = n < 0 ? v : v.slice(0, n);
+  return known.length === 12 && v.slice(12).every((x) => !Number.isFinite(x)) && known.every((x, i) => i === 0 || inOrder(known[i - 1], x));
+};
 let v = await values();
-check(v.length === 12 && v.every((x, i) => i === 0 || v[i - 1] >= x), `sorted by auc, highest first (${v.join(" ")})`);
+check(v.length === 15 && sortedBy(v, (a, b) => a >= b), `sorted by auc, highest first (${v.join(" ")})`);
 await Promise.all([page.waitForURL(/order=asc/), page.click('th a:has-text("auc")')]);
 v = await values();
-check(v.every((x, i) => i === 0 || v[i - 1] <= x), `sorted by auc, lowest first (${v.join(" ")})`);
+check(sortedBy(v, (a, b) => a <= b), `sorted by auc, lowest first (${v.join(" ")})`);
 check((await page.locator('th[aria-sort="ascending"]').count()) === 1, "the sorted column says so (aria-sort)");
 await shot("runs-sorted");
 
@@ -156,7 +165,7 @@ for (let i = 0; i < 120 && !button; i++) {
   if (focused.box) boxes++;
   if (focused.button) button = true;
 }
-check(boxes === 12, `Tab reaches every run's check box (${boxes})`);
+check(boxes === 15, `Tab reaches every run's check box (${boxes})`);
 check(button, "Tab reaches the compare button");
 check(ringOk, "the focused check boxes and button show a focus ring");
 check((await page.locator('input[name="run"]:checked').count()) === 2, "Space selected two runs");
@@ -193,6 +202,37 @@ check((await text()).includes("registered as demo-model/"), "the run page names 
 await shot("run");
 await Promise.all([page.waitForURL(/lineage/), page.click('a:text-is("lineage")')]);
 check((await text()).includes("param seed"), "the lineage page lists the params");
+
+// 8. The studies, and one study's charts and trials.
+await page.goto(`${base}/`);
+await Promise.all([page.waitForURL(/\/studies$/), page.click('header a:text-is("Studies")')]);
+body = await text();
+check(/1 study/.test(body) && body.includes("iris-study") && body.includes("accuracy"), "the studies page lists the Iris study");
+await Promise.all([page.waitForURL(/\/studies\/rank_tree$/), page.click('a:text-is("rank_tree")')]);
+for (const sel of ["svg.history-svg", "svg.importance-svg", "svg.parallel-svg"]) {
+  check(await page.locator(sel).isVisible(), `the study page draws ${sel}`);
+}
+const trials = await page.locator("table.trials tbody tr").count();
+check(trials === 12, `the trials table lists the 12 trials (${trials})`);
+check((await page.locator("svg.parallel-svg polyline.trial-line").count()) === 12, "a line per trial across the parallel coordinates");
+for (const sel of [".study .muted", "table.trials td"]) {
+  const ratio = await contrast(sel);
+  check(ratio !== null && ratio >= 4.5, `contrast of ${sel} is readable (${ratio && ratio.toFixed(2)})`);
+}
+await shot("study");
+
+// 9. A served model's monitoring: drift per feature over time, in the monitoring report.
+await page.goto(`${base}/models/demo`);
+await Promise.all([page.waitForURL(/\/monitoring/), page.click('a:has-text("onitoring")')]);
+check((await text()).includes("Trigger decisions"), "the monitoring page shows the trigger decisions");
+const report = page.frameLocator("iframe.report");
+await report.locator("#features").waitFor({ timeout: 30_000 });
+check(await report.locator("#drift svg").first().isVisible(), "the monitoring report draws the drift share over time");
+// Two windows of 1000 predictions: the age shifted by 15 years in the second only.
+const cells = async (column, state) => report.locator(`table.drift tr:has(td:text-is("${column}")) td.${state}`).count();
+check((await cells("age", "steady")) === 1 && (await cells("age", "drifted")) === 1, "the age drifts in the second window, not the first");
+check((await cells("fare", "drifted")) === 0 && (await cells("fare", "steady")) === 2, "the fare does not drift");
+await shot("monitoring");
 
 check(consoleErrors.length === 0, `no console errors${consoleErrors.length ? ": " + consoleErrors.join(" | ") : ""}`);
 await browser.close();

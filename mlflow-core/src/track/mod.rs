@@ -40,6 +40,7 @@
 
 pub mod query;
 pub mod runs;
+pub mod series;
 
 pub use runs::{RunRecord, StepRecord};
 

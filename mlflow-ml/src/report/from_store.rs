@@ -7,10 +7,53 @@ use crate::blocks::StudyResults;
 use crate::eval::{CONFUSION_METRICS, ROC_FPR_SERIES, ROC_TPR_SERIES};
 use mlflow_core::codec;
 use mlflow_core::store::Store;
+use mlflow_core::track::StepRecord;
 use mlflow_core::{Error, Result};
 
 /// The steps of [`blocks::tune`](crate::blocks::tune) whose output is a study's ranked trials.
 const STUDY_STEPS: [&str; 3] = ["rank_trials", "rank_history", "rank_last_rung"];
+
+impl StudyView {
+    /// Whether a step of this name (the function, not the node) outputs a study's ranked trials:
+    /// the ranking steps [`blocks::tune`](crate::blocks::tune) adds.
+    ///
+    /// ```
+    /// use mlflow_ml::report::StudyView;
+    /// assert!(StudyView::is_study_step("rank_trials"));
+    /// assert!(!StudyView::is_study_step("train"));
+    /// ```
+    pub fn is_study_step(step: &str) -> bool {
+        STUDY_STEPS.contains(&step)
+    }
+
+    /// The study a recorded step ranked: `None` for a step that ranks no study or stored no
+    /// output; an error when its output is gone from the store or cannot be read as a study.
+    ///
+    /// ```
+    /// # use mlflow_core::prelude::*;
+    /// # #[mlflow_macros::step(crate = mlflow_core)]
+    /// # fn double(x: &u64) -> u64 {
+    /// #     x * 2
+    /// # }
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let store = Store::open(dir.path()).unwrap();
+    /// use mlflow_ml::report::StudyView;
+    /// let mut p = Pipeline::new("no study");
+    /// let x = p.param("x", 1u64);
+    /// p.step(DoubleStep, x);
+    /// let run = p.run(&store)?;
+    /// let record = store.run(run.run_id())?.expect("recorded");
+    /// assert_eq!(StudyView::from_step(&store, &record.steps[0])?, None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_step(store: &Store, step: &StepRecord) -> Result<Option<StudyView>> {
+        let Some(hash) = step.output.filter(|_| StudyView::is_study_step(&step.step)) else {
+            return Ok(None);
+        };
+        let results: StudyResults = codec::decode(&store.read_artifact(hash)?, store.decode_limit())?;
+        Ok(Some(StudyView::from_results(&step.node, &results)))
+    }
+}
 
 /// A ROC curve being gathered from its two metric series: point index → rate.
 type RocSeries = (BTreeMap<u64, f64>, BTreeMap<u64, f64>);
@@ -119,22 +162,10 @@ impl RunView {
             })
             .collect();
 
-        let mut studies = Vec::new();
-        for step in &run.steps {
-            if !STUDY_STEPS.contains(&step.step.as_str()) {
-                continue;
-            }
-            let Some(hash) = step.output else { continue };
-            // A study whose output is gone or unreadable (another version's format) is left out:
-            // the rest of the report still stands.
-            let results = store
-                .read_artifact(hash)
-                .ok()
-                .and_then(|bytes| codec::decode::<StudyResults>(&bytes, store.decode_limit()).ok());
-            if let Some(results) = results {
-                studies.push(StudyView::from_results(&step.node, &results));
-            }
-        }
+        // A study whose output is gone or unreadable (another version's format) is left out:
+        // the rest of the report still stands.
+        let studies =
+            run.steps.iter().filter_map(|step| StudyView::from_step(store, step).ok().flatten()).collect();
 
         let mut environment = Vec::new();
         if let Some(env) = &run.environment {

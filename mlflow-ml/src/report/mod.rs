@@ -74,7 +74,7 @@ pub fn escape_html(text: &str) -> String {
     fmt::esc(text)
 }
 pub use page::render_html;
-pub use study::{StudyView, TrialView};
+pub use study::{StudyView, TrialView, render_study_fragment};
 
 /// Everything the run report shows, in plain data: filled from the store by the tracking side,
 /// drawn by [`render_html`].

@@ -159,30 +159,60 @@ pub(super) fn section(out: &mut String, studies: &[StudyView]) {
     }
     out.push_str("<section id=\"studies\">\n<h2>Studies</h2>\n");
     for (k, study) in studies.iter().enumerate() {
-        let scored = study.trials.iter().filter(|t| t.mean.is_finite()).count();
-        let pruned = study.trials.iter().filter(|t| t.pruned).count();
-        let best = study.trials.iter().filter(|t| t.mean.is_finite()).min_by_key(|t| t.rank);
-        let _ = writeln!(
-            out,
-            r#"<div class="study" data-study="{k}"><h3>{} · {}</h3><p class="muted">{} trials, {scored} scored{}{}; best: {}</p>"#,
-            esc(&study.name),
-            esc(&study.metric),
-            study.trials.len(),
-            if pruned > 0 { format!(", {pruned} pruned") } else { String::new() },
-            if study.higher_is_better { ", higher is better" } else { ", lower is better" },
-            best.map(|t| format!("{} ({})", esc(&t.name), esc(&value(t.mean))))
-                .unwrap_or_else(|| "none".into()),
-        );
-        out.push_str("<div class=\"charts\">\n");
-        history(out, k, study);
-        importance(out, k, study);
-        out.push_str("</div>\n<div class=\"scroll\">\n");
-        parallel(out, k, study);
-        out.push_str("</div>\n");
-        table(out, study);
-        out.push_str("</div>\n");
+        block(out, k, study, "h3");
     }
     out.push_str("</section>\n");
+}
+
+/// One study as an HTML fragment: its summary line, optimization history, hyperparameter
+/// importance, parallel coordinates and trials table, with the classes of the report's studies
+/// section (`study`, `muted`, `charts`, `chart`, `scroll`, `trials`, `num`, `note`) and no style
+/// or script of its own, for a page that styles it (the web UI's study page).
+///
+/// ```
+/// use mlflow_ml::report::{StudyView, TrialView, render_study_fragment};
+/// use mlflow_ml::tune::ParamValue;
+/// let study = StudyView {
+///     name: "rank_tree".into(),
+///     metric: "accuracy".into(),
+///     higher_is_better: true,
+///     params: vec!["max_depth".into()],
+///     trials: vec![TrialView { name: "tree <3>".into(), params: vec![Some(ParamValue::Int(3))], mean: 0.8, std: 0.02, rank: 1, pruned: false }],
+///     importance: Vec::new(),
+/// };
+/// let html = render_study_fragment(&study);
+/// assert!(html.contains("optimization history") && html.contains("tree &lt;3&gt;"));
+/// assert!(!html.contains("<style") && !html.contains("<script") && !html.contains("style="));
+/// ```
+pub fn render_study_fragment(study: &StudyView) -> String {
+    let mut out = String::new();
+    block(&mut out, 0, study, "h2");
+    out
+}
+
+/// One study (number `k` on its page, for the charts' element ids) under a `heading` element.
+fn block(out: &mut String, k: usize, study: &StudyView, heading: &str) {
+    let scored = study.trials.iter().filter(|t| t.mean.is_finite()).count();
+    let pruned = study.trials.iter().filter(|t| t.pruned).count();
+    let best = study.trials.iter().filter(|t| t.mean.is_finite()).min_by_key(|t| t.rank);
+    let _ = writeln!(
+        out,
+        r#"<div class="study" data-study="{k}"><{heading}>{} · {}</{heading}><p class="muted">{} trials, {scored} scored{}{}; best: {}</p>"#,
+        esc(&study.name),
+        esc(&study.metric),
+        study.trials.len(),
+        if pruned > 0 { format!(", {pruned} pruned") } else { String::new() },
+        if study.higher_is_better { ", higher is better" } else { ", lower is better" },
+        best.map(|t| format!("{} ({})", esc(&t.name), esc(&value(t.mean)))).unwrap_or_else(|| "none".into()),
+    );
+    out.push_str("<div class=\"charts\">\n");
+    history(out, k, study);
+    importance(out, k, study);
+    out.push_str("</div>\n<div class=\"scroll\">\n");
+    parallel(out, k, study);
+    out.push_str("</div>\n");
+    table(out, study);
+    out.push_str("</div>\n");
 }
 
 const H_W: f64 = 420.0;

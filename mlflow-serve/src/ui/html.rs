@@ -93,6 +93,7 @@ pub(crate) fn query_string<'a>(pairs: impl IntoIterator<Item = (&'a str, String)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Nav {
     Runs,
+    Studies,
     Models,
     None,
 }
@@ -114,7 +115,7 @@ pub(crate) fn layout(title: &str, nav: Nav, body: &str) -> String {
 </head>
 <body>
 <a class="skip" href="#main">Skip to content</a>
-<header><nav aria-label="main"><a class="brand" href="/">mlflow-pipelines</a> <a href="/"{runs}>Runs</a> <a href="/models"{models}>Models</a></nav></header>
+<header><nav aria-label="main"><a class="brand" href="/">mlflow-pipelines</a> <a href="/"{runs}>Runs</a> <a href="/studies"{studies}>Studies</a> <a href="/models"{models}>Models</a></nav></header>
 <main id="main">
 {body}</main>
 </body>
@@ -122,8 +123,32 @@ pub(crate) fn layout(title: &str, nav: Nav, body: &str) -> String {
 "##,
         title = escape(title),
         runs = current(Nav::Runs),
+        studies = current(Nav::Studies),
         models = current(Nav::Models),
     )
+}
+
+/// The highest page number a listing takes (an offset the database can hold).
+const MAX_PAGE: usize = 1_000_000_000;
+
+/// The page number a query asks for (`page`, from 1; 1 when absent or not a number).
+pub(crate) fn page_number(q: &Query) -> usize {
+    q.get("page").and_then(|p| p.parse().ok()).filter(|p| *p >= 1).unwrap_or(1).min(MAX_PAGE)
+}
+
+/// A listing's page links: previous, "page N of M", next; `link(n)` is page `n`'s address
+/// (unescaped).
+pub(crate) fn pager(page: usize, pages: usize, link: impl Fn(usize) -> String) -> String {
+    let mut out = String::from("<nav class=\"pages\" aria-label=\"pages\">");
+    if page > 1 {
+        let _ = write!(out, r#"<a href="{}" rel="prev">Previous</a> "#, escape(&link(page - 1)));
+    }
+    let _ = write!(out, "<span>page {page} of {pages}</span>");
+    if page < pages {
+        let _ = write!(out, r#" <a href="{}" rel="next">Next</a>"#, escape(&link(page + 1)));
+    }
+    out.push_str("</nav>\n");
+    out
 }
 
 /// A number for a table cell.

@@ -1,4 +1,5 @@
-//! The local web UI: runs, comparisons, registered models and lineage, served from a store.
+//! The local web UI: runs, comparisons, hyperparameter studies, registered models, their
+//! monitoring and lineage, served from a store.
 //!
 //! | method and path | what |
 //! |---|---|
@@ -6,6 +7,8 @@
 //! | `GET /runs/ID` | a run: summary, steps with their stored outputs and links to their lineage, params, metrics, the models registered from it, and its report |
 //! | `GET /runs/ID/report` | the run report ([`mlflow_ml::report::render_html`]) as it is written to a file |
 //! | `GET /runs/ID/lineage/NODE` | where a step's output came from: code, params, data and upstream steps |
+//! | `GET /runs/ID/studies/NODE` | a hyperparameter study the step ranked: trials, optimization history, importance, parallel coordinates |
+//! | `GET /studies` | every study in the store (from the trial scores each logged), newest run first, `?page=N` |
 //! | `GET /compare?run=A&run=B…` | params and metrics side by side, differences marked; the steps whose cache keys differ and why; metric series and ROC curves overlaid, a line per run |
 //! | `GET /models` | every registered model |
 //! | `GET /models/NAME` | versions with metrics, aliases and lineage; the alias history as a timeline; `?alias=A&at=TIME`: who held the alias then |
@@ -47,6 +50,7 @@ mod monitoring;
 mod run;
 mod runs;
 mod server;
+mod studies;
 
 use std::sync::Arc;
 
@@ -150,7 +154,7 @@ impl Answer {
     /// An error page: `title` and the message (escaped here).
     fn error(status: u16, title: &str, message: &str) -> Answer {
         let body = format!(
-            "<h1>{}</h1>\n<p class=\"error\" role=\"alert\">{}</p>\n<p><a href=\"/\">All runs</a> · <a href=\"/models\">All models</a></p>\n",
+            "<h1>{}</h1>\n<p class=\"error\" role=\"alert\">{}</p>\n<p><a href=\"/\">All runs</a> · <a href=\"/studies\">All studies</a> · <a href=\"/models\">All models</a></p>\n",
             html::escape(title),
             html::escape(message)
         );
@@ -211,6 +215,8 @@ impl Ui {
             (["runs", id], true) => run::page(&self.store, id),
             (["runs", id, "report"], true) => run::report(&self.store, id),
             (["runs", id, "lineage", node], true) => run::lineage(&self.store, id, node),
+            (["runs", id, "studies", node], true) => studies::page(&self.store, id, node),
+            (["studies"], true) => studies::list(&self.store, &query),
             (["compare"], true) => compare::page(&self.store, &query),
             (["models"], true) => models::list(&self.store),
             (["models", name], true) => models::page(&self.store, name, &query, self.form_token()),

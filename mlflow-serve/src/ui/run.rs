@@ -6,7 +6,7 @@ use mlflow_core::registry::{ModelVersion, Registry};
 use mlflow_core::store::Store;
 use mlflow_core::track::RunRecord;
 use mlflow_core::track::query::Lineage;
-use mlflow_ml::report::{RunView, render_html};
+use mlflow_ml::report::{RunView, StudyView, render_html};
 
 use super::Answer;
 use super::html::{Nav, escape, layout, millis, number, short, time, url_encode};
@@ -25,6 +25,8 @@ struct StepRow {
     note: Option<String>,
     /// Registered model versions whose artifact is this output (`NAME/VERSION`).
     models: Vec<(String, u32)>,
+    /// Whether the output is a hyperparameter study's ranked trials.
+    study: bool,
 }
 
 /// The run page's content.
@@ -68,6 +70,7 @@ pub(super) fn page(store: &Store, id: &str) -> Answer {
                     .or_else(|| s.miss_reason.clone())
                     .or_else(|| s.tasks.as_ref().map(|t| t.to_string())),
                 models: models.into_iter().map(|v| (v.name, v.version)).collect(),
+                study: s.output.is_some() && StudyView::is_study_step(&s.step),
             }
         })
         .collect();
@@ -106,6 +109,9 @@ fn render(view: &View) -> String {
                 escape(&url_encode(source)),
                 escape(short(source))
             ));
+        }
+        if s.study {
+            notes.push(format!(r#"ranked a <a href="/runs/{href}/studies/{node_href}">study</a>"#));
         }
         for (name, version) in &s.models {
             notes.push(format!(

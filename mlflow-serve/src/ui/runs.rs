@@ -7,13 +7,13 @@ use mlflow_core::store::Store;
 use mlflow_core::track::query::{RunColumn, RunFilter, RunSummary};
 
 use super::Answer;
-use super::html::{Nav, Query, escape, layout, millis, number, query_string, time, url_encode};
+use super::html::{
+    Nav, Query, escape, layout, millis, number, page_number, pager, query_string, time, url_encode,
+};
 
 /// Runs per page unless `per_page` says otherwise, and the most it may say.
 const PER_PAGE: usize = 50;
 const MAX_PER_PAGE: usize = 500;
-/// The highest page number taken (an offset the database can hold).
-const MAX_PAGE: usize = 1_000_000_000;
 /// Metric and param columns shown when none are chosen: those of the page's runs, up to these.
 const DEFAULT_METRICS: usize = 6;
 const DEFAULT_PARAMS: usize = 4;
@@ -54,7 +54,7 @@ impl Request {
             status: q.get("status").unwrap_or("").to_owned(),
             sort: q.get("sort").unwrap_or("started").to_owned(),
             descending: q.get("order") != Some("asc"),
-            page: q.get("page").and_then(|p| p.parse().ok()).filter(|p| *p >= 1).unwrap_or(1).min(MAX_PAGE),
+            page: page_number(q),
             per_page: q
                 .get("per_page")
                 .and_then(|p| p.parse().ok())
@@ -304,23 +304,9 @@ fn render(view: &View) -> String {
         out.push_str("</tr>\n");
     }
     out.push_str("</tbody></table></div>\n<p class=\"actions\"><button type=\"submit\" id=\"compare\">Compare selected</button> <span id=\"selected\" aria-live=\"polite\"></span></p>\n</form>\n");
-    out.push_str("<nav class=\"pages\" aria-label=\"pages\">");
-    if r.page > 1 {
-        let _ = write!(
-            out,
-            r#"<a href="{}" rel="prev">Previous</a> "#,
-            escape(&r.link(&[("page", if r.page > 2 { (r.page - 1).to_string() } else { String::new() })]))
-        );
-    }
-    let _ = write!(out, "<span>page {} of {pages}</span>", r.page);
-    if r.page < pages {
-        let _ = write!(
-            out,
-            r#" <a href="{}" rel="next">Next</a>"#,
-            escape(&r.link(&[("page", (r.page + 1).to_string())]))
-        );
-    }
-    out.push_str("</nav>\n");
+    out.push_str(&pager(r.page, pages, |n| {
+        r.link(&[("page", if n > 1 { n.to_string() } else { String::new() })])
+    }));
     layout("Runs", Nav::Runs, &out)
 }
 
