@@ -55,11 +55,15 @@ impl Client {
                 reason: "https needs a build with TLS (the `tls` feature of mlflow-bridge, `mlflow-tls` of the command line)".into(),
             });
         }
-        let agent = ureq::Agent::config_builder()
+        let config = ureq::Agent::config_builder()
             .timeout_global(Some(Duration::from_secs(60)))
-            .http_status_as_error(false)
-            .build()
-            .into();
+            .http_status_as_error(false);
+        #[cfg(feature = "tls")]
+        let config = match tls::config(&base)? {
+            Some(tls) => config.tls_config(tls),
+            None => config,
+        };
+        let agent = config.build().into();
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         let authorization = match (env("MLFLOW_TRACKING_TOKEN"), env("MLFLOW_TRACKING_USERNAME")) {
             (Some(token), _) => Some(format!("Bearer {token}")),
@@ -145,6 +149,67 @@ impl Client {
     }
 }
 
+/// The trust of an `https://` server, from MLflow's own variables as its Python client reads them.
+#[cfg(feature = "tls")]
+mod tls {
+    use std::sync::Arc;
+
+    use ureq::tls::{PemItem, RootCerts, TlsConfig, parse_pem};
+
+    use crate::BridgeError;
+
+    /// A PEM file of the certificate authorities to trust instead of the public (webpki) roots:
+    /// a server whose certificate a private CA signed.
+    pub(super) const CERT_PATH_VAR: &str = "MLFLOW_TRACKING_SERVER_CERT_PATH";
+    /// MLflow's switch to skip verification, refused here.
+    pub(super) const INSECURE_VAR: &str = "MLFLOW_TRACKING_INSECURE_TLS";
+
+    /// The TLS settings for `base` from the environment (see [`settings`]).
+    pub(super) fn config(base: &str) -> Result<Option<TlsConfig>, BridgeError> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        settings(base, var(CERT_PATH_VAR), var(INSECURE_VAR))
+    }
+
+    /// The TLS settings for an `https://` `base`: `None` for the public roots, the roots of the
+    /// PEM file `cert_path` (the value of [`CERT_PATH_VAR`]) when given; an error for a file that
+    /// cannot be read or holds no certificate, and for `insecure` (the value of [`INSECURE_VAR`])
+    /// `true`. A plain `http://` base needs none.
+    pub(super) fn settings(
+        base: &str,
+        cert_path: Option<String>,
+        insecure: Option<String>,
+    ) -> Result<Option<TlsConfig>, BridgeError> {
+        if !base.starts_with("https://") {
+            return Ok(None);
+        }
+        let refuse = |reason: String| BridgeError::Url { url: base.to_owned(), reason };
+        if insecure.is_some_and(|v| v.trim().eq_ignore_ascii_case("true")) {
+            return Err(refuse(format!(
+                "{INSECURE_VAR}=true asks not to verify the server, which the bridge does not do: give \
+                 the PEM file of the server's certificate authority in {CERT_PATH_VAR} instead"
+            )));
+        }
+        let Some(path) = cert_path else { return Ok(None) };
+        let pem =
+            std::fs::read(&path).map_err(|e| refuse(format!("cannot read {CERT_PATH_VAR}={path}: {e}")))?;
+        let mut roots = Vec::new();
+        for item in parse_pem(&pem) {
+            match item {
+                Ok(PemItem::Certificate(cert)) => roots.push(cert),
+                Ok(_) => {}
+                Err(e) => return Err(refuse(format!("{CERT_PATH_VAR}={path} is not PEM: {e}"))),
+            }
+        }
+        if roots.is_empty() {
+            return Err(refuse(format!(
+                "{CERT_PATH_VAR}={path} holds no certificate: give a PEM file with the server's CA \
+                 certificate (-----BEGIN CERTIFICATE-----)"
+            )));
+        }
+        Ok(Some(TlsConfig::builder().root_certs(RootCerts::Specific(Arc::new(roots))).build()))
+    }
+}
+
 /// Standard base64 with padding (for HTTP basic authentication).
 fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -173,6 +238,37 @@ mod tests {
         assert_eq!(base64(b"ab"), "YWI=");
         assert_eq!(base64(b"a"), "YQ==");
         assert_eq!(base64(b""), "");
+    }
+
+    #[cfg(feature = "tls")]
+    #[test]
+    fn a_private_ca_is_read_from_a_pem_file_and_bad_files_are_refused_naming_the_variable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = |name: &str, text: &str| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, text).unwrap();
+            Some(p.to_string_lossy().into_owned())
+        };
+        let https = "https://mlflow.internal";
+        let ca = path("ca.pem", include_str!("../tests/fixtures/ca.pem"));
+        assert!(tls::settings(https, ca.clone(), None).unwrap().is_some());
+        assert!(tls::settings(https, None, None).unwrap().is_none(), "the public roots");
+        assert!(tls::settings("http://127.0.0.1:5000", Some("/nowhere".into()), None).unwrap().is_none());
+        let refused = |cert: Option<String>, insecure: Option<&str>| {
+            tls::settings(https, cert, insecure.map(str::to_owned)).map(|_| ()).unwrap_err().to_string()
+        };
+        let missing = refused(Some("/nowhere/ca.pem".into()), None);
+        assert!(
+            missing.contains("cannot read MLFLOW_TRACKING_SERVER_CERT_PATH=/nowhere/ca.pem"),
+            "{missing}"
+        );
+        let empty = refused(path("empty.pem", "no certificate here\n"), None);
+        assert!(empty.contains("holds no certificate") && empty.contains("BEGIN CERTIFICATE"), "{empty}");
+        let insecure = refused(ca, Some("True"));
+        assert!(
+            insecure.contains("MLFLOW_TRACKING_INSECURE_TLS=true") && insecure.contains("instead"),
+            "{insecure}"
+        );
     }
 
     #[test]

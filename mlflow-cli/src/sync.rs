@@ -9,7 +9,8 @@ use crate::{CliResult, print_json};
 #[derive(Args)]
 pub struct SyncArgs {
     /// The MLflow tracking server, e.g. http://127.0.0.1:5000 (credentials from
-    /// MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD).
+    /// MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD; over
+    /// https, a private CA from MLFLOW_TRACKING_SERVER_CERT_PATH).
     #[arg(long = "to-mlflow", value_name = "URL")]
     to_mlflow: String,
     /// Name each MLflow experiment PREFIX + the pipeline's name.

@@ -28,6 +28,79 @@ struct Server {
     url: String,
     python: PathBuf,
     log: PathBuf,
+    /// Over https: the certificate authority that signed the server's certificate.
+    ca: Option<PathBuf>,
+}
+
+/// A certificate authority, and a certificate for 127.0.0.1 it signed with the server's key,
+/// made by `openssl` in a folder.
+struct Certificates {
+    ca: PathBuf,
+    key: PathBuf,
+    cert: PathBuf,
+}
+
+impl Certificates {
+    fn make(dir: &Path) -> Certificates {
+        let openssl = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .args(args)
+                .current_dir(dir)
+                .output()
+                .expect("openssl (Debian's `openssl` package) makes the test's certificates");
+            assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        };
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=mlflow-bridge test CA",
+        ]);
+        openssl(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ]);
+        std::fs::write(
+            dir.join("server.ext"),
+            "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+        )
+        .unwrap();
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+        ]);
+        Certificates { ca: dir.join("ca.pem"), key: dir.join("server.key"), cert: dir.join("server.pem") }
+    }
 }
 
 impl Server {
@@ -35,9 +108,9 @@ impl Server {
         std::env::var_os(SERVER_VAR).filter(|v| !v.is_empty())
     }
 
-    /// Starts the server in `dir` and waits until `/health` answers (up to 180 s: a cold start
-    /// imports a lot of Python).
-    fn start(executable: &OsString, dir: &Path) -> Server {
+    /// Starts the server in `dir` (over https with `tls`) and waits until `/health` answers (up
+    /// to 180 s: a cold start imports a lot of Python).
+    fn start(executable: &OsString, dir: &Path, tls: Option<&Certificates>) -> Server {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let log = dir.join("server.log");
         let mut command = Command::new(executable);
@@ -51,12 +124,23 @@ impl Server {
             .arg(format!("sqlite:///{}", dir.join("mlflow.db").display()))
             .arg("--default-artifact-root")
             .arg(dir.join("artifacts"))
+            .args(
+                tls.map(|t| {
+                    let uvicorn =
+                        format!("--ssl-keyfile {} --ssl-certfile {}", t.key.display(), t.cert.display());
+                    ["--uvicorn-opts".to_owned(), uvicorn]
+                })
+                .into_iter()
+                .flatten(),
+            )
             .stdout(std::fs::File::create(&log).unwrap())
             .stderr(Stdio::from(std::fs::File::options().append(true).open(&log).unwrap()))
             .spawn()
             .unwrap_or_else(|e| panic!("start {} ({SERVER_VAR}): {e}", executable.to_string_lossy()));
         let python = Path::new(executable).with_file_name("python");
-        let mut server = Server { child, url: format!("http://127.0.0.1:{port}"), python, log };
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let ca = tls.map(|t| t.ca.clone());
+        let mut server = Server { child, url: format!("{scheme}://127.0.0.1:{port}"), python, log, ca };
         let deadline = Instant::now() + Duration::from_secs(180);
         loop {
             if server.healthy() {
@@ -75,6 +159,18 @@ impl Server {
     }
 
     fn healthy(&self) -> bool {
+        if let Some(ca) = &self.ca {
+            // Over TLS, Python's client checks the server's certificate against the CA.
+            let check = "import ssl, sys, urllib.request\n\
+                         urllib.request.urlopen(sys.argv[1] + '/health', timeout=10, \
+                         context=ssl.create_default_context(cafile=sys.argv[2]))";
+            return Command::new(&self.python)
+                .args(["-c", check, &self.url])
+                .arg(ca)
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+        }
         let address = self.url.trim_start_matches("http://");
         let Ok(mut stream) = TcpStream::connect(address) else { return false };
         let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
@@ -90,7 +186,12 @@ impl Server {
     /// `python verify.py URL ARGS...`, its JSON.
     fn verify(&self, args: &[&str]) -> Value {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bridge/verify.py");
-        let out = Command::new(&self.python).arg(script).arg(&self.url).args(args).output().unwrap();
+        let mut command = Command::new(&self.python);
+        if let Some(ca) = &self.ca {
+            // MLflow's client trusts a private CA through the same variable as the bridge.
+            command.env("MLFLOW_TRACKING_SERVER_CERT_PATH", ca);
+        }
+        let out = command.arg(script).arg(&self.url).args(args).output().unwrap();
         assert!(out.status.success(), "verify.py {args:?}: {}", String::from_utf8_lossy(&out.stderr));
         serde_json::from_slice(&out.stdout).unwrap()
     }
@@ -137,7 +238,17 @@ fn run_pipeline(store: &Store, lr: f64) -> String {
 
 /// `mlflow-pipelines --store STORE sync --to-mlflow URL ARGS...`: (success, stdout, stderr).
 fn sync(store: &Path, url: &str, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mlflow-pipelines"))
+    sync_trusting(store, url, args, None)
+}
+
+/// [`sync`] with `MLFLOW_TRACKING_SERVER_CERT_PATH` set to `ca` (and cleared without one).
+fn sync_trusting(store: &Path, url: &str, args: &[&str], ca: Option<&Path>) -> (bool, String, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mlflow-pipelines"));
+    match ca {
+        Some(ca) => command.env("MLFLOW_TRACKING_SERVER_CERT_PATH", ca),
+        None => command.env_remove("MLFLOW_TRACKING_SERVER_CERT_PATH"),
+    };
+    let out = command
         .arg("--store")
         .arg(store)
         .args(["sync", "--to-mlflow", url, "--experiment-prefix", "team/"])
@@ -159,7 +270,7 @@ fn server(dir: &Path) -> Option<Server> {
         );
         return None;
     };
-    Some(Server::start(&executable, dir))
+    Some(Server::start(&executable, dir, None))
 }
 
 /// The MLflow run mirroring our run `id`.
@@ -179,7 +290,7 @@ fn runs_models_and_aliases_arrive_once_and_an_interrupted_sync_completes() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&executable, dir.path());
+    let server = Server::start(&executable, dir.path(), None);
     let path = dir.path().join("store");
     let store = Store::open(&path).unwrap();
     let first = run_pipeline(&store, 0.1);
@@ -361,4 +472,40 @@ fn after_a_titanic_run_mlflow_lists_the_run_with_its_metrics_and_the_model_with_
     let by_alias = &seen["by_alias"];
     assert_eq!(by_alias["run_id"], run["run_id"], "{seen}");
     assert_eq!(by_alias["tags"]["mlflow-pipelines.version"], version.to_string());
+}
+
+/// Over https, the certificate authority `MLFLOW_TRACKING_SERVER_CERT_PATH` names is trusted (the
+/// variable MLflow's own client reads); without it the server's certificate is refused, and the
+/// message says so.
+#[cfg(feature = "mlflow-tls")]
+#[test]
+fn over_https_the_ca_in_mlflow_tracking_server_cert_path_is_trusted() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(executable) = Server::executable() else {
+        eprintln!(
+            "skipped: set {SERVER_VAR} to the `mlflow` executable of a virtualenv (.ci/mlflow-bridge does)"
+        );
+        return;
+    };
+    let certificates = Certificates::make(dir.path());
+    let server = Server::start(&executable, dir.path(), Some(&certificates));
+    assert!(server.url.starts_with("https://"));
+    let path = dir.path().join("store");
+    let store = Store::open(&path).unwrap();
+    let id = run_pipeline(&store, 0.25);
+
+    let (ok, out, err) = sync_trusting(&path, &server.url, &[], None);
+    assert!(!ok, "{out}");
+    assert!(err.contains("no answer from the MLflow server") && err.contains("UnknownIssuer"), "{err}");
+
+    let (ok, out, err) = sync_trusting(&path, &server.url, &[], Some(&certificates.ca));
+    assert!(ok, "{out}\n{err}");
+    let seen = show(&server);
+    let run = mirrored(&seen, &id);
+    assert_eq!(run["status"], "FINISHED", "{run}");
+    assert_eq!(
+        run["history"],
+        serde_json::json!([[0, 1.25], [1, 1.0], [2, 0.75], [3, 0.5], [4, 0.25]]),
+        "{run}"
+    );
 }
