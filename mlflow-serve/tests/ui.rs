@@ -436,3 +436,37 @@ fn studies_are_listed_and_drawn_under_the_strict_policy() {
     assert!(no_step.body.contains("has no step `&lt;nope&gt;`"), "{}", no_step.body);
     assert_eq!(ui.handle("GET", "/runs/nope/studies/rank_forest", "", b"").status, 404);
 }
+
+/// A search of one's own: five trials' RMSE logged as `cv.rmse`.
+#[mlflow_macros::step(crate = mlflow_core)]
+fn my_search(scores: &Vec<f64>) -> mlflow_core::Result<usize> {
+    for (trial, rmse) in scores.iter().enumerate() {
+        log_metric_at("cv.rmse", trial as u64, *rmse)?;
+    }
+    Ok(scores.len())
+}
+
+#[test]
+fn a_search_of_ones_own_is_a_study_drawn_from_its_logged_scores() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let mut p = Pipeline::new("own-search");
+    let scores = p.param("scores", vec![0.9, 0.4, 0.7, 0.2, 0.5]);
+    p.step(MySearchStep, scores);
+    let run = p.run(&store).unwrap().into_result().unwrap();
+    let ui = mlflow_serve::ui::Ui::new(store, UiConfig::default());
+
+    let listed = ui.handle("GET", "/studies", "", b"");
+    let row = listed.body.lines().find(|l| l.contains("<tr>") && l.contains(run.run_id())).unwrap();
+    // RMSE: lower is better, so the best is the lowest score.
+    assert!(
+        row.contains(">rmse<") && row.ends_with(r#"<td class="num">5</td><td class="num">0.2</td></tr>"#),
+        "{row}"
+    );
+
+    let page = ui.handle("GET", &format!("/runs/{}/studies/my_search", run.run_id()), "", b"");
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("5 trials, 5 scored, lower is better; best: trial 3 (0.2)"), "{}", page.body);
+    assert!(page.body.contains("optimization history") && page.body.contains("<table class=\"trials\">"));
+    assert_eq!(page.body.matches("<circle class=\"trial-dot\"").count(), 5, "a dot per trial");
+}

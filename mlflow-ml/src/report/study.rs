@@ -133,6 +133,52 @@ impl StudyView {
         }
     }
 
+    /// The view of a search known only by its trials' scores, in trial order: what a step of
+    /// one's own logs as a series (no hyperparameters to draw). A trial's rank is 1 + the number
+    /// of trials that scored better; a NaN score ranks last.
+    ///
+    /// ```
+    /// use mlflow_ml::report::StudyView;
+    /// let view = StudyView::from_scores("my_search", "rmse", false, &[0.5, 0.3, f64::NAN, 0.3]);
+    /// let ranks: Vec<u32> = view.trials.iter().map(|t| t.rank).collect();
+    /// assert_eq!(ranks, [3, 1, 4, 1]);
+    /// assert_eq!(view.trials[1].name, "trial 1");
+    /// assert!(view.params.is_empty());
+    /// ```
+    pub fn from_scores(
+        name: impl Into<String>,
+        metric: impl Into<String>,
+        higher_is_better: bool,
+        scores: &[f64],
+    ) -> Self {
+        let better = |a: f64, b: f64| if higher_is_better { a > b } else { a < b };
+        let trials = scores
+            .iter()
+            .enumerate()
+            .map(|(i, &score)| TrialView {
+                name: format!("trial {i}"),
+                params: Vec::new(),
+                mean: score,
+                std: f64::NAN,
+                rank: if score.is_finite() {
+                    1 + scores.iter().filter(|&&other| other.is_finite() && better(other, score)).count()
+                        as u32
+                } else {
+                    scores.len() as u32
+                },
+                pruned: false,
+            })
+            .collect();
+        StudyView {
+            name: name.into(),
+            metric: metric.into(),
+            higher_is_better,
+            params: Vec::new(),
+            trials,
+            importance: Vec::new(),
+        }
+    }
+
     /// The best finite score so far after each trial, in trial order.
     fn best_so_far(&self) -> Vec<f64> {
         let mut best = f64::NAN;

@@ -1,12 +1,16 @@
 //! `GET /studies` (every hyperparameter study in the store, newest run first, paged in the
 //! database) and `GET /runs/ID/studies/NODE` (one study: its trials, optimization history,
-//! hyperparameter importance and parallel coordinates, drawn by the report's renderer).
+//! hyperparameter importance and parallel coordinates, drawn by the report's renderer). A study
+//! is a step that logged its trials' scores as the series `cv.<metric>`: the ranking steps of
+//! `mlflow_ml::blocks::tune` do (their stored results give the hyperparameters too), and so can
+//! a search of one's own (drawn from its scores alone).
 
 use std::fmt::Write as _;
 use std::str::FromStr;
 
 use mlflow_core::registry::PromotionMetric;
 use mlflow_core::store::Store;
+use mlflow_core::track::RunRecord;
 use mlflow_core::track::series::SeriesSummary;
 use mlflow_ml::eval::TaskMetric;
 use mlflow_ml::report::{StudyView, render_study_fragment};
@@ -88,6 +92,29 @@ fn render_list(total: usize, page: usize, lines: &[SeriesSummary]) -> String {
     out
 }
 
+/// A search a step of one's own logged as a series of trial scores (`cv.<metric>`, the first such
+/// key by name), drawn from its scores alone; `None` when the step logged none.
+fn logged_study(run: &RunRecord, node: &str) -> Option<StudyView> {
+    let key = run
+        .metrics
+        .iter()
+        .filter(|(n, m)| n == node && m.step.is_some() && m.key.starts_with(STUDY_SERIES))
+        .map(|(_, m)| m.key.as_str())
+        .min()?;
+    let mut points: Vec<(u64, f64)> = run
+        .metrics
+        .iter()
+        .filter(|(n, m)| n == node && m.key == key)
+        .filter_map(|(_, m)| Some((m.step?, m.value)))
+        .collect();
+    points.sort_by_key(|(step, _)| *step);
+    let metric = key.strip_prefix(STUDY_SERIES).unwrap_or(key);
+    // A metric of ours says its direction; one of the user's is taken as higher is better.
+    let higher_is_better = TaskMetric::from_str(metric).ok().is_none_or(|m| m.higher_is_better());
+    let scores: Vec<f64> = points.into_iter().map(|(_, v)| v).collect();
+    Some(StudyView::from_scores(node, metric, higher_is_better, &scores))
+}
+
 /// `GET /runs/ID/studies/NODE`.
 pub(super) fn page(store: &Store, run_id: &str, node: &str) -> Answer {
     let run = match store.run(run_id) {
@@ -106,12 +133,15 @@ pub(super) fn page(store: &Store, run_id: &str, node: &str) -> Answer {
                 step.status
             ));
         }
-        Ok(None) => {
-            return Answer::not_found(&format!(
-                "step `{node}` of run `{run_id}` is `{}`, which ranks no hyperparameter study",
-                step.step
-            ));
-        }
+        Ok(None) => match logged_study(&run, node) {
+            Some(study) => study,
+            None => {
+                return Answer::not_found(&format!(
+                    "step `{node}` of run `{run_id}` is `{}`, which ranks no hyperparameter study",
+                    step.step
+                ));
+            }
+        },
         Err(e) => return Answer::error(500, "Cannot read the study", &e.to_string()),
     };
     let run_href = escape(&url_encode(run_id));
