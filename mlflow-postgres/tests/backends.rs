@@ -323,8 +323,8 @@ fn a_running_run_is_not_abandoned_by_another_machine(ts: &TestStore) {
     });
 }
 
-/// `Store::series` (the web UI's studies): a key prefix matched exactly, newest run first, paged;
-/// single values left out.
+/// `Store::series` (the web UI's studies): a key prefix matched exactly, newest run first, paged
+/// by run; single values left out.
 fn series_are_listed_by_key_prefix(store: &Store) {
     let run = |keys: &[&str]| {
         let mut p = Pipeline::new("series");
@@ -341,12 +341,16 @@ fn series_are_listed_by_key_prefix(store: &Store) {
     assert_eq!(seen, [(second.as_str(), "cv.z"), (first.as_str(), "cv.a"), (first.as_str(), "cv.\u{e9}")]);
     assert!(lines.iter().all(|l| l.points == 3 && l.min == 0.0 && l.max == 2.0 && l.pipeline == "series"));
     assert!(lines.iter().all(|l| l.node == "curves"));
-    assert_eq!(store.count_series("cv.").unwrap(), 3);
+    // Pages are of runs: the second page of one run is the first run's two series.
+    assert_eq!(store.count_series_runs("cv.").unwrap(), 2);
     let paged = store.series("cv.", 1, 1).unwrap();
-    assert_eq!((paged.len(), paged[0].key.as_str()), (1, "cv.a"));
-    assert!(store.series("cv.", 10, 3).unwrap().is_empty());
-    assert_eq!(store.count_series("").unwrap(), 7);
-    assert_eq!(store.count_series("nothing").unwrap(), 0);
+    let keys: Vec<&str> = paged.iter().map(|l| l.key.as_str()).collect();
+    assert_eq!(keys, ["cv.a", "cv.\u{e9}"]);
+    assert!(paged.iter().all(|l| l.run_id == first));
+    assert!(store.series("cv.", 10, 2).unwrap().is_empty());
+    assert_eq!(store.series("", 10, 0).unwrap().len(), 7);
+    assert_eq!(store.count_series_runs("").unwrap(), 2);
+    assert_eq!(store.count_series_runs("nothing").unwrap(), 0);
 }
 
 #[test]

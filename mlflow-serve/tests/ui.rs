@@ -385,7 +385,7 @@ fn studies_are_listed_and_drawn_under_the_strict_policy() {
 
     let listed = ui.handle("GET", "/studies", "", b"");
     assert_eq!(listed.status, 200);
-    assert!(listed.body.contains("2 studies, showing 1 to 2"), "{}", listed.body);
+    assert!(listed.body.contains("2 runs with studies, showing runs 1 to 2: 2 studies"), "{}", listed.body);
     let links: Vec<usize> = [second.run_id(), first.run_id()]
         .iter()
         .map(|id| listed.body.find(&format!("/runs/{id}/studies/rank_forest")).expect("a link to each study"))

@@ -210,7 +210,7 @@ check((await text()).includes("param seed"), "the lineage page lists the params"
 await page.goto(`${base}/`);
 await Promise.all([page.waitForURL(/\/studies$/), page.click('header a:text-is("Studies")')]);
 body = await text();
-check(/1 study/.test(body) && body.includes("iris-study") && body.includes("accuracy"), "the studies page lists the Iris study");
+check(/1 run with studies, showing runs 1 to 1: 1 study/.test(body) && body.includes("iris-study") && body.includes("accuracy"), "the studies page lists the Iris study");
 await Promise.all([page.waitForURL(/\/studies\/rank_tree$/), page.click('a:text-is("rank_tree")')]);
 for (const sel of ["svg.history-svg", "svg.importance-svg", "svg.parallel-svg"]) {
   check(await page.locator(sel).isVisible(), `the study page draws ${sel}`);

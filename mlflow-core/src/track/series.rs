@@ -1,7 +1,11 @@
 //! Metric series across runs: which steps of which runs logged a series (points at steps 0, 1,
-//! ...) whose key starts with a prefix, newest run first and paged in the database. A
+//! ...) whose key starts with a prefix, newest run first and paged by run in the database. A
 //! hyperparameter study logs each trial's score as one such series, so this lists every study in
 //! a store without reading any run's steps or outputs.
+//!
+//! Pages are of runs, not of series: a run is found by one probe of its own metrics (the primary
+//! key starts with the run), so a page costs a pass over the runs and a read of its own runs'
+//! series, never a grouping of every point of every run.
 
 use serde::{Deserialize, Serialize};
 
@@ -31,18 +35,24 @@ pub struct SeriesSummary {
     pub max: f64,
 }
 
-/// The `WHERE` clause of a prefix: a range the `(key, value)` index reads (exact under the byte
+/// The condition on a metric row `m` of a series under a prefix: a range (exact under the byte
 /// order SQLite and a `C`-collated PostgreSQL compare text in), and the prefix itself checked
 /// again for a database with another collation.
 const PREFIX_WHERE: &str = "m.key >= ?1 AND m.key < ?2 AND substr(m.key, 1, length(?1)) = ?1 AND m.idx >= 0";
+
+/// The condition on a run `r` that it logged a series under the prefix.
+fn has_series() -> String {
+    format!("EXISTS (SELECT 1 FROM run_metrics m WHERE m.run_id = r.id AND {PREFIX_WHERE})")
+}
 
 fn prefix_args(key_prefix: &str) -> [Value; 2] {
     [Value::from(key_prefix), Value::from(format!("{key_prefix}\u{10FFFF}"))]
 }
 
 impl Store {
-    /// The series whose key starts with `key_prefix` (`""`: every series), one line per run,
-    /// node and key, the newest run first; `limit` lines from line `offset` on.
+    /// The series whose key starts with `key_prefix` (`""`: every series) of `limit` runs, from
+    /// run `offset` on, among the runs that logged any: one line per run, node and key, the
+    /// newest run first (then by node and key).
     ///
     /// ```
     /// # use mlflow_core::prelude::*;
@@ -64,56 +74,84 @@ impl Store {
     /// let run = p.run(&store)?;
     ///
     /// let studies = store.series("cv.", 50, 0)?;
-    /// assert_eq!(store.count_series("cv.")?, 1);
+    /// assert_eq!(store.count_series_runs("cv.")?, 1);
     /// let study = &studies[0];
     /// assert_eq!((study.run_id.as_str(), study.node.as_str()), (run.run_id(), "search"));
     /// assert_eq!((study.key.as_str(), study.points), ("cv.accuracy", 5));
     /// assert!((study.max - 0.74).abs() < 1e-12 && (study.min - 0.7).abs() < 1e-12);
-    /// assert_eq!(store.count_series("")?, 2);
+    /// assert_eq!(store.series("", 50, 0)?.len(), 2);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn series(&self, key_prefix: &str, limit: usize, offset: usize) -> Result<Vec<SeriesSummary>> {
-        let sql = format!(
-            "SELECT m.run_id, r.pipeline, r.started_ms, m.node, m.key, COUNT(*), MIN(m.value), MAX(m.value) \
-             FROM run_metrics m JOIN runs r ON r.id = m.run_id WHERE {PREFIX_WHERE} \
-             GROUP BY m.run_id, r.pipeline, r.started_ms, r.rowid, m.node, m.key \
-             ORDER BY r.started_ms DESC, r.rowid DESC, m.node, m.key LIMIT {} OFFSET {offset}",
+        let runs_sql = format!(
+            "SELECT r.id, r.pipeline, r.started_ms FROM runs r WHERE {} \
+             ORDER BY r.started_ms DESC, r.rowid DESC LIMIT {} OFFSET {offset}",
+            has_series(),
             limit.min(i64::MAX as usize)
         );
         self.runs_ready()?;
         let args = prefix_args(key_prefix);
         Ok(self.with_meta(&RUNS, Mode::Read, |tx| {
-            tx.query(&sql, &args)?
+            let runs: Vec<(String, String, i64)> = tx
+                .query(&runs_sql, &args)?
                 .iter()
-                .map(|r| {
-                    Ok(SeriesSummary {
-                        run_id: r.get(0)?,
-                        pipeline: r.get(1)?,
-                        started_ms: r.get(2)?,
-                        node: r.get(3)?,
-                        key: r.get(4)?,
-                        points: r.get::<i64>(5)?.max(0) as usize,
-                        min: r.get(6)?,
-                        max: r.get(7)?,
-                    })
-                })
-                .collect::<std::result::Result<Vec<_>, crate::store::StoreError>>()
+                .map(|r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .collect::<std::result::Result<_, crate::store::StoreError>>()?;
+            if runs.is_empty() {
+                return Ok(Vec::new());
+            }
+            // The page's runs' series in one read, grouped along the primary key's order.
+            let mut args = args.to_vec();
+            let mut ids = Vec::with_capacity(runs.len());
+            for (id, _, _) in &runs {
+                args.push(Value::from(id.as_str()));
+                ids.push(format!("?{}", args.len()));
+            }
+            let lines_sql = format!(
+                "SELECT m.run_id, m.node, m.key, COUNT(*), MIN(m.value), MAX(m.value) FROM run_metrics m \
+                 WHERE m.run_id IN ({}) AND {PREFIX_WHERE} GROUP BY m.run_id, m.node, m.key",
+                ids.join(", ")
+            );
+            let mut by_run: std::collections::HashMap<String, Vec<SeriesSummary>> =
+                std::collections::HashMap::new();
+            for r in tx.query(&lines_sql, &args)? {
+                let run_id: String = r.get(0)?;
+                by_run.entry(run_id.clone()).or_default().push(SeriesSummary {
+                    run_id,
+                    pipeline: String::new(),
+                    started_ms: 0,
+                    node: r.get(1)?,
+                    key: r.get(2)?,
+                    points: r.get::<i64>(3)?.max(0) as usize,
+                    min: r.get(4)?,
+                    max: r.get(5)?,
+                });
+            }
+            let mut lines = Vec::new();
+            for (id, pipeline, started_ms) in runs {
+                let mut of_run = by_run.remove(&id).unwrap_or_default();
+                of_run.sort_by(|a, b| (&a.node, &a.key).cmp(&(&b.node, &b.key)));
+                lines.extend(of_run.into_iter().map(|line| SeriesSummary {
+                    pipeline: pipeline.clone(),
+                    started_ms,
+                    ..line
+                }));
+            }
+            Ok::<_, crate::store::StoreError>(lines)
         })?)
     }
 
-    /// How many lines [`Store::series`] has for `key_prefix` in all: the size of a paged listing.
+    /// How many runs logged a series whose key starts with `key_prefix`: the number of runs
+    /// [`Store::series`] pages through.
     ///
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let store = mlflow_core::store::Store::open(dir.path()).unwrap();
-    /// assert_eq!(store.count_series("cv.")?, 0);
+    /// assert_eq!(store.count_series_runs("cv.")?, 0);
     /// # Ok::<(), mlflow_core::Error>(())
     /// ```
-    pub fn count_series(&self, key_prefix: &str) -> Result<usize> {
-        let sql = format!(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM run_metrics m JOIN runs r ON r.id = m.run_id \
-             WHERE {PREFIX_WHERE} GROUP BY m.run_id, m.node, m.key) AS lines"
-        );
+    pub fn count_series_runs(&self, key_prefix: &str) -> Result<usize> {
+        let sql = format!("SELECT COUNT(*) FROM runs r WHERE {}", has_series());
         self.runs_ready()?;
         let args = prefix_args(key_prefix);
         let n = self.with_meta(&RUNS, Mode::Read, |tx| {

@@ -1,5 +1,5 @@
-//! `GET /studies` (every hyperparameter study in the store, newest run first, paged in the
-//! database) and `GET /runs/ID/studies/NODE` (one study: its trials, optimization history,
+//! `GET /studies` (every hyperparameter study in the store, newest run first, paged by run in
+//! the database) and `GET /runs/ID/studies/NODE` (one study: its trials, optimization history,
 //! hyperparameter importance and parallel coordinates, drawn by the report's renderer). A study
 //! is a step that logged its trials' scores as the series `cv.<metric>`: the ranking steps of
 //! `mlflow_ml::blocks::tune` do (their stored results give the hyperparameters too), and so can
@@ -21,37 +21,44 @@ use super::html::{Nav, Query, escape, layout, number, page_number, pager, short,
 /// The key prefix of the series a study logs: each trial's mean score as `cv.<metric>` at step =
 /// trial number (see `mlflow_ml::blocks::tune`).
 const STUDY_SERIES: &str = "cv.";
-/// Studies per page.
+/// Runs per page (with all their studies).
 const PER_PAGE: usize = 50;
 
 /// `GET /studies`.
 pub(super) fn list(store: &Store, q: &Query) -> Answer {
     let page = page_number(q);
     let listed = store
-        .count_series(STUDY_SERIES)
+        .count_series_runs(STUDY_SERIES)
         .and_then(|total| Ok((total, store.series(STUDY_SERIES, PER_PAGE, (page - 1) * PER_PAGE)?)));
-    let (total, lines) = match listed {
+    let (runs, lines) = match listed {
         Ok(listed) => listed,
         Err(e) => return Answer::error(500, "Cannot list the studies", &e.to_string()),
     };
-    Answer::html(200, layout("Studies", Nav::Studies, &render_list(total, page, &lines)))
+    Answer::html(200, layout("Studies", Nav::Studies, &render_list(runs, page, &lines)))
 }
 
-fn render_list(total: usize, page: usize, lines: &[SeriesSummary]) -> String {
+fn render_list(runs: usize, page: usize, lines: &[SeriesSummary]) -> String {
     let mut out = String::from("<h1>Studies</h1>\n");
     let first = (page - 1) * PER_PAGE;
+    let shown = lines.iter().map(|l| l.run_id.as_str()).collect::<std::collections::BTreeSet<_>>().len();
     let _ = writeln!(
         out,
-        r#"<p class="count" id="study-count">{total} stud{}{}</p>"#,
-        if total == 1 { "y" } else { "ies" },
+        r#"<p class="count" id="study-count">{runs} run{} with studies{}</p>"#,
+        if runs == 1 { "" } else { "s" },
         if lines.is_empty() {
             String::new()
         } else {
-            format!(", showing {} to {}", first + 1, first + lines.len())
+            format!(
+                ", showing runs {} to {}: {} stud{}",
+                first + 1,
+                first + shown,
+                lines.len(),
+                if lines.len() == 1 { "y" } else { "ies" }
+            )
         }
     );
     if lines.is_empty() {
-        if total > 0 {
+        if runs > 0 {
             let _ = writeln!(
                 out,
                 r#"<p>No studies on page {page}: <a href="/studies">go to the first page</a>.</p>"#
@@ -85,7 +92,7 @@ fn render_list(total: usize, page: usize, lines: &[SeriesSummary]) -> String {
         );
     }
     out.push_str("</tbody></table></div>\n");
-    let pages = total.div_ceil(PER_PAGE).max(1);
+    let pages = runs.div_ceil(PER_PAGE).max(1);
     out.push_str(&pager(page, pages, |n| {
         if n > 1 { format!("/studies?page={n}") } else { "/studies".to_owned() }
     }));
