@@ -24,6 +24,11 @@ const STUDY_SERIES: &str = "cv.";
 /// Runs per page (with all their studies).
 const PER_PAGE: usize = 50;
 
+/// Whether higher values of a metric are better, when it is one of ours.
+fn higher_is_better(metric: &str) -> Option<bool> {
+    TaskMetric::from_str(metric).ok().map(|m| m.higher_is_better())
+}
+
 /// `GET /studies`.
 pub(super) fn list(store: &Store, q: &Query) -> Answer {
     let page = page_number(q);
@@ -72,10 +77,10 @@ fn render_list(runs: usize, page: usize, lines: &[SeriesSummary]) -> String {
     for line in lines {
         let metric = line.key.strip_prefix(STUDY_SERIES).unwrap_or(&line.key);
         // The direction is the metric's, when it is one of ours; otherwise the range is shown.
-        let best = match TaskMetric::from_str(metric).map(|m| m.higher_is_better()) {
-            Ok(true) => number(line.max),
-            Ok(false) => number(line.min),
-            Err(_) => format!("{} to {}", number(line.min), number(line.max)),
+        let best = match higher_is_better(metric) {
+            Some(true) => number(line.max),
+            Some(false) => number(line.min),
+            None => format!("{} to {}", number(line.min), number(line.max)),
         };
         let _ = writeln!(
             out,
@@ -116,10 +121,9 @@ fn logged_study(run: &RunRecord, node: &str) -> Option<StudyView> {
         .collect();
     points.sort_by_key(|(step, _)| *step);
     let metric = key.strip_prefix(STUDY_SERIES).unwrap_or(key);
-    // A metric of ours says its direction; one of the user's is taken as higher is better.
-    let higher_is_better = TaskMetric::from_str(metric).ok().is_none_or(|m| m.higher_is_better());
     let scores: Vec<f64> = points.into_iter().map(|(_, v)| v).collect();
-    Some(StudyView::from_scores(node, metric, higher_is_better, &scores))
+    // A metric of the user's own is taken as higher is better.
+    Some(StudyView::from_scores(node, metric, higher_is_better(metric).unwrap_or(true), &scores))
 }
 
 /// `GET /runs/ID/studies/NODE`.
