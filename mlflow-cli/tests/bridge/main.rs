@@ -41,6 +41,10 @@ struct Certificates {
 }
 
 impl Certificates {
+    #[cfg_attr(
+        not(feature = "mlflow-tls"),
+        expect(dead_code, reason = "only the https test, with TLS, makes them")
+    )]
     fn make(dir: &Path) -> Certificates {
         let openssl = |args: &[&str]| {
             let out = Command::new("openssl")
