@@ -7,6 +7,8 @@
 //! key starts with the run), so a page costs a pass over the runs and a read of its own runs'
 //! series, never a grouping of every point of every run.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
@@ -100,7 +102,7 @@ impl Store {
             if runs.is_empty() {
                 return Ok(Vec::new());
             }
-            // The page's runs' series in one read, grouped along the primary key's order.
+            // The page's runs' series in one read.
             let mut args = args.to_vec();
             let mut ids = Vec::with_capacity(runs.len());
             for (id, _, _) in &runs {
@@ -112,31 +114,28 @@ impl Store {
                  WHERE m.run_id IN ({}) AND {PREFIX_WHERE} GROUP BY m.run_id, m.node, m.key",
                 ids.join(", ")
             );
-            let mut by_run: std::collections::HashMap<String, Vec<SeriesSummary>> =
-                std::collections::HashMap::new();
+            // Each line under its run's position on the page, then in node and key order.
+            let position: HashMap<&str, usize> =
+                runs.iter().enumerate().map(|(i, (id, _, _))| (id.as_str(), i)).collect();
+            let mut lines = Vec::new();
             for r in tx.query(&lines_sql, &args)? {
                 let run_id: String = r.get(0)?;
-                by_run.entry(run_id.clone()).or_default().push(SeriesSummary {
+                let Some(&at) = position.get(run_id.as_str()) else { continue };
+                let (_, pipeline, started_ms) = &runs[at];
+                let line = SeriesSummary {
                     run_id,
-                    pipeline: String::new(),
-                    started_ms: 0,
+                    pipeline: pipeline.clone(),
+                    started_ms: *started_ms,
                     node: r.get(1)?,
                     key: r.get(2)?,
                     points: r.get::<i64>(3)?.max(0) as usize,
                     min: r.get(4)?,
                     max: r.get(5)?,
-                });
+                };
+                lines.push((at, line));
             }
-            let mut lines = Vec::new();
-            for (id, pipeline, started_ms) in runs {
-                let mut of_run = by_run.remove(&id).unwrap_or_default();
-                of_run.sort_by(|a, b| (&a.node, &a.key).cmp(&(&b.node, &b.key)));
-                lines.extend(of_run.into_iter().map(|line| SeriesSummary {
-                    pipeline: pipeline.clone(),
-                    started_ms,
-                    ..line
-                }));
-            }
+            lines.sort_by(|(a, x), (b, y)| (a, &x.node, &x.key).cmp(&(b, &y.node, &y.key)));
+            let lines: Vec<SeriesSummary> = lines.into_iter().map(|(_, line)| line).collect();
             Ok::<_, crate::store::StoreError>(lines)
         })?)
     }

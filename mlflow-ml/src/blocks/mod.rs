@@ -73,8 +73,8 @@ pub use steps::{
 };
 pub use tune::{
     AskTrialsStep, Asking, BestTrialStep, FitAndScoreStep, FoldsStep, PrepareFoldStep, RankHistoryStep,
-    RankTrialsStep, Search, Study, StudyHistory, StudyResults, TellTrialsStep, Tuned, ask_trials, best_trial,
-    fit_and_score, folds, prepare_fold, rank_history, rank_trials, tell_trials, tune,
+    RankTrialsStep, Search, Study, StudyHistory, StudyResults, TRIAL_SCORES_PREFIX, TellTrialsStep, Tuned,
+    ask_trials, best_trial, fit_and_score, folds, prepare_fold, rank_history, rank_trials, tell_trials, tune,
 };
 pub use types::{
     BlockError, Candidate, FeatureChoice, Prepare, Prepared, Scored, TargetKind, Targets, Trained,

@@ -320,6 +320,10 @@ impl StudyResults {
     }
 }
 
+/// The key prefix of the series a study's ranking logs: each trial's mean score as
+/// `cv.<metric>` at step = trial number (what the web UI lists studies by).
+pub const TRIAL_SCORES_PREFIX: &str = "cv.";
+
 /// Ranks the trials by their fold scores (`scores[fold * trials + trial]`, `None` for a task
 /// that failed, counted as NaN as scikit-learn's `error_score=nan`) and logs each trial's mean as
 /// `cv.<metric>` at step = trial number.
@@ -358,7 +362,11 @@ pub(super) fn rank(
     for (i, c) in results.candidates.iter().enumerate() {
         if c.mean.is_finite() {
             // Finite, under a name the library makes: logging cannot refuse it.
-            let _ = mlflow_core::track::log_metric_at(&format!("cv.{}", metric.name()), i as u64, c.mean);
+            let _ = mlflow_core::track::log_metric_at(
+                &format!("{TRIAL_SCORES_PREFIX}{}", metric.name()),
+                i as u64,
+                c.mean,
+            );
         }
     }
     Ok(StudyResults { trials: trials.to_vec(), results, metric: *metric, pruned: Vec::new() })

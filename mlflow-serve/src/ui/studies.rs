@@ -18,9 +18,8 @@ use mlflow_ml::report::{StudyView, render_study_fragment};
 use super::Answer;
 use super::html::{Nav, Query, escape, layout, number, page_number, pager, short, time, url_encode};
 
-/// The key prefix of the series a study logs: each trial's mean score as `cv.<metric>` at step =
-/// trial number (see `mlflow_ml::blocks::tune`).
-const STUDY_SERIES: &str = "cv.";
+/// The key prefix of the series a study logs (each trial's mean score).
+const STUDY_SERIES: &str = mlflow_ml::blocks::TRIAL_SCORES_PREFIX;
 /// Runs per page (with all their studies).
 const PER_PAGE: usize = 50;
 
